@@ -1,0 +1,70 @@
+"""Password hashing (argon2id) and access tokens (JWT)."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from api.config import Settings
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# verified against when the username is unknown, so that a miss costs as long as a wrong password
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def jwt_secret(settings: Settings) -> str:
+    """The configured secret, or one generated on first use and kept under the var directory."""
+    if settings.auth.jwt_secret is not None:
+        return settings.auth.jwt_secret.get_secret_value()
+    path = Path(settings.var_dir) / "jwt-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def issue_access_token(secret: str, settings: Settings, user_id: UUID, now: datetime) -> tuple[str, int]:
+    ttl = settings.auth.access_token_ttl_s
+    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(seconds=ttl), "typ": "access"}
+    return jwt.encode(claims, secret, algorithm=settings.auth.jwt_algorithm), ttl
+
+
+def read_access_token(secret: str, settings: Settings, token: str) -> UUID | None:
+    """The user id of a valid, unexpired access token; None for anything else."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=[settings.auth.jwt_algorithm], options={"require": ["sub", "exp", "iat"]}
+        )
+        if claims.get("typ") != "access":
+            return None
+        return UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError):
+        return None
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """A refresh token for the client and the SHA-256 the server keeps instead."""
+    token = secrets.token_urlsafe(32)
+    return token, refresh_token_digest(token)
+
+
+def refresh_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,24 @@
+from datetime import datetime, time
+from uuid import UUID, uuid4
+
+from geoalchemy2 import WKBElement
+from sqlalchemy import CheckConstraint, String, Time
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, UtcDateTime, utcnow
+from api.geo import point_column_type
+
+
+class Branch(Base):
+    __tablename__ = "branch"
+    __table_args__ = (CheckConstraint("visiting_from < visiting_until", name="visiting_hours_order"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    office_address: Mapped[str] = mapped_column(String(300))
+    office_point: Mapped[WKBElement] = mapped_column(point_column_type())
+    visiting_from: Mapped[time] = mapped_column(Time(), default=time(8, 0))
+    visiting_until: Mapped[time] = mapped_column(Time(), default=time(21, 0))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

@@ -1,0 +1,88 @@
+from datetime import datetime, time
+from typing import Annotated
+from uuid import UUID
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, Field, model_validator
+
+from api.branches.models import Branch
+from api.geo import GeoPoint
+from api.schemas import Body, Patch, Read
+
+
+def _known_timezone(name: str) -> str:
+    if name not in available_timezones():
+        raise ValueError(f"unknown IANA time zone {name!r}, e.g. Asia/Shanghai")
+    return name
+
+
+Timezone = Annotated[str, Field(max_length=64, description="IANA time zone, e.g. Asia/Shanghai."), AfterValidator(_known_timezone)]
+BranchName = Annotated[str, Field(min_length=1, max_length=120)]
+OfficeAddress = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+def _check_hours(visiting_from: time | None, visiting_until: time | None) -> None:
+    if visiting_from is not None and visiting_until is not None and visiting_from >= visiting_until:
+        raise ValueError("visiting_from must be earlier than visiting_until")
+
+
+class BranchCreate(Body):
+    """A new branch office."""
+
+    name: BranchName
+    timezone: Timezone
+    office_address: OfficeAddress
+    office: GeoPoint
+    visiting_from: time = Field(default=time(8, 0), description="Local time from which doors may be visited.")
+    visiting_until: time = Field(default=time(21, 0), description="Local time after which no door is visited.")
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> "BranchCreate":
+        _check_hours(self.visiting_from, self.visiting_until)
+        return self
+
+
+class BranchUpdate(Patch):
+    """Changes to a branch; members left out keep their value."""
+
+    name: BranchName | None = None
+    timezone: Timezone | None = None
+    office_address: OfficeAddress | None = None
+    office: GeoPoint | None = None
+    visiting_from: time | None = None
+    visiting_until: time | None = None
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> "BranchUpdate":
+        _check_hours(self.visiting_from, self.visiting_until)
+        return self
+
+
+class BranchRead(Read):
+    """A branch office with its allowed visiting hours (local time of `timezone`)."""
+
+    id: UUID
+    name: str
+    timezone: str
+    office_address: str
+    office: GeoPoint
+    visiting_from: time
+    visiting_until: time
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, branch: Branch) -> "BranchRead":
+        office = GeoPoint.from_wkb(branch.office_point)
+        assert office is not None
+        return cls(
+            id=branch.id,
+            name=branch.name,
+            timezone=branch.timezone,
+            office_address=branch.office_address,
+            office=office,
+            visiting_from=branch.visiting_from,
+            visiting_until=branch.visiting_until,
+            created_at=branch.created_at,
+            updated_at=branch.updated_at,
+        )

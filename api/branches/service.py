@@ -1,0 +1,99 @@
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from api.branches.models import Branch
+from api.branches.schemas import BranchCreate, BranchUpdate
+from api.db import utcnow
+from api.pagination import paginate
+from api.problems import Conflict, NotFound, ValidationFailed
+from api.scope import in_scope
+from api.users.models import Role, User
+
+
+class BranchNotFound(NotFound):
+    title = "Branch not found"
+    slug = "branch-not-found"
+
+
+class BranchNameTaken(Conflict):
+    title = "A branch with this name exists"
+    slug = "branch-name-taken"
+
+
+class BranchRequired(ValidationFailed):
+    title = "Name the branch"
+    slug = "branch-required"
+
+
+def visible_branches(user: User) -> Select[tuple[Branch]]:
+    return select(Branch).where(in_scope(user, Branch.id))
+
+
+def get_branch(session: Session, user: User, branch_id: UUID) -> Branch:
+    branch = session.scalar(visible_branches(user).where(Branch.id == branch_id))
+    if branch is None:
+        raise BranchNotFound(f"No branch {branch_id}.", branch_id=branch_id)
+    return branch
+
+
+def branch_for_new_row(session: Session, user: User, branch_id: UUID | None) -> Branch:
+    """The branch a new row goes to: an admin names it; others create in their own branch (or name it)."""
+    if branch_id is None:
+        if user.role is Role.ADMIN:
+            raise BranchRequired("An admin must give branch_id.", errors=[{"pointer": "#/branch_id", "detail": "required"}])
+        assert user.branch_id is not None
+        branch_id = user.branch_id
+    return get_branch(session, user, branch_id)
+
+
+def local_today(branch: Branch, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(ZoneInfo(branch.timezone)).date()
+
+
+def list_branches(session: Session, user: User, cursor: str | None, limit: int) -> tuple[list[Branch], str | None]:
+    return paginate(session, visible_branches(user), Branch, cursor, limit)
+
+
+def _ensure_name_free(session: Session, name: str, except_id: UUID | None = None) -> None:
+    clash = session.scalar(select(Branch.id).where(Branch.name == name))
+    if clash is not None and clash != except_id:
+        raise BranchNameTaken(f"Branch {name!r} already exists.", branch_id=clash)
+
+
+def create_branch(session: Session, data: BranchCreate) -> Branch:
+    _ensure_name_free(session, data.name)
+    branch = Branch(
+        name=data.name,
+        timezone=data.timezone,
+        office_address=data.office_address,
+        office_point=data.office.to_wkt(),
+        visiting_from=data.visiting_from,
+        visiting_until=data.visiting_until,
+    )
+    session.add(branch)
+    session.flush()
+    return branch
+
+
+def update_branch(session: Session, user: User, branch_id: UUID, data: BranchUpdate) -> Branch:
+    branch = get_branch(session, user, branch_id)
+    changes: dict[str, Any] = data.changes()
+    if "name" in changes:
+        _ensure_name_free(session, changes["name"], except_id=branch.id)
+    if "office" in changes:
+        branch.office_point = changes.pop("office").to_wkt()
+    for name, value in changes.items():
+        setattr(branch, name, value)
+    if branch.visiting_from >= branch.visiting_until:
+        raise ValidationFailed(
+            "visiting_from must be earlier than visiting_until.",
+            errors=[{"pointer": "#/visiting_from", "detail": "not earlier than visiting_until"}],
+        )
+    session.flush()
+    session.refresh(branch)
+    return branch

@@ -1,0 +1,164 @@
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from geoalchemy2 import WKBElement
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.db import Base, UtcDateTime, utcnow
+from api.enums import enum_column_type
+from api.geo import point_column_type
+
+
+class OverdueBucket(StrEnum):
+    """Months past due: M1 is 1–30 days overdue, M2 31–60 … M6+ more than 150 days."""
+
+    M1 = "M1"
+    M2 = "M2"
+    M3 = "M3"
+    M4 = "M4"
+    M5 = "M5"
+    M6_PLUS = "M6+"
+
+
+class ContactKind(StrEnum):
+    """Whose phone line this is: the debtor's mobile, home or work line, a family member's, or another."""
+
+    MOBILE = "mobile"
+    HOME = "home"
+    WORK = "work"
+    FAMILY = "family"
+    OTHER = "other"
+
+
+class ContactStatus(StrEnum):
+    """What is known of the number: not yet tried, verified to reach the person, unreachable, or a wrong number."""
+
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    UNREACHABLE = "unreachable"
+    WRONG_NUMBER = "wrong_number"
+
+
+class ContactSource(StrEnum):
+    """Where a contact or address came from: the creditor's case file (import), a phone collector, a field visit."""
+
+    CASE_FILE = "case_file"
+    PHONE_COLLECTOR = "phone_collector"
+    FIELD_VISIT = "field_visit"
+
+
+class AddressKind(StrEnum):
+    """What the address is to the debtor."""
+
+    HOME = "home"
+    WORK = "work"
+    HOMETOWN = "hometown"
+    OTHER = "other"
+
+
+class AddressValidity(StrEnum):
+    """Whether the address can be visited: `reported_invalid` waits for a supervisor, who confirms it
+    (`confirmed_invalid`: planning skips it) or rejects the report."""
+
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    REPORTED_INVALID = "reported_invalid"
+    CONFIRMED_INVALID = "confirmed_invalid"
+
+
+class InvalidReason(StrEnum):
+    """Why an address cannot be visited."""
+
+    DEMOLISHED = "demolished"
+    VAGUE = "vague"
+    INCOMPLETE = "incomplete"
+    NONEXISTENT = "nonexistent"
+    OTHER = "other"
+
+
+class DebtCase(Base):
+    __tablename__ = "debt_case"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "reference"),
+        CheckConstraint("amount_owed >= 0", name="amount_owed_not_negative"),
+        ForeignKeyConstraint(["phone_collector_id", "branch_id"], ["app_user.id", "app_user.branch_id"]),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    debtor_name: Mapped[str] = mapped_column(String(120))
+    debtor_id_number: Mapped[str] = mapped_column(String(18))
+    amount_owed: Mapped[Decimal] = mapped_column(Numeric(14, 2, asdecimal=True))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    overdue_bucket: Mapped[OverdueBucket] = mapped_column(enum_column_type(OverdueBucket, "overdue_bucket"))
+    complaint_history: Mapped[bool] = mapped_column(Boolean(), default=False)
+    phone_collector_id: Mapped[UUID | None] = mapped_column(index=True)
+    notes: Mapped[str] = mapped_column(Text(), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    contacts: Mapped[list["DebtorContact"]] = relationship(back_populates="case", order_by="DebtorContact.created_at")
+    addresses: Mapped[list["Address"]] = relationship(back_populates="case", order_by="Address.created_at")
+
+
+class DebtorContact(Base):
+    __tablename__ = "debtor_contact"
+    __table_args__ = (UniqueConstraint("case_id", "phone"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    case_id: Mapped[UUID] = mapped_column(ForeignKey("debt_case.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[ContactKind] = mapped_column(enum_column_type(ContactKind, "contact_kind"))
+    status: Mapped[ContactStatus] = mapped_column(
+        enum_column_type(ContactStatus, "contact_status"), default=ContactStatus.UNVERIFIED
+    )
+    source: Mapped[ContactSource] = mapped_column(enum_column_type(ContactSource, "contact_source"))
+    holder: Mapped[str] = mapped_column(String(120), default="")
+    notes: Mapped[str] = mapped_column(Text(), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    case: Mapped[DebtCase] = relationship(back_populates="contacts")
+
+
+class Address(Base):
+    __tablename__ = "address"
+    __table_args__ = (
+        UniqueConstraint("id", "case_id"),
+        CheckConstraint(
+            "(validity IN ('reported_invalid', 'confirmed_invalid')) = (invalid_reason IS NOT NULL)",
+            name="invalid_reason_iff_invalid",
+        ),
+        Index("ix_address_point_geog", text("geography(point)"), postgresql_using="gist").ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    case_id: Mapped[UUID] = mapped_column(ForeignKey("debt_case.id"), index=True)
+    kind: Mapped[AddressKind] = mapped_column(enum_column_type(AddressKind, "address_kind"))
+    raw_text: Mapped[str] = mapped_column(String(500))
+    point: Mapped[WKBElement | None] = mapped_column(point_column_type(spatial_index=True))
+    source: Mapped[ContactSource] = mapped_column(enum_column_type(ContactSource, "address_source"))
+    validity: Mapped[AddressValidity] = mapped_column(
+        enum_column_type(AddressValidity, "address_validity"), default=AddressValidity.UNVERIFIED
+    )
+    invalid_reason: Mapped[InvalidReason | None] = mapped_column(enum_column_type(InvalidReason, "invalid_reason"))
+    invalid_note: Mapped[str] = mapped_column(Text(), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    case: Mapped[DebtCase] = relationship(back_populates="addresses")

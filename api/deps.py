@@ -1,0 +1,49 @@
+"""Dependencies shared by every router: the calling user and what their role allows."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth.security import read_access_token
+from api.db import SessionDep
+from api.problems import NotAuthenticated, RoleNotAllowed
+from api.users.models import Role, User
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from `POST /auth/login`.")
+
+
+def current_user(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None:
+        raise NotAuthenticated("Send `Authorization: Bearer <access token>`; get one from POST /auth/login.")
+    user_id = read_access_token(request.app.state.jwt_secret, request.app.state.settings, credentials.credentials)
+    if user_id is None:
+        raise NotAuthenticated("The access token is invalid or has expired; refresh it or log in again.")
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("This account is deactivated or no longer exists.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    allowed = ", ".join(role.value for role in roles)
+
+    def dependency(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise RoleNotAllowed(f"Only {allowed} may do this; you are {user.role.value}.", role=user.role)
+        return user
+
+    return dependency
+
+
+Manager = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
+Admin = Annotated[User, Depends(require_roles(Role.ADMIN))]
+CaseWorker = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR))]

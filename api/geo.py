@@ -1,0 +1,28 @@
+"""Points as the API shows them (lat/lon) and as the database stores them (WGS84 geometry)."""
+
+from geoalchemy2 import Geometry, WKBElement, WKTElement
+from geoalchemy2.shape import to_shape
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def point_column_type(*, spatial_index: bool = False) -> Geometry:
+    return Geometry("POINT", srid=4326, spatial_index=spatial_index)
+
+
+class GeoPoint(BaseModel):
+    """A WGS84 position in decimal degrees."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, description="Latitude, degrees north.")
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, description="Longitude, degrees east.")
+
+    def to_wkt(self) -> WKTElement:
+        return WKTElement(f"POINT({self.lon!r} {self.lat!r})", srid=4326)
+
+    @classmethod
+    def from_wkb(cls, value: WKBElement | WKTElement | None) -> "GeoPoint | None":
+        if value is None:
+            return None
+        shape = to_shape(value)
+        return cls(lat=shape.y, lon=shape.x)

@@ -1,0 +1,83 @@
+"""The application factory: ``create_app(settings)`` builds the API on one database."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from api.auth.router import router as auth_router
+from api.auth.security import jwt_secret
+from api.branches.router import router as branches_router
+from api.cases.router import router as cases_router
+from api.config import Settings
+from api.db import check_spatial_backend, make_engine, make_sessionmaker
+from api.problems import COMMON_RESPONSES, Problem, install_problem_handlers, problem_responses
+from api.teams.router import router as teams_router
+from api.users.router import router as users_router
+from api.visit_requests.router import router as visit_requests_router
+
+DESCRIPTION = """
+The backend of debt-collection field visits (外访): branches plan tomorrow's visit sheets, two-person teams visit
+debtors' addresses, and their findings flow back to supervisors and phone collectors.
+
+Every error is an RFC 9457 `application/problem+json` body whose `type` is stable per kind of error.
+Log in with `POST /auth/login` and send the access token as `Authorization: Bearer …`.
+"""
+
+
+class DatabaseUnavailable(Problem):
+    status = 503
+    title = "Database unavailable"
+    slug = "database-unavailable"
+
+
+class Health(BaseModel):
+    """The service answers and its database is reachable."""
+
+    status: Literal["ok"]
+    database: Literal["spatialite", "postgis"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url, pool_pre_ping=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_spatial_backend(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="fieldvisit",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=COMMON_RESPONSES,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.jwt_secret = jwt_secret(settings)
+    install_problem_handlers(app)
+
+    @app.get("/health", tags=["health"], responses=problem_responses(DatabaseUnavailable))
+    def health(request: Request) -> Health:
+        """Liveness and database reachability."""
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise DatabaseUnavailable("The database does not answer.") from exc
+        return Health(status="ok", database="spatialite" if engine.dialect.name == "sqlite" else "postgis")
+
+    for router in (auth_router, users_router, branches_router, teams_router, cases_router, visit_requests_router):
+        app.include_router(router, responses=COMMON_RESPONSES)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,11 @@
+"""Every table, imported once so that ``Base.metadata`` is complete (Alembic and the app import this)."""
+
+from api.auth.models import RefreshToken
+from api.branches.models import Branch
+from api.cases.models import Address, DebtCase, DebtorContact
+from api.db import Base
+from api.teams.models import Team, TeamMember
+from api.users.models import User
+from api.visit_requests.models import VisitRequest
+
+__all__ = ["Address", "Base", "Branch", "DebtCase", "DebtorContact", "RefreshToken", "Team", "TeamMember", "User", "VisitRequest"]

@@ -1,0 +1,59 @@
+"""Keyset pagination: lists are ordered by (created_at, id) and resume after an opaque cursor."""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import Session
+
+from api.problems import ValidationFailed
+
+T = TypeVar("T")
+
+CursorQuery = Annotated[
+    str | None, Query(max_length=200, description="`next_cursor` of the previous page; omit for the first page.")
+]
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` back as `cursor` for the next one (null on the last page)."""
+
+    items: list[T]
+    next_cursor: str | None = Field(description="Cursor of the next page, null when this is the last one.")
+
+
+def _encode(created_at: datetime, row_id: UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, row_id = json.loads(raw)
+        return datetime.fromisoformat(created_at), UUID(row_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            "The cursor is not one this API returned.", errors=[{"parameter": "cursor", "detail": "malformed cursor"}]
+        ) from exc
+
+
+def paginate(session: Session, query: Select[Any], model: Any, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+    """Rows of `query` after `cursor`, at most `limit`, and the cursor of the next page."""
+    if cursor is not None:
+        created_at, row_id = _decode(cursor)
+        query = query.where(
+            or_(model.created_at > created_at, and_(model.created_at == created_at, model.id > row_id))
+        )
+    rows = list(session.scalars(query.order_by(model.created_at, model.id).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], _encode(last.created_at, last.id)

@@ -1,0 +1,196 @@
+"""RFC 9457 problem details: every error the API returns is ``application/problem+json``."""
+
+import logging
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """A fact about the request that stops it; subclasses name the kind and fix its status and type."""
+
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+    slug: ClassVar[str] = "bad-request"
+    # a refusal that must still record something (e.g. revoking a leaked token family) commits the transaction
+    commits: ClassVar[bool] = False
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class ValidationFailed(Problem):
+    status = 422
+    title = "Request is not valid"
+    slug = "validation-failed"
+
+
+class NotAuthenticated(Problem):
+    status = 401
+    title = "Not authenticated"
+    slug = "not-authenticated"
+
+
+class RoleNotAllowed(Problem):
+    status = 403
+    title = "Your role may not do this"
+    slug = "role-not-allowed"
+
+
+class NotFound(Problem):
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+class MethodNotAllowed(Problem):
+    status = 405
+    title = "Method not allowed"
+    slug = "method-not-allowed"
+
+
+class Conflict(Problem):
+    status = 409
+    title = "Conflicts with the current state"
+    slug = "conflict"
+
+
+class PayloadTooLarge(Problem):
+    status = 413
+    title = "Request body too large"
+    slug = "payload-too-large"
+
+
+class UnsupportedMediaType(Problem):
+    status = 415
+    title = "Unsupported media type"
+    slug = "unsupported-media-type"
+
+
+class InternalError(Problem):
+    status = 500
+    title = "Internal server error"
+    slug = "internal-error"
+
+
+class ProblemError(BaseModel):
+    """One thing wrong with the request: where it is and what is wrong."""
+
+    detail: str
+    pointer: str | None = Field(default=None, description="JSON pointer into the request body, e.g. `#/members/1`.")
+    parameter: str | None = Field(default=None, description="Name of the query, path or header parameter.")
+    row: int | None = Field(default=None, description="1-based data row of an uploaded CSV file (header excluded).")
+    column: str | None = Field(default=None, description="Column of an uploaded CSV file.")
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem: `type` is stable per kind of error; extension members carry what a client can act on."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI identifying the kind of problem; stable, safe to switch on.")
+    title: str = Field(description="Short summary of the kind of problem.")
+    status: int = Field(description="HTTP status code.")
+    detail: str | None = Field(default=None, description="What went wrong with this request.")
+    errors: list[ProblemError] | None = Field(default=None, description="Each invalid part of the request.")
+
+
+def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` documenting the problems an endpoint can answer with."""
+    by_status: dict[int, list[type[Problem]]] = {}
+    for problem in problems:
+        by_status.setdefault(problem.status, []).append(problem)
+    return {
+        status: {
+            "model": ProblemDetails,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": "; ".join(f"{p.title} (`{p.slug}`)" for p in kinds),
+        }
+        for status, kinds in sorted(by_status.items())
+    }
+
+
+COMMON_RESPONSES = problem_responses(Problem, ValidationFailed, InternalError)
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    return _response(request, problem.status, problem.title, problem.slug, problem.detail, problem.extensions)
+
+
+def _response(
+    request: Request, status: int, title: str, slug: str, detail: str | None, extensions: dict[str, Any]
+) -> JSONResponse:
+    base = request.app.state.settings.problem_base_url
+    body: dict[str, Any] = {"type": f"{base}/{slug}", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body |= jsonable_encoder(extensions)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(request, exc)
+
+
+def _error_location(loc: tuple[int | str, ...]) -> dict[str, str]:
+    if not loc:
+        return {}
+    where, *path = loc
+    if where == "body":
+        return {"pointer": "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)}
+    if where in ("query", "path", "header", "cookie") and path:
+        return {"parameter": str(path[0])}
+    return {}
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"detail": str(error.get("msg", "invalid value")), **_error_location(tuple(error.get("loc", ())))}
+        for error in exc.errors()
+    ]
+    return problem_response(request, ValidationFailed(f"{len(errors)} invalid field(s)", errors=errors))
+
+
+_HTTP_PROBLEMS: dict[int, type[Problem]] = {
+    p.status: p for p in (Problem, NotAuthenticated, NotFound, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType)
+}
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    kind = _HTTP_PROBLEMS.get(exc.status_code)
+    title = kind.title if kind else HTTPStatus(exc.status_code).phrase
+    slug = kind.slug if kind else f"http-{exc.status_code}"
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase else None
+    if kind is NotFound and detail is None:
+        detail = f"No route {request.method} {request.url.path}"
+    response = _response(request, exc.status_code, title, slug, detail, {})
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, InternalError("The server failed; the error was logged."))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(Exception, _on_crash)

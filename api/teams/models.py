@@ -1,0 +1,64 @@
+from datetime import date, datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.db import Base, UtcDateTime, utcnow
+from api.enums import enum_column_type
+from api.users.models import Role
+
+
+class Team(Base):
+    """A two-person crew for one work date."""
+
+    __tablename__ = "team"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "work_date", "name"),
+        UniqueConstraint("id", "branch_id", "work_date"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"), index=True)
+    work_date: Mapped[date] = mapped_column(Date())
+    name: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    members: Mapped[list["TeamMember"]] = relationship(
+        back_populates="team", cascade="all, delete-orphan", order_by="TeamMember.seat", lazy="selectin"
+    )
+
+
+class TeamMember(Base):
+    """One of the two seats of a team. The keys make the database refuse a third seat, the same agent twice, an
+    agent in two teams on one date, an agent of another branch and a user who is not an agent."""
+
+    __tablename__ = "team_member"
+    __table_args__ = (
+        CheckConstraint("seat IN (1, 2)", name="two_seats"),
+        CheckConstraint("agent_role = 'agent'", name="member_is_agent"),
+        UniqueConstraint("team_id", "agent_id"),
+        UniqueConstraint("agent_id", "work_date"),
+        ForeignKeyConstraint(
+            ["team_id", "branch_id", "work_date"], ["team.id", "team.branch_id", "team.work_date"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["agent_id", "branch_id", "agent_role"], ["app_user.id", "app_user.branch_id", "app_user.role"]),
+    )
+
+    team_id: Mapped[UUID] = mapped_column(primary_key=True)
+    seat: Mapped[int] = mapped_column(SmallInteger(), primary_key=True)
+    agent_id: Mapped[UUID] = mapped_column(index=True)
+    branch_id: Mapped[UUID] = mapped_column()
+    work_date: Mapped[date] = mapped_column(Date())
+    agent_role: Mapped[Role] = mapped_column(enum_column_type(Role, "agent_role"), default=Role.AGENT)
+
+    team: Mapped[Team] = relationship(back_populates="members")

@@ -1,0 +1,112 @@
+"""Each test gets a fresh database cloned from one migrated by Alembic at session start, and an app built on it.
+
+SpatiaLite by default; set FIELDVISIT_TEST_DATABASE_URL to a PostgreSQL URL (with PostGIS installed) to run the
+same tests on PostGIS. The two backends run in separate pytest processes (see the Makefile).
+"""
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from api.config import AuthSettings, Settings
+from api.main import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("FIELDVISIT_TEST_DATABASE_URL")
+TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256"
+_counter = itertools.count()
+
+
+def pytest_report_header() -> str:
+    return f"fieldvisit database backend: {'postgis' if POSTGRES_URL else 'spatialite'}"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def _admin_engine():  # type: ignore[no-untyped-def]
+    assert POSTGRES_URL is not None
+    return create_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def template_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if POSTGRES_URL is None:
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.db'}"
+        command.upgrade(alembic_config(url), "head")
+        yield url
+        return
+    name = f"fieldvisit_template_{os.getpid()}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    command.upgrade(alembic_config(url), "head")
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(template_url: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh copy of the migrated template database."""
+    if POSTGRES_URL is None:
+        path = tmp_path / "test.db"
+        shutil.copyfile(make_url(template_url).database or "", path)
+        yield f"sqlite:///{path}"
+        return
+    template = make_url(template_url).database
+    name = f"fieldvisit_test_{os.getpid()}_{next(_counter)}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        auth=AuthSettings(jwt_secret=SecretStr(TEST_JWT_SECRET)),
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def session(app: FastAPI) -> Iterator[Session]:
+    """A session on the test database, for factories and for checking what the API wrote."""
+    with app.state.sessionmaker() as db_session:
+        yield db_session

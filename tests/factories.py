@@ -1,0 +1,175 @@
+"""Factories: plain functions that save a domain object and return it. Without a branch they make a new one."""
+
+import itertools
+from datetime import date, time, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+
+from api.auth.security import hash_password, issue_access_token
+from api.branches.models import Branch
+from api.branches.service import local_today
+from api.cases.models import Address, AddressKind, ContactKind, ContactSource, DebtCase, DebtorContact, OverdueBucket
+from api.config import AuthSettings, Settings
+from api.db import utcnow
+from api.geo import GeoPoint
+from api.teams.models import Team, TeamMember
+from api.users.models import Role, User
+from api.visit_requests.models import VisitPurpose, VisitRequest
+from tests.conftest import TEST_JWT_SECRET
+
+PASSWORD = "correct horse battery"
+_PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once for every factory user
+_seq = itertools.count(1)
+
+PEOPLES_SQUARE = GeoPoint(lat=31.2304, lon=121.4737)
+
+
+def _n() -> int:
+    return next(_seq)
+
+
+def make_branch(session: Session, **fields: object) -> Branch:
+    values: dict[str, object] = dict(
+        name=f"Branch {_n()}",
+        timezone="Asia/Shanghai",
+        office_address="上海市黄浦区人民大道200号",
+        office_point=PEOPLES_SQUARE.to_wkt(),
+        visiting_from=time(8, 0),
+        visiting_until=time(21, 0),
+    )
+    branch = Branch(**(values | fields))
+    session.add(branch)
+    session.commit()
+    return branch
+
+
+def make_user(session: Session, role: Role = Role.AGENT, branch: Branch | None = None, **fields: object) -> User:
+    if branch is None and role is not Role.ADMIN:
+        branch = make_branch(session)
+    n = _n()
+    values: dict[str, object] = dict(
+        username=f"{role.value}{n}",
+        full_name=f"{role.value.title()} {n}",
+        role=role,
+        branch_id=branch.id if branch else None,
+        password_hash=_PASSWORD_HASH,
+        active=True,
+    )
+    user = User(**(values | fields))
+    session.add(user)
+    session.commit()
+    return user
+
+
+def tomorrow(branch: Branch) -> date:
+    return local_today(branch) + timedelta(days=1)
+
+
+def make_team(
+    session: Session, branch: Branch | None = None, agents: tuple[User, User] | None = None, work_date: date | None = None
+) -> Team:
+    branch = branch or make_branch(session)
+    agents = agents or (make_user(session, Role.AGENT, branch), make_user(session, Role.AGENT, branch))
+    work_date = work_date or tomorrow(branch)
+    team = Team(branch_id=branch.id, work_date=work_date, name=f"Team {_n()}")
+    team.members = [
+        TeamMember(seat=seat, agent_id=agent.id, branch_id=branch.id, work_date=work_date)
+        for seat, agent in enumerate(agents, start=1)
+    ]
+    session.add(team)
+    session.commit()
+    return team
+
+
+def make_case(session: Session, branch: Branch | None = None, collector: User | None = None, **fields: object) -> DebtCase:
+    branch = branch or make_branch(session)
+    values: dict[str, object] = dict(
+        branch_id=branch.id,
+        reference=f"C{_n():06d}",
+        debtor_name="张伟",
+        debtor_id_number="11010519491231002X",
+        amount_owed=Decimal("12345.67"),
+        currency="CNY",
+        overdue_bucket=OverdueBucket.M3,
+        complaint_history=False,
+        phone_collector_id=collector.id if collector else None,
+        notes="",
+    )
+    case = DebtCase(**(values | fields))
+    session.add(case)
+    session.commit()
+    return case
+
+
+def make_address(session: Session, case: DebtCase | None = None, point: GeoPoint | None = PEOPLES_SQUARE, **fields: object) -> Address:
+    case = case or make_case(session)
+    values: dict[str, object] = dict(
+        case_id=case.id,
+        kind=AddressKind.HOME,
+        raw_text="上海市黄浦区南京东路100号3室",
+        point=point.to_wkt() if point else None,
+        source=ContactSource.CASE_FILE,
+        invalid_note="",
+    )
+    address = Address(**(values | fields))
+    session.add(address)
+    session.commit()
+    return address
+
+
+def make_contact(session: Session, case: DebtCase | None = None, **fields: object) -> DebtorContact:
+    case = case or make_case(session)
+    values: dict[str, object] = dict(
+        case_id=case.id, phone=f"1380013{_n():04d}", kind=ContactKind.MOBILE, source=ContactSource.CASE_FILE
+    )
+    contact = DebtorContact(**(values | fields))
+    session.add(contact)
+    session.commit()
+    return contact
+
+
+def make_visit_request(
+    session: Session, address: Address | None = None, requested_by: User | None = None, **fields: object
+) -> VisitRequest:
+    address = address or make_address(session)
+    case = session.get(DebtCase, address.case_id)
+    assert case is not None
+    branch = session.get(Branch, case.branch_id)
+    assert branch is not None
+    requested_by = requested_by or make_user(session, Role.PHONE_COLLECTOR, branch)
+    day = tomorrow(branch)
+    values: dict[str, object] = dict(
+        case_id=case.id,
+        address_id=address.id,
+        purpose=VisitPurpose.CONFIRM_ADDRESS,
+        priority=3,
+        requested_by_id=requested_by.id,
+        earliest_date=day,
+        latest_date=day + timedelta(days=2),
+        notes="",
+    )
+    request = VisitRequest(**(values | fields))
+    session.add(request)
+    session.commit()
+    return request
+
+
+def auth_headers(user: User) -> dict[str, str]:
+    settings = Settings(auth=AuthSettings())
+    token, _ = issue_access_token(TEST_JWT_SECRET, settings, user.id, utcnow())
+    return {"Authorization": f"Bearer {token}"}
+
+
+def problem_type(response: object) -> str:
+    """The slug of a problem response, after asserting it is one."""
+    headers = getattr(response, "headers")
+    assert headers["content-type"] == "application/problem+json", headers["content-type"]
+    body = getattr(response, "json")()
+    assert body["status"] == getattr(response, "status_code")
+    return str(body["type"]).rsplit("/", 1)[-1]
+
+
+def as_uuid(value: str) -> UUID:
+    return UUID(value)
