@@ -2,9 +2,10 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -14,7 +15,7 @@ from api.branches.router import router as branches_router
 from api.cases.router import router as cases_router
 from api.config import Settings
 from api.db import check_spatial_backend, make_engine, make_sessionmaker
-from api.problems import COMMON_RESPONSES, Problem, install_problem_handlers, problem_responses
+from api.problems import COMMON_RESPONSES, Problem, document_problems, install_problem_handlers, problem_responses
 from api.teams.router import router as teams_router
 from api.users.router import router as users_router
 from api.visit_requests.router import router as visit_requests_router
@@ -41,6 +42,10 @@ class Health(BaseModel):
     database: Literal["spatialite", "postgis"]
 
 
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url, pool_pre_ping=True)
@@ -58,12 +63,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=COMMON_RESPONSES,
         separate_input_output_schemas=False,
+        generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.jwt_secret = jwt_secret(settings)
     install_problem_handlers(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/health", tags=["health"], responses=problem_responses(DatabaseUnavailable))
     def health(request: Request) -> Health:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import Session
 
@@ -22,8 +22,16 @@ CursorQuery = Annotated[
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
 
 
+PAGE_DESCRIPTION = "One page of a list; pass `next_cursor` back as `cursor` for the next one (null on the last page)."
+
+
+def _describe(schema: dict[str, Any], model: type) -> None:
+    schema.setdefault("description", PAGE_DESCRIPTION)  # parametrised generics (Page[UserRead]) have no docstring
+
+
 class Page(BaseModel, Generic[T]):
-    """One page of a list; pass `next_cursor` back as `cursor` for the next one (null on the last page)."""
+    __doc__ = PAGE_DESCRIPTION
+    model_config = ConfigDict(json_schema_extra=_describe)
 
     items: list[T]
     next_cursor: str | None = Field(description="Cursor of the next page, null when this is the last one.")

@@ -189,6 +189,17 @@ async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, InternalError("The server failed; the error was logged."))
 
 
+def document_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare error bodies as `application/problem+json` only (FastAPI files a response model under application/json)."""
+    for methods in document.get("paths", {}).values():
+        for operation in methods.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and PROBLEM_MEDIA_TYPE in content:
+                    response["content"] = {PROBLEM_MEDIA_TYPE: content.get("application/json", {})}
+    return document
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -1,0 +1,53 @@
+# `make run`: install, migrate, seed the demo once, serve on 127.0.0.1:8000.  `make test`: install and run the suite.
+# Set FIELDVISIT_TEST_DATABASE_URL=postgresql+psycopg://… (a PostGIS server) to run the suite on PostGIS as well.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+SPATIALITE_PACKAGE := libsqlite3-mod-spatialite
+
+.PHONY: run test system-deps openapi clean
+
+system-deps:
+	@if ! ldconfig -p | grep -q mod_spatialite || ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing SpatiaLite and venv support with apt-get"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SPATIALITE_PACKAGE) python3-venv >/dev/null; \
+	  else \
+	    echo "Missing system packages. Run: sudo apt-get install $(SPATIALITE_PACKAGE) python3-venv" >&2; exit 1; \
+	  fi; \
+	fi
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "fieldvisit needs Python 3.11 or newer (set PYTHON=python3.11)" >&2; exit 1; }
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: system-deps $(INSTALLED)
+	$(BIN)/fieldvisit db upgrade
+	$(BIN)/fieldvisit demo seed
+	$(BIN)/fieldvisit serve
+
+test: system-deps $(INSTALLED)
+	@mkdir -p test-results
+	@rm -f test-results/*.xml
+	@status=0; \
+	$(BIN)/python -m pytest --junitxml=test-results/spatialite.xml || status=$$?; \
+	if [ -n "$$FIELDVISIT_TEST_DATABASE_URL" ]; then \
+	  $(BIN)/python -m pytest --junitxml=test-results/postgis.xml || status=$$?; \
+	else \
+	  echo "FIELDVISIT_TEST_DATABASE_URL is not set: PostGIS tests skipped (.ci/run sets it)"; \
+	fi; \
+	$(BIN)/python .ci/summary.py test-results/*.xml; \
+	exit $$status
+
+openapi: $(INSTALLED)
+	$(BIN)/fieldvisit openapi export
+
+clean:
+	rm -rf $(VENV) test-results *.egg-info

@@ -1,0 +1,162 @@
+"""The `fieldvisit` command: serve, migrate, seed the demo, export the OpenAPI document, import cases."""
+
+import difflib
+import sys
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+import typer
+import uvicorn
+import yaml
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select
+
+from api.config import Settings
+from api.db import SpatialBackendMissing, check_spatial_backend, make_engine, make_sessionmaker
+from api.problems import Problem
+
+ROOT = Path(__file__).resolve().parent.parent
+
+cli = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
+demo_cli = typer.Typer(help="Demo data.", no_args_is_help=True)
+openapi_cli = typer.Typer(help="The OpenAPI document.", no_args_is_help=True)
+import_cli = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(demo_cli, name="demo")
+cli.add_typer(openapi_cli, name="openapi")
+cli.add_typer(import_cli, name="import")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _checked_settings() -> Settings:
+    settings = Settings()
+    try:
+        check_spatial_backend(make_engine(settings.database_url))
+    except SpatialBackendMissing as exc:
+        _fail(str(exc))
+    return settings
+
+
+def _alembic(settings: Settings) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = settings.database_url
+    return config
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default: FIELDVISIT_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: FIELDVISIT_PORT).")] = None,
+) -> None:
+    """Serve the API (docs at /docs)."""
+    settings = _checked_settings()
+    uvicorn.run("api.main:app", host=host or settings.host, port=port or settings.port, proxy_headers=True)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the database up (creates the schema on an empty database)."""
+    settings = Settings()
+    try:
+        command.upgrade(_alembic(settings), revision)
+    except SpatialBackendMissing as exc:
+        _fail(str(exc))
+    typer.echo(f"database at {revision}: {settings.database_url.split('@')[-1]}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision; `base` drops everything.")] = "-1") -> None:
+    """Migrate the database down."""
+    settings = Settings()
+    command.downgrade(_alembic(settings), revision)
+    typer.echo(f"database at {revision}")
+
+
+@demo_cli.command("seed")
+def demo_seed() -> None:
+    """Create the Shanghai demo branch, its people, tomorrow's teams, cases and visit requests (once)."""
+    from api.demo import seed_demo
+
+    settings = _checked_settings()
+    with make_sessionmaker(make_engine(settings.database_url))() as session:
+        seed = seed_demo(session)
+        session.commit()
+    typer.echo(("Seeded" if seed.created else "Already seeded:") + f" {seed.branch_name}, teams for {seed.work_date}")
+    typer.echo(f"Demo logins (password for all: {seed.password}):")
+    for login in seed.logins:
+        team = f"  {login.team}" if login.team else ""
+        typer.echo(f"  {login.username:<12} {login.role:<16}{team}")
+
+
+def _openapi_yaml() -> str:
+    from api.main import create_app
+
+    document = create_app(Settings()).openapi()
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+
+
+@openapi_cli.command("export")
+def openapi_export(
+    check: Annotated[bool, typer.Option("--check", help="Only compare; exit 1 when the file differs.")] = False,
+    output: Annotated[Path, typer.Option(help="Where the document lives.")] = ROOT / "openapi.yaml",
+) -> None:
+    """Write the OpenAPI document generated from the app (or check that the file matches it)."""
+    generated = _openapi_yaml()
+    if not check:
+        output.write_text(generated, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+        return
+    current = output.read_text(encoding="utf-8") if output.exists() else ""
+    if current != generated:
+        diff = difflib.unified_diff(current.splitlines(), generated.splitlines(), str(output), "generated", lineterm="")
+        typer.echo("\n".join(list(diff)[:80]), err=True)
+        _fail(f"{output} is out of date: run `fieldvisit openapi export`.")
+    typer.echo(f"{output} is up to date")
+
+
+@import_cli.command("cases")
+def import_cases(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8).")],
+    as_user: Annotated[str, typer.Option("--as", help="Username of the supervisor or admin importing.")],
+    branch_id: Annotated[UUID | None, typer.Option(help="Target branch (admins; others import into their own).")] = None,
+) -> None:
+    """Import cases with their contacts, addresses and visit requests: all rows or none."""
+    from api.cases.importer import import_cases as run_import
+    from api.users.models import Role, User
+
+    settings = _checked_settings()
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        _fail(f"{file} is not UTF-8 text.")
+    with make_sessionmaker(make_engine(settings.database_url))() as session:
+        actor = session.scalar(select(User).where(User.username == as_user, User.active.is_(True)))
+        if actor is None or actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+            _fail(f"No active supervisor or admin named {as_user!r}.")
+        assert actor is not None
+        try:
+            summary = run_import(session, actor, branch_id, text)
+        except Problem as problem:
+            session.rollback()
+            typer.secho(f"{problem.title}: {problem.detail or ''}", fg=typer.colors.RED, err=True)
+            for error in problem.extensions.get("errors", []):
+                where = f"row {error.get('row')}, {error.get('column')}" if error.get("row") else ""
+                typer.echo(f"  {where}: {error.get('detail')}", err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+    typer.echo(f"imported {summary.model_dump()}")
+
+
+def main() -> None:
+    cli(prog_name="fieldvisit")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
