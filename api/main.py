@@ -15,7 +15,7 @@ from api.branches.router import router as branches_router
 from api.cases.router import router as cases_router
 from api.config import Settings
 from api.db import check_spatial_backend, make_engine, make_sessionmaker
-from api.problems import COMMON_RESPONSES, Problem, document_problems, install_problem_handlers, problem_responses
+from api.problems import AUTHENTICATED_RESPONSES, COMMON_RESPONSES, Problem, document_problems, install_problem_handlers, problem_responses
 from api.teams.router import router as teams_router
 from api.users.router import router as users_router
 from api.visit_requests.router import router as visit_requests_router
@@ -88,8 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise DatabaseUnavailable("The database does not answer.") from exc
         return Health(status="ok", database="spatialite" if engine.dialect.name == "sqlite" else "postgis")
 
-    for router in (auth_router, users_router, branches_router, teams_router, cases_router, visit_requests_router):
-        app.include_router(router, responses=COMMON_RESPONSES)
+    app.include_router(auth_router, responses=COMMON_RESPONSES)
+    for router in (users_router, branches_router, teams_router, cases_router, visit_requests_router):
+        app.include_router(router, responses=AUTHENTICATED_RESPONSES)
     return app
 
 

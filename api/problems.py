@@ -122,6 +122,7 @@ def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any
 
 
 COMMON_RESPONSES = problem_responses(Problem, ValidationFailed, InternalError)
+AUTHENTICATED_RESPONSES = problem_responses(Problem, ValidationFailed, InternalError, NotAuthenticated, RoleNotAllowed)
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:

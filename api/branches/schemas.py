@@ -1,4 +1,5 @@
 from datetime import datetime, time
+from functools import cache
 from typing import Annotated
 from uuid import UUID
 from zoneinfo import available_timezones
@@ -7,11 +8,16 @@ from pydantic import AfterValidator, Field, model_validator
 
 from api.branches.models import Branch
 from api.geo import GeoPoint
-from api.schemas import Body, Patch, Read
+from api.schemas import Body, LocalTime, Patch, Read
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def _known_timezone(name: str) -> str:
-    if name not in available_timezones():
+    if name not in _timezones():
         raise ValueError(f"unknown IANA time zone {name!r}, e.g. Asia/Shanghai")
     return name
 
@@ -33,8 +39,8 @@ class BranchCreate(Body):
     timezone: Timezone
     office_address: OfficeAddress
     office: GeoPoint
-    visiting_from: time = Field(default=time(8, 0), description="Local time from which doors may be visited.")
-    visiting_until: time = Field(default=time(21, 0), description="Local time after which no door is visited.")
+    visiting_from: LocalTime = Field(default=time(8, 0), description="Local time from which doors may be visited.")
+    visiting_until: LocalTime = Field(default=time(21, 0), description="Local time after which no door is visited.")
 
     @model_validator(mode="after")
     def _hours_in_order(self) -> "BranchCreate":
@@ -49,8 +55,8 @@ class BranchUpdate(Patch):
     timezone: Timezone | None = None
     office_address: OfficeAddress | None = None
     office: GeoPoint | None = None
-    visiting_from: time | None = None
-    visiting_until: time | None = None
+    visiting_from: LocalTime | None = None
+    visiting_until: LocalTime | None = None
 
     @model_validator(mode="after")
     def _hours_in_order(self) -> "BranchUpdate":
@@ -66,8 +72,8 @@ class BranchRead(Read):
     timezone: str
     office_address: str
     office: GeoPoint
-    visiting_from: time
-    visiting_until: time
+    visiting_from: LocalTime
+    visiting_until: LocalTime
     created_at: datetime
     updated_at: datetime
 
