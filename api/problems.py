@@ -30,6 +30,12 @@ class Problem(Exception):
         self.extensions = extensions
 
 
+class MalformedJson(Problem):
+    status = 400
+    title = "Body is not valid JSON"
+    slug = "malformed-json"
+
+
 class ValidationFailed(Problem):
     status = 422
     title = "Request is not valid"
@@ -121,8 +127,8 @@ def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any
     }
 
 
-COMMON_RESPONSES = problem_responses(Problem, ValidationFailed, InternalError)
-AUTHENTICATED_RESPONSES = problem_responses(Problem, ValidationFailed, InternalError, NotAuthenticated, RoleNotAllowed)
+COMMON_RESPONSES = problem_responses(MalformedJson, ValidationFailed, InternalError)
+AUTHENTICATED_RESPONSES = problem_responses(MalformedJson, ValidationFailed, InternalError, NotAuthenticated, RoleNotAllowed)
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
@@ -159,6 +165,10 @@ def _error_location(loc: tuple[int | str, ...]) -> dict[str, str]:
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error", "")
+            return problem_response(request, MalformedJson(f"The body could not be parsed as JSON: {reason}".rstrip(": ")))
     errors = [
         {"detail": str(error.get("msg", "invalid value")), **_error_location(tuple(error.get("loc", ())))}
         for error in exc.errors()
