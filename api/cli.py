@@ -82,17 +82,20 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision; 
 @demo_cli.command("seed")
 def demo_seed() -> None:
     """Create the Shanghai demo branch, its people, tomorrow's teams, cases and visit requests (once)."""
-    from api.demo import seed_demo
+    from api.demo import DemoUsernamesTaken, seed_demo
 
     settings = _checked_settings()
     with make_sessionmaker(make_engine(settings.database_url))() as session:
-        seed = seed_demo(session)
+        try:
+            seed = seed_demo(session)
+        except DemoUsernamesTaken as exc:
+            _fail(str(exc))
         session.commit()
     typer.echo(("Seeded" if seed.created else "Already seeded:") + f" {seed.branch_name}, teams for {seed.work_date}")
     typer.echo(f"Demo logins (password for all: {seed.password}):")
     for login in seed.logins:
         team = f"  {login.team}" if login.team else ""
-        typer.echo(f"  {login.username:<12} {login.role:<16}{team}")
+        typer.echo(f"  {login.username:<12} {login.role.value:<16}{team}")
 
 
 def _openapi_yaml() -> str:
