@@ -56,7 +56,7 @@ def get_user(user_id: UUID, session: SessionDep, user: Manager) -> UserRead:
 
 @router.patch(
     "/users/{user_id}",
-    responses=problem_responses(service.UserNotFound, RoleNotAllowed, service.AgentHasTeams),
+    responses=problem_responses(service.UserNotFound, RoleNotAllowed, service.AgentHasTeams, service.AdminHasNoBranch),
 )
 def update_user(user_id: UUID, body: UserUpdate, session: SessionDep, user: Manager) -> UserRead:
     """Rename, change the role or password of, deactivate or reactivate a user."""

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from pydantic import Field, SecretStr
 
-from api.schemas import Body, Patch, Read
+from api.schemas import Body, FromJson, Patch, Read
 from api.users.models import Role
 
 Username = Annotated[
@@ -25,16 +25,16 @@ class UserCreate(Body):
 
     username: Username
     full_name: FullName
-    role: Role
+    role: FromJson[Role]
     password: Password
-    branch_id: UUID | None = None
+    branch_id: FromJson[UUID] | None = None
 
 
 class UserUpdate(Patch):
     """Changes to a user; members left out keep their value. Deactivating a user ends their sessions."""
 
     full_name: FullName | None = None
-    role: Role | None = None
+    role: FromJson[Role] | None = None
     active: bool | None = None
     password: Password | None = None
 

@@ -9,7 +9,7 @@ from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.db import utcnow
 from api.pagination import paginate
-from api.problems import Conflict, NotFound, RoleNotAllowed
+from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed
 from api.scope import in_scope
 from api.teams.models import TeamMember
 from api.users.models import Role, User
@@ -29,6 +29,11 @@ class UsernameTaken(Conflict):
 class AgentHasTeams(Conflict):
     title = "Agent is in a team"
     slug = "agent-has-teams"
+
+
+class AdminHasNoBranch(ValidationFailed):
+    title = "This admin belongs to no branch"
+    slug = "admin-has-no-branch"
 
 
 # who may create or change users of which role
@@ -108,6 +113,11 @@ def update_user(session: Session, actor: User, user_id: UUID, data: UserUpdate) 
         _ensure_may_manage(actor, changes["role"])
         if changes["role"] is not user.role and user.role is Role.AGENT and (dates := _team_dates(session, user)):
             raise AgentHasTeams("Take the agent out of their teams before changing the role.", work_dates=dates)
+        if changes["role"] is not Role.ADMIN and user.branch_id is None:
+            raise AdminHasNoBranch(
+                "Only an admin may belong to no branch; create an account in a branch for the new role.",
+                errors=[{"pointer": "#/role", "detail": "needs a branch this user does not have"}],
+            )
         user.role = changes["role"]
     if "full_name" in changes:
         user.full_name = changes["full_name"]

@@ -1,0 +1,254 @@
+from collections.abc import Callable, Sequence
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.branches import service as branches_service
+from api.branches.models import Branch
+from api.db import utcnow
+from api.pagination import paginate
+from api.problems import Conflict, NotFound, ValidationFailed
+from api.scope import in_scope
+from api.teams.models import Team, TeamMember
+from api.teams.schemas import TeamCreate, TeamUpdate
+from api.users import service as users_service
+from api.users.models import Role, User
+
+
+class TeamNotFound(NotFound):
+    title = "Team not found"
+    slug = "team-not-found"
+
+
+class TeamNotTwoAgents(ValidationFailed):
+    title = "A team has exactly two agents"
+    slug = "team-not-two-agents"
+
+
+class TeamAgentsNotDistinct(ValidationFailed):
+    title = "A team's two agents must be different people"
+    slug = "team-agents-not-distinct"
+
+
+class AgentNotEligible(ValidationFailed):
+    title = "Not an agent of the team's branch"
+    slug = "agent-not-eligible"
+
+
+class AgentInactive(ValidationFailed):
+    title = "Agent is deactivated"
+    slug = "agent-inactive"
+
+
+class WorkDateInPast(ValidationFailed):
+    title = "Work date is in the past"
+    slug = "work-date-in-past"
+
+
+class AgentAlreadyInTeam(Conflict):
+    title = "Agent is already in a team on that date"
+    slug = "agent-already-in-team"
+
+
+class TeamNameTaken(Conflict):
+    title = "A team with this name exists on that date"
+    slug = "team-name-taken"
+
+
+class TeamsChangedMeanwhile(Conflict):
+    title = "Teams changed while this request ran"
+    slug = "teams-changed-meanwhile"
+
+
+def visible_teams(user: User) -> Select[tuple[Team]]:
+    query = select(Team).where(in_scope(user, Team.branch_id))
+    if user.role is Role.AGENT:
+        query = query.where(Team.id.in_(select(TeamMember.team_id).where(TeamMember.agent_id == user.id)))
+    return query
+
+
+def get_team(session: Session, user: User, team_id: UUID) -> Team:
+    team = session.scalar(visible_teams(user).where(Team.id == team_id))
+    if team is None:
+        raise TeamNotFound(f"No team {team_id}.", team_id=team_id)
+    return team
+
+
+def list_teams(
+    session: Session,
+    user: User,
+    *,
+    work_date: date | None,
+    branch_id: UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Team], str | None]:
+    query = visible_teams(user)
+    if work_date is not None:
+        query = query.where(Team.work_date == work_date)
+    if branch_id is not None:
+        query = query.where(Team.branch_id == branch_id)
+    return paginate(session, query, Team, cursor, limit)
+
+
+def agents_by_id(session: Session, teams: Sequence[Team]) -> dict[UUID, User]:
+    """The agents seated in `teams` (always of the teams' own branch), for showing their names."""
+    ids = {member.agent_id for team in teams for member in team.members}
+    return {user.id: user for user in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+
+
+def create_team(session: Session, user: User, data: TeamCreate) -> Team:
+    _ensure_two_distinct(data.agent_ids)
+    branch = branches_service.branch_for_new_row(session, user, data.branch_id)
+    _ensure_not_past(branch, data.work_date)
+    branch_id = branch.id
+
+    def check() -> None:
+        _ensure_agents_eligible(session, user, branch_id, data.agent_ids)
+        _ensure_name_free(session, branch_id, data.work_date, data.name)
+        _ensure_agents_free(session, data.agent_ids, data.work_date)
+
+    team = Team(branch_id=branch_id, work_date=data.work_date, name=data.name)
+
+    def write() -> None:
+        team.members = _seats(branch_id, data.work_date, data.agent_ids)
+        session.add(team)
+        session.flush()
+
+    _write_checked(session, check, write)
+    return team
+
+
+def update_team(session: Session, user: User, team_id: UUID, data: TeamUpdate) -> Team:
+    team = get_team(session, user, team_id)
+    branch = session.get(Branch, team.branch_id)
+    assert branch is not None
+    _ensure_not_past(branch, team.work_date)
+    changes = data.changes()
+    name: str | None = changes.get("name")
+    agent_ids: list[UUID] | None = changes.get("agent_ids")
+    if agent_ids is not None:
+        _ensure_two_distinct(agent_ids)
+    if not changes:
+        return team
+    branch_id, work_date = team.branch_id, team.work_date
+
+    def check() -> None:
+        if agent_ids is not None:
+            _ensure_agents_eligible(session, user, branch_id, agent_ids)
+        if name is not None:
+            _ensure_name_free(session, branch_id, work_date, name, except_team_id=team_id)
+        if agent_ids is not None:
+            _ensure_agents_free(session, agent_ids, work_date, except_team_id=team_id)
+
+    def write() -> None:
+        if name is not None:
+            team.name = name
+        if agent_ids is not None:
+            # both seats are replaced: the old rows must be gone before the new ones take their keys
+            team.members.clear()
+            session.flush()
+            team.members.extend(_seats(branch_id, work_date, agent_ids))
+        team.updated_at = utcnow()
+        session.flush()
+
+    _write_checked(session, check, write)
+    return team
+
+
+def _write_checked(session: Session, check: Callable[[], None], write: Callable[[], None]) -> None:
+    """Check the rules, then write; a write the database refuses (a concurrent request won the race) is checked
+    again to name the conflict."""
+    check()
+    try:
+        write()
+    except IntegrityError as exc:
+        # Nothing else was written in this request, and it is refused anyway: rolling back (rather than to a
+        # savepoint, which SQLite's driver commits on release) lets the check read what the winner committed.
+        session.rollback()
+        check()
+        raise TeamsChangedMeanwhile("Another request changed these teams at the same time; try again.") from exc
+
+
+def _seats(branch_id: UUID, work_date: date, agent_ids: list[UUID]) -> list[TeamMember]:
+    return [
+        TeamMember(seat=seat, agent_id=agent_id, branch_id=branch_id, work_date=work_date)
+        for seat, agent_id in enumerate(agent_ids, start=1)
+    ]
+
+
+def _ensure_two_distinct(agent_ids: list[UUID]) -> None:
+    if len(agent_ids) != 2:
+        raise TeamNotTwoAgents(
+            f"A team has exactly two agents; {len(agent_ids)} given.",
+            errors=[{"pointer": "#/agent_ids", "detail": "give exactly two agent ids"}],
+        )
+    if agent_ids[0] == agent_ids[1]:
+        raise TeamAgentsNotDistinct(
+            "The same agent cannot take both seats.",
+            agent_id=agent_ids[0],
+            errors=[{"pointer": "#/agent_ids/1", "detail": "same agent as seat 1"}],
+        )
+
+
+def _ensure_not_past(branch: Branch, work_date: date) -> None:
+    today = branches_service.local_today(branch)
+    if work_date < today:
+        raise WorkDateInPast(
+            f"{work_date.isoformat()} is before the branch's today, {today.isoformat()}.",
+            work_date=work_date,
+            today=today,
+        )
+
+
+def _ensure_agents_eligible(session: Session, actor: User, branch_id: UUID, agent_ids: list[UUID]) -> None:
+    # users the actor may not see are treated like missing ones, so other branches do not leak
+    candidates = users_service.visible_users(actor).where(User.id.in_(agent_ids), User.branch_id == branch_id)
+    users = {user.id: user for user in session.scalars(candidates)}
+    for index, agent_id in enumerate(agent_ids):
+        agent = users.get(agent_id)
+        if agent is None or agent.role is not Role.AGENT:
+            raise AgentNotEligible(
+                f"{agent_id} is not an agent of the team's branch.",
+                agent_id=agent_id,
+                errors=[{"pointer": f"#/agent_ids/{index}", "detail": "not an agent of the team's branch"}],
+            )
+        if not agent.active:
+            raise AgentInactive(
+                f"Agent {agent.username} is deactivated.",
+                agent_id=agent_id,
+                errors=[{"pointer": f"#/agent_ids/{index}", "detail": "deactivated"}],
+            )
+
+
+def _ensure_name_free(
+    session: Session, branch_id: UUID, work_date: date, name: str, except_team_id: UUID | None = None
+) -> None:
+    query = select(Team.id).where(Team.branch_id == branch_id, Team.work_date == work_date, Team.name == name)
+    if except_team_id is not None:
+        query = query.where(Team.id != except_team_id)
+    clash = session.scalar(query)
+    if clash is not None:
+        raise TeamNameTaken(f"Team {name!r} already exists on {work_date.isoformat()}.", team_id=clash)
+
+
+def _ensure_agents_free(
+    session: Session, agent_ids: list[UUID], work_date: date, except_team_id: UUID | None = None
+) -> None:
+    query = select(TeamMember.agent_id, TeamMember.team_id).where(
+        TeamMember.agent_id.in_(agent_ids), TeamMember.work_date == work_date
+    )
+    if except_team_id is not None:
+        query = query.where(TeamMember.team_id != except_team_id)
+    taken: dict[UUID, UUID] = {agent_id: team_id for agent_id, team_id in session.execute(query)}
+    for agent_id in agent_ids:
+        if agent_id in taken:
+            raise AgentAlreadyInTeam(
+                f"Agent {agent_id} is already in a team on {work_date.isoformat()}.",
+                agent_id=agent_id,
+                team_id=taken[agent_id],
+                work_date=work_date,
+            )
