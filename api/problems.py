@@ -9,6 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,9 @@ def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any
 
 
 COMMON_RESPONSES = problem_responses(MalformedJson, ValidationFailed, InternalError)
-AUTHENTICATED_RESPONSES = problem_responses(MalformedJson, ValidationFailed, InternalError, NotAuthenticated, RoleNotAllowed)
+AUTHENTICATED_RESPONSES = problem_responses(
+    MalformedJson, ValidationFailed, Conflict, InternalError, NotAuthenticated, RoleNotAllowed
+)
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
@@ -195,6 +198,14 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # services check the rules first; this answers a request that lost a race to a concurrent one
+    log.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        request, Conflict("The data changed while this request ran (a concurrent request won); reload and retry.")
+    )
+
+
 async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, InternalError("The server failed; the error was logged."))
@@ -215,4 +226,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(IntegrityError, _on_integrity_error)
     app.add_exception_handler(Exception, _on_crash)

@@ -4,7 +4,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.users.models import Role
+from sqlalchemy import func, select
+
+from api.db import SessionDep
+from api.users.models import Role, User
 from tests.factories import auth_headers, make_user, problem_type
 
 
@@ -82,3 +85,19 @@ def test_health_reports_the_backend(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert response.json()["database"] in ("spatialite", "postgis")
+
+
+
+def test_a_lost_race_on_a_database_constraint_is_a_409(app: FastAPI, client: TestClient, session: Session) -> None:
+    @app.post("/race")
+    def race(session: SessionDep) -> None:
+        session.add(User(username="twin", full_name="A", role=Role.ADMIN, password_hash="x"))
+        session.add(User(username="twin", full_name="B", role=Role.ADMIN, password_hash="x"))
+        session.flush()  # what a request that lost a race to a concurrent one sees
+
+    response = client.post("/race")
+
+    assert response.status_code == 409
+    assert problem_type(response) == "conflict"
+    assert "twin" not in response.text
+    assert session.scalar(select(func.count()).select_from(User).where(User.username == "twin")) == 0
