@@ -3,7 +3,16 @@
 from datetime import time
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, Strict, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    Strict,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 T = TypeVar("T")
 
@@ -37,9 +46,27 @@ LocalTime = Annotated[
 
 
 class Body(BaseModel):
-    """A request body: strict types (no coercion of `false` into 0) and no unknown members."""
+    """A request body: strict types (no coercion of `false` into 0), no unknown members, no NUL characters
+    (PostgreSQL cannot store them in text, and they are never meant)."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        if _contains_nul(value):
+            raise ValueError("must not contain NUL (\\u0000) characters")
+        return value
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    return False
 
 
 class Patch(Body):

@@ -101,3 +101,16 @@ def test_a_lost_race_on_a_database_constraint_is_a_409(app: FastAPI, client: Tes
     assert problem_type(response) == "conflict"
     assert "twin" not in response.text
     assert session.scalar(select(func.count()).select_from(User).where(User.username == "twin")) == 0
+
+
+def test_nul_characters_are_refused_not_stored(client: TestClient, session: Session) -> None:
+    admin = make_user(session, Role.ADMIN)
+
+    response = client.post(
+        "/branches",
+        json={"name": "Pudong\u0000", "timezone": "Asia/Shanghai", "office_address": "x", "office": {"lat": 31, "lon": 121}},
+        headers=auth_headers(admin),
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "#/name"
