@@ -1,0 +1,103 @@
+from datetime import date, datetime, time
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+from pydantic import AfterValidator, Field
+
+from api.geo import GeoPoint
+from api.schemas import Body, FromJson, LocalTime, Patch, Read
+from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
+
+
+def _naive(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("give the branch's local time without a UTC offset, e.g. 09:30")
+    return value
+
+
+# a time with a UTC offset cannot be compared with the branch's visiting hours
+WindowTime = Annotated[LocalTime, AfterValidator(_naive)]
+Priority = Annotated[int, Field(ge=1, le=5, description="1 (can wait) to 5 (most urgent).")]
+Notes = Annotated[str, Field(max_length=2000, description="What the visiting team should know.")]
+
+
+class VisitRequestCreate(Body):
+    """A phone collector's (or manager's) request that a team visit one of a case's addresses between two dates,
+    optionally within a time window of the day."""
+
+    case_id: FromJson[UUID]
+    address_id: FromJson[UUID] = Field(description="An address of the case.")
+    purpose: FromJson[VisitPurpose]
+    priority: Priority = 3
+    earliest_date: FromJson[date] = Field(description="First day the visit may happen (branch-local), today or later.")
+    latest_date: FromJson[date] | None = Field(
+        default=None, description="Last day the visit may happen; defaults to earliest_date."
+    )
+    window_start: WindowTime | None = Field(default=None, description="Start of the time window; give both ends or neither.")
+    window_end: WindowTime | None = Field(default=None, description="End of the time window, after window_start.")
+    notes: Notes = ""
+
+
+class VisitRequestUpdate(Patch):
+    """Changes to a visit request; members left out keep their value. Purpose, priority, dates and window change
+    only while the request is open; `status` may only cancel an open request or reopen a cancelled one."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset({"window_start", "window_end"})
+
+    purpose: FromJson[VisitPurpose] | None = None
+    priority: Priority | None = None
+    earliest_date: FromJson[date] | None = None
+    latest_date: FromJson[date] | None = None
+    window_start: WindowTime | None = Field(default=None, description="`null` together with window_end: any time of day.")
+    window_end: WindowTime | None = None
+    notes: Notes | None = None
+    status: FromJson[VisitRequestStatus] | None = Field(
+        default=None, description="`cancelled` (from open) or `open` (from cancelled)."
+    )
+
+
+class VisitRequestRead(Read):
+    """A request to visit a debtor's address, with the case and address it is about."""
+
+    id: UUID
+    case_id: UUID
+    case_reference: str = Field(description="The creditor's reference of the case.")
+    debtor_name: str
+    address_id: UUID
+    address_text: str = Field(description="The address as written.")
+    address_point: GeoPoint | None = Field(description="Where the address is, null until geocoded.")
+    purpose: VisitPurpose
+    priority: int = Field(description="1 (can wait) to 5 (most urgent).")
+    requested_by_id: UUID
+    earliest_date: date
+    latest_date: date
+    window_start: LocalTime | None = Field(description="Start of the time window (branch-local), null for any time.")
+    window_end: LocalTime | None
+    notes: str
+    status: VisitRequestStatus
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, request: VisitRequest) -> "VisitRequestRead":
+        case, address = request.case, request.address
+        return cls(
+            id=request.id,
+            case_id=request.case_id,
+            case_reference=case.reference,
+            debtor_name=case.debtor_name,
+            address_id=request.address_id,
+            address_text=address.raw_text,
+            address_point=GeoPoint.from_wkb(address.point),
+            purpose=request.purpose,
+            priority=request.priority,
+            requested_by_id=request.requested_by_id,
+            earliest_date=request.earliest_date,
+            latest_date=request.latest_date,
+            window_start=request.window_start,
+            window_end=request.window_end,
+            notes=request.notes,
+            status=request.status,
+            created_at=request.created_at,
+            updated_at=request.updated_at,
+        )

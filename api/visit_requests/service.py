@@ -1,0 +1,296 @@
+from dataclasses import dataclass, replace
+from datetime import date, time
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
+
+from api.branches.models import Branch
+from api.branches.service import local_today
+from api.cases import service as cases_service
+from api.cases.models import Address, AddressValidity, DebtCase
+from api.pagination import paginate
+from api.problems import Conflict, NotFound, ValidationFailed
+from api.users.models import User
+from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
+from api.visit_requests.schemas import VisitRequestCreate, VisitRequestUpdate
+
+
+class VisitRequestNotFound(NotFound):
+    title = "Visit request not found"
+    slug = "visit-request-not-found"
+
+
+class AddressNotOfCase(ValidationFailed):
+    title = "The address is not one of the case's"
+    slug = "address-not-of-case"
+
+
+class AddressInvalid(Conflict):
+    title = "The address is reported or confirmed invalid"
+    slug = "address-invalid"
+
+
+class VisitDateInPast(ValidationFailed):
+    title = "The visit dates are in the past"
+    slug = "visit-date-in-past"
+
+
+class VisitDatesOutOfOrder(ValidationFailed):
+    title = "earliest_date is after latest_date"
+    slug = "visit-dates-out-of-order"
+
+
+class VisitWindowInvalid(ValidationFailed):
+    title = "The time window needs both ends, the start before the end"
+    slug = "visit-window-invalid"
+
+
+class WindowOutsideVisitingHours(ValidationFailed):
+    title = "The time window is outside the branch's visiting hours"
+    slug = "window-outside-visiting-hours"
+
+
+class VisitRequestDuplicate(Conflict):
+    title = "The address already has a visit request for these dates"
+    slug = "visit-request-duplicate"
+
+
+class VisitRequestNotOpen(Conflict):
+    title = "Only an open visit request can be rescheduled or changed"
+    slug = "visit-request-not-open"
+
+
+class VisitRequestStatusChangeNotAllowed(Conflict):
+    title = "This status change is not allowed here"
+    slug = "visit-request-status-change-not-allowed"
+
+
+# statuses of a request that will still lead to a visit: a second one for the same address and dates double-books
+_PENDING = (VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED)
+# the only status changes a person makes; planning sets planned and completed
+_ALLOWED_STATUS_CHANGES = {
+    (VisitRequestStatus.OPEN, VisitRequestStatus.CANCELLED),
+    (VisitRequestStatus.CANCELLED, VisitRequestStatus.OPEN),
+}
+_OPEN_ONLY = frozenset({"purpose", "priority", "earliest_date", "latest_date", "window_start", "window_end"})
+_SCHEDULE = frozenset({"earliest_date", "latest_date", "window_start", "window_end"})
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a visit may happen: a range of branch-local days and an optional time window of the day."""
+
+    earliest_date: date
+    latest_date: date
+    window_start: time | None
+    window_end: time | None
+
+
+def visible_visit_requests(user: User) -> Select[tuple[VisitRequest]]:
+    """Requests on the cases the user sees, loaded with their case and address for VisitRequestRead."""
+    case = aliased(DebtCase, cases_service.visible_cases(user).subquery(), name="visible_case")
+    return (
+        select(VisitRequest)
+        .join(VisitRequest.case.of_type(case))
+        .options(contains_eager(VisitRequest.case.of_type(case)), joinedload(VisitRequest.address))
+    )
+
+
+def get_visit_request(session: Session, user: User, visit_request_id: UUID) -> VisitRequest:
+    request = session.scalar(visible_visit_requests(user).where(VisitRequest.id == visit_request_id))
+    if request is None:
+        raise VisitRequestNotFound(f"No visit request {visit_request_id}.", visit_request_id=visit_request_id)
+    return request
+
+
+def list_visit_requests(
+    session: Session,
+    user: User,
+    *,
+    status: VisitRequestStatus | None,
+    on_date: date | None,
+    from_date: date | None,
+    to_date: date | None,
+    case_id: UUID | None,
+    purpose: VisitPurpose | None,
+    branch_id: UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[VisitRequest], str | None]:
+    if from_date is not None and to_date is not None and from_date > to_date:
+        raise ValidationFailed(
+            "from_date is after to_date.", errors=[{"parameter": "from_date", "detail": "after to_date"}]
+        )
+    query = visible_visit_requests(user)
+    if status is not None:
+        query = query.where(VisitRequest.status == status)
+    elif on_date is not None or from_date is not None or to_date is not None:
+        # status leads ix_visit_request_status_dates: naming every status lets a date filter use the index
+        query = query.where(VisitRequest.status.in_(list(VisitRequestStatus)))
+    if on_date is not None:
+        query = query.where(VisitRequest.earliest_date <= on_date, VisitRequest.latest_date >= on_date)
+    if to_date is not None:
+        query = query.where(VisitRequest.earliest_date <= to_date)
+    if from_date is not None:
+        query = query.where(VisitRequest.latest_date >= from_date)
+    if case_id is not None:
+        query = query.where(VisitRequest.case_id == case_id)
+    if purpose is not None:
+        query = query.where(VisitRequest.purpose == purpose)
+    if branch_id is not None:
+        query = query.where(VisitRequest.case.has(DebtCase.branch_id == branch_id))
+    return paginate(session, query, VisitRequest, cursor, limit)
+
+
+def create_visit_request(session: Session, user: User, data: VisitRequestCreate) -> VisitRequest:
+    case = cases_service.get_case(session, user, data.case_id)
+    address = session.scalar(select(Address).where(Address.id == data.address_id, Address.case_id == case.id))
+    if address is None:
+        raise AddressNotOfCase(
+            f"Address {data.address_id} is not an address of case {case.reference}.",
+            errors=[{"pointer": "#/address_id", "detail": "not an address of this case"}],
+        )
+    branch = _branch_of(session, case)
+    schedule = Schedule(
+        earliest_date=data.earliest_date,
+        latest_date=data.latest_date or data.earliest_date,
+        window_start=data.window_start,
+        window_end=data.window_end,
+    )
+    _check_schedule(schedule, branch)
+    _check_not_in_past(schedule, branch, earliest_too=True)
+    _ensure_address_visitable(address)
+    _ensure_no_duplicate(session, address.id, schedule)
+    request = VisitRequest(
+        case_id=case.id,
+        address_id=address.id,
+        purpose=data.purpose,
+        priority=data.priority,
+        requested_by_id=user.id,
+        earliest_date=schedule.earliest_date,
+        latest_date=schedule.latest_date,
+        window_start=schedule.window_start,
+        window_end=schedule.window_end,
+        notes=data.notes,
+        status=VisitRequestStatus.OPEN,
+    )
+    session.add(request)
+    session.flush()
+    return request
+
+
+def update_visit_request(
+    session: Session, user: User, visit_request_id: UUID, data: VisitRequestUpdate
+) -> VisitRequest:
+    request = get_visit_request(session, user, visit_request_id)
+    # members sent with their current value are not changes: a client may send the whole row back
+    changes: dict[str, Any] = {name: value for name, value in data.changes().items() if getattr(request, name) != value}
+    status = changes.get("status", request.status)
+    if "status" in changes and (request.status, status) not in _ALLOWED_STATUS_CHANGES:
+        raise VisitRequestStatusChangeNotAllowed(
+            f"A visit request cannot go from {request.status.value} to {status.value} here; "
+            "only open -> cancelled and cancelled -> open.",
+            visit_request_id=request.id,
+            current_status=request.status,
+        )
+    if status is not VisitRequestStatus.OPEN and (plan_changes := sorted(_OPEN_ONLY & changes.keys())):
+        raise VisitRequestNotOpen(
+            f"The request is {status.value}; {', '.join(plan_changes)} can only change while it is open.",
+            visit_request_id=request.id,
+            resulting_status=status,
+        )
+    reopened = changes.get("status") is VisitRequestStatus.OPEN
+    if reopened or _SCHEDULE & changes.keys():
+        schedule = replace(_schedule_of(request), **{name: changes[name] for name in _SCHEDULE & changes.keys()})
+        branch = _branch_of(session, request.case)
+        _check_schedule(schedule, branch)
+        _check_not_in_past(schedule, branch, earliest_too="earliest_date" in changes)
+        if reopened:
+            _ensure_address_visitable(request.address)
+        _ensure_no_duplicate(session, request.address_id, schedule, except_id=request.id)
+    for name, value in changes.items():
+        setattr(request, name, value)
+    session.flush()
+    return request
+
+
+def _branch_of(session: Session, case: DebtCase) -> Branch:
+    branch = session.get(Branch, case.branch_id)
+    assert branch is not None  # a foreign key
+    return branch
+
+
+def _schedule_of(request: VisitRequest) -> Schedule:
+    return Schedule(request.earliest_date, request.latest_date, request.window_start, request.window_end)
+
+
+def _check_schedule(schedule: Schedule, branch: Branch) -> None:
+    if schedule.earliest_date > schedule.latest_date:
+        raise VisitDatesOutOfOrder(
+            f"earliest_date {schedule.earliest_date} is after latest_date {schedule.latest_date}.",
+            errors=[{"pointer": "#/latest_date", "detail": "before earliest_date"}],
+        )
+    start, end = schedule.window_start, schedule.window_end
+    if start is None and end is None:
+        return
+    if start is None or end is None:
+        missing = "window_start" if start is None else "window_end"
+        raise VisitWindowInvalid(
+            "Give both window_start and window_end, or neither.",
+            errors=[{"pointer": f"#/{missing}", "detail": "required with the other end of the window"}],
+        )
+    if start >= end:
+        raise VisitWindowInvalid(
+            f"window_start {start:%H:%M} is not before window_end {end:%H:%M}.",
+            errors=[{"pointer": "#/window_end", "detail": "not after window_start"}],
+        )
+    if end <= branch.visiting_from or start >= branch.visiting_until:
+        raise WindowOutsideVisitingHours(
+            f"The window {start:%H:%M}-{end:%H:%M} does not overlap the branch's visiting hours "
+            f"{branch.visiting_from:%H:%M}-{branch.visiting_until:%H:%M}.",
+            visiting_from=branch.visiting_from.strftime("%H:%M"),
+            visiting_until=branch.visiting_until.strftime("%H:%M"),
+            errors=[{"pointer": "#/window_start", "detail": "outside visiting hours"}],
+        )
+
+
+def _check_not_in_past(schedule: Schedule, branch: Branch, *, earliest_too: bool) -> None:
+    """A request may not be moved into the past; one whose first day has passed may keep it while days remain."""
+    today = local_today(branch)
+    field = "earliest_date" if earliest_too and schedule.earliest_date < today else None
+    if field is None and schedule.latest_date < today:
+        field = "latest_date"
+    if field is not None:
+        raise VisitDateInPast(
+            f"{field} is before today ({today}) in the branch's time zone.",
+            today=today,
+            errors=[{"pointer": f"#/{field}", "detail": "in the past"}],
+        )
+
+
+def _ensure_address_visitable(address: Address) -> None:
+    if address.validity in (AddressValidity.REPORTED_INVALID, AddressValidity.CONFIRMED_INVALID):
+        raise AddressInvalid(
+            f"Address {address.id} is {address.validity.value} ({address.invalid_reason}); it cannot be visited.",
+            address_id=address.id,
+            validity=address.validity,
+            invalid_reason=address.invalid_reason,
+        )
+
+
+def _ensure_no_duplicate(session: Session, address_id: UUID, schedule: Schedule, except_id: UUID | None = None) -> None:
+    query = select(VisitRequest.id).where(
+        VisitRequest.address_id == address_id,
+        VisitRequest.status.in_(_PENDING),
+        VisitRequest.earliest_date <= schedule.latest_date,
+        VisitRequest.latest_date >= schedule.earliest_date,
+    )
+    if except_id is not None:
+        query = query.where(VisitRequest.id != except_id)
+    clash = session.scalar(query.limit(1))
+    if clash is not None:
+        raise VisitRequestDuplicate(
+            f"Visit request {clash} already asks for this address on overlapping dates.", visit_request_id=clash
+        )
