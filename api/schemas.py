@@ -4,6 +4,7 @@ from datetime import time
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,12 +28,19 @@ def _not_a_number(value: object) -> object:
 # times and enum values in; a `FromJson[X]` member takes those strings (or an X), never a number or a boolean.
 FromJson = Annotated[T, Strict(False), BeforeValidator(_not_a_number)]
 
+def _without_offset(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("give the branch's local time without a UTC offset, e.g. 09:30")
+    return value
+
+
 # A wall-clock time of the branch's time zone, "HH:MM" (seconds accepted on input). Not JSON Schema's `time` format,
-# which demands a UTC offset.
+# which demands a UTC offset; an offset is refused, since it could not be compared with the branch's hours.
 LocalTime = Annotated[
     time,
     Strict(False),
     BeforeValidator(_not_a_number),
+    AfterValidator(_without_offset),
     PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str),
     WithJsonSchema(
         {

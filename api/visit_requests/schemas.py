@@ -1,22 +1,14 @@
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from api.geo import GeoPoint
 from api.schemas import Body, FromJson, LocalTime, Patch, Read
 from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
 
 
-def _naive(value: time) -> time:
-    if value.tzinfo is not None:
-        raise ValueError("give the branch's local time without a UTC offset, e.g. 09:30")
-    return value
-
-
-# a time with a UTC offset cannot be compared with the branch's visiting hours
-WindowTime = Annotated[LocalTime, AfterValidator(_naive)]
 Priority = Annotated[int, Field(ge=1, le=5, description="1 (can wait) to 5 (most urgent).")]
 Notes = Annotated[str, Field(max_length=2000, description="What the visiting team should know.")]
 
@@ -33,8 +25,8 @@ class VisitRequestCreate(Body):
     latest_date: FromJson[date] | None = Field(
         default=None, description="Last day the visit may happen; defaults to earliest_date."
     )
-    window_start: WindowTime | None = Field(default=None, description="Start of the time window; give both ends or neither.")
-    window_end: WindowTime | None = Field(default=None, description="End of the time window, after window_start.")
+    window_start: LocalTime | None = Field(default=None, description="Start of the time window; give both ends or neither.")
+    window_end: LocalTime | None = Field(default=None, description="End of the time window, after window_start.")
     notes: Notes = ""
 
 
@@ -48,8 +40,8 @@ class VisitRequestUpdate(Patch):
     priority: Priority | None = None
     earliest_date: FromJson[date] | None = None
     latest_date: FromJson[date] | None = None
-    window_start: WindowTime | None = Field(default=None, description="`null` together with window_end: any time of day.")
-    window_end: WindowTime | None = None
+    window_start: LocalTime | None = Field(default=None, description="`null` together with window_end: any time of day.")
+    window_end: LocalTime | None = None
     notes: Notes | None = None
     status: FromJson[VisitRequestStatus] | None = Field(
         default=None, description="`cancelled` (from open) or `open` (from cancelled)."
