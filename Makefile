@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SPATIALITE_PACKAGE := libsqlite3-mod-spatialite
 
-.PHONY: run test system-deps openapi clean
+.PHONY: run test lint system-deps openapi clean
 
 system-deps:
 	@if ! ldconfig -p | grep -q mod_spatialite || ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
@@ -33,7 +33,11 @@ run: system-deps $(INSTALLED)
 	$(BIN)/fieldvisit demo seed
 	$(BIN)/fieldvisit serve
 
-test: system-deps $(INSTALLED)
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: system-deps $(INSTALLED) lint
 	@mkdir -p test-results
 	@rm -f test-results/*.xml
 	@status=0; \

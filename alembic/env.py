@@ -3,10 +3,10 @@
 import warnings
 from typing import Any
 
-from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import pool
 
+from alembic import context
 from api.config import Settings
 from api.db import make_engine
 from api.models import Base

@@ -9,10 +9,10 @@ from uuid import UUID
 import typer
 import uvicorn
 import yaml
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import select
 
+from alembic import command
 from api.config import Settings
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine, make_sessionmaker
 from api.problems import Problem
@@ -72,7 +72,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
 
 @db_cli.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision; `base` drops everything.")] = "-1") -> None:
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision; `base` drops everything.")] = "-1",
+) -> None:
     """Migrate the database down."""
     settings = Settings()
     command.downgrade(_alembic(settings), revision)
@@ -128,7 +130,9 @@ def openapi_export(
 def import_cases(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8).")],
     as_user: Annotated[str, typer.Option("--as", help="Username of the supervisor or admin importing.")],
-    branch_id: Annotated[UUID | None, typer.Option(help="Target branch (admins; others import into their own).")] = None,
+    branch_id: Annotated[
+        UUID | None, typer.Option(help="Target branch (admins; others import into their own).")
+    ] = None,
 ) -> None:
     """Import cases with their contacts, addresses and visit requests: all rows or none."""
     from api.cases.importer import import_cases as run_import

@@ -15,7 +15,14 @@ from api.branches.router import router as branches_router
 from api.cases.router import router as cases_router
 from api.config import Settings
 from api.db import check_spatial_backend, make_engine, make_sessionmaker
-from api.problems import AUTHENTICATED_RESPONSES, COMMON_RESPONSES, Problem, document_problems, install_problem_handlers, problem_responses
+from api.problems import (
+    AUTHENTICATED_RESPONSES,
+    COMMON_RESPONSES,
+    Problem,
+    document_problems,
+    install_problem_handlers,
+    problem_responses,
+)
 from api.teams.router import router as teams_router
 from api.users.router import router as users_router
 from api.visit_requests.router import router as visit_requests_router

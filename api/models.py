@@ -8,4 +8,15 @@ from api.teams.models import Team, TeamMember
 from api.users.models import User
 from api.visit_requests.models import VisitRequest
 
-__all__ = ["Address", "Base", "Branch", "DebtCase", "DebtorContact", "RefreshToken", "Team", "TeamMember", "User", "VisitRequest"]
+__all__ = [
+    "Address",
+    "Base",
+    "Branch",
+    "DebtCase",
+    "DebtorContact",
+    "RefreshToken",
+    "Team",
+    "TeamMember",
+    "User",
+    "VisitRequest",
+]

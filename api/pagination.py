@@ -53,13 +53,13 @@ def _decode(cursor: str) -> tuple[datetime, UUID]:
         ) from exc
 
 
-def paginate(session: Session, query: Select[Any], model: Any, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+def paginate(
+    session: Session, query: Select[Any], model: Any, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
     """Rows of `query` after `cursor`, at most `limit`, and the cursor of the next page."""
     if cursor is not None:
         created_at, row_id = _decode(cursor)
-        query = query.where(
-            or_(model.created_at > created_at, and_(model.created_at == created_at, model.id > row_id))
-        )
+        query = query.where(or_(model.created_at > created_at, and_(model.created_at == created_at, model.id > row_id)))
     rows = list(session.scalars(query.order_by(model.created_at, model.id).limit(limit + 1)))
     if len(rows) <= limit:
         return rows, None

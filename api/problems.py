@@ -25,6 +25,7 @@ class Problem(Exception):
     slug: ClassVar[str] = "bad-request"
     # a refusal that must still record something (e.g. revoking a leaked token family) commits the transaction
     commits: ClassVar[bool] = False
+
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
@@ -171,7 +172,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     for error in exc.errors():
         if error.get("type") == "json_invalid":
             reason = (error.get("ctx") or {}).get("error", "")
-            return problem_response(request, MalformedJson(f"The body could not be parsed as JSON: {reason}".rstrip(": ")))
+            return problem_response(
+                request, MalformedJson(f"The body could not be parsed as JSON: {reason}".rstrip(": "))
+            )
     errors = [
         {"detail": str(error.get("msg", "invalid value")), **_error_location(tuple(error.get("loc", ())))}
         for error in exc.errors()
@@ -212,7 +215,7 @@ async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
 
 
 def document_problems(document: dict[str, Any]) -> dict[str, Any]:
-    """Declare error bodies as `application/problem+json` only (FastAPI files a response model under application/json)."""
+    """Declare error bodies as `application/problem+json` only (FastAPI puts response models under JSON)."""
     for methods in document.get("paths", {}).values():
         for operation in methods.values():
             for status, response in operation.get("responses", {}).items():

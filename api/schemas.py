@@ -28,6 +28,7 @@ def _not_a_number(value: object) -> object:
 # times and enum values in; a `FromJson[X]` member takes those strings (or an X), never a number or a boolean.
 FromJson = Annotated[T, Strict(False), BeforeValidator(_not_a_number)]
 
+
 def _without_offset(value: time) -> time:
     if value.tzinfo is not None:
         raise ValueError("give the branch's local time without a UTC offset, e.g. 09:30")
@@ -84,7 +85,9 @@ class Patch(Body):
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> "Patch":
-        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None and name not in self.nullable)
+        nulls = sorted(
+            name for name in self.model_fields_set if getattr(self, name) is None and name not in self.nullable
+        )
         if nulls:
             raise ValueError(f"{', '.join(nulls)} cannot be null; leave the member out to keep its value")
         return self

@@ -68,7 +68,10 @@ def tomorrow(branch: Branch) -> date:
 
 
 def make_team(
-    session: Session, branch: Branch | None = None, agents: tuple[User, User] | None = None, work_date: date | None = None
+    session: Session,
+    branch: Branch | None = None,
+    agents: tuple[User, User] | None = None,
+    work_date: date | None = None,
 ) -> Team:
     branch = branch or make_branch(session)
     agents = agents or (make_user(session, Role.AGENT, branch), make_user(session, Role.AGENT, branch))
@@ -83,7 +86,9 @@ def make_team(
     return team
 
 
-def make_case(session: Session, branch: Branch | None = None, collector: User | None = None, **fields: object) -> DebtCase:
+def make_case(
+    session: Session, branch: Branch | None = None, collector: User | None = None, **fields: object
+) -> DebtCase:
     branch = branch or make_branch(session)
     values: dict[str, object] = dict(
         branch_id=branch.id,
@@ -103,7 +108,9 @@ def make_case(session: Session, branch: Branch | None = None, collector: User | 
     return case
 
 
-def make_address(session: Session, case: DebtCase | None = None, point: GeoPoint | None = PEOPLES_SQUARE, **fields: object) -> Address:
+def make_address(
+    session: Session, case: DebtCase | None = None, point: GeoPoint | None = PEOPLES_SQUARE, **fields: object
+) -> Address:
     case = case or make_case(session)
     values: dict[str, object] = dict(
         case_id=case.id,
@@ -164,10 +171,10 @@ def auth_headers(user: User) -> dict[str, str]:
 
 def problem_type(response: object) -> str:
     """The slug of a problem response, after asserting it is one."""
-    headers = getattr(response, "headers")
+    headers = response.headers
     assert headers["content-type"] == "application/problem+json", headers["content-type"]
-    body = getattr(response, "json")()
-    assert body["status"] == getattr(response, "status_code")
+    body = response.json()
+    assert body["status"] == response.status_code
     return str(body["type"]).rsplit("/", 1)[-1]
 
 

@@ -27,7 +27,11 @@ def test_wrong_password_unknown_user_and_inactive_user_are_the_same_401(client: 
     agent = make_user(session, Role.AGENT)
     inactive = make_user(session, Role.AGENT, active=False)
 
-    for response in (login(client, agent.username, "wrong password"), login(client, "nobody"), login(client, inactive.username)):
+    for response in (
+        login(client, agent.username, "wrong password"),
+        login(client, "nobody"),
+        login(client, inactive.username),
+    ):
         assert response.status_code == 401
         assert problem_type(response) == "login-failed"
         assert response.headers["www-authenticate"] == "Bearer"

@@ -186,7 +186,11 @@ def test_visiting_hours_are_checked_against_the_stored_ones(client: TestClient, 
     admin = make_user(session, Role.ADMIN)
     branch = make_branch(session)  # 08:00 to 21:00
 
-    for body in ({"visiting_from": "21:30"}, {"visiting_until": "07:00"}, {"visiting_from": "12:00", "visiting_until": "11:00"}):
+    for body in (
+        {"visiting_from": "21:30"},
+        {"visiting_until": "07:00"},
+        {"visiting_from": "12:00", "visiting_until": "11:00"},
+    ):
         response = client.patch(f"/branches/{branch.id}", json=body, headers=auth_headers(admin))
         assert response.status_code == 422, body
         assert problem_type(response) == "validation-failed"

@@ -91,7 +91,12 @@ def good_rows(branch: Branch, collector: User) -> list[dict[str, str]]:
             visit_window_end="12:00",
             visit_notes="先打电话",
         ),
-        row(phones="13900000001; 13900000009", phone_collector=collector.username, address_kind="work", address="上海市静安区南京西路2号"),
+        row(
+            phones="13900000001; 13900000009",
+            phone_collector=collector.username,
+            address_kind="work",
+            address="上海市静安区南京西路2号",
+        ),
         row(
             case_reference="IMP-002",
             debtor_name="赵磊",
@@ -150,7 +155,9 @@ def test_a_good_file_imports_every_case_contact_address_and_visit_request(client
     assert address_of[confirm.address_id] == "上海市徐汇区漕溪北路1号"
 
 
-def test_one_bad_row_among_good_ones_writes_nothing_and_every_error_is_listed(client: TestClient, session: Session) -> None:
+def test_one_bad_row_among_good_ones_writes_nothing_and_every_error_is_listed(
+    client: TestClient, session: Session
+) -> None:
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
     collector = make_user(session, Role.PHONE_COLLECTOR, branch)
@@ -251,7 +258,13 @@ def test_collector_lat_lon_and_field_count_errors_point_at_their_cells(client: T
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
     elsewhere = make_user(session, Role.PHONE_COLLECTOR)
-    text = to_csv([row(phone_collector="nobody"), row(case_reference="X2", phone_collector=elsewhere.username), row(case_reference="X3", lat="31.2")])
+    text = to_csv(
+        [
+            row(phone_collector="nobody"),
+            row(case_reference="X2", phone_collector=elsewhere.username),
+            row(case_reference="X3", lat="31.2"),
+        ]
+    )
     text += "X4,too,few\r\n"
 
     response = post_csv(client, supervisor, text)
@@ -301,7 +314,9 @@ def test_only_text_csv_is_accepted(client: TestClient, session: Session) -> None
     supervisor = make_user(session, Role.SUPERVISOR)
 
     response = client.post(
-        "/cases/import", content=to_csv([row()]), headers={"Content-Type": "application/json"} | auth_headers(supervisor)
+        "/cases/import",
+        content=to_csv([row()]),
+        headers={"Content-Type": "application/json"} | auth_headers(supervisor),
     )
 
     assert response.status_code == 415

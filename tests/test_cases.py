@@ -68,7 +68,9 @@ def test_amount_may_be_a_json_number_and_is_answered_as_a_string_with_two_places
 
 
 @pytest.mark.parametrize(
-    "amount", ["-1", "1.234", "123456789012345", "NaN", True, "abc"], ids=["negative", "3-places", "15-digits", "nan", "bool", "text"]
+    "amount",
+    ["-1", "1.234", "123456789012345", "NaN", True, "abc"],
+    ids=["negative", "3-places", "15-digits", "nan", "bool", "text"],
 )
 def test_bad_amounts_are_refused(client: TestClient, session: Session, amount: object) -> None:
     supervisor = make_user(session, Role.SUPERVISOR)
@@ -101,7 +103,11 @@ def test_id_numbers_with_a_bad_check_digit_or_shape_are_refused(
 
 @pytest.mark.parametrize(
     ("id_number", "masked"),
-    [("440524188001010014", "440***********0014"), ("11010519491231002X", "110***********002X"), ("110105491231002", "110********1002")],
+    [
+        ("440524188001010014", "440***********0014"),
+        ("11010519491231002X", "110***********002X"),
+        ("110105491231002", "110********1002"),
+    ],
     ids=["check-digit-4", "check-digit-X", "legacy-15"],
 )
 def test_valid_and_legacy_id_numbers_are_accepted_and_masked(
@@ -156,7 +162,9 @@ def test_phone_collector_must_be_an_active_collector_of_the_branch(client: TestC
 
     for reason, user in ineligible.items():
         response = client.post(
-            "/cases", json=case_body(reference=reason, phone_collector_id=str(user.id)), headers=auth_headers(supervisor)
+            "/cases",
+            json=case_body(reference=reason, phone_collector_id=str(user.id)),
+            headers=auth_headers(supervisor),
         )
         assert response.status_code == 422, reason
         assert problem_type(response) == "phone-collector-not-eligible"

@@ -26,7 +26,9 @@ def count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def endpoint_calls(case_id: UUID, contact_id: UUID, address_id: UUID) -> list[tuple[str, str, dict[str, object] | None]]:
+def endpoint_calls(
+    case_id: UUID, contact_id: UUID, address_id: UUID
+) -> list[tuple[str, str, dict[str, object] | None]]:
     """Every contact and address endpoint, with a body that would be accepted."""
     return [
         ("POST", f"/cases/{case_id}/contacts", {"phone": "13900000001", "kind": "home"}),
@@ -50,7 +52,9 @@ def test_supervisor_adds_lists_reads_and_updates_contacts(client: TestClient, se
     headers = auth_headers(supervisor)
 
     created = client.post(
-        f"/cases/{case.id}/contacts", json={"phone": "+8613800138000", "kind": "family", "holder": "母亲"}, headers=headers
+        f"/cases/{case.id}/contacts",
+        json={"phone": "+8613800138000", "kind": "family", "holder": "母亲"},
+        headers=headers,
     )
     assert created.status_code == 201, created.text
     contact = created.json()
@@ -92,9 +96,13 @@ def test_a_phone_twice_on_one_case_is_409_on_create_and_update(client: TestClien
     make_contact(session, make_case(session, branch), phone="13800000003")  # the same number on another case is fine
     headers = auth_headers(supervisor)
 
-    created = client.post(f"/cases/{case.id}/contacts", json={"phone": "13800000001", "kind": "mobile"}, headers=headers)
+    created = client.post(
+        f"/cases/{case.id}/contacts", json={"phone": "13800000001", "kind": "mobile"}, headers=headers
+    )
     updated = client.patch(f"/contacts/{second.id}", json={"phone": "13800000001"}, headers=headers)
-    elsewhere = client.post(f"/cases/{case.id}/contacts", json={"phone": "13800000003", "kind": "mobile"}, headers=headers)
+    elsewhere = client.post(
+        f"/cases/{case.id}/contacts", json={"phone": "13800000003", "kind": "mobile"}, headers=headers
+    )
 
     for response in (created, updated):
         assert response.status_code == 409
@@ -105,13 +113,17 @@ def test_a_phone_twice_on_one_case_is_409_on_create_and_update(client: TestClien
     assert session.get(DebtorContact, second.id).phone == "13800000002"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("phone", ["138 0013 8000", "138-0013-8000", "1234", "1" * 21, "+86abc", "++8613800138000", "１３８００１３８０００"])
+@pytest.mark.parametrize(
+    "phone", ["138 0013 8000", "138-0013-8000", "1234", "1" * 21, "+86abc", "++8613800138000", "１３８００１３８０００"]
+)
 def test_malformed_phones_are_refused(client: TestClient, session: Session, phone: str) -> None:
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
     case = make_case(session, branch)
 
-    response = client.post(f"/cases/{case.id}/contacts", json={"phone": phone, "kind": "mobile"}, headers=auth_headers(supervisor))
+    response = client.post(
+        f"/cases/{case.id}/contacts", json={"phone": phone, "kind": "mobile"}, headers=auth_headers(supervisor)
+    )
 
     assert response.status_code == 422
     assert problem_type(response) == "validation-failed"
@@ -168,7 +180,9 @@ def test_new_address_needs_a_reason_exactly_when_invalid(
     case = make_case(session, branch)
 
     response = client.post(
-        f"/cases/{case.id}/addresses", json={"kind": "home", "raw_text": "某地"} | body, headers=auth_headers(supervisor)
+        f"/cases/{case.id}/addresses",
+        json={"kind": "home", "raw_text": "某地"} | body,
+        headers=auth_headers(supervisor),
     )
 
     assert response.status_code == 422
@@ -177,7 +191,9 @@ def test_new_address_needs_a_reason_exactly_when_invalid(
     assert count(session, Address) == 0
 
 
-def test_reporting_an_address_invalid_needs_a_reason_and_valid_again_drops_it(client: TestClient, session: Session) -> None:
+def test_reporting_an_address_invalid_needs_a_reason_and_valid_again_drops_it(
+    client: TestClient, session: Session
+) -> None:
     branch = make_branch(session)
     collector = make_user(session, Role.PHONE_COLLECTOR, branch)
     address = make_address(session, make_case(session, branch, collector))
@@ -265,7 +281,9 @@ def test_address_list_filters_by_validity(client: TestClient, session: Session) 
     supervisor = make_user(session, Role.SUPERVISOR, branch)
     case = make_case(session, branch)
     unverified = make_address(session, case)
-    reported = make_address(session, case, validity=AddressValidity.REPORTED_INVALID, invalid_reason=InvalidReason.VAGUE)
+    reported = make_address(
+        session, case, validity=AddressValidity.REPORTED_INVALID, invalid_reason=InvalidReason.VAGUE
+    )
     headers = auth_headers(supervisor)
 
     every = client.get(f"/cases/{case.id}/addresses", headers=headers).json()["items"]
@@ -281,7 +299,9 @@ def test_phone_collector_address_source(client: TestClient, session: Session) ->
     case = make_case(session, branch, collector)
 
     response = client.post(
-        f"/cases/{case.id}/addresses", json={"kind": "hometown", "raw_text": "河南省周口市某村"}, headers=auth_headers(collector)
+        f"/cases/{case.id}/addresses",
+        json={"kind": "hometown", "raw_text": "河南省周口市某村"},
+        headers=auth_headers(collector),
     )
 
     assert response.status_code == 201

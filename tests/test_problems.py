@@ -2,9 +2,8 @@
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
-
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.db import SessionDep
 from api.users.models import Role, User
@@ -87,7 +86,6 @@ def test_health_reports_the_backend(client: TestClient) -> None:
     assert response.json()["database"] in ("spatialite", "postgis")
 
 
-
 def test_a_lost_race_on_a_database_constraint_is_a_409(app: FastAPI, client: TestClient, session: Session) -> None:
     @app.post("/race")
     def race(session: SessionDep) -> None:
@@ -108,7 +106,12 @@ def test_nul_characters_are_refused_not_stored(client: TestClient, session: Sess
 
     response = client.post(
         "/branches",
-        json={"name": "Pudong\u0000", "timezone": "Asia/Shanghai", "office_address": "x", "office": {"lat": 31, "lon": 121}},
+        json={
+            "name": "Pudong\u0000",
+            "timezone": "Asia/Shanghai",
+            "office_address": "x",
+            "office": {"lat": 31, "lon": 121},
+        },
         headers=auth_headers(admin),
     )
 

@@ -21,7 +21,12 @@ def _user_count(session: Session) -> int:
 
 
 def _new_user(role: Role, **fields: Any) -> dict[str, Any]:
-    return {"username": f"new.{role.value}", "full_name": "王芳", "role": role.value, "password": "long enough pw"} | fields
+    return {
+        "username": f"new.{role.value}",
+        "full_name": "王芳",
+        "role": role.value,
+        "password": "long enough pw",
+    } | fields
 
 
 def _stored(session: Session, user: User) -> User:
@@ -235,7 +240,11 @@ def test_supervisor_may_not_promote_or_change_supervisors(client: TestClient, se
     colleague = make_user(session, Role.SUPERVISOR, branch)
     agent = make_user(session, Role.AGENT, branch)
 
-    for user, body in ((agent, {"role": "supervisor"}), (colleague, {"full_name": "改名"}), (colleague, {"active": False})):
+    for user, body in (
+        (agent, {"role": "supervisor"}),
+        (colleague, {"full_name": "改名"}),
+        (colleague, {"active": False}),
+    ):
         response = client.patch(f"/users/{user.id}", json=body, headers=auth_headers(supervisor))
         assert response.status_code == 403 and problem_type(response) == "role-not-allowed", body
 

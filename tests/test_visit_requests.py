@@ -72,7 +72,14 @@ def test_collector_requests_a_visit_for_their_case(client: TestClient, session: 
     collector, case, address, day = _collector_case(session)
 
     response = _create(
-        client, auth_headers(collector), address, day, priority=5, window_start="09:00", window_end="12:00", notes="晚上在家"
+        client,
+        auth_headers(collector),
+        address,
+        day,
+        priority=5,
+        window_start="09:00",
+        window_end="12:00",
+        notes="晚上在家",
     )
 
     assert response.status_code == 201, response.text
@@ -125,7 +132,9 @@ def test_supervisor_of_another_branch_gets_404_on_every_endpoint(client: TestCli
     assert case is not None
 
     got = client.get(f"/visit-requests/{request.id}", headers=headers)
-    patched = client.patch(f"/visit-requests/{request.id}", json={"priority": 5, "status": "cancelled"}, headers=headers)
+    patched = client.patch(
+        f"/visit-requests/{request.id}", json={"priority": 5, "status": "cancelled"}, headers=headers
+    )
     posted = _create(client, headers, request.address, tomorrow(_branch_of(session, case)) + timedelta(days=5))
     listed = client.get("/visit-requests", headers=headers)
 
@@ -198,7 +207,7 @@ def test_a_date_before_the_branch_today_is_422(client: TestClient, session: Sess
 
 
 def test_a_window_outside_visiting_hours_is_422(client: TestClient, session: Session) -> None:
-    collector, case, address, day = _collector_case(session)  # the branch visits from 08:00 until 21:00
+    collector, _, address, day = _collector_case(session)  # the branch visits from 08:00 until 21:00
     headers = auth_headers(collector)
 
     for start, end in (("21:00", "23:00"), ("06:00", "08:00")):
@@ -241,7 +250,9 @@ def test_an_overlapping_pending_request_for_the_address_is_a_duplicate(client: T
     headers = auth_headers(collector)
     existing = make_visit_request(session, address, earliest_date=day, latest_date=day + timedelta(days=2))
 
-    clash = _create(client, headers, address, day + timedelta(days=2), latest_date=(day + timedelta(days=4)).isoformat())
+    clash = _create(
+        client, headers, address, day + timedelta(days=2), latest_date=(day + timedelta(days=4)).isoformat()
+    )
 
     assert clash.status_code == 409
     assert problem_type(clash) == "visit-request-duplicate"
@@ -264,7 +275,9 @@ def test_date_filter_returns_exactly_the_requests_eligible_that_day(client: Test
     day = tomorrow(branch)
 
     def on(earliest: date, latest: date, **fields: object) -> VisitRequest:
-        return make_visit_request(session, make_address(session, case), earliest_date=earliest, latest_date=latest, **fields)
+        return make_visit_request(
+            session, make_address(session, case), earliest_date=earliest, latest_date=latest, **fields
+        )
 
     only_that_day = on(day, day)
     spanning = on(day - timedelta(days=1), day + timedelta(days=3))
@@ -307,7 +320,10 @@ def test_date_range_case_and_purpose_filters(client: TestClient, session: Sessio
 
     assert ids(from_date=(day + timedelta(days=1)).isoformat()) == {str(late.id)}
     assert ids(to_date=(day + timedelta(days=4)).isoformat()) == {str(early.id)}
-    assert ids(from_date=day.isoformat(), to_date=(day + timedelta(days=5)).isoformat()) == {str(early.id), str(late.id)}
+    assert ids(from_date=day.isoformat(), to_date=(day + timedelta(days=5)).isoformat()) == {
+        str(early.id),
+        str(late.id),
+    }
     assert ids(case_id=str(case.id)) == {str(early.id)}
     assert ids(purpose="deliver_letter") == {str(late.id)}
     backwards_range = {"from_date": day.isoformat(), "to_date": (day - timedelta(days=1)).isoformat()}
@@ -315,7 +331,9 @@ def test_date_range_case_and_purpose_filters(client: TestClient, session: Sessio
     assert backwards.status_code == 422 and problem_type(backwards) == "validation-failed"
 
 
-def test_collectors_see_requests_of_their_cases_and_admins_filter_by_branch(client: TestClient, session: Session) -> None:
+def test_collectors_see_requests_of_their_cases_and_admins_filter_by_branch(
+    client: TestClient, session: Session
+) -> None:
     collector, case, address, _ = _collector_case(session)
     branch = _branch_of(session, case)
     mine = make_visit_request(session, address)
@@ -325,7 +343,9 @@ def test_collectors_see_requests_of_their_cases_and_admins_filter_by_branch(clie
 
     seen_by_collector = client.get("/visit-requests", headers=auth_headers(collector)).json()["items"]
     seen_by_admin = client.get("/visit-requests", headers=auth_headers(admin)).json()["items"]
-    admin_in_branch = client.get("/visit-requests", params={"branch_id": str(branch.id)}, headers=auth_headers(admin)).json()
+    admin_in_branch = client.get(
+        "/visit-requests", params={"branch_id": str(branch.id)}, headers=auth_headers(admin)
+    ).json()
 
     assert [r["id"] for r in seen_by_collector] == [str(mine.id)]
     assert client.get(f"/visit-requests/{colleagues.id}", headers=auth_headers(collector)).status_code == 404
@@ -404,7 +424,7 @@ def test_an_open_request_is_cancelled_and_reopened(client: TestClient, session: 
 
 
 def test_other_status_changes_are_409(client: TestClient, session: Session) -> None:
-    collector, _, address, day = _collector_case(session)
+    collector, _, address, _ = _collector_case(session)
     headers = auth_headers(collector)
     request = make_visit_request(session, address, requested_by=collector)
     cases = [
@@ -436,7 +456,9 @@ def test_only_an_open_request_changes_its_plan(client: TestClient, session: Sess
 
         assert response.status_code == 409
         assert problem_type(response) == "visit-request-not-open"
-    notes = client.patch(f"/visit-requests/{request.id}", json={"notes": "门卫说周末在家", "priority": 3}, headers=headers)
+    notes = client.patch(
+        f"/visit-requests/{request.id}", json={"notes": "门卫说周末在家", "priority": 3}, headers=headers
+    )
     assert notes.status_code == 200 and notes.json()["notes"] == "门卫说周末在家"
     row = _reread(session, request)
     assert row.priority == 3 and row.purpose is VisitPurpose.CONFIRM_ADDRESS and row.earliest_date == day
@@ -446,7 +468,12 @@ def test_a_patch_is_checked_against_the_whole_resulting_row(client: TestClient, 
     collector, case, address, day = _collector_case(session)
     headers = auth_headers(collector)
     request = make_visit_request(
-        session, address, earliest_date=day, latest_date=day + timedelta(days=2), window_start=time(9), window_end=time(12)
+        session,
+        address,
+        earliest_date=day,
+        latest_date=day + timedelta(days=2),
+        window_start=time(9),
+        window_end=time(12),
     )
     today = local_today(_branch_of(session, case))
     refusals = [
@@ -463,12 +490,20 @@ def test_a_patch_is_checked_against_the_whole_resulting_row(client: TestClient, 
         assert problem_type(response) == slug
     row = _reread(session, request)
     assert (row.earliest_date, row.latest_date, row.window_start, row.window_end) == (
-        day, day + timedelta(days=2), time(9), time(12)
+        day,
+        day + timedelta(days=2),
+        time(9),
+        time(12),
     )
 
     moved = client.patch(
         f"/visit-requests/{request.id}",
-        json={"latest_date": (day + timedelta(days=5)).isoformat(), "window_start": None, "window_end": None, "priority": 4},
+        json={
+            "latest_date": (day + timedelta(days=5)).isoformat(),
+            "window_start": None,
+            "window_end": None,
+            "priority": 4,
+        },
         headers=headers,
     )
     assert moved.status_code == 200, moved.text
@@ -480,7 +515,9 @@ def test_rescheduling_or_reopening_onto_another_request_is_a_duplicate(client: T
     collector, _, address, day = _collector_case(session)
     headers = auth_headers(collector)
     first = make_visit_request(session, address, earliest_date=day, latest_date=day)
-    later = make_visit_request(session, address, earliest_date=day + timedelta(days=3), latest_date=day + timedelta(days=4))
+    later = make_visit_request(
+        session, address, earliest_date=day + timedelta(days=3), latest_date=day + timedelta(days=4)
+    )
 
     moved = client.patch(f"/visit-requests/{later.id}", json={"earliest_date": day.isoformat()}, headers=headers)
     assert moved.status_code == 409 and problem_type(moved) == "visit-request-duplicate"
@@ -502,7 +539,9 @@ def test_reopening_needs_dates_still_ahead_and_a_valid_address(client: TestClien
     expired = make_visit_request(
         session, address, earliest_date=yesterday, latest_date=yesterday, status=VisitRequestStatus.CANCELLED
     )
-    invalid = make_address(session, case, validity=AddressValidity.CONFIRMED_INVALID, invalid_reason=InvalidReason.VAGUE)
+    invalid = make_address(
+        session, case, validity=AddressValidity.CONFIRMED_INVALID, invalid_reason=InvalidReason.VAGUE
+    )
     on_invalid = make_visit_request(session, invalid, status=VisitRequestStatus.CANCELLED)
 
     past = client.patch(f"/visit-requests/{expired.id}", json={"status": "open"}, headers=headers)

@@ -23,7 +23,9 @@ def create_branch(body: BranchCreate, session: SessionDep, user: Admin) -> Branc
 
 
 @router.get("", responses=problem_responses(ValidationFailed))
-def list_branches(session: SessionDep, user: CurrentUser, cursor: CursorQuery = None, limit: LimitQuery = 50) -> Page[BranchRead]:
+def list_branches(
+    session: SessionDep, user: CurrentUser, cursor: CursorQuery = None, limit: LimitQuery = 50
+) -> Page[BranchRead]:
     """Branches you belong to (admins: all)."""
     rows, next_cursor = service.list_branches(session, user, cursor, limit)
     return Page[BranchRead](items=[BranchRead.from_row(b) for b in rows], next_cursor=next_cursor)

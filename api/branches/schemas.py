@@ -22,7 +22,9 @@ def _known_timezone(name: str) -> str:
     return name
 
 
-Timezone = Annotated[str, Field(max_length=64, description="IANA time zone, e.g. Asia/Shanghai."), AfterValidator(_known_timezone)]
+Timezone = Annotated[
+    str, Field(max_length=64, description="IANA time zone, e.g. Asia/Shanghai."), AfterValidator(_known_timezone)
+]
 BranchName = Annotated[str, Field(min_length=1, max_length=120)]
 OfficeAddress = Annotated[str, Field(min_length=1, max_length=300)]
 

@@ -45,7 +45,9 @@ def branch_for_new_row(session: Session, user: User, branch_id: UUID | None) -> 
     """The branch a new row goes to: an admin names it; others create in their own branch (or name it)."""
     if branch_id is None:
         if user.role is Role.ADMIN:
-            raise BranchRequired("An admin must give branch_id.", errors=[{"pointer": "#/branch_id", "detail": "required"}])
+            raise BranchRequired(
+                "An admin must give branch_id.", errors=[{"pointer": "#/branch_id", "detail": "required"}]
+            )
         assert user.branch_id is not None
         branch_id = user.branch_id
     return get_branch(session, user, branch_id)

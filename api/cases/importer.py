@@ -144,8 +144,8 @@ def _file_rejected(detail: str) -> CsvRejected:
 
 
 def _read(text: str) -> list[tuple[int, dict[str, str]]]:
-    """The data rows as column -> stripped value, checked against the header; rows are numbered as a spreadsheet shows them
-    below the header (1 is the first row after it), and blank rows are skipped."""
+    """The data rows as column -> stripped value, checked against the header. Rows are numbered as a spreadsheet
+    shows them below the header (1 is the first row after it); blank rows are skipped."""
     if "\x00" in text:
         raise _file_rejected("The file contains NUL characters; it is not a text CSV file.")
     try:
@@ -174,7 +174,7 @@ def _read(text: str) -> list[tuple[int, dict[str, str]]]:
         if len(line) != len(header):
             found.add(row, None, f"has {len(line)} fields; the header has {len(header)}")
         else:
-            rows.append((row, {name: value.strip() for name, value in zip(header, line)}))
+            rows.append((row, {name: value.strip() for name, value in zip(header, line, strict=True)}))
     if found.errors:
         raise CsvRejected(f"{len(found.errors)} row(s) do not match the header.", errors=found.errors)
     if not rows:

@@ -67,7 +67,9 @@ def list_cases(
     branch_id: Annotated[UUID | None, Query(description="Only this branch (admins).")] = None,
     overdue_bucket: Annotated[OverdueBucket | None, Query(description="Only cases this far overdue.")] = None,
     phone_collector_id: Annotated[UUID | None, Query(description="Only cases of this phone collector.")] = None,
-    complaint_history: Annotated[bool | None, Query(description="Only cases with (true) or without (false) complaints.")] = None,
+    complaint_history: Annotated[
+        bool | None, Query(description="Only cases with (true) or without (false) complaints.")
+    ] = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> Page[CaseRead]:
@@ -103,7 +105,9 @@ def import_cases(
     user: Manager,
     text: CsvUpload,
     session: SessionDep,
-    branch_id: Annotated[UUID | None, Query(description="Target branch (admins; others import into their own).")] = None,
+    branch_id: Annotated[
+        UUID | None, Query(description="Target branch (admins; others import into their own).")
+    ] = None,
 ) -> ImportSummary:
     """Import cases, contacts, addresses and visit requests from a UTF-8 CSV file (at most 5 MiB): all rows or none."""
     return importer.import_cases(session, user, branch_id, text)
@@ -136,7 +140,9 @@ def create_contact(case_id: UUID, body: ContactCreate, session: SessionDep, user
     return ContactRead.model_validate(service.create_contact(session, user, case_id, body))
 
 
-@router.get("/cases/{case_id}/contacts", responses=problem_responses(RoleNotAllowed, service.CaseNotFound, ValidationFailed))
+@router.get(
+    "/cases/{case_id}/contacts", responses=problem_responses(RoleNotAllowed, service.CaseNotFound, ValidationFailed)
+)
 def list_contacts(
     case_id: UUID, session: SessionDep, user: CaseWorker, cursor: CursorQuery = None, limit: LimitQuery = 50
 ) -> Page[ContactRead]:
@@ -170,7 +176,9 @@ def create_address(case_id: UUID, body: AddressCreate, session: SessionDep, user
     return AddressRead.from_row(service.create_address(session, user, case_id, body))
 
 
-@router.get("/cases/{case_id}/addresses", responses=problem_responses(RoleNotAllowed, service.CaseNotFound, ValidationFailed))
+@router.get(
+    "/cases/{case_id}/addresses", responses=problem_responses(RoleNotAllowed, service.CaseNotFound, ValidationFailed)
+)
 def list_addresses(
     case_id: UUID,
     session: SessionDep,

@@ -29,7 +29,7 @@ def _check_digit(value: str) -> str:
     if len(value) == 15:
         return value  # first-generation cards (before 1999) have no check digit
     body, check = value[:17], value[17]
-    expected = _ID_CHECK_CODES[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS)) % 11]
+    expected = _ID_CHECK_CODES[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
     if check != expected:
         raise ValueError(f"check digit is {check}, but the first 17 digits give {expected}")
     return value
@@ -46,7 +46,9 @@ def _number_or_string(value: object) -> object:
     return value
 
 
-Reference = Annotated[str, Field(min_length=1, max_length=64, description="The creditor's reference, unique in the branch.")]
+Reference = Annotated[
+    str, Field(min_length=1, max_length=64, description="The creditor's reference, unique in the branch.")
+]
 DebtorName = Annotated[str, Field(min_length=1, max_length=120)]
 IdNumber = Annotated[
     str,
@@ -58,7 +60,9 @@ IdNumber = Annotated[
 ]
 Amount = Annotated[
     Decimal,
-    Field(ge=0, max_digits=14, decimal_places=2, description="Amount owed, a number or a decimal string, e.g. `12345.67`."),
+    Field(
+        ge=0, max_digits=14, decimal_places=2, description="Amount owed, a number or a decimal string, e.g. `12345.67`."
+    ),
     Strict(False),
     BeforeValidator(_number_or_string),
 ]
@@ -92,7 +96,9 @@ INVALID_VALIDITIES = frozenset({AddressValidity.REPORTED_INVALID, AddressValidit
 class CaseCreate(Body):
     """A new debt case of a branch (an admin names the branch)."""
 
-    branch_id: FromJson[UUID] | None = Field(default=None, description="The case's branch (admins only; others: their own).")
+    branch_id: FromJson[UUID] | None = Field(
+        default=None, description="The case's branch (admins only; others: their own)."
+    )
     reference: Reference
     debtor_name: DebtorName
     debtor_id_number: IdNumber
@@ -100,7 +106,9 @@ class CaseCreate(Body):
     currency: Currency = "CNY"
     overdue_bucket: Bucket
     complaint_history: bool = Field(default=False, description="The debtor has complained before: visit with care.")
-    phone_collector_id: FromJson[UUID] | None = Field(default=None, description="An active phone collector of the branch.")
+    phone_collector_id: FromJson[UUID] | None = Field(
+        default=None, description="An active phone collector of the branch."
+    )
     notes: CaseNotes = ""
 
 
@@ -116,7 +124,9 @@ class CaseUpdate(Patch):
     currency: Currency | None = None
     overdue_bucket: Bucket | None = None
     complaint_history: bool | None = None
-    phone_collector_id: FromJson[UUID] | None = Field(default=None, description="`null` takes the case from its collector.")
+    phone_collector_id: FromJson[UUID] | None = Field(
+        default=None, description="`null` takes the case from its collector."
+    )
     notes: CaseNotes | None = None
 
 
@@ -127,7 +137,9 @@ class CaseRead(Read):
     branch_id: UUID
     reference: str
     debtor_name: str
-    debtor_id_number_masked: str = Field(description="First 3 and last 4 characters of the ID number, e.g. 110***********002X.")
+    debtor_id_number_masked: str = Field(
+        description="First 3 and last 4 characters of the ID number, e.g. 110***********002X."
+    )
     amount_owed: AmountText
     currency: str
     overdue_bucket: OverdueBucket

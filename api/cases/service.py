@@ -5,8 +5,24 @@ from sqlalchemy import ColumnElement, Select, and_, false, select, update
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
-from api.cases.models import Address, AddressValidity, ContactSource, DebtCase, DebtorContact, InvalidReason, OverdueBucket
-from api.cases.schemas import INVALID_VALIDITIES, AddressCreate, AddressUpdate, CaseCreate, CaseUpdate, ContactCreate, ContactUpdate
+from api.cases.models import (
+    Address,
+    AddressValidity,
+    ContactSource,
+    DebtCase,
+    DebtorContact,
+    InvalidReason,
+    OverdueBucket,
+)
+from api.cases.schemas import (
+    INVALID_VALIDITIES,
+    AddressCreate,
+    AddressUpdate,
+    CaseCreate,
+    CaseUpdate,
+    ContactCreate,
+    ContactUpdate,
+)
 from api.db import utcnow
 from api.pagination import paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed
@@ -174,11 +190,15 @@ def list_contacts(
     session: Session, user: User, case_id: UUID, cursor: str | None, limit: int
 ) -> tuple[list[DebtorContact], str | None]:
     case = get_case(session, user, case_id)
-    return paginate(session, select(DebtorContact).where(DebtorContact.case_id == case.id), DebtorContact, cursor, limit)
+    return paginate(
+        session, select(DebtorContact).where(DebtorContact.case_id == case.id), DebtorContact, cursor, limit
+    )
 
 
 def _ensure_phone_free(session: Session, case_id: UUID, phone: str) -> None:
-    clash = session.scalar(select(DebtorContact.id).where(DebtorContact.case_id == case_id, DebtorContact.phone == phone))
+    clash = session.scalar(
+        select(DebtorContact.id).where(DebtorContact.case_id == case_id, DebtorContact.phone == phone)
+    )
     if clash is not None:
         raise ContactPhoneTaken(f"The case already has contact {phone}.", contact_id=clash, phone=phone)
 
@@ -239,7 +259,11 @@ def _ensure_may_change_validity(user: User, old: AddressValidity | None, new: Ad
 def _check_invalid_reason(validity: AddressValidity, reason: InvalidReason | None) -> None:
     if (validity in INVALID_VALIDITIES) == (reason is not None):
         return
-    detail = f"required when validity is {validity.value}" if reason is None else f"must be null when validity is {validity.value}"
+    detail = (
+        f"required when validity is {validity.value}"
+        if reason is None
+        else f"must be null when validity is {validity.value}"
+    )
     raise InvalidReasonMismatch(
         f"invalid_reason is {detail}.", validity=validity, errors=[{"pointer": "#/invalid_reason", "detail": detail}]
     )

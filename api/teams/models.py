@@ -51,7 +51,9 @@ class TeamMember(Base):
         ForeignKeyConstraint(
             ["team_id", "branch_id", "work_date"], ["team.id", "team.branch_id", "team.work_date"], ondelete="CASCADE"
         ),
-        ForeignKeyConstraint(["agent_id", "branch_id", "agent_role"], ["app_user.id", "app_user.branch_id", "app_user.role"]),
+        ForeignKeyConstraint(
+            ["agent_id", "branch_id", "agent_role"], ["app_user.id", "app_user.branch_id", "app_user.role"]
+        ),
     )
 
     team_id: Mapped[UUID] = mapped_column(primary_key=True)

@@ -29,7 +29,6 @@ _WRITE_PROBLEMS = (
     service.WorkDateInPast,
     service.AgentAlreadyInTeam,
     service.TeamNameTaken,
-    service.TeamsChangedMeanwhile,
 )
 
 

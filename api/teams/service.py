@@ -1,9 +1,8 @@
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
@@ -58,11 +57,6 @@ class TeamNameTaken(Conflict):
     slug = "team-name-taken"
 
 
-class TeamsChangedMeanwhile(Conflict):
-    title = "Teams changed while this request ran"
-    slug = "teams-changed-meanwhile"
-
-
 def visible_teams(user: User) -> Select[tuple[Team]]:
     query = select(Team).where(in_scope(user, Team.branch_id))
     if user.role is Role.AGENT:
@@ -104,21 +98,13 @@ def create_team(session: Session, user: User, data: TeamCreate) -> Team:
     _ensure_two_distinct(data.agent_ids)
     branch = branches_service.branch_for_new_row(session, user, data.branch_id)
     _ensure_not_past(branch, data.work_date)
-    branch_id = branch.id
-
-    def check() -> None:
-        _ensure_agents_eligible(session, user, branch_id, data.agent_ids)
-        _ensure_name_free(session, branch_id, data.work_date, data.name)
-        _ensure_agents_free(session, data.agent_ids, data.work_date)
-
-    team = Team(branch_id=branch_id, work_date=data.work_date, name=data.name)
-
-    def write() -> None:
-        team.members = _seats(branch_id, data.work_date, data.agent_ids)
-        session.add(team)
-        session.flush()
-
-    _write_checked(session, check, write)
+    _ensure_agents_eligible(session, user, branch.id, data.agent_ids)
+    _ensure_name_free(session, branch.id, data.work_date, data.name)
+    _ensure_agents_free(session, data.agent_ids, data.work_date)
+    team = Team(branch_id=branch.id, work_date=data.work_date, name=data.name)
+    team.members = _seats(branch.id, data.work_date, data.agent_ids)
+    session.add(team)
+    session.flush()  # the database's keys back up the checks against a concurrent request (409 conflict)
     return team
 
 
@@ -134,43 +120,20 @@ def update_team(session: Session, user: User, team_id: UUID, data: TeamUpdate) -
         _ensure_two_distinct(agent_ids)
     if not changes:
         return team
-    branch_id, work_date = team.branch_id, team.work_date
-
-    def check() -> None:
-        if agent_ids is not None:
-            _ensure_agents_eligible(session, user, branch_id, agent_ids)
-        if name is not None:
-            _ensure_name_free(session, branch_id, work_date, name, except_team_id=team_id)
-        if agent_ids is not None:
-            _ensure_agents_free(session, agent_ids, work_date, except_team_id=team_id)
-
-    def write() -> None:
-        if name is not None:
-            team.name = name
-        if agent_ids is not None:
-            # both seats are replaced: the old rows must be gone before the new ones take their keys
-            team.members.clear()
-            session.flush()
-            team.members.extend(_seats(branch_id, work_date, agent_ids))
-        team.updated_at = utcnow()
+    if agent_ids is not None:
+        _ensure_agents_eligible(session, user, team.branch_id, agent_ids)
+    if name is not None:
+        _ensure_name_free(session, team.branch_id, team.work_date, name, except_team_id=team_id)
+        team.name = name
+    if agent_ids is not None:
+        _ensure_agents_free(session, agent_ids, team.work_date, except_team_id=team_id)
+        # both seats are replaced: the old rows must be gone before the new ones take their keys
+        team.members.clear()
         session.flush()
-
-    _write_checked(session, check, write)
+        team.members.extend(_seats(team.branch_id, team.work_date, agent_ids))
+    team.updated_at = utcnow()
+    session.flush()
     return team
-
-
-def _write_checked(session: Session, check: Callable[[], None], write: Callable[[], None]) -> None:
-    """Check the rules, then write; a write the database refuses (a concurrent request won the race) is checked
-    again to name the conflict."""
-    check()
-    try:
-        write()
-    except IntegrityError as exc:
-        # Nothing else was written in this request, and it is refused anyway: rolling back (rather than to a
-        # savepoint, which SQLite's driver commits on release) lets the check read what the winner committed.
-        session.rollback()
-        check()
-        raise TeamsChangedMeanwhile("Another request changed these teams at the same time; try again.") from exc
 
 
 def _seats(branch_id: UUID, work_date: date, agent_ids: list[UUID]) -> list[TeamMember]:

@@ -101,7 +101,9 @@ def create_user(session: Session, actor: User, data: UserCreate) -> User:
 
 
 def _team_dates(session: Session, user: User) -> list[str]:
-    rows = session.scalars(select(TeamMember.work_date).where(TeamMember.agent_id == user.id).order_by(TeamMember.work_date))
+    rows = session.scalars(
+        select(TeamMember.work_date).where(TeamMember.agent_id == user.id).order_by(TeamMember.work_date)
+    )
     return [d.isoformat() for d in rows]
 
 
@@ -130,7 +132,9 @@ def update_user(session: Session, actor: User, user_id: UUID, data: UserUpdate) 
             today = branches_service.local_today(branch).isoformat() if branch else ""
             upcoming = [d for d in _team_dates(session, user) if d >= today]
             if upcoming:
-                raise AgentHasTeams("Take the agent out of their upcoming teams before deactivating.", work_dates=upcoming)
+                raise AgentHasTeams(
+                    "Take the agent out of their upcoming teams before deactivating.", work_dates=upcoming
+                )
             _end_sessions(session, user)
         user.active = changes["active"]
     session.flush()

@@ -27,9 +27,7 @@ _SCHEDULE_PROBLEMS = (
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(
-        CaseNotFound, service.AddressNotOfCase, service.AddressInvalid, *_SCHEDULE_PROBLEMS
-    ),
+    responses=problem_responses(CaseNotFound, service.AddressNotOfCase, service.AddressInvalid, *_SCHEDULE_PROBLEMS),
 )
 def create_visit_request(body: VisitRequestCreate, session: SessionDep, user: CaseWorker) -> VisitRequestRead:
     """Ask for a visit to an address of a case (phone collectors: their own cases; managers: any of the branch)."""
@@ -43,10 +41,15 @@ def list_visit_requests(
     status: Annotated[VisitRequestStatus | None, Query(description="Only requests with this status.")] = None,
     on_date: Annotated[
         date | None,
-        Query(alias="date", description="Only requests that may be visited this day: earliest_date <= date <= latest_date."),
+        Query(
+            alias="date",
+            description="Only requests that may be visited this day: earliest_date <= date <= latest_date.",
+        ),
     ] = None,
     from_date: Annotated[date | None, Query(description="Only requests whose dates reach this day or later.")] = None,
-    to_date: Annotated[date | None, Query(description="Only requests whose dates start on this day or earlier.")] = None,
+    to_date: Annotated[
+        date | None, Query(description="Only requests whose dates start on this day or earlier.")
+    ] = None,
     case_id: Annotated[UUID | None, Query(description="Only requests of this case.")] = None,
     purpose: Annotated[VisitPurpose | None, Query(description="Only requests with this purpose.")] = None,
     branch_id: Annotated[UUID | None, Query(description="Only this branch (admins).")] = None,

@@ -8,7 +8,6 @@ from api.geo import GeoPoint
 from api.schemas import Body, FromJson, LocalTime, Patch, Read
 from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
 
-
 Priority = Annotated[int, Field(ge=1, le=5, description="1 (can wait) to 5 (most urgent).")]
 Notes = Annotated[str, Field(max_length=2000, description="What the visiting team should know.")]
 
@@ -25,7 +24,9 @@ class VisitRequestCreate(Body):
     latest_date: FromJson[date] | None = Field(
         default=None, description="Last day the visit may happen; defaults to earliest_date."
     )
-    window_start: LocalTime | None = Field(default=None, description="Start of the time window; give both ends or neither.")
+    window_start: LocalTime | None = Field(
+        default=None, description="Start of the time window; give both ends or neither."
+    )
     window_end: LocalTime | None = Field(default=None, description="End of the time window, after window_start.")
     notes: Notes = ""
 
@@ -40,7 +41,9 @@ class VisitRequestUpdate(Patch):
     priority: Priority | None = None
     earliest_date: FromJson[date] | None = None
     latest_date: FromJson[date] | None = None
-    window_start: LocalTime | None = Field(default=None, description="`null` together with window_end: any time of day.")
+    window_start: LocalTime | None = Field(
+        default=None, description="`null` together with window_end: any time of day."
+    )
     window_end: LocalTime | None = None
     notes: Notes | None = None
     status: FromJson[VisitRequestStatus] | None = Field(
