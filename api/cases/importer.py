@@ -301,8 +301,8 @@ class _Planner:
             window_end=visit.window_end,
         )
         try:
-            visit_requests_service._check_schedule(schedule, self.branch)
-            visit_requests_service._check_not_in_past(schedule, self.branch, earliest_too=True)
+            visit_requests_service.check_schedule(schedule, self.branch)
+            visit_requests_service.check_not_in_past(schedule, self.branch, earliest_too=True)
         except ValidationFailed as problem:
             pointers = [error.get("pointer", "") for error in problem.extensions.get("errors", [])] or [""]
             for pointer in pointers:

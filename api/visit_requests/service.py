@@ -159,8 +159,8 @@ def create_visit_request(session: Session, user: User, data: VisitRequestCreate)
         window_start=data.window_start,
         window_end=data.window_end,
     )
-    _check_schedule(schedule, branch)
-    _check_not_in_past(schedule, branch, earliest_too=True)
+    check_schedule(schedule, branch)
+    check_not_in_past(schedule, branch, earliest_too=True)
     _ensure_address_visitable(address)
     _ensure_no_duplicate(session, address.id, schedule)
     request = VisitRequest(
@@ -205,8 +205,8 @@ def update_visit_request(
     if reopened or _SCHEDULE & changes.keys():
         schedule = replace(_schedule_of(request), **{name: changes[name] for name in _SCHEDULE & changes.keys()})
         branch = _branch_of(session, request.case)
-        _check_schedule(schedule, branch)
-        _check_not_in_past(schedule, branch, earliest_too="earliest_date" in changes)
+        check_schedule(schedule, branch)
+        check_not_in_past(schedule, branch, earliest_too="earliest_date" in changes)
         if reopened:
             _ensure_address_visitable(request.address)
         _ensure_no_duplicate(session, request.address_id, schedule, except_id=request.id)
@@ -226,7 +226,7 @@ def _schedule_of(request: VisitRequest) -> Schedule:
     return Schedule(request.earliest_date, request.latest_date, request.window_start, request.window_end)
 
 
-def _check_schedule(schedule: Schedule, branch: Branch) -> None:
+def check_schedule(schedule: Schedule, branch: Branch) -> None:
     if schedule.earliest_date > schedule.latest_date:
         raise VisitDatesOutOfOrder(
             f"earliest_date {schedule.earliest_date} is after latest_date {schedule.latest_date}.",
@@ -256,7 +256,7 @@ def _check_schedule(schedule: Schedule, branch: Branch) -> None:
         )
 
 
-def _check_not_in_past(schedule: Schedule, branch: Branch, *, earliest_too: bool) -> None:
+def check_not_in_past(schedule: Schedule, branch: Branch, *, earliest_too: bool) -> None:
     """A request may not be moved into the past; one whose first day has passed may keep it while days remain."""
     today = local_today(branch)
     field = "earliest_date" if earliest_too and schedule.earliest_date < today else None
