@@ -1,0 +1,70 @@
+"""The `fieldvisit` command against the test database: migrations, the demo seed and the CSV import."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from api.cases.models import DebtCase
+from api.cli import cli
+from api.users.models import Role
+from tests.factories import make_branch, make_user
+
+CSV = (
+    "case_reference,debtor_name,debtor_id_number,amount_owed,overdue_bucket,complaint_history,address_kind,address\n"
+    "CLI-1,王芳,11010519491231002X,5000.00,M3,no,home,上海市徐汇区漕溪北路1号\n"
+)
+
+
+@pytest.fixture
+def runner(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("FIELDVISIT_DATABASE_URL", database_url)
+    monkeypatch.setenv("FIELDVISIT_VAR_DIR", str(tmp_path / "var"))
+    return CliRunner()
+
+
+def test_db_downgrade_and_upgrade(runner: CliRunner) -> None:
+    assert runner.invoke(cli, ["db", "downgrade", "base"]).exit_code == 0
+    result = runner.invoke(cli, ["db", "upgrade"])
+
+    assert result.exit_code == 0, result.output
+    assert "database at head" in result.output
+
+
+def test_demo_seed_prints_the_logins_once(runner: CliRunner) -> None:
+    first = runner.invoke(cli, ["demo", "seed"])
+    again = runner.invoke(cli, ["demo", "seed"])
+
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("Seeded") and "supervisor" in first.output and "fieldvisit-demo" in first.output
+    assert again.exit_code == 0 and again.output.startswith("Already seeded")
+
+
+def test_import_cases_all_or_nothing(runner: CliRunner, session: Session, tmp_path: Path) -> None:
+    supervisor = make_user(session, Role.SUPERVISOR, make_branch(session))
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text(CSV, encoding="utf-8")
+    bad.write_text(CSV.replace("CLI-1", "CLI-2") + CSV.replace("CLI-1", "CLI-3").replace("M3", "M9"), encoding="utf-8")
+
+    imported = runner.invoke(cli, ["import", "cases", str(good), "--as", supervisor.username])
+    refused = runner.invoke(cli, ["import", "cases", str(bad), "--as", supervisor.username])
+
+    assert imported.exit_code == 0, imported.output
+    assert refused.exit_code == 1
+    assert "row 2, overdue_bucket" in refused.output
+    references = set(session.scalars(select(DebtCase.reference)))
+    assert references == {"CLI-1"}
+    assert session.scalar(select(func.count()).select_from(DebtCase)) == 1
+
+
+def test_import_refuses_someone_who_may_not_import(runner: CliRunner, session: Session, tmp_path: Path) -> None:
+    agent = make_user(session, Role.AGENT)
+    file = tmp_path / "cases.csv"
+    file.write_text(CSV, encoding="utf-8")
+
+    result = runner.invoke(cli, ["import", "cases", str(file), "--as", agent.username])
+
+    assert result.exit_code == 1
+    assert "No active supervisor or admin" in result.output
