@@ -10,7 +10,8 @@ SPATIALITE_PACKAGE := libsqlite3-mod-spatialite
 .PHONY: run test lint system-deps openapi clean
 
 system-deps:
-	@if ! ldconfig -p | grep -q mod_spatialite || ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
+	@if ! ls /usr/lib/*/mod_spatialite.so >/dev/null 2>&1 || \
+	    ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing SpatiaLite and venv support with apt-get"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
