@@ -42,7 +42,7 @@ test: system-deps $(INSTALLED) lint
 	@mkdir -p test-results
 	@rm -f test-results/*.xml
 	@status=0; \
-	$(BIN)/python -m pytest --junitxml=test-results/spatialite.xml || status=$$?; \
+	env -u FIELDVISIT_TEST_DATABASE_URL $(BIN)/python -m pytest --junitxml=test-results/spatialite.xml || status=$$?; \
 	if [ -n "$$FIELDVISIT_TEST_DATABASE_URL" ]; then \
 	  $(BIN)/python -m pytest --junitxml=test-results/postgis.xml || status=$$?; \
 	else \
