@@ -51,7 +51,7 @@ class Break:
 
 @dataclass(frozen=True, slots=True)
 class Team:
-    """A crew for the day: where it starts and ends, its shift, its capacity for visits and its skills."""
+    """A crew for the day: where it starts and ends, its shift, its capacity for visits and load, and its skills."""
 
     key: str  # the caller's id, returned untouched in the Plan
     start_location: int  # row of Instance.durations_s
@@ -60,10 +60,12 @@ class Team:
     max_visits: int | None = None
     skills: frozenset[str] = frozenset()
     breaks: tuple[Break, ...] = ()
+    capacity: int | None = None  # most total Stop.demand on its route; None: unlimited
 
     def __post_init__(self) -> None:
         _check(bool(self.key), "a team needs a key")
         _check(self.max_visits is None or self.max_visits >= 0, f"team {self.key}: max_visits must be >= 0")
+        _check(self.capacity is None or self.capacity >= 0, f"team {self.key}: capacity must be >= 0")
         for rest in self.breaks:
             _check(
                 self.shift.start_s <= rest.earliest_start_s
@@ -85,10 +87,12 @@ class Stop:
     required_skills: frozenset[str] = frozenset()
     pin_team: str | None = None  # only this team may visit it
     pin_position: int | None = None  # 1-based position in pin_team's route
+    demand: int = 0  # load it takes from the visiting team's capacity
 
     def __post_init__(self) -> None:
         _check(bool(self.key), "a stop needs a key")
         _check(self.service_s >= 0, f"stop {self.key}: service_s must be >= 0")
+        _check(self.demand >= 0, f"stop {self.key}: demand must be >= 0")
         _check(self.drop_cost >= 0, f"stop {self.key}: drop_cost must be >= 0")
         ordered = sorted(self.windows, key=lambda w: w.start_s)
         for before, after in pairwise(ordered):
