@@ -1,0 +1,224 @@
+"""PyVRP as a second engine for the part of the model it expresses exactly.
+
+Mapping: every distinct team start or end location is a depot and every team its own vehicle type (one vehicle,
+its shift as the vehicle's time window: leave at or after `shift.start_s`, back at the end depot by
+`shift.end_s`). Every stop is a client per time window (several windows: a mutually exclusive client group), with
+its service time; must-visit stops are required, the others optional with their drop cost as prize, so PyVRP's
+objective (distance + uncollected prizes) is ours (distance + drop costs). Skills, visit limits and team pins are
+load dimensions: a stop delivers one unit in each dimension that restricts it and a team carries capacity only where
+it is allowed. Breaks and position pins have no faithful PyVRP counterpart; such instances are left to OR-Tools.
+"""
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.stop import MaxRuntime
+
+from routing.model import Instance, Stop, Team
+from routing.plan import Dropped, DropReason, Plan, Route, SolverStats, Visit
+
+
+@dataclass(frozen=True, slots=True)
+class _Dimension:
+    """One load dimension: the units each stop delivers and the capacity of each team."""
+
+    delivery: tuple[int, ...]
+    capacity: tuple[int, ...]
+
+
+def solve_pyvrp(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> Plan | None:
+    """Plan the day with PyVRP's iterated local search, or return None (before solving) when PyVRP cannot express
+    the instance faithfully.
+
+    None is returned for: team breaks, stops pinned to a position, matrices with a non-zero diagonal (PyVRP rejects
+    them), and must-visit stops that no team can serve even on a route of their own (wrong skills, pin, or windows out
+    of every reachable part of the shifts) — OR-Tools handles and explains those. Otherwise a Plan is returned; its
+    `stats.status` is "feasible", or "infeasible" when PyVRP's best solution breaks a constraint (then the caller
+    should prefer OR-Tools' plan). Stops PyVRP leaves out are dropped as `LOWER_PRIORITY`.
+
+    Timings are recomputed from the matrices: each team leaves at its shift start and starts each visit as early
+    as its windows allow. `seed` seeds PyVRP's random number generator; PyVRP stops on wall-clock time, so two runs
+    with the same seed and limit can differ in how many iterations they get through, and so in the plan found.
+    """
+    if not _expressible(instance) or not all(_servable_alone(instance, s) for s in instance.stops if s.must_visit):
+        return None
+    started = time.perf_counter()
+    data, client_stops = _problem_data(instance)
+    with warnings.catch_warnings():
+        # PyVRP warns when it struggles to find a feasible solution; the plan's status already says so
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(data, MaxRuntime(time_limit.total_seconds()), seed=seed, collect_stats=False)
+    orders = _orders(instance, result.best, client_stops)
+    routes = tuple(_route(instance, team, orders[team.key]) for team in instance.teams)
+    planned = {visit.stop for route in routes for visit in route.visits}
+    left_out = [stop for stop in instance.stops if stop.key not in planned]
+    dropped = tuple(
+        Dropped(stop.key, DropReason.LOWER_PRIORITY, "left out by PyVRP: serving it costs more than dropping it")
+        for stop in left_out
+    )
+    objective = sum(route.distance_m for route in routes) + sum(s.drop_cost for s in left_out if not s.must_visit)
+    stats = SolverStats(
+        engine="pyvrp",
+        status="feasible" if result.best.is_feasible() else "infeasible",
+        objective=objective,
+        wall_s=time.perf_counter() - started,
+        seed=seed,
+    )
+    return Plan(routes=routes, dropped=dropped, stats=stats)
+
+
+def _expressible(instance: Instance) -> bool:
+    """Whether PyVRP's model holds every constraint of the instance exactly."""
+    return (
+        not any(team.breaks for team in instance.teams)
+        and not any(stop.pin_position is not None for stop in instance.stops)
+        and not np.diagonal(instance.durations_s).any()
+        and not np.diagonal(instance.distances_m).any()
+    )
+
+
+def _may_serve(team: Team, stop: Stop) -> bool:
+    return stop.required_skills <= team.skills and stop.pin_team in (None, team.key) and team.max_visits != 0
+
+
+def _servable_alone(instance: Instance, stop: Stop) -> bool:
+    """Whether some team may serve the stop on a route with no other visit, inside a window and its shift."""
+    for team in instance.teams:
+        if not _may_serve(team, stop):
+            continue
+        arrival = team.shift.start_s + int(instance.durations_s[team.start_location, stop.location])
+        start = _service_start(stop, arrival)
+        back = start + stop.service_s + int(instance.durations_s[stop.location, team.end_location])
+        if _in_window(stop, start) and back <= team.shift.end_s:
+            return True
+    return False
+
+
+def _service_start(stop: Stop, arrival: int) -> int:
+    """The earliest service start at or after `arrival` inside a window; past the last window, `arrival` itself."""
+    for window in sorted(stop.windows, key=lambda w: w.start_s):
+        if arrival <= window.end_s:
+            return max(arrival, window.start_s)
+    return arrival
+
+
+def _in_window(stop: Stop, start: int) -> bool:
+    return not stop.windows or any(window.contains(start) for window in stop.windows)
+
+
+def _dimensions(instance: Instance) -> list[_Dimension]:
+    """Load dimensions for skills (one per skill), visit limits (one) and team pins (one per pinned team)."""
+    stops, teams = instance.stops, instance.teams
+    plenty = len(stops)
+    dimensions = [
+        _Dimension(
+            tuple(int(skill in stop.required_skills) for stop in stops),
+            tuple(plenty if skill in team.skills else 0 for team in teams),
+        )
+        for skill in sorted(frozenset().union(*(stop.required_skills for stop in stops)))
+    ]
+    if any(team.max_visits is not None for team in teams):
+        dimensions.append(
+            _Dimension(
+                (1,) * len(stops), tuple(plenty if team.max_visits is None else team.max_visits for team in teams)
+            )
+        )
+    for pinned in sorted({stop.pin_team for stop in stops if stop.pin_team is not None}):
+        dimensions.append(
+            _Dimension(
+                tuple(int(stop.pin_team == pinned) for stop in stops),
+                tuple(plenty if team.key == pinned else 0 for team in teams),
+            )
+        )
+    return dimensions
+
+
+def _problem_data(instance: Instance) -> tuple[pyvrp.ProblemData, list[int]]:
+    """PyVRP's problem data, and for each of its clients the index of the stop it stands for."""
+    depot_locations = sorted({loc for team in instance.teams for loc in (team.start_location, team.end_location)})
+    depot_of = {location: index for index, location in enumerate(depot_locations)}
+    dimensions = _dimensions(instance)
+    vehicle_types = [
+        pyvrp.VehicleType(
+            num_available=1,
+            capacity=[dimension.capacity[index] for dimension in dimensions],
+            start_depot=depot_of[team.start_location],
+            end_depot=depot_of[team.end_location],
+            tw_early=team.shift.start_s,
+            tw_late=team.shift.end_s,
+            unit_distance_cost=1,
+            unit_duration_cost=0,
+            name=team.key,
+        )
+        for index, team in enumerate(instance.teams)
+    ]
+    widest = (min(t.shift.start_s for t in instance.teams), max(t.shift.end_s for t in instance.teams))
+    clients: list[pyvrp.Client] = []
+    client_stops: list[int] = []
+    groups: list[pyvrp.ClientGroup] = []
+    for index, stop in enumerate(instance.stops):
+        windows = [(w.start_s, w.end_s) for w in stop.windows] or [widest]
+        grouped = len(windows) > 1
+        if grouped:
+            groups.append(pyvrp.ClientGroup(list(range(len(clients), len(clients) + len(windows))), stop.must_visit))
+        for early, late in windows:
+            clients.append(
+                pyvrp.Client(
+                    location=stop.location,
+                    delivery=[dimension.delivery[index] for dimension in dimensions],
+                    service_duration=stop.service_s,
+                    tw_early=early,
+                    tw_late=late,
+                    prize=0 if stop.must_visit else stop.drop_cost,
+                    required=stop.must_visit and not grouped,
+                    group=len(groups) - 1 if grouped else None,
+                    name=stop.key,
+                )
+            )
+            client_stops.append(index)
+    data = pyvrp.ProblemData(
+        locations=[pyvrp.Location(0.0, 0.0) for _ in range(instance.durations_s.shape[0])],
+        clients=clients,
+        depots=[pyvrp.Depot(location) for location in depot_locations],
+        vehicle_types=vehicle_types,
+        distance_matrices=[np.asarray(instance.distances_m)],
+        duration_matrices=[np.asarray(instance.durations_s)],
+        groups=groups,
+    )
+    return data, client_stops
+
+
+def _orders(instance: Instance, solution: pyvrp.Solution, client_stops: Sequence[int]) -> dict[str, list[Stop]]:
+    """Each team's stops in visiting order (empty for teams PyVRP does not use)."""
+    orders: dict[str, list[Stop]] = {team.key: [] for team in instance.teams}
+    for route in solution.routes():
+        team = instance.teams[route.vehicle_type()]
+        orders[team.key] = [instance.stops[client_stops[a.idx]] for a in route.schedule() if a.is_client()]
+    return orders
+
+
+def _route(instance: Instance, team: Team, stops: Sequence[Stop]) -> Route:
+    """The team's route over `stops` in order, leaving at shift start and starting each visit as early as allowed."""
+    if not stops:
+        return Route(team.key, (), team.shift.start_s, team.shift.start_s, 0, 0)
+    clock, here, distance_m, travel_s = team.shift.start_s, team.start_location, 0, 0
+    visits = []
+    for stop in stops:
+        leg_s = int(instance.durations_s[here, stop.location])
+        distance_m += int(instance.distances_m[here, stop.location])
+        travel_s += leg_s
+        arrival = clock + leg_s
+        start = _service_start(stop, arrival)
+        clock = start + stop.service_s
+        visits.append(Visit(stop.key, arrival, start - arrival, start, clock))
+        here = stop.location
+    travel_s += int(instance.durations_s[here, team.end_location])
+    distance_m += int(instance.distances_m[here, team.end_location])
+    end_s = clock + int(instance.durations_s[here, team.end_location])
+    return Route(team.key, tuple(visits), team.shift.start_s, end_s, distance_m, travel_s)
