@@ -1,0 +1,1 @@
+"""Benchmarks: measurements of fieldvisit's libraries against published instances and other solvers."""
