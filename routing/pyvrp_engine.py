@@ -1,12 +1,13 @@
 """PyVRP as a second engine for the part of the model it expresses exactly.
 
 Mapping: every distinct team start or end location is a depot and every team its own vehicle type (one vehicle,
-its shift as the vehicle's time window: leave at or after `shift.start_s`, back at the end depot by
-`shift.end_s`). Every stop is a client per time window (several windows: a mutually exclusive client group), with
-its service time; must-visit stops are required, the others optional with their drop cost as prize, so PyVRP's
-objective (distance + uncollected prizes) is ours (distance + drop costs). Skills, visit limits and team pins are
-load dimensions: a stop delivers one unit in each dimension that restricts it and a team carries capacity only where
-it is allowed. Breaks and position pins have no faithful PyVRP counterpart; such instances are left to OR-Tools.
+its shift as the vehicle's time window: leave at or after `shift.start_s`, back at the end depot by `shift.end_s`).
+Every stop that some plan can include (see `routing.reasons.unservable`) is a client per time window (several
+windows: a mutually exclusive client group), with its service time; must-visit stops are required, the others
+optional with their drop cost as prize, so PyVRP's objective (distance + uncollected prizes) is ours (distance + drop
+costs). Demand, skills, visit limits and team pins are load dimensions: a stop delivers its demand, or one unit in
+each dimension that restricts it, and a team has capacity only where it is allowed. Breaks and position pins have no
+faithful PyVRP counterpart; such instances are left to OR-Tools.
 """
 
 import time
@@ -21,7 +22,8 @@ from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 
 from routing.model import Instance, Stop, Team
-from routing.plan import Dropped, DropReason, Plan, Route, SolverStats, Visit
+from routing.plan import Plan, Route, SolverStats, Visit
+from routing.reasons import explain_dropped, unservable
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,22 +36,25 @@ class _Dimension:
 
 def solve_pyvrp(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> Plan | None:
     """Plan the day with PyVRP's iterated local search, or return None (before solving) when PyVRP cannot express
-    the instance faithfully.
+    the instance faithfully: team breaks, stops pinned to a position, or matrices with a non-zero diagonal (PyVRP
+    rejects them).
 
-    None is returned for: team breaks, stops pinned to a position, matrices with a non-zero diagonal (PyVRP rejects
-    them), and must-visit stops that no team can serve even on a route of their own (wrong skills, pin, or windows out
-    of every reachable part of the shifts) — OR-Tools handles and explains those. Otherwise a Plan is returned; its
-    `stats.status` is "feasible", or "infeasible" when PyVRP's best solution breaks a constraint (then the caller
-    should prefer OR-Tools' plan). Stops PyVRP leaves out are dropped as `LOWER_PRIORITY`.
+    Stops no plan can include (`routing.reasons.unservable`, must-visit ones too) are left out of PyVRP's model and
+    dropped with their reason; the stops PyVRP leaves out are explained by `routing.reasons.explain_dropped`.
+    `stats.status` is "feasible", or "infeasible" when PyVRP's best solution breaks a constraint, e.g. must-visit
+    stops that each fit alone but not together: the caller should then prefer OR-Tools' plan. `stats.objective` is
+    the distance plus the drop costs of the optional stops dropped.
 
     Timings are recomputed from the matrices: each team leaves at its shift start and starts each visit as early
     as its windows allow. `seed` seeds PyVRP's random number generator; PyVRP stops on wall-clock time, so two runs
     with the same seed and limit can differ in how many iterations they get through, and so in the plan found.
     """
-    if not _expressible(instance) or not all(_servable_alone(instance, s) for s in instance.stops if s.must_visit):
+    if not _expressible(instance):
         return None
     started = time.perf_counter()
-    data, client_stops = _problem_data(instance)
+    impossible = unservable(instance)
+    candidates = [stop for stop in instance.stops if stop.key not in impossible]
+    data, client_stops = _problem_data(instance, candidates)
     with warnings.catch_warnings():
         # PyVRP warns when it struggles to find a feasible solution; the plan's status already says so
         warnings.simplefilter("ignore", PenaltyBoundWarning)
@@ -58,10 +63,6 @@ def solve_pyvrp(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> 
     routes = tuple(_route(instance, team, orders[team.key]) for team in instance.teams)
     planned = {visit.stop for route in routes for visit in route.visits}
     left_out = [stop for stop in instance.stops if stop.key not in planned]
-    dropped = tuple(
-        Dropped(stop.key, DropReason.LOWER_PRIORITY, "left out by PyVRP: serving it costs more than dropping it")
-        for stop in left_out
-    )
     objective = sum(route.distance_m for route in routes) + sum(s.drop_cost for s in left_out if not s.must_visit)
     stats = SolverStats(
         engine="pyvrp",
@@ -70,7 +71,7 @@ def solve_pyvrp(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> 
         wall_s=time.perf_counter() - started,
         seed=seed,
     )
-    return Plan(routes=routes, dropped=dropped, stats=stats)
+    return Plan(routes=routes, dropped=explain_dropped(instance, [stop.key for stop in left_out]), stats=stats)
 
 
 def _expressible(instance: Instance) -> bool:
@@ -83,23 +84,6 @@ def _expressible(instance: Instance) -> bool:
     )
 
 
-def _may_serve(team: Team, stop: Stop) -> bool:
-    return stop.required_skills <= team.skills and stop.pin_team in (None, team.key) and team.max_visits != 0
-
-
-def _servable_alone(instance: Instance, stop: Stop) -> bool:
-    """Whether some team may serve the stop on a route with no other visit, inside a window and its shift."""
-    for team in instance.teams:
-        if not _may_serve(team, stop):
-            continue
-        arrival = team.shift.start_s + int(instance.durations_s[team.start_location, stop.location])
-        start = _service_start(stop, arrival)
-        back = start + stop.service_s + int(instance.durations_s[stop.location, team.end_location])
-        if _in_window(stop, start) and back <= team.shift.end_s:
-            return True
-    return False
-
-
 def _service_start(stop: Stop, arrival: int) -> int:
     """The earliest service start at or after `arrival` inside a window; past the last window, `arrival` itself."""
     for window in sorted(stop.windows, key=lambda w: w.start_s):
@@ -108,14 +92,10 @@ def _service_start(stop: Stop, arrival: int) -> int:
     return arrival
 
 
-def _in_window(stop: Stop, start: int) -> bool:
-    return not stop.windows or any(window.contains(start) for window in stop.windows)
-
-
-def _dimensions(instance: Instance) -> list[_Dimension]:
-    """Load dimensions for skills (one per skill), visit limits (one) and team pins (one per pinned team)."""
-    stops, teams = instance.stops, instance.teams
-    plenty = len(stops)
+def _dimensions(teams: Sequence[Team], stops: Sequence[Stop]) -> list[_Dimension]:
+    """Load dimensions for skills (one per skill), demand (one), visit limits (one) and team pins (one per pinned
+    team). An unrestricted team gets capacity `plenty`, more than all the stops can take."""
+    plenty = max(len(stops), sum(stop.demand for stop in stops))
     dimensions = [
         _Dimension(
             tuple(int(skill in stop.required_skills) for stop in stops),
@@ -123,6 +103,13 @@ def _dimensions(instance: Instance) -> list[_Dimension]:
         )
         for skill in sorted(frozenset().union(*(stop.required_skills for stop in stops)))
     ]
+    if any(team.capacity is not None for team in teams):
+        dimensions.append(
+            _Dimension(
+                tuple(stop.demand for stop in stops),
+                tuple(plenty if team.capacity is None else team.capacity for team in teams),
+            )
+        )
     if any(team.max_visits is not None for team in teams):
         dimensions.append(
             _Dimension(
@@ -139,11 +126,11 @@ def _dimensions(instance: Instance) -> list[_Dimension]:
     return dimensions
 
 
-def _problem_data(instance: Instance) -> tuple[pyvrp.ProblemData, list[int]]:
-    """PyVRP's problem data, and for each of its clients the index of the stop it stands for."""
+def _problem_data(instance: Instance, stops: Sequence[Stop]) -> tuple[pyvrp.ProblemData, list[Stop]]:
+    """PyVRP's problem data over the teams and `stops`, and for each of its clients the stop it stands for."""
     depot_locations = sorted({loc for team in instance.teams for loc in (team.start_location, team.end_location)})
     depot_of = {location: index for index, location in enumerate(depot_locations)}
-    dimensions = _dimensions(instance)
+    dimensions = _dimensions(instance.teams, stops)
     vehicle_types = [
         pyvrp.VehicleType(
             num_available=1,
@@ -160,9 +147,9 @@ def _problem_data(instance: Instance) -> tuple[pyvrp.ProblemData, list[int]]:
     ]
     widest = (min(t.shift.start_s for t in instance.teams), max(t.shift.end_s for t in instance.teams))
     clients: list[pyvrp.Client] = []
-    client_stops: list[int] = []
+    client_stops: list[Stop] = []
     groups: list[pyvrp.ClientGroup] = []
-    for index, stop in enumerate(instance.stops):
+    for index, stop in enumerate(stops):
         windows = [(w.start_s, w.end_s) for w in stop.windows] or [widest]
         grouped = len(windows) > 1
         if grouped:
@@ -181,7 +168,7 @@ def _problem_data(instance: Instance) -> tuple[pyvrp.ProblemData, list[int]]:
                     name=stop.key,
                 )
             )
-            client_stops.append(index)
+            client_stops.append(stop)
     data = pyvrp.ProblemData(
         locations=[pyvrp.Location(0.0, 0.0) for _ in range(instance.durations_s.shape[0])],
         clients=clients,
@@ -194,12 +181,12 @@ def _problem_data(instance: Instance) -> tuple[pyvrp.ProblemData, list[int]]:
     return data, client_stops
 
 
-def _orders(instance: Instance, solution: pyvrp.Solution, client_stops: Sequence[int]) -> dict[str, list[Stop]]:
-    """Each team's stops in visiting order (empty for teams PyVRP does not use)."""
+def _orders(instance: Instance, solution: pyvrp.Solution, client_stops: Sequence[Stop]) -> dict[str, list[Stop]]:
+    """Each team's stops in visiting order (empty for teams PyVRP does not use); `client_stops[i]` is client i."""
     orders: dict[str, list[Stop]] = {team.key: [] for team in instance.teams}
     for route in solution.routes():
         team = instance.teams[route.vehicle_type()]
-        orders[team.key] = [instance.stops[client_stops[a.idx]] for a in route.schedule() if a.is_client()]
+        orders[team.key] = [client_stops[a.idx] for a in route.schedule() if a.is_client()]
     return orders
 
 

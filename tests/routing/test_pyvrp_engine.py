@@ -7,6 +7,7 @@ from itertools import permutations
 import numpy as np
 import pytest
 
+from routing.check import assert_feasible
 from routing.model import Break, Instance, Stop, Team, TimeWindow
 from routing.plan import DropReason, Plan
 from routing.pyvrp_engine import solve_pyvrp
@@ -29,28 +30,8 @@ def _solve(instance: Instance) -> Plan:
 
 
 def _assert_valid(instance: Instance, plan: Plan) -> None:
-    """Recompute every route from the matrices: travel, windows, shift, skills, pins, visit limits, coverage."""
-    seen = [visit.stop for route in plan.routes for visit in route.visits] + [d.stop for d in plan.dropped]
-    assert sorted(seen) == sorted(stop.key for stop in instance.stops)
-    for route in plan.routes:
-        team = instance.team(route.team)
-        assert team.max_visits is None or len(route.visits) <= team.max_visits
-        here, clock, distance = team.start_location, route.start_s, 0
-        assert route.start_s >= team.shift.start_s
-        for visit in route.visits:
-            stop = instance.stop(visit.stop)
-            assert stop.required_skills <= team.skills
-            assert stop.pin_team in (None, team.key)
-            assert visit.arrival_s == clock + instance.durations_s[here, stop.location]
-            assert visit.start_s == visit.arrival_s + visit.wait_s and visit.wait_s >= 0
-            assert not stop.windows or any(w.contains(visit.start_s) for w in stop.windows)
-            assert visit.departure_s == visit.start_s + stop.service_s
-            distance += instance.distances_m[here, stop.location]
-            here, clock = stop.location, visit.departure_s
-        if route.visits:
-            assert route.end_s == clock + instance.durations_s[here, team.end_location] <= team.shift.end_s
-            distance += instance.distances_m[here, team.end_location]
-        assert route.distance_m == distance
+    """The independent checker accepts the plan, and its objective is its distance plus the optional drops' costs."""
+    assert_feasible(instance, plan)
     drop_costs = sum(instance.stop(d.stop).drop_cost for d in plan.dropped if not instance.stop(d.stop).must_visit)
     assert plan.stats.objective == plan.distance_m + drop_costs
     assert plan.stats.engine == "pyvrp" and plan.stats.status == "feasible"
@@ -70,14 +51,23 @@ def test_instances_beyond_pyvrp_are_refused() -> None:
     assert solve_pyvrp(_instance(points, [plain], [pinned]), time_limit=LIMIT) is None
 
 
-def test_a_must_visit_stop_no_team_can_serve_is_left_to_ortools() -> None:
-    points = [(0, 0), (10, 0)]
-    skilled = Stop("s", 1, 5, must_visit=True, required_skills=frozenset({"lawyer"}))
-    too_early = Stop("s", 1, 5, must_visit=True, windows=(TimeWindow(0, 5),))
+def test_stops_no_team_can_serve_are_dropped_with_their_reason() -> None:
+    points = [(0, 0), (10, 0), (20, 0)]
+    stops = [
+        Stop("lawyer", 1, 5, must_visit=True, required_skills=frozenset({"lawyer"})),
+        Stop("dawn", 2, 5, drop_cost=1_000, windows=(TimeWindow(0, 5),)),
+        Stop("fine", 2, 5, must_visit=True),
+    ]
+    instance = _instance(points, [Team("t", 0, 0, TimeWindow(100, 1_000))], stops)
 
-    assert solve_pyvrp(_instance(points, [Team("t", 0, 0, DAY)], [skilled]), time_limit=LIMIT) is None
-    late_team = Team("t", 0, 0, TimeWindow(100, 1000))
-    assert solve_pyvrp(_instance(points, [late_team], [too_early]), time_limit=LIMIT) is None
+    plan = _solve(instance)
+
+    assert plan.planned == ("fine",)
+    assert {(d.stop, d.reason) for d in plan.dropped} == {
+        ("lawyer", DropReason.NO_TEAM_WITH_SKILL),
+        ("dawn", DropReason.OUTSIDE_EVERY_SHIFT),
+    }
+    assert plan.stats.status == "feasible" and plan.stats.objective == 40 + 1_000
 
 
 def test_matrices_with_a_non_zero_diagonal_are_refused() -> None:
@@ -148,6 +138,19 @@ def test_a_stop_pinned_to_the_far_team_is_served_by_it() -> None:
     _assert_valid(instance, plan)
     assert _route_of(plan, "pinned") == "far"
     assert _route_of(plan, "free") == "near"
+
+
+def test_capacity_keeps_a_heavy_stop_off_the_small_team() -> None:
+    points = [(0, 0), (1000, 0), (10, 0), (0, 10)]
+    teams = [Team("small", 0, 0, DAY, capacity=5), Team("large", 1, 1, DAY, capacity=20)]
+    stops = [Stop("heavy", 2, 60, must_visit=True, demand=10), Stop("light", 3, 60, must_visit=True, demand=5)]
+    instance = _instance(points, teams, stops)
+
+    plan = _solve(instance)
+
+    _assert_valid(instance, plan)
+    assert _route_of(plan, "heavy") == "large"
+    assert _route_of(plan, "light") == "small"
 
 
 def test_a_cheap_optional_detour_is_dropped_and_an_expensive_must_visit_kept() -> None:
