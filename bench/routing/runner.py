@@ -50,11 +50,12 @@ def _solve(task: SolveTask) -> tuple[Plan | CustomerRoutes, float]:
 
 
 def _child(task: SolveTask, sender: "multiprocessing.connection.Connection") -> None:
+    started = perf_counter()
     try:
         result, wall_s = _solve(task)
         sender.send(SolveOutcome(result, wall_s, _peak_mib()))
     except Exception as error:  # any solver failure becomes the row's note
-        sender.send(SolveOutcome(None, 0.0, _peak_mib(), f"{type(error).__name__}: {error}"))
+        sender.send(SolveOutcome(None, perf_counter() - started, _peak_mib(), f"{type(error).__name__}: {error}"))
     finally:
         sender.close()
 
