@@ -18,6 +18,7 @@ from bench.routing.instances import (
     select_files,
     to_instance,
 )
+from bench.routing.runner import SolveTask, run_isolated
 from routing.check import check
 from routing.model import TimeWindow
 
@@ -146,3 +147,9 @@ def test_branch_day_of_1000_visits_has_60_teams_with_shifts_breaks_and_skills() 
     assert all(15 * 60 <= stop.service_s <= 40 * 60 and stop.drop_cost > 0 for stop in day.stops)
     assert all(w.start_s >= 8 * 3600 and w.end_s <= 21 * 3600 for stop in day.stops for w in stop.windows)
     assert day.distances_m.max() < 60_000  # 30 x 30 km, with the detour factor
+
+
+def test_a_solve_runs_in_its_own_process_and_reports_its_memory(tiny: Path) -> None:
+    solved = run_isolated(SolveTask("vroom", parse_vrptw(tiny), 1.0, 1), timeout_s=60)
+    assert solved.error is None and sorted(solved.result) == [[1], [2]]  # capacity 10 cannot carry both
+    assert solved.peak_mib > 0 and solved.wall_s > 0
