@@ -18,6 +18,7 @@ from bench.routing.instances import (
     SCALE,
     BestKnown,
     euclidean_matrix,
+    exact_lateness,
     gap_percent,
     parse_vrptw,
     read_best_known,
@@ -48,6 +49,7 @@ class Row:
     gap_pct: float
     wall_s: float
     peak_mib: float
+    late_exact: float
     note: str
 
 
@@ -80,6 +82,11 @@ def _plan_of(outcome: SolveOutcome, instance: Instance, solver: str, seed: int) 
     return plan_from_routes(instance, keys, engine=solver, wall_s=outcome.wall_s, seed=seed)
 
 
+def _customer_routes(instance: Instance, plan: Plan) -> list[list[int]]:
+    locations = {stop.key: stop.location for stop in instance.stops}
+    return [[locations[visit.stop] for visit in route.visits if visit.stop in locations] for route in plan.routes]
+
+
 def _note(outcome: SolveOutcome, verdict: CheckReport | None) -> str:
     if outcome.error is not None:
         return outcome.error
@@ -107,6 +114,7 @@ def _vrptw_row(path: Path, solver: str, best: BestKnown, args: argparse.Namespac
         gap_pct=gap_percent(distance, best),
         wall_s=outcome.wall_s,
         peak_mib=outcome.peak_mib,
+        late_exact=exact_lateness(vrptw, _customer_routes(instance, plan)) if plan is not None else math.nan,
         note=_note(outcome, verdict),
     )
 

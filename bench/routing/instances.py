@@ -162,3 +162,19 @@ def to_instance(vrptw: VrptwInstance) -> Instance:
     ]
     matrix = scaled_matrix(vrptw)
     return Instance(teams, stops, durations_s=matrix, distances_m=matrix)
+
+
+def exact_lateness(vrptw: VrptwInstance, routes: list[list[int]]) -> float:
+    """The largest lateness of the routes (customer numbers in order) in the file's own double-precision times:
+    0.0 when they are feasible under the Solomon convention, not only after scaling and rounding."""
+    exact = euclidean_matrix(vrptw)
+    late = 0.0
+    for route in routes:
+        clock, here = float(vrptw.ready[DEPOT]), DEPOT
+        for customer in route:
+            clock = max(clock + exact[here, customer], float(vrptw.ready[customer]))
+            late = max(late, clock - float(vrptw.due[customer]))
+            clock, here = clock + float(vrptw.service[customer]), customer
+        if route:
+            late = max(late, clock + exact[here, DEPOT] - float(vrptw.due[DEPOT]))
+    return late

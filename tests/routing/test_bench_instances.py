@@ -12,6 +12,7 @@ from bench.routing.instances import (
     SCALE,
     BestKnown,
     euclidean_matrix,
+    exact_lateness,
     gap_percent,
     parse_vrptw,
     read_best_known,
@@ -35,7 +36,7 @@ CUSTOMER
 CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
 
     0      0          0          0          0        100          0
-    1      3          4          6          0         20          1
+    1      3          4          6          0         15          1
     2      6          8          6          5         50          1
 """
 
@@ -103,7 +104,7 @@ def test_conversion_scales_times_and_keeps_fleet_capacity_and_demand(tiny: Path)
     assert all(team.capacity == 10 and team.shift == TimeWindow(0, 100 * SCALE) for team in instance.teams)
     first = instance.stop("c1")
     assert (first.location, first.demand, first.service_s, first.must_visit) == (1, 6, SCALE, True)
-    assert first.windows == (TimeWindow(0, 20 * SCALE),)
+    assert first.windows == (TimeWindow(0, 15 * SCALE),)
     assert instance.distances_m[0, 1] == instance.durations_s[0, 1] == 5 * SCALE
     assert instance.distances_m[0, 2] == 10 * SCALE
 
@@ -117,6 +118,12 @@ def test_competitor_routes_become_a_plan_the_checker_accepts(tiny: Path) -> None
     assert report.distance == pytest.approx(10.0 + 20.0)
     second = plan.routes[1].visits[0]
     assert (second.arrival_s, second.wait_s, second.start_s) == (10 * SCALE, 0, 10 * SCALE)
+
+
+def test_exact_lateness_is_measured_in_the_files_own_times(tiny: Path) -> None:
+    vrptw = parse_vrptw(tiny)
+    assert exact_lateness(vrptw, [[1], [2]]) == 0.0
+    assert exact_lateness(vrptw, [[2, 1]]) == pytest.approx(1.0)  # c2 at 10, served until 11, c1 at 16 > 15
 
 
 def test_the_checker_refuses_routes_over_capacity_and_missing_stops(tiny: Path) -> None:
