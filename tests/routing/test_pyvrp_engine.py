@@ -1,16 +1,20 @@
 """PyVRP engine: what it refuses, and that the plans it returns honour the model on tiny named instances."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from itertools import permutations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
-from routing.check import assert_feasible
+from routing.check import assert_feasible, check
 from routing.model import Break, Instance, Stop, Team, TimeWindow
 from routing.plan import DropReason, Plan
 from routing.pyvrp_engine import solve_pyvrp
+from routing.reasons import unservable
+from tests.routing.strategies import small_instances
 
 LIMIT = timedelta(seconds=0.2)
 DAY = TimeWindow(0, 100_000)
@@ -219,3 +223,24 @@ def test_unused_teams_get_empty_routes(stops: list[Stop]) -> None:
 
     _assert_valid(instance, plan)
     assert [(r.team, r.visits, r.distance_m) for r in plan.routes] == [("a", (), 0), ("b", (), 0)]
+
+
+def _without_breaks_and_position_pins(instance: Instance) -> Instance:
+    teams = [replace(team, breaks=()) for team in instance.teams]
+    stops = [replace(stop, pin_position=None) for stop in instance.stops]
+    return Instance(teams, stops, instance.durations_s, instance.distances_m)
+
+
+@settings(max_examples=30, deadline=None)
+@given(small_instances(max_stops=6).map(_without_breaks_and_position_pins))
+def test_plans_of_random_instances_pass_the_checker(instance: Instance) -> None:
+    plan = solve_pyvrp(instance, time_limit=timedelta(seconds=0.05), seed=3)
+
+    assert plan is not None
+    if plan.stats.status == "feasible":
+        impossible = unservable(instance)
+        excused = {f"must-visit stop {key} is dropped ({d.reason}: {d.detail})" for key, d in impossible.items()}
+        assert set(check(instance, plan).violations) <= excused
+        assert {d.stop: d.reason for d in plan.dropped if d.stop in impossible} == {
+            key: d.reason for key, d in impossible.items()
+        }
