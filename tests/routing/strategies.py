@@ -76,8 +76,9 @@ def shift_breaks(draw: st.DrawFn, shift: TimeWindow) -> tuple[Break, ...]:
 
 
 @st.composite
-def teams(draw: st.DrawFn, key: str, depots: int) -> Team:
-    """A team starting and ending at one of the first `depots` locations, with a shift of 1..12 h."""
+def teams(draw: st.DrawFn, key: str, depots: int, *, with_loads: bool = True) -> Team:
+    """A team starting and ending at one of the first `depots` locations, with a shift of 1..12 h; a capacity for
+    demand only `with_loads`."""
     shift_start_s = draw(SHIFT_START_S)
     shift = TimeWindow(shift_start_s, shift_start_s + draw(SHIFT_LENGTH_S))
     depot = st.integers(0, depots - 1)
@@ -89,20 +90,21 @@ def teams(draw: st.DrawFn, key: str, depots: int) -> Team:
         max_visits=draw(MAX_VISITS),
         skills=draw(TEAM_SKILLS),
         breaks=draw(shift_breaks(shift)),
-        capacity=draw(CAPACITY),
+        capacity=draw(CAPACITY) if with_loads else None,
     )
 
 
 @st.composite
-def small_instances(draw: st.DrawFn, *, max_teams: int = 3, max_stops: int = 8) -> Instance:
+def small_instances(draw: st.DrawFn, *, max_teams: int = 3, max_stops: int = 8, with_loads: bool = True) -> Instance:
     """A valid Instance: 1..max_teams teams sharing 1..teams depots, 0..max_stops stops each at its own location,
-    with windows, skills, visit limits, capacities, some must-visit stops, occasional pins and breaks."""
+    with windows, skills, visit limits, some must-visit stops, occasional pins and breaks, and (`with_loads`, for
+    engines that model Team.capacity) capacities and demands."""
     team_count = draw(st.integers(1, max_teams))
     depots = draw(st.integers(1, team_count))
     stop_count = draw(st.integers(0, max_stops))
     points = [draw(POINT) for _ in range(depots + stop_count)]
     durations_s, distances_m = road_matrices(points, draw(SPEED))
-    crews = [draw(teams(f"team{index}", depots)) for index in range(team_count)]
+    crews = [draw(teams(f"team{index}", depots, with_loads=with_loads)) for index in range(team_count)]
     crew_key = st.sampled_from([crew.key for crew in crews])
     taken_slots: set[tuple[str, int]] = set()
     stops = []
@@ -124,7 +126,7 @@ def small_instances(draw: st.DrawFn, *, max_teams: int = 3, max_stops: int = 8) 
                 required_skills=draw(REQUIRED_SKILL) if draw(ONE_IN_FOUR) else frozenset(),
                 pin_team=pin_team,
                 pin_position=pin_position,
-                demand=draw(DEMAND),
+                demand=draw(DEMAND) if with_loads else 0,
             )
         )
     return Instance(crews, stops, durations_s, distances_m)

@@ -474,11 +474,19 @@ def test_random_instances_include_pins_breaks_windows_and_must_visits() -> None:
                 if present
             )
         seen.update("break" for team in instance.teams if team.breaks)
+        seen.update("capacity" for team in instance.teams if team.capacity is not None)
         seen.update("3 teams" for _ in [instance] if len(instance.teams) == 3)
 
     collect()
 
-    assert seen == {"pin", "position", "two windows", "must", "skill", "break", "3 teams"}
+    assert seen == {"pin", "position", "two windows", "must", "skill", "break", "capacity", "3 teams"}
+
+
+@settings(max_examples=20, deadline=None)
+@given(small_instances(with_loads=False))
+def test_random_instances_without_loads_for_engines_without_capacities(instance: Instance) -> None:
+    assert all(team.capacity is None for team in instance.teams)
+    assert all(stop.demand == 0 for stop in instance.stops)
 
 
 @settings(max_examples=40, deadline=None)
