@@ -1,0 +1,318 @@
+"""Plans team days with OR-Tools, the engine of the full model: time windows (several per stop), shifts, breaks,
+visit counts, skills, pins to a team or a position, and priorities. The only module that imports ortools.
+
+The model: one node per window of each servable stop (joined in a disjunction) and one per distinct start or end
+location of a team. Arc cost is the distance; the "time" dimension adds the travel time and the service time of the
+node left (its slack is waiting), and the "visits" dimension counts visits against each team's max_visits (its
+cumul is a stop's position, for pins). Teams a stop may not have (skills, pin, out of reach) are removed from its
+vehicle variable. An optional stop can be dropped at its drop_cost; a must-visit stop cannot, unless no plan with
+all of them is found (see `solve_ortools`). Stops that no plan can include (`routing.reasons.unservable`) are left
+out of the model and reported with their reason.
+"""
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import numpy.typing as npt
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from routing.model import Instance, Stop, Team
+from routing.plan import BreakTaken, Plan, Route, SolverStats, Visit
+from routing.reasons import eligible, explain_dropped, unservable
+
+_FALLBACK_STRATEGY = "PATH_CHEAPEST_ARC"
+_LEAST_SEARCH = timedelta(milliseconds=100)  # a later attempt still gets this long when the time limit is spent
+
+
+@dataclass(frozen=True, slots=True)
+class _Model:
+    manager: pywrapcp.RoutingIndexManager
+    routing: pywrapcp.RoutingModel
+    time: pywrapcp.RoutingDimension
+    stops: tuple[Stop, ...]
+    stop_of: tuple[int, ...]  # node -> row of stops, one node per window; the teams' locations come after them
+    breaks: tuple[tuple[pywrapcp.IntervalVar, ...], ...]  # per team, in the order of Team.breaks
+
+
+def solve_ortools(
+    instance: Instance,
+    *,
+    time_limit: timedelta,
+    seed: int = 0,
+    initial_routes: Mapping[str, Sequence[str]] | None = None,
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
+) -> Plan:
+    """Assign stops to teams and order them with OR-Tools; stops that cannot be served are in Plan.dropped.
+
+    The search starts from `initial_routes` (stop keys in order, per team key; stops that no plan can include
+    are skipped) when they form a feasible plan, else from the `first_solution` strategy (a name of OR-Tools'
+    FirstSolutionStrategy), and improves it by guided local search until `time_limit`. If no first plan is found,
+    PATH_CHEAPEST_ARC is tried for a third of the time left, and then a model where must-visit stops may be
+    dropped at a cost above any plan without drops, so a plan always comes back (at worst with every stop
+    dropped); a later attempt gets at least 0.1 s even when the time limit is spent.
+
+    Visit times are the earliest the plan allows; a break taken on the way to a stop shows as waiting there.
+    OR-Tools' routing search has no seed: `seed` is only recorded in the stats. The search itself has no
+    randomness, but it runs until the time limit and keeps the best plan found by then: on a small instance that
+    plan is found long before the limit and two runs agree; on a large one how far the search gets, and so the
+    plan, depends on the machine's speed and load.
+
+    Raises ValueError for an unknown first_solution name, or a team or stop key in initial_routes that the
+    instance does not have.
+    """
+    began = time.perf_counter()
+    if first_solution not in routing_enums_pb2.FirstSolutionStrategy.Value.keys():  # noqa: SIM118 (a protobuf enum)
+        raise ValueError(f"unknown first solution strategy {first_solution!r}")
+    _check_initial_routes(instance, initial_routes or {})
+    impossible = unservable(instance)
+    stops = tuple(stop for stop in instance.stops if stop.key not in impossible)
+    able = eligible(instance, stops)
+    deadline = began + time_limit.total_seconds()
+    model, solution = _solve(instance, stops, able, first_solution, deadline, initial_routes)
+    routes = tuple(_route(instance, model, solution, vehicle) for vehicle in range(len(instance.teams)))
+    planned = {visit.stop for route in routes for visit in route.visits}
+    left_out = [stop.key for stop in stops if stop.key not in planned]
+    dropped = tuple(impossible.values()) + explain_dropped(instance, left_out)
+    unplanned = {drop.stop for drop in dropped}
+    objective = sum(route.distance_m for route in routes) + sum(
+        stop.drop_cost for stop in instance.stops if stop.key in unplanned and not stop.must_visit
+    )
+    status = routing_enums_pb2.RoutingSearchStatus.Value.Name(model.routing.status())
+    stats = SolverStats("ortools", status, objective, time.perf_counter() - began, seed)
+    return Plan(routes, dropped, stats)
+
+
+def _check_initial_routes(instance: Instance, initial_routes: Mapping[str, Sequence[str]]) -> None:
+    teams = {team.key for team in instance.teams}
+    stops = {stop.key for stop in instance.stops}
+    for team_key, keys in initial_routes.items():
+        if team_key not in teams:
+            raise ValueError(f"initial_routes: unknown team {team_key}")
+        unknown = [key for key in keys if key not in stops]
+        if unknown:
+            raise ValueError(f"initial_routes of team {team_key}: unknown stops {', '.join(unknown)}")
+
+
+def _solve(
+    instance: Instance,
+    stops: tuple[Stop, ...],
+    able: npt.NDArray[np.bool_],
+    first_solution: str,
+    deadline: float,
+    initial_routes: Mapping[str, Sequence[str]] | None,
+) -> tuple[_Model, pywrapcp.Assignment]:
+    """The first attempt that finds a plan: hard must-visits with the given strategy, then with the fallback
+    strategy (for a third of the time left: on a large day it rarely finds a plan where the first failed), then
+    with must-visits made droppable; the last model falls back to empty routes."""
+    attempts = [(first_solution, False, 1.0)]
+    if any(stop.must_visit for stop in stops):
+        if first_solution != _FALLBACK_STRATEGY:
+            attempts.append((_FALLBACK_STRATEGY, False, 1 / 3))
+        attempts.append((first_solution, True, 1.0))
+    for strategy, soften, share in attempts:
+        model = _build(instance, stops, able, soften)
+        left = max(timedelta(seconds=share * (deadline - time.perf_counter())), _LEAST_SEARCH)
+        initial = _route_indices(instance, model, initial_routes) if initial_routes else None
+        solution = _search(model, _parameters(strategy, left), initial)
+        if solution is not None:
+            return model, solution
+    # every stop of the last model may be dropped, so doing nothing is a plan
+    nothing = model.routing.ReadAssignmentFromRoutes([[] for _ in instance.teams], True)
+    return model, nothing
+
+
+def _parameters(first_solution: str, time_limit: timedelta) -> pywrapcp.DefaultRoutingSearchParameters:
+    parameters = pywrapcp.DefaultRoutingSearchParameters()
+    parameters.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.Value.Value(first_solution)
+    parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    parameters.time_limit.FromTimedelta(time_limit)
+    parameters.log_search = False
+    return parameters
+
+
+def _search(
+    model: _Model, parameters: pywrapcp.DefaultRoutingSearchParameters, initial: list[list[int]] | None
+) -> pywrapcp.Assignment | None:
+    if initial is not None:
+        model.routing.CloseModelWithParameters(parameters)
+        start = model.routing.ReadAssignmentFromRoutes(initial, True)
+        if start is not None:
+            return model.routing.SolveFromAssignmentWithParameters(start, parameters)
+    return model.routing.SolveWithParameters(parameters)
+
+
+def _route_indices(instance: Instance, model: _Model, initial_routes: Mapping[str, Sequence[str]]) -> list[list[int]]:
+    """Initial routes as OR-Tools indices per vehicle, each stop on the node of the first of its windows that its
+    earliest start (breaks aside) can use; stops outside the model are skipped."""
+    nodes: dict[str, list[int]] = {}
+    for node, row in enumerate(model.stop_of):
+        nodes.setdefault(model.stops[row].key, []).append(model.manager.NodeToIndex(node))
+    by_key = {stop.key: stop for stop in model.stops}
+    routes = []
+    for team in instance.teams:
+        where, now, route = team.start_location, team.shift.start_s, []
+        for key in (key for key in initial_routes.get(team.key, ()) if key in nodes):
+            stop = by_key[key]
+            now += int(instance.durations_s[where, stop.location])
+            index = next((i for i in nodes[key] if now <= model.time.CumulVar(i).Max()), nodes[key][-1])
+            now = max(now, model.time.CumulVar(index).Min()) + stop.service_s
+            where = stop.location
+            route.append(index)
+        routes.append(route)
+    return routes
+
+
+def _build(instance: Instance, stops: tuple[Stop, ...], able: npt.NDArray[np.bool_], soften: bool) -> _Model:
+    """The routing model over `stops`; with `soften`, must-visit stops may be dropped at a cost above any plan.
+
+    A stop with several windows gets one node per window, joined in a disjunction (at most one, or exactly one for
+    a must-visit stop): OR-Tools' own search slows down by orders of magnitude on cumul domains with holes
+    (`RemoveInterval`), while separate nodes keep every domain an interval.
+    """
+    teams = instance.teams
+    idle = instance.durations_s[[team.start_location for team in teams], [team.end_location for team in teams]]
+    starts = np.array([team.shift.start_s for team in teams], dtype=np.int64)
+    horizon = int(max(max(team.shift.end_s for team in teams), (starts + idle).max()))
+    spans = [_spans(stop, horizon) for stop in stops]
+    stop_of = tuple(row for row, windows in enumerate(spans) for _ in windows)
+    depots = sorted({team.start_location for team in teams} | {team.end_location for team in teams})
+    depot_node = {location: len(stop_of) + i for i, location in enumerate(depots)}
+    locations = np.array([stops[row].location for row in stop_of] + depots, dtype=np.intp)
+    service = np.array([stops[row].service_s for row in stop_of] + [0] * len(depots), dtype=np.int64)
+    manager = pywrapcp.RoutingIndexManager(
+        len(locations),
+        len(teams),
+        [depot_node[team.start_location] for team in teams],
+        [depot_node[team.end_location] for team in teams],
+    )
+    routing = pywrapcp.RoutingModel(manager)
+    # whole matrices handed to C++ once: no Python call per arc during the search
+    between = np.ix_(locations, locations)
+    distance = routing.RegisterTransitMatrix(instance.distances_m[between].tolist())
+    travel_and_service = routing.RegisterTransitMatrix((instance.durations_s[between] + service[:, None]).tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(distance)  # no span or fixed cost: the objective is distance + drops
+    routing.AddDimension(travel_and_service, horizon, horizon, False, "time")
+    time_dimension = routing.GetDimensionOrDie("time")
+    visits = routing.RegisterUnaryTransitVector([1] * len(stop_of) + [0] * len(depots))
+    capacities = [len(stops) if team.max_visits is None else team.max_visits for team in teams]
+    routing.AddDimensionWithVehicleCapacity(visits, 0, capacities, True, "visits")
+    for vehicle, team in enumerate(teams):
+        _bound_shift(routing, time_dimension, vehicle, team, int(idle[vehicle]))
+    penalty = _must_visit_penalty(instance, stops) if soften else None
+    first = 0
+    for row, stop in enumerate(stops):
+        indices = [manager.NodeToIndex(node) for node in range(first, first + len(spans[row]))]
+        _bound_stop(routing, indices, spans[row], stop, able[row], penalty)
+        first += len(spans[row])
+    breaks = _add_breaks(routing, manager, time_dimension, teams, service)
+    return _Model(manager, routing, time_dimension, stops, stop_of, breaks)
+
+
+def _spans(stop: Stop, horizon: int) -> list[tuple[int, int]]:
+    """The stop's windows cut to the horizon, in order; the whole horizon for a stop without windows."""
+    if not stop.windows:
+        return [(0, horizon)]
+    return sorted((w.start_s, min(w.end_s, horizon)) for w in stop.windows if w.start_s <= horizon)
+
+
+def _bound_shift(
+    routing: pywrapcp.RoutingModel, time_dimension: pywrapcp.RoutingDimension, vehicle: int, team: Team, idle: int
+) -> None:
+    """Leave at or after the shift start, be back by its end. A team that cannot even go from its start to its end
+    within the shift serves no stop (see `eligible`), and its end is left open so that its empty day is a plan."""
+    time_dimension.CumulVar(routing.Start(vehicle)).SetRange(team.shift.start_s, team.shift.end_s)
+    if team.shift.start_s + idle <= team.shift.end_s:
+        time_dimension.CumulVar(routing.End(vehicle)).SetRange(team.shift.start_s, team.shift.end_s)
+
+
+def _bound_stop(
+    routing: pywrapcp.RoutingModel,
+    indices: list[int],
+    spans: list[tuple[int, int]],
+    stop: Stop,
+    able: npt.NDArray[np.bool_],
+    must_visit_penalty: int | None,
+) -> None:
+    """The stop's window nodes: window, allowed teams, pinned position; and the cost of dropping the stop."""
+    time_dimension = routing.GetDimensionOrDie("time")
+    barred = [int(vehicle) for vehicle in np.flatnonzero(~able)]
+    for index, (opens, closes) in zip(indices, spans, strict=True):
+        time_dimension.CumulVar(index).SetRange(opens, closes)
+        if barred:
+            # SetAllowedVehiclesForIndex does not take a Python list in ortools 9.15 (absl::Span binding); the
+            # domain of the vehicle variable says the same and the search's filters read it
+            routing.VehicleVar(index).RemoveValues(barred)
+        if stop.pin_position is not None:
+            routing.GetDimensionOrDie("visits").CumulVar(index).SetValue(stop.pin_position - 1)
+    if not stop.must_visit:
+        routing.AddDisjunction(indices, stop.drop_cost)
+    elif must_visit_penalty is not None:
+        routing.AddDisjunction(indices, must_visit_penalty)
+    elif len(indices) > 1:
+        routing.AddDisjunction(indices)  # no penalty: exactly one of its windows
+
+
+def _must_visit_penalty(instance: Instance, stops: Sequence[Stop]) -> int:
+    """More than any plan that drops no must-visit stop can cost: every arc at the longest distance, plus every
+    optional stop dropped."""
+    arcs = len(stops) + len(instance.teams)
+    optional = sum(stop.drop_cost for stop in stops if not stop.must_visit)
+    return arcs * (int(instance.distances_m.max(initial=0)) + 1) + optional + 1
+
+
+def _add_breaks(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    time_dimension: pywrapcp.RoutingDimension,
+    teams: Sequence[Team],
+    service: npt.NDArray[np.int64],
+) -> tuple[tuple[pywrapcp.IntervalVar, ...], ...]:
+    """Each team's breaks as fixed-duration intervals that may not overlap a visit (its service time)."""
+    if not any(team.breaks for team in teams):
+        return tuple(() for _ in teams)
+    solver = routing.solver()
+    visit_transits = [int(service[manager.IndexToNode(index)]) for index in range(routing.Size() + len(teams))]
+    intervals = []
+    for vehicle, team in enumerate(teams):
+        rests = tuple(
+            solver.FixedDurationIntervalVar(
+                rest.earliest_start_s, rest.latest_start_s, rest.duration_s, False, f"break {i} of {team.key}"
+            )
+            for i, rest in enumerate(team.breaks)
+        )
+        if rests:
+            time_dimension.SetBreakIntervalsOfVehicle(list(rests), vehicle, visit_transits)
+        intervals.append(rests)
+    return tuple(intervals)
+
+
+def _route(instance: Instance, model: _Model, solution: pywrapcp.Assignment, vehicle: int) -> Route:
+    """A team's day read from the solution: visits at their earliest start times (the minimum of the time cumul
+    in the solution), arrival = previous departure + travel, waiting = start - arrival."""
+    team = instance.teams[vehicle]
+    routing, cumul = model.routing, model.time.CumulVar
+    index = solution.Value(routing.NextVar(routing.Start(vehicle)))
+    if routing.IsEnd(index):
+        return Route(team.key, (), team.shift.start_s, team.shift.start_s, 0, 0)
+    start_s = solution.Min(cumul(routing.Start(vehicle)))
+    location, departure, distance, travel = team.start_location, start_s, 0, 0
+    visits = []
+    while not routing.IsEnd(index):
+        stop = model.stops[model.stop_of[model.manager.IndexToNode(index)]]
+        leg = int(instance.durations_s[location, stop.location])
+        distance += int(instance.distances_m[location, stop.location])
+        travel += leg
+        begins = solution.Min(cumul(index))
+        visits.append(Visit(stop.key, departure + leg, begins - departure - leg, begins, begins + stop.service_s))
+        location, departure = stop.location, begins + stop.service_s
+        index = solution.Value(routing.NextVar(index))
+    distance += int(instance.distances_m[location, team.end_location])
+    travel += int(instance.durations_s[location, team.end_location])
+    rests = tuple(
+        BreakTaken(solution.StartValue(interval), rest.duration_s)
+        for interval, rest in zip(model.breaks[vehicle], team.breaks, strict=True)
+    )
+    return Route(team.key, tuple(visits), start_s, solution.Min(cumul(index)), distance, travel, rests)
