@@ -27,12 +27,13 @@ def eligible(instance: Instance, stops: Sequence[Stop] | None = None) -> npt.NDA
     """Which team may serve which stop on its own: a boolean matrix [stop, team] over `stops` (default: all stops
     of the instance) and `instance.teams`.
 
-    True when the team has every required skill, may make visits (max_visits is not 0), is the pinned team if the
-    stop has one, can get from its start to its end inside its shift at all, and fits the stop alone into its day
-    (see the module docstring). Pin positions are not judged here; `unservable` does that.
+    True when the team has every required skill, may make visits (max_visits is not 0), can carry the stop's
+    demand, is the pinned team if the stop has one, can get from its start to its end inside its shift at all, and
+    fits the stop alone into its day (see the module docstring). Pin positions are not judged here; `unservable`
+    does that.
     """
     chosen = instance.stops if stops is None else stops
-    allowed = _skilled(instance.teams, chosen) & _reachable(instance, chosen)
+    allowed = _skilled(instance.teams, chosen) & _carried(instance.teams, chosen) & _reachable(instance, chosen)
     allowed &= np.array([team.max_visits != 0 and _day_fits(instance, team) for team in instance.teams])
     team_index = {team.key: k for k, team in enumerate(instance.teams)}
     for row, stop in enumerate(chosen):
@@ -47,10 +48,11 @@ def unservable(instance: Instance) -> dict[str, Dropped]:
     """The stops no plan can include, by stop key, each with its reason and a detail for the supervisor.
 
     NO_TEAM_WITH_SKILL: no team has all required skills (or the pinned team lacks them), or the only teams that do
-    make no visits today. PIN_IMPOSSIBLE: the pinned team cannot fit the stop into its day, makes no visits or
-    fewer than the pinned position, or too few other stops could come before that position. OUTSIDE_EVERY_SHIFT:
-    no team with the skills can serve it inside one of its windows and be back by the end of its shift. Must-visit
-    stops are judged the same way: a must-visit stop that cannot be served is reported here, not raised.
+    make no visits today or cannot carry its demand. PIN_IMPOSSIBLE: the pinned team cannot fit the stop into its
+    day, cannot carry it, makes no visits or fewer than the pinned position, or too few other stops could come
+    before that position. OUTSIDE_EVERY_SHIFT: no team with the skills can serve it inside one of its windows and
+    be back by the end of its shift. Must-visit stops are judged the same way: a must-visit stop that cannot be
+    served is reported here, not raised.
     """
     skilled = _skilled(instance.teams, instance.stops)
     able = eligible(instance)
@@ -97,6 +99,12 @@ def _free_stop_problem(
     if not working:
         holders = _team_list([team for k, team in enumerate(instance.teams) if skilled[k]])
         return DropReason.NO_TEAM_WITH_SKILL, f"the teams with {_skills(stop)} ({holders}) make no visits today"
+    if not any(_carries(team, stop) for team in working):
+        largest = max(team.capacity or 0 for team in working)
+        return (
+            DropReason.NO_TEAM_WITH_SKILL,
+            f"no team{_with_skills(stop)} can carry its demand of {stop.demand} (the largest capacity is {largest})",
+        )
     if not able.any():
         return (
             DropReason.OUTSIDE_EVERY_SHIFT,
@@ -118,6 +126,12 @@ def _pinned_stop_problem(
         return DropReason.NO_TEAM_WITH_SKILL, f"it is pinned to team {team.key}, which lacks the skill(s) {missing}"
     if team.max_visits == 0:
         return DropReason.PIN_IMPOSSIBLE, f"it is pinned to team {team.key}, which makes no visits today"
+    if not _carries(team, stop):
+        return (
+            DropReason.PIN_IMPOSSIBLE,
+            f"it is pinned to team {team.key}, which cannot carry its demand of {stop.demand} "
+            f"(capacity {team.capacity})",
+        )
     if not able[row, column]:
         return (
             DropReason.PIN_IMPOSSIBLE,
@@ -162,6 +176,17 @@ def _lower_priority(instance: Instance, stop: Stop, able: npt.NDArray[np.bool_])
 def _day_fits(instance: Instance, team: Team) -> bool:
     idle = instance.durations_s[team.start_location, team.end_location]
     return bool(team.shift.start_s + idle <= team.shift.end_s)
+
+
+def _carries(team: Team, stop: Stop) -> bool:
+    return team.capacity is None or stop.demand <= team.capacity
+
+
+def _carried(teams: Sequence[Team], stops: Sequence[Stop]) -> npt.NDArray[np.bool_]:
+    """[stop, team]: the stop's demand fits in the team's capacity."""
+    capacity = np.array([np.inf if team.capacity is None else team.capacity for team in teams])
+    demand = np.array([stop.demand for stop in stops], dtype=np.float64)
+    return demand[:, None] <= capacity[None, :]
 
 
 def _skilled(teams: Sequence[Team], stops: Sequence[Stop]) -> npt.NDArray[np.bool_]:

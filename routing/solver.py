@@ -1,13 +1,14 @@
 """Plans team days with OR-Tools, the engine of the full model: time windows (several per stop), shifts, breaks,
-visit counts, skills, pins to a team or a position, and priorities. The only module that imports ortools.
+visit counts, loads, skills, pins to a team or a position, and priorities. The only module that imports ortools.
 
 The model: one node per window of each servable stop (joined in a disjunction) and one per distinct start or end
 location of a team. Arc cost is the distance; the "time" dimension adds the travel time and the service time of the
-node left (its slack is waiting), and the "visits" dimension counts visits against each team's max_visits (its
-cumul is a stop's position, for pins). Teams a stop may not have (skills, pin, out of reach) are removed from its
-vehicle variable. An optional stop can be dropped at its drop_cost; a must-visit stop cannot, unless no plan with
-all of them is found (see `solve_ortools`). Stops that no plan can include (`routing.reasons.unservable`) are left
-out of the model and reported with their reason.
+node left (its slack is waiting), the "visits" dimension counts visits against each team's max_visits (its cumul is
+a stop's position, for pins), and a "load" dimension holds demand against capacity when there are both. Teams a
+stop may not have (skills, pin, capacity, out of reach) are removed from its vehicle variable. An optional stop can
+be dropped at its drop_cost; a must-visit stop cannot, unless no plan with all of them is found (see
+`solve_ortools`). Stops that no plan can include (`routing.reasons.unservable`) are left out of the model and
+reported with their reason.
 """
 
 import time
@@ -199,6 +200,7 @@ def _build(instance: Instance, stops: tuple[Stop, ...], able: npt.NDArray[np.boo
     visits = routing.RegisterUnaryTransitVector([1] * len(stop_of) + [0] * len(depots))
     capacities = [len(stops) if team.max_visits is None else team.max_visits for team in teams]
     routing.AddDimensionWithVehicleCapacity(visits, 0, capacities, True, "visits")
+    _add_load(routing, teams, [stops[row] for row in stop_of], len(depots))
     for vehicle, team in enumerate(teams):
         _bound_shift(routing, time_dimension, vehicle, team, int(idle[vehicle]))
     penalty = _must_visit_penalty(instance, stops) if soften else None
@@ -209,6 +211,17 @@ def _build(instance: Instance, stops: tuple[Stop, ...], able: npt.NDArray[np.boo
         first += len(spans[row])
     breaks = _add_breaks(routing, manager, time_dimension, teams, service)
     return _Model(manager, routing, time_dimension, stops, stop_of, breaks)
+
+
+def _add_load(routing: pywrapcp.RoutingModel, teams: Sequence[Team], visited: Sequence[Stop], depots: int) -> None:
+    """The "load" dimension: stops' demand against teams' capacity, when any team has a capacity and any stop a
+    demand (the capacitated benchmarks; a branch day has neither)."""
+    total = sum(stop.demand for stop in visited)
+    if total == 0 or all(team.capacity is None for team in teams):
+        return
+    demand = routing.RegisterUnaryTransitVector([stop.demand for stop in visited] + [0] * depots)
+    capacities = [total if team.capacity is None else team.capacity for team in teams]
+    routing.AddDimensionWithVehicleCapacity(demand, 0, capacities, True, "load")
 
 
 def _spans(stop: Stop, horizon: int) -> list[tuple[int, int]]:

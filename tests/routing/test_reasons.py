@@ -112,6 +112,17 @@ def test_team_that_cannot_even_get_home_in_its_shift_takes_nothing() -> None:
     assert reasons(instance([Stop("x", 1, 60)], [stuck])) == {"x": DropReason.OUTSIDE_EVERY_SHIFT}
 
 
+def test_demand_no_team_can_carry() -> None:
+    teams = [Team("small", 0, 0, TimeWindow(8 * H, 17 * H), capacity=5), Team("big", 0, 0, TimeWindow(8 * H, 17 * H))]
+    heavy = Stop("heavy", 1, 60, demand=8)
+    inst = instance([heavy, Stop("for_small", 1, 60, demand=8, pin_team="small")], teams)
+
+    assert eligible(inst).tolist() == [[False, True], [False, False]]
+    assert reasons(inst) == {"for_small": DropReason.PIN_IMPOSSIBLE}
+    (drop,) = unservable(instance([heavy], teams[:1])).values()
+    assert drop.reason is DropReason.NO_TEAM_WITH_SKILL and "demand of 8" in drop.detail
+
+
 def test_pinned_team_that_cannot_reach_the_stop() -> None:
     teams = [Team("day", 0, 0, TimeWindow(8 * H, 17 * H)), Team("evening", 0, 0, TimeWindow(12 * H, 20 * H))]
     morning = Stop("morning", 1, 600, (TimeWindow(9 * H, 10 * H),), pin_team="evening", must_visit=True)

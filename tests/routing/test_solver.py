@@ -51,6 +51,7 @@ def assert_route_holds(instance: Instance, team: Team, route: Route, stops: dict
         assert route.distance_m == 0 and route.travel_s == 0
         return
     assert team.max_visits is None or len(route.visits) <= team.max_visits
+    assert team.capacity is None or sum(stops[visit.stop].demand for visit in route.visits) <= team.capacity
     assert team.shift.start_s <= route.start_s and route.end_s <= team.shift.end_s
     where, free, distance, travel = team.start_location, route.start_s, 0, 0
     services = []
@@ -182,6 +183,18 @@ def test_must_visits_that_cannot_all_fit_come_back_dropped_not_raised() -> None:
     assert len(plan.planned) == 1
     assert [drop.reason for drop in plan.dropped] == [DropReason.LOWER_PRIORITY]
     assert "must be visited" in plan.dropped[0].detail
+
+
+def test_capacity_splits_the_stops_between_teams() -> None:
+    # one team could do all four on its way, but carries 10: the 6s go to different teams
+    matrix = line([0, 10, 20, 30, 40])
+    teams = [Team("a", 0, 0, day(), capacity=10), Team("b", 0, 0, day(), capacity=10)]
+    stops = [Stop(f"s{i}", i, 60, demand=demand, must_visit=True) for i, demand in enumerate((6, 6, 4, 4), start=1)]
+
+    plan = solve(Instance(teams, stops, matrix, matrix))
+
+    assert sorted(plan.planned) == ["s1", "s2", "s3", "s4"]
+    assert all(len(route.visits) == 2 for route in plan.routes)
 
 
 def test_pins_to_a_team_and_a_position_are_honoured() -> None:
