@@ -174,8 +174,11 @@ def _lower_priority(instance: Instance, stop: Stop, able: npt.NDArray[np.bool_])
 
 
 def _day_fits(instance: Instance, team: Team) -> bool:
-    idle = instance.durations_s[team.start_location, team.end_location]
-    return bool(team.shift.start_s + idle <= team.shift.end_s)
+    """The team can go from its start to its end, taking its breaks, inside its shift."""
+    idle = instance.durations_s[[team.start_location], [team.end_location]]
+    rests = sorted(team.breaks, key=lambda rest: rest.earliest_start_s)
+    back, rested = _earliest_finish(np.full(1, team.shift.start_s), idle, rests)
+    return bool(rested[0] and back[0] <= team.shift.end_s)
 
 
 def _carries(team: Team, stop: Stop) -> bool:

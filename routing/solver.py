@@ -202,14 +202,14 @@ def _build(instance: Instance, stops: tuple[Stop, ...], able: npt.NDArray[np.boo
     routing.AddDimensionWithVehicleCapacity(visits, 0, capacities, True, "visits")
     _add_load(routing, teams, [stops[row] for row in stop_of], len(depots))
     for vehicle, team in enumerate(teams):
-        _bound_shift(routing, time_dimension, vehicle, team, int(idle[vehicle]))
+        _bound_shift(routing, time_dimension, vehicle, team, bool(able[:, vehicle].any()))
     penalty = _must_visit_penalty(instance, stops) if soften else None
     first = 0
     for row, stop in enumerate(stops):
         indices = [manager.NodeToIndex(node) for node in range(first, first + len(spans[row]))]
         _bound_stop(routing, indices, spans[row], stop, able[row], penalty)
         first += len(spans[row])
-    breaks = _add_breaks(routing, manager, time_dimension, teams, service)
+    breaks = _add_breaks(routing, manager, time_dimension, teams, able.any(axis=0), service)
     return _Model(manager, routing, time_dimension, stops, stop_of, breaks)
 
 
@@ -232,12 +232,13 @@ def _spans(stop: Stop, horizon: int) -> list[tuple[int, int]]:
 
 
 def _bound_shift(
-    routing: pywrapcp.RoutingModel, time_dimension: pywrapcp.RoutingDimension, vehicle: int, team: Team, idle: int
+    routing: pywrapcp.RoutingModel, time_dimension: pywrapcp.RoutingDimension, vehicle: int, team: Team, serves: bool
 ) -> None:
-    """Leave at or after the shift start, be back by its end. A team that cannot even go from its start to its end
-    within the shift serves no stop (see `eligible`), and its end is left open so that its empty day is a plan."""
+    """Leave at or after the shift start, be back by its end. A team that may serve no stop stays home: its end is
+    left open, so that its empty day is a plan even when its shift is too short to go from its start to its end
+    (such a team serves no stop, see `eligible`)."""
     time_dimension.CumulVar(routing.Start(vehicle)).SetRange(team.shift.start_s, team.shift.end_s)
-    if team.shift.start_s + idle <= team.shift.end_s:
+    if serves:
         time_dimension.CumulVar(routing.End(vehicle)).SetRange(team.shift.start_s, team.shift.end_s)
 
 
@@ -281,10 +282,12 @@ def _add_breaks(
     manager: pywrapcp.RoutingIndexManager,
     time_dimension: pywrapcp.RoutingDimension,
     teams: Sequence[Team],
+    serves: npt.NDArray[np.bool_],
     service: npt.NDArray[np.int64],
 ) -> tuple[tuple[pywrapcp.IntervalVar, ...], ...]:
-    """Each team's breaks as fixed-duration intervals that may not overlap a visit (its service time)."""
-    if not any(team.breaks for team in teams):
+    """Each team's breaks as fixed-duration intervals that may not overlap a visit (its service time); none for a
+    team that may serve no stop and so stays home."""
+    if not any(team.breaks for team, working in zip(teams, serves, strict=True) if working):
         return tuple(() for _ in teams)
     solver = routing.solver()
     visit_transits = [int(service[manager.IndexToNode(index)]) for index in range(routing.Size() + len(teams))]
@@ -294,7 +297,7 @@ def _add_breaks(
             solver.FixedDurationIntervalVar(
                 rest.earliest_start_s, rest.latest_start_s, rest.duration_s, False, f"break {i} of {team.key}"
             )
-            for i, rest in enumerate(team.breaks)
+            for i, rest in enumerate(team.breaks if serves[vehicle] else ())
         )
         if rests:
             time_dimension.SetBreakIntervalsOfVehicle(list(rests), vehicle, visit_transits)

@@ -369,3 +369,14 @@ def test_reasons_and_ortools_agree_on_a_lone_stop(instance: Instance) -> None:
     plan = solve(instance, time_limit=timedelta(seconds=0.1))
 
     assert (plan.planned == ("x",)) == ("x" not in unservable(instance))
+
+
+def test_team_whose_day_cannot_fit_its_break_stays_home() -> None:
+    # "stuck" needs 3541 s of its 3600 s shift to get home and must rest 60 s at 0: no day at all, even empty
+    matrix = np.array([[0, 3541, 10], [3541, 0, 3541], [10, 3541, 0]])
+    stuck = Team("stuck", 0, 1, TimeWindow(0, 3600), breaks=(Break(0, 0, 60),))
+    home = Team("home", 0, 0, TimeWindow(0, 3600))
+
+    plan = solve(Instance([stuck, home], [Stop("x", 2, 60, must_visit=True)], matrix, matrix))
+
+    assert plan.routes[0].visits == () and plan.routes[1].visits[0].stop == "x"
