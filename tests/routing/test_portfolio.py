@@ -1,0 +1,61 @@
+"""The portfolio runs the engines at once and keeps the best plan the checker accepts."""
+
+from datetime import timedelta
+
+from routing import solve
+from routing.check import assert_feasible
+from routing.model import Break, Instance, Stop, Team, TimeWindow
+
+LIMIT = timedelta(seconds=1.5)
+
+
+def _line(stops: int) -> tuple[list[list[int]], list[list[int]]]:
+    """Locations on a straight road 100 m apart (1 m/s), location 0 the office."""
+    matrix = [[abs(a - b) * 100 for b in range(stops + 1)] for a in range(stops + 1)]
+    return matrix, matrix
+
+
+def test_a_plain_day_is_solved_by_both_engines_and_the_best_kept() -> None:
+    durations, distances = _line(4)
+    day = TimeWindow(0, 10_000)
+    instance = Instance(
+        [Team("a", 0, 0, day), Team("b", 0, 0, day)],
+        [Stop(f"s{i}", i, 60, must_visit=True) for i in range(1, 5)],
+        durations,
+        distances,
+    )
+
+    plan = solve(instance, time_limit=LIMIT, seed=1)
+
+    report = assert_feasible(instance, plan)
+    assert report.planned == 4 and plan.distance_m == 800  # out to the far end and back, once
+    assert plan.stats.engine in ("pyvrp", "ortools")
+
+
+def test_breaks_go_to_two_ortools_strategies() -> None:
+    durations, distances = _line(3)
+    lunch = Break(earliest_start_s=1_000, latest_start_s=2_000, duration_s=600)
+    instance = Instance(
+        [Team("a", 0, 0, TimeWindow(0, 10_000), breaks=(lunch,))],
+        [Stop(f"s{i}", i, 300, must_visit=True) for i in range(1, 4)],
+        durations,
+        distances,
+    )
+
+    plan = solve(instance, time_limit=LIMIT, seed=1)
+
+    assert_feasible(instance, plan)
+    assert plan.stats.engine == "ortools"
+    assert len(plan.routes[0].breaks) == 1
+
+
+def test_one_worker_runs_ortools_in_process() -> None:
+    durations, distances = _line(2)
+    instance = Instance(
+        [Team("a", 0, 0, TimeWindow(0, 5_000))], [Stop("s1", 1, 0), Stop("s2", 2, 0)], durations, distances
+    )
+
+    plan = solve(instance, time_limit=timedelta(seconds=0.5), workers=1)
+
+    assert plan.stats.engine == "ortools"
+    assert_feasible(instance, plan)
