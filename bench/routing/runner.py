@@ -68,7 +68,8 @@ def run_isolated(task: SolveTask, timeout_s: float) -> SolveOutcome:
     """Run `task` in a fresh spawned process; a crash or a run past `timeout_s` comes back as an error outcome."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(task, sender), daemon=True)
+    # not a daemon: routing.solve starts engine processes of its own
+    process = context.Process(target=_child, args=(task, sender))
     started = perf_counter()
     process.start()
     sender.close()
