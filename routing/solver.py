@@ -25,6 +25,7 @@ from routing.plan import BreakTaken, Plan, Route, SolverStats, Visit
 from routing.reasons import eligible, explain_dropped, unservable
 
 _FALLBACK_STRATEGY = "PATH_CHEAPEST_ARC"
+_INSERTION = "PARALLEL_CHEAPEST_INSERTION"
 _LEAST_SEARCH = timedelta(milliseconds=100)  # a later attempt still gets this long when the time limit is spent
 
 
@@ -50,10 +51,11 @@ def solve_ortools(
 
     The search starts from `initial_routes` (stop keys in order, per team key; stops that no plan can include
     are skipped) when they form a feasible plan, else from the `first_solution` strategy (a name of OR-Tools'
-    FirstSolutionStrategy), and improves it by guided local search until `time_limit`. If no first plan is found,
-    PATH_CHEAPEST_ARC is tried for a third of the time left, and then a model where must-visit stops may be
-    dropped at a cost above any plan without drops, so a plan always comes back (at worst with every stop
-    dropped); a later attempt gets at least 0.1 s even when the time limit is spent.
+    FirstSolutionStrategy), and improves it by guided local search until `time_limit`. When there are must-visit
+    stops the strategy has half the time to find a first plan with all of them; if it finds none, PATH_CHEAPEST_ARC
+    (or PARALLEL_CHEAPEST_INSERTION, if that was the strategy) gets a third of the time left, and then a model where
+    must-visit stops may be dropped at a cost above any plan without drops has the rest, so a plan always comes
+    back (at worst with every stop dropped). A later attempt gets at least 0.1 s even when the time limit is spent.
 
     Visit times are the earliest the plan allows; a break taken on the way to a stop shows as waiting there.
     OR-Tools' routing search has no seed: `seed` is only recorded in the stats. The search itself has no
@@ -105,19 +107,22 @@ def _solve(
     deadline: float,
     initial_routes: Mapping[str, Sequence[str]] | None,
 ) -> tuple[_Model, pywrapcp.Assignment]:
-    """The first attempt that finds a plan: hard must-visits with the given strategy, then with the fallback
-    strategy (for a third of the time left: on a large day it rarely finds a plan where the first failed), then
-    with must-visits made droppable; the last model falls back to empty routes."""
-    attempts = [(first_solution, False, 1.0)]
-    if any(stop.must_visit for stop in stops):
-        if first_solution != _FALLBACK_STRATEGY:
-            attempts.append((_FALLBACK_STRATEGY, False, 1 / 3))
-        attempts.append((first_solution, True, 1.0))
+    """The first attempt that finds a plan: hard must-visits with the given strategy (which must find its first plan
+    in half the time left), then with the other of PATH_CHEAPEST_ARC and PARALLEL_CHEAPEST_INSERTION (a third of
+    the time left), then with must-visits made droppable and PARALLEL_CHEAPEST_INSERTION, which inserts all it can
+    (guided local search does poorly from a path-cheapest-arc plan that drops must-visits at their huge cost); the
+    last model falls back to empty routes. A strategy that cannot place every must-visit stop may search for a
+    first plan until the time limit (PATH_CHEAPEST_ARC backtracks on a large day), hence the shares."""
+    if not any(stop.must_visit for stop in stops):
+        attempts = [(first_solution, False, 1.0)]
+    else:
+        other = _INSERTION if first_solution == _FALLBACK_STRATEGY else _FALLBACK_STRATEGY
+        attempts = [(first_solution, False, 1 / 2), (other, False, 1 / 3), (_INSERTION, True, 1.0)]
     for strategy, soften, share in attempts:
         model = _build(instance, stops, able, soften)
-        left = max(timedelta(seconds=share * (deadline - time.perf_counter())), _LEAST_SEARCH)
+        now = time.perf_counter()
         initial = _route_indices(instance, model, initial_routes) if initial_routes else None
-        solution = _search(model, _parameters(strategy, left), initial)
+        solution = _search(model, strategy, initial, now + share * (deadline - now), deadline)
         if solution is not None:
             return model, solution
     # every stop of the last model may be dropped, so doing nothing is a plan
@@ -125,24 +130,38 @@ def _solve(
     return model, nothing
 
 
-def _parameters(first_solution: str, time_limit: timedelta) -> pywrapcp.DefaultRoutingSearchParameters:
+def _parameters(first_solution: str, until: float) -> pywrapcp.DefaultRoutingSearchParameters:
     parameters = pywrapcp.DefaultRoutingSearchParameters()
     parameters.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.Value.Value(first_solution)
     parameters.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    parameters.time_limit.FromTimedelta(time_limit)
+    parameters.time_limit.FromTimedelta(max(timedelta(seconds=until - time.perf_counter()), _LEAST_SEARCH))
     parameters.log_search = False
     return parameters
 
 
 def _search(
-    model: _Model, parameters: pywrapcp.DefaultRoutingSearchParameters, initial: list[list[int]] | None
+    model: _Model, first_solution: str, initial: list[list[int]] | None, first_by: float, deadline: float
 ) -> pywrapcp.Assignment | None:
+    """Guided local search until `deadline`, from the initial routes when they are a plan OR-Tools takes, else
+    from the strategy's first plan; None when the strategy finds no first plan (by `first_by`, if earlier).
+
+    OR-Tools refuses to improve some plans it is handed when teams have breaks (SolveFromAssignment fails at once on
+    a large day), so then the search starts over from the strategy; and a first plan found under `first_by` is not
+    handed over but found again by the full search (the strategies are deterministic), at the cost of that time.
+    """
+    routing = model.routing
     if initial is not None:
-        model.routing.CloseModelWithParameters(parameters)
-        start = model.routing.ReadAssignmentFromRoutes(initial, True)
-        if start is not None:
-            return model.routing.SolveFromAssignmentWithParameters(start, parameters)
-    return model.routing.SolveWithParameters(parameters)
+        routing.CloseModelWithParameters(_parameters(first_solution, deadline))
+        start = routing.ReadAssignmentFromRoutes(initial, True)
+        improved = start and routing.SolveFromAssignmentWithParameters(start, _parameters(first_solution, deadline))
+        if improved:
+            return improved
+    if first_by < deadline:
+        probe = _parameters(first_solution, first_by)
+        probe.solution_limit = 1
+        if routing.SolveWithParameters(probe) is None:
+            return None
+    return routing.SolveWithParameters(_parameters(first_solution, deadline))
 
 
 def _route_indices(instance: Instance, model: _Model, initial_routes: Mapping[str, Sequence[str]]) -> list[list[int]]:

@@ -15,7 +15,7 @@ from routing.plan import DropReason, Plan, Route
 from routing.reasons import unservable
 from routing.solver import solve_ortools
 
-LIMIT = timedelta(seconds=0.3)
+LIMIT = timedelta(seconds=0.2)
 H = 3600
 
 
