@@ -27,6 +27,7 @@ from routing.reasons import eligible, explain_dropped, unservable
 _FALLBACK_STRATEGY = "PATH_CHEAPEST_ARC"
 _INSERTION = "PARALLEL_CHEAPEST_INSERTION"
 _LEAST_SEARCH = timedelta(milliseconds=100)  # a later attempt still gets this long when the time limit is spent
+_RESTORE_LIMIT = timedelta(seconds=2)  # to restore a handed plan: 1,000 stops, 60 teams with breaks take ~0.6 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +52,12 @@ def solve_ortools(
 
     The search starts from `initial_routes` (stop keys in order, per team key; stops that no plan can include
     are skipped) when they form a feasible plan, else from the `first_solution` strategy (a name of OR-Tools'
-    FirstSolutionStrategy), and improves it by guided local search until `time_limit`. When there are must-visit
-    stops the strategy has half the time to find a first plan with all of them; if it finds none, PATH_CHEAPEST_ARC
-    (or PARALLEL_CHEAPEST_INSERTION, if that was the strategy) gets a third of the time left, and then a model where
-    must-visit stops may be dropped at a cost above any plan without drops has the rest, so a plan always comes
-    back (at worst with every stop dropped). A later attempt gets at least 0.1 s even when the time limit is spent.
+    FirstSolutionStrategy), and improves it by guided local search until `time_limit`. If the strategy finds no
+    first plan with every must-visit stop, PATH_CHEAPEST_ARC gets a quarter of the time left to find one, and then
+    a model where must-visit stops may be dropped at a cost above any plan without drops has the rest, so a plan
+    always comes back (at worst with every stop dropped). PATH_CHEAPEST_ARC as the strategy gets a third of the
+    time to find its first plan when there are must-visit stops. A later attempt gets at least 0.1 s even when the
+    time limit is spent.
 
     Visit times are the earliest the plan allows; a break taken on the way to a stop shows as waiting there.
     OR-Tools' routing search has no seed: `seed` is only recorded in the stats. The search itself has no
@@ -107,17 +109,17 @@ def _solve(
     deadline: float,
     initial_routes: Mapping[str, Sequence[str]] | None,
 ) -> tuple[_Model, pywrapcp.Assignment]:
-    """The first attempt that finds a plan: hard must-visits with the given strategy (which must find its first plan
-    in half the time left), then with the other of PATH_CHEAPEST_ARC and PARALLEL_CHEAPEST_INSERTION (a third of
-    the time left), then with must-visits made droppable and PARALLEL_CHEAPEST_INSERTION, which inserts all it can
-    (guided local search does poorly from a path-cheapest-arc plan that drops must-visits at their huge cost); the
-    last model falls back to empty routes. A strategy that cannot place every must-visit stop may search for a
-    first plan until the time limit (PATH_CHEAPEST_ARC backtracks on a large day), hence the shares."""
+    """The first attempt that finds a plan: hard must-visits with the given strategy, then with PATH_CHEAPEST_ARC
+    (a quarter of the time left), then with must-visits made droppable and PARALLEL_CHEAPEST_INSERTION, which
+    inserts every stop it can; the last model falls back to empty routes. PATH_CHEAPEST_ARC backtracks when it
+    cannot place every must-visit stop and may do so until the time limit (measured on a 1,000-stop day), so as the
+    given strategy it only gets a third of the time to find a first plan; an insertion strategy fails fast."""
     if not any(stop.must_visit for stop in stops):
         attempts = [(first_solution, False, 1.0)]
+    elif first_solution == _FALLBACK_STRATEGY:
+        attempts = [(first_solution, False, 1 / 3), (_INSERTION, True, 1.0)]
     else:
-        other = _INSERTION if first_solution == _FALLBACK_STRATEGY else _FALLBACK_STRATEGY
-        attempts = [(first_solution, False, 1 / 2), (other, False, 1 / 3), (_INSERTION, True, 1.0)]
+        attempts = [(first_solution, False, 1.0), (_FALLBACK_STRATEGY, False, 1 / 4), (_INSERTION, True, 1.0)]
     for strategy, soften, share in attempts:
         model = _build(instance, stops, able, soften)
         now = time.perf_counter()
@@ -142,25 +144,29 @@ def _parameters(first_solution: str, until: float) -> pywrapcp.DefaultRoutingSea
 def _search(
     model: _Model, first_solution: str, initial: list[list[int]] | None, first_by: float, deadline: float
 ) -> pywrapcp.Assignment | None:
-    """Guided local search until `deadline`, from the initial routes when they are a plan OR-Tools takes, else
-    from the strategy's first plan; None when the strategy finds no first plan (by `first_by`, if earlier).
+    """Guided local search until `deadline`, from the initial routes when they are a plan, else from the strategy's
+    first plan; None when the strategy finds no first plan (by `first_by`, if that is earlier than the deadline).
 
-    OR-Tools refuses to improve some plans it is handed when teams have breaks (SolveFromAssignment fails at once on
-    a large day), so then the search starts over from the strategy; and a first plan found under `first_by` is not
-    handed over but found again by the full search (the strategies are deterministic), at the cost of that time.
+    A plan handed to OR-Tools is restored under the LNS time limit (0.1 s by default), too short for a large day
+    with breaks, hence `_RESTORE_LIMIT`; should the hand-over still fail, the search starts over from the strategy.
     """
     routing = model.routing
+    start = None
     if initial is not None:
         routing.CloseModelWithParameters(_parameters(first_solution, deadline))
         start = routing.ReadAssignmentFromRoutes(initial, True)
-        improved = start and routing.SolveFromAssignmentWithParameters(start, _parameters(first_solution, deadline))
-        if improved:
-            return improved
-    if first_by < deadline:
+    if start is None and first_by < deadline:
         probe = _parameters(first_solution, first_by)
         probe.solution_limit = 1
-        if routing.SolveWithParameters(probe) is None:
+        start = routing.SolveWithParameters(probe)
+        if start is None:
             return None
+    if start is not None:
+        handed = _parameters(first_solution, deadline)
+        handed.lns_time_limit.FromTimedelta(_RESTORE_LIMIT)
+        improved = routing.SolveFromAssignmentWithParameters(start, handed)
+        if improved is not None:
+            return improved
     return routing.SolveWithParameters(_parameters(first_solution, deadline))
 
 
