@@ -25,7 +25,7 @@ def _engines(instance: Instance, seed: int) -> list[Engine]:
     ortools = partial(solve_ortools, seed=seed)
     second = partial(solve_pyvrp, seed=seed)
     if any(team.breaks for team in instance.teams) or any(stop.pin_position is not None for stop in instance.stops):
-        second = partial(solve_ortools, seed=seed, first_solution="PATH_CHEAPEST_ARC")
+        second = partial(solve_ortools, seed=seed, first_solution="LOCAL_CHEAPEST_INSERTION")
     return [second, ortools]
 
 
