@@ -18,6 +18,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from routing.model import frozen_matrix
+
 logger = logging.getLogger(__name__)
 
 Point = tuple[float, float]  # (lat, lon) in degrees, WGS84
@@ -29,20 +31,6 @@ class MatrixUnavailable(Exception):
     """No matrix could be produced: the routing server failed and no fallback was configured."""
 
 
-def _frozen_int_matrix(values: npt.ArrayLike, name: str) -> npt.NDArray[np.int64]:
-    """`values` as a read-only int64 square matrix: a read-only int64 array is kept, anything else copied."""
-    if isinstance(values, np.ndarray) and values.dtype == np.int64 and not values.flags.writeable:
-        matrix = values
-    else:
-        matrix = np.array(values, dtype=np.int64, copy=True)
-        matrix.setflags(write=False)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {matrix.shape}")
-    if matrix.size and matrix.min() < 0:
-        raise ValueError(f"{name} must not be negative")
-    return matrix
-
-
 @dataclass(frozen=True, slots=True)
 class Matrices:
     """Travel seconds and metres between points (row: from, column: to), and which provider produced them."""
@@ -52,8 +40,8 @@ class Matrices:
     source: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "durations_s", _frozen_int_matrix(self.durations_s, "durations_s"))
-        object.__setattr__(self, "distances_m", _frozen_int_matrix(self.distances_m, "distances_m"))
+        object.__setattr__(self, "durations_s", frozen_matrix(self.durations_s, "durations_s"))
+        object.__setattr__(self, "distances_m", frozen_matrix(self.distances_m, "distances_m"))
         if self.durations_s.shape != self.distances_m.shape:
             raise ValueError(f"durations_s {self.durations_s.shape} and distances_m {self.distances_m.shape} differ")
 

@@ -103,11 +103,18 @@ class Stop:
         )
 
 
-def _frozen_matrix(values: npt.ArrayLike, name: str) -> npt.NDArray[np.int64]:
-    matrix = np.array(values, dtype=np.int64, copy=True)
-    _check(matrix.ndim == 2 and matrix.shape[0] == matrix.shape[1], f"{name} must be a square matrix")
-    _check(bool((matrix >= 0).all()), f"{name} must not be negative")
-    matrix.setflags(write=False)
+def frozen_matrix(values: npt.ArrayLike, name: str) -> npt.NDArray[np.int64]:
+    """`values` as a read-only int64 square matrix without negative entries; a read-only int64 array is kept as it
+    is (no copy of a large matrix), anything else is copied."""
+    if isinstance(values, np.ndarray) and values.dtype == np.int64 and not values.flags.writeable:
+        matrix = values
+    else:
+        matrix = np.array(values, dtype=np.int64, copy=True)
+        matrix.setflags(write=False)
+    _check(
+        matrix.ndim == 2 and matrix.shape[0] == matrix.shape[1], f"{name} must be a square matrix, got {matrix.shape}"
+    )
+    _check(not matrix.size or matrix.min() >= 0, f"{name} must not be negative")
     return matrix
 
 
@@ -130,8 +137,8 @@ class Instance:
     ) -> None:
         object.__setattr__(self, "teams", tuple(teams))
         object.__setattr__(self, "stops", tuple(stops))
-        object.__setattr__(self, "durations_s", _frozen_matrix(durations_s, "durations_s"))
-        object.__setattr__(self, "distances_m", _frozen_matrix(distances_m, "distances_m"))
+        object.__setattr__(self, "durations_s", frozen_matrix(durations_s, "durations_s"))
+        object.__setattr__(self, "distances_m", frozen_matrix(distances_m, "distances_m"))
         self._validate()
 
     def _validate(self) -> None:
