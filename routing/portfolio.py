@@ -11,7 +11,7 @@ from multiprocessing import get_context
 from routing.check import check
 from routing.model import Instance
 from routing.plan import Plan
-from routing.pyvrp_engine import solve_pyvrp
+from routing.pyvrp_engine import expressible, solve_pyvrp
 from routing.solver import solve_ortools
 
 # spawning a worker and importing the engines costs about this much of the caller's time limit
@@ -23,10 +23,9 @@ Engine = Callable[..., Plan | None]
 def _engines(instance: Instance, seed: int) -> list[Engine]:
     """PyVRP (when the instance fits its model) beside OR-Tools; otherwise two OR-Tools strategies."""
     ortools = partial(solve_ortools, seed=seed)
-    second = partial(solve_pyvrp, seed=seed)
-    if any(team.breaks for team in instance.teams) or any(stop.pin_position is not None for stop in instance.stops):
-        second = partial(solve_ortools, seed=seed, first_solution="LOCAL_CHEAPEST_INSERTION")
-    return [second, ortools]
+    if expressible(instance):
+        return [partial(solve_pyvrp, seed=seed), ortools]
+    return [partial(solve_ortools, seed=seed, first_solution="LOCAL_CHEAPEST_INSERTION"), ortools]
 
 
 def _cost(instance: Instance, plan: Plan) -> tuple[int, int]:

@@ -61,7 +61,7 @@ def solve_pyvrp(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> 
     wall-clock time, so two runs with the same seed and limit can differ in how many iterations they get through,
     and so in the plan found.
     """
-    if not _expressible(instance):
+    if not expressible(instance):
         return None
     started = time.perf_counter()
     impossible = unservable(instance)
@@ -87,7 +87,7 @@ def solve_pyvrp(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> 
     return Plan(routes=routes, dropped=explain_dropped(instance, [stop.key for stop in left_out]), stats=stats)
 
 
-def _expressible(instance: Instance) -> bool:
+def expressible(instance: Instance) -> bool:
     """Whether PyVRP's model holds every constraint of the instance exactly."""
     return (
         not any(team.breaks for team in instance.teams)
