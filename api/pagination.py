@@ -53,6 +53,14 @@ def _decode(cursor: str) -> tuple[datetime, UUID]:
         ) from exc
 
 
+def filter_equal(query: Select[Any], *pairs: tuple[Any, object]) -> Select[Any]:
+    """`query` narrowed to rows whose column equals the value, for each (column, value) pair given a value."""
+    for column, value in pairs:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
 def paginate(
     session: Session, query: Select[Any], model: Any, cursor: str | None, limit: int
 ) -> tuple[list[Any], str | None]:

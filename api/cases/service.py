@@ -24,7 +24,7 @@ from api.cases.schemas import (
     ContactUpdate,
 )
 from api.db import utcnow
-from api.pagination import paginate
+from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed
 from api.scope import in_scope
 from api.users.models import Role, User
@@ -115,15 +115,13 @@ def list_cases(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[DebtCase], str | None]:
-    query = visible_cases(user)
-    if branch_id is not None:
-        query = query.where(DebtCase.branch_id == branch_id)
-    if overdue_bucket is not None:
-        query = query.where(DebtCase.overdue_bucket == overdue_bucket)
-    if phone_collector_id is not None:
-        query = query.where(DebtCase.phone_collector_id == phone_collector_id)
-    if complaint_history is not None:
-        query = query.where(DebtCase.complaint_history == complaint_history)
+    query = filter_equal(
+        visible_cases(user),
+        (DebtCase.branch_id, branch_id),
+        (DebtCase.overdue_bucket, overdue_bucket),
+        (DebtCase.phone_collector_id, phone_collector_id),
+        (DebtCase.complaint_history, complaint_history),
+    )
     return paginate(session, query, DebtCase, cursor, limit)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.db import utcnow
-from api.pagination import paginate
+from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, ValidationFailed
 from api.scope import in_scope
 from api.teams.models import Team, TeamMember
@@ -80,11 +80,7 @@ def list_teams(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Team], str | None]:
-    query = visible_teams(user)
-    if work_date is not None:
-        query = query.where(Team.work_date == work_date)
-    if branch_id is not None:
-        query = query.where(Team.branch_id == branch_id)
+    query = filter_equal(visible_teams(user), (Team.work_date, work_date), (Team.branch_id, branch_id))
     return paginate(session, query, Team, cursor, limit)
 
 

@@ -8,7 +8,7 @@ from api.auth.security import hash_password
 from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.db import utcnow
-from api.pagination import paginate
+from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed
 from api.scope import in_scope
 from api.teams.models import TeamMember
@@ -69,13 +69,7 @@ def list_users(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[User], str | None]:
-    query = visible_users(actor)
-    if branch_id is not None:
-        query = query.where(User.branch_id == branch_id)
-    if role is not None:
-        query = query.where(User.role == role)
-    if active is not None:
-        query = query.where(User.active == active)
+    query = filter_equal(visible_users(actor), (User.branch_id, branch_id), (User.role, role), (User.active, active))
     return paginate(session, query, User, cursor, limit)
 
 

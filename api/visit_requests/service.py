@@ -10,7 +10,7 @@ from api.branches.models import Branch
 from api.branches.service import local_today
 from api.cases import service as cases_service
 from api.cases.models import Address, AddressValidity, DebtCase
-from api.pagination import paginate
+from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, ValidationFailed
 from api.users.models import User
 from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
@@ -135,10 +135,7 @@ def list_visit_requests(
         query = query.where(VisitRequest.earliest_date <= to_date)
     if from_date is not None:
         query = query.where(VisitRequest.latest_date >= from_date)
-    if case_id is not None:
-        query = query.where(VisitRequest.case_id == case_id)
-    if purpose is not None:
-        query = query.where(VisitRequest.purpose == purpose)
+    query = filter_equal(query, (VisitRequest.case_id, case_id), (VisitRequest.purpose, purpose))
     if branch_id is not None:
         query = query.where(VisitRequest.case.has(DebtCase.branch_id == branch_id))
     return paginate(session, query, VisitRequest, cursor, limit)
