@@ -11,20 +11,37 @@ from multiprocessing import get_context
 from routing.check import check
 from routing.model import Instance
 from routing.plan import Plan
-from routing.pyvrp_engine import expressible, solve_pyvrp
+from routing.pyvrp_engine import expressible, seed_routes, solve_pyvrp
 from routing.solver import solve_ortools
 
 # spawning a worker and importing the engines costs about this much of the caller's time limit
 _STARTUP_S = 0.8
+# of a seeded solve's time, PyVRP's share for the routes OR-Tools starts from
+_SEEDING_SHARE = 0.7
 
 Engine = Callable[..., Plan | None]
 
 
+def solve_seeded(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> Plan:
+    """OR-Tools' search started from PyVRP's routes (`routing.pyvrp_engine.seed_routes`), for instances PyVRP
+    expresses but for their breaks: PyVRP has part of the time to plan the day without breaks, OR-Tools the rest to
+    fit the breaks in, place what was trimmed and improve. Without seed routes it is OR-Tools alone."""
+    began = time.perf_counter()
+    routes = seed_routes(instance, time_limit=time_limit * _SEEDING_SHARE, seed=seed)
+    left = max(timedelta(), time_limit - timedelta(seconds=time.perf_counter() - began))
+    plan = solve_ortools(instance, time_limit=left, seed=seed, initial_routes=routes)
+    engine = "ortools" if routes is None else "pyvrp+ortools"
+    return replace(plan, stats=replace(plan.stats, engine=engine, wall_s=time.perf_counter() - began))
+
+
 def _engines(instance: Instance, seed: int) -> list[Engine]:
-    """PyVRP (when the instance fits its model) beside OR-Tools; otherwise two OR-Tools strategies."""
+    """PyVRP beside OR-Tools when the instance fits PyVRP's model; OR-Tools from PyVRP's routes beside OR-Tools
+    alone when it fits but for breaks; otherwise two OR-Tools strategies."""
     ortools = partial(solve_ortools, seed=seed)
     if expressible(instance):
         return [partial(solve_pyvrp, seed=seed), ortools]
+    if expressible(instance, breaks=False):
+        return [partial(solve_seeded, seed=seed), ortools]
     return [partial(solve_ortools, seed=seed, first_solution="LOCAL_CHEAPEST_INSERTION"), ortools]
 
 
@@ -39,9 +56,11 @@ def _cost(instance: Instance, plan: Plan) -> tuple[int, int]:
 def solve(instance: Instance, *, time_limit: timedelta, seed: int = 0, workers: int = 2) -> Plan:
     """Assign the stops to teams and order them, within `time_limit`.
 
-    With `workers` >= 2 the engines run at once in separate processes, each for the whole time limit: PyVRP for the
-    instances it can express (skills, visit limits, capacity and team pins as load dimensions; windows; no breaks or
-    position pins) and OR-Tools, the engine of the full model. Every plan is verified by `routing.check.check`; the
+    With `workers` >= 2 two engines run at once in separate processes, each for the whole time limit, one of them
+    OR-Tools, the engine of the full model. The other is PyVRP for the instances it can express (skills, visit
+    limits, capacity and team pins as load dimensions; windows; no breaks or position pins), or for instances it can
+    express but for their breaks, OR-Tools started from PyVRP's routes (`solve_seeded`), or else OR-Tools with
+    another first-solution strategy. Every plan is verified by `routing.check.check`; the
     best valid one wins (fewest must-visit stops dropped, then distance plus drop costs), ties to the first engine.
     With `workers` = 1 only OR-Tools runs, in this process. Deterministic engines given the same seed and limit
     give the same choice; `Plan.stats.engine` names the winner.

@@ -1,13 +1,15 @@
 """PyVRP as a second engine for the part of the model it expresses exactly.
 
-Mapping: every distinct team start or end location is a depot and every team its own vehicle type (one vehicle,
-its shift as the vehicle's time window: leave at or after `shift.start_s`, back at the end depot by `shift.end_s`).
+Mapping: every distinct team start or end location is a depot; teams alike in everything PyVRP sees (depots, shift,
+capacities) share one vehicle type with as many vehicles as teams, which keeps PyVRP fast on days with hundreds of
+teams. A vehicle type's time window is the shift: leave at or after `shift.start_s`, back by `shift.end_s`.
 Every stop that some plan can include (see `routing.reasons.unservable`) is a client per time window (several
 windows: a mutually exclusive client group), with its service time; must-visit stops are required, the others
 optional with their drop cost as prize, so PyVRP's objective (distance + uncollected prizes) is ours (distance + drop
 costs). Demand, skills, visit limits and team pins are load dimensions: a stop delivers its demand, or one unit in
-each dimension that restricts it, and a team has capacity only where it is allowed. Breaks and position pins have no
-faithful PyVRP counterpart; such instances are left to OR-Tools.
+each dimension that restricts it, and a team has capacity only where it is allowed. Position pins have no faithful
+PyVRP counterpart, and neither have breaks: for a day with breaks, PyVRP only plans the routes OR-Tools starts from
+(`seed_routes`).
 """
 
 import time
@@ -20,6 +22,7 @@ import numpy as np
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
 
+from routing.breaks import trim
 from routing.model import Instance, Stop, Team
 from routing.plan import Plan, Route, SolverStats, Visit
 from routing.reasons import explain_dropped, unservable
@@ -31,6 +34,15 @@ class _Dimension:
 
     delivery: tuple[int, ...]
     capacity: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Clients:
+    """What PyVRP's indices stand for: `stops[i]` is client i's stop, `teams_of_type[k]` the rows in
+    `Instance.teams` of the teams of vehicle type k."""
+
+    stops: tuple[Stop, ...]
+    teams_of_type: tuple[tuple[int, ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,22 +76,14 @@ def solve_pyvrp(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> 
     if not expressible(instance):
         return None
     started = time.perf_counter()
-    impossible = unservable(instance)
-    candidates = [stop for stop in instance.stops if stop.key not in impossible]
-    data, client_stops = _problem_data(instance, candidates)
-    deadline = _Deadline(started + time_limit.total_seconds())
-    with warnings.catch_warnings():
-        # PyVRP warns when it struggles to find a feasible solution; the plan's status already says so
-        warnings.simplefilter("ignore", PenaltyBoundWarning)
-        result = pyvrp.solve(data, deadline, seed=seed, collect_stats=False)
-    orders = _orders(instance, result.best, client_stops)
+    orders, feasible = _search(instance, started + time_limit.total_seconds(), seed, relax_breaks=False)
     routes = tuple(_route(instance, team, orders[team.key]) for team in instance.teams)
     planned = {visit.stop for route in routes for visit in route.visits}
     left_out = [stop for stop in instance.stops if stop.key not in planned]
     objective = sum(route.distance_m for route in routes) + sum(s.drop_cost for s in left_out if not s.must_visit)
     stats = SolverStats(
         engine="pyvrp",
-        status="feasible" if result.best.is_feasible() else "infeasible",
+        status="feasible" if feasible else "infeasible",
         objective=objective,
         wall_s=time.perf_counter() - started,
         seed=seed,
@@ -87,14 +91,46 @@ def solve_pyvrp(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> 
     return Plan(routes=routes, dropped=explain_dropped(instance, [stop.key for stop in left_out]), stats=stats)
 
 
-def expressible(instance: Instance) -> bool:
-    """Whether PyVRP's model holds every constraint of the instance exactly."""
+def seed_routes(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> dict[str, list[str]] | None:
+    """Routes for OR-Tools to start from on an instance PyVRP expresses but for its team breaks, or None when it
+    does not (position pins, a non-zero diagonal).
+
+    PyVRP plans the day without breaks, each team's route lasting at most its shift less its breaks, so that room
+    for them is left; each route is then trimmed (`routing.breaks.trim`) until the team can take its breaks on it.
+    The result maps team keys to stop keys in order; the stops left out are for OR-Tools to place or drop.
+    """
+    if not expressible(instance, breaks=False):
+        return None
+    orders, _ = _search(instance, time.perf_counter() + time_limit.total_seconds(), seed, relax_breaks=True)
+    return {
+        team.key: [stop.key for stop in trim(instance, team, orders[team.key])]
+        for team in instance.teams
+        if orders[team.key]
+    }
+
+
+def expressible(instance: Instance, *, breaks: bool = True) -> bool:
+    """Whether PyVRP's model holds every constraint of the instance exactly (with `breaks` False: every one but the
+    team breaks)."""
     return (
-        not any(team.breaks for team in instance.teams)
+        not (breaks and any(team.breaks for team in instance.teams))
         and not any(stop.pin_position is not None for stop in instance.stops)
         and not np.diagonal(instance.durations_s).any()
         and not np.diagonal(instance.distances_m).any()
     )
+
+
+def _search(instance: Instance, until: float, seed: int, *, relax_breaks: bool) -> tuple[dict[str, list[Stop]], bool]:
+    """PyVRP's iterated local search until `until` (a `time.perf_counter()` instant) over the stops some plan can
+    include: each team's stops in order, and whether PyVRP's best solution is feasible for its model."""
+    impossible = unservable(instance)
+    candidates = [stop for stop in instance.stops if stop.key not in impossible]
+    data, clients = _problem_data(instance, candidates, relax_breaks=relax_breaks)
+    with warnings.catch_warnings():
+        # PyVRP warns when it struggles to find a feasible solution; the plan's status already says so
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(data, _Deadline(until), seed=seed, collect_stats=False)
+    return _orders(instance, result.best, clients), result.best.is_feasible()
 
 
 def _service_start(stop: Stop, arrival: int) -> int:
@@ -139,24 +175,38 @@ def _dimensions(teams: Sequence[Team], stops: Sequence[Stop]) -> list[_Dimension
     return dimensions
 
 
-def _problem_data(instance: Instance, stops: Sequence[Stop]) -> tuple[pyvrp.ProblemData, list[Stop]]:
-    """PyVRP's problem data over the teams and `stops`, and for each of its clients the stop it stands for."""
+def _problem_data(
+    instance: Instance, stops: Sequence[Stop], *, relax_breaks: bool
+) -> tuple[pyvrp.ProblemData, _Clients]:
+    """PyVRP's problem data over the teams and `stops`, the stop each of its clients stands for and the teams of
+    each of its vehicle types. With `relax_breaks`, a team's route may last its shift less its breaks."""
     depot_locations = sorted({loc for team in instance.teams for loc in (team.start_location, team.end_location)})
     depot_of = {location: index for index, location in enumerate(depot_locations)}
     dimensions = _dimensions(instance.teams, stops)
+    kinds: dict[tuple[object, ...], list[int]] = {}
+    for index, team in enumerate(instance.teams):
+        kind = (
+            tuple(dimension.capacity[index] for dimension in dimensions),
+            depot_of[team.start_location],
+            depot_of[team.end_location],
+            team.shift.start_s,
+            team.shift.end_s,
+            sum(rest.duration_s for rest in team.breaks) if relax_breaks else 0,
+        )
+        kinds.setdefault(kind, []).append(index)
     vehicle_types = [
         pyvrp.VehicleType(
-            num_available=1,
-            capacity=[dimension.capacity[index] for dimension in dimensions],
-            start_depot=depot_of[team.start_location],
-            end_depot=depot_of[team.end_location],
-            tw_early=team.shift.start_s,
-            tw_late=team.shift.end_s,
+            num_available=len(members),
+            capacity=list(capacity),
+            start_depot=start,
+            end_depot=end,
+            tw_early=early,
+            tw_late=late,
+            shift_duration=late - early - resting,
             unit_distance_cost=1,
             unit_duration_cost=0,
-            name=team.key,
         )
-        for index, team in enumerate(instance.teams)
+        for (capacity, start, end, early, late, resting), members in kinds.items()
     ]
     widest = (min(t.shift.start_s for t in instance.teams), max(t.shift.end_s for t in instance.teams))
     clients: list[pyvrp.Client] = []
@@ -191,15 +241,17 @@ def _problem_data(instance: Instance, stops: Sequence[Stop]) -> tuple[pyvrp.Prob
         duration_matrices=[np.asarray(instance.durations_s)],
         groups=groups,
     )
-    return data, client_stops
+    return data, _Clients(tuple(client_stops), tuple(tuple(members) for members in kinds.values()))
 
 
-def _orders(instance: Instance, solution: pyvrp.Solution, client_stops: Sequence[Stop]) -> dict[str, list[Stop]]:
-    """Each team's stops in visiting order (empty for teams PyVRP does not use); `client_stops[i]` is client i."""
+def _orders(instance: Instance, solution: pyvrp.Solution, clients: _Clients) -> dict[str, list[Stop]]:
+    """Each team's stops in visiting order (empty for teams PyVRP does not use): the routes of a vehicle type go to
+    its teams in order."""
     orders: dict[str, list[Stop]] = {team.key: [] for team in instance.teams}
+    idle = {kind: list(members) for kind, members in enumerate(clients.teams_of_type)}
     for route in solution.routes():
-        team = instance.teams[route.vehicle_type()]
-        orders[team.key] = [client_stops[a.idx] for a in route.schedule() if a.is_client()]
+        team = instance.teams[idle[route.vehicle_type()].pop(0)]
+        orders[team.key] = [clients.stops[a.idx] for a in route.schedule() if a.is_client()]
     return orders
 
 

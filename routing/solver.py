@@ -27,7 +27,9 @@ from routing.reasons import eligible, explain_dropped, unservable
 _FALLBACK_STRATEGY = "PATH_CHEAPEST_ARC"
 _INSERTION = "PARALLEL_CHEAPEST_INSERTION"
 _LEAST_SEARCH = timedelta(milliseconds=100)  # a later attempt still gets this long when the time limit is spent
-_RESTORE_LIMIT = timedelta(seconds=2)  # to restore a handed plan: 1,000 stops, 60 teams with breaks take ~0.6 s
+# to restore a handed plan: 1,000 stops and 60 teams with breaks take ~0.6 s, 2,000 and 120 more than 2 s
+_RESTORE_LIMIT_PER_NODE = timedelta(milliseconds=2.5)
+_RESTORE_LIMIT_LEAST = timedelta(seconds=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,8 @@ def _search(
     first plan; None when the strategy finds no first plan (by `first_by`, if that is earlier than the deadline).
 
     A plan handed to OR-Tools is restored under the LNS time limit (0.1 s by default), too short for a large day
-    with breaks, hence `_RESTORE_LIMIT`; should the hand-over still fail, the search starts over from the strategy.
+    with breaks, hence a limit growing with the model; should the hand-over still fail, the search starts over from
+    the strategy.
     """
     routing = model.routing
     start = None
@@ -163,7 +166,7 @@ def _search(
             return None
     if start is not None:
         handed = _parameters(first_solution, deadline)
-        handed.lns_time_limit.FromTimedelta(_RESTORE_LIMIT)
+        handed.lns_time_limit.FromTimedelta(max(_RESTORE_LIMIT_LEAST, _RESTORE_LIMIT_PER_NODE * routing.Size()))
         improved = routing.SolveFromAssignmentWithParameters(start, handed)
         if improved is not None:
             return improved

@@ -5,6 +5,7 @@ from datetime import timedelta
 from routing import solve
 from routing.check import assert_feasible
 from routing.model import Break, Instance, Stop, Team, TimeWindow
+from routing.portfolio import solve_seeded
 
 LIMIT = timedelta(seconds=1.5)
 
@@ -32,21 +33,49 @@ def test_a_plain_day_is_solved_by_both_engines_and_the_best_kept() -> None:
     assert plan.stats.engine in ("pyvrp", "ortools")
 
 
-def test_breaks_go_to_two_ortools_strategies() -> None:
+def _lunch_day(*, pinned: bool = False) -> Instance:
     durations, distances = _line(3)
     lunch = Break(earliest_start_s=1_000, latest_start_s=2_000, duration_s=600)
-    instance = Instance(
+    return Instance(
         [Team("a", 0, 0, TimeWindow(0, 10_000), breaks=(lunch,))],
-        [Stop(f"s{i}", i, 300, must_visit=True) for i in range(1, 4)],
+        [
+            Stop(f"s{i}", i, 300, must_visit=True, pin_team="a" if pin else None, pin_position=1 if pin else None)
+            for i, pin in ((i, pinned and i == 2) for i in range(1, 4))
+        ],
         durations,
         distances,
     )
+
+
+def test_breaks_go_to_ortools_alone_and_from_pyvrp_routes() -> None:
+    instance = _lunch_day()
+
+    plan = solve(instance, time_limit=LIMIT, seed=1)
+
+    assert_feasible(instance, plan)
+    assert plan.stats.engine in ("pyvrp+ortools", "ortools")
+    assert len(plan.routes[0].breaks) == 1
+
+
+def test_ortools_from_pyvrp_routes_fits_the_break_in() -> None:
+    instance = _lunch_day()
+
+    plan = solve_seeded(instance, time_limit=LIMIT, seed=1)
+
+    assert_feasible(instance, plan)
+    assert plan.stats.engine == "pyvrp+ortools"
+    assert plan.distance_m == 600 and len(plan.routes[0].breaks) == 1
+
+
+def test_position_pins_go_to_two_ortools_strategies() -> None:
+    instance = _lunch_day(pinned=True)
 
     plan = solve(instance, time_limit=LIMIT, seed=1)
 
     assert_feasible(instance, plan)
     assert plan.stats.engine == "ortools"
-    assert len(plan.routes[0].breaks) == 1
+    assert plan.routes[0].visits[0].stop == "s2"
+    assert solve_seeded(instance, time_limit=LIMIT, seed=1).stats.engine == "ortools"
 
 
 def test_one_worker_runs_ortools_in_process() -> None:
