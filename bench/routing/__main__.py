@@ -50,6 +50,7 @@ class Row:
     wall_s: float
     peak_mib: float
     late_exact: float
+    engine: str
     note: str
 
 
@@ -65,6 +66,7 @@ class DayRow:
     distance_km: float
     wall_s: float
     peak_mib: float
+    engine: str
     note: str
 
 
@@ -115,6 +117,7 @@ def _vrptw_row(path: Path, solver: str, best: BestKnown, args: argparse.Namespac
         wall_s=outcome.wall_s,
         peak_mib=outcome.peak_mib,
         late_exact=exact_lateness(vrptw, _customer_routes(instance, plan)) if plan is not None else math.nan,
+        engine=plan.stats.engine if plan is not None else "",
         note=_note(outcome, verdict),
     )
 
@@ -134,6 +137,7 @@ def _day_row(size: int, args: argparse.Namespace) -> DayRow:
         distance_km=plan.distance_m / 1000 if plan is not None else math.nan,
         wall_s=outcome.wall_s,
         peak_mib=outcome.peak_mib,
+        engine=plan.stats.engine if plan is not None else "",
         note=_note(outcome, verdict),
     )
 
@@ -184,15 +188,15 @@ def run_collection(args: argparse.Namespace) -> list[Row]:
     best_known = read_best_known(folder / "bks.csv")
     files = select_files(folder, args.instances)
     solvers = _solvers(args.solvers)
-    widths = (10, 17, 8, 8, 10, 10, 7, 7)
+    widths = (10, 17, 8, 8, 10, 10, 7, 7, 13)
     print(f"{args.collection}: {len(files)} instances, {args.time_limit:g} s, seed {args.seed}, scale {SCALE}")
-    _print_line(("instance", "solver", "feasible", "vehicles", "distance", "bks", "gap %", "wall s"), widths)
+    _print_line(("instance", "solver", "feasible", "vehicles", "distance", "bks", "gap %", "wall s", "engine"), widths)
     rows = []
     for path in files:
         for solver in solvers:
             row = _vrptw_row(path, solver, best_known[path.stem], args)
             rows.append(row)
-            _print_line(astuple(row)[:8], widths)
+            _print_line((*astuple(row)[:8], row.engine), widths)
             if row.note:
                 print(f"    {row.note}", flush=True)
     _summary(rows, solvers)
@@ -203,14 +207,15 @@ def run_branch_days(args: argparse.Namespace) -> list[DayRow]:
     """The library on generated branch days of each size; prints rows as they finish."""
     if library_entry_point() is None:
         raise SystemExit("branch-day runs the library only, and routing has no solve() yet")
-    widths = (6, 5, 8, 7, 7, 11, 7, 8)
+    widths = (6, 5, 8, 7, 7, 11, 7, 8, 13)
     print(f"branch-day: {args.time_limit:g} s, seed {args.seed}")
-    _print_line(("visits", "teams", "feasible", "planned", "dropped", "distance km", "solve s", "peak MiB"), widths)
+    header = ("visits", "teams", "feasible", "planned", "dropped", "distance km", "solve s", "peak MiB", "engine")
+    _print_line(header, widths)
     rows = []
     for size in (int(value) for value in args.sizes.split(",")):
         row = _day_row(size, args)
         rows.append(row)
-        _print_line(astuple(row)[:8], widths)
+        _print_line((*astuple(row)[:8], row.engine), widths)
         if row.note:
             print(f"    {row.note}", flush=True)
     return rows
