@@ -4,6 +4,7 @@ from api.auth.models import RefreshToken
 from api.branches.models import Branch
 from api.cases.models import Address, DebtCase, DebtorContact
 from api.db import Base
+from api.sheets.models import PlanningRun, SheetStop, UnplannedRequest, VisitSheet
 from api.teams.models import Team, TeamMember
 from api.users.models import User
 from api.visit_requests.models import VisitRequest
@@ -14,9 +15,13 @@ __all__ = [
     "Branch",
     "DebtCase",
     "DebtorContact",
+    "PlanningRun",
     "RefreshToken",
+    "SheetStop",
     "Team",
     "TeamMember",
+    "UnplannedRequest",
     "User",
     "VisitRequest",
+    "VisitSheet",
 ]

@@ -484,3 +484,91 @@ def test_database_refusal_of_a_taken_name_becomes_409(
     assert problem_type(response) == "conflict"
     session.expire_all()
     assert session.scalar(select(Team.name).where(Team.id == team.id)) == team.name
+
+
+def test_a_team_day_defaults_to_a_nine_to_six_shift_with_lunch_from_the_office(
+    client: TestClient, session: Session
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+
+    response = client.post("/teams", json=_body(branch, *_agents(session, branch)), headers=auth_headers(supervisor))
+
+    assert response.status_code == 201
+    team = response.json()
+    assert (team["shift_start"], team["shift_end"], team["max_visits"], team["experienced"]) == (
+        "09:00",
+        "18:00",
+        16,
+        False,
+    )
+    assert team["lunch_break"] == {"starts_after": "11:30", "ends_before": "13:30", "minutes": 45}
+    assert team["start_point"] is None and team["end_point"] is None
+
+
+def test_a_team_day_is_set_and_changed(client: TestClient, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    home = {"lat": 31.2, "lon": 121.45}
+    body = _body(
+        branch,
+        *_agents(session, branch),
+        shift_start="10:00",
+        shift_end="19:30",
+        lunch_break=None,
+        max_visits=9,
+        experienced=True,
+        start_point=home,
+    )
+    created = client.post("/teams", json=body, headers=auth_headers(supervisor)).json()
+    assert (created["shift_start"], created["lunch_break"], created["start_point"]) == ("10:00", None, home)
+
+    lunch = {"starts_after": "12:00", "ends_before": "14:00", "minutes": 30}
+    response = client.patch(
+        f"/teams/{created['id']}", json={"lunch_break": lunch, "start_point": None}, headers=auth_headers(supervisor)
+    )
+
+    assert response.status_code == 200
+    team = response.json()
+    assert (team["lunch_break"], team["start_point"], team["shift_end"], team["max_visits"]) == (
+        lunch,
+        None,
+        "19:30",
+        9,
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"shift_start": "18:00", "shift_end": "09:00"},
+        {"lunch_break": {"starts_after": "08:00", "ends_before": "10:00", "minutes": 30}},
+        {"lunch_break": {"starts_after": "12:00", "ends_before": "12:20", "minutes": 30}},
+        {"shift_end": "12:00"},
+    ],
+)
+def test_a_shift_and_break_that_do_not_fit_are_refused(
+    client: TestClient, session: Session, fields: dict[str, Any]
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+
+    response = client.post(
+        "/teams", json=_body(branch, *_agents(session, branch), **fields), headers=auth_headers(supervisor)
+    )
+
+    assert response.status_code == 422
+    assert problem_type(response) == "team-day-invalid"
+    assert _counts(session) == (0, 0)
+
+
+def test_a_change_that_breaks_the_day_is_refused_and_nothing_changes(client: TestClient, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    team = client.post("/teams", json=_body(branch, *_agents(session, branch)), headers=auth_headers(supervisor)).json()
+
+    response = client.patch(f"/teams/{team['id']}", json={"shift_end": "13:00"}, headers=auth_headers(supervisor))
+
+    assert response.status_code == 422
+    assert problem_type(response) == "team-day-invalid"
+    assert client.get(f"/teams/{team['id']}", headers=auth_headers(supervisor)).json()["shift_end"] == "18:00"

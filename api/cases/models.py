@@ -158,6 +158,7 @@ class Address(Base):
     )
     invalid_reason: Mapped[InvalidReason | None] = mapped_column(enum_column_type(InvalidReason, "invalid_reason"))
     invalid_note: Mapped[str] = mapped_column(Text(), default="")
+    elderly_resident: Mapped[bool] = mapped_column(Boolean(), default=False)  # care flag: approach with extra care
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -203,6 +203,11 @@ class ContactRead(Read):
     updated_at: datetime
 
 
+ElderlyResident = Annotated[
+    bool, Field(description="Elderly people live here: the visit is flagged for extra care and needs a note.")
+]
+
+
 class AddressCreate(Body):
     """An address of a debtor; give `invalid_reason` exactly when the validity is reported or confirmed invalid."""
 
@@ -212,6 +217,7 @@ class AddressCreate(Body):
     validity: Validity = AddressValidity.UNVERIFIED
     invalid_reason: Reason | None = None
     invalid_note: Notes = ""
+    elderly_resident: ElderlyResident = False
 
 
 class AddressUpdate(Patch):
@@ -226,6 +232,7 @@ class AddressUpdate(Patch):
     validity: Validity | None = None
     invalid_reason: Reason | None = Field(default=None, description="`null` when the address is not invalid.")
     invalid_note: Notes | None = None
+    elderly_resident: ElderlyResident | None = None
 
 
 class AddressRead(Read):
@@ -240,6 +247,7 @@ class AddressRead(Read):
     validity: AddressValidity
     invalid_reason: InvalidReason | None
     invalid_note: str
+    elderly_resident: ElderlyResident
     created_at: datetime
     updated_at: datetime
 
@@ -255,6 +263,7 @@ class AddressRead(Read):
             validity=address.validity,
             invalid_reason=address.invalid_reason,
             invalid_note=address.invalid_note,
+            elderly_resident=address.elderly_resident,
             created_at=address.created_at,
             updated_at=address.updated_at,
         )

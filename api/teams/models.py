@@ -1,13 +1,16 @@
-from datetime import date, datetime
+from datetime import date, datetime, time
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     SmallInteger,
     String,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,18 +21,41 @@ from api.users.models import Role
 
 
 class Team(Base):
-    """A two-person crew for one work date."""
+    """A two-person crew for one work date, with what planning needs: the shift (branch-local times), an optional
+    break that lies within [break_from, break_until], a visit limit, whether it may take complaint cases
+    (`experienced`) and where it starts and ends (the branch office when not given)."""
 
     __tablename__ = "team"
     __table_args__ = (
         UniqueConstraint("branch_id", "work_date", "name"),
         UniqueConstraint("id", "branch_id", "work_date"),
+        CheckConstraint("shift_start < shift_end", name="shift_order"),
+        CheckConstraint(
+            "break_minutes = 0 OR (break_from IS NOT NULL AND break_until IS NOT NULL AND break_from < break_until)",
+            name="break_window",
+        ),
+        CheckConstraint("break_minutes BETWEEN 0 AND 240", name="break_length"),
+        CheckConstraint("max_visits BETWEEN 1 AND 60", name="max_visits_range"),
+        CheckConstraint("(start_lat IS NULL) = (start_lon IS NULL)", name="start_point_whole"),
+        CheckConstraint("(end_lat IS NULL) = (end_lon IS NULL)", name="end_point_whole"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"), index=True)
     work_date: Mapped[date] = mapped_column(Date())
     name: Mapped[str] = mapped_column(String(60))
+    shift_start: Mapped[time] = mapped_column(Time(), default=time(9, 0))
+    shift_end: Mapped[time] = mapped_column(Time(), default=time(18, 0))
+    break_from: Mapped[time | None] = mapped_column(Time())
+    break_until: Mapped[time | None] = mapped_column(Time())
+    break_minutes: Mapped[int] = mapped_column(SmallInteger(), default=0)
+    max_visits: Mapped[int] = mapped_column(SmallInteger(), default=16)
+    experienced: Mapped[bool] = mapped_column(Boolean(), default=False)
+    # plain coordinates: these points are only read back, never searched
+    start_lat: Mapped[float | None] = mapped_column(Double())
+    start_lon: Mapped[float | None] = mapped_column(Double())
+    end_lat: Mapped[float | None] = mapped_column(Double())
+    end_lon: Mapped[float | None] = mapped_column(Double())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

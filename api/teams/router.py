@@ -23,6 +23,7 @@ TeamViewer = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, 
 _WRITE_PROBLEMS = (
     RoleNotAllowed,
     service.TeamNotTwoAgents,
+    service.TeamDayInvalid,
     service.TeamAgentsNotDistinct,
     service.AgentNotEligible,
     service.AgentInactive,

@@ -1,11 +1,12 @@
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import Body, FromJson, Patch, Read
+from api.geo import GeoPoint
+from api.schemas import Body, FromJson, LocalTime, Patch, Read
 from api.teams.models import Team
 from api.users.models import User
 
@@ -14,6 +15,23 @@ AgentIds = Annotated[
     Field(max_length=10, description="The team's two agents, seat 1 first; both of the team's branch and active."),
 ]
 TeamName = Annotated[str, Field(min_length=1, max_length=60, description="Unique within the branch and work date.")]
+MaxVisits = Annotated[int, Field(ge=1, le=60, description="Most visits the team is planned for in a day.")]
+Experienced = Annotated[bool, Field(description="May be sent to cases with a complaint history.")]
+StartPoint = Annotated[GeoPoint | None, Field(description="Where the team sets out; null: the branch office.")]
+EndPoint = Annotated[GeoPoint | None, Field(description="Where the team ends its day; null: the branch office.")]
+
+
+class BreakWindow(BaseModel):
+    """A break of `minutes` taken in one piece somewhere within [starts_after, ends_before] (branch-local)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    starts_after: LocalTime
+    ends_before: LocalTime
+    minutes: int = Field(ge=1, le=240)
+
+
+LUNCH = BreakWindow(starts_after=time(11, 30), ends_before=time(13, 30), minutes=45)
 
 
 class TeamCreate(Body):
@@ -23,13 +41,31 @@ class TeamCreate(Body):
     name: TeamName
     agent_ids: AgentIds
     branch_id: FromJson[UUID] | None = Field(default=None, description="Branch of the team (required for admins).")
+    shift_start: LocalTime = Field(default=time(9, 0), description="Leaves its start point at or after this time.")
+    shift_end: LocalTime = Field(default=time(18, 0), description="Is back at its end point by this time.")
+    lunch_break: BreakWindow | None = Field(
+        default_factory=lambda: LUNCH.model_copy(), description="The day's break inside the shift; null: none."
+    )
+    max_visits: MaxVisits = 16
+    experienced: Experienced = False
+    start_point: StartPoint = None
+    end_point: EndPoint = None
 
 
 class TeamUpdate(Patch):
     """Changes to a team; members left out keep their value. `agent_ids` replaces both seats."""
 
+    nullable = frozenset({"lunch_break", "start_point", "end_point"})
+
     name: TeamName | None = None
     agent_ids: AgentIds | None = None
+    shift_start: LocalTime | None = None
+    shift_end: LocalTime | None = None
+    lunch_break: BreakWindow | None = None
+    max_visits: MaxVisits | None = None
+    experienced: Experienced | None = None
+    start_point: StartPoint = None
+    end_point: EndPoint = None
 
 
 class TeamMemberRead(BaseModel):
@@ -49,6 +85,13 @@ class TeamRead(Read):
     work_date: date
     name: str
     members: list[TeamMemberRead]
+    shift_start: LocalTime
+    shift_end: LocalTime
+    lunch_break: BreakWindow | None
+    max_visits: int
+    experienced: bool
+    start_point: GeoPoint | None = Field(description="Null: the branch office.")
+    end_point: GeoPoint | None = Field(description="Null: the branch office.")
     created_at: datetime
     updated_at: datetime
 
@@ -68,6 +111,23 @@ class TeamRead(Read):
                 )
                 for member in team.members
             ],
+            shift_start=team.shift_start,
+            shift_end=team.shift_end,
+            lunch_break=lunch_break(team),
+            max_visits=team.max_visits,
+            experienced=team.experienced,
+            start_point=_point(team.start_lat, team.start_lon),
+            end_point=_point(team.end_lat, team.end_lon),
             created_at=team.created_at,
             updated_at=team.updated_at,
         )
+
+
+def lunch_break(team: Team) -> BreakWindow | None:
+    if team.break_minutes == 0 or team.break_from is None or team.break_until is None:
+        return None
+    return BreakWindow(starts_after=team.break_from, ends_before=team.break_until, minutes=team.break_minutes)
+
+
+def _point(lat: float | None, lon: float | None) -> GeoPoint | None:
+    return None if lat is None or lon is None else GeoPoint(lat=lat, lon=lon)

@@ -1,5 +1,6 @@
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Mapping, Sequence
+from datetime import date, time
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, select
@@ -12,7 +13,7 @@ from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, ValidationFailed
 from api.scope import in_scope
 from api.teams.models import Team, TeamMember
-from api.teams.schemas import TeamCreate, TeamUpdate
+from api.teams.schemas import TeamCreate, TeamUpdate, lunch_break
 from api.users import service as users_service
 from api.users.models import Role, User
 
@@ -45,6 +46,11 @@ class AgentInactive(ValidationFailed):
 class WorkDateInPast(ValidationFailed):
     title = "Work date is in the past"
     slug = "work-date-in-past"
+
+
+class TeamDayInvalid(ValidationFailed):
+    title = "The team's shift and break do not fit together"
+    slug = "team-day-invalid"
 
 
 class AgentAlreadyInTeam(Conflict):
@@ -98,6 +104,7 @@ def create_team(session: Session, user: User, data: TeamCreate) -> Team:
     _ensure_name_free(session, branch.id, data.work_date, data.name)
     _ensure_agents_free(session, data.agent_ids, data.work_date)
     team = Team(branch_id=branch.id, work_date=data.work_date, name=data.name)
+    _set_day(team, {field: getattr(data, field) for field in _DAY_FIELDS})
     team.members = _seats(branch.id, data.work_date, data.agent_ids)
     session.add(team)
     session.flush()  # the database's keys back up the checks against a concurrent request (409 conflict)
@@ -118,6 +125,7 @@ def update_team(session: Session, user: User, team_id: UUID, data: TeamUpdate) -
         return team
     if agent_ids is not None:
         _ensure_agents_eligible(session, user, team.branch_id, agent_ids)
+    _set_day(team, {field: getattr(data, field) for field in changes if field in _DAY_FIELDS})
     if name is not None:
         _ensure_name_free(session, team.branch_id, team.work_date, name, except_team_id=team_id)
         team.name = name
@@ -130,6 +138,50 @@ def update_team(session: Session, user: User, team_id: UUID, data: TeamUpdate) -
     team.updated_at = utcnow()
     session.flush()
     return team
+
+
+_DAY_FIELDS = frozenset(
+    {"shift_start", "shift_end", "lunch_break", "max_visits", "experienced", "start_point", "end_point"}
+)
+
+
+def _set_day(team: Team, values: Mapping[str, Any]) -> None:
+    """Apply the planning members given (a full set on create, the changed ones on update) and check that the
+    shift and the break fit together."""
+    for field, value in values.items():
+        if field == "lunch_break":
+            team.break_from = value.starts_after if value else None
+            team.break_until = value.ends_before if value else None
+            team.break_minutes = value.minutes if value else 0
+        elif field in ("start_point", "end_point"):
+            prefix = field.removesuffix("_point")
+            setattr(team, f"{prefix}_lat", value.lat if value else None)
+            setattr(team, f"{prefix}_lon", value.lon if value else None)
+        else:
+            setattr(team, field, value)
+    _ensure_day_fits(team)
+
+
+def _ensure_day_fits(team: Team) -> None:
+    if team.shift_start >= team.shift_end:
+        raise TeamDayInvalid(
+            f"The shift must start before it ends ({team.shift_start:%H:%M} >= {team.shift_end:%H:%M}).",
+            errors=[{"pointer": "#/shift_end", "detail": "not after shift_start"}],
+        )
+    rest = lunch_break(team)
+    if rest is None:
+        return
+    room_min = _minutes(rest.ends_before) - _minutes(rest.starts_after)
+    if rest.starts_after < team.shift_start or rest.ends_before > team.shift_end or room_min < rest.minutes:
+        raise TeamDayInvalid(
+            f"A {rest.minutes}-minute break between {rest.starts_after:%H:%M} and {rest.ends_before:%H:%M}"
+            f" does not fit in the shift {team.shift_start:%H:%M}–{team.shift_end:%H:%M}.",
+            errors=[{"pointer": "#/lunch_break", "detail": "must lie inside the shift and leave room for its minutes"}],
+        )
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
 
 
 def _seats(branch_id: UUID, work_date: date, agent_ids: list[UUID]) -> list[TeamMember]:

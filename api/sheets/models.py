@@ -1,0 +1,158 @@
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.db import Base, UtcDateTime, utcnow
+from api.enums import enum_column_type
+
+
+class RunStatus(StrEnum):
+    """Where a planning run is: waiting for a worker, solving, done with sheets, failed, or cancelled."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class SheetStatus(StrEnum):
+    """`draft`: planned, under the supervisor's review; `published`: on the agents' phones (the highest version
+    of a team's day is the current one)."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class UnplannedReason(StrEnum):
+    """Why a visit request is on no sheet of a run, in words a supervisor understands."""
+
+    ADDRESS_INVALID = "address_invalid"  # the address was confirmed invalid
+    ADDRESS_REPORTED = "address_reported"  # the address was reported invalid and awaits the supervisor
+    ADDRESS_NOT_LOCATED = "address_not_located"  # the address has no map point
+    NO_TEAMS = "no_teams"  # the branch has no team on that date
+    OUTSIDE_EVERY_SHIFT = "outside_every_shift"  # no team can reach it within its window and their shifts
+    NO_TEAM_WITH_SKILL = "no_team_with_skill"  # a complaint case and no experienced team
+    PIN_IMPOSSIBLE = "pin_impossible"  # the supervisor's pin cannot be honoured
+    LOWER_PRIORITY = "lower_priority"  # the day is full of visits that matter more
+    REMOVED = "removed"  # the supervisor took it off the plan
+
+
+class PlanningRun(Base):
+    """One attempt to plan a branch's work date. The partial unique index keeps two active runs of a branch and
+    date from existing at once, whatever the number of API servers."""
+
+    __tablename__ = "planning_run"
+    __table_args__ = (
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
+        Index(
+            "uq_planning_run_active",
+            "branch_id",
+            "work_date",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"), index=True)
+    work_date: Mapped[date] = mapped_column(Date())
+    status: Mapped[RunStatus] = mapped_column(enum_column_type(RunStatus, "run_status"), default=RunStatus.QUEUED)
+    stage: Mapped[str] = mapped_column(String(20), default="queued")
+    progress: Mapped[int] = mapped_column(SmallInteger(), default=0)
+    time_limit_s: Mapped[int] = mapped_column(Integer())
+    cancel_requested: Mapped[bool] = mapped_column(Boolean(), default=False)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
+    error: Mapped[str] = mapped_column(Text(), default="")
+    requested_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    sheets: Mapped[list["VisitSheet"]] = relationship(order_by="VisitSheet.team_name", viewonly=True)
+    unplanned: Mapped[list["UnplannedRequest"]] = relationship(viewonly=True)
+
+
+class VisitSheet(Base):
+    """One team's planned day (外访总表 row group): the stops in order and the route through them."""
+
+    __tablename__ = "visit_sheet"
+    __table_args__ = (UniqueConstraint("team_id", "version"), UniqueConstraint("run_id", "team_id"))
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    run_id: Mapped[UUID] = mapped_column(ForeignKey("planning_run.id"), index=True)
+    branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"), index=True)
+    team_id: Mapped[UUID] = mapped_column(ForeignKey("team.id"), index=True)
+    team_name: Mapped[str] = mapped_column(String(60))
+    work_date: Mapped[date] = mapped_column(Date())
+    status: Mapped[SheetStatus] = mapped_column(
+        enum_column_type(SheetStatus, "sheet_status"), default=SheetStatus.DRAFT
+    )
+    version: Mapped[int | None] = mapped_column(Integer())  # set when published: 1, 2, ... per team
+    distance_m: Mapped[int] = mapped_column(Integer())
+    travel_s: Mapped[int] = mapped_column(Integer())
+    leaves_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    returns_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    route: Mapped[WKBElement | None] = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    stops: Mapped[list["SheetStop"]] = relationship(
+        back_populates="sheet", cascade="all, delete-orphan", order_by="SheetStop.position", lazy="selectin"
+    )
+
+
+class SheetStop(Base):
+    """A visit on a sheet, in order, with its planned times. `pinned` keeps it on its team and at its position
+    when the supervisor re-solves."""
+
+    __tablename__ = "sheet_stop"
+    __table_args__ = (
+        CheckConstraint("position >= 1", name="position_from_one"),
+        UniqueConstraint("sheet_id", "visit_request_id"),
+    )
+
+    sheet_id: Mapped[UUID] = mapped_column(ForeignKey("visit_sheet.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger(), primary_key=True)
+    visit_request_id: Mapped[UUID] = mapped_column(ForeignKey("visit_request.id"), index=True)
+    arrives_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    departs_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    travel_m: Mapped[int] = mapped_column(Integer())  # from the previous stop (or the start point)
+    pinned: Mapped[bool] = mapped_column(Boolean(), default=False)
+
+    sheet: Mapped[VisitSheet] = relationship(back_populates="stops")
+
+
+class UnplannedRequest(Base):
+    """A visit request a run could not or did not plan, with the reason."""
+
+    __tablename__ = "unplanned_request"
+
+    run_id: Mapped[UUID] = mapped_column(ForeignKey("planning_run.id", ondelete="CASCADE"), primary_key=True)
+    visit_request_id: Mapped[UUID] = mapped_column(ForeignKey("visit_request.id"), primary_key=True)
+    reason: Mapped[UnplannedReason] = mapped_column(enum_column_type(UnplannedReason, "unplanned_reason"))
+    detail: Mapped[str] = mapped_column(Text(), default="")
