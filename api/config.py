@@ -27,6 +27,15 @@ class VisitSettings(BaseModel):
     checkin_max_gap_s: int = Field(default=600, gt=0)
 
 
+class PlanningSettings(BaseModel):
+    """Next-day planning: how long the solver may take, on how many processes, and how teams travel."""
+
+    time_limit_s: int = Field(default=60, ge=1, le=3600, description="Solver time per planning run.")
+    solver_workers: int = Field(default=2, ge=1, le=2, description="2: a portfolio of engines on two processes.")
+    travel_mode: str = Field(default="driving", pattern="^(walking|transit|driving)$")
+    seed: int = 1
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDVISIT_", env_nested_delimiter="__", extra="ignore")
 
@@ -35,5 +44,7 @@ class Settings(BaseSettings):
     problem_base_url: str = "/problems"
     auth: AuthSettings = AuthSettings()
     visits: VisitSettings = VisitSettings()
+    planning: PlanningSettings = PlanningSettings()
+    redis_url: str | None = Field(default=None, description="Set: planning runs go through an RQ queue on Redis.")
     host: str = "127.0.0.1"
     port: int = 8000

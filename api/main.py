@@ -23,6 +23,8 @@ from api.problems import (
     install_problem_handlers,
     problem_responses,
 )
+from api.sheets.jobs import InProcessQueue
+from api.sheets.router import me_router, runs_router, sheets_router
 from api.teams.router import router as teams_router
 from api.users.router import router as users_router
 from api.visit_requests.router import router as visit_requests_router
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_spatial_backend(engine)
         yield
+        app.state.planning_queue.close()
         engine.dispose()
 
     app = FastAPI(
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.planning_queue = InProcessQueue(app.state.sessionmaker, settings.planning)
     app.state.jwt_secret = jwt_secret(settings)
     install_problem_handlers(app)
 
@@ -96,7 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Health(status="ok", database="spatialite" if engine.dialect.name == "sqlite" else "postgis")
 
     app.include_router(auth_router, responses=COMMON_RESPONSES)
-    for router in (users_router, branches_router, teams_router, cases_router, visit_requests_router):
+    routers = (users_router, branches_router, teams_router, cases_router, visit_requests_router)
+    for router in (*routers, runs_router, sheets_router, me_router):
         app.include_router(router, responses=AUTHENTICATED_RESPONSES)
     return app
 

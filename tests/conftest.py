@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from alembic import command
-from api.config import AuthSettings, Settings
+from api.config import AuthSettings, PlanningSettings, Settings
 from api.main import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +89,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         var_dir=tmp_path / "var",
         auth=AuthSettings(jwt_secret=SecretStr(TEST_JWT_SECRET)),
+        planning=PlanningSettings(time_limit_s=1, solver_workers=1),
     )
 
 

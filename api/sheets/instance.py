@@ -1,0 +1,139 @@
+"""From a branch's teams and visit requests for a date to a `routing.Instance`, and from solver seconds back to time.
+
+Times inside the instance are seconds after the branch's local midnight of the work date. A visit starts within
+the branch's visiting hours (and ends by their close) and within the request's preferred window if it has one;
+it takes a time that depends on its purpose. Dropping a request costs more the higher its priority and the longer
+the case is overdue; complaint cases need an experienced team.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from geoalchemy2.shape import to_shape
+
+from api.branches.models import Branch
+from api.cases.models import OverdueBucket
+from api.teams.models import Team
+from api.visit_requests.models import VisitPurpose, VisitRequest
+from routing.matrix import Matrices, MatrixProvider, Point
+from routing.model import Break, Instance, Stop, TimeWindow
+from routing.model import Team as RoutingTeam
+
+SERVICE_MINUTES = {
+    VisitPurpose.FIND_NEW_INFORMATION: 30,
+    VisitPurpose.CONFIRM_ADDRESS: 20,
+    VisitPurpose.NEGOTIATE: 40,
+    VisitPurpose.DELIVER_LETTER: 15,
+}
+DROP_COST_PER_PRIORITY_M = 20_000  # a priority-5 request is worth a 100 km detour
+DROP_COST_PER_OVERDUE_MONTH_M = 4_000
+EXPERIENCED = "experienced"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDay:
+    """A routing instance for one branch and date, and what its indices stand for."""
+
+    instance: Instance
+    points: tuple[Point, ...]  # (lat, lon) of each location row of the matrices
+    teams: dict[str, Team]  # routing team key -> team
+    requests: dict[str, VisitRequest]  # routing stop key -> visit request
+    midnight: datetime  # the branch's local midnight of the work date
+
+    def moment(self, seconds: int) -> datetime:
+        """The UTC instant of the local wall-clock time `seconds` after midnight (how shifts and windows count)."""
+        return (self.midnight + timedelta(seconds=seconds)).astimezone(UTC)
+
+
+def local_midnight(branch: Branch, work_date: date) -> datetime:
+    return datetime.combine(work_date, time(0), tzinfo=ZoneInfo(branch.timezone))
+
+
+def seconds_of(moment: time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
+
+
+def visit_window(branch: Branch, request: VisitRequest) -> TimeWindow | None:
+    """When the visit may start: inside visiting hours (ending by their close) and the preferred window; None when
+    the two do not meet."""
+    service_s = SERVICE_MINUTES[request.purpose] * 60
+    opens, closes = seconds_of(branch.visiting_from), seconds_of(branch.visiting_until) - service_s
+    if request.window_start is not None and request.window_end is not None:
+        opens, closes = max(opens, seconds_of(request.window_start)), min(closes, seconds_of(request.window_end))
+    return TimeWindow(opens, closes) if opens <= closes else None
+
+
+def drop_cost(request: VisitRequest) -> int:
+    months = list(OverdueBucket).index(request.case.overdue_bucket) + 1
+    return request.priority * DROP_COST_PER_PRIORITY_M + months * DROP_COST_PER_OVERDUE_MONTH_M
+
+
+def team_point(team: Team, side: str, office: Point) -> Point:
+    lat, lon = getattr(team, f"{side}_lat"), getattr(team, f"{side}_lon")
+    return office if lat is None or lon is None else (lat, lon)
+
+
+def address_point(request: VisitRequest) -> Point:
+    shape = to_shape(request.address.point)
+    return (shape.y, shape.x)
+
+
+def build_day(
+    branch: Branch,
+    work_date: date,
+    teams: Sequence[Team],
+    requests: Sequence[VisitRequest],
+    travel: MatrixProvider,
+) -> tuple[PlannedDay, Matrices]:
+    """The routing instance of the day: `requests` must have a located address and a window (see `visit_window`)."""
+    office_shape = to_shape(branch.office_point)
+    office = (office_shape.y, office_shape.x)
+    depots = sorted({team_point(team, side, office) for team in teams for side in ("start", "end")})
+    depot_row = {point: row for row, point in enumerate(depots)}
+    points = (*depots, *(address_point(request) for request in requests))
+    matrices = travel.matrices(points)
+    routing_teams = [
+        RoutingTeam(
+            key=str(team.id),
+            start_location=depot_row[team_point(team, "start", office)],
+            end_location=depot_row[team_point(team, "end", office)],
+            shift=TimeWindow(seconds_of(team.shift_start), seconds_of(team.shift_end)),
+            max_visits=team.max_visits,
+            skills=frozenset({EXPERIENCED}) if team.experienced else frozenset(),
+            breaks=_breaks(team),
+        )
+        for team in teams
+    ]
+    stops = []
+    for row, request in enumerate(requests, start=len(depots)):
+        window = visit_window(branch, request)
+        assert window is not None, "requests without a window are left out before"
+        stops.append(
+            Stop(
+                key=str(request.id),
+                location=row,
+                service_s=SERVICE_MINUTES[request.purpose] * 60,
+                windows=(window,),
+                drop_cost=drop_cost(request),
+                required_skills=frozenset({EXPERIENCED}) if request.case.complaint_history else frozenset(),
+            )
+        )
+    instance = Instance(routing_teams, stops, durations_s=matrices.durations_s, distances_m=matrices.distances_m)
+    day = PlannedDay(
+        instance=instance,
+        points=points,
+        teams={str(team.id): team for team in teams},
+        requests={str(request.id): request for request in requests},
+        midnight=local_midnight(branch, work_date),
+    )
+    return day, matrices
+
+
+def _breaks(team: Team) -> tuple[Break, ...]:
+    if team.break_minutes == 0 or team.break_from is None or team.break_until is None:
+        return ()
+    duration_s = team.break_minutes * 60
+    earliest = seconds_of(team.break_from)
+    return (Break(earliest, seconds_of(team.break_until) - duration_s, duration_s),)

@@ -1,0 +1,312 @@
+"""The planning job: claim a queued run, load the day, solve it and store one draft sheet per team, all or nothing.
+
+A run goes queued -> running -> succeeded | failed | cancelled. Claiming is a conditional UPDATE, so of several
+workers handed the same run exactly one plans it. The sheets, their stops and the unplanned requests are written in
+one transaction together with the run's success; a crash before that leaves the run failed and no sheet behind.
+A cancellation asked for while the solver works is honoured when it returns: nothing is stored.
+"""
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, timedelta
+from typing import Any
+from uuid import UUID
+
+from geoalchemy2 import WKTElement
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from api.branches.models import Branch
+from api.cases.models import AddressValidity, DebtCase
+from api.config import PlanningSettings
+from api.db import utcnow
+from api.sheets.instance import PlannedDay, build_day, local_midnight, seconds_of, visit_window
+from api.sheets.models import PlanningRun, RunStatus, SheetStop, UnplannedReason, UnplannedRequest, VisitSheet
+from api.teams.models import Team
+from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from routing import solve
+from routing.matrix import GreatCircle
+from routing.plan import DropReason, Plan, Route
+
+log = logging.getLogger(__name__)
+
+SessionFactory = Callable[[], Session]
+
+_REASONS = {
+    DropReason.OUTSIDE_EVERY_SHIFT: UnplannedReason.OUTSIDE_EVERY_SHIFT,
+    DropReason.NO_TEAM_WITH_SKILL: UnplannedReason.NO_TEAM_WITH_SKILL,
+    DropReason.PIN_IMPOSSIBLE: UnplannedReason.PIN_IMPOSSIBLE,
+    DropReason.LOWER_PRIORITY: UnplannedReason.LOWER_PRIORITY,
+}
+
+
+class RunCancelled(Exception):
+    pass
+
+
+def execute_run(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) -> RunStatus | None:
+    """Plan the run if it is still queued; returns its final status, or None when another worker had it."""
+    with sessions() as session:
+        claimed = session.execute(
+            update(PlanningRun)
+            .where(PlanningRun.id == run_id, PlanningRun.status == RunStatus.QUEUED)
+            .values(status=RunStatus.RUNNING, stage="loading", progress=5, started_at=utcnow())
+        )
+        session.commit()
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+    try:
+        status = _plan(sessions, settings, run_id)
+    except RunCancelled:
+        status = RunStatus.CANCELLED
+        _finish(sessions, run_id, status, "")
+    except Exception as error:
+        log.exception("planning run %s failed", run_id)
+        status = RunStatus.FAILED
+        _finish(sessions, run_id, status, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}")
+    return status
+
+
+def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) -> RunStatus:
+    timings: dict[str, float] = {}
+    with sessions() as session:
+        run = session.get_one(PlanningRun, run_id)
+        with _timed(timings, "load_s"):
+            branch = session.get_one(Branch, run.branch_id)
+            teams = _teams(session, run)
+            requests = _requests(session, run)
+        plannable, left_out = _sort_out(branch, teams, requests)
+        day = plan = None
+        if plannable and teams:
+            _stage(session, run, "matrix", 10)
+            with _timed(timings, "matrix_s"):
+                day, matrices = build_day(branch, run.work_date, teams, plannable, GreatCircle(settings.travel_mode))
+            _stage(session, run, "solving", 15)
+            with _timed(timings, "solve_s"), _progress_ticker(sessions, run_id, run.time_limit_s):
+                plan = solve(
+                    day.instance,
+                    time_limit=timedelta(seconds=run.time_limit_s),
+                    seed=settings.seed,
+                    workers=settings.solver_workers,
+                )
+            figures_source = {"matrix": matrices.source, "engine": plan.stats.engine, "status": plan.stats.status}
+        else:
+            figures_source = {}
+        session.expire_all()
+        run = session.get_one(PlanningRun, run_id)
+        if run.cancel_requested:
+            raise RunCancelled
+        _stage(session, run, "storing", 95)
+        with _timed(timings, "store_s"):
+            _store(session, run, branch, teams, day, plan, left_out)
+        run.status, run.stage, run.progress, run.finished_at = RunStatus.SUCCEEDED, "done", 100, utcnow()
+        run.figures = _figures(run, day, plan, left_out) | figures_source | {"timings": timings}
+        session.commit()
+    return RunStatus.SUCCEEDED
+
+
+def _teams(session: Session, run: PlanningRun) -> list[Team]:
+    query = select(Team).where(Team.branch_id == run.branch_id, Team.work_date == run.work_date).order_by(Team.name)
+    return list(session.scalars(query))
+
+
+def _requests(session: Session, run: PlanningRun) -> list[VisitRequest]:
+    """Open requests of the branch's cases due on the work date, and those a published sheet of that date holds."""
+    published = (
+        select(SheetStop.visit_request_id)
+        .join(VisitSheet, VisitSheet.id == SheetStop.sheet_id)
+        .where(VisitSheet.branch_id == run.branch_id, VisitSheet.work_date == run.work_date)
+        .where(VisitSheet.version.is_not(None))
+    )
+    query = (
+        select(VisitRequest)
+        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
+        .where(DebtCase.branch_id == run.branch_id)
+        .where(VisitRequest.earliest_date <= run.work_date, VisitRequest.latest_date >= run.work_date)
+        .where(
+            (VisitRequest.status == VisitRequestStatus.OPEN)
+            | ((VisitRequest.status == VisitRequestStatus.PLANNED) & VisitRequest.id.in_(published))
+        )
+        .options(selectinload(VisitRequest.address), selectinload(VisitRequest.case))
+        .order_by(VisitRequest.created_at, VisitRequest.id)
+    )
+    return list(session.scalars(query))
+
+
+def _sort_out(
+    branch: Branch, teams: list[Team], requests: list[VisitRequest]
+) -> tuple[list[VisitRequest], list[tuple[VisitRequest, UnplannedReason, str]]]:
+    """The requests the solver gets, and the others with the reason they are left out."""
+    plannable, left_out = [], []
+    for request in requests:
+        address = request.address
+        if address.validity is AddressValidity.CONFIRMED_INVALID:
+            left_out.append((request, UnplannedReason.ADDRESS_INVALID, f"confirmed invalid: {address.invalid_reason}"))
+        elif address.validity is AddressValidity.REPORTED_INVALID:
+            detail = f"reported {address.invalid_reason}, awaiting the supervisor"
+            left_out.append((request, UnplannedReason.ADDRESS_REPORTED, detail))
+        elif address.point is None:
+            left_out.append((request, UnplannedReason.ADDRESS_NOT_LOCATED, "the address has no map point yet"))
+        elif visit_window(branch, request) is None:
+            detail = "its preferred window lies outside the branch's visiting hours"
+            left_out.append((request, UnplannedReason.OUTSIDE_EVERY_SHIFT, detail))
+        elif not teams:
+            left_out.append((request, UnplannedReason.NO_TEAMS, "no team works on that date"))
+        else:
+            plannable.append(request)
+    return plannable, left_out
+
+
+def _store(
+    session: Session,
+    run: PlanningRun,
+    branch: Branch,
+    teams: list[Team],
+    day: PlannedDay | None,
+    plan: Plan | None,
+    left_out: list[tuple[VisitRequest, UnplannedReason, str]],
+) -> None:
+    routes = {route.team: route for route in plan.routes} if plan is not None else {}
+    for team in teams:
+        route = routes.get(str(team.id))
+        sheet = _sheet(run, team, day, route) if day is not None and route is not None else None
+        session.add(sheet or _empty_sheet(run, branch, team))
+    for request, reason, detail in left_out:
+        session.add(UnplannedRequest(run_id=run.id, visit_request_id=request.id, reason=reason, detail=detail))
+    if day is not None and plan is not None:
+        for dropped in plan.dropped:
+            request = day.requests[dropped.stop]
+            reason = _REASONS[dropped.reason]
+            detail = dropped.detail
+            session.add(UnplannedRequest(run_id=run.id, visit_request_id=request.id, reason=reason, detail=detail))
+
+
+def _sheet(run: PlanningRun, team: Team, day: PlannedDay, route: Route) -> VisitSheet:
+    instance = day.instance
+    routing_team = instance.team(route.team)
+    stops, here = [], routing_team.start_location
+    for position, visit in enumerate(route.visits, start=1):
+        stop = instance.stop(visit.stop)
+        stops.append(
+            SheetStop(
+                position=position,
+                visit_request_id=day.requests[visit.stop].id,
+                arrives_at=day.moment(visit.arrival_s),
+                starts_at=day.moment(visit.start_s),
+                departs_at=day.moment(visit.departure_s),
+                travel_m=int(instance.distances_m[here, stop.location]),
+            )
+        )
+        here = stop.location
+    path = [day.points[routing_team.start_location]]
+    path += [day.points[instance.stop(visit.stop).location] for visit in route.visits]
+    path.append(day.points[routing_team.end_location])
+    return VisitSheet(
+        run_id=run.id,
+        branch_id=run.branch_id,
+        team_id=team.id,
+        team_name=team.name,
+        work_date=run.work_date,
+        distance_m=route.distance_m,
+        travel_s=route.travel_s,
+        leaves_at=day.moment(route.start_s),
+        returns_at=day.moment(route.end_s),
+        route=_line(path) if route.visits else None,
+        stops=stops,
+    )
+
+
+def _empty_sheet(run: PlanningRun, branch: Branch, team: Team) -> VisitSheet:
+    """The sheet of a team with nothing to visit: it is told so."""
+    leaves = (local_midnight(branch, run.work_date) + timedelta(seconds=seconds_of(team.shift_start))).astimezone(UTC)
+    return VisitSheet(
+        run_id=run.id,
+        branch_id=run.branch_id,
+        team_id=team.id,
+        team_name=team.name,
+        work_date=run.work_date,
+        distance_m=0,
+        travel_s=0,
+        leaves_at=leaves,
+        returns_at=leaves,
+        route=None,
+        stops=[],
+    )
+
+
+def _line(path: list[tuple[float, float]]) -> WKTElement:
+    return WKTElement("LINESTRING(" + ", ".join(f"{lon!r} {lat!r}" for lat, lon in path) + ")", srid=4326)
+
+
+def _figures(
+    run: PlanningRun,
+    day: PlannedDay | None,
+    plan: Plan | None,
+    left_out: list[tuple[VisitRequest, UnplannedReason, str]],
+) -> dict[str, Any]:
+    planned = len(plan.planned) if plan is not None else 0
+    return {
+        "requests": planned + len(left_out) + (len(plan.dropped) if plan is not None else 0),
+        "planned": planned,
+        "unplanned": len(left_out) + (len(plan.dropped) if plan is not None else 0),
+        "teams": len(day.instance.teams) if day is not None else 0,
+        "distance_m": plan.distance_m if plan is not None else 0,
+        "travel_s": plan.travel_s if plan is not None else 0,
+        "objective": plan.stats.objective if plan is not None else 0,
+        "solver_wall_s": round(plan.stats.wall_s, 3) if plan is not None else 0.0,
+        "time_limit_s": run.time_limit_s,
+    }
+
+
+def _stage(session: Session, run: PlanningRun, stage: str, progress: int) -> None:
+    run.stage, run.progress = stage, progress
+    session.commit()
+
+
+def _finish(sessions: SessionFactory, run_id: UUID, status: RunStatus, error: str) -> None:
+    with sessions() as session:
+        session.execute(
+            update(PlanningRun)
+            .where(PlanningRun.id == run_id)
+            .values(status=status, stage="done", finished_at=utcnow(), error=error)
+        )
+        session.commit()
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - began, 3)
+
+
+@contextmanager
+def _progress_ticker(sessions: SessionFactory, run_id: UUID, time_limit_s: int) -> Iterator[None]:
+    """While the solver works, move the run's progress from 15 towards 90 % with the time spent."""
+    done = threading.Event()
+    began = time.monotonic()
+
+    def tick() -> None:
+        while not done.wait(min(2.0, max(0.2, time_limit_s / 20))):
+            share = min(1.0, (time.monotonic() - began) / time_limit_s)
+            with sessions() as session:
+                session.execute(
+                    update(PlanningRun)
+                    .where(PlanningRun.id == run_id, PlanningRun.status == RunStatus.RUNNING)
+                    .values(progress=15 + int(75 * share))
+                )
+                session.commit()
+
+    ticker = threading.Thread(target=tick, name=f"progress {run_id}", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()

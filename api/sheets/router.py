@@ -1,0 +1,105 @@
+import hashlib
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response, status
+from sqlalchemy.orm import Session
+
+from api.branches.service import BranchNotFound, BranchRequired
+from api.db import SessionDep
+from api.deps import Manager, require_roles
+from api.problems import RoleNotAllowed, problem_responses
+from api.sheets import service
+from api.sheets.models import VisitSheet
+from api.sheets.schemas import PlanningRunCreate, PlanningRunRead, VisitSheetRead, sheet_read
+from api.users.models import Role, User
+
+runs_router = APIRouter(prefix="/planning-runs", tags=["planning"])
+sheets_router = APIRouter(prefix="/visit-sheets", tags=["visit_sheets"])
+me_router = APIRouter(prefix="/me", tags=["me"])
+
+SheetViewer = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.AGENT))]
+Agent = Annotated[User, Depends(require_roles(Role.AGENT))]
+
+
+def _submit_after_commit(request: Request, background: BackgroundTasks, run_id: UUID) -> None:
+    # background tasks run after the response, so after the session dependency committed the run
+    background.add_task(request.app.state.planning_queue.submit, run_id)
+
+
+@runs_router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(
+        RoleNotAllowed, BranchRequired, BranchNotFound, service.WorkDateInPast, service.PlanningRunActive
+    ),
+)
+def start_planning_run(
+    body: PlanningRunCreate,
+    request: Request,
+    response: Response,
+    background: BackgroundTasks,
+    session: SessionDep,
+    user: Manager,
+) -> PlanningRunRead:
+    """Plan a branch's work date (default: tomorrow): answers at once; poll the run for its progress."""
+    run = service.start_run(session, user, body, request.app.state.settings.planning)
+    _submit_after_commit(request, background, run.id)
+    response.headers["Location"] = f"/planning-runs/{run.id}"
+    return PlanningRunRead.from_row(run)
+
+
+@runs_router.get("/{run_id}", responses=problem_responses(RoleNotAllowed, service.PlanningRunNotFound))
+def get_planning_run(run_id: UUID, session: SessionDep, user: Manager) -> PlanningRunRead:
+    """A planning run: status, progress, solver figures, errors, its sheets and what it left unplanned."""
+    return PlanningRunRead.from_row(service.get_run(session, user, run_id))
+
+
+@runs_router.post(
+    "/{run_id}/cancel",
+    responses=problem_responses(RoleNotAllowed, service.PlanningRunNotFound, service.PlanningRunNotActive),
+)
+def cancel_planning_run(run_id: UUID, session: SessionDep, user: Manager) -> PlanningRunRead:
+    """Cancel a queued or running run; a running one stops when its solver returns and stores nothing."""
+    return PlanningRunRead.from_row(service.cancel_run(session, user, run_id))
+
+
+@runs_router.post(
+    "/{run_id}/publish",
+    responses=problem_responses(RoleNotAllowed, service.PlanningRunNotFound, service.PlanningRunNotPublishable),
+)
+def publish_planning_run(run_id: UUID, session: SessionDep, user: Manager) -> PlanningRunRead:
+    """Publish every sheet of a succeeded run at once, each as the next version of its team's day."""
+    return PlanningRunRead.from_row(service.publish_run(session, user, run_id))
+
+
+def _read(session: Session, sheet: VisitSheet) -> VisitSheetRead:
+    return sheet_read(sheet, *service.sheet_context(session, sheet))
+
+
+@sheets_router.get("/{sheet_id}", responses=problem_responses(RoleNotAllowed, service.VisitSheetNotFound))
+def get_visit_sheet(sheet_id: UUID, session: SessionDep, user: SheetViewer) -> VisitSheetRead:
+    """A visit sheet (agents: published sheets of their own team)."""
+    return _read(session, service.get_sheet(session, user, sheet_id))
+
+
+@me_router.get(
+    "/sheet",
+    responses=problem_responses(RoleNotAllowed, service.VisitSheetNotFound)
+    | {304: {"description": "The sheet is unchanged since the ETag given in If-None-Match."}},
+)
+def get_my_sheet(
+    session: SessionDep,
+    user: Agent,
+    work_date: Annotated[date, Query(description="The day of the sheet (the branch's local date).")],
+    if_none_match: Annotated[str | None, Header(description="The ETag of the copy the app holds.")] = None,
+) -> VisitSheetRead:
+    """Your team's latest published sheet for a day, whole, so that the app works offline; with an ETag."""
+    sheet = _read(session, service.my_sheet(session, user, work_date))
+    body = sheet.model_dump_json().encode()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    if if_none_match is not None and etag in (tag.strip() for tag in if_none_match.split(",")):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})  # type: ignore[return-value]
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    return Response(content=body, media_type="application/json", headers=headers)  # type: ignore[return-value]

@@ -1,0 +1,241 @@
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from geoalchemy2.shape import to_shape
+from pydantic import BaseModel, Field
+from shapely.geometry import mapping
+
+from api.cases.models import OverdueBucket
+from api.cases.schemas import mask_id_number
+from api.geo import GeoPoint
+from api.schemas import Body, FromJson
+from api.sheets.models import PlanningRun, RunStatus, SheetStatus, SheetStop, UnplannedReason, VisitSheet
+from api.teams.models import Team
+from api.users.models import User
+from api.visit_requests.models import VisitPurpose, VisitRequest
+
+
+class PlanningRunCreate(Body):
+    """Plan a branch's work date. Supervisors plan their own branch; an admin names it."""
+
+    branch_id: FromJson[UUID] | None = Field(default=None, description="Branch to plan (required for admins).")
+    work_date: FromJson[date] | None = Field(
+        default=None, description="Local date to plan; default: tomorrow in the branch's time zone."
+    )
+
+
+class SheetSummary(BaseModel):
+    """One team's sheet of a run, in brief."""
+
+    id: UUID
+    team_id: UUID
+    team_name: str
+    status: SheetStatus
+    version: int | None = Field(description="Set when published: 1, 2, ... per team and date.")
+    stops: int
+    distance_m: int
+    travel_s: int
+
+
+class UnplannedRead(BaseModel):
+    """A visit request the run left out, and why."""
+
+    visit_request_id: UUID
+    reason: UnplannedReason
+    detail: str
+
+
+class PlanningRunRead(BaseModel):
+    """A planning run: where it is, what the solver did, and (once it succeeded) its sheets and what it left out."""
+
+    id: UUID
+    branch_id: UUID
+    work_date: date
+    status: RunStatus
+    stage: str = Field(description="queued, loading, matrix, solving, storing or done.")
+    progress: int = Field(description="Percent done, 0 to 100.")
+    cancel_requested: bool
+    time_limit_s: int
+    figures: dict[str, Any] = Field(
+        description="Counts, distance, solver engine and status, and the seconds spent loading, building the"
+        " matrix, solving and storing."
+    )
+    error: str
+    requested_by_id: UUID
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    published_at: datetime | None
+    sheets: list[SheetSummary]
+    unplanned: list[UnplannedRead]
+
+    @classmethod
+    def from_row(cls, run: PlanningRun) -> "PlanningRunRead":
+        return cls(
+            id=run.id,
+            branch_id=run.branch_id,
+            work_date=run.work_date,
+            status=run.status,
+            stage=run.stage,
+            progress=run.progress,
+            cancel_requested=run.cancel_requested,
+            time_limit_s=run.time_limit_s,
+            figures=run.figures,
+            error=run.error,
+            requested_by_id=run.requested_by_id,
+            created_at=run.created_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            published_at=run.published_at,
+            sheets=[_summary(sheet) for sheet in run.sheets],
+            unplanned=[
+                UnplannedRead(visit_request_id=row.visit_request_id, reason=row.reason, detail=row.detail)
+                for row in sorted(run.unplanned, key=lambda row: (row.reason, str(row.visit_request_id)))
+            ],
+        )
+
+
+def _summary(sheet: VisitSheet) -> SheetSummary:
+    return SheetSummary(
+        id=sheet.id,
+        team_id=sheet.team_id,
+        team_name=sheet.team_name,
+        status=sheet.status,
+        version=sheet.version,
+        stops=len(sheet.stops),
+        distance_m=sheet.distance_m,
+        travel_s=sheet.travel_s,
+    )
+
+
+class CareFlag(StrEnum):
+    """Why a visit needs extra care: the case has a complaint history, or elderly people live at the address."""
+
+    COMPLAINT_HISTORY = "complaint_history"
+    ELDERLY_RESIDENT = "elderly_resident"
+
+
+class SheetCase(BaseModel):
+    """What the team needs to know of the case at the door; the ID number only masked."""
+
+    id: UUID
+    reference: str
+    debtor_name: str
+    debtor_id_number_masked: str
+    amount_owed: Decimal
+    currency: str
+    overdue_bucket: OverdueBucket
+
+
+class SheetAddress(BaseModel):
+    """The address to visit, as written and on the map."""
+
+    id: UUID
+    raw_text: str
+    point: GeoPoint | None
+
+
+class SheetStopRead(BaseModel):
+    """A visit of the sheet, in order, with its planned times (UTC)."""
+
+    position: int
+    visit_request_id: UUID
+    purpose: VisitPurpose
+    priority: int
+    arrives_at: datetime
+    starts_at: datetime
+    departs_at: datetime
+    travel_m: int = Field(description="Metres from the previous stop (or the start point).")
+    pinned: bool
+    address: SheetAddress
+    case: SheetCase
+    care_flags: list[CareFlag]
+    collector_notes: str = Field(description="The phone collector's notes on the request.")
+
+
+class SheetMember(BaseModel):
+    """One of the team's two agents."""
+
+    seat: int
+    agent_id: UUID
+    full_name: str
+
+
+class VisitSheetRead(BaseModel):
+    """A team's visit sheet for one day: stops in order, the route through them (GeoJSON), and the team."""
+
+    id: UUID
+    run_id: UUID
+    branch_id: UUID
+    team_id: UUID
+    team_name: str
+    members: list[SheetMember]
+    work_date: date
+    status: SheetStatus
+    version: int | None
+    published_at: datetime | None
+    leaves_at: datetime
+    returns_at: datetime
+    distance_m: int
+    travel_s: int
+    route: dict[str, Any] | None = Field(description="GeoJSON LineString from the start point through every stop.")
+    stops: list[SheetStopRead]
+
+
+def sheet_read(
+    sheet: VisitSheet, team: Team, agents: Mapping[UUID, User], requests: Mapping[UUID, VisitRequest]
+) -> VisitSheetRead:
+    return VisitSheetRead(
+        id=sheet.id,
+        run_id=sheet.run_id,
+        branch_id=sheet.branch_id,
+        team_id=sheet.team_id,
+        team_name=sheet.team_name,
+        members=[
+            SheetMember(seat=member.seat, agent_id=member.agent_id, full_name=agents[member.agent_id].full_name)
+            for member in team.members
+        ],
+        work_date=sheet.work_date,
+        status=sheet.status,
+        version=sheet.version,
+        published_at=sheet.published_at,
+        leaves_at=sheet.leaves_at,
+        returns_at=sheet.returns_at,
+        distance_m=sheet.distance_m,
+        travel_s=sheet.travel_s,
+        route=mapping(to_shape(sheet.route)) if sheet.route is not None else None,
+        stops=[_stop_read(stop, requests[stop.visit_request_id]) for stop in sheet.stops],
+    )
+
+
+def _stop_read(stop: SheetStop, request: VisitRequest) -> SheetStopRead:
+    case, address = request.case, request.address
+    flags = [CareFlag.COMPLAINT_HISTORY] if case.complaint_history else []
+    flags += [CareFlag.ELDERLY_RESIDENT] if address.elderly_resident else []
+    return SheetStopRead(
+        position=stop.position,
+        visit_request_id=request.id,
+        purpose=request.purpose,
+        priority=request.priority,
+        arrives_at=stop.arrives_at,
+        starts_at=stop.starts_at,
+        departs_at=stop.departs_at,
+        travel_m=stop.travel_m,
+        pinned=stop.pinned,
+        address=SheetAddress(id=address.id, raw_text=address.raw_text, point=GeoPoint.from_wkb(address.point)),
+        case=SheetCase(
+            id=case.id,
+            reference=case.reference,
+            debtor_name=case.debtor_name,
+            debtor_id_number_masked=mask_id_number(case.debtor_id_number),
+            amount_owed=case.amount_owed,
+            currency=case.currency,
+            overdue_bucket=case.overdue_bucket,
+        ),
+        care_flags=flags,
+        collector_notes=request.notes,
+    )

@@ -1,0 +1,233 @@
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from api.branches import service as branches_service
+from api.config import PlanningSettings
+from api.db import utcnow
+from api.problems import Conflict, NotFound, ValidationFailed
+from api.scope import in_scope
+from api.sheets.models import (
+    ACTIVE_RUN_STATUSES,
+    PlanningRun,
+    RunStatus,
+    SheetStatus,
+    SheetStop,
+    VisitSheet,
+)
+from api.sheets.schemas import PlanningRunCreate
+from api.teams import service as teams_service
+from api.teams.models import Team, TeamMember
+from api.users.models import Role, User
+from api.visit_requests.models import VisitRequest, VisitRequestStatus
+
+# a run no worker has finished this long after its time limit is taken to be lost (its worker died)
+ABANDONED_AFTER = timedelta(minutes=10)
+
+
+class PlanningRunNotFound(NotFound):
+    title = "Planning run not found"
+    slug = "planning-run-not-found"
+
+
+class PlanningRunActive(Conflict):
+    title = "The branch's date is being planned already"
+    slug = "planning-run-active"
+
+
+class PlanningRunNotActive(Conflict):
+    title = "The planning run has ended"
+    slug = "planning-run-not-active"
+
+
+class PlanningRunNotPublishable(Conflict):
+    title = "Only a succeeded, unpublished run can be published"
+    slug = "planning-run-not-publishable"
+
+
+class WorkDateInPast(ValidationFailed):
+    title = "Work date is in the past"
+    slug = "planning-date-in-past"
+
+
+def visible_runs(user: User) -> Select[tuple[PlanningRun]]:
+    return select(PlanningRun).where(in_scope(user, PlanningRun.branch_id))
+
+
+def get_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
+    run = session.scalar(visible_runs(user).where(PlanningRun.id == run_id))
+    if run is None:
+        raise PlanningRunNotFound(f"No planning run {run_id}.", run_id=run_id)
+    return run
+
+
+def start_run(session: Session, user: User, data: PlanningRunCreate, settings: PlanningSettings) -> PlanningRun:
+    """Queue a run for the branch and date; refused while another is queued or running for them."""
+    branch = branches_service.branch_for_new_row(session, user, data.branch_id)
+    today = branches_service.local_today(branch)
+    work_date = data.work_date or today + timedelta(days=1)
+    if work_date < today:
+        raise WorkDateInPast(
+            f"{work_date.isoformat()} is before the branch's today, {today.isoformat()}.",
+            work_date=work_date,
+            today=today,
+            errors=[{"pointer": "#/work_date", "detail": "today or later"}],
+        )
+    _give_up_abandoned(session, branch.id, work_date)
+    active = session.scalar(
+        select(PlanningRun.id).where(
+            PlanningRun.branch_id == branch.id,
+            PlanningRun.work_date == work_date,
+            PlanningRun.status.in_(ACTIVE_RUN_STATUSES),
+        )
+    )
+    if active is not None:
+        raise PlanningRunActive(
+            f"Run {active} is planning {work_date.isoformat()} for this branch; wait for it or cancel it.",
+            run_id=active,
+        )
+    run = PlanningRun(
+        branch_id=branch.id, work_date=work_date, time_limit_s=settings.time_limit_s, requested_by_id=user.id
+    )
+    session.add(run)
+    session.flush()  # the partial unique index refuses a concurrent twin (409)
+    return run
+
+
+def cancel_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
+    """A queued run ends at once; a running one stops when its solver returns, storing nothing."""
+    run = get_run(session, user, run_id)
+    if run.status is RunStatus.QUEUED:
+        run.status, run.stage, run.finished_at, run.cancel_requested = RunStatus.CANCELLED, "done", utcnow(), True
+    elif run.status is RunStatus.RUNNING:
+        run.cancel_requested = True
+    else:
+        raise PlanningRunNotActive(
+            f"Run {run_id} has {run.status.value}; there is nothing to cancel.", run_status=run.status
+        )
+    session.flush()
+    return run
+
+
+def publish_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
+    """Publish every sheet of the run as the next version of its team's day, in this one transaction. Requests on
+    the sheets become planned; those only an earlier version held go back to open."""
+    run = get_run(session, user, run_id)
+    # the conditional update serialises two publishers of the same run: the second one finds it published
+    claimed = session.execute(
+        update(PlanningRun)
+        .where(PlanningRun.id == run.id, PlanningRun.status == RunStatus.SUCCEEDED)
+        .where(PlanningRun.published_at.is_(None))
+        .values(published_at=utcnow())
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise PlanningRunNotPublishable(
+            f"Run {run_id} has {run.status.value}" + (" and is published" if run.published_at else "") + ".",
+            run_status=run.status,
+        )
+    session.refresh(run)
+    earlier = set(_published_requests(session, run.branch_id, run.work_date))
+    now = utcnow()
+    for sheet in run.sheets:
+        latest = session.scalar(select(func.max(VisitSheet.version)).where(VisitSheet.team_id == sheet.team_id))
+        sheet_row = session.get_one(VisitSheet, sheet.id)
+        sheet_row.version, sheet_row.status, sheet_row.published_at = (latest or 0) + 1, SheetStatus.PUBLISHED, now
+    session.flush()
+    _mark_requests(session, run, earlier, now)
+    session.flush()
+    session.refresh(run)
+    return run
+
+
+def _mark_requests(session: Session, run: PlanningRun, earlier: set[UUID], now: datetime) -> None:
+    """Requests on the run's sheets become planned; those only an earlier published version held are open again."""
+    planned = {stop.visit_request_id for sheet in run.sheets for stop in sheet.stops}
+    if planned:
+        session.execute(
+            update(VisitRequest)
+            .where(VisitRequest.id.in_(planned), VisitRequest.status == VisitRequestStatus.OPEN)
+            .values(status=VisitRequestStatus.PLANNED, updated_at=now)
+        )
+    if earlier - planned:
+        session.execute(
+            update(VisitRequest)
+            .where(VisitRequest.id.in_(earlier - planned), VisitRequest.status == VisitRequestStatus.PLANNED)
+            .values(status=VisitRequestStatus.OPEN, updated_at=now)
+        )
+
+
+def _published_requests(session: Session, branch_id: UUID, work_date: date) -> list[UUID]:
+    return list(
+        session.scalars(
+            select(SheetStop.visit_request_id)
+            .join(VisitSheet, VisitSheet.id == SheetStop.sheet_id)
+            .where(VisitSheet.branch_id == branch_id, VisitSheet.work_date == work_date)
+            .where(VisitSheet.status == SheetStatus.PUBLISHED)
+        )
+    )
+
+
+def _give_up_abandoned(session: Session, branch_id: UUID, work_date: date) -> None:
+    """Fail the branch's active run for the date if no worker finished it long after its time limit."""
+    for run in session.scalars(
+        select(PlanningRun).where(
+            PlanningRun.branch_id == branch_id,
+            PlanningRun.work_date == work_date,
+            PlanningRun.status.in_(ACTIVE_RUN_STATUSES),
+        )
+    ):
+        since = run.started_at or run.created_at
+        if utcnow() - since > timedelta(seconds=run.time_limit_s) + ABANDONED_AFTER:
+            run.status, run.stage, run.finished_at = RunStatus.FAILED, "done", utcnow()
+            run.error = "abandoned: no worker finished the run"
+    session.flush()
+
+
+class VisitSheetNotFound(NotFound):
+    title = "Visit sheet not found"
+    slug = "visit-sheet-not-found"
+
+
+def visible_sheets(user: User) -> Select[tuple[VisitSheet]]:
+    """Managers see every sheet of their branch; an agent only the published sheets of their own teams."""
+    query = select(VisitSheet).where(in_scope(user, VisitSheet.branch_id))
+    if user.role is Role.AGENT:
+        mine = select(TeamMember.team_id).where(TeamMember.agent_id == user.id)
+        query = query.where(VisitSheet.status == SheetStatus.PUBLISHED, VisitSheet.team_id.in_(mine))
+    return query
+
+
+def get_sheet(session: Session, user: User, sheet_id: UUID) -> VisitSheet:
+    sheet = session.scalar(visible_sheets(user).where(VisitSheet.id == sheet_id))
+    if sheet is None:
+        raise VisitSheetNotFound(f"No visit sheet {sheet_id}.", sheet_id=sheet_id)
+    return sheet
+
+
+def my_sheet(session: Session, user: User, work_date: date) -> VisitSheet:
+    """The latest published version of the sheet of the agent's team on `work_date`."""
+    sheet = session.scalar(
+        visible_sheets(user)
+        .where(VisitSheet.work_date == work_date, VisitSheet.status == SheetStatus.PUBLISHED)
+        .where(VisitSheet.team_id.in_(select(TeamMember.team_id).where(TeamMember.agent_id == user.id)))
+        .order_by(VisitSheet.version.desc())
+        .limit(1)
+    )
+    if sheet is None:
+        raise VisitSheetNotFound(f"No published sheet of your team on {work_date.isoformat()}.", work_date=work_date)
+    return sheet
+
+
+def sheet_context(session: Session, sheet: VisitSheet) -> tuple[Team, dict[UUID, User], dict[UUID, VisitRequest]]:
+    """The sheet's team, its agents and the visit requests of its stops (with case and address), for showing it."""
+    team = session.get_one(Team, sheet.team_id)
+    agents = teams_service.agents_by_id(session, [team])
+    ids = [stop.visit_request_id for stop in sheet.stops]
+    requests = session.scalars(
+        select(VisitRequest)
+        .where(VisitRequest.id.in_(ids))
+        .options(selectinload(VisitRequest.case), selectinload(VisitRequest.address))
+    )
+    return team, agents, {request.id: request for request in requests}

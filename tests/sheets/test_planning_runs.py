@@ -1,0 +1,318 @@
+"""Planning runs: a supervisor plans a branch's date; the run is a job that stores one draft sheet per team."""
+
+from datetime import UTC, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.branches.models import Branch
+from api.cases.models import AddressValidity, InvalidReason
+from api.geo import GeoPoint
+from api.sheets import planner
+from api.sheets.models import PlanningRun, RunStatus, SheetStop, UnplannedRequest, VisitSheet
+from api.teams.models import Team
+from api.users.models import Role, User
+from api.visit_requests.models import VisitRequest
+from tests.factories import (
+    auth_headers,
+    make_address,
+    make_branch,
+    make_case,
+    make_team,
+    make_user,
+    make_visit_request,
+    problem_type,
+    tomorrow,
+)
+
+NEAR_OFFICE = [GeoPoint(lat=31.2304 + 0.004 * i, lon=121.4737 + 0.003 * (i % 3)) for i in range(1, 7)]
+
+
+def wait_for_run(app: FastAPI) -> RunStatus | None:
+    return app.state.planning_queue.last.result(timeout=60)
+
+
+def plan(client: TestClient, app: FastAPI, supervisor: User, **body: Any) -> dict[str, Any]:
+    response = client.post("/planning-runs", json=body, headers=auth_headers(supervisor))
+    assert response.status_code == 202, response.text
+    wait_for_run(app)
+    return client.get(response.headers["Location"], headers=auth_headers(supervisor)).json()
+
+
+def _requests(session: Session, branch: Branch, count: int, **fields: Any) -> list[VisitRequest]:
+    return [
+        make_visit_request(session, make_address(session, make_case(session, branch), point=point), **fields)
+        for point in NEAR_OFFICE[:count]
+    ]
+
+
+def _count(session: Session, model: type) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_run_plans_every_request_on_one_draft_sheet_per_team(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    teams = [make_team(session, branch), make_team(session, branch)]
+    requests = _requests(session, branch, 5)
+
+    run = plan(client, app, supervisor)
+
+    assert run["status"] == "succeeded", run["error"]
+    assert run["work_date"] == tomorrow(branch).isoformat()
+    assert run["progress"] == 100 and run["stage"] == "done"
+    assert sorted(sheet["team_id"] for sheet in run["sheets"]) == sorted(str(team.id) for team in teams)
+    assert all(sheet["status"] == "draft" and sheet["version"] is None for sheet in run["sheets"])
+    assert sum(sheet["stops"] for sheet in run["sheets"]) == 5 and run["unplanned"] == []
+    assert set(run["figures"]["timings"]) == {"load_s", "matrix_s", "solve_s", "store_s"}
+    assert run["figures"]["planned"] == 5
+    stops = session.scalars(select(SheetStop)).all()
+    assert {stop.visit_request_id for stop in stops} == {request.id for request in requests}
+    local = ZoneInfo(branch.timezone)
+    for stop in stops:
+        assert time(8) <= stop.starts_at.astimezone(local).time() <= time(21)
+        assert stop.arrives_at <= stop.starts_at < stop.departs_at
+    for sheet in session.scalars(select(VisitSheet)):
+        team = session.get_one(Team, sheet.team_id)
+        shift = (team.shift_start, team.shift_end)
+        assert shift[0] <= sheet.leaves_at.astimezone(local).time()
+        assert sheet.returns_at.astimezone(local).time() <= shift[1]
+
+
+def test_the_sheet_shows_stops_in_order_with_the_route(client: TestClient, app: FastAPI, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+    _requests(session, branch, 3)
+    run = plan(client, app, supervisor)
+
+    sheet = client.get(f"/visit-sheets/{run['sheets'][0]['id']}", headers=auth_headers(supervisor)).json()
+
+    assert [stop["position"] for stop in sheet["stops"]] == [1, 2, 3]
+    assert sheet["route"]["type"] == "LineString"
+    assert len(sheet["route"]["coordinates"]) == 5  # office, three stops, office
+    assert sheet["stops"][0]["case"]["debtor_id_number_masked"].count("*") >= 8
+    times = [stop["starts_at"] for stop in sheet["stops"]]
+    assert times == sorted(times)
+
+
+def test_invalid_and_unlocated_addresses_are_left_out_with_their_reason(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+    good = _requests(session, branch, 1)[0]
+    confirmed = make_address(
+        session,
+        make_case(session, branch),
+        validity=AddressValidity.CONFIRMED_INVALID,
+        invalid_reason=InvalidReason.DEMOLISHED,
+    )
+    reported = make_address(
+        session,
+        make_case(session, branch),
+        validity=AddressValidity.REPORTED_INVALID,
+        invalid_reason=InvalidReason.VAGUE,
+    )
+    unlocated = make_address(session, make_case(session, branch), point=None)
+    bad = [make_visit_request(session, address) for address in (confirmed, reported, unlocated)]
+
+    run = plan(client, app, supervisor)
+
+    assert run["status"] == "succeeded"
+    reasons = {row["visit_request_id"]: row["reason"] for row in run["unplanned"]}
+    assert reasons == {
+        str(bad[0].id): "address_invalid",
+        str(bad[1].id): "address_reported",
+        str(bad[2].id): "address_not_located",
+    }
+    assert [stop.visit_request_id for stop in session.scalars(select(SheetStop))] == [good.id]
+
+
+def test_a_complaint_case_needs_an_experienced_team(client: TestClient, app: FastAPI, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)  # not experienced
+    address = make_address(session, make_case(session, branch, complaint_history=True))
+    request = make_visit_request(session, address)
+
+    run = plan(client, app, supervisor)
+
+    assert run["unplanned"] == [
+        {"visit_request_id": str(request.id), "reason": "no_team_with_skill", "detail": run["unplanned"][0]["detail"]}
+    ]
+
+
+def test_a_second_run_for_the_same_branch_and_date_is_refused(client: TestClient, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    running = PlanningRun(
+        branch_id=branch.id,
+        work_date=tomorrow(branch),
+        status=RunStatus.RUNNING,
+        started_at=datetime.now(UTC),
+        time_limit_s=60,
+        requested_by_id=supervisor.id,
+    )
+    session.add(running)
+    session.commit()
+
+    response = client.post("/planning-runs", json={}, headers=auth_headers(supervisor))
+
+    assert response.status_code == 409
+    assert problem_type(response) == "planning-run-active"
+    assert response.json()["run_id"] == str(running.id)
+    assert _count(session, PlanningRun) == 1
+
+
+def test_the_database_refuses_two_active_runs_for_one_branch_and_date(app: FastAPI, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+
+    def queued() -> PlanningRun:
+        return PlanningRun(
+            branch_id=branch.id, work_date=tomorrow(branch), time_limit_s=1, requested_by_id=supervisor.id
+        )
+
+    with app.state.sessionmaker() as first, app.state.sessionmaker() as second:
+        first.add(queued())
+        first.commit()
+        second.add(queued())
+        with pytest.raises(IntegrityError):
+            second.commit()
+
+
+def test_a_run_left_running_long_ago_is_given_up(client: TestClient, app: FastAPI, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    stale = PlanningRun(
+        branch_id=branch.id,
+        work_date=tomorrow(branch),
+        status=RunStatus.RUNNING,
+        started_at=datetime(2020, 1, 1, tzinfo=UTC),
+        time_limit_s=60,
+        requested_by_id=supervisor.id,
+    )
+    session.add(stale)
+    session.commit()
+
+    run = plan(client, app, supervisor)
+
+    assert run["status"] == "succeeded"
+    session.refresh(stale)
+    assert stale.status is RunStatus.FAILED and "abandoned" in stale.error
+
+
+def test_a_queued_run_cancelled_is_never_planned(client: TestClient, app: FastAPI, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+    _requests(session, branch, 2)
+    run = PlanningRun(branch_id=branch.id, work_date=tomorrow(branch), time_limit_s=1, requested_by_id=supervisor.id)
+    session.add(run)
+    session.commit()
+
+    response = client.post(f"/planning-runs/{run.id}/cancel", headers=auth_headers(supervisor))
+
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert planner.execute_run(app.state.sessionmaker, app.state.settings.planning, run.id) is None
+    assert (_count(session, VisitSheet), _count(session, UnplannedRequest)) == (0, 0)
+    again = client.post(f"/planning-runs/{run.id}/cancel", headers=auth_headers(supervisor))
+    assert again.status_code == 409 and problem_type(again) == "planning-run-not-active"
+
+
+def test_a_run_cancelled_while_solving_stores_nothing(app: FastAPI, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+    _requests(session, branch, 2)
+    # the cancellation arrives while the solver works: the flag is up when the planner looks after solving
+    run = PlanningRun(
+        branch_id=branch.id,
+        work_date=tomorrow(branch),
+        time_limit_s=1,
+        requested_by_id=supervisor.id,
+        cancel_requested=True,
+    )
+    session.add(run)
+    session.commit()
+
+    status = planner.execute_run(app.state.sessionmaker, app.state.settings.planning, run.id)
+
+    assert status is RunStatus.CANCELLED
+    session.refresh(run)
+    assert run.status is RunStatus.CANCELLED and run.finished_at is not None
+    assert (_count(session, VisitSheet), _count(session, SheetStop), _count(session, UnplannedRequest)) == (0, 0, 0)
+
+
+def test_a_run_that_crashes_while_storing_leaves_no_sheet(
+    client: TestClient, app: FastAPI, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+    make_team(session, branch)
+    _requests(session, branch, 4)
+    sheets_built: list[object] = []
+    real_sheet = planner._sheet
+
+    def second_sheet_fails(*args: Any) -> Any:
+        if sheets_built:
+            raise RuntimeError("disk full")
+        sheets_built.append(real_sheet(*args))
+        return sheets_built[-1]
+
+    monkeypatch.setattr(planner, "_sheet", second_sheet_fails)
+
+    run = plan(client, app, supervisor)
+
+    assert run["status"] == "failed"
+    assert "disk full" in run["error"]
+    assert run["sheets"] == [] and run["unplanned"] == []
+    assert (_count(session, VisitSheet), _count(session, SheetStop)) == (0, 0)
+
+
+def test_runs_are_for_managers_of_the_branch(client: TestClient, app: FastAPI, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    run = plan(client, app, supervisor)
+    elsewhere = make_user(session, Role.SUPERVISOR, make_branch(session))
+    agent = make_user(session, Role.AGENT, branch)
+
+    assert client.get(f"/planning-runs/{run['id']}", headers=auth_headers(elsewhere)).status_code == 404
+    assert client.get(f"/planning-runs/{run['id']}", headers=auth_headers(agent)).status_code == 403
+    assert client.post("/planning-runs", json={}, headers=auth_headers(agent)).status_code == 403
+    other_branch = client.post("/planning-runs", json={"branch_id": str(branch.id)}, headers=auth_headers(elsewhere))
+    assert other_branch.status_code == 404
+
+
+def test_a_past_work_date_is_refused(client: TestClient, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+
+    response = client.post("/planning-runs", json={"work_date": "2020-01-01"}, headers=auth_headers(supervisor))
+
+    assert response.status_code == 422 and problem_type(response) == "planning-date-in-past"
+    assert _count(session, PlanningRun) == 0
+
+
+def test_a_day_without_teams_leaves_every_request_unplanned(client: TestClient, app: FastAPI, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    requests = _requests(session, branch, 2)
+
+    run = plan(client, app, supervisor)
+
+    assert run["status"] == "succeeded" and run["sheets"] == []
+    assert {row["visit_request_id"] for row in run["unplanned"]} == {str(r.id) for r in requests}
+    assert {row["reason"] for row in run["unplanned"]} == {"no_teams"}

@@ -1,0 +1,187 @@
+"""Publishing a run's sheets, and the phone app fetching its team's sheet."""
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.branches.models import Branch
+from api.cases.models import DebtCase
+from api.sheets import service as sheets_service
+from api.sheets.models import PlanningRun, SheetStatus, VisitSheet
+from api.teams.models import Team
+from api.users.models import Role, User
+from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from tests.factories import (
+    auth_headers,
+    make_address,
+    make_branch,
+    make_case,
+    make_team,
+    make_user,
+    make_visit_request,
+    problem_type,
+    tomorrow,
+)
+from tests.sheets.test_planning_runs import NEAR_OFFICE, plan
+
+
+def _day(session: Session, teams: int = 2, requests: int = 4) -> tuple[User, list[Team], list[VisitRequest]]:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    crews = [make_team(session, branch) for _ in range(teams)]
+    rows = [
+        make_visit_request(session, make_address(session, make_case(session, branch), point=point))
+        for point in NEAR_OFFICE[:requests]
+    ]
+    return supervisor, crews, rows
+
+
+def _agent(session: Session, team: Team) -> User:
+    return session.get_one(User, team.members[0].agent_id)
+
+
+def _publish(client: TestClient, supervisor: User, run: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(f"/planning-runs/{run['id']}/publish", headers=auth_headers(supervisor))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_publishing_makes_every_sheet_version_one_and_the_requests_planned(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    supervisor, _, requests = _day(session)
+    run = plan(client, app, supervisor)
+
+    published = _publish(client, supervisor, run)
+
+    assert published["published_at"] is not None
+    assert [(sheet["status"], sheet["version"]) for sheet in published["sheets"]] == [("published", 1)] * 2
+    session.expire_all()
+    assert {session.get_one(VisitRequest, r.id).status for r in requests} == {VisitRequestStatus.PLANNED}
+    again = client.post(f"/planning-runs/{run['id']}/publish", headers=auth_headers(supervisor))
+    assert again.status_code == 409 and problem_type(again) == "planning-run-not-publishable"
+
+
+def test_publishing_again_makes_a_new_version_and_keeps_the_earlier_one_readable(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    supervisor, teams, _ = _day(session)
+    first = _publish(client, supervisor, plan(client, app, supervisor))
+    second = _publish(client, supervisor, plan(client, app, supervisor))
+
+    assert [sheet["version"] for sheet in second["sheets"]] == [2, 2]
+    agent = _agent(session, teams[0])
+    mine = client.get("/me/sheet", params={"work_date": second["work_date"]}, headers=auth_headers(agent)).json()
+    assert mine["version"] == 2 and mine["run_id"] == second["id"]
+    old = next(sheet for sheet in first["sheets"] if sheet["team_id"] == str(teams[0].id))
+    earlier = client.get(f"/visit-sheets/{old['id']}", headers=auth_headers(agent))
+    assert earlier.status_code == 200 and earlier.json()["version"] == 1
+
+
+def test_publishing_is_all_or_nothing(
+    client: TestClient, app: FastAPI, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    supervisor, _, requests = _day(session)
+    run = plan(client, app, supervisor)
+
+    def crash(*args: Any) -> None:
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(sheets_service, "_mark_requests", crash)
+    response = client.post(f"/planning-runs/{run['id']}/publish", headers=auth_headers(supervisor))
+
+    assert response.status_code == 500
+    session.expire_all()
+    assert session.get_one(PlanningRun, UUID(run["id"])).published_at is None
+    assert {sheet.status for sheet in session.scalars(select(VisitSheet))} == {SheetStatus.DRAFT}
+    assert {sheet.version for sheet in session.scalars(select(VisitSheet))} == {None}
+    assert {session.get_one(VisitRequest, r.id).status for r in requests} == {VisitRequestStatus.OPEN}
+
+
+def test_an_agent_fetches_the_whole_sheet_of_their_team(client: TestClient, app: FastAPI, session: Session) -> None:
+    supervisor, teams, _ = _day(session, teams=1, requests=3)
+    case = session.scalars(select(DebtCase)).first()
+    assert case is not None
+    case.complaint_history = True
+    teams[0].experienced = True
+    session.commit()
+    run = _publish(client, supervisor, plan(client, app, supervisor))
+
+    response = client.get(
+        "/me/sheet", params={"work_date": run["work_date"]}, headers=auth_headers(_agent(session, teams[0]))
+    )
+
+    assert response.status_code == 200
+    sheet = response.json()
+    assert sheet["team_id"] == str(teams[0].id) and len(sheet["members"]) == 2
+    assert len(sheet["stops"]) == 3
+    stop = next(stop for stop in sheet["stops"] if stop["case"]["id"] == str(case.id))
+    assert stop["care_flags"] == ["complaint_history"]
+    assert set(stop["case"]) == {
+        "id",
+        "reference",
+        "debtor_name",
+        "debtor_id_number_masked",
+        "amount_owed",
+        "currency",
+        "overdue_bucket",
+    }
+    assert case.debtor_id_number not in response.text
+    assert {"raw_text", "point"} <= set(stop["address"])
+    assert sheet["route"]["type"] == "LineString"
+
+
+def test_the_sheet_carries_an_etag_and_answers_304_until_it_changes(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    supervisor, teams, _ = _day(session, teams=1, requests=2)
+    run = _publish(client, supervisor, plan(client, app, supervisor))
+    headers = auth_headers(_agent(session, teams[0]))
+    params = {"work_date": run["work_date"]}
+
+    first = client.get("/me/sheet", params=params, headers=headers)
+    etag = first.headers["ETag"]
+    unchanged = client.get("/me/sheet", params=params, headers=headers | {"If-None-Match": etag})
+
+    assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["ETag"] == etag
+    _publish(client, supervisor, plan(client, app, supervisor))
+    changed = client.get("/me/sheet", params=params, headers=headers | {"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag and changed.json()["version"] == 2
+
+
+def test_another_teams_sheet_and_drafts_are_not_found_for_an_agent(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    supervisor, teams, _ = _day(session)
+    run = plan(client, app, supervisor)
+    mine, theirs = (next(s for s in run["sheets"] if s["team_id"] == str(team.id)) for team in teams)
+    agent = _agent(session, teams[0])
+
+    draft = client.get(f"/visit-sheets/{mine['id']}", headers=auth_headers(agent))
+    assert draft.status_code == 404 and problem_type(draft) == "visit-sheet-not-found"
+    assert (
+        client.get("/me/sheet", params={"work_date": run["work_date"]}, headers=auth_headers(agent)).status_code == 404
+    )
+
+    _publish(client, supervisor, run)
+    assert client.get(f"/visit-sheets/{mine['id']}", headers=auth_headers(agent)).status_code == 200
+    other = client.get(f"/visit-sheets/{theirs['id']}", headers=auth_headers(agent))
+    assert other.status_code == 404 and problem_type(other) == "visit-sheet-not-found"
+    elsewhere = make_user(session, Role.SUPERVISOR, make_branch(session))
+    assert client.get(f"/visit-sheets/{mine['id']}", headers=auth_headers(elsewhere)).status_code == 404
+    collector = make_user(session, Role.PHONE_COLLECTOR, session.get_one(Branch, teams[0].branch_id))
+    assert client.get(f"/visit-sheets/{mine['id']}", headers=auth_headers(collector)).status_code == 403
+
+
+def test_an_agent_without_a_sheet_that_day_gets_404(client: TestClient, session: Session) -> None:
+    branch = make_branch(session)
+    agent = make_user(session, Role.AGENT, branch)
+
+    response = client.get("/me/sheet", params={"work_date": tomorrow(branch).isoformat()}, headers=auth_headers(agent))
+
+    assert response.status_code == 404 and problem_type(response) == "visit-sheet-not-found"
