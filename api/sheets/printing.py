@@ -86,7 +86,7 @@ class PrintedSheet:
     work_date: date
     team: str
     agents: tuple[str, ...]  # normally two names
-    version: int
+    version: int | None  # None: a draft
     status: str  # "draft" or "published"
     start: tuple[float, float]  # (lat, lon) where the team leaves (office)
     end: tuple[float, float]
@@ -225,7 +225,7 @@ def header(sheet: PrintedSheet) -> list[Flowable]:
     lines = (
         f"{sheet.branch}  ·  {sheet.work_date.isoformat()}  ·  团队 Team {sheet.team}",
         f"外访员 Agents: {'、'.join(sheet.agents)}",
-        f"版本 Version {sheet.version} ({sheet.status})  ·  {len(sheet.stops)} stops  ·  "
+        f"版本 Version {_version(sheet)} ({sheet.status})  ·  {len(sheet.stops)} stops  ·  "
         f"{sheet.distance_m / 1000:.1f} km  ·  {hours} h {minutes:02d} min travel",
     )
     return [paragraph("外访总表 Visit sheet", TITLE_STYLE), *(paragraph(line, TEXT_STYLE) for line in lines)]
@@ -275,7 +275,7 @@ def signatures(sheet: PrintedSheet) -> KeepTogether:
 
 def page_footer(sheet: PrintedSheet) -> Callable[[Canvas, SimpleDocTemplate], None]:
     """Each printed page says whose sheet it is, since the table goes on over several pages."""
-    text = f"{sheet.team}  {sheet.work_date.isoformat()}  v{sheet.version}"
+    text = f"{sheet.team}  {sheet.work_date.isoformat()}  {_version(sheet)}"
 
     def draw(canvas: Canvas, document: SimpleDocTemplate) -> None:
         page = canvas.getPageNumber()
@@ -299,3 +299,7 @@ def render_csv(sheet: PrintedSheet) -> str:
 def neutralise(cell: str) -> str:
     """Prefix an apostrophe to text a spreadsheet would run as a formula (OWASP CSV injection)."""
     return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
+def _version(sheet: PrintedSheet) -> str:
+    return "draft" if sheet.version is None else f"v{sheet.version}"

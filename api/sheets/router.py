@@ -6,12 +6,16 @@ from uuid import UUID
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
+from api.branches.models import Branch
 from api.branches.service import BranchNotFound, BranchRequired
 from api.db import SessionDep
 from api.deps import Manager, require_roles
+from api.geo import GeoPoint
 from api.problems import RoleNotAllowed, problem_responses
 from api.sheets import service
+from api.sheets.exports import printed_sheet
 from api.sheets.models import VisitSheet
+from api.sheets.printing import PrintedSheet, render_csv, render_pdf
 from api.sheets.schemas import PlanningRunCreate, PlanningRunRead, VisitSheetRead, sheet_read
 from api.users.models import Role, User
 
@@ -76,6 +80,41 @@ def publish_planning_run(run_id: UUID, session: SessionDep, user: Manager) -> Pl
 
 def _read(session: Session, sheet: VisitSheet) -> VisitSheetRead:
     return sheet_read(sheet, *service.sheet_context(session, sheet))
+
+
+def _printed(session: Session, user: User, sheet_id: UUID) -> PrintedSheet:
+    sheet = service.get_sheet(session, user, sheet_id)
+    branch = session.get_one(Branch, sheet.branch_id)
+    office = GeoPoint.from_wkb(branch.office_point)
+    assert office is not None
+    return printed_sheet(_read(session, sheet), branch, (office.lat, office.lon))
+
+
+# declared before /{sheet_id}, which would otherwise take "<id>.pdf" for an id
+@sheets_router.get(
+    "/{sheet_id}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The printable sheet, A4."}}
+    | problem_responses(RoleNotAllowed, service.VisitSheetNotFound),
+)
+def get_visit_sheet_pdf(sheet_id: UUID, session: SessionDep, user: SheetViewer) -> Response:
+    """The sheet as a printable page: order, times, addresses, purposes, flags, the route picture, signatures."""
+    pdf = render_pdf(_printed(session, user, sheet_id))
+    disposition = f'inline; filename="visit-sheet-{sheet_id}.pdf"'
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
+
+
+@sheets_router.get(
+    "/{sheet_id}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The sheet's rows, UTF-8 with a BOM."}}
+    | problem_responses(RoleNotAllowed, service.VisitSheetNotFound),
+)
+def get_visit_sheet_csv(sheet_id: UUID, session: SessionDep, user: SheetViewer) -> Response:
+    """The sheet's rows as CSV (UTF-8 with a byte-order mark, so spreadsheets read the Chinese right)."""
+    rows = render_csv(_printed(session, user, sheet_id)).encode("utf-8-sig")
+    disposition = f'attachment; filename="visit-sheet-{sheet_id}.csv"'
+    return Response(rows, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
 
 
 @sheets_router.get("/{sheet_id}", responses=problem_responses(RoleNotAllowed, service.VisitSheetNotFound))

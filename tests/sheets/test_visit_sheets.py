@@ -1,5 +1,7 @@
 """Publishing a run's sheets, and the phone app fetching its team's sheet."""
 
+import csv
+import io
 from typing import Any
 from uuid import UUID
 
@@ -185,3 +187,26 @@ def test_an_agent_without_a_sheet_that_day_gets_404(client: TestClient, session:
     response = client.get("/me/sheet", params={"work_date": tomorrow(branch).isoformat()}, headers=auth_headers(agent))
 
     assert response.status_code == 404 and problem_type(response) == "visit-sheet-not-found"
+
+
+def test_the_sheet_prints_as_a_pdf_with_the_route_picture_and_exports_as_csv(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    supervisor, teams, _ = _day(session, teams=1, requests=3)
+    run = _publish(client, supervisor, plan(client, app, supervisor))
+    sheet_id = run["sheets"][0]["id"]
+    agent = _agent(session, teams[0])
+
+    pdf = client.get(f"/visit-sheets/{sheet_id}.pdf", headers=auth_headers(agent))
+    rows = client.get(f"/visit-sheets/{sheet_id}.csv", headers=auth_headers(supervisor))
+
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and pdf.content.count(b"/Subtype /Image") == 1
+    assert rows.status_code == 200 and rows.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(rows.content.decode("utf-8-sig"))))
+    assert lines[0][:3] == ["position", "arrival", "departure"]
+    assert [line[0] for line in lines[1:]] == ["1", "2", "3"]
+    assert "上海市黄浦区南京东路100号3室" in {line[3] for line in lines[1:]}
+    other = make_user(session, Role.AGENT, session.get_one(Branch, teams[0].branch_id))
+    assert client.get(f"/visit-sheets/{sheet_id}.pdf", headers=auth_headers(other)).status_code == 404
+    assert client.get(f"/visit-sheets/{sheet_id}.csv", headers=auth_headers(other)).status_code == 404
