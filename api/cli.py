@@ -1,4 +1,5 @@
-"""The `fieldvisit` command: serve, migrate, seed the demo, export the OpenAPI document, import cases."""
+"""The `fieldvisit` command: serve, plan, work on queued plans, migrate, seed the demo, export the OpenAPI document,
+import cases."""
 
 import difflib
 import sys
@@ -16,6 +17,7 @@ from alembic import command
 from api.config import Settings
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine, make_sessionmaker
 from api.problems import Problem
+from api.sheets.jobs import run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +60,17 @@ def serve(
     """Serve the API (docs at /docs)."""
     settings = _checked_settings()
     uvicorn.run("api.main:app", host=host or settings.host, port=port or settings.port, proxy_headers=True)
+
+
+@cli.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="Stop once the queue is empty.")] = False,
+) -> None:
+    """Plan the queued planning runs (needs FIELDVISIT_REDIS_URL); run several, on any machines, to share them."""
+    settings = _checked_settings()
+    if not settings.redis_url:
+        _fail("Set FIELDVISIT_REDIS_URL: without it, planning runs inside the API server and needs no worker.")
+    run_worker(settings, burst=burst)
 
 
 @db_cli.command("upgrade")

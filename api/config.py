@@ -34,6 +34,7 @@ class PlanningSettings(BaseModel):
     solver_workers: int = Field(default=2, ge=1, le=2, description="2: a portfolio of engines on two processes.")
     travel_mode: str = Field(default="driving", pattern="^(walking|transit|driving)$")
     seed: int = 1
+    queue_name: str = Field(default="planning", description="RQ queue of planning runs (with redis_url).")
 
 
 class Settings(BaseSettings):

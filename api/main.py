@@ -23,7 +23,7 @@ from api.problems import (
     install_problem_handlers,
     problem_responses,
 )
-from api.sheets.jobs import InProcessQueue
+from api.sheets.jobs import planning_queue
 from api.sheets.router import me_router, runs_router, sheets_router
 from api.teams.router import router as teams_router
 from api.users.router import router as users_router
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.planning_queue = InProcessQueue(app.state.sessionmaker, settings.planning)
+    app.state.planning_queue = planning_queue(settings, app.state.sessionmaker)
     app.state.jwt_secret = jwt_secret(settings)
     install_problem_handlers(app)
 

@@ -5,12 +5,16 @@
 """
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.config import PlanningSettings
+from api.config import PlanningSettings, Settings
+from api.db import make_engine, make_sessionmaker
 from api.sheets.models import RunStatus
 from api.sheets.planner import execute_run
 
@@ -35,3 +39,61 @@ class InProcessQueue:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+class RedisQueue:
+    """Hands runs to `fieldvisit worker` processes, on this machine or others, through an RQ queue on Redis."""
+
+    def __init__(self, redis_url: str, settings: PlanningSettings) -> None:
+        self._redis = Redis.from_url(redis_url)
+        self._queue = Queue(settings.queue_name, connection=self._redis)
+        self._timeout_s = settings.time_limit_s + 600
+
+    def submit(self, run_id: UUID) -> None:
+        self._queue.enqueue_call(
+            plan_queued_run, args=(str(run_id),), timeout=self._timeout_s, result_ttl=24 * 3600, failure_ttl=7 * 86400
+        )
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+@dataclass(slots=True)
+class _WorkerContext:
+    sessions: sessionmaker[Session]
+    settings: PlanningSettings
+
+
+_context: _WorkerContext | None = None
+
+
+def plan_queued_run(run_id: str) -> str | None:
+    """The RQ job: plan the run if no other worker has claimed it; its final status, or None."""
+    assert _context is not None, "runs only inside `fieldvisit worker`"
+    status = execute_run(_context.sessions, _context.settings, UUID(run_id))
+    return status.value if status is not None else None
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> None:
+    """Process planning runs from the queue until stopped (with `burst`: until the queue is empty)."""
+    global _context
+    assert settings.redis_url is not None
+    engine = make_engine(settings.database_url, pool_pre_ping=True)
+    _context = _WorkerContext(make_sessionmaker(engine), settings.planning)
+    connection = Redis.from_url(settings.redis_url)
+    try:
+        # no fork per job: the solver starts its own processes, and the engine's connections stay in this one
+        SimpleWorker([Queue(settings.planning.queue_name, connection=connection)], connection=connection).work(
+            burst=burst, logging_level="INFO"
+        )
+    finally:
+        _context = None
+        engine.dispose()
+        connection.close()
+
+
+def planning_queue(settings: Settings, sessions: sessionmaker[Session]) -> PlanningQueue:
+    """RQ on Redis when `redis_url` is set, else a worker thread of this process."""
+    if settings.redis_url:
+        return RedisQueue(settings.redis_url, settings.planning)
+    return InProcessQueue(sessions, settings.planning)

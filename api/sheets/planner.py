@@ -7,6 +7,8 @@ A cancellation asked for while the solver works is honoured when it returns: not
 """
 
 import logging
+import os
+import socket
 import threading
 import time
 import traceback
@@ -33,6 +35,8 @@ from routing.matrix import GreatCircle
 from routing.plan import DropReason, Plan, Route
 
 log = logging.getLogger(__name__)
+
+_WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who planned a run, shown in its figures
 
 SessionFactory = Callable[[], Session]
 
@@ -104,7 +108,7 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
         with _timed(timings, "store_s"):
             _store(session, run, branch, teams, day, plan, left_out)
         run.status, run.stage, run.progress, run.finished_at = RunStatus.SUCCEEDED, "done", 100, utcnow()
-        run.figures = _figures(run, day, plan, left_out) | figures_source | {"timings": timings}
+        run.figures = _figures(run, day, plan, left_out) | figures_source | {"timings": timings, "worker": _WORKER}
         session.commit()
     return RunStatus.SUCCEEDED
 

@@ -1,0 +1,41 @@
+"""The planning benchmark: a small generated day goes through start_run and execute_run and comes back timed."""
+
+from pathlib import Path
+
+import pytest
+
+from bench.planning.measure import DatabaseNotEmpty, PlanningRow, measure, median_row
+
+
+def test_a_small_day_is_planned_and_every_phase_timed() -> None:
+    row = measure(30, 3, time_limit_s=1, seed=1, solver_workers=1)
+
+    assert (row.requests, row.teams) == (30, 3)
+    assert row.planned + row.unplanned == row.requests and row.planned > 0
+    assert min(row.load_s, row.matrix_s, row.store_s) >= 0 and row.solve_s > 0
+    assert row.total_s >= row.solve_s + row.phases_s - 0.01  # the phases are rounded to milliseconds
+    assert row.other_s == pytest.approx(row.total_s - row.solve_s, abs=0.002)
+    assert row.other_pct == pytest.approx(100 * row.other_s / row.solve_s, abs=0.2)
+    assert row.engine == "ortools" and row.peak_mib > 0
+
+
+def test_a_given_database_keeps_the_day_and_must_be_empty(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'planning.db'}"
+    measure(5, 1, time_limit_s=1, seed=2, database_url=url, solver_workers=1)
+
+    with pytest.raises(DatabaseNotEmpty):
+        measure(5, 1, time_limit_s=1, seed=2, database_url=url, solver_workers=1)
+
+
+def test_the_median_row_takes_each_column_apart() -> None:
+    rows = [
+        PlanningRow(
+            str(n), 10, 2, planned, 10 - planned, 0.1, 0.2, solve, 0.3, 0.7, 70 / solve, solve + 0.7, engine, 100.0
+        )
+        for n, planned, solve, engine in ((1, 9, 1.0, "ortools"), (2, 8, 3.0, "pyvrp"), (3, 7, 2.0, "ortools"))
+    ]
+
+    median = median_row(rows)
+
+    assert (median.run, median.planned, median.unplanned, median.solve_s) == ("median", 8, 2, 2.0)
+    assert median.engine == "ortools/pyvrp"
