@@ -3,6 +3,7 @@ import cases."""
 
 import difflib
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -11,12 +12,14 @@ import typer
 import uvicorn
 import yaml
 from alembic.config import Config
+from rich.console import Console
 from sqlalchemy import select
 
 from alembic import command
 from api.config import Settings
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine, make_sessionmaker
 from api.problems import Problem
+from api.sheets.console import PlanFailed, plan_in_terminal
 from api.sheets.jobs import run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +63,34 @@ def serve(
     """Serve the API (docs at /docs)."""
     settings = _checked_settings()
     uvicorn.run("api.main:app", host=host or settings.host, port=port or settings.port, proxy_headers=True)
+
+
+@cli.command()
+def plan(
+    branch: Annotated[str | None, typer.Option(help="Branch name or id (default: the only branch).")] = None,
+    work_date: Annotated[
+        datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Day to plan (default: tomorrow).")
+    ] = None,
+    publish: Annotated[bool, typer.Option(help="Publish the sheets once planned.")] = False,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Supervisor or admin planning (default: the branch's first supervisor).")
+    ] = None,
+    time_limit: Annotated[
+        int | None, typer.Option(help="Solver seconds (default: FIELDVISIT_PLANNING__TIME_LIMIT_S).")
+    ] = None,
+) -> None:
+    """Plan a branch's day in this process, with a progress bar, and print each team's sheet in brief."""
+    settings = _checked_settings()
+    if time_limit is not None:
+        settings = settings.model_copy(
+            update={"planning": settings.planning.model_copy(update={"time_limit_s": time_limit})}
+        )
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    day = work_date.date() if work_date else None
+    try:
+        plan_in_terminal(settings, sessions, branch, day, as_user, publish, Console())
+    except (PlanFailed, Problem) as failure:
+        _fail(f"{getattr(failure, 'title', 'Planning failed')}: {failure}")
 
 
 @cli.command()

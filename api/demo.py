@@ -323,13 +323,28 @@ def _create_people(session: Session, branch: Branch) -> dict[str, User]:
     return users
 
 
+# the first crew takes complaint cases; the last one works the evening, when many debtors are at home
+_TEAM_DAYS: tuple[dict[str, object], ...] = (
+    dict(experienced=True, break_from=time(11, 30), break_until=time(13, 30), break_minutes=45),
+    dict(break_from=time(11, 30), break_until=time(13, 30), break_minutes=45),
+    dict(break_from=time(11, 30), break_until=time(13, 30), break_minutes=45),
+    dict(
+        shift_start=time(12, 0),
+        shift_end=time(21, 0),
+        break_from=time(16, 30),
+        break_until=time(18, 0),
+        break_minutes=45,
+    ),
+)
+
+
 def _create_teams(session: Session, branch: Branch, users: dict[str, User], work_date: date) -> None:
     crews: dict[str, list[User]] = {}
     for username, _, _, team_name in _PEOPLE:
         if team_name is not None:
             crews.setdefault(team_name, []).append(users[username])
-    for team_name, agents in crews.items():
-        team = Team(branch_id=branch.id, work_date=work_date, name=team_name)
+    for index, (team_name, agents) in enumerate(crews.items()):
+        team = Team(branch_id=branch.id, work_date=work_date, name=team_name, **_TEAM_DAYS[index % len(_TEAM_DAYS)])
         team.members = [
             TeamMember(seat=seat, agent_id=agent.id, branch_id=branch.id, work_date=work_date)
             for seat, agent in enumerate(agents, start=1)
