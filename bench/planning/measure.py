@@ -1,0 +1,168 @@
+"""One measured planning run: a fresh database, a generated day, `start_run` and a timed `execute_run`."""
+
+import math
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from alembic.config import Config
+from sqlalchemy import inspect
+
+from alembic import command
+from api.config import PlanningSettings
+from api.db import make_engine, make_sessionmaker
+from api.sheets import service
+from api.sheets.models import PlanningRun, RunStatus
+from api.sheets.planner import SessionFactory, execute_run
+from api.sheets.schemas import PlanningRunCreate
+from api.users.models import User
+from bench.planning.day import seed_day
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class DatabaseNotEmpty(RuntimeError):
+    """The database given for the run has a schema already: the generated day would clash with what it holds."""
+
+
+class PlanningFailed(RuntimeError):
+    """The planning run ended other than succeeded."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningRow:
+    """One planning run of a generated day (or the median of several), as printed and written to the CSV."""
+
+    run: str
+    requests: int
+    teams: int
+    planned: int
+    unplanned: int
+    load_s: float
+    matrix_s: float
+    solve_s: float
+    store_s: float
+    other_s: float  # total_s - solve_s
+    other_pct: float  # other_s as a percentage of solve_s
+    total_s: float
+    engine: str
+    peak_mib: float
+
+    @property
+    def phases_s(self) -> float:
+        """The timed phases around the solve: load, matrix and store."""
+        return self.load_s + self.matrix_s + self.store_s
+
+
+def _alembic(database_url: str) -> Config:
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+@contextmanager
+def fresh_database(database_url: str | None) -> Iterator[str]:
+    """A database migrated to head: a new SQLite file in a temporary directory (removed afterwards), or the given
+    empty database, which keeps the day and its plan for inspection."""
+    if database_url is None:
+        with tempfile.TemporaryDirectory(prefix="bench-planning-") as folder:
+            url = f"sqlite:///{folder}/planning.db"
+            command.upgrade(_alembic(url), "head")
+            yield url
+        return
+    engine = make_engine(database_url)
+    try:
+        if inspect(engine).has_table("branch"):
+            raise DatabaseNotEmpty(f"{engine.url!r} holds fieldvisit's tables already; give an empty database")
+    finally:
+        engine.dispose()
+    command.upgrade(_alembic(database_url), "head")
+    yield database_url
+
+
+def _queue_run(sessions: SessionFactory, requests: int, teams: int, seed: int, settings: PlanningSettings) -> UUID:
+    with sessions() as session:
+        supervisor = session.get_one(User, seed_day(session, requests, teams, seed))
+        run = service.start_run(session, supervisor, PlanningRunCreate(), settings)
+        session.commit()
+        return run.id
+
+
+def _figures(sessions: SessionFactory, run_id: UUID) -> dict[str, Any]:
+    with sessions() as session:
+        run = session.get_one(PlanningRun, run_id)
+        if run.status is not RunStatus.SUCCEEDED:
+            raise PlanningFailed(f"run {run_id} {run.status.value}: {run.error}")
+        return run.figures
+
+
+def _peak_mib() -> float:
+    """This process's peak resident memory so far (Linux reports KiB); the solver's worker processes are not in it."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _row(run: str, figures: dict[str, Any], total_s: float) -> PlanningRow:
+    timings = figures["timings"]
+    solve_s = timings.get("solve_s", 0.0)
+    other_s = total_s - solve_s
+    return PlanningRow(
+        run=run,
+        requests=figures["requests"],
+        teams=figures["teams"],
+        planned=figures["planned"],
+        unplanned=figures["unplanned"],
+        load_s=timings["load_s"],
+        matrix_s=timings.get("matrix_s", 0.0),
+        solve_s=solve_s,
+        store_s=timings["store_s"],
+        other_s=round(other_s, 3),
+        other_pct=round(100 * other_s / solve_s, 1) if solve_s else math.nan,
+        total_s=round(total_s, 3),
+        engine=figures.get("engine", ""),
+        peak_mib=round(_peak_mib(), 1),
+    )
+
+
+def measure(
+    requests: int,
+    teams: int,
+    time_limit_s: int,
+    seed: int,
+    *,
+    database_url: str | None = None,
+    solver_workers: int = 2,
+    run: str = "1",
+) -> PlanningRow:
+    """Plan a generated day of `requests` visit requests and `teams` teams on a fresh database and time it."""
+    settings = PlanningSettings(time_limit_s=time_limit_s, solver_workers=solver_workers, seed=seed)
+    with fresh_database(database_url) as url:
+        engine = make_engine(url)
+        try:
+            sessions = make_sessionmaker(engine)
+            run_id = _queue_run(sessions, requests, teams, seed, settings)
+            began = time.perf_counter()
+            execute_run(sessions, settings, run_id)
+            total_s = time.perf_counter() - began
+            figures = _figures(sessions, run_id)
+        finally:
+            engine.dispose()
+    return _row(run, figures, total_s)
+
+
+def median_row(rows: Sequence[PlanningRow]) -> PlanningRow:
+    """Each column's median over the runs (of counts the lower median; engines: every one that won, joined)."""
+    medians: dict[str, Any] = {"run": "median", "engine": "/".join(sorted({row.engine for row in rows}))}
+    for field in fields(PlanningRow):
+        if field.name not in medians:
+            values = [getattr(row, field.name) for row in rows]
+            medians[field.name] = (
+                statistics.median_low(values) if field.type is int else round(statistics.median(values), 3)
+            )
+    return PlanningRow(**medians)
