@@ -4,7 +4,7 @@ from api.auth.models import RefreshToken
 from api.branches.models import Branch
 from api.cases.models import Address, DebtCase, DebtorContact
 from api.db import Base
-from api.sheets.models import PlanningRun, SheetStop, UnplannedRequest, VisitSheet
+from api.sheets.models import PlanEdit, PlanningRun, SheetStop, UnplannedRequest, VisitSheet
 from api.teams.models import Team, TeamMember
 from api.users.models import User
 from api.visit_requests.models import VisitRequest
@@ -15,6 +15,7 @@ __all__ = [
     "Branch",
     "DebtCase",
     "DebtorContact",
+    "PlanEdit",
     "PlanningRun",
     "RefreshToken",
     "SheetStop",

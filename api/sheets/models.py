@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
@@ -15,6 +15,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -43,6 +44,22 @@ class SheetStatus(StrEnum):
 
     DRAFT = "draft"
     PUBLISHED = "published"
+
+
+class StopState(StrEnum):
+    """How far the team is with a stop: re-planning during the day never moves a stop that is done or under way."""
+
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class EditAction(StrEnum):
+    """A supervisor's change to a draft plan, applied when the run is re-solved: `pin` keeps the request on a team
+    (at a position or start time, if given), and adds it if it was left out; `remove` takes it off the plan."""
+
+    PIN = "pin"
+    REMOVE = "remove"
 
 
 class UnplannedReason(StrEnum):
@@ -87,6 +104,7 @@ class PlanningRun(Base):
     figures: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
     error: Mapped[str] = mapped_column(Text(), default="")
     requested_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
+    based_on_id: Mapped[UUID | None] = mapped_column(ForeignKey("planning_run.id"))  # the run it re-solves
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -94,6 +112,7 @@ class PlanningRun(Base):
 
     sheets: Mapped[list["VisitSheet"]] = relationship(order_by="VisitSheet.team_name", viewonly=True)
     unplanned: Mapped[list["UnplannedRequest"]] = relationship(viewonly=True)
+    edits: Mapped[list["PlanEdit"]] = relationship(viewonly=True, order_by="PlanEdit.created_at")
 
 
 class VisitSheet(Base):
@@ -142,7 +161,8 @@ class SheetStop(Base):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
     departs_at: Mapped[datetime] = mapped_column(UtcDateTime())
     travel_m: Mapped[int] = mapped_column(Integer())  # from the previous stop (or the start point)
-    pinned: Mapped[bool] = mapped_column(Boolean(), default=False)
+    pinned: Mapped[bool] = mapped_column(Boolean(), default=False)  # placed by a supervisor's pin
+    state: Mapped[StopState] = mapped_column(enum_column_type(StopState, "stop_state"), default=StopState.PLANNED)
 
     sheet: Mapped[VisitSheet] = relationship(back_populates="stops")
 
@@ -156,3 +176,26 @@ class UnplannedRequest(Base):
     visit_request_id: Mapped[UUID] = mapped_column(ForeignKey("visit_request.id"), primary_key=True)
     reason: Mapped[UnplannedReason] = mapped_column(enum_column_type(UnplannedReason, "unplanned_reason"))
     detail: Mapped[str] = mapped_column(Text(), default="")
+
+
+class PlanEdit(Base):
+    """A supervisor's pending change to a run's draft plan, one per request; a re-solve applies them all."""
+
+    __tablename__ = "plan_edit"
+    __table_args__ = (
+        CheckConstraint(
+            "action = 'pin' OR (team_id IS NULL AND position IS NULL AND start_time IS NULL)", name="remove_bare"
+        ),
+        CheckConstraint("action = 'remove' OR team_id IS NOT NULL", name="pin_has_team"),
+        CheckConstraint("position IS NULL OR position >= 1", name="position_from_one"),
+        UniqueConstraint("run_id", "team_id", "position"),
+    )
+
+    run_id: Mapped[UUID] = mapped_column(ForeignKey("planning_run.id", ondelete="CASCADE"), primary_key=True)
+    visit_request_id: Mapped[UUID] = mapped_column(ForeignKey("visit_request.id"), primary_key=True)
+    action: Mapped[EditAction] = mapped_column(enum_column_type(EditAction, "edit_action"))
+    team_id: Mapped[UUID | None] = mapped_column(ForeignKey("team.id"))
+    position: Mapped[int | None] = mapped_column(SmallInteger())
+    start_time: Mapped[time | None] = mapped_column(Time())  # branch-local start of the visit
+    edited_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
