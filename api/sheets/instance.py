@@ -6,7 +6,7 @@ it takes a time that depends on its purpose. Dropping a request costs more the h
 the case is overdue; complaint cases need an experienced team.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -30,6 +30,16 @@ SERVICE_MINUTES = {
 DROP_COST_PER_PRIORITY_M = 20_000  # a priority-5 request is worth a 100 km detour
 DROP_COST_PER_OVERDUE_MONTH_M = 4_000
 EXPERIENCED = "experienced"
+PINNED_DROP_COST_M = 1_000_000  # a supervisor's pin outweighs any detour; dropped only when it cannot be kept
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """A supervisor's pin of a request: to a team, and optionally a position on its route or a start time."""
+
+    team_key: str
+    position: int | None = None
+    start_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +51,7 @@ class PlannedDay:
     teams: dict[str, Team]  # routing team key -> team
     requests: dict[str, VisitRequest]  # routing stop key -> visit request
     midnight: datetime  # the branch's local midnight of the work date
+    pins: Mapping[str, Pin]  # routing stop key -> the supervisor's pin
 
     def moment(self, seconds: int) -> datetime:
         """The UTC instant of the local wall-clock time `seconds` after midnight (how shifts and windows count)."""
@@ -86,8 +97,12 @@ def build_day(
     teams: Sequence[Team],
     requests: Sequence[VisitRequest],
     travel: MatrixProvider,
+    pins: Mapping[str, Pin] | None = None,
 ) -> tuple[PlannedDay, Matrices]:
-    """The routing instance of the day: `requests` must have a located address and a window (see `visit_window`)."""
+    """The routing instance of the day: `requests` must have a located address and a window (see `visit_window`).
+    `pins` (by request id) keep requests on a team, at a position or a start time; pins to teams not working that
+    day are ignored."""
+    pins = {key: pin for key, pin in (pins or {}).items() if pin.team_key in {str(team.id) for team in teams}}
     office_shape = to_shape(branch.office_point)
     office = (office_shape.y, office_shape.x)
     depots = sorted({team_point(team, side, office) for team in teams for side in ("start", "end")})
@@ -110,14 +125,19 @@ def build_day(
     for row, request in enumerate(requests, start=len(depots)):
         window = visit_window(branch, request)
         assert window is not None, "requests without a window are left out before"
+        pin = pins.get(str(request.id))
+        if pin is not None and pin.start_s is not None:
+            window = TimeWindow(pin.start_s, pin.start_s)
         stops.append(
             Stop(
                 key=str(request.id),
                 location=row,
                 service_s=SERVICE_MINUTES[request.purpose] * 60,
                 windows=(window,),
-                drop_cost=drop_cost(request),
+                drop_cost=PINNED_DROP_COST_M if pin else drop_cost(request),
                 required_skills=frozenset({EXPERIENCED}) if request.case.complaint_history else frozenset(),
+                pin_team=pin.team_key if pin else None,
+                pin_position=pin.position if pin else None,
             )
         )
     instance = Instance(routing_teams, stops, durations_s=matrices.durations_s, distances_m=matrices.distances_m)
@@ -127,6 +147,7 @@ def build_day(
         teams={str(team.id): team for team in teams},
         requests={str(request.id): request for request in requests},
         midnight=local_midnight(branch, work_date),
+        pins=pins,
     )
     return day, matrices
 

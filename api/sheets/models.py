@@ -114,6 +114,10 @@ class PlanningRun(Base):
     unplanned: Mapped[list["UnplannedRequest"]] = relationship(viewonly=True)
     edits: Mapped[list["PlanEdit"]] = relationship(viewonly=True, order_by="PlanEdit.created_at")
 
+    def is_pending(self, edit: "PlanEdit") -> bool:
+        """Whether the edit came after the run finished, so that its sheets do not show it yet."""
+        return self.finished_at is None or edit.created_at > self.finished_at
+
 
 class VisitSheet(Base):
     """One team's planned day (外访总表 row group): the stops in order and the route through them."""

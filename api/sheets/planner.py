@@ -26,8 +26,17 @@ from api.branches.models import Branch
 from api.cases.models import AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow
-from api.sheets.instance import PlannedDay, build_day, local_midnight, seconds_of, visit_window
-from api.sheets.models import PlanningRun, RunStatus, SheetStop, UnplannedReason, UnplannedRequest, VisitSheet
+from api.sheets.instance import Pin, PlannedDay, build_day, local_midnight, seconds_of, visit_window
+from api.sheets.models import (
+    EditAction,
+    PlanEdit,
+    PlanningRun,
+    RunStatus,
+    SheetStop,
+    UnplannedReason,
+    UnplannedRequest,
+    VisitSheet,
+)
 from api.teams.models import Team
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from routing import solve
@@ -82,13 +91,20 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
         with _timed(timings, "load_s"):
             branch = session.get_one(Branch, run.branch_id)
             teams = _teams(session, run)
-            requests = _requests(session, run)
-        plannable, left_out = _sort_out(branch, teams, requests)
+            edits = {
+                edit.visit_request_id: edit
+                for edit in session.scalars(select(PlanEdit).where(PlanEdit.run_id == run.id))
+            }
+            requests = _requests(session, run, [key for key, edit in edits.items() if edit.action is EditAction.PIN])
+        removed = [request for request in requests if _action(edits, request) is EditAction.REMOVE]
+        plannable, left_out = _sort_out(branch, teams, [r for r in requests if r not in removed])
+        left_out += [(request, UnplannedReason.REMOVED, "taken off the plan by a supervisor") for request in removed]
         day = plan = None
         if plannable and teams:
             _stage(session, run, "matrix", 10)
             with _timed(timings, "matrix_s"):
-                day, matrices = build_day(branch, run.work_date, teams, plannable, GreatCircle(settings.travel_mode))
+                travel = GreatCircle(settings.travel_mode)
+                day, matrices = build_day(branch, run.work_date, teams, plannable, travel, _pins(edits))
             _stage(session, run, "solving", 15)
             with _timed(timings, "solve_s"), _progress_ticker(sessions, run_id, run.time_limit_s):
                 plan = solve(
@@ -118,8 +134,22 @@ def _teams(session: Session, run: PlanningRun) -> list[Team]:
     return list(session.scalars(query))
 
 
-def _requests(session: Session, run: PlanningRun) -> list[VisitRequest]:
-    """Open requests of the branch's cases due on the work date, and those a published sheet of that date holds."""
+def _action(edits: dict[UUID, PlanEdit], request: VisitRequest) -> EditAction | None:
+    edit = edits.get(request.id)
+    return edit.action if edit is not None else None
+
+
+def _pins(edits: dict[UUID, PlanEdit]) -> dict[str, Pin]:
+    return {
+        str(key): Pin(str(edit.team_id), edit.position, seconds_of(edit.start_time) if edit.start_time else None)
+        for key, edit in edits.items()
+        if edit.action is EditAction.PIN
+    }
+
+
+def _requests(session: Session, run: PlanningRun, pinned: list[UUID]) -> list[VisitRequest]:
+    """Open requests of the branch's cases due on the work date, those a published sheet of that date holds, and
+    those a supervisor pinned (still open or planned)."""
     published = (
         select(SheetStop.visit_request_id)
         .join(VisitSheet, VisitSheet.id == SheetStop.sheet_id)
@@ -130,10 +160,19 @@ def _requests(session: Session, run: PlanningRun) -> list[VisitRequest]:
         select(VisitRequest)
         .join(DebtCase, DebtCase.id == VisitRequest.case_id)
         .where(DebtCase.branch_id == run.branch_id)
-        .where(VisitRequest.earliest_date <= run.work_date, VisitRequest.latest_date >= run.work_date)
         .where(
-            (VisitRequest.status == VisitRequestStatus.OPEN)
-            | ((VisitRequest.status == VisitRequestStatus.PLANNED) & VisitRequest.id.in_(published))
+            (
+                (VisitRequest.earliest_date <= run.work_date)
+                & (VisitRequest.latest_date >= run.work_date)
+                & (
+                    (VisitRequest.status == VisitRequestStatus.OPEN)
+                    | ((VisitRequest.status == VisitRequestStatus.PLANNED) & VisitRequest.id.in_(published))
+                )
+            )
+            | (
+                VisitRequest.id.in_(pinned)
+                & VisitRequest.status.in_((VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED))
+            )
         )
         .options(selectinload(VisitRequest.address), selectinload(VisitRequest.case))
         .order_by(VisitRequest.created_at, VisitRequest.id)
@@ -203,6 +242,7 @@ def _sheet(run: PlanningRun, team: Team, day: PlannedDay, route: Route) -> Visit
                 starts_at=day.moment(visit.start_s),
                 departs_at=day.moment(visit.departure_s),
                 travel_m=int(instance.distances_m[here, stop.location]),
+                pinned=visit.stop in day.pins,
             )
         )
         here = stop.location

@@ -16,7 +16,7 @@ from api.sheets import service
 from api.sheets.exports import printed_sheet
 from api.sheets.models import VisitSheet
 from api.sheets.printing import PrintedSheet, render_csv, render_pdf
-from api.sheets.schemas import PlanningRunCreate, PlanningRunRead, VisitSheetRead, sheet_read
+from api.sheets.schemas import PlanEditPut, PlanningRunCreate, PlanningRunRead, VisitSheetRead, sheet_read
 from api.users.models import Role, User
 
 runs_router = APIRouter(prefix="/planning-runs", tags=["planning"])
@@ -71,7 +71,9 @@ def cancel_planning_run(run_id: UUID, session: SessionDep, user: Manager) -> Pla
 
 @runs_router.post(
     "/{run_id}/publish",
-    responses=problem_responses(RoleNotAllowed, service.PlanningRunNotFound, service.PlanningRunNotPublishable),
+    responses=problem_responses(
+        RoleNotAllowed, service.PlanningRunNotFound, service.PlanningRunNotPublishable, service.PlanEditsPending
+    ),
 )
 def publish_planning_run(run_id: UUID, session: SessionDep, user: Manager) -> PlanningRunRead:
     """Publish every sheet of a succeeded run at once, each as the next version of its team's day."""
@@ -142,3 +144,58 @@ def get_my_sheet(
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})  # type: ignore[return-value]
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     return Response(content=body, media_type="application/json", headers=headers)  # type: ignore[return-value]
+
+
+_EDIT_PROBLEMS = (RoleNotAllowed, service.PlanningRunNotFound, service.PlanningRunNotEditable)
+
+
+@runs_router.put(
+    "/{run_id}/edits/{visit_request_id}",
+    responses=problem_responses(
+        *_EDIT_PROBLEMS,
+        service.RequestNotPlannable,
+        service.TeamNotWorking,
+        service.PinTimeOutsideHours,
+        service.PinPositionTaken,
+    ),
+)
+def put_plan_edit(
+    run_id: UUID, visit_request_id: UUID, body: PlanEditPut, session: SessionDep, user: Manager
+) -> PlanningRunRead:
+    """Pin a request to a team (at a position or start time) or remove it from the draft; re-solve to apply."""
+    service.put_edit(session, user, run_id, visit_request_id, body)
+    return _run_read(session, user, run_id)
+
+
+@runs_router.delete(
+    "/{run_id}/edits/{visit_request_id}", responses=problem_responses(*_EDIT_PROBLEMS, service.PlanEditNotFound)
+)
+def delete_plan_edit(run_id: UUID, visit_request_id: UUID, session: SessionDep, user: Manager) -> PlanningRunRead:
+    """Withdraw a pending edit of the draft plan."""
+    service.delete_edit(session, user, run_id, visit_request_id)
+    return _run_read(session, user, run_id)
+
+
+@runs_router.post(
+    "/{run_id}/resolve",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(*_EDIT_PROBLEMS, service.PlanningRunActive),
+)
+def resolve_planning_run(
+    run_id: UUID,
+    request: Request,
+    response: Response,
+    background: BackgroundTasks,
+    session: SessionDep,
+    user: Manager,
+) -> PlanningRunRead:
+    """Plan the date again around the run's pins and removals: a new run, answered at once."""
+    run = service.resolve_run(session, user, run_id, request.app.state.settings.planning)
+    _submit_after_commit(request, background, run.id)
+    response.headers["Location"] = f"/planning-runs/{run.id}"
+    return PlanningRunRead.from_row(run)
+
+
+def _run_read(session: Session, user: User, run_id: UUID) -> PlanningRunRead:
+    session.expire_all()
+    return PlanningRunRead.from_row(service.get_run(session, user, run_id))

@@ -6,14 +6,22 @@ from typing import Any
 from uuid import UUID
 
 from geoalchemy2.shape import to_shape
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from shapely.geometry import mapping
 
 from api.cases.models import OverdueBucket
 from api.cases.schemas import mask_id_number
 from api.geo import GeoPoint
-from api.schemas import Body, FromJson
-from api.sheets.models import PlanningRun, RunStatus, SheetStatus, SheetStop, UnplannedReason, VisitSheet
+from api.schemas import Body, FromJson, LocalTime
+from api.sheets.models import (
+    EditAction,
+    PlanningRun,
+    RunStatus,
+    SheetStatus,
+    SheetStop,
+    UnplannedReason,
+    VisitSheet,
+)
 from api.teams.models import Team
 from api.users.models import User
 from api.visit_requests.models import VisitPurpose, VisitRequest
@@ -26,6 +34,38 @@ class PlanningRunCreate(Body):
     work_date: FromJson[date] | None = Field(
         default=None, description="Local date to plan; default: tomorrow in the branch's time zone."
     )
+
+
+class PlanEditPut(Body):
+    """A change to a run's draft plan, applied when the run is re-solved. `pin` keeps the request on `team_id`
+    (adding it if it was left out; moving it if another team had it), optionally at `position` on the route or
+    starting at `start_time`; `remove` takes the request off the plan."""
+
+    action: FromJson[EditAction]
+    team_id: FromJson[UUID] | None = Field(default=None, description="The team to keep it on (pin only).")
+    position: int | None = Field(default=None, ge=1, le=60, description="1 = the team's first visit (pin only).")
+    start_time: LocalTime | None = Field(default=None, description="When the visit starts, local time (pin only).")
+
+    @model_validator(mode="after")
+    def _fits_the_action(self) -> "PlanEditPut":
+        if self.action is EditAction.PIN and self.team_id is None:
+            raise ValueError("a pin needs team_id")
+        if self.action is EditAction.REMOVE and (self.team_id or self.position or self.start_time):
+            raise ValueError("a removal takes no team_id, position or start_time")
+        return self
+
+
+class PlanEditRead(BaseModel):
+    """A supervisor's change to the plan; `pending` while the run's sheets do not show it (re-solve to apply)."""
+
+    visit_request_id: UUID
+    action: EditAction
+    team_id: UUID | None
+    position: int | None
+    start_time: LocalTime | None
+    edited_by_id: UUID
+    created_at: datetime
+    pending: bool
 
 
 class SheetSummary(BaseModel):
@@ -66,12 +106,14 @@ class PlanningRunRead(BaseModel):
     )
     error: str
     requested_by_id: UUID
+    based_on_id: UUID | None = Field(description="The run whose edits this one re-solved.")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     published_at: datetime | None
     sheets: list[SheetSummary]
     unplanned: list[UnplannedRead]
+    edits: list[PlanEditRead]
 
     @classmethod
     def from_row(cls, run: PlanningRun) -> "PlanningRunRead":
@@ -87,6 +129,7 @@ class PlanningRunRead(BaseModel):
             figures=run.figures,
             error=run.error,
             requested_by_id=run.requested_by_id,
+            based_on_id=run.based_on_id,
             created_at=run.created_at,
             started_at=run.started_at,
             finished_at=run.finished_at,
@@ -95,6 +138,19 @@ class PlanningRunRead(BaseModel):
             unplanned=[
                 UnplannedRead(visit_request_id=row.visit_request_id, reason=row.reason, detail=row.detail)
                 for row in sorted(run.unplanned, key=lambda row: (row.reason, str(row.visit_request_id)))
+            ],
+            edits=[
+                PlanEditRead(
+                    visit_request_id=edit.visit_request_id,
+                    action=edit.action,
+                    team_id=edit.team_id,
+                    position=edit.position,
+                    start_time=edit.start_time,
+                    edited_by_id=edit.edited_by_id,
+                    created_at=edit.created_at,
+                    pending=run.is_pending(edit),
+                )
+                for edit in run.edits
             ],
         )
 

@@ -5,19 +5,24 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from api.branches import service as branches_service
+from api.branches.models import Branch
+from api.cases.models import Address, AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow
 from api.problems import Conflict, NotFound, ValidationFailed
 from api.scope import in_scope
+from api.sheets.instance import seconds_of, visit_window
 from api.sheets.models import (
     ACTIVE_RUN_STATUSES,
+    EditAction,
+    PlanEdit,
     PlanningRun,
     RunStatus,
     SheetStatus,
     SheetStop,
     VisitSheet,
 )
-from api.sheets.schemas import PlanningRunCreate
+from api.sheets.schemas import PlanEditPut, PlanningRunCreate
 from api.teams import service as teams_service
 from api.teams.models import Team, TeamMember
 from api.users.models import Role, User
@@ -76,9 +81,19 @@ def start_run(session: Session, user: User, data: PlanningRunCreate, settings: P
             errors=[{"pointer": "#/work_date", "detail": "today or later"}],
         )
     _give_up_abandoned(session, branch.id, work_date)
+    _ensure_no_active_run(session, branch.id, work_date)
+    run = PlanningRun(
+        branch_id=branch.id, work_date=work_date, time_limit_s=settings.time_limit_s, requested_by_id=user.id
+    )
+    session.add(run)
+    session.flush()  # the partial unique index refuses a concurrent twin (409)
+    return run
+
+
+def _ensure_no_active_run(session: Session, branch_id: UUID, work_date: date) -> None:
     active = session.scalar(
         select(PlanningRun.id).where(
-            PlanningRun.branch_id == branch.id,
+            PlanningRun.branch_id == branch_id,
             PlanningRun.work_date == work_date,
             PlanningRun.status.in_(ACTIVE_RUN_STATUSES),
         )
@@ -88,12 +103,6 @@ def start_run(session: Session, user: User, data: PlanningRunCreate, settings: P
             f"Run {active} is planning {work_date.isoformat()} for this branch; wait for it or cancel it.",
             run_id=active,
         )
-    run = PlanningRun(
-        branch_id=branch.id, work_date=work_date, time_limit_s=settings.time_limit_s, requested_by_id=user.id
-    )
-    session.add(run)
-    session.flush()  # the partial unique index refuses a concurrent twin (409)
-    return run
 
 
 def cancel_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
@@ -115,6 +124,12 @@ def publish_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
     """Publish every sheet of the run as the next version of its team's day, in this one transaction. Requests on
     the sheets become planned; those only an earlier version held go back to open."""
     run = get_run(session, user, run_id)
+    if pending_edits(run):
+        raise PlanEditsPending(
+            f"Run {run_id} has {len(pending_edits(run))} edits its sheets do not show yet: re-solve it and publish"
+            " the new run.",
+            pending=len(pending_edits(run)),
+        )
     # the conditional update serialises two publishers of the same run: the second one finds it published
     claimed = session.execute(
         update(PlanningRun)
@@ -231,3 +246,178 @@ def sheet_context(session: Session, sheet: VisitSheet) -> tuple[Team, dict[UUID,
         .options(selectinload(VisitRequest.case), selectinload(VisitRequest.address))
     )
     return team, agents, {request.id: request for request in requests}
+
+
+class PlanningRunNotEditable(Conflict):
+    title = "Only the draft plan of a succeeded, unpublished run can be edited or re-solved"
+    slug = "planning-run-not-editable"
+
+
+class PlanEditsPending(Conflict):
+    title = "The plan has edits that are not solved yet"
+    slug = "plan-edits-pending"
+
+
+class RequestNotPlannable(ValidationFailed):
+    title = "This visit request cannot be planned on the run's date"
+    slug = "request-not-plannable"
+
+
+class TeamNotWorking(ValidationFailed):
+    title = "The team does not work on the run's date"
+    slug = "team-not-working"
+
+
+class PinTimeOutsideHours(ValidationFailed):
+    title = "A visit cannot start at that time"
+    slug = "pin-time-outside-hours"
+
+
+class PinPositionTaken(Conflict):
+    title = "Another request is pinned to that position"
+    slug = "pin-position-taken"
+
+
+class PlanEditNotFound(NotFound):
+    title = "No edit of this request in the run"
+    slug = "plan-edit-not-found"
+
+
+def pending_edits(run: PlanningRun) -> list[PlanEdit]:
+    return [edit for edit in run.edits if run.is_pending(edit)]
+
+
+def put_edit(session: Session, user: User, run_id: UUID, request_id: UUID, data: PlanEditPut) -> PlanEdit:
+    """Record a pin or a removal of a request for the next re-solve of the run (replacing its earlier edit)."""
+    run = _editable_run(session, user, run_id)
+    request = _plannable_request(session, run, request_id, adding=data.action is EditAction.PIN)
+    if data.action is EditAction.PIN:
+        _check_pin(session, run, request, data)
+    existing = session.get(PlanEdit, (run.id, request.id))
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+    edit = PlanEdit(
+        run_id=run.id,
+        visit_request_id=request.id,
+        action=data.action,
+        team_id=data.team_id,
+        position=data.position,
+        start_time=data.start_time,
+        edited_by_id=user.id,
+    )
+    session.add(edit)
+    session.flush()
+    return edit
+
+
+def delete_edit(session: Session, user: User, run_id: UUID, request_id: UUID) -> None:
+    run = _editable_run(session, user, run_id)
+    edit = session.get(PlanEdit, (run.id, request_id))
+    if edit is None or edit not in pending_edits(run):
+        raise PlanEditNotFound(
+            f"Run {run_id} has no pending edit of request {request_id}.", visit_request_id=request_id
+        )
+    session.delete(edit)
+    session.flush()
+
+
+def resolve_run(session: Session, user: User, run_id: UUID, settings: PlanningSettings) -> PlanningRun:
+    """A new run of the same branch and date that plans around the run's pins and removals (all its edits)."""
+    base = _editable_run(session, user, run_id)
+    _give_up_abandoned(session, base.branch_id, base.work_date)
+    _ensure_no_active_run(session, base.branch_id, base.work_date)
+    run = PlanningRun(
+        branch_id=base.branch_id,
+        work_date=base.work_date,
+        time_limit_s=settings.time_limit_s,
+        requested_by_id=user.id,
+        based_on_id=base.id,
+    )
+    session.add(run)
+    session.flush()
+    for edit in base.edits:
+        session.add(
+            PlanEdit(
+                run_id=run.id,
+                visit_request_id=edit.visit_request_id,
+                action=edit.action,
+                team_id=edit.team_id,
+                position=edit.position,
+                start_time=edit.start_time,
+                edited_by_id=edit.edited_by_id,
+                created_at=edit.created_at,  # applied by this run: not pending on it
+            )
+        )
+    session.flush()
+    return run
+
+
+def _editable_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
+    run = get_run(session, user, run_id)
+    if run.status is not RunStatus.SUCCEEDED or run.published_at is not None:
+        state = "published" if run.published_at is not None else run.status.value
+        raise PlanningRunNotEditable(f"Run {run_id} is {state}; plan again to change the day.", run_status=run.status)
+    return run
+
+
+def _plannable_request(session: Session, run: PlanningRun, request_id: UUID, *, adding: bool) -> VisitRequest:
+    request = session.scalar(
+        select(VisitRequest)
+        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
+        .where(VisitRequest.id == request_id, DebtCase.branch_id == run.branch_id)
+    )
+    if request is None:
+        raise RequestNotPlannable(f"No visit request {request_id} in the run's branch.", visit_request_id=request_id)
+    if adding:
+        problem = _why_not_plannable(session, run, request)
+        if problem:
+            raise RequestNotPlannable(f"Request {request_id} {problem}.", visit_request_id=request_id)
+    return request
+
+
+def _why_not_plannable(session: Session, run: PlanningRun, request: VisitRequest) -> str | None:
+    if request.status not in (VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED):
+        return f"is {request.status.value}"
+    if not request.earliest_date <= run.work_date <= request.latest_date:
+        return f"is due {request.earliest_date.isoformat()} to {request.latest_date.isoformat()}"
+    address = session.get_one(Address, request.address_id)
+    if address.validity in (AddressValidity.REPORTED_INVALID, AddressValidity.CONFIRMED_INVALID):
+        return f"has an address {address.validity.value.replace('_', ' ')}"
+    if address.point is None:
+        return "has an address without a map point"
+    return None
+
+
+def _check_pin(session: Session, run: PlanningRun, request: VisitRequest, data: PlanEditPut) -> None:
+    team = session.scalar(
+        select(Team).where(Team.id == data.team_id, Team.branch_id == run.branch_id, Team.work_date == run.work_date)
+    )
+    if team is None:
+        raise TeamNotWorking(
+            f"Team {data.team_id} does not work for this branch on {run.work_date.isoformat()}.",
+            errors=[{"pointer": "#/team_id", "detail": "not a team of the run's date"}],
+        )
+    if data.start_time is not None:
+        branch = session.get_one(Branch, run.branch_id)
+        window = visit_window(branch, request)
+        hours_ok = window is not None and window.contains(seconds_of(data.start_time))
+        shift_ok = team.shift_start <= data.start_time < team.shift_end
+        if not (hours_ok and shift_ok):
+            raise PinTimeOutsideHours(
+                f"{data.start_time:%H:%M} is outside the request's window, the visiting hours or the team's shift.",
+                errors=[{"pointer": "#/start_time", "detail": "outside the window, visiting hours or shift"}],
+            )
+    if data.position is not None:
+        taken = session.scalar(
+            select(PlanEdit.visit_request_id).where(
+                PlanEdit.run_id == run.id,
+                PlanEdit.team_id == team.id,
+                PlanEdit.position == data.position,
+                PlanEdit.visit_request_id != request.id,
+            )
+        )
+        if taken is not None:
+            raise PinPositionTaken(
+                f"Request {taken} is pinned to position {data.position} of {team.name}.", visit_request_id=taken
+            )
