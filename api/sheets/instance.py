@@ -117,29 +117,14 @@ def build_day(
             shift=TimeWindow(seconds_of(team.shift_start), seconds_of(team.shift_end)),
             max_visits=team.max_visits,
             skills=frozenset({EXPERIENCED}) if team.experienced else frozenset(),
-            breaks=_breaks(team),
+            breaks=team_breaks(team),
         )
         for team in teams
     ]
-    stops = []
-    for row, request in enumerate(requests, start=len(depots)):
-        window = visit_window(branch, request)
-        assert window is not None, "requests without a window are left out before"
-        pin = pins.get(str(request.id))
-        if pin is not None and pin.start_s is not None:
-            window = TimeWindow(pin.start_s, pin.start_s)
-        stops.append(
-            Stop(
-                key=str(request.id),
-                location=row,
-                service_s=SERVICE_MINUTES[request.purpose] * 60,
-                windows=(window,),
-                drop_cost=PINNED_DROP_COST_M if pin else drop_cost(request),
-                required_skills=frozenset({EXPERIENCED}) if request.case.complaint_history else frozenset(),
-                pin_team=pin.team_key if pin else None,
-                pin_position=pin.position if pin else None,
-            )
-        )
+    stops = [
+        request_stop(branch, request, row, pins.get(str(request.id)))
+        for row, request in enumerate(requests, start=len(depots))
+    ]
     instance = Instance(routing_teams, stops, durations_s=matrices.durations_s, distances_m=matrices.distances_m)
     day = PlannedDay(
         instance=instance,
@@ -152,7 +137,25 @@ def build_day(
     return day, matrices
 
 
-def _breaks(team: Team) -> tuple[Break, ...]:
+def request_stop(branch: Branch, request: VisitRequest, location: int, pin: Pin | None = None) -> Stop:
+    """The routing stop of a request whose window is not empty (see `visit_window`)."""
+    window = visit_window(branch, request)
+    assert window is not None, "requests without a window are left out before"
+    if pin is not None and pin.start_s is not None:
+        window = TimeWindow(pin.start_s, pin.start_s)
+    return Stop(
+        key=str(request.id),
+        location=location,
+        service_s=SERVICE_MINUTES[request.purpose] * 60,
+        windows=(window,),
+        drop_cost=PINNED_DROP_COST_M if pin else drop_cost(request),
+        required_skills=frozenset({EXPERIENCED}) if request.case.complaint_history else frozenset(),
+        pin_team=pin.team_key if pin else None,
+        pin_position=pin.position if pin else None,
+    )
+
+
+def team_breaks(team: Team) -> tuple[Break, ...]:
     if team.break_minutes == 0 or team.break_from is None or team.break_until is None:
         return ()
     duration_s = team.break_minutes * 60

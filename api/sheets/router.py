@@ -12,11 +12,20 @@ from api.db import SessionDep
 from api.deps import Manager, require_roles
 from api.geo import GeoPoint
 from api.problems import RoleNotAllowed, problem_responses
-from api.sheets import service
+from api.sheets import replan, service
 from api.sheets.exports import printed_sheet
 from api.sheets.models import VisitSheet
 from api.sheets.printing import PrintedSheet, render_csv, render_pdf
-from api.sheets.schemas import PlanEditPut, PlanningRunCreate, PlanningRunRead, VisitSheetRead, sheet_read
+from api.sheets.schemas import (
+    PlanEditPut,
+    PlanningRunCreate,
+    PlanningRunRead,
+    ReplanRead,
+    ReplanRequest,
+    UnfitStop,
+    VisitSheetRead,
+    sheet_read,
+)
 from api.users.models import Role, User
 
 runs_router = APIRouter(prefix="/planning-runs", tags=["planning"])
@@ -117,6 +126,26 @@ def get_visit_sheet_csv(sheet_id: UUID, session: SessionDep, user: SheetViewer) 
     rows = render_csv(_printed(session, user, sheet_id)).encode("utf-8-sig")
     disposition = f'attachment; filename="visit-sheet-{sheet_id}.csv"'
     return Response(rows, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+
+
+@sheets_router.post(
+    "/{sheet_id}/replan",
+    responses=problem_responses(
+        RoleNotAllowed, service.VisitSheetNotFound, replan.SheetNotCurrent, replan.ReplanTimeInvalid
+    ),
+)
+def replan_visit_sheet(
+    sheet_id: UUID, body: ReplanRequest, request: Request, session: SessionDep, user: SheetViewer
+) -> ReplanRead:
+    """Re-order the remaining stops of a started sheet from the team's position and time; done and current stops
+    stay; stops that no longer fit are listed and their requests opened again."""
+    sheet = service.get_sheet(session, user, sheet_id)
+    travel_mode = request.app.state.settings.planning.travel_mode
+    unfit = replan.replan_sheet(session, sheet, body.position, body.time, travel_mode)
+    return ReplanRead(
+        sheet=_read(session, sheet),
+        unfit=[UnfitStop(visit_request_id=row.visit_request_id, reason=row.reason, detail=row.detail) for row in unfit],
+    )
 
 
 @sheets_router.get("/{sheet_id}", responses=problem_responses(RoleNotAllowed, service.VisitSheetNotFound))

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from geoalchemy2.shape import to_shape
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from shapely.geometry import mapping
 
 from api.cases.models import OverdueBucket
@@ -295,3 +295,25 @@ def _stop_read(stop: SheetStop, request: VisitRequest) -> SheetStopRead:
         care_flags=flags,
         collector_notes=request.notes,
     )
+
+
+class ReplanRequest(Body):
+    """Where the team is and what time it is: the remaining stops are re-ordered from there."""
+
+    position: GeoPoint
+    time: FromJson[AwareDatetime] = Field(description="Now, with its UTC offset.")
+
+
+class UnfitStop(BaseModel):
+    """A stop taken off the sheet by re-planning, because it no longer fits the day; its request is open again."""
+
+    visit_request_id: UUID
+    reason: UnplannedReason
+    detail: str
+
+
+class ReplanRead(BaseModel):
+    """The re-planned sheet and the stops that no longer fit."""
+
+    sheet: VisitSheetRead
+    unfit: list[UnfitStop]
