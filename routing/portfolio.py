@@ -14,8 +14,9 @@ from routing.plan import Plan
 from routing.pyvrp_engine import expressible, seed_routes, solve_pyvrp
 from routing.solver import solve_ortools
 
-# spawning a worker and importing the engines costs about this much of the caller's time limit
-_STARTUP_S = 0.8
+# returning the plans and checking them take about this much of the caller's time limit (a 1,000-stop day)
+_WRAP_UP_S = 0.5
+_LEAST_S = 0.2  # an engine gets at least this long, even when starting its process took the whole limit
 # of a seeded solve's time, PyVRP's share for the routes OR-Tools starts from
 _SEEDING_SHARE = 0.7
 
@@ -53,6 +54,12 @@ def _cost(instance: Instance, plan: Plan) -> tuple[int, int]:
     return must, plan.distance_m + penalties
 
 
+def _until(engine: Engine, instance: Instance, finish_by: float) -> Plan | None:
+    """Run the engine for what is left until `finish_by` (a `time.time()`), once its process has started: spawning
+    it and importing the engines take a second or more of the caller's time limit on a busy machine."""
+    return engine(instance, time_limit=timedelta(seconds=max(_LEAST_S, finish_by - time.time())))
+
+
 def solve(instance: Instance, *, time_limit: timedelta, seed: int = 0, workers: int = 2) -> Plan:
     """Assign the stops to teams and order them, within `time_limit`.
 
@@ -69,9 +76,9 @@ def solve(instance: Instance, *, time_limit: timedelta, seed: int = 0, workers: 
     if workers < 2:
         return solve_ortools(instance, time_limit=time_limit, seed=seed)
     engines = _engines(instance, seed)
-    budget = timedelta(seconds=max(0.2, time_limit.total_seconds() - _STARTUP_S))
+    finish_by = time.time() + time_limit.total_seconds() - _WRAP_UP_S  # wall clock: the same in every process
     with ProcessPoolExecutor(max_workers=len(engines), mp_context=get_context("spawn")) as pool:
-        futures: list[Future[Plan | None]] = [pool.submit(engine, instance, time_limit=budget) for engine in engines]
+        futures: list[Future[Plan | None]] = [pool.submit(_until, engine, instance, finish_by) for engine in engines]
         plans = [future.result() for future in futures]
     valid = [plan for plan in plans if plan is not None and check(instance, plan).ok]
     if not valid:  # no engine found a plan the checker accepts: give OR-Tools' plan, which names its dropped stops
