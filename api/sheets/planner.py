@@ -117,7 +117,8 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
         else:
             figures_source = {}
         session.expire_all()
-        run = session.get_one(PlanningRun, run_id)
+        # the row lock makes a cancellation either come before the storing (and win) or after it (and be refused)
+        run = session.get_one(PlanningRun, run_id, with_for_update=True)
         if run.cancel_requested:
             raise RunCancelled
         _stage(session, run, "storing", 95)

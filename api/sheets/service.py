@@ -108,15 +108,24 @@ def _ensure_no_active_run(session: Session, branch_id: UUID, work_date: date) ->
 def cancel_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
     """A queued run ends at once; a running one stops when its solver returns, storing nothing."""
     run = get_run(session, user, run_id)
-    if run.status is RunStatus.QUEUED:
-        run.status, run.stage, run.finished_at, run.cancel_requested = RunStatus.CANCELLED, "done", utcnow(), True
-    elif run.status is RunStatus.RUNNING:
-        run.cancel_requested = True
-    else:
-        raise PlanningRunNotActive(
-            f"Run {run_id} has {run.status.value}; there is nothing to cancel.", run_status=run.status
+    # conditional updates: a worker claiming or finishing the run at the same moment cannot be overwritten
+    ended = session.execute(
+        update(PlanningRun)
+        .where(PlanningRun.id == run.id, PlanningRun.status == RunStatus.QUEUED)
+        .values(status=RunStatus.CANCELLED, stage="done", finished_at=utcnow(), cancel_requested=True)
+    )
+    if ended.rowcount != 1:  # type: ignore[attr-defined]
+        flagged = session.execute(
+            update(PlanningRun)
+            .where(PlanningRun.id == run.id, PlanningRun.status == RunStatus.RUNNING)
+            .values(cancel_requested=True)
         )
-    session.flush()
+        if flagged.rowcount != 1:  # type: ignore[attr-defined]
+            session.refresh(run)
+            raise PlanningRunNotActive(
+                f"Run {run_id} has {run.status.value}; there is nothing to cancel.", run_status=run.status
+            )
+    session.refresh(run)
     return run
 
 

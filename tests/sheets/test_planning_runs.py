@@ -316,3 +316,23 @@ def test_a_day_without_teams_leaves_every_request_unplanned(client: TestClient, 
     assert run["status"] == "succeeded" and run["sheets"] == []
     assert {row["visit_request_id"] for row in run["unplanned"]} == {str(r.id) for r in requests}
     assert {row["reason"] for row in run["unplanned"]} == {"no_teams"}
+
+
+def test_cancelling_a_running_run_flags_it_for_its_worker(client: TestClient, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    run = PlanningRun(
+        branch_id=branch.id,
+        work_date=tomorrow(branch),
+        status=RunStatus.RUNNING,
+        started_at=datetime.now(UTC),
+        time_limit_s=60,
+        requested_by_id=supervisor.id,
+    )
+    session.add(run)
+    session.commit()
+
+    response = client.post(f"/planning-runs/{run.id}/cancel", headers=auth_headers(supervisor))
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["cancel_requested"]) == ("running", True)
