@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
 
 from api.branches.models import Branch
 from api.cases.models import OverdueBucket
+from api.sheets.models import UnplannedReason
 from api.teams.models import Team
 from api.visit_requests.models import VisitPurpose, VisitRequest
 from routing.matrix import Matrices, MatrixProvider, Point
 from routing.model import Break, Instance, Stop, TimeWindow
 from routing.model import Team as RoutingTeam
+from routing.plan import DropReason
 
 SERVICE_MINUTES = {
     VisitPurpose.FIND_NEW_INFORMATION: 30,
@@ -30,6 +33,12 @@ SERVICE_MINUTES = {
 DROP_COST_PER_PRIORITY_M = 20_000  # a priority-5 request is worth a 100 km detour
 DROP_COST_PER_OVERDUE_MONTH_M = 4_000
 EXPERIENCED = "experienced"
+UNPLANNED_REASON = {  # why the solver left a request out, as the run reports it
+    DropReason.OUTSIDE_EVERY_SHIFT: UnplannedReason.OUTSIDE_EVERY_SHIFT,
+    DropReason.NO_TEAM_WITH_SKILL: UnplannedReason.NO_TEAM_WITH_SKILL,
+    DropReason.PIN_IMPOSSIBLE: UnplannedReason.PIN_IMPOSSIBLE,
+    DropReason.LOWER_PRIORITY: UnplannedReason.LOWER_PRIORITY,
+}
 PINNED_DROP_COST_M = 1_000_000  # a supervisor's pin outweighs any detour; dropped only when it cannot be kept
 
 
@@ -161,3 +170,8 @@ def team_breaks(team: Team) -> tuple[Break, ...]:
     duration_s = team.break_minutes * 60
     earliest = seconds_of(team.break_from)
     return (Break(earliest, seconds_of(team.break_until) - duration_s, duration_s),)
+
+
+def route_line(path: Sequence[Point]) -> WKTElement:
+    """The (lat, lon) points of a day as a WGS84 LineString."""
+    return WKTElement("LINESTRING(" + ", ".join(f"{lon!r} {lat!r}" for lat, lon in path) + ")", srid=4326)

@@ -18,7 +18,6 @@ from datetime import UTC, timedelta
 from typing import Any
 from uuid import UUID
 
-from geoalchemy2 import WKTElement
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,7 +25,16 @@ from api.branches.models import Branch
 from api.cases.models import AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow
-from api.sheets.instance import Pin, PlannedDay, build_day, local_midnight, seconds_of, visit_window
+from api.sheets.instance import (
+    UNPLANNED_REASON,
+    Pin,
+    PlannedDay,
+    build_day,
+    local_midnight,
+    route_line,
+    seconds_of,
+    visit_window,
+)
 from api.sheets.models import (
     EditAction,
     PlanEdit,
@@ -41,20 +49,13 @@ from api.teams.models import Team
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from routing import solve
 from routing.matrix import GreatCircle
-from routing.plan import DropReason, Plan, Route
+from routing.plan import Plan, Route
 
 log = logging.getLogger(__name__)
 
 _WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who planned a run, shown in its figures
 
 SessionFactory = Callable[[], Session]
-
-_REASONS = {
-    DropReason.OUTSIDE_EVERY_SHIFT: UnplannedReason.OUTSIDE_EVERY_SHIFT,
-    DropReason.NO_TEAM_WITH_SKILL: UnplannedReason.NO_TEAM_WITH_SKILL,
-    DropReason.PIN_IMPOSSIBLE: UnplannedReason.PIN_IMPOSSIBLE,
-    DropReason.LOWER_PRIORITY: UnplannedReason.LOWER_PRIORITY,
-}
 
 
 class RunCancelled(Exception):
@@ -224,7 +225,7 @@ def _store(
     if day is not None and plan is not None:
         for dropped in plan.dropped:
             request = day.requests[dropped.stop]
-            reason = _REASONS[dropped.reason]
+            reason = UNPLANNED_REASON[dropped.reason]
             detail = dropped.detail
             session.add(UnplannedRequest(run_id=run.id, visit_request_id=request.id, reason=reason, detail=detail))
 
@@ -260,7 +261,7 @@ def _sheet(run: PlanningRun, team: Team, day: PlannedDay, route: Route) -> Visit
         travel_s=route.travel_s,
         leaves_at=day.moment(route.start_s),
         returns_at=day.moment(route.end_s),
-        route=_line(path) if route.visits else None,
+        route=route_line(path) if route.visits else None,
         stops=stops,
     )
 
@@ -281,10 +282,6 @@ def _empty_sheet(run: PlanningRun, branch: Branch, team: Team) -> VisitSheet:
         route=None,
         stops=[],
     )
-
-
-def _line(path: list[tuple[float, float]]) -> WKTElement:
-    return WKTElement("LINESTRING(" + ", ".join(f"{lon!r} {lat!r}" for lat, lon in path) + ")", srid=4326)
 
 
 def _figures(

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -21,9 +20,11 @@ from api.geo import GeoPoint
 from api.problems import Conflict, ValidationFailed
 from api.sheets.instance import (
     EXPERIENCED,
+    UNPLANNED_REASON,
     address_point,
     local_midnight,
     request_stop,
+    route_line,
     seconds_of,
     team_breaks,
     team_point,
@@ -35,15 +36,8 @@ from routing import solve
 from routing.matrix import GreatCircle
 from routing.model import Instance, TimeWindow
 from routing.model import Team as RoutingTeam
-from routing.plan import DropReason
 
 TIME_LIMIT = timedelta(seconds=2)  # one team's remaining dozen stops: OR-Tools settles well within this
-_REASONS = {
-    DropReason.OUTSIDE_EVERY_SHIFT: UnplannedReason.OUTSIDE_EVERY_SHIFT,
-    DropReason.NO_TEAM_WITH_SKILL: UnplannedReason.NO_TEAM_WITH_SKILL,
-    DropReason.PIN_IMPOSSIBLE: UnplannedReason.PIN_IMPOSSIBLE,
-    DropReason.LOWER_PRIORITY: UnplannedReason.LOWER_PRIORITY,
-}
 
 
 class SheetNotCurrent(Conflict):
@@ -127,7 +121,7 @@ def replan_sheet(
         )
         here = location
     session.add_all(new_stops)
-    unfit = [Unfit(UUID(drop.stop), _REASONS[drop.reason], drop.detail) for drop in plan.dropped]
+    unfit = [Unfit(UUID(drop.stop), UNPLANNED_REASON[drop.reason], drop.detail) for drop in plan.dropped]
     if unfit:
         session.execute(
             update(VisitRequest)
@@ -137,7 +131,7 @@ def replan_sheet(
     start = team_point(team, "start", office)
     path = [start, *(address_point(request) for request in _fixed_requests(session, fixed)), points[0]]
     path += [*(points[location_of[visit.stop]] for visit in route.visits), end]
-    sheet.route = WKTElement("LINESTRING(" + ", ".join(f"{lon!r} {lat!r}" for lat, lon in path) + ")", srid=4326)
+    sheet.route = route_line(path)
     sheet.distance_m = sum(stop.travel_m for stop in fixed) + route.distance_m
     sheet.travel_s = route.travel_s
     sheet.returns_at = midnight + timedelta(seconds=route.end_s)
