@@ -28,6 +28,7 @@ from api.sheets.router import me_router, runs_router, sheets_router
 from api.teams.router import router as teams_router
 from api.users.router import router as users_router
 from api.visit_requests.router import router as visit_requests_router
+from api.visits.router import router as visits_router
 
 DESCRIPTION = """
 The backend of debt-collection field visits (外访): branches plan tomorrow's visit sheets, two-person teams visit
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth_router, responses=COMMON_RESPONSES)
     routers = (users_router, branches_router, teams_router, cases_router, visit_requests_router)
-    for router in (*routers, runs_router, sheets_router, me_router):
+    for router in (*routers, runs_router, sheets_router, me_router, visits_router):
         app.include_router(router, responses=AUTHENTICATED_RESPONSES)
     return app
 

@@ -8,13 +8,17 @@ from api.sheets.models import PlanEdit, PlanningRun, SheetStop, UnplannedRequest
 from api.teams.models import Team, TeamMember
 from api.users.models import User
 from api.visit_requests.models import VisitRequest
+from api.visits.models import CheckIn, DepartureCheck, Outcome, Visit
 
 __all__ = [
     "Address",
     "Base",
     "Branch",
+    "CheckIn",
     "DebtCase",
     "DebtorContact",
+    "DepartureCheck",
+    "Outcome",
     "PlanEdit",
     "PlanningRun",
     "RefreshToken",
@@ -23,6 +27,7 @@ __all__ = [
     "TeamMember",
     "UnplannedRequest",
     "User",
+    "Visit",
     "VisitRequest",
     "VisitSheet",
 ]

@@ -2,11 +2,13 @@ from datetime import datetime, time
 from uuid import UUID, uuid4
 
 from geoalchemy2 import WKBElement
-from sqlalchemy import CheckConstraint, String, Time
+from sqlalchemy import JSON, CheckConstraint, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, UtcDateTime, utcnow
 from api.geo import point_column_type
+
+DEFAULT_CHECKLIST = ("recorder_charged", "camera_charged", "letters_carried", "forms_carried")
 
 
 class Branch(Base):
@@ -20,5 +22,7 @@ class Branch(Base):
     office_point: Mapped[WKBElement] = mapped_column(point_column_type())
     visiting_from: Mapped[time] = mapped_column(Time(), default=time(8, 0))
     visiting_until: Mapped[time] = mapped_column(Time(), default=time(21, 0))
+    # what each agent confirms before the team's first visit of the day
+    departure_checklist: Mapped[list[str]] = mapped_column(JSON(), default=lambda: list(DEFAULT_CHECKLIST))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, model_validator
 
-from api.branches.models import Branch
+from api.branches.models import DEFAULT_CHECKLIST, Branch
 from api.geo import GeoPoint
 from api.schemas import Body, LocalTime, Patch, Read
 
@@ -34,6 +34,12 @@ def _check_hours(visiting_from: time | None, visiting_until: time | None) -> Non
         raise ValueError("visiting_from must be earlier than visiting_until")
 
 
+Checklist = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")]],
+    Field(min_length=1, max_length=30, description="Items each agent confirms before the team's first visit."),
+]
+
+
 class BranchCreate(Body):
     """A new branch office."""
 
@@ -43,6 +49,7 @@ class BranchCreate(Body):
     office: GeoPoint
     visiting_from: LocalTime = Field(default=time(8, 0), description="Local time from which doors may be visited.")
     visiting_until: LocalTime = Field(default=time(21, 0), description="Local time after which no door is visited.")
+    departure_checklist: Checklist = Field(default_factory=lambda: list(DEFAULT_CHECKLIST))
 
     @model_validator(mode="after")
     def _hours_in_order(self) -> "BranchCreate":
@@ -59,6 +66,7 @@ class BranchUpdate(Patch):
     office: GeoPoint | None = None
     visiting_from: LocalTime | None = None
     visiting_until: LocalTime | None = None
+    departure_checklist: Checklist | None = None
 
     @model_validator(mode="after")
     def _hours_in_order(self) -> "BranchUpdate":
@@ -76,6 +84,7 @@ class BranchRead(Read):
     office: GeoPoint
     visiting_from: LocalTime
     visiting_until: LocalTime
+    departure_checklist: list[str]
     created_at: datetime
     updated_at: datetime
 
@@ -91,6 +100,7 @@ class BranchRead(Read):
             office=office,
             visiting_from=branch.visiting_from,
             visiting_until=branch.visiting_until,
+            departure_checklist=branch.departure_checklist,
             created_at=branch.created_at,
             updated_at=branch.updated_at,
         )

@@ -76,6 +76,7 @@ def create_branch(session: Session, data: BranchCreate) -> Branch:
         office_point=data.office.to_wkt(),
         visiting_from=data.visiting_from,
         visiting_until=data.visiting_until,
+        departure_checklist=data.departure_checklist,
     )
     session.add(branch)
     session.flush()

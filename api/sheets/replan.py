@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 from api.branches.models import Branch
 from api.db import utcnow
 from api.geo import GeoPoint
-from api.problems import Conflict, ValidationFailed
+from api.problems import ValidationFailed
+from api.sheets import service as sheets_service
 from api.sheets.instance import (
     EXPERIENCED,
     UNPLANNED_REASON,
@@ -29,7 +30,7 @@ from api.sheets.instance import (
     team_breaks,
     team_point,
 )
-from api.sheets.models import SheetStatus, SheetStop, StopState, UnplannedReason, VisitSheet
+from api.sheets.models import SheetStop, StopState, UnplannedReason, VisitSheet
 from api.teams.models import Team
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from routing import solve
@@ -38,11 +39,6 @@ from routing.model import Instance, TimeWindow
 from routing.model import Team as RoutingTeam
 
 TIME_LIMIT = timedelta(seconds=2)  # one team's remaining dozen stops: OR-Tools settles well within this
-
-
-class SheetNotCurrent(Conflict):
-    title = "Only the current published version of a sheet can be re-planned"
-    slug = "sheet-not-current"
 
 
 class ReplanTimeInvalid(ValidationFailed):
@@ -61,7 +57,7 @@ def replan_sheet(
     session: Session, sheet: VisitSheet, position: GeoPoint, now: datetime, travel_mode: str
 ) -> list[Unfit]:
     """Re-order the sheet's remaining stops from `position` at `now`; returns the stops that no longer fit."""
-    _ensure_current(session, sheet)
+    sheets_service.ensure_current(session, sheet)
     branch = session.get_one(Branch, sheet.branch_id)
     team = session.get_one(Team, sheet.team_id)
     midnight = local_midnight(branch, sheet.work_date)
@@ -138,17 +134,6 @@ def replan_sheet(
     session.flush()
     session.expire(sheet, ["stops"])
     return unfit
-
-
-def _ensure_current(session: Session, sheet: VisitSheet) -> None:
-    latest = session.scalar(
-        select(VisitSheet.id)
-        .where(VisitSheet.team_id == sheet.team_id, VisitSheet.status == SheetStatus.PUBLISHED)
-        .order_by(VisitSheet.version.desc())
-        .limit(1)
-    )
-    if sheet.status is not SheetStatus.PUBLISHED or latest != sheet.id:
-        raise SheetNotCurrent(f"Sheet {sheet.id} is not the team's current published sheet.", current_sheet_id=latest)
 
 
 def _fixed_requests(session: Session, fixed: list[SheetStop]) -> list[VisitRequest]:

@@ -131,7 +131,7 @@ def get_visit_sheet_csv(sheet_id: UUID, session: SessionDep, user: SheetViewer) 
 @sheets_router.post(
     "/{sheet_id}/replan",
     responses=problem_responses(
-        RoleNotAllowed, service.VisitSheetNotFound, replan.SheetNotCurrent, replan.ReplanTimeInvalid
+        RoleNotAllowed, service.VisitSheetNotFound, service.SheetNotCurrent, replan.ReplanTimeInvalid
     ),
 )
 def replan_visit_sheet(

@@ -430,3 +430,19 @@ def _check_pin(session: Session, run: PlanningRun, request: VisitRequest, data: 
             raise PinPositionTaken(
                 f"Request {taken} is pinned to position {data.position} of {team.name}.", visit_request_id=taken
             )
+
+
+class SheetNotCurrent(Conflict):
+    title = "Only the current published version of a sheet is worked on"
+    slug = "sheet-not-current"
+
+
+def ensure_current(session: Session, sheet: VisitSheet) -> None:
+    latest = session.scalar(
+        select(VisitSheet.id)
+        .where(VisitSheet.team_id == sheet.team_id, VisitSheet.status == SheetStatus.PUBLISHED)
+        .order_by(VisitSheet.version.desc())
+        .limit(1)
+    )
+    if sheet.status is not SheetStatus.PUBLISHED or latest != sheet.id:
+        raise SheetNotCurrent(f"Sheet {sheet.id} is not the team's current published sheet.", current_sheet_id=latest)

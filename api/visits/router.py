@@ -1,0 +1,127 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, status
+from sqlalchemy.orm import Session
+
+from api.db import SessionDep
+from api.deps import require_roles
+from api.problems import RoleNotAllowed, problem_responses
+from api.sheets.service import SheetNotCurrent, VisitSheetNotFound
+from api.teams.service import TeamNotFound
+from api.users.models import Role, User
+from api.visits import service
+from api.visits.models import Visit
+from api.visits.schemas import (
+    CheckInCreate,
+    DepartureCheckCreate,
+    DepartureCheckRead,
+    OutcomeCreate,
+    StartVisit,
+    VisitRead,
+)
+
+router = APIRouter(tags=["visits"])
+
+Agent = Annotated[User, Depends(require_roles(Role.AGENT))]
+VisitViewer = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR))]
+Starter = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
+
+_OUTCOME_PROBLEMS = (
+    RoleNotAllowed,
+    service.VisitNotFound,
+    service.VisitNotInProgress,
+    service.CareNoteRequired,
+    service.ClientIdReused,
+)
+
+
+def _read(session: Session, visit: Visit) -> VisitRead:
+    return VisitRead.from_row(visit, service.outcomes_of(session, visit))
+
+
+@router.post(
+    "/teams/{team_id}/departure-checks",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(RoleNotAllowed, TeamNotFound, service.ChecklistIncomplete, service.ClientIdReused),
+)
+def confirm_departure(
+    team_id: UUID, body: DepartureCheckCreate, session: SessionDep, user: Agent
+) -> DepartureCheckRead:
+    """Confirm, from your own login, that the branch's departure checklist is done (recorder, camera, letters…)."""
+    check = service.confirm_departure(session, user, team_id, body)
+    return DepartureCheckRead.model_validate(check, from_attributes=True)
+
+
+@router.post(
+    "/visit-sheets/{sheet_id}/stops/{visit_request_id}/check-ins",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(
+        RoleNotAllowed,
+        VisitSheetNotFound,
+        SheetNotCurrent,
+        service.StopNotOnSheet,
+        service.CheckInTooFar,
+        service.VisitAlreadyStarted,
+        service.ClientIdReused,
+    ),
+)
+def check_in(
+    sheet_id: UUID, visit_request_id: UUID, body: CheckInCreate, request: Request, session: SessionDep, user: Agent
+) -> VisitRead:
+    """Check in at a stop of your team's sheet with the phone's position; both agents do, each for themselves."""
+    rules = request.app.state.settings.visits
+    return _read(session, service.check_in(session, user, sheet_id, visit_request_id, body, rules))
+
+
+@router.get("/visits/{visit_id}", responses=problem_responses(RoleNotAllowed, service.VisitNotFound))
+def get_visit(visit_id: UUID, session: SessionDep, user: VisitViewer) -> VisitRead:
+    """A visit with its check-ins and outcomes (agents: their team's; phone collectors: their cases')."""
+    return _read(session, service.get_visit(session, user, visit_id))
+
+
+@router.post(
+    "/visits/{visit_id}/start",
+    responses=problem_responses(
+        RoleNotAllowed,
+        service.VisitNotFound,
+        service.VisitAlreadyStarted,
+        service.DepartureCheckMissing,
+        service.AgentsNotBothCheckedIn,
+        service.CheckInsTooFarApart,
+        service.OverrideReasonRequired,
+    ),
+)
+def start_visit(visit_id: UUID, body: StartVisit, request: Request, session: SessionDep, user: Starter) -> VisitRead:
+    """Start the visit once both agents checked in near the address; a supervisor may override, with a reason."""
+    rules = request.app.state.settings.visits
+    return _read(session, service.start_visit(session, user, visit_id, body, rules))
+
+
+@router.post(
+    "/visits/{visit_id}/outcome", status_code=status.HTTP_201_CREATED, responses=problem_responses(*_OUTCOME_PROBLEMS)
+)
+def submit_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, user: Agent) -> VisitRead:
+    """Submit what happened at the door; your partner confirms it."""
+    return _read(session, service.submit_outcome(session, user, visit_id, body))
+
+
+@router.post(
+    "/visits/{visit_id}/outcome/confirm",
+    responses=problem_responses(
+        RoleNotAllowed, service.VisitNotFound, service.NothingToConfirm, service.SameAgentConfirms
+    ),
+)
+def confirm_outcome(visit_id: UUID, session: SessionDep, user: Agent) -> VisitRead:
+    """Confirm the outcome (or amendment) your partner submitted: the visit is complete."""
+    return _read(session, service.confirm_outcome(session, user, visit_id))
+
+
+@router.post(
+    "/visits/{visit_id}/outcome/amendments",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(*_OUTCOME_PROBLEMS, service.NothingToConfirm),
+)
+def amend_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, user: Agent) -> VisitRead:
+    """Correct a confirmed outcome: a new outcome linked to it, confirmed by your partner; both are kept."""
+    return _read(session, service.amend_outcome(session, user, visit_id, body))

@@ -1,0 +1,386 @@
+"""The rules of a visit at the door, enforced by the server: the departure check, the two-person rule, outcomes
+submitted by one agent and confirmed by the other, amendments instead of edits."""
+
+from datetime import timedelta
+from math import asin, cos, radians, sin, sqrt
+from uuid import UUID
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from api.branches.models import Branch
+from api.cases.models import Address, ContactSource, ContactStatus, DebtCase, DebtorContact
+from api.config import VisitSettings
+from api.db import utcnow
+from api.problems import Conflict, NotFound, ValidationFailed
+from api.scope import in_scope
+from api.sheets import service as sheets_service
+from api.sheets.models import SheetStop, StopState, VisitSheet
+from api.teams.models import Team, TeamMember
+from api.teams.service import TeamNotFound
+from api.users.models import Role, User
+from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.visits.models import CheckIn, DepartureCheck, Outcome, Visit, VisitStatus
+from api.visits.schemas import CheckInCreate, DepartureCheckCreate, OutcomeCreate, StartVisit
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+class VisitNotFound(NotFound):
+    title = "Visit not found"
+    slug = "visit-not-found"
+
+
+class StopNotOnSheet(NotFound):
+    title = "The request is not a stop of this sheet"
+    slug = "stop-not-on-sheet"
+
+
+class ChecklistIncomplete(ValidationFailed):
+    title = "Every item of the departure checklist must be confirmed"
+    slug = "checklist-incomplete"
+
+
+class CheckInTooFar(ValidationFailed):
+    title = "Too far from the address to check in"
+    slug = "check-in-too-far"
+
+
+class VisitAlreadyStarted(Conflict):
+    title = "The visit has started already"
+    slug = "visit-already-started"
+
+
+class DepartureCheckMissing(Conflict):
+    title = "The team's departure check is not complete"
+    slug = "departure-check-missing"
+
+
+class AgentsNotBothCheckedIn(Conflict):
+    title = "Both agents must check in at the address"
+    slug = "agents-not-both-checked-in"
+
+
+class CheckInsTooFarApart(Conflict):
+    title = "The two check-ins are too far apart in time"
+    slug = "check-ins-too-far-apart"
+
+
+class OverrideReasonRequired(ValidationFailed):
+    title = "A supervisor's start needs the reason"
+    slug = "override-reason-required"
+
+
+class VisitNotInProgress(Conflict):
+    title = "The visit is not in progress"
+    slug = "visit-not-in-progress"
+
+
+class NothingToConfirm(Conflict):
+    title = "No outcome waits for confirmation"
+    slug = "nothing-to-confirm"
+
+
+class SameAgentConfirms(Conflict):
+    title = "The other agent must confirm the outcome"
+    slug = "same-agent-confirms"
+
+
+class CareNoteRequired(ValidationFailed):
+    title = "A visit flagged for care needs a note"
+    slug = "care-note-required"
+
+
+class ClientIdReused(Conflict):
+    title = "This client id belongs to another record"
+    slug = "client-id-reused"
+
+
+def visible_visits(user: User) -> Select[tuple[Visit]]:
+    query = select(Visit).where(in_scope(user, Visit.branch_id))
+    if user.role is Role.AGENT:
+        query = query.where(Visit.team_id.in_(select(TeamMember.team_id).where(TeamMember.agent_id == user.id)))
+    elif user.role is Role.PHONE_COLLECTOR:
+        query = query.where(Visit.case_id.in_(select(DebtCase.id).where(DebtCase.phone_collector_id == user.id)))
+    return query
+
+
+def get_visit(session: Session, user: User, visit_id: UUID) -> Visit:
+    visit = session.scalar(visible_visits(user).where(Visit.id == visit_id))
+    if visit is None:
+        raise VisitNotFound(f"No visit {visit_id}.", visit_id=visit_id)
+    return visit
+
+
+def outcomes_of(session: Session, visit: Visit) -> list[Outcome]:
+    return list(session.scalars(select(Outcome).where(Outcome.visit_id == visit.id).order_by(Outcome.sequence)))
+
+
+def confirm_departure(session: Session, user: User, team_id: UUID, data: DepartureCheckCreate) -> DepartureCheck:
+    """The agent's own departure check for their team's day; a retry with the same client id returns the first."""
+    team = _own_team(session, user, team_id)
+    earlier = session.scalar(select(DepartureCheck).where(DepartureCheck.client_id == data.client_id))
+    if earlier is not None:
+        if earlier.agent_id != user.id or earlier.team_id != team.id:
+            raise ClientIdReused("This client_id was used for another departure check.", client_id=data.client_id)
+        return earlier
+    checklist = session.get_one(Branch, team.branch_id).departure_checklist
+    missing = [item for item in checklist if item not in data.items]
+    unknown = [item for item in data.items if item not in checklist]
+    if missing or unknown:
+        raise ChecklistIncomplete(
+            "Confirm exactly the branch's checklist: " + ", ".join(checklist) + ".",
+            missing=missing,
+            unknown=unknown,
+            errors=[{"pointer": "#/items", "detail": f"missing {missing}, unknown {unknown}"}],
+        )
+    check = session.scalar(
+        select(DepartureCheck).where(DepartureCheck.team_id == team.id, DepartureCheck.agent_id == user.id)
+    )
+    if check is None:
+        check = DepartureCheck(team_id=team.id, agent_id=user.id, work_date=team.work_date, client_id=data.client_id)
+        session.add(check)
+    check.items = list(checklist)
+    session.flush()
+    return check
+
+
+def check_in(
+    session: Session, user: User, sheet_id: UUID, request_id: UUID, data: CheckInCreate, rules: VisitSettings
+) -> Visit:
+    """Record the agent's check-in at a stop of their team's current sheet, if near enough to the address."""
+    sheet = sheets_service.get_sheet(session, user, sheet_id)
+    sheets_service.ensure_current(session, sheet)
+    if not any(stop.visit_request_id == request_id for stop in sheet.stops):
+        raise StopNotOnSheet(f"Request {request_id} is not on sheet {sheet_id}.", visit_request_id=request_id)
+    visit = _visit_for(session, sheet, request_id)
+    earlier = session.scalar(select(CheckIn).where(CheckIn.client_id == data.client_id))
+    if earlier is not None:
+        if earlier.agent_id != user.id or earlier.visit_id != visit.id:
+            raise ClientIdReused("This client_id was used for another check-in.", client_id=data.client_id)
+        return visit
+    if visit.status is not VisitStatus.CHECKING_IN:
+        raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
+    point = to_shape(session.get_one(Address, visit.address_id).point)
+    distance = _distance_m(data.lat, data.lon, point.y, point.x)
+    allowance = rules.geofence_radius_m + min(data.accuracy_m, rules.geofence_radius_m)
+    if distance > allowance:
+        raise CheckInTooFar(
+            f"You are {distance:.0f} m from the address; check in within {rules.geofence_radius_m} m"
+            f" (plus the fix's accuracy, {data.accuracy_m:.0f} m, up to {rules.geofence_radius_m} m).",
+            distance_m=round(distance),
+            radius_m=rules.geofence_radius_m,
+            accuracy_m=data.accuracy_m,
+        )
+    session.add(
+        CheckIn(
+            visit_id=visit.id,
+            agent_id=user.id,
+            lat=data.lat,
+            lon=data.lon,
+            accuracy_m=data.accuracy_m,
+            distance_m=distance,
+            device_time=data.device_time,
+            client_id=data.client_id,
+        )
+    )
+    session.flush()
+    session.refresh(visit)
+    return visit
+
+
+def start_visit(session: Session, user: User, visit_id: UUID, data: StartVisit, rules: VisitSettings) -> Visit:
+    """Start the visit: both agents of the team checked in within the allowed gap, after their departure check; or
+    a supervisor's override, recorded with its reason."""
+    visit = get_visit(session, user, visit_id)
+    if visit.status is not VisitStatus.CHECKING_IN:
+        raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
+    team = session.get_one(Team, visit.team_id)
+    members = [member.agent_id for member in team.members]
+    _ensure_departure_checked(session, team, members)
+    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+        if not data.override_reason:
+            raise OverrideReasonRequired(
+                "Give override_reason to start a visit without the agents' check-ins.",
+                errors=[{"pointer": "#/override_reason", "detail": "required for a supervisor's start"}],
+            )
+        visit.override_reason, visit.override_by_id = data.override_reason, user.id
+    else:
+        _ensure_both_checked_in(visit, members, rules)
+    visit.status, visit.started_at = VisitStatus.IN_PROGRESS, utcnow()
+    _stop_of(session, visit).state = StopState.IN_PROGRESS
+    session.flush()
+    return visit
+
+
+def submit_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCreate) -> Visit:
+    """One agent's account of the visit, for the other to confirm."""
+    visit = get_visit(session, user, visit_id)
+    if _retried(session, user, visit, data.client_id):
+        return visit
+    if visit.status is not VisitStatus.IN_PROGRESS:
+        raise VisitNotInProgress(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
+    _ensure_care_note(session, visit, data)
+    session.add(_outcome(visit, user, data, amends=None))
+    visit.status = VisitStatus.REPORTED
+    session.flush()
+    return visit
+
+
+def amend_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCreate) -> Visit:
+    """A correction of the confirmed outcome, linked to it; the other agent confirms it too. Both are kept."""
+    visit = get_visit(session, user, visit_id)
+    if _retried(session, user, visit, data.client_id):
+        return visit
+    outcomes = outcomes_of(session, visit)
+    if visit.status is not VisitStatus.COMPLETED or outcomes[-1].confirmed_at is None:
+        raise NothingToConfirm(
+            f"Visit {visit.id} has no confirmed outcome to amend (it is {visit.status.value}).", visit_id=visit.id
+        )
+    _ensure_care_note(session, visit, data)
+    session.add(_outcome(visit, user, data, amends=outcomes[-1]))
+    session.flush()
+    return visit
+
+
+def confirm_outcome(session: Session, user: User, visit_id: UUID) -> Visit:
+    """The other agent agrees with the outcome (or amendment) waiting: the visit is complete, the request done, and
+    contacts found at the door join the case."""
+    visit = get_visit(session, user, visit_id)
+    outcomes = outcomes_of(session, visit)
+    waiting = outcomes[-1] if outcomes and outcomes[-1].confirmed_at is None else None
+    if waiting is None:
+        raise NothingToConfirm(f"Visit {visit.id} has no outcome waiting for confirmation.", visit_id=visit.id)
+    if waiting.submitted_by_id == user.id:
+        raise SameAgentConfirms("You submitted this outcome; your partner confirms it.", submitted_by_id=user.id)
+    waiting.confirmed_by_id, waiting.confirmed_at = user.id, utcnow()
+    if visit.status is VisitStatus.REPORTED:
+        visit.status, visit.completed_at = VisitStatus.COMPLETED, waiting.confirmed_at
+        _stop_of(session, visit).state = StopState.DONE
+        session.get_one(VisitRequest, visit.visit_request_id).status = VisitRequestStatus.COMPLETED
+    _add_contacts(session, visit, waiting)
+    session.flush()
+    return visit
+
+
+def _own_team(session: Session, user: User, team_id: UUID) -> Team:
+    team = session.scalar(
+        select(Team)
+        .where(Team.id == team_id)
+        .where(Team.id.in_(select(TeamMember.team_id).where(TeamMember.agent_id == user.id)))
+    )
+    if team is None:
+        raise TeamNotFound(f"No team {team_id}.", team_id=team_id)
+    return team
+
+
+def _visit_for(session: Session, sheet: VisitSheet, request_id: UUID) -> Visit:
+    visit = session.scalar(select(Visit).where(Visit.sheet_id == sheet.id, Visit.visit_request_id == request_id))
+    if visit is None:
+        request = session.get_one(VisitRequest, request_id)
+        visit = Visit(
+            sheet_id=sheet.id,
+            visit_request_id=request.id,
+            team_id=sheet.team_id,
+            branch_id=sheet.branch_id,
+            case_id=request.case_id,
+            address_id=request.address_id,
+        )
+        session.add(visit)
+        session.flush()  # two agents' first check-ins at once: the unique key lets one create it (409 to the other)
+    return visit
+
+
+def _stop_of(session: Session, visit: Visit) -> SheetStop:
+    return session.scalars(
+        select(SheetStop).where(
+            SheetStop.sheet_id == visit.sheet_id, SheetStop.visit_request_id == visit.visit_request_id
+        )
+    ).one()
+
+
+def _ensure_departure_checked(session: Session, team: Team, members: list[UUID]) -> None:
+    checked = set(session.scalars(select(DepartureCheck.agent_id).where(DepartureCheck.team_id == team.id)))
+    missing = [agent for agent in members if agent not in checked]
+    if missing:
+        raise DepartureCheckMissing(
+            "Each agent confirms the departure checklist from their own login before the first visit.",
+            missing_agents=missing,
+        )
+
+
+def _ensure_both_checked_in(visit: Visit, members: list[UUID], rules: VisitSettings) -> None:
+    latest = {check.agent_id: check for check in visit.check_ins}
+    missing = [agent for agent in members if agent not in latest]
+    if missing:
+        raise AgentsNotBothCheckedIn(
+            f"{len(missing)} of the team's two agents has not checked in at the address yet.", missing_agents=missing
+        )
+    first, second = (latest[agent].received_at for agent in members)
+    gap = abs(first - second)
+    if gap > timedelta(seconds=rules.checkin_max_gap_s):
+        raise CheckInsTooFarApart(
+            f"The check-ins are {gap.total_seconds() / 60:.0f} min apart; both must be within"
+            f" {rules.checkin_max_gap_s // 60} min: check in again.",
+            gap_s=int(gap.total_seconds()),
+        )
+
+
+def _ensure_care_note(session: Session, visit: Visit, data: OutcomeCreate) -> None:
+    case = session.get_one(DebtCase, visit.case_id)
+    address = session.get_one(Address, visit.address_id)
+    if (case.complaint_history or address.elderly_resident) and not data.notes.strip():
+        raise CareNoteRequired(
+            "This visit is flagged for care (complaint history or elderly residents): describe how it went.",
+            errors=[{"pointer": "#/notes", "detail": "required for a visit flagged for care"}],
+        )
+
+
+def _retried(session: Session, user: User, visit: Visit, client_id: UUID) -> bool:
+    earlier = session.scalar(select(Outcome).where(Outcome.client_id == client_id))
+    if earlier is None:
+        return False
+    if earlier.visit_id != visit.id or earlier.submitted_by_id != user.id:
+        raise ClientIdReused("This client_id was used for another outcome.", client_id=client_id)
+    return True
+
+
+def _outcome(visit: Visit, user: User, data: OutcomeCreate, amends: Outcome | None) -> Outcome:
+    return Outcome(
+        visit_id=visit.id,
+        amends_id=amends.id if amends else None,
+        sequence=amends.sequence + 1 if amends else 1,
+        contact_result=data.contact_result.value,
+        promise_date=data.promise.date if data.promise else None,
+        promise_amount=data.promise.amount if data.promise else None,
+        suspected_fake_address=data.signs_fake_address,
+        details=data.model_dump(mode="json", exclude={"client_id"}),
+        submitted_by_id=user.id,
+        client_id=data.client_id,
+    )
+
+
+def _add_contacts(session: Session, visit: Visit, outcome: Outcome) -> None:
+    known = set(session.scalars(select(DebtorContact.phone).where(DebtorContact.case_id == visit.case_id)))
+    for finding in outcome.details.get("contacts", []):
+        if finding["phone"] not in known:
+            session.add(
+                DebtorContact(
+                    case_id=visit.case_id,
+                    phone=finding["phone"],
+                    kind=finding["kind"],
+                    status=ContactStatus.VERIFIED if finding["verified"] else ContactStatus.UNVERIFIED,
+                    source=ContactSource.FIELD_VISIT,
+                    holder=finding.get("holder", ""),
+                    notes=f"found at the door on visit {visit.id}",
+                )
+            )
+            known.add(finding["phone"])
+
+
+def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    dlat, dlon = radians(lat2 - lat1), radians(lon2 - lon1)
+    a = sin(dlat / 2) ** 2 + cos(radians(lat1)) * cos(radians(lat2)) * sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * asin(sqrt(a))

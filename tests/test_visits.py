@@ -1,0 +1,269 @@
+"""At the door: departure check, the two-person rule at check-in, outcomes submitted by one agent and confirmed by
+the other, amendments, and the refused paths, each changing nothing."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.cases.models import DebtorContact
+from api.sheets.models import SheetStop, StopState
+from api.users.models import Role, User
+from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.visits.models import CheckIn, DepartureCheck, Outcome, Visit
+from tests.factories import (
+    auth_headers,
+    make_address,
+    make_branch,
+    make_case,
+    make_team,
+    make_user,
+    make_visit_request,
+    problem_type,
+)
+from tests.sheets.test_planning_runs import NEAR_OFFICE, plan
+
+CHECKLIST = ["recorder_charged", "camera_charged", "letters_carried", "forms_carried"]
+
+
+class Day:
+    """A published one-team sheet with two stops, and the people of the branch."""
+
+    def __init__(self, client: TestClient, app: FastAPI, session: Session, *, complaint: bool = False) -> None:
+        branch = make_branch(session)
+        self.client, self.session = client, session
+        self.supervisor = make_user(session, Role.SUPERVISOR, branch)
+        self.team = make_team(session, branch)
+        self.team.experienced = True
+        session.commit()
+        self.a, self.b = (session.get_one(User, member.agent_id) for member in self.team.members)
+        self.requests = [
+            make_visit_request(
+                session, make_address(session, make_case(session, branch, complaint_history=complaint), point=point)
+            )
+            for point in NEAR_OFFICE[:2]
+        ]
+        run = plan(client, app, self.supervisor)
+        published = client.post(f"/planning-runs/{run['id']}/publish", headers=auth_headers(self.supervisor))
+        assert published.status_code == 200
+        self.sheet_id = run["sheets"][0]["id"]
+        self.request = self.requests[0]
+        self.point = NEAR_OFFICE[0]
+
+    def depart(self, agent: User) -> Any:
+        body = {"items": CHECKLIST, "client_id": str(uuid4())}
+        return self.client.post(f"/teams/{self.team.id}/departure-checks", json=body, headers=auth_headers(agent))
+
+    def check_in(self, agent: User, *, north_m: float = 0, accuracy_m: float = 10, client_id: str = "") -> Any:
+        body = {
+            "lat": self.point.lat + north_m / 111_195,
+            "lon": self.point.lon,
+            "accuracy_m": accuracy_m,
+            "device_time": datetime.now(UTC).isoformat(),
+            "client_id": client_id or str(uuid4()),
+        }
+        url = f"/visit-sheets/{self.sheet_id}/stops/{self.request.id}/check-ins"
+        return self.client.post(url, json=body, headers=auth_headers(agent))
+
+    def start(self, user: User, **body: Any) -> Any:
+        return self.client.post(f"/visits/{self.visit_id()}/start", json=body, headers=auth_headers(user))
+
+    def visit_id(self) -> UUID:
+        return self.session.scalars(select(Visit.id).where(Visit.visit_request_id == self.request.id)).one()
+
+    def started(self) -> UUID:
+        for agent in (self.a, self.b):
+            assert self.depart(agent).status_code == 201
+            assert self.check_in(agent).status_code == 201
+        assert self.start(self.a).status_code == 200
+        return self.visit_id()
+
+    def outcome(self, agent: User, path: str = "outcome", **fields: Any) -> Any:
+        body = {
+            "contact_result": "met_family",
+            "met_relation": "mother",
+            "mailbox": {"checked": True, "mail_for_debtor": True},
+            "neighbours": [{"who": "neighbour, 302", "debtor_lives_here": "yes", "usual_return_time": "after 19:00"}],
+            "contacts": [{"phone": "13900001111", "kind": "mobile", "verified": True, "holder": "debtor"}],
+            "promise": {"date": "2026-12-15", "amount": "2000.00"},
+            "address_assessment": "lives_here",
+            "notes": "",
+            "client_id": str(uuid4()),
+        } | fields
+        return self.client.post(f"/visits/{self.visit_id()}/{path}", json=body, headers=auth_headers(agent))
+
+
+def _count(session: Session, model: type) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_visit_from_departure_to_an_amended_outcome(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    assert day.depart(day.a).status_code == 201 and day.depart(day.b).status_code == 201
+
+    first = day.check_in(day.a, north_m=50)
+    second = day.check_in(day.b, north_m=-30)
+    started = day.start(day.b)
+
+    assert first.status_code == second.status_code == 201
+    assert [round(row["distance_m"]) for row in second.json()["check_ins"]] == [50, 30]
+    assert started.status_code == 200 and started.json()["status"] == "in_progress"
+    stop = session.scalars(select(SheetStop).where(SheetStop.visit_request_id == day.request.id)).one()
+    assert stop.state is StopState.IN_PROGRESS
+
+    submitted = day.outcome(day.a)
+    own = client.post(f"/visits/{day.visit_id()}/outcome/confirm", headers=auth_headers(day.a))
+    confirmed = client.post(f"/visits/{day.visit_id()}/outcome/confirm", headers=auth_headers(day.b))
+
+    assert submitted.status_code == 201 and submitted.json()["status"] == "reported"
+    assert own.status_code == 409 and problem_type(own) == "same-agent-confirms"
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "completed"
+    session.expire_all()
+    assert session.get_one(VisitRequest, day.request.id).status is VisitRequestStatus.COMPLETED
+    contact = session.scalars(select(DebtorContact).where(DebtorContact.phone == "13900001111")).one()
+    assert contact.source.value == "field_visit" and contact.status.value == "verified"
+
+    amended = day.outcome(day.b, "outcome/amendments", promise={"date": "2026-12-20", "amount": "1500.00"})
+    client.post(f"/visits/{day.visit_id()}/outcome/confirm", headers=auth_headers(day.a))
+    visit = client.get(f"/visits/{day.visit_id()}", headers=auth_headers(day.supervisor)).json()
+
+    assert amended.status_code == 201
+    original, amendment = visit["outcomes"]
+    assert amendment["amends_id"] == original["id"] and amendment["sequence"] == 2
+    assert original["details"]["promise"] == {"date": "2026-12-15", "amount": "2000.00"}
+    assert amendment["details"]["promise"]["amount"] == "1500.00" and amendment["confirmed_by_id"] == str(day.a.id)
+
+
+def test_a_lone_agent_cannot_start_the_visit(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    day.depart(day.a), day.depart(day.b)
+    day.check_in(day.a)
+    day.check_in(day.a)  # the same agent twice is still one agent
+
+    response = day.start(day.a)
+
+    assert response.status_code == 409 and problem_type(response) == "agents-not-both-checked-in"
+    assert response.json()["missing_agents"] == [str(day.b.id)]
+    session.expire_all()
+    assert session.get_one(Visit, day.visit_id()).status.value == "checking_in"
+
+
+def test_without_the_departure_check_no_visit_starts(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    day.depart(day.a)
+    day.check_in(day.a), day.check_in(day.b)
+
+    response = day.start(day.a)
+
+    assert response.status_code == 409 and problem_type(response) == "departure-check-missing"
+    assert response.json()["missing_agents"] == [str(day.b.id)]
+
+
+def test_an_incomplete_checklist_is_refused(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    body = {"items": CHECKLIST[:2], "client_id": str(uuid4())}
+
+    response = client.post(f"/teams/{day.team.id}/departure-checks", json=body, headers=auth_headers(day.a))
+
+    assert response.status_code == 422 and problem_type(response) == "checklist-incomplete"
+    assert response.json()["missing"] == CHECKLIST[2:]
+    assert _count(session, DepartureCheck) == 0
+
+
+def test_a_check_in_far_from_the_address_is_refused(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+
+    far = day.check_in(day.a, north_m=2_000)
+    vague = day.check_in(day.a, north_m=450, accuracy_m=5_000)  # accuracy counts for at most the radius
+    near_enough = day.check_in(day.a, north_m=350, accuracy_m=200)
+
+    assert far.status_code == 422 and problem_type(far) == "check-in-too-far"
+    assert far.json()["distance_m"] == 2_000 and far.json()["radius_m"] == 200
+    assert vague.status_code == 422
+    assert near_enough.status_code == 201
+    assert _count(session, CheckIn) == 1
+
+
+def test_check_ins_too_far_apart_in_time_do_not_start_the_visit(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    day = Day(client, app, session)
+    day.depart(day.a), day.depart(day.b)
+    day.check_in(day.a), day.check_in(day.b)
+    early = session.scalars(select(CheckIn).where(CheckIn.agent_id == day.a.id)).one()
+    early.received_at = datetime.now(UTC) - timedelta(minutes=25)
+    session.commit()
+
+    response = day.start(day.b)
+
+    assert response.status_code == 409 and problem_type(response) == "check-ins-too-far-apart"
+
+
+def test_an_agent_of_another_team_gets_404(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    stranger = session.get_one(User, make_team(session).members[0].agent_id)
+    day.check_in(day.a)
+
+    check_in = day.check_in(stranger)
+    visit = client.get(f"/visits/{day.visit_id()}", headers=auth_headers(stranger))
+    start = day.start(stranger)
+    elsewhere = make_user(session, Role.SUPERVISOR, make_branch(session))
+
+    assert check_in.status_code == 404 and visit.status_code == 404 and start.status_code == 404
+    assert client.get(f"/visits/{day.visit_id()}", headers=auth_headers(elsewhere)).status_code == 404
+    departure = day.depart(stranger)
+    assert departure.status_code == 404 and problem_type(departure) == "team-not-found"
+
+
+def test_a_supervisor_overrides_only_with_a_reason(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    day.depart(day.a), day.depart(day.b)
+    day.check_in(day.a)
+
+    bare = day.start(day.supervisor)
+    reasoned = day.start(day.supervisor, override_reason="B's phone has no GPS fix inside the building")
+
+    assert bare.status_code == 422 and problem_type(bare) == "override-reason-required"
+    assert reasoned.status_code == 200
+    assert reasoned.json()["override_reason"].startswith("B's phone") and reasoned.json()["override_by_id"] == str(
+        day.supervisor.id
+    )
+
+
+def test_an_outcome_is_only_for_a_started_visit_and_recorded_once(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    day = Day(client, app, session)
+    day.check_in(day.a)
+    early = day.outcome(day.a)
+    assert early.status_code == 409 and problem_type(early) == "visit-not-in-progress"
+    day.check_in(day.b), day.depart(day.a), day.depart(day.b)
+    assert day.start(day.a).status_code == 200
+    client_id = str(uuid4())
+
+    first = day.outcome(day.a, client_id=client_id)
+    retried = day.outcome(day.a, client_id=client_id)
+    missing_mailbox = day.outcome(day.b, mailbox={"checked": False, "mail_for_debtor": False})
+
+    assert first.status_code == 201 and retried.status_code == 201
+    assert retried.json()["outcomes"] == first.json()["outcomes"]
+    assert missing_mailbox.status_code == 422
+    assert _count(session, Outcome) == 1
+
+
+@pytest.mark.parametrize("notes", ["", "   "])
+def test_a_visit_flagged_for_care_needs_a_note(client: TestClient, app: FastAPI, session: Session, notes: str) -> None:
+    day = Day(client, app, session, complaint=True)
+    day.started()
+
+    refused = day.outcome(day.a, notes=notes)
+    accepted = day.outcome(day.a, notes="Spoke calmly with the mother at the door; no pressure, left a letter.")
+
+    assert refused.status_code == 422 and problem_type(refused) == "care-note-required"
+    assert accepted.status_code == 201
