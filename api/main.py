@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from api.address_reports.router import router as address_reports_router
 from api.auth.router import router as auth_router
 from api.auth.security import jwt_secret
 from api.branches.router import router as branches_router
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth_router, responses=COMMON_RESPONSES)
     routers = (users_router, branches_router, teams_router, cases_router, visit_requests_router)
-    for router in (*routers, runs_router, sheets_router, me_router, visits_router):
+    for router in (*routers, runs_router, sheets_router, me_router, visits_router, address_reports_router):
         app.include_router(router, responses=AUTHENTICATED_RESPONSES)
     return app
 

@@ -1,5 +1,6 @@
 """Every table, imported once so that ``Base.metadata`` is complete (Alembic and the app import this)."""
 
+from api.address_reports.models import AddressReport
 from api.auth.models import RefreshToken
 from api.branches.models import Branch
 from api.cases.models import Address, DebtCase, DebtorContact
@@ -12,6 +13,7 @@ from api.visits.models import CheckIn, DepartureCheck, Outcome, Visit
 
 __all__ = [
     "Address",
+    "AddressReport",
     "Base",
     "Branch",
     "CheckIn",

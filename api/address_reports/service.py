@@ -1,0 +1,180 @@
+"""Invalid addresses: agents report, the branch's supervisor confirms or rejects. Only a confirmation cancels the
+address's visits and takes it out of planning; two supervisors deciding at once: one wins, the other gets 409."""
+
+from uuid import UUID
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from api.address_reports.models import AddressReport, ReportStatus
+from api.address_reports.schemas import AddressReportCreate, ReportDecision
+from api.cases.models import Address, AddressValidity, DebtCase
+from api.db import utcnow
+from api.pagination import filter_equal, paginate
+from api.problems import Conflict, NotFound, ValidationFailed
+from api.scope import in_scope
+from api.sheets.models import SheetStatus, SheetStop, VisitSheet
+from api.teams.models import TeamMember
+from api.users.models import Role, User
+from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.visits.models import Visit
+
+
+class AddressReportNotFound(NotFound):
+    title = "Address report not found"
+    slug = "address-report-not-found"
+
+
+class AddressNotOnYourSheets(NotFound):
+    title = "The address is on none of your team's sheets"
+    slug = "address-not-on-your-sheets"
+
+
+class AddressAlreadyReported(Conflict):
+    title = "The address is reported or confirmed invalid already"
+    slug = "address-already-reported"
+
+
+class ReportAlreadyDecided(Conflict):
+    title = "The report has been decided already"
+    slug = "report-already-decided"
+
+
+class RejectionReasonRequired(ValidationFailed):
+    title = "Tell the agents why the report is rejected"
+    slug = "rejection-reason-required"
+
+
+class ClientIdReused(Conflict):
+    title = "This client id belongs to another record"
+    slug = "client-id-reused"
+
+
+def visible_reports(user: User) -> Select[tuple[AddressReport]]:
+    query = select(AddressReport).where(in_scope(user, AddressReport.branch_id))
+    if user.role is Role.AGENT:
+        query = query.where(AddressReport.reported_by_id == user.id)
+    elif user.role is Role.PHONE_COLLECTOR:
+        mine = select(DebtCase.id).where(DebtCase.phone_collector_id == user.id)
+        query = query.where(AddressReport.case_id.in_(mine))
+    return query
+
+
+def get_report(session: Session, user: User, report_id: UUID) -> AddressReport:
+    report = session.scalar(visible_reports(user).where(AddressReport.id == report_id))
+    if report is None:
+        raise AddressReportNotFound(f"No address report {report_id}.", report_id=report_id)
+    return report
+
+
+def list_reports(
+    session: Session, user: User, status: ReportStatus | None, cursor: str | None, limit: int
+) -> tuple[list[AddressReport], str | None]:
+    return paginate(
+        session, filter_equal(visible_reports(user), (AddressReport.status, status)), AddressReport, cursor, limit
+    )
+
+
+def report_address(session: Session, user: User, address_id: UUID, data: AddressReportCreate) -> AddressReport:
+    """An agent reports an address of one of their team's published sheets; it waits for the supervisor."""
+    earlier = session.scalar(select(AddressReport).where(AddressReport.client_id == data.client_id))
+    if earlier is not None:
+        if earlier.reported_by_id != user.id or earlier.address_id != address_id:
+            raise ClientIdReused("This client_id was used for another report.", client_id=data.client_id)
+        return earlier
+    address = _address_on_own_sheet(session, user, address_id)
+    if address.validity in (AddressValidity.REPORTED_INVALID, AddressValidity.CONFIRMED_INVALID):
+        raise AddressAlreadyReported(
+            f"Address {address_id} is {address.validity.value.replace('_', ' ')}.", validity=address.validity
+        )
+    case = session.get_one(DebtCase, address.case_id)
+    report = AddressReport(
+        address_id=address.id,
+        case_id=case.id,
+        branch_id=case.branch_id,
+        visit_id=_own_visit(session, user, data.visit_id, address.id),
+        reason=data.reason,
+        note=data.note,
+        previous_validity=address.validity,
+        reported_by_id=user.id,
+        client_id=data.client_id,
+    )
+    session.add(report)
+    address.validity, address.invalid_reason, address.invalid_note = (
+        AddressValidity.REPORTED_INVALID,
+        data.reason,
+        data.note,
+    )
+    session.flush()  # the partial unique index refuses a second open report made at the same moment (409)
+    return report
+
+
+def confirm_report(session: Session, user: User, report_id: UUID, data: ReportDecision) -> AddressReport:
+    """The address is invalid: planning skips it and its open or planned visit requests are cancelled."""
+    report = _decide(session, user, report_id, ReportStatus.CONFIRMED, data.note)
+    address = session.get_one(Address, report.address_id)
+    address.validity = AddressValidity.CONFIRMED_INVALID
+    session.execute(
+        update(VisitRequest)
+        .where(
+            VisitRequest.address_id == address.id,
+            VisitRequest.status.in_((VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED)),
+        )
+        .values(status=VisitRequestStatus.CANCELLED, updated_at=utcnow())
+    )
+    session.flush()
+    return report
+
+
+def reject_report(session: Session, user: User, report_id: UUID, data: ReportDecision) -> AddressReport:
+    """The visit stays; the address is as it was before the report, and the agents read the reason."""
+    if not data.note.strip():
+        raise RejectionReasonRequired(
+            "Give the reason in note: the agents read it.",
+            errors=[{"pointer": "#/note", "detail": "required to reject"}],
+        )
+    report = _decide(session, user, report_id, ReportStatus.REJECTED, data.note)
+    address = session.get_one(Address, report.address_id)
+    address.validity, address.invalid_reason, address.invalid_note = report.previous_validity, None, ""
+    session.flush()
+    return report
+
+
+def _decide(session: Session, user: User, report_id: UUID, status: ReportStatus, note: str) -> AddressReport:
+    report = get_report(session, user, report_id)
+    # a conditional update: of two supervisors deciding at once, exactly one changes the row
+    decided = session.execute(
+        update(AddressReport)
+        .where(AddressReport.id == report.id, AddressReport.status == ReportStatus.PENDING)
+        .values(status=status, decided_by_id=user.id, decided_at=utcnow(), decision_note=note)
+    )
+    session.refresh(report)
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        raise ReportAlreadyDecided(f"Report {report_id} was {report.status.value} already.", status_now=report.status)
+    return report
+
+
+def _address_on_own_sheet(session: Session, user: User, address_id: UUID) -> Address:
+    mine = select(TeamMember.team_id).where(TeamMember.agent_id == user.id)
+    on_sheet = (
+        select(VisitRequest.address_id)
+        .join(SheetStop, SheetStop.visit_request_id == VisitRequest.id)
+        .join(VisitSheet, VisitSheet.id == SheetStop.sheet_id)
+        .where(VisitSheet.team_id.in_(mine), VisitSheet.status == SheetStatus.PUBLISHED)
+    )
+    address = session.scalar(select(Address).where(Address.id == address_id, Address.id.in_(on_sheet)))
+    if address is None:
+        raise AddressNotOnYourSheets(f"Address {address_id} is on none of your team's sheets.", address_id=address_id)
+    return address
+
+
+def _own_visit(session: Session, user: User, visit_id: UUID | None, address_id: UUID) -> UUID | None:
+    if visit_id is None:
+        return None
+    mine = select(TeamMember.team_id).where(TeamMember.agent_id == user.id)
+    visit = session.scalar(
+        select(Visit).where(Visit.id == visit_id, Visit.team_id.in_(mine), Visit.address_id == address_id)
+    )
+    if visit is None:
+        raise AddressNotOnYourSheets(f"Visit {visit_id} is not your team's visit to this address.", visit_id=visit_id)
+    return visit.id
