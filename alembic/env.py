@@ -48,9 +48,10 @@ def run_migrations_online() -> None:
             alembic_helpers._SPATIAL_TABLES.update(
                 row[0] for row in connection.exec_driver_sql("SELECT f_table_name FROM geometry_columns")
             )
-            # a batch rebuild drops and re-creates tables that other rows refer to; the keys are checked after
-            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
             connection.commit()
+            # a batch rebuild drops and re-creates tables that other rows refer to; the keys are checked after.
+            # Straight to the driver: inside a transaction SQLite ignores this pragma.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -66,6 +66,10 @@ POSTGIS_HELP = (
 )
 
 
+WRITING = "fieldvisit_writing"  # execution option: the transaction will write
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _load_spatialite(dbapi_conn: Any, record: Any) -> None:
     try:
         load_spatialite(dbapi_conn, record, init_mode="WGS84", transaction=True)
@@ -84,16 +88,34 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
         engine = create_engine(parsed, module=sqlean, **kwargs)
         event.listen(engine, "connect", _load_spatialite)
-        event.listen(engine, "connect", _sqlite_foreign_keys)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin)
         return engine
     return create_engine(parsed, **kwargs)
 
 
-def _sqlite_foreign_keys(dbapi_conn: Any, record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA busy_timeout = 5000")
+    # readers and the writer do not block each other (a planning run reads while requests write)
+    cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
+
+
+def _begin(connection: Any) -> None:
+    """A transaction declared `writing` takes SQLite's write lock when it starts. Two transactions that read and
+    then write at the same time deadlock, and SQLite fails one at once with "database is locked" instead of
+    letting it wait; taking the lock first makes the second wait (busy_timeout). Others keep the driver's way:
+    reads outside a transaction, one begun by the first write."""
+    if connection.get_execution_options().get(WRITING, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def writing(session: Session) -> None:
+    """Declare that the session's next transaction writes: on SQLite it takes the write lock from its start.
+    Call it before the transaction's first statement."""
+    session.connection(execution_options={WRITING: True})
 
 
 def check_spatial_backend(engine: Engine) -> None:
@@ -114,6 +136,8 @@ def check_spatial_backend(engine: Engine) -> None:
 def get_session(request: Request) -> Iterator[Session]:
     """One request, one transaction: committed before the response leaves, rolled back on any error."""
     with request.app.state.sessionmaker() as session:
+        if request.method not in READ_METHODS:
+            writing(session)
         try:
             yield session
             session.commit()

@@ -16,6 +16,7 @@ from api.branches.router import router as branches_router
 from api.cases.router import router as cases_router
 from api.config import Settings
 from api.db import check_spatial_backend, make_engine, make_sessionmaker
+from api.idempotency import IdempotencyMiddleware
 from api.problems import (
     AUTHENTICATED_RESPONSES,
     COMMON_RESPONSES,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.planning_queue = planning_queue(settings, app.state.sessionmaker)
     app.state.jwt_secret = jwt_secret(settings)
     install_problem_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -5,6 +5,7 @@ from api.auth.models import RefreshToken
 from api.branches.models import Branch
 from api.cases.models import Address, DebtCase, DebtorContact
 from api.db import Base
+from api.idempotency import IdempotencyRecord
 from api.sheets.models import PlanEdit, PlanningRun, SheetStop, UnplannedRequest, VisitSheet
 from api.teams.models import Team, TeamMember
 from api.users.models import User
@@ -20,6 +21,7 @@ __all__ = [
     "DebtCase",
     "DebtorContact",
     "DepartureCheck",
+    "IdempotencyRecord",
     "Outcome",
     "PlanEdit",
     "PlanningRun",

@@ -1,6 +1,7 @@
 """At the door: departure check, the two-person rule at check-in, outcomes submitted by one agent and confirmed by
 the other, amendments, and the refused paths, each changing nothing."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.address_reports.models import AddressReport
 from api.cases.models import DebtorContact
 from api.sheets.models import SheetStop, StopState
 from api.users.models import Role, User
@@ -267,3 +269,75 @@ def test_a_visit_flagged_for_care_needs_a_note(client: TestClient, app: FastAPI,
 
     assert refused.status_code == 422 and problem_type(refused) == "care-note-required"
     assert accepted.status_code == 201
+
+
+def _twice(client: TestClient, user: User, url: str, body: dict[str, Any], *, together: bool = False) -> list[Any]:
+    """The same POST sent twice with one Idempotency-Key: one after the other, or both at once."""
+    headers = auth_headers(user) | {"Idempotency-Key": str(uuid4())}
+    if not together:
+        return [client.post(url, json=body, headers=headers) for _ in range(2)]
+    barrier, answers = threading.Barrier(2), []
+
+    def send() -> None:
+        barrier.wait()
+        answers.append(client.post(url, json=body, headers=headers))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_every_create_call_sent_twice_records_once(
+    client: TestClient, app: FastAPI, session: Session, together: bool
+) -> None:
+    day = Day(client, app, session)
+    visit_url = "/visits/{}/"
+    outcome = {
+        "contact_result": "nobody",
+        "mailbox": {"checked": True, "mail_for_debtor": False, "letter_left": True},
+        "address_assessment": "unclear",
+        "client_id": str(uuid4()),
+    }
+    calls = [
+        (day.a, f"/teams/{day.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())}),
+        (day.b, f"/teams/{day.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())}),
+    ]
+    for agent, url, body in calls:
+        answers = _twice(client, agent, url, body, together=together)
+        assert sorted(answer.status_code for answer in answers) in ([201, 201], [201, 409])
+    check_in_url = f"/visit-sheets/{day.sheet_id}/stops/{day.request.id}/check-ins"
+    for agent in (day.a, day.b):
+        body = {
+            "lat": day.point.lat,
+            "lon": day.point.lon,
+            "accuracy_m": 5,
+            "device_time": datetime.now(UTC).isoformat(),
+            "client_id": str(uuid4()),
+        }
+        answers = _twice(client, agent, check_in_url, body, together=together)
+        assert sorted(answer.status_code for answer in answers) in ([201, 201], [201, 409])
+    assert day.start(day.a).status_code == 200
+    url = visit_url.format(day.visit_id())
+    for agent, path, body in (
+        (day.a, "outcome", outcome),
+        (day.b, "outcome/confirm", {}),
+        (day.b, "outcome/amendments", outcome | {"client_id": str(uuid4()), "notes": "letter was left"}),
+        (day.a, "outcome/confirm", {}),
+    ):
+        answers = _twice(client, agent, url + path, body, together=together)
+        assert sorted(answer.status_code for answer in answers)[0] in (200, 201), answers[0].text
+        assert {answer.status_code for answer in answers} <= {200, 201, 409}
+    report = {"reason": "vague", "note": "no such unit number", "client_id": str(uuid4())}
+    answers = _twice(
+        client, day.a, f"/addresses/{day.requests[1].address_id}/invalid-reports", report, together=together
+    )
+    assert sorted(answer.status_code for answer in answers) in ([201, 201], [201, 409])
+
+    assert (_count(session, DepartureCheck), _count(session, CheckIn), _count(session, Outcome)) == (2, 2, 2)
+    assert _count(session, AddressReport) == 1
+    outcomes = session.scalars(select(Outcome).order_by(Outcome.sequence)).all()
+    assert [row.confirmed_by_id for row in outcomes] == [day.b.id, day.a.id]

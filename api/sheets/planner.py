@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from api.branches.models import Branch
 from api.cases.models import AddressValidity, DebtCase
 from api.config import PlanningSettings
-from api.db import utcnow
+from api.db import utcnow, writing
 from api.sheets.instance import (
     UNPLANNED_REASON,
     Pin,
@@ -117,9 +117,10 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
             figures_source = {"matrix": matrices.source, "engine": plan.stats.engine, "status": plan.stats.status}
         else:
             figures_source = {}
-        session.expire_all()
-        # the row lock makes a cancellation either come before the storing (and win) or after it (and be refused)
-        run = session.get_one(PlanningRun, run_id, with_for_update=True)
+        session.commit()
+        # the lock makes a cancellation either come before the storing (and win) or after it (and be refused)
+        writing(session)
+        run = session.get_one(PlanningRun, run_id, with_for_update=True, populate_existing=True)
         if run.cancel_requested:
             raise RunCancelled
         _stage(session, run, "storing", 95)

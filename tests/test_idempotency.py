@@ -1,0 +1,104 @@
+"""POSTs with an Idempotency-Key run once per caller and key: retries get the first answer, a different request
+with the same key is refused, a retry while the first runs gets 409, and a first attempt that crashed can be
+retried."""
+
+import json
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.branches.models import Branch
+from api.cases import service as cases_service
+from api.cases.models import DebtCase, DebtorContact
+from api.idempotency import IdempotencyRecord, request_digest
+from api.users.models import Role, User
+from tests.factories import auth_headers, make_branch, make_case, make_user, problem_type
+
+
+def _supervisor_and_case(session: Session) -> tuple[User, DebtCase]:
+    branch = make_branch(session)
+    return make_user(session, Role.SUPERVISOR, branch), make_case(session, branch)
+
+
+def _contacts(session: Session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(DebtorContact)) or 0
+
+
+def _post(client: TestClient, headers: dict[str, str], case_id: Any, key: str, phone: str = "13800001111") -> Any:
+    body = {"phone": phone, "kind": "mobile"}
+    return client.post(f"/cases/{case_id}/contacts", json=body, headers=headers | {"Idempotency-Key": key})
+
+
+def test_a_retry_gets_the_first_answer_and_creates_nothing_more(client: TestClient, session: Session) -> None:
+    supervisor, case = _supervisor_and_case(session)
+    headers = auth_headers(supervisor)
+
+    first = _post(client, headers, case.id, "key-1")
+    retry = _post(client, headers, case.id, "key-1")
+
+    assert first.status_code == 201
+    assert retry.status_code == 201 and retry.json() == first.json()
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert _contacts(session) == 1
+
+
+def test_the_same_key_for_another_request_is_refused(client: TestClient, session: Session) -> None:
+    supervisor, case = _supervisor_and_case(session)
+    headers = auth_headers(supervisor)
+    _post(client, headers, case.id, "key-2")
+
+    other = _post(client, headers, case.id, "key-2", phone="13800002222")
+
+    assert other.status_code == 422 and problem_type(other) == "idempotency-key-reused"
+    assert _contacts(session) == 1
+
+
+def test_a_retry_while_the_first_is_handled_gets_409(client: TestClient, session: Session) -> None:
+    supervisor, case = _supervisor_and_case(session)
+    body = json.dumps({"phone": "13800001111", "kind": "mobile"}, separators=(",", ":")).encode()
+    digest = request_digest(f"/cases/{case.id}/contacts", "", body)
+    session.add(IdempotencyRecord(user_id=supervisor.id, key="key-3", request_hash=digest))
+    session.commit()
+
+    headers = auth_headers(supervisor) | {"Idempotency-Key": "key-3", "content-type": "application/json"}
+    response = client.post(f"/cases/{case.id}/contacts", content=body, headers=headers)
+
+    assert response.status_code == 409 and problem_type(response) == "request-in-progress"
+    assert _contacts(session) == 0
+
+
+def test_a_crashed_first_attempt_can_be_retried(
+    client: TestClient, app: FastAPI, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    supervisor, case = _supervisor_and_case(session)
+    real = cases_service.create_contact
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("lost the database")
+
+    monkeypatch.setattr(cases_service, "create_contact", crash)
+    crashed = _post(client, auth_headers(supervisor), case.id, "key-4")
+    monkeypatch.setattr(cases_service, "create_contact", real)
+    retried = _post(client, auth_headers(supervisor), case.id, "key-4")
+
+    assert crashed.status_code == 500
+    assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers
+    assert _contacts(session) == 1
+
+
+def test_keys_belong_to_their_caller_and_must_be_sensible(client: TestClient, session: Session) -> None:
+    supervisor, case = _supervisor_and_case(session)
+    colleague = make_user(session, Role.SUPERVISOR, session.get_one(Branch, case.branch_id))
+
+    mine = _post(client, auth_headers(supervisor), case.id, "shared")
+    theirs = _post(client, auth_headers(colleague), case.id, "shared", phone="13800003333")
+    too_long = _post(client, auth_headers(supervisor), case.id, "x" * 201)
+
+    assert mine.status_code == theirs.status_code == 201
+    assert too_long.status_code == 422 and problem_type(too_long) == "idempotency-key-invalid"
+    assert _contacts(session) == 2
