@@ -10,13 +10,14 @@ from api.sheets.models import PlanEdit, PlanningRun, SheetStop, UnplannedRequest
 from api.teams.models import Team, TeamMember
 from api.users.models import User
 from api.visit_requests.models import VisitRequest
-from api.visits.models import CheckIn, DepartureCheck, Outcome, Visit
+from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
 
 __all__ = [
     "Address",
     "AddressReport",
     "Base",
     "Branch",
+    "CashApproval",
     "CheckIn",
     "DebtCase",
     "DebtorContact",

@@ -3,6 +3,7 @@ the other, amendments, and the refused paths, each changing nothing."""
 
 import threading
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -341,3 +342,36 @@ def test_every_create_call_sent_twice_records_once(
     assert _count(session, AddressReport) == 1
     outcomes = session.scalars(select(Outcome).order_by(Outcome.sequence)).all()
     assert [row.confirmed_by_id for row in outcomes] == [day.b.id, day.a.id]
+
+
+def test_no_cash_without_the_supervisors_approval(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    visit_id = day.started()
+    cash = {"amount": "500.00", "receipt_number": "R-0001"}
+
+    refused = day.outcome(day.a, cash_payment=cash)
+    by_agent = client.post(
+        f"/visits/{visit_id}/cash-approvals",
+        json={"max_amount": "300.00", "reason": "debtor offers cash"},
+        headers=auth_headers(day.a),
+    )
+    small = client.post(
+        f"/visits/{visit_id}/cash-approvals",
+        json={"max_amount": "300.00", "reason": "debtor offers cash"},
+        headers=auth_headers(day.supervisor),
+    )
+    too_much = day.outcome(day.a, cash_payment=cash)
+    client.post(
+        f"/visits/{visit_id}/cash-approvals",
+        json={"max_amount": "500.00", "reason": "called back: full instalment"},
+        headers=auth_headers(day.supervisor),
+    )
+    accepted = day.outcome(day.a, cash_payment=cash)
+
+    assert refused.status_code == 409 and problem_type(refused) == "cash-not-approved"
+    assert by_agent.status_code == 403
+    assert small.status_code == 201 and small.json()["max_amount"] == "300.00"
+    assert too_much.status_code == 409 and too_much.json()["approved_up_to"] == "300.00"
+    assert accepted.status_code == 201
+    assert _count(session, Outcome) == 1
+    assert session.scalars(select(Outcome)).one().cash_collected == Decimal("500.00")

@@ -115,3 +115,17 @@ class Outcome(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     client_id: Mapped[UUID] = mapped_column(unique=True)
     sequence: Mapped[int] = mapped_column(Integer(), default=1)  # 1 for the original, 2.. for amendments
+
+
+class CashApproval(Base):
+    """A supervisor's permission, given before the visit's outcome, to take a cash payment of up to `max_amount`."""
+
+    __tablename__ = "cash_approval"
+    __table_args__ = (CheckConstraint("max_amount > 0", name="amount_positive"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    visit_id: Mapped[UUID] = mapped_column(ForeignKey("visit.id"), index=True)
+    max_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2, asdecimal=True))
+    reason: Mapped[str] = mapped_column(Text())
+    approved_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy.orm import Session
 
 from api.db import SessionDep
-from api.deps import require_roles
+from api.deps import Manager, require_roles
 from api.problems import RoleNotAllowed, problem_responses
 from api.sheets.service import SheetNotCurrent, VisitSheetNotFound
 from api.teams.service import TeamNotFound
@@ -13,6 +13,8 @@ from api.users.models import Role, User
 from api.visits import service
 from api.visits.models import Visit
 from api.visits.schemas import (
+    CashApprovalCreate,
+    CashApprovalRead,
     CheckInCreate,
     DepartureCheckCreate,
     DepartureCheckRead,
@@ -32,6 +34,7 @@ _OUTCOME_PROBLEMS = (
     service.VisitNotFound,
     service.VisitNotInProgress,
     service.CareNoteRequired,
+    service.CashNotApproved,
     service.ClientIdReused,
 )
 
@@ -125,3 +128,14 @@ def confirm_outcome(visit_id: UUID, session: SessionDep, user: Agent) -> VisitRe
 def amend_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, user: Agent) -> VisitRead:
     """Correct a confirmed outcome: a new outcome linked to it, confirmed by your partner; both are kept."""
     return _read(session, service.amend_outcome(session, user, visit_id, body))
+
+
+@router.post(
+    "/visits/{visit_id}/cash-approvals",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(RoleNotAllowed, service.VisitNotFound, service.VisitCompleted),
+)
+def approve_cash(visit_id: UUID, body: CashApprovalCreate, session: SessionDep, user: Manager) -> CashApprovalRead:
+    """Allow the team to take a cash payment at this visit, up to an amount; without it, cash is refused."""
+    approval = service.approve_cash(session, user, visit_id, body)
+    return CashApprovalRead.model_validate(approval, from_attributes=True)

@@ -149,6 +149,32 @@ class RepaymentPromise(Part):
     amount: Amount
 
 
+class CashPayment(Part):
+    """Cash the debtor handed over, with the receipt given; allowed only with a supervisor's approval for the
+    visit granted beforehand."""
+
+    amount: Amount
+    receipt_number: ShortText = Field(min_length=1)
+
+
+class CashApprovalCreate(Body):
+    """Allow the team to take a cash payment at this visit, up to an amount."""
+
+    max_amount: FromJson[Amount]
+    reason: Annotated[str, Field(min_length=5, max_length=1000)]
+
+
+class CashApprovalRead(BaseModel):
+    """A supervisor's permission to take cash at a visit."""
+
+    id: UUID
+    visit_id: UUID
+    max_amount: Decimal
+    reason: str
+    approved_by_id: UUID
+    created_at: datetime
+
+
 class OutcomeCreate(Body):
     """What happened at the door. Submitted by one agent, confirmed by the other; never edited afterwards."""
 
@@ -162,6 +188,7 @@ class OutcomeCreate(Body):
     contacts: list[ContactFinding] = Field(default_factory=list, max_length=20)
     employer: Employer | None = None
     promise: RepaymentPromise | None = None
+    cash_payment: CashPayment | None = None
     signs_moved: bool = False
     signs_house_sold: bool = False
     signs_fake_address: bool = False

@@ -6,7 +6,7 @@ from math import asin, cos, radians, sin, sqrt
 from uuid import UUID
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
@@ -21,8 +21,8 @@ from api.teams.models import Team, TeamMember
 from api.teams.service import TeamNotFound
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
-from api.visits.models import CheckIn, DepartureCheck, Outcome, Visit, VisitStatus
-from api.visits.schemas import CheckInCreate, DepartureCheckCreate, OutcomeCreate, StartVisit
+from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit, VisitStatus
+from api.visits.schemas import CashApprovalCreate, CheckInCreate, DepartureCheckCreate, OutcomeCreate, StartVisit
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -90,6 +90,16 @@ class SameAgentConfirms(Conflict):
 class CareNoteRequired(ValidationFailed):
     title = "A visit flagged for care needs a note"
     slug = "care-note-required"
+
+
+class CashNotApproved(Conflict):
+    title = "No cash without a supervisor's approval for this visit"
+    slug = "cash-not-approved"
+
+
+class VisitCompleted(Conflict):
+    title = "The visit is complete"
+    slug = "visit-completed"
 
 
 class ClientIdReused(Conflict):
@@ -222,6 +232,7 @@ def submit_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCr
     if visit.status is not VisitStatus.IN_PROGRESS:
         raise VisitNotInProgress(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
     _ensure_care_note(session, visit, data)
+    _ensure_cash_approved(session, visit, data)
     session.add(_outcome(visit, user, data, amends=None))
     visit.status = VisitStatus.REPORTED
     session.flush()
@@ -239,6 +250,7 @@ def amend_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCre
             f"Visit {visit.id} has no confirmed outcome to amend (it is {visit.status.value}).", visit_id=visit.id
         )
     _ensure_care_note(session, visit, data)
+    _ensure_cash_approved(session, visit, data)
     session.add(_outcome(visit, user, data, amends=outcomes[-1]))
     session.flush()
     return visit
@@ -262,6 +274,29 @@ def confirm_outcome(session: Session, user: User, visit_id: UUID) -> Visit:
     _add_contacts(session, visit, waiting)
     session.flush()
     return visit
+
+
+def approve_cash(session: Session, user: User, visit_id: UUID, data: CashApprovalCreate) -> CashApproval:
+    """A supervisor allows a cash payment at the visit, up to an amount, before its outcome is recorded."""
+    visit = get_visit(session, user, visit_id)
+    if visit.status is VisitStatus.COMPLETED:
+        raise VisitCompleted(f"Visit {visit.id} is complete; approve cash before the outcome.", visit_id=visit.id)
+    approval = CashApproval(visit_id=visit.id, max_amount=data.max_amount, reason=data.reason, approved_by_id=user.id)
+    session.add(approval)
+    session.flush()
+    return approval
+
+
+def _ensure_cash_approved(session: Session, visit: Visit, data: OutcomeCreate) -> None:
+    if data.cash_payment is None:
+        return
+    allowed = session.scalar(select(func.max(CashApproval.max_amount)).where(CashApproval.visit_id == visit.id))
+    if allowed is None or allowed < data.cash_payment.amount:
+        raise CashNotApproved(
+            f"Cash of {data.cash_payment.amount} needs a supervisor's approval for this visit"
+            + (f"; the approval covers {allowed}." if allowed is not None else ", given before the outcome."),
+            approved_up_to=str(allowed) if allowed is not None else None,
+        )
 
 
 def _own_team(session: Session, user: User, team_id: UUID) -> Team:
@@ -355,6 +390,7 @@ def _outcome(visit: Visit, user: User, data: OutcomeCreate, amends: Outcome | No
         promise_date=data.promise.date if data.promise else None,
         promise_amount=data.promise.amount if data.promise else None,
         suspected_fake_address=data.signs_fake_address,
+        cash_collected=data.cash_payment.amount if data.cash_payment else None,
         details=data.model_dump(mode="json", exclude={"client_id"}),
         submitted_by_id=user.id,
         client_id=data.client_id,
