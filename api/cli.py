@@ -16,6 +16,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from alembic import command
+from api.audit.chain import verify
 from api.config import Settings
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine, make_sessionmaker
 from api.problems import Problem
@@ -33,6 +34,8 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(demo_cli, name="demo")
 cli.add_typer(openapi_cli, name="openapi")
 cli.add_typer(import_cli, name="import")
+audit_cli = typer.Typer(help="The audit trail.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
 
 
 def _fail(message: str) -> None:
@@ -203,6 +206,20 @@ def import_cases(
             raise typer.Exit(1) from None
         session.commit()
     typer.echo(f"imported {summary.model_dump()}")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit trail's SHA-256 chain; report the first row that does not hold (exit 1)."""
+    settings = _checked_settings()
+    engine = make_engine(settings.database_url)
+    with engine.connect() as connection:
+        verdict = verify(connection)
+    engine.dispose()
+    if verdict.reason:
+        where = f"event #{verdict.broken_seq}" if verdict.broken_seq is not None else "the end of the chain"
+        _fail(f"audit trail broken at {where} ({verdict.events} events read): {verdict.reason}")
+    typer.echo(f"audit trail intact: {verdict.events} events")
 
 
 def main() -> None:

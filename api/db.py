@@ -150,7 +150,12 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions whose every flush is written to the audit trail (`api.audit.chain`)."""
+    from api.audit.chain import install
+
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    install(sessions)
+    return sessions
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.audit.chain import act_as
 from api.auth.security import read_access_token
 from api.db import SessionDep
 from api.problems import NotAuthenticated, RoleNotAllowed
@@ -27,6 +28,7 @@ def current_user(
     user = session.get(User, user_id)
     if user is None or not user.active:
         raise NotAuthenticated("This account is deactivated or no longer exists.")
+    act_as(session, user.id)
     return user
 
 

@@ -1,6 +1,7 @@
 """Every table, imported once so that ``Base.metadata`` is complete (Alembic and the app import this)."""
 
 from api.address_reports.models import AddressReport
+from api.audit.models import AuditEvent, AuditHead
 from api.auth.models import RefreshToken
 from api.branches.models import Branch
 from api.cases.models import Address, DebtCase, DebtorContact
@@ -15,6 +16,8 @@ from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Vi
 __all__ = [
     "Address",
     "AddressReport",
+    "AuditEvent",
+    "AuditHead",
     "Base",
     "Branch",
     "CashApproval",

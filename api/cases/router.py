@@ -3,6 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
+from api.audit.chain import record_read
 from api.branches.service import BranchNotFound, BranchRequired
 from api.cases import importer, service
 from api.cases.models import AddressValidity, OverdueBucket
@@ -116,7 +117,9 @@ def import_cases(
 @router.get("/cases/{case_id}", responses=problem_responses(RoleNotAllowed, service.CaseNotFound))
 def get_case(case_id: UUID, session: SessionDep, user: CaseWorker) -> CaseRead:
     """One case."""
-    return CaseRead.from_row(service.get_case(session, user, case_id))
+    case = service.get_case(session, user, case_id)
+    record_read(session, "debt_case", case.id)
+    return CaseRead.from_row(case)
 
 
 @router.patch(

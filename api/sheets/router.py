@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
+from api.audit.chain import record_read
 from api.branches.models import Branch
 from api.branches.service import BranchNotFound, BranchRequired
 from api.db import SessionDep
@@ -90,7 +91,10 @@ def publish_planning_run(run_id: UUID, session: SessionDep, user: Manager) -> Pl
 
 
 def _read(session: Session, sheet: VisitSheet) -> VisitSheetRead:
-    return sheet_read(sheet, *service.sheet_context(session, sheet))
+    """The sheet as shown, its debtors' cases read (and so audited)."""
+    shown = sheet_read(sheet, *service.sheet_context(session, sheet))
+    record_read(session, "debt_case", *(stop.case.id for stop in shown.stops), what=f"visit sheet {sheet.id}")
+    return shown
 
 
 def _printed(session: Session, user: User, sheet_id: UUID) -> PrintedSheet:
