@@ -16,6 +16,7 @@ from api.branches.router import router as branches_router
 from api.cases.router import router as cases_router
 from api.config import Settings
 from api.db import check_spatial_backend, make_engine, make_sessionmaker
+from api.findings.router import router as findings_router
 from api.idempotency import IdempotencyMiddleware
 from api.problems import (
     AUTHENTICATED_RESPONSES,
@@ -105,7 +106,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth_router, responses=COMMON_RESPONSES)
     routers = (users_router, branches_router, teams_router, cases_router, visit_requests_router)
-    for router in (*routers, runs_router, sheets_router, me_router, visits_router, address_reports_router):
+    for router in (
+        *routers,
+        runs_router,
+        sheets_router,
+        me_router,
+        visits_router,
+        address_reports_router,
+        findings_router,
+    ):
         app.include_router(router, responses=AUTHENTICATED_RESPONSES)
     return app
 

@@ -6,6 +6,7 @@ from api.auth.models import RefreshToken
 from api.branches.models import Branch
 from api.cases.models import Address, DebtCase, DebtorContact
 from api.db import Base
+from api.findings.models import Finding
 from api.idempotency import IdempotencyRecord
 from api.sheets.models import PlanEdit, PlanningRun, SheetStop, UnplannedRequest, VisitSheet
 from api.teams.models import Team, TeamMember
@@ -25,6 +26,7 @@ __all__ = [
     "DebtCase",
     "DebtorContact",
     "DepartureCheck",
+    "Finding",
     "IdempotencyRecord",
     "Outcome",
     "PlanEdit",

@@ -10,6 +10,8 @@ from api.address_reports.models import AddressReport, ReportStatus
 from api.address_reports.schemas import AddressReportCreate, ReportDecision
 from api.cases.models import Address, AddressValidity, DebtCase
 from api.db import utcnow
+from api.findings import service as findings_service
+from api.findings.models import FindingKind
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, ValidationFailed
 from api.scope import in_scope
@@ -106,6 +108,15 @@ def report_address(session: Session, user: User, address_id: UUID, data: Address
         data.note,
     )
     session.flush()  # the partial unique index refuses a second open report made at the same moment (409)
+    findings_service.publish(
+        session,
+        case,
+        FindingKind.ADDRESS_REPORTED,
+        report_id=str(report.id),
+        address_id=str(address.id),
+        reason=data.reason.value,
+        note=data.note,
+    )
     return report
 
 
@@ -122,6 +133,14 @@ def confirm_report(session: Session, user: User, report_id: UUID, data: ReportDe
         )
         .values(status=VisitRequestStatus.CANCELLED, updated_at=utcnow())
     )
+    findings_service.publish(
+        session,
+        session.get_one(DebtCase, report.case_id),
+        FindingKind.ADDRESS_CONFIRMED_INVALID,
+        report_id=str(report.id),
+        address_id=str(address.id),
+        reason=report.reason.value,
+    )
     session.flush()
     return report
 
@@ -136,6 +155,14 @@ def reject_report(session: Session, user: User, report_id: UUID, data: ReportDec
     report = _decide(session, user, report_id, ReportStatus.REJECTED, data.note)
     address = session.get_one(Address, report.address_id)
     address.validity, address.invalid_reason, address.invalid_note = report.previous_validity, None, ""
+    findings_service.publish(
+        session,
+        session.get_one(DebtCase, report.case_id),
+        FindingKind.ADDRESS_REPORT_REJECTED,
+        report_id=str(report.id),
+        address_id=str(address.id),
+        why=data.note,
+    )
     session.flush()
     return report
 

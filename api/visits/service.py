@@ -13,6 +13,8 @@ from api.branches.models import Branch
 from api.cases.models import Address, ContactSource, ContactStatus, DebtCase, DebtorContact
 from api.config import VisitSettings
 from api.db import utcnow
+from api.findings import service as findings_service
+from api.findings.models import FindingKind
 from api.problems import Conflict, NotFound, ValidationFailed
 from api.scope import in_scope
 from api.sheets import service as sheets_service
@@ -271,7 +273,8 @@ def confirm_outcome(session: Session, user: User, visit_id: UUID) -> Visit:
         visit.status, visit.completed_at = VisitStatus.COMPLETED, waiting.confirmed_at
         _stop_of(session, visit).state = StopState.DONE
         session.get_one(VisitRequest, visit.visit_request_id).status = VisitRequestStatus.COMPLETED
-    _add_contacts(session, visit, waiting)
+    new_phones = _add_contacts(session, visit, waiting)
+    _publish_findings(session, visit, waiting, new_phones)
     session.flush()
     return visit
 
@@ -397,7 +400,27 @@ def _outcome(visit: Visit, user: User, data: OutcomeCreate, amends: Outcome | No
     )
 
 
-def _add_contacts(session: Session, visit: Visit, outcome: Outcome) -> None:
+def _publish_findings(session: Session, visit: Visit, outcome: Outcome, new_phones: list[str]) -> None:
+    """What the supervisor and the phone collector must hear about at once."""
+    case, details, where = session.get_one(DebtCase, visit.case_id), outcome.details, {"visit_id": str(visit.id)}
+    if details.get("promise"):
+        findings_service.publish(session, case, FindingKind.REPAYMENT_PROMISED, **where, **details["promise"])
+    if new_phones or details.get("employer"):
+        employer = details.get("employer")
+        findings_service.publish(
+            session, case, FindingKind.CONTACT_FOUND, **where, phones=new_phones, employer=employer
+        )
+    if details.get("signs_fake_address") or details.get("address_assessment") == "fake":
+        findings_service.publish(
+            session, case, FindingKind.FAKE_ADDRESS_SUSPECTED, **where, notes=details.get("notes", "")
+        )
+    if details.get("contact_result") == "nobody":
+        findings_service.publish(session, case, FindingKind.VISIT_FAILED, **where, reason="nobody answered")
+
+
+def _add_contacts(session: Session, visit: Visit, outcome: Outcome) -> list[str]:
+    """Add the phones found at the door that the case does not have; the ones added."""
+    added: list[str] = []
     known = set(session.scalars(select(DebtorContact.phone).where(DebtorContact.case_id == visit.case_id)))
     for finding in outcome.details.get("contacts", []):
         if finding["phone"] not in known:
@@ -413,6 +436,8 @@ def _add_contacts(session: Session, visit: Visit, outcome: Outcome) -> None:
                 )
             )
             known.add(finding["phone"])
+            added.append(finding["phone"])
+    return added
 
 
 def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -1,0 +1,37 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, UtcDateTime, utcnow
+from api.enums import enum_column_type
+
+
+class FindingKind(StrEnum):
+    """What the field learned that the supervisor and the case's phone collector need to know: a repayment promise,
+    new or verified contact data, an address reported or confirmed invalid (the case goes back to its collector) or
+    a report rejected, a suspected fake address, a visit where nobody was met."""
+
+    REPAYMENT_PROMISED = "repayment_promised"
+    CONTACT_FOUND = "contact_found"
+    ADDRESS_REPORTED = "address_reported"
+    ADDRESS_CONFIRMED_INVALID = "address_confirmed_invalid"
+    ADDRESS_REPORT_REJECTED = "address_report_rejected"
+    FAKE_ADDRESS_SUSPECTED = "fake_address_suspected"
+    VISIT_FAILED = "visit_failed"
+
+
+class Finding(Base):
+    """One event of the findings feed; its `id` orders the feed and is the cursor."""
+
+    __tablename__ = "finding"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"), index=True)
+    case_id: Mapped[UUID] = mapped_column(ForeignKey("debt_case.id"), index=True)
+    kind: Mapped[FindingKind] = mapped_column(enum_column_type(FindingKind, "finding_kind"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -1,0 +1,49 @@
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from api.db import SessionDep
+from api.deps import require_roles
+from api.findings import service
+from api.findings.models import FindingKind
+from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
+from api.users.models import Role, User
+
+router = APIRouter(tags=["findings"])
+
+FindingReader = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR))]
+
+
+class FindingRead(BaseModel):
+    """A finding from the field."""
+
+    id: int = Field(description="Its place in the feed; pass the last one seen as `after`.")
+    case_id: UUID
+    kind: FindingKind
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class FindingFeed(BaseModel):
+    """Findings after the cursor, oldest first, and the cursor to ask with next."""
+
+    items: list[FindingRead]
+    next_after: int = Field(description="Pass as `after` next time; unchanged when there was nothing new.")
+
+
+@router.get("/events", responses=problem_responses(RoleNotAllowed, ValidationFailed))
+def list_findings(
+    session: SessionDep,
+    user: FindingReader,
+    after: Annotated[int, Query(ge=0, description="The last finding id seen; 0 for the start.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> FindingFeed:
+    """The findings feed of your scope (supervisors: the branch; phone collectors: their cases), in order."""
+    rows = service.feed(session, user, after, limit)
+    return FindingFeed(
+        items=[FindingRead.model_validate(row, from_attributes=True) for row in rows],
+        next_after=rows[-1].id if rows else after,
+    )

@@ -1,0 +1,33 @@
+"""The findings feed: what visits learn, in order, for the supervisor of the branch and the case's phone collector."""
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from api.cases.models import DebtCase
+from api.findings.models import Finding, FindingKind
+from api.scope import in_scope
+from api.users.models import Role, User
+
+
+def publish(session: Session, case: DebtCase, kind: FindingKind, **payload: Any) -> Finding:
+    """Add a finding about the case to the feed, in the caller's transaction."""
+    finding = Finding(
+        branch_id=case.branch_id, case_id=case.id, kind=kind, payload=payload | {"case_reference": case.reference}
+    )
+    session.add(finding)
+    session.flush()
+    return finding
+
+
+def visible_findings(user: User) -> Select[tuple[Finding]]:
+    query = select(Finding).where(in_scope(user, Finding.branch_id))
+    if user.role is Role.PHONE_COLLECTOR:
+        query = query.where(Finding.case_id.in_(select(DebtCase.id).where(DebtCase.phone_collector_id == user.id)))
+    return query
+
+
+def feed(session: Session, user: User, after: int, limit: int) -> list[Finding]:
+    """The user's findings after the cursor, oldest first."""
+    return list(session.scalars(visible_findings(user).where(Finding.id > after).order_by(Finding.id).limit(limit)))
