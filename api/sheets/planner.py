@@ -126,6 +126,7 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
         _stage(session, run, "storing", 95)
         with _timed(timings, "store_s"):
             _store(session, run, branch, teams, day, plan, left_out)
+            session.flush()  # the inserts (and their audit rows) count as storing; the commit below is one row
         run.status, run.stage, run.progress, run.finished_at = RunStatus.SUCCEEDED, "done", 100, utcnow()
         run.figures = _figures(run, day, plan, left_out) | figures_source | {"timings": timings, "worker": _WORKER}
         session.commit()
