@@ -47,5 +47,8 @@ class Settings(BaseSettings):
     visits: VisitSettings = VisitSettings()
     planning: PlanningSettings = PlanningSettings()
     redis_url: str | None = Field(default=None, description="Set: planning runs go through an RQ queue on Redis.")
+    webhook_interval_s: float | None = Field(
+        default=1.0, gt=0, description="How often the server sends due webhooks; null: not from this process."
+    )
     host: str = "127.0.0.1"
     port: int = 8000

@@ -32,6 +32,8 @@ from api.teams.router import router as teams_router
 from api.users.router import router as users_router
 from api.visit_requests.router import router as visit_requests_router
 from api.visits.router import router as visits_router
+from api.webhooks.delivery import Dispatcher
+from api.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """
 The backend of debt-collection field visits (外访): branches plan tomorrow's visit sheets, two-person teams visit
@@ -66,7 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_spatial_backend(engine)
+        dispatcher = (
+            Dispatcher(app.state.sessionmaker, settings.webhook_interval_s) if settings.webhook_interval_s else None
+        )
+        if dispatcher:
+            dispatcher.start()
         yield
+        if dispatcher:
+            dispatcher.stop()
         app.state.planning_queue.close()
         engine.dispose()
 
@@ -105,15 +114,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Health(status="ok", database="spatialite" if engine.dialect.name == "sqlite" else "postgis")
 
     app.include_router(auth_router, responses=COMMON_RESPONSES)
-    routers = (users_router, branches_router, teams_router, cases_router, visit_requests_router)
     for router in (
-        *routers,
+        users_router,
+        branches_router,
+        teams_router,
+        cases_router,
+        visit_requests_router,
         runs_router,
         sheets_router,
         me_router,
         visits_router,
         address_reports_router,
         findings_router,
+        webhooks_router,
     ):
         app.include_router(router, responses=AUTHENTICATED_RESPONSES)
     return app

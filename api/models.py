@@ -13,6 +13,7 @@ from api.teams.models import Team, TeamMember
 from api.users.models import User
 from api.visit_requests.models import VisitRequest
 from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
+from api.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Address",
@@ -40,4 +41,6 @@ __all__ = [
     "Visit",
     "VisitRequest",
     "VisitSheet",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -90,6 +90,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         var_dir=tmp_path / "var",
         auth=AuthSettings(jwt_secret=SecretStr(TEST_JWT_SECRET)),
         planning=PlanningSettings(time_limit_s=1, solver_workers=1),
+        webhook_interval_s=None,  # tests send due webhooks themselves
     )
 
 

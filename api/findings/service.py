@@ -9,6 +9,7 @@ from api.cases.models import DebtCase
 from api.findings.models import Finding, FindingKind
 from api.scope import in_scope
 from api.users.models import Role, User
+from api.webhooks.delivery import queue_finding
 
 
 def publish(session: Session, case: DebtCase, kind: FindingKind, **payload: Any) -> Finding:
@@ -18,6 +19,7 @@ def publish(session: Session, case: DebtCase, kind: FindingKind, **payload: Any)
     )
     session.add(finding)
     session.flush()
+    queue_finding(session, finding)
     return finding
 
 

@@ -1,0 +1,127 @@
+"""Outgoing webhooks: every finding is POSTed to the branch's subscriptions, signed with HMAC-SHA256, retried with
+exponential backoff until a 2xx answer: delivered at least once, each with the finding's id for de-duplication.
+
+Headers: `Webhook-Id` (the finding's id, the same on every retry), `Webhook-Timestamp` (Unix seconds) and
+`Webhook-Signature: sha256=<hex HMAC-SHA256(secret, "<id>.<timestamp>.<body>")>`.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import utcnow
+from api.findings.models import Finding
+from api.webhooks.models import WebhookDelivery, WebhookSubscription
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_S = 10
+FIRST_RETRY = timedelta(seconds=2)
+LAST_RETRY = timedelta(hours=1)  # the backoff stops growing here; attempts go on until delivered
+BATCH = 50
+
+
+def signature(secret: str, event_id: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{event_id}.{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def queue_finding(session: Session, finding: Finding) -> None:
+    """A delivery of the finding to each active subscription of its branch, in the finding's transaction."""
+    subscriptions = session.scalars(
+        select(WebhookSubscription.id).where(
+            WebhookSubscription.branch_id == finding.branch_id, WebhookSubscription.active.is_(True)
+        )
+    )
+    session.add_all(WebhookDelivery(subscription_id=sub_id, finding_id=finding.id) for sub_id in subscriptions)
+
+
+def deliver_due(sessions: sessionmaker[Session], now: datetime | None = None) -> int:
+    """Attempt every delivery that is due; returns how many were delivered."""
+    now = now or utcnow()
+    with sessions() as session:
+        due = session.execute(
+            select(WebhookDelivery, WebhookSubscription, Finding)
+            .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+            .join(Finding, Finding.id == WebhookDelivery.finding_id)
+            .where(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.next_attempt_at <= now)
+            .where(WebhookSubscription.active.is_(True))
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(BATCH)
+        ).all()
+        delivered = 0
+        for delivery, subscription, finding in due:
+            error = _post(subscription, finding, now)
+            delivery.attempts += 1
+            if error is None:
+                delivery.delivered_at, delivery.last_error = utcnow(), ""
+                delivered += 1
+            else:
+                delivery.last_error = error
+                delivery.next_attempt_at = now + min(FIRST_RETRY * 2 ** (delivery.attempts - 1), LAST_RETRY)
+        session.commit()
+    return delivered
+
+
+def _post(subscription: WebhookSubscription, finding: Finding, now: datetime) -> str | None:
+    """Send the finding; None when the receiver took it (2xx), else what went wrong."""
+    body = json.dumps(
+        {
+            "id": finding.id,
+            "kind": finding.kind.value,
+            "case_id": str(finding.case_id),
+            "payload": finding.payload,
+            "created_at": finding.created_at.isoformat(),
+        },
+        ensure_ascii=False,
+    ).encode()
+    timestamp = int(now.timestamp())
+    request = urllib.request.Request(
+        subscription.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Webhook-Id": str(finding.id),
+            "Webhook-Timestamp": str(timestamp),
+            "Webhook-Signature": signature(subscription.secret, str(finding.id), timestamp, body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as answer:
+            return None if 200 <= answer.status < 300 else f"HTTP {answer.status}"
+    except urllib.error.HTTPError as error:
+        return f"HTTP {error.code}"
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        return f"{type(error).__name__}: {error}"
+
+
+class Dispatcher:
+    """Delivers due webhooks from a thread of the server, every `interval_s`."""
+
+    def __init__(self, sessions: sessionmaker[Session], interval_s: float = 1.0) -> None:
+        self._sessions, self._interval_s = sessions, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=TIMEOUT_S + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                deliver_due(self._sessions)
+            except Exception:  # the database may be away a moment: the next round tries again
+                log.exception("webhook delivery round failed")
