@@ -375,3 +375,44 @@ def test_no_cash_without_the_supervisors_approval(client: TestClient, app: FastA
     assert accepted.status_code == 201
     assert _count(session, Outcome) == 1
     assert session.scalars(select(Outcome)).one().cash_collected == Decimal("500.00")
+
+
+def test_the_door_endpoints_hide_other_teams_and_branches(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    visit_id = day.started()
+    stranger = session.get_one(User, make_team(session).members[0].agent_id)
+    elsewhere = make_user(session, Role.SUPERVISOR, make_branch(session))
+    outcome = {
+        "contact_result": "nobody",
+        "mailbox": {"checked": True, "mail_for_debtor": False},
+        "address_assessment": "unclear",
+        "client_id": str(uuid4()),
+    }
+    cash = {"max_amount": "100.00", "reason": "debtor offers cash"}
+
+    answers = {
+        "outcome by another team": client.post(
+            f"/visits/{visit_id}/outcome", json=outcome, headers=auth_headers(stranger)
+        ),
+        "confirm by another team": client.post(f"/visits/{visit_id}/outcome/confirm", headers=auth_headers(stranger)),
+        "amend by another team": client.post(
+            f"/visits/{visit_id}/outcome/amendments", json=outcome, headers=auth_headers(stranger)
+        ),
+        "cash by another branch": client.post(
+            f"/visits/{visit_id}/cash-approvals", json=cash, headers=auth_headers(elsewhere)
+        ),
+        "start by another branch": client.post(
+            f"/visits/{visit_id}/start",
+            json={"override_reason": "no reason at all here"},
+            headers=auth_headers(elsewhere),
+        ),
+        "visit for another branch": client.get(f"/visits/{visit_id}", headers=auth_headers(elsewhere)),
+    }
+
+    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(answers, 404)
+    assert _count(session, Outcome) == 0
+    webhook = client.post(
+        "/webhooks", json={"url": "http://127.0.0.1:9/x", "secret": "s" * 16}, headers=auth_headers(elsewhere)
+    ).json()
+    gone = client.delete(f"/webhooks/{webhook['id']}", headers=auth_headers(day.supervisor))
+    assert gone.status_code == 404
