@@ -46,6 +46,7 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
     return dependency
 
 
+Agent = Annotated[User, Depends(require_roles(Role.AGENT))]
 Manager = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 Admin = Annotated[User, Depends(require_roles(Role.ADMIN))]
 CaseWorker = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR))]

@@ -74,6 +74,11 @@ class Conflict(Problem):
     slug = "conflict"
 
 
+class ClientIdReused(Conflict):
+    title = "This client id belongs to another record"
+    slug = "client-id-reused"
+
+
 class PayloadTooLarge(Problem):
     status = 413
     title = "Request body too large"

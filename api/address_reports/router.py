@@ -1,20 +1,18 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
 from api.address_reports import service
 from api.address_reports.models import ReportStatus
 from api.address_reports.schemas import AddressReportCreate, AddressReportRead, ReportDecision
 from api.db import SessionDep
-from api.deps import CurrentUser, Manager, require_roles
+from api.deps import Agent, CurrentUser, Manager
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
-from api.users.models import Role, User
 
 router = APIRouter(tags=["address_reports"])
 
-Agent = Annotated[User, Depends(require_roles(Role.AGENT))]
 
 _DECISION_PROBLEMS = (RoleNotAllowed, service.AddressReportNotFound, service.ReportAlreadyDecided)
 

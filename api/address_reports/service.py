@@ -13,10 +13,10 @@ from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import FindingKind
 from api.pagination import filter_equal, paginate
-from api.problems import Conflict, NotFound, ValidationFailed
+from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed
 from api.scope import in_scope
 from api.sheets.models import SheetStatus, SheetStop, VisitSheet
-from api.teams.models import TeamMember
+from api.teams.service import teams_of
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from api.visits.models import Visit
@@ -45,11 +45,6 @@ class ReportAlreadyDecided(Conflict):
 class RejectionReasonRequired(ValidationFailed):
     title = "Tell the agents why the report is rejected"
     slug = "rejection-reason-required"
-
-
-class ClientIdReused(Conflict):
-    title = "This client id belongs to another record"
-    slug = "client-id-reused"
 
 
 def visible_reports(user: User) -> Select[tuple[AddressReport]]:
@@ -182,7 +177,7 @@ def _decide(session: Session, user: User, report_id: UUID, status: ReportStatus,
 
 
 def _address_on_own_sheet(session: Session, user: User, address_id: UUID) -> Address:
-    mine = select(TeamMember.team_id).where(TeamMember.agent_id == user.id)
+    mine = teams_of(user.id)
     on_sheet = (
         select(VisitRequest.address_id)
         .join(SheetStop, SheetStop.visit_request_id == VisitRequest.id)
@@ -198,7 +193,7 @@ def _address_on_own_sheet(session: Session, user: User, address_id: UUID) -> Add
 def _own_visit(session: Session, user: User, visit_id: UUID | None, address_id: UUID) -> UUID | None:
     if visit_id is None:
         return None
-    mine = select(TeamMember.team_id).where(TeamMember.agent_id == user.id)
+    mine = teams_of(user.id)
     visit = session.scalar(
         select(Visit).where(Visit.id == visit_id, Visit.team_id.in_(mine), Visit.address_id == address_id)
     )

@@ -10,7 +10,7 @@ from api.audit.chain import record_read
 from api.branches.models import Branch
 from api.branches.service import BranchNotFound, BranchRequired
 from api.db import SessionDep
-from api.deps import Manager, require_roles
+from api.deps import Agent, Manager, require_roles
 from api.geo import GeoPoint
 from api.problems import RoleNotAllowed, problem_responses
 from api.sheets import replan, service
@@ -34,7 +34,6 @@ sheets_router = APIRouter(prefix="/visit-sheets", tags=["visit_sheets"])
 me_router = APIRouter(prefix="/me", tags=["me"])
 
 SheetViewer = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.AGENT))]
-Agent = Annotated[User, Depends(require_roles(Role.AGENT))]
 
 
 def _submit_after_commit(request: Request, background: BackgroundTasks, run_id: UUID) -> None:

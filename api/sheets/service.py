@@ -24,7 +24,8 @@ from api.sheets.models import (
 )
 from api.sheets.schemas import PlanEditPut, PlanningRunCreate
 from api.teams import service as teams_service
-from api.teams.models import Team, TeamMember
+from api.teams.models import Team
+from api.teams.service import teams_of
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 
@@ -218,7 +219,7 @@ def visible_sheets(user: User) -> Select[tuple[VisitSheet]]:
     """Managers see every sheet of their branch; an agent only the published sheets of their own teams."""
     query = select(VisitSheet).where(in_scope(user, VisitSheet.branch_id))
     if user.role is Role.AGENT:
-        mine = select(TeamMember.team_id).where(TeamMember.agent_id == user.id)
+        mine = teams_of(user.id)
         query = query.where(VisitSheet.status == SheetStatus.PUBLISHED, VisitSheet.team_id.in_(mine))
     return query
 
@@ -235,7 +236,7 @@ def my_sheet(session: Session, user: User, work_date: date) -> VisitSheet:
     sheet = session.scalar(
         visible_sheets(user)
         .where(VisitSheet.work_date == work_date, VisitSheet.status == SheetStatus.PUBLISHED)
-        .where(VisitSheet.team_id.in_(select(TeamMember.team_id).where(TeamMember.agent_id == user.id)))
+        .where(VisitSheet.team_id.in_(teams_of(user.id)))
         .order_by(VisitSheet.version.desc())
         .limit(1)
     )

@@ -63,10 +63,15 @@ class TeamNameTaken(Conflict):
     slug = "team-name-taken"
 
 
+def teams_of(agent_id: UUID) -> Select[tuple[UUID]]:
+    """The ids of the teams the agent is seated in, as a subquery."""
+    return select(TeamMember.team_id).where(TeamMember.agent_id == agent_id)
+
+
 def visible_teams(user: User) -> Select[tuple[Team]]:
     query = select(Team).where(in_scope(user, Team.branch_id))
     if user.role is Role.AGENT:
-        query = query.where(Team.id.in_(select(TeamMember.team_id).where(TeamMember.agent_id == user.id)))
+        query = query.where(Team.id.in_(teams_of(user.id)))
     return query
 
 

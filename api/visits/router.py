@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy.orm import Session
 
 from api.db import SessionDep
-from api.deps import Manager, require_roles
+from api.deps import Agent, Manager, require_roles
 from api.problems import RoleNotAllowed, problem_responses
 from api.sheets.service import SheetNotCurrent, VisitSheetNotFound
 from api.teams.service import TeamNotFound
@@ -25,7 +25,6 @@ from api.visits.schemas import (
 
 router = APIRouter(tags=["visits"])
 
-Agent = Annotated[User, Depends(require_roles(Role.AGENT))]
 VisitViewer = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR))]
 Starter = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
 

@@ -15,12 +15,12 @@ from api.config import VisitSettings
 from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import FindingKind
-from api.problems import Conflict, NotFound, ValidationFailed
+from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed
 from api.scope import in_scope
 from api.sheets import service as sheets_service
 from api.sheets.models import SheetStop, StopState, VisitSheet
-from api.teams.models import Team, TeamMember
-from api.teams.service import TeamNotFound
+from api.teams.models import Team
+from api.teams.service import TeamNotFound, teams_of
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit, VisitStatus
@@ -104,15 +104,10 @@ class VisitCompleted(Conflict):
     slug = "visit-completed"
 
 
-class ClientIdReused(Conflict):
-    title = "This client id belongs to another record"
-    slug = "client-id-reused"
-
-
 def visible_visits(user: User) -> Select[tuple[Visit]]:
     query = select(Visit).where(in_scope(user, Visit.branch_id))
     if user.role is Role.AGENT:
-        query = query.where(Visit.team_id.in_(select(TeamMember.team_id).where(TeamMember.agent_id == user.id)))
+        query = query.where(Visit.team_id.in_(teams_of(user.id)))
     elif user.role is Role.PHONE_COLLECTOR:
         query = query.where(Visit.case_id.in_(select(DebtCase.id).where(DebtCase.phone_collector_id == user.id)))
     return query
@@ -303,11 +298,7 @@ def _ensure_cash_approved(session: Session, visit: Visit, data: OutcomeCreate) -
 
 
 def _own_team(session: Session, user: User, team_id: UUID) -> Team:
-    team = session.scalar(
-        select(Team)
-        .where(Team.id == team_id)
-        .where(Team.id.in_(select(TeamMember.team_id).where(TeamMember.agent_id == user.id)))
-    )
+    team = session.scalar(select(Team).where(Team.id == team_id).where(Team.id.in_(teams_of(user.id))))
     if team is None:
         raise TeamNotFound(f"No team {team_id}.", team_id=team_id)
     return team
