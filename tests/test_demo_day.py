@@ -1,0 +1,192 @@
+"""The seeded demo branch's next day, run through the API as the phone app and the supervisor's tools would: plan and
+publish, departure checks, check-ins, outcome, confirmation, amendment; every refused path gets its problem and
+changes nothing; the audit trail of the whole day verifies, and fails once a row is edited."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from api.audit.models import AuditEvent
+from api.cli import cli
+from api.demo import DEMO_PASSWORD, seed_demo
+from api.findings.models import Finding
+from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
+from tests.factories import problem_type
+from tests.test_visits import CHECKLIST
+
+METRES_PER_DEGREE = 111_195
+
+
+class Phone:
+    """One person's app: logs in with the demo password and calls the API with its own token."""
+
+    def __init__(self, client: TestClient, username: str) -> None:
+        login = client.post("/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+        assert login.status_code == 200, login.text
+        self.client, self.headers = client, {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    def get(self, url: str, **params: Any) -> Any:
+        return self.client.get(url, params=params, headers=self.headers)
+
+    def post(self, url: str, body: dict[str, Any] | None = None) -> Any:
+        return self.client.post(url, json=body, headers=self.headers)
+
+    def patch(self, url: str, body: dict[str, Any]) -> Any:
+        return self.client.patch(url, json=body, headers=self.headers)
+
+
+def _rows(session: Session) -> dict[str, int]:
+    """How many rows the door writes to, to show a refusal changed nothing."""
+    session.expire_all()
+    models = (DepartureCheck, Visit, CheckIn, Outcome, CashApproval, Finding)
+    counts = {model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0 for model in models}
+    counts["started"] = session.scalar(select(func.count()).where(Visit.started_at.is_not(None))) or 0
+    return counts
+
+
+def _refused(session: Session, call: Callable[[], Any], status: int, problem: str) -> dict[str, Any]:
+    before = _rows(session)
+    response = call()
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem_type(response) == problem
+    assert _rows(session) == before
+    return dict(response.json())
+
+
+def _check_in_body(stop: dict[str, Any], north_m: float = 20) -> dict[str, Any]:
+    point = stop["address"]["point"]
+    return {
+        "lat": point["lat"] + north_m / METRES_PER_DEGREE,
+        "lon": point["lon"],
+        "accuracy_m": 15,
+        "device_time": datetime.now(UTC).isoformat(),
+        "client_id": str(uuid4()),
+    }
+
+
+def _outcome_body(**fields: Any) -> dict[str, Any]:
+    return {
+        "contact_result": "met_debtor",
+        "mailbox": {"checked": True, "mail_for_debtor": False},
+        "property_management": {"who": "物业 front desk", "debtor_lives_here": "yes"},
+        "contacts": [{"phone": "13912345678", "kind": "mobile", "verified": True, "holder": "debtor"}],
+        "promise": {"date": "2026-12-20", "amount": "3000.00"},
+        "address_assessment": "lives_here",
+        "notes": "Debtor at home, calm; promised to pay before the 20th.",
+        "client_id": str(uuid4()),
+    } | fields
+
+
+@pytest.fixture
+def runner(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("FIELDVISIT_DATABASE_URL", database_url)
+    monkeypatch.setenv("FIELDVISIT_VAR_DIR", str(tmp_path / "var"))
+    return CliRunner()
+
+
+def test_the_demo_day_through_the_api(client: TestClient, app: FastAPI, session: Session, runner: CliRunner) -> None:
+    work_date = seed_demo(session).work_date
+    session.commit()
+    supervisor, collector = Phone(client, "supervisor"), Phone(client, "collector")
+    agent1, agent2, agent3 = (Phone(client, f"agent{n}") for n in (1, 2, 3))
+
+    # the evening before: the supervisor plans tomorrow and publishes it
+    started = supervisor.post("/planning-runs", {"work_date": work_date.isoformat()})
+    assert started.status_code == 202, started.text
+    app.state.planning_queue.last.result(timeout=120)
+    assert supervisor.post(f"{started.headers['Location']}/publish").status_code == 200
+
+    # the morning: the app downloads the team's sheet
+    sheet = agent1.get("/me/sheet", work_date=work_date.isoformat()).json()
+    assert len(sheet["stops"]) >= 2
+    first, second = sheet["stops"][:2]
+    check_ins = f"/visit-sheets/{sheet['id']}/stops/{first['visit_request_id']}/check-ins"
+
+    # agent1 is at the door; agent2 has not confirmed the departure checklist, then is far away; agent3 is of
+    # another team: no visit starts
+    departures = f"/teams/{sheet['team_id']}/departure-checks"
+    assert agent1.post(departures, {"items": CHECKLIST, "client_id": str(uuid4())}).status_code == 201
+    checked_in = agent1.post(check_ins, _check_in_body(first))
+    assert checked_in.status_code == 201
+    start = f"/visits/{checked_in.json()['id']}/start"
+    _refused(session, lambda: agent1.post(start, {}), 409, "departure-check-missing")
+    assert agent2.post(departures, {"items": CHECKLIST, "client_id": str(uuid4())}).status_code == 201
+    lone = _refused(session, lambda: agent1.post(start, {}), 409, "agents-not-both-checked-in")
+    assert len(lone["missing_agents"]) == 1
+    far = _refused(session, lambda: agent2.post(check_ins, _check_in_body(first, 3_000)), 422, "check-in-too-far")
+    assert far["distance_m"] >= 2_990
+    _refused(session, lambda: agent3.post(check_ins, _check_in_body(first)), 404, "visit-sheet-not-found")
+    _refused(session, lambda: agent3.post(start, {}), 404, "visit-not-found")
+
+    # agent2 checks in beside agent1: the visit starts
+    assert agent2.post(check_ins, _check_in_body(first, -40)).status_code == 201
+    visit_id = checked_in.json()["id"]
+    assert agent2.post(start, {}).json()["status"] == "in_progress"
+
+    # cash is refused until the supervisor approves it for this visit
+    cash = {"cash_payment": {"amount": "500.00", "receipt_number": "R-0001"}}
+    _refused(
+        session, lambda: agent1.post(f"/visits/{visit_id}/outcome", _outcome_body(**cash)), 409, "cash-not-approved"
+    )
+    assert agent1.post(f"/visits/{visit_id}/outcome", _outcome_body()).json()["status"] == "reported"
+    _refused(session, lambda: agent1.post(f"/visits/{visit_id}/outcome/confirm"), 409, "same-agent-confirms")
+    assert agent2.post(f"/visits/{visit_id}/outcome/confirm").json()["status"] == "completed"
+    amended = agent2.post(
+        f"/visits/{visit_id}/outcome/amendments", _outcome_body(promise={"date": "2026-12-22", "amount": "2500.00"})
+    )
+    assert amended.status_code == 201
+    visit = agent1.post(f"/visits/{visit_id}/outcome/confirm").json()
+    assert [(o["sequence"], o["details"]["promise"]["amount"]) for o in visit["outcomes"]] == [
+        (1, "3000.00"),
+        (2, "2500.00"),
+    ]
+
+    # the second address is gone: nothing but the supervisor's confirmation cancels its visit
+    request_id = UUID(second["visit_request_id"])
+    _refused(
+        session,
+        lambda: supervisor.patch(f"/visit-requests/{request_id}", {"status": "cancelled"}),
+        409,
+        "visit-request-status-change-not-allowed",
+    )
+    report = agent1.post(
+        f"/addresses/{second['address']['id']}/invalid-reports",
+        {"reason": "demolished", "note": "Building torn down, site fenced off.", "client_id": str(uuid4())},
+    )
+    assert report.status_code == 201
+    session.expire_all()
+    assert session.get_one(VisitRequest, request_id).status is VisitRequestStatus.PLANNED
+    _refused(
+        session,
+        lambda: agent2.post(f"/invalid-address-reports/{report.json()['id']}/confirm", {}),
+        403,
+        "role-not-allowed",
+    )
+    assert supervisor.post(f"/invalid-address-reports/{report.json()['id']}/confirm", {}).status_code == 200
+    session.expire_all()
+    assert session.get_one(VisitRequest, request_id).status is VisitRequestStatus.CANCELLED
+
+    # findings reached the phone collector
+    kinds = {event["kind"] for event in collector.get("/events").json()["items"]}
+    assert {"repayment_promised", "contact_found", "address_reported", "address_confirmed_invalid"} <= kinds
+
+    # the evening: the audit trail of the seeded, planned and visited day verifies, and fails after an edit
+    intact = runner.invoke(cli, ["audit", "verify"])
+    assert intact.exit_code == 0, intact.output
+    outcome_event = session.scalars(select(AuditEvent).where(AuditEvent.entity == "outcome")).first()
+    assert outcome_event is not None
+    session.execute(update(AuditEvent).where(AuditEvent.seq == outcome_event.seq).values(changes={"amount": "0"}))
+    session.commit()
+    broken = runner.invoke(cli, ["audit", "verify"])
+    assert broken.exit_code == 1 and f"event #{outcome_event.seq}" in broken.output
