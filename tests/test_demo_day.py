@@ -165,17 +165,26 @@ def test_the_demo_day_through_the_api(client: TestClient, app: FastAPI, session:
         {"reason": "demolished", "note": "Building torn down, site fenced off.", "client_id": str(uuid4())},
     )
     assert report.status_code == 201
+    report_id = report.json()["id"]
     session.expire_all()
     assert session.get_one(VisitRequest, request_id).status is VisitRequestStatus.PLANNED
     _refused(
         session,
-        lambda: agent2.post(f"/invalid-address-reports/{report.json()['id']}/confirm", {}),
+        lambda: agent2.post(f"/invalid-address-reports/{report_id}/confirm", {}),
         403,
         "role-not-allowed",
     )
-    assert supervisor.post(f"/invalid-address-reports/{report.json()['id']}/confirm", {}).status_code == 200
+    assert supervisor.post(f"/invalid-address-reports/{report_id}/confirm", {}).status_code == 200
     session.expire_all()
     assert session.get_one(VisitRequest, request_id).status is VisitRequestStatus.CANCELLED
+    decisions = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "update", AuditEvent.entity_id.in_([str(request_id), report_id]))
+    ).all()
+    assert [(event.entity, event.changes["status"]) for event in decisions] == [
+        ("visit_request", "planned"),  # published
+        ("address_report", "confirmed"),
+        ("visit_request", "cancelled"),
+    ]
 
     # findings reached the phone collector
     kinds = {event["kind"] for event in collector.get("/events").json()["items"]}

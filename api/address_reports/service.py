@@ -3,11 +3,12 @@ address's visits and takes it out of planning; two supervisors deciding at once:
 
 from uuid import UUID
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.address_reports.models import AddressReport, ReportStatus
 from api.address_reports.schemas import AddressReportCreate, ReportDecision
+from api.audit.chain import update_where
 from api.cases.models import Address, AddressValidity, DebtCase
 from api.db import utcnow
 from api.findings import service as findings_service
@@ -120,13 +121,14 @@ def confirm_report(session: Session, user: User, report_id: UUID, data: ReportDe
     report = _decide(session, user, report_id, ReportStatus.CONFIRMED, data.note)
     address = session.get_one(Address, report.address_id)
     address.validity = AddressValidity.CONFIRMED_INVALID
-    session.execute(
-        update(VisitRequest)
-        .where(
+    update_where(
+        session,
+        VisitRequest,
+        [
             VisitRequest.address_id == address.id,
             VisitRequest.status.in_((VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED)),
-        )
-        .values(status=VisitRequestStatus.CANCELLED, updated_at=utcnow())
+        ],
+        {"status": VisitRequestStatus.CANCELLED, "updated_at": utcnow()},
     )
     findings_service.publish(
         session,
@@ -165,13 +167,14 @@ def reject_report(session: Session, user: User, report_id: UUID, data: ReportDec
 def _decide(session: Session, user: User, report_id: UUID, status: ReportStatus, note: str) -> AddressReport:
     report = get_report(session, user, report_id)
     # a conditional update: of two supervisors deciding at once, exactly one changes the row
-    decided = session.execute(
-        update(AddressReport)
-        .where(AddressReport.id == report.id, AddressReport.status == ReportStatus.PENDING)
-        .values(status=status, decided_by_id=user.id, decided_at=utcnow(), decision_note=note)
+    decided = update_where(
+        session,
+        AddressReport,
+        [AddressReport.id == report.id, AddressReport.status == ReportStatus.PENDING],
+        {"status": status, "decided_by_id": user.id, "decided_at": utcnow(), "decision_note": note},
     )
     session.refresh(report)
-    if decided.rowcount != 1:  # type: ignore[attr-defined]
+    if decided != 1:
         raise ReportAlreadyDecided(f"Report {report_id} was {report.status.value} already.", status_now=report.status)
     return report
 

@@ -1,5 +1,6 @@
-"""The audit trail: every change the ORM flushes and every read of a debtor's case or evidence appends a row to a
-SHA-256 chain, in the same transaction as what it records. `verify` recomputes the chain from the first row."""
+"""The audit trail: every change the ORM flushes, every conditional update made through `update_where` and every
+read of a debtor's case or evidence appends a row to a SHA-256 chain, in the same transaction as what it records.
+`verify` recomputes the chain from the first row."""
 
 import hashlib
 import json
@@ -46,6 +47,19 @@ def record_read(session: Session, entity: str, *entity_ids: UUID, what: str = ""
     entries = [Entry("read", entity, str(entity_id), details) for entity_id in entity_ids]
     if entries:
         _append(session.connection(), entries, session)
+
+
+def update_where(session: Session, model: type[Any], where: Iterable[Any], values: dict[str, Any]) -> int:
+    """A conditional UPDATE (the way to let one of two racing requests win), chained like the ORM's changes: one
+    `update` row per row it changed, with the values set. The number of rows changed."""
+    table = inspect(model).local_table
+    statement = update(model).where(*where).values(**values).returning(*table.primary_key.columns)
+    changed = session.execute(statement).all()
+    plain = {key: _plain(value) for key, value in values.items()}
+    entries = [Entry("update", table.name, ",".join(str(value) for value in row), plain) for row in changed]
+    if entries:
+        _append(session.connection(), entries, session)
+    return len(changed)
 
 
 def install(sessions: sessionmaker[Session]) -> None:

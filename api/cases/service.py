@@ -1,9 +1,10 @@
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, false, select, update
+from sqlalchemy import ColumnElement, Select, and_, false, select
 from sqlalchemy.orm import Session
 
+from api.audit.chain import update_where
 from api.branches import service as branches_service
 from api.cases.models import (
     Address,
@@ -302,8 +303,9 @@ def update_address(session: Session, user: User, address_id: UUID, data: Address
 
 
 def _cancel_open_visit_requests(session: Session, address: Address) -> None:
-    session.execute(
-        update(VisitRequest)
-        .where(VisitRequest.address_id == address.id, VisitRequest.status == VisitRequestStatus.OPEN)
-        .values(status=VisitRequestStatus.CANCELLED, updated_at=utcnow())
+    update_where(
+        session,
+        VisitRequest,
+        [VisitRequest.address_id == address.id, VisitRequest.status == VisitRequestStatus.OPEN],
+        {"status": VisitRequestStatus.CANCELLED, "updated_at": utcnow()},
     )

@@ -21,6 +21,7 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from api.audit.chain import update_where
 from api.branches.models import Branch
 from api.cases.models import AddressValidity, DebtCase
 from api.config import PlanningSettings
@@ -65,13 +66,14 @@ class RunCancelled(Exception):
 def execute_run(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) -> RunStatus | None:
     """Plan the run if it is still queued; returns its final status, or None when another worker had it."""
     with sessions() as session:
-        claimed = session.execute(
-            update(PlanningRun)
-            .where(PlanningRun.id == run_id, PlanningRun.status == RunStatus.QUEUED)
-            .values(status=RunStatus.RUNNING, stage="loading", progress=5, started_at=utcnow())
+        claimed = update_where(
+            session,
+            PlanningRun,
+            [PlanningRun.id == run_id, PlanningRun.status == RunStatus.QUEUED],
+            {"status": RunStatus.RUNNING, "stage": "loading", "progress": 5, "started_at": utcnow()},
         )
         session.commit()
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if claimed != 1:
             return None
     try:
         status = _plan(sessions, settings, run_id)
@@ -313,10 +315,11 @@ def _stage(session: Session, run: PlanningRun, stage: str, progress: int) -> Non
 
 def _finish(sessions: SessionFactory, run_id: UUID, status: RunStatus, error: str) -> None:
     with sessions() as session:
-        session.execute(
-            update(PlanningRun)
-            .where(PlanningRun.id == run_id)
-            .values(status=status, stage="done", finished_at=utcnow(), error=error)
+        update_where(
+            session,
+            PlanningRun,
+            [PlanningRun.id == run_id],
+            {"status": status, "stage": "done", "finished_at": utcnow(), "error": error},
         )
         session.commit()
 

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from api.audit.chain import update_where
 from api.branches.models import Branch
 from api.db import utcnow
 from api.geo import GeoPoint
@@ -119,10 +120,11 @@ def replan_sheet(
     session.add_all(new_stops)
     unfit = [Unfit(UUID(drop.stop), UNPLANNED_REASON[drop.reason], drop.detail) for drop in plan.dropped]
     if unfit:
-        session.execute(
-            update(VisitRequest)
-            .where(VisitRequest.id.in_([row.visit_request_id for row in unfit]))
-            .values(status=VisitRequestStatus.OPEN, updated_at=utcnow())
+        update_where(
+            session,
+            VisitRequest,
+            [VisitRequest.id.in_([row.visit_request_id for row in unfit])],
+            {"status": VisitRequestStatus.OPEN, "updated_at": utcnow()},
         )
     start = team_point(team, "start", office)
     path = [start, *(address_point(request) for request in _fixed_requests(session, fixed)), points[0]]

@@ -1,9 +1,10 @@
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from api.audit.chain import update_where
 from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.cases.models import Address, AddressValidity, DebtCase
@@ -110,18 +111,20 @@ def cancel_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
     """A queued run ends at once; a running one stops when its solver returns, storing nothing."""
     run = get_run(session, user, run_id)
     # conditional updates: a worker claiming or finishing the run at the same moment cannot be overwritten
-    ended = session.execute(
-        update(PlanningRun)
-        .where(PlanningRun.id == run.id, PlanningRun.status == RunStatus.QUEUED)
-        .values(status=RunStatus.CANCELLED, stage="done", finished_at=utcnow(), cancel_requested=True)
+    ended = update_where(
+        session,
+        PlanningRun,
+        [PlanningRun.id == run.id, PlanningRun.status == RunStatus.QUEUED],
+        {"status": RunStatus.CANCELLED, "stage": "done", "finished_at": utcnow(), "cancel_requested": True},
     )
-    if ended.rowcount != 1:  # type: ignore[attr-defined]
-        flagged = session.execute(
-            update(PlanningRun)
-            .where(PlanningRun.id == run.id, PlanningRun.status == RunStatus.RUNNING)
-            .values(cancel_requested=True)
+    if ended != 1:
+        flagged = update_where(
+            session,
+            PlanningRun,
+            [PlanningRun.id == run.id, PlanningRun.status == RunStatus.RUNNING],
+            {"cancel_requested": True},
         )
-        if flagged.rowcount != 1:  # type: ignore[attr-defined]
+        if flagged != 1:
             session.refresh(run)
             raise PlanningRunNotActive(
                 f"Run {run_id} has {run.status.value}; there is nothing to cancel.", run_status=run.status
@@ -141,13 +144,13 @@ def publish_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
             pending=len(pending_edits(run)),
         )
     # the conditional update serialises two publishers of the same run: the second one finds it published
-    claimed = session.execute(
-        update(PlanningRun)
-        .where(PlanningRun.id == run.id, PlanningRun.status == RunStatus.SUCCEEDED)
-        .where(PlanningRun.published_at.is_(None))
-        .values(published_at=utcnow())
+    claimed = update_where(
+        session,
+        PlanningRun,
+        [PlanningRun.id == run.id, PlanningRun.status == RunStatus.SUCCEEDED, PlanningRun.published_at.is_(None)],
+        {"published_at": utcnow()},
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed != 1:
         raise PlanningRunNotPublishable(
             f"Run {run_id} has {run.status.value}" + (" and is published" if run.published_at else "") + ".",
             run_status=run.status,
@@ -170,16 +173,18 @@ def _mark_requests(session: Session, run: PlanningRun, earlier: set[UUID], now: 
     """Requests on the run's sheets become planned; those only an earlier published version held are open again."""
     planned = {stop.visit_request_id for sheet in run.sheets for stop in sheet.stops}
     if planned:
-        session.execute(
-            update(VisitRequest)
-            .where(VisitRequest.id.in_(planned), VisitRequest.status == VisitRequestStatus.OPEN)
-            .values(status=VisitRequestStatus.PLANNED, updated_at=now)
+        update_where(
+            session,
+            VisitRequest,
+            [VisitRequest.id.in_(planned), VisitRequest.status == VisitRequestStatus.OPEN],
+            {"status": VisitRequestStatus.PLANNED, "updated_at": now},
         )
     if earlier - planned:
-        session.execute(
-            update(VisitRequest)
-            .where(VisitRequest.id.in_(earlier - planned), VisitRequest.status == VisitRequestStatus.PLANNED)
-            .values(status=VisitRequestStatus.OPEN, updated_at=now)
+        update_where(
+            session,
+            VisitRequest,
+            [VisitRequest.id.in_(earlier - planned), VisitRequest.status == VisitRequestStatus.PLANNED],
+            {"status": VisitRequestStatus.OPEN, "updated_at": now},
         )
 
 
