@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from alembic import command
 from api.config import AuthSettings, PlanningSettings, Settings
 from api.main import create_app
+from tests.moto_s3 import moto_endpoint, s3_client  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("FIELDVISIT_TEST_DATABASE_URL")
