@@ -1,5 +1,5 @@
 """The `fieldvisit` command: serve, plan, work on queued plans, migrate, seed the demo, export the OpenAPI document,
-import cases."""
+import cases, verify the audit trail and the stored evidence."""
 
 import difflib
 import sys
@@ -22,6 +22,8 @@ from api.db import SpatialBackendMissing, check_spatial_backend, make_engine, ma
 from api.problems import Problem
 from api.sheets.console import PlanFailed, plan_in_terminal
 from api.sheets.jobs import run_worker
+from api.visit_evidence.service import StoreFault, verify_store
+from api.visit_evidence.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +38,8 @@ cli.add_typer(openapi_cli, name="openapi")
 cli.add_typer(import_cli, name="import")
 audit_cli = typer.Typer(help="The audit trail.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+evidence_cli = typer.Typer(help="Stored evidence.", no_args_is_help=True)
+cli.add_typer(evidence_cli, name="evidence")
 
 
 def _fail(message: str) -> None:
@@ -220,6 +224,25 @@ def audit_verify() -> None:
         where = f"event #{verdict.broken_seq}" if verdict.broken_seq is not None else "the end of the chain"
         _fail(f"audit trail broken at {where} ({verdict.events} events read): {verdict.reason}")
     typer.echo(f"audit trail intact: {verdict.events} events")
+
+
+@evidence_cli.command("verify")
+def evidence_verify() -> None:
+    """Re-hash every stored recording, photo and document; report each one missing or changed (exit 1)."""
+    settings = _checked_settings()
+    engine = make_engine(settings.database_url)
+    checked = 0
+    faults: list[StoreFault] = []
+    with make_sessionmaker(engine)() as session:
+        for fault in verify_store(session, open_store(settings)):
+            checked += 1
+            if fault is not None:
+                faults.append(fault)
+                typer.secho(f"evidence {fault.item_id} ({fault.key}): {fault.problem}", fg=typer.colors.RED, err=True)
+    engine.dispose()
+    if faults:
+        _fail(f"{len(faults)} of {checked} stored items missing or changed")
+    typer.echo(f"evidence intact: {checked} items re-hashed")
 
 
 def main() -> None:

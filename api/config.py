@@ -37,6 +37,30 @@ class PlanningSettings(BaseModel):
     queue_name: str = Field(default="planning", description="RQ queue of planning runs (with redis_url).")
 
 
+class EvidenceSettings(BaseModel):
+    """Where evidence bytes are stored and what is accepted. `backend`: `local` (files under `local_dir`, by default
+    `var/evidence`) or `s3` (a bucket; phones upload straight to it with presigned URLs)."""
+
+    backend: str = Field(default="local", pattern="^(local|s3)$")
+    local_dir: Path | None = Field(default=None, description="Local backend's directory; default var_dir/evidence.")
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_region: str | None = None
+    s3_endpoint_url: str | None = Field(default=None, description="An S3-compatible endpoint instead of AWS.")
+    s3_retention_days: int | None = Field(
+        default=None, gt=0, description="Object-lock retention set on every stored object (the bucket needs lock)."
+    )
+    s3_retention_mode: str = Field(default="COMPLIANCE", pattern="^(COMPLIANCE|GOVERNANCE)$")
+    url_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600, description="Lifetime of presigned URLs.")
+    multipart_threshold_bytes: int = Field(default=16 << 20, ge=5 << 20, description="Larger uploads: multipart.")
+    part_size_bytes: int = Field(default=16 << 20, ge=5 << 20)
+    max_recording_bytes: int = Field(default=1 << 30, gt=0)
+    max_photo_bytes: int = Field(default=30 << 20, gt=0)
+    max_document_bytes: int = Field(default=30 << 20, gt=0)
+    max_photo_pixels: int = Field(default=60_000_000, gt=0, description="Bigger images are refused as bombs.")
+    photo_radius_m: int = Field(default=300, gt=0, description="A photo's GPS farther from the address is flagged.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDVISIT_", env_nested_delimiter="__", extra="ignore")
 
@@ -46,6 +70,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     visits: VisitSettings = VisitSettings()
     planning: PlanningSettings = PlanningSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
     redis_url: str | None = Field(default=None, description="Set: planning runs go through an RQ queue on Redis.")
     webhook_interval_s: float | None = Field(
         default=1.0, gt=0, description="How often the server sends due webhooks; null: not from this process."

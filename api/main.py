@@ -30,6 +30,8 @@ from api.sheets.jobs import planning_queue
 from api.sheets.router import me_router, runs_router, sheets_router
 from api.teams.router import router as teams_router
 from api.users.router import router as users_router
+from api.visit_evidence.router import router as evidence_router
+from api.visit_evidence.store import open_store
 from api.visit_requests.router import router as visit_requests_router
 from api.visits.router import router as visits_router
 from api.webhooks.delivery import Dispatcher
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.planning_queue = planning_queue(settings, app.state.sessionmaker)
     app.state.jwt_secret = jwt_secret(settings)
+    app.state.evidence_store = open_store(settings)
     install_problem_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
 
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         address_reports_router,
         findings_router,
         webhooks_router,
+        evidence_router,
     ):
         app.include_router(router, responses=AUTHENTICATED_RESPONSES)
     return app

@@ -11,6 +11,7 @@ from api.idempotency import IdempotencyRecord
 from api.sheets.models import PlanEdit, PlanningRun, SheetStop, UnplannedRequest, VisitSheet
 from api.teams.models import Team, TeamMember
 from api.users.models import User
+from api.visit_evidence.models import EvidenceItem
 from api.visit_requests.models import VisitRequest
 from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
 from api.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -27,6 +28,7 @@ __all__ = [
     "DebtCase",
     "DebtorContact",
     "DepartureCheck",
+    "EvidenceItem",
     "Finding",
     "IdempotencyRecord",
     "Outcome",

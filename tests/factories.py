@@ -31,6 +31,7 @@ def _n() -> int:
 
 
 def make_branch(session: Session, **fields: object) -> Branch:
+    """A branch whose visits need no evidence to be completed (tests of the evidence policy set one)."""
     values: dict[str, object] = dict(
         name=f"Branch {_n()}",
         timezone="Asia/Shanghai",
@@ -38,6 +39,8 @@ def make_branch(session: Session, **fields: object) -> Branch:
         office_point=PEOPLES_SQUARE.to_wkt(),
         visiting_from=time(8, 0),
         visiting_until=time(21, 0),
+        evidence_recording_coverage=0.0,
+        evidence_photo_purposes=[],
     )
     branch = Branch(**(values | fields))
     session.add(branch)

@@ -1,9 +1,10 @@
 """The seeded demo branch's next day, run through the API as the phone app and the supervisor's tools would: plan and
-publish, departure checks, check-ins, outcome, confirmation, amendment; every refused path gets its problem and
-changes nothing; the audit trail of the whole day verifies, and fails once a row is edited."""
+publish, departure checks, check-ins, outcome, evidence, confirmation, amendment; every refused path gets its problem
+and changes nothing; the audit trail of the whole day verifies, and fails once a row is edited."""
 
+import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -21,6 +22,7 @@ from api.demo import DEMO_PASSWORD, seed_demo
 from api.findings.models import Finding
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
+from tests.evidence.samples import jpeg_bytes, wav_bytes
 from tests.factories import problem_type
 from tests.test_visits import CHECKLIST
 
@@ -43,6 +45,19 @@ class Phone:
 
     def patch(self, url: str, body: dict[str, Any]) -> Any:
         return self.client.patch(url, json=body, headers=self.headers)
+
+    def upload(self, visit_id: str, data: bytes, **declaration: Any) -> Any:
+        """Declare an item of evidence, send its bytes where the answer says (the local store), complete it."""
+        body = declaration | {
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "client_id": str(uuid4()),
+        }
+        declared = self.post(f"/visits/{visit_id}/evidence", body)
+        assert declared.status_code == 201, declared.text
+        sent = self.client.put(declared.json()["upload"]["url"], content=data, headers=self.headers)
+        assert sent.status_code == 200, sent.text
+        return self.post(f"/evidence/{declared.json()['id']}/complete")
 
 
 def _rows(session: Session) -> dict[str, int]:
@@ -141,7 +156,28 @@ def test_the_demo_day_through_the_api(client: TestClient, app: FastAPI, session:
     )
     assert agent1.post(f"/visits/{visit_id}/outcome", _outcome_body()).json()["status"] == "reported"
     _refused(session, lambda: agent1.post(f"/visits/{visit_id}/outcome/confirm"), 409, "same-agent-confirms")
-    assert agent2.post(f"/visits/{visit_id}/outcome/confirm").json()["status"] == "completed"
+
+    # the visit closes only with its evidence: the whole visit recorded, the door and the mailbox photographed
+    confirm = f"/visits/{visit_id}/outcome/confirm"
+    missing = _refused(session, lambda: agent2.post(confirm), 409, "evidence-incomplete")
+    assert missing["recording_coverage"] == 0 and missing["missing_photos"] == ["door", "mailbox"]
+    point, arrived = first["address"]["point"], datetime.now(UTC) - timedelta(minutes=1)
+    recorded = agent1.upload(
+        visit_id,
+        wav_bytes(120),
+        kind="recording",
+        purpose="whole_visit",
+        content_type="audio/wav",
+        captured_at=arrived.isoformat(),
+    )
+    for purpose, height in (("door", 480), ("mailbox", 360)):
+        photo = jpeg_bytes(height=height, lat=point["lat"], lon=point["lon"], taken_at=datetime.now(UTC))
+        taken = agent2.upload(
+            visit_id, photo, kind="photo", purpose=purpose, content_type="image/jpeg", captured_at=arrived.isoformat()
+        )
+        assert taken.json()["status"] == "accepted" and taken.json()["flags"] == []
+    assert recorded.json()["status"] == "accepted"
+    assert agent2.post(confirm).json()["status"] == "completed"
     amended = agent2.post(
         f"/visits/{visit_id}/outcome/amendments", _outcome_body(promise={"date": "2026-12-22", "amount": "2500.00"})
     )

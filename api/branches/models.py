@@ -2,13 +2,15 @@ from datetime import datetime, time
 from uuid import UUID, uuid4
 
 from geoalchemy2 import WKBElement
-from sqlalchemy import JSON, CheckConstraint, String, Time
+from sqlalchemy import JSON, CheckConstraint, Double, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, UtcDateTime, utcnow
 from api.geo import point_column_type
 
 DEFAULT_CHECKLIST = ("recorder_charged", "camera_charged", "letters_carried", "forms_carried")
+DEFAULT_RECORDING_COVERAGE = 0.9
+DEFAULT_PHOTO_PURPOSES = ("door", "mailbox")
 
 
 class Branch(Base):
@@ -24,5 +26,8 @@ class Branch(Base):
     visiting_until: Mapped[time] = mapped_column(Time(), default=time(21, 0))
     # what each agent confirms before the team's first visit of the day
     departure_checklist: Mapped[list[str]] = mapped_column(JSON(), default=lambda: list(DEFAULT_CHECKLIST))
+    # the evidence a visit needs before it is complete: recordings over this share of the time on site, and photos
+    evidence_recording_coverage: Mapped[float] = mapped_column(Double(), default=DEFAULT_RECORDING_COVERAGE)
+    evidence_photo_purposes: Mapped[list[str]] = mapped_column(JSON(), default=lambda: list(DEFAULT_PHOTO_PURPOSES))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

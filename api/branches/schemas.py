@@ -6,9 +6,10 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, model_validator
 
-from api.branches.models import DEFAULT_CHECKLIST, Branch
+from api.branches.models import DEFAULT_CHECKLIST, DEFAULT_PHOTO_PURPOSES, DEFAULT_RECORDING_COVERAGE, Branch
 from api.geo import GeoPoint
-from api.schemas import Body, LocalTime, Patch, Read
+from api.schemas import Body, FromJson, LocalTime, Patch, Read
+from api.visit_evidence.models import EvidencePurpose
 
 
 @cache
@@ -38,6 +39,14 @@ Checklist = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")]],
     Field(min_length=1, max_length=30, description="Items each agent confirms before the team's first visit."),
 ]
+RecordingCoverage = Annotated[
+    float,
+    Field(ge=0, le=1, description="Share of the time on site the visit's recordings must cover, e.g. 0.9; 0: none."),
+]
+PhotoPurposes = Annotated[
+    list[FromJson[EvidencePurpose]],
+    Field(max_length=7, description="Photos every visit needs before it is complete, e.g. door and mailbox."),
+]
 
 
 class BranchCreate(Body):
@@ -50,6 +59,10 @@ class BranchCreate(Body):
     visiting_from: LocalTime = Field(default=time(8, 0), description="Local time from which doors may be visited.")
     visiting_until: LocalTime = Field(default=time(21, 0), description="Local time after which no door is visited.")
     departure_checklist: Checklist = Field(default_factory=lambda: list(DEFAULT_CHECKLIST))
+    evidence_recording_coverage: RecordingCoverage = DEFAULT_RECORDING_COVERAGE
+    evidence_photo_purposes: PhotoPurposes = Field(
+        default_factory=lambda: [EvidencePurpose(purpose) for purpose in DEFAULT_PHOTO_PURPOSES]
+    )
 
     @model_validator(mode="after")
     def _hours_in_order(self) -> "BranchCreate":
@@ -67,6 +80,8 @@ class BranchUpdate(Patch):
     visiting_from: LocalTime | None = None
     visiting_until: LocalTime | None = None
     departure_checklist: Checklist | None = None
+    evidence_recording_coverage: RecordingCoverage | None = None
+    evidence_photo_purposes: PhotoPurposes | None = None
 
     @model_validator(mode="after")
     def _hours_in_order(self) -> "BranchUpdate":
@@ -85,6 +100,8 @@ class BranchRead(Read):
     visiting_from: LocalTime
     visiting_until: LocalTime
     departure_checklist: list[str]
+    evidence_recording_coverage: float
+    evidence_photo_purposes: list[EvidencePurpose]
     created_at: datetime
     updated_at: datetime
 
@@ -101,6 +118,8 @@ class BranchRead(Read):
             visiting_from=branch.visiting_from,
             visiting_until=branch.visiting_until,
             departure_checklist=branch.departure_checklist,
+            evidence_recording_coverage=branch.evidence_recording_coverage,
+            evidence_photo_purposes=[EvidencePurpose(purpose) for purpose in branch.evidence_photo_purposes],
             created_at=branch.created_at,
             updated_at=branch.updated_at,
         )

@@ -77,6 +77,8 @@ def create_branch(session: Session, data: BranchCreate) -> Branch:
         visiting_from=data.visiting_from,
         visiting_until=data.visiting_until,
         departure_checklist=data.departure_checklist,
+        evidence_recording_coverage=data.evidence_recording_coverage,
+        evidence_photo_purposes=[purpose.value for purpose in data.evidence_photo_purposes],
     )
     session.add(branch)
     session.flush()
@@ -90,6 +92,8 @@ def update_branch(session: Session, user: User, branch_id: UUID, data: BranchUpd
         _ensure_name_free(session, changes["name"], except_id=branch.id)
     if "office" in changes:
         branch.office_point = changes.pop("office").to_wkt()
+    if "evidence_photo_purposes" in changes:
+        changes["evidence_photo_purposes"] = [purpose.value for purpose in changes["evidence_photo_purposes"]]
     for name, value in changes.items():
         setattr(branch, name, value)
     if branch.visiting_from >= branch.visiting_until:

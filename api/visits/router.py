@@ -10,6 +10,7 @@ from api.problems import RoleNotAllowed, problem_responses
 from api.sheets.service import SheetNotCurrent, VisitSheetNotFound
 from api.teams.service import TeamNotFound
 from api.users.models import Role, User
+from api.visit_evidence.policy import EvidenceIncomplete
 from api.visits import service
 from api.visits.models import Visit
 from api.visits.schemas import (
@@ -111,7 +112,7 @@ def submit_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, use
 @router.post(
     "/visits/{visit_id}/outcome/confirm",
     responses=problem_responses(
-        RoleNotAllowed, service.VisitNotFound, service.NothingToConfirm, service.SameAgentConfirms
+        RoleNotAllowed, service.VisitNotFound, service.NothingToConfirm, service.SameAgentConfirms, EvidenceIncomplete
     ),
 )
 def confirm_outcome(visit_id: UUID, session: SessionDep, user: Agent) -> VisitRead:

@@ -2,7 +2,6 @@
 submitted by one agent and confirmed by the other, amendments instead of edits."""
 
 from datetime import timedelta
-from math import asin, cos, radians, sin, sqrt
 from uuid import UUID
 
 from geoalchemy2.shape import to_shape
@@ -15,6 +14,7 @@ from api.config import VisitSettings
 from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import FindingKind
+from api.geo import distance_m
 from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed
 from api.scope import in_scope
 from api.sheets import service as sheets_service
@@ -22,11 +22,10 @@ from api.sheets.models import SheetStop, StopState, VisitSheet
 from api.teams.models import Team
 from api.teams.service import TeamNotFound, teams_of
 from api.users.models import Role, User
+from api.visit_evidence import policy as evidence_policy
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit, VisitStatus
 from api.visits.schemas import CashApprovalCreate, CheckInCreate, DepartureCheckCreate, OutcomeCreate, StartVisit
-
-EARTH_RADIUS_M = 6_371_008.8
 
 
 class VisitNotFound(NotFound):
@@ -170,7 +169,7 @@ def check_in(
     if visit.status is not VisitStatus.CHECKING_IN:
         raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
     point = to_shape(session.get_one(Address, visit.address_id).point)
-    distance = _distance_m(data.lat, data.lon, point.y, point.x)
+    distance = distance_m(data.lat, data.lon, point.y, point.x)
     allowance = rules.geofence_radius_m + min(data.accuracy_m, rules.geofence_radius_m)
     if distance > allowance:
         raise CheckInTooFar(
@@ -254,8 +253,8 @@ def amend_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCre
 
 
 def confirm_outcome(session: Session, user: User, visit_id: UUID) -> Visit:
-    """The other agent agrees with the outcome (or amendment) waiting: the visit is complete, the request done, and
-    contacts found at the door join the case."""
+    """The other agent agrees with the outcome (or amendment) waiting: once the evidence meets the branch's policy,
+    the visit is complete, the request done, and contacts found at the door join the case."""
     visit = get_visit(session, user, visit_id)
     outcomes = outcomes_of(session, visit)
     waiting = outcomes[-1] if outcomes and outcomes[-1].confirmed_at is None else None
@@ -263,6 +262,8 @@ def confirm_outcome(session: Session, user: User, visit_id: UUID) -> Visit:
         raise NothingToConfirm(f"Visit {visit.id} has no outcome waiting for confirmation.", visit_id=visit.id)
     if waiting.submitted_by_id == user.id:
         raise SameAgentConfirms("You submitted this outcome; your partner confirms it.", submitted_by_id=user.id)
+    if visit.status is VisitStatus.REPORTED:
+        evidence_policy.ensure_met(session, visit, until=waiting.submitted_at)
     waiting.confirmed_by_id, waiting.confirmed_at = user.id, utcnow()
     if visit.status is VisitStatus.REPORTED:
         visit.status, visit.completed_at = VisitStatus.COMPLETED, waiting.confirmed_at
@@ -429,10 +430,3 @@ def _add_contacts(session: Session, visit: Visit, outcome: Outcome) -> list[str]
             known.add(finding["phone"])
             added.append(finding["phone"])
     return added
-
-
-def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    dlat, dlon = radians(lat2 - lat1), radians(lon2 - lon1)
-    a = sin(dlat / 2) ** 2 + cos(radians(lat1)) * cos(radians(lat2)) * sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * asin(sqrt(a))

@@ -1,0 +1,87 @@
+"""The branch's evidence policy: what a visit needs before it can be completed."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.branches.models import Branch
+from api.problems import Conflict
+from api.visit_evidence.models import EvidenceItem, EvidenceKind, EvidenceStatus
+from api.visits.models import CheckIn, Visit
+
+
+class EvidenceIncomplete(Conflict):
+    title = "The visit's evidence does not meet the branch's policy"
+    slug = "evidence-incomplete"
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    coverage: float  # share of the time on site the accepted recordings cover
+    required_coverage: float
+    missing_photos: list[str]
+
+    @property
+    def met(self) -> bool:
+        return self.coverage >= self.required_coverage and not self.missing_photos
+
+
+def shortfall(session: Session, visit: Visit, until: datetime) -> Shortfall:
+    """How the accepted evidence measures up to the branch's policy for the time on site: from the first check-in
+    (or a supervisor's start) to `until`, when the outcome was submitted."""
+    branch = session.get_one(Branch, visit.branch_id)
+    accepted = list(
+        session.scalars(
+            select(EvidenceItem).where(
+                EvidenceItem.visit_id == visit.id, EvidenceItem.status == EvidenceStatus.ACCEPTED
+            )
+        )
+    )
+    photographed = {item.purpose.value for item in accepted if item.kind is EvidenceKind.PHOTO}
+    arrived = session.scalar(select(func.min(CheckIn.received_at)).where(CheckIn.visit_id == visit.id))
+    began = min(filter(None, (arrived, visit.started_at)), default=until)
+    recordings = [
+        (item.captured_at, item.captured_at + timedelta(seconds=item.duration_s or 0))
+        for item in accepted
+        if item.kind is EvidenceKind.RECORDING
+    ]
+    return Shortfall(
+        coverage=covered_share(began, until, recordings),
+        required_coverage=branch.evidence_recording_coverage,
+        missing_photos=[purpose for purpose in branch.evidence_photo_purposes if purpose not in photographed],
+    )
+
+
+def ensure_met(session: Session, visit: Visit, until: datetime) -> None:
+    gap = shortfall(session, visit, until)
+    if gap.met:
+        return
+    missing = []
+    if gap.coverage < gap.required_coverage:
+        missing.append(
+            f"recordings cover {gap.coverage:.0%} of the time on site, at least {gap.required_coverage:.0%} is needed"
+        )
+    if gap.missing_photos:
+        missing.append("photos of: " + ", ".join(gap.missing_photos))
+    raise EvidenceIncomplete(
+        "The visit cannot be completed yet: " + "; ".join(missing) + ".",
+        recording_coverage=round(gap.coverage, 3),
+        required_coverage=gap.required_coverage,
+        missing_photos=gap.missing_photos,
+    )
+
+
+def covered_share(began: datetime, ended: datetime, intervals: list[tuple[datetime, datetime]]) -> float:
+    """The share of [began, ended] the union of the intervals covers (1 for an empty span)."""
+    span = (ended - began).total_seconds()
+    if span <= 0:
+        return 1.0
+    covered, reach = 0.0, began
+    for start, end in sorted(intervals):
+        start, end = max(start, reach), min(end, ended)
+        if end > start:
+            covered += (end - start).total_seconds()
+            reach = end
+    return covered / span

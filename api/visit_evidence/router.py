@@ -1,0 +1,173 @@
+from collections.abc import Iterator
+from typing import Annotated
+from uuid import UUID
+
+import anyio.from_thread
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from api.audit.chain import record_read
+from api.db import SessionDep
+from api.deps import Agent, require_roles
+from api.problems import RoleNotAllowed, ValidationFailed, problem_response, problem_responses
+from api.users.models import Role, User
+from api.visit_evidence import service
+from api.visit_evidence.models import EvidenceStatus
+from api.visit_evidence.schemas import EvidenceDeclare, EvidenceRead, UploadState
+from api.visits.service import VisitNotFound
+from evidence.storage import Storage
+
+router = APIRouter(tags=["evidence"])
+
+BODY_CHUNK = 1 << 20
+
+Viewer = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR))]
+
+_COMPLETE_PROBLEMS = (
+    RoleNotAllowed,
+    service.EvidenceNotFound,
+    service.EvidenceNotUploaded,
+    service.EvidenceMismatch,
+    service.EvidenceRejected,
+)
+
+
+def _store(request: Request) -> Storage:
+    return request.app.state.evidence_store  # type: ignore[no-any-return]
+
+
+def _body(request: Request) -> Iterator[bytes]:
+    """The request body as it arrives, for a sync endpoint (run in a worker thread) to stream to the store: the
+    server's small chunks gathered up to about 1 MiB per trip to the event loop, so the copy stays cheap."""
+    stream = request.stream()
+
+    async def gather() -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in stream:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= BODY_CHUNK:
+                break
+        return b"".join(chunks)
+
+    while chunk := anyio.from_thread.run(gather):
+        yield chunk
+
+
+@router.post(
+    "/visits/{visit_id}/evidence",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(
+        RoleNotAllowed,
+        VisitNotFound,
+        service.EvidenceTooLarge,
+        service.EvidenceTypeNotAccepted,
+        service.EvidenceAlreadyDeclared,
+        service.ClientIdReused,
+    ),
+)
+def declare_evidence(
+    visit_id: UUID, body: EvidenceDeclare, request: Request, session: SessionDep, user: Agent
+) -> EvidenceRead:
+    """Declare a recording, photo or document before uploading it; the answer says where to send the bytes."""
+    rules, store = request.app.state.settings.evidence, _store(request)
+    item = service.declare(session, user, visit_id, body, store, rules)
+    return EvidenceRead.from_row(item, service.instructions(item, store, rules))
+
+
+@router.get("/visits/{visit_id}/evidence", responses=problem_responses(RoleNotAllowed, VisitNotFound))
+def list_evidence(visit_id: UUID, session: SessionDep, user: Viewer) -> list[EvidenceRead]:
+    """The visit's evidence, in the order it was declared."""
+    items = service.items_of(session, user, visit_id)
+    record_read(session, "evidence_item", *(item.id for item in items), what="list")
+    return [EvidenceRead.from_row(item) for item in items]
+
+
+@router.get("/evidence/{evidence_id}", responses=problem_responses(RoleNotAllowed, service.EvidenceNotFound))
+def get_evidence(evidence_id: UUID, session: SessionDep, user: Viewer) -> EvidenceRead:
+    """An item of evidence and what the server found in it."""
+    item = service.get_item(session, user, evidence_id)
+    record_read(session, "evidence_item", item.id, what="view")
+    return EvidenceRead.from_row(item)
+
+
+@router.get("/evidence/{evidence_id}/upload", responses=problem_responses(RoleNotAllowed, service.EvidenceNotFound))
+def get_upload_state(evidence_id: UUID, request: Request, session: SessionDep, user: Agent) -> UploadState:
+    """How many bytes (or parts) arrived, and fresh URLs for the rest: what an interrupted upload resumes from."""
+    item = service.get_item(session, user, evidence_id)
+    return service.upload_state(item, _store(request), request.app.state.settings.evidence)
+
+
+@router.put(
+    "/evidence/{evidence_id}/content",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string"}}}}
+    },
+    responses=problem_responses(
+        RoleNotAllowed,
+        service.EvidenceNotFound,
+        service.UploadNotResumable,
+        service.UploadOffsetMismatch,
+        service.EvidenceAlreadyComplete,
+        service.EvidenceTooLarge,
+    ),
+)
+def upload_content(
+    evidence_id: UUID,
+    request: Request,
+    session: SessionDep,
+    user: Agent,
+    upload_offset: Annotated[
+        int, Header(ge=0, description="Where this body starts in the file: 0, or `received` to resume.")
+    ] = 0,
+) -> UploadState:
+    """Send the bytes of a declared item (local store), from `Upload-Offset` on; resumable after an interruption."""
+    item = service.get_item(session, user, evidence_id)
+    store, rules = _store(request), request.app.state.settings.evidence
+    service.receive(item, upload_offset, _body(request), store)
+    return service.upload_state(item, store, rules)
+
+
+@router.post("/evidence/{evidence_id}/complete", responses=problem_responses(*_COMPLETE_PROBLEMS))
+def complete_evidence(evidence_id: UUID, request: Request, session: SessionDep, user: Agent) -> EvidenceRead:
+    """Check the uploaded bytes against the declaration and inspect them: accepted, or refused with the reason."""
+    item = service.get_item(session, user, evidence_id)
+    item = service.complete(session, item, _store(request), request.app.state.settings.evidence)
+    if item.status is EvidenceStatus.REJECTED:  # recorded as rejected (committed), and answered as a problem
+        problem = service.EvidenceRejected(item.rejected_detail, reason=item.rejected_reason, evidence_id=item.id)
+        return problem_response(request, problem)  # type: ignore[return-value]
+    return EvidenceRead.from_row(item)
+
+
+@router.get(
+    "/evidence/{evidence_id}/content",
+    response_class=StreamingResponse,
+    response_model=None,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The bytes (local store)."},
+        307: {"description": "A short-lived presigned URL to download from (S3 store)."},
+    }
+    | problem_responses(RoleNotAllowed, service.EvidenceNotFound, service.EvidenceNotUploaded, ValidationFailed),
+)
+def download_evidence(
+    evidence_id: UUID,
+    request: Request,
+    session: SessionDep,
+    user: Viewer,
+    thumbnail: Annotated[bool, Query(description="A photo's JPEG thumbnail instead of the original.")] = False,
+) -> Response:
+    """Download the original bytes (never re-encoded) or a photo's thumbnail; every download is audited."""
+    item = service.get_item(session, user, evidence_id)
+    key = service.content(item, thumbnail)
+    record_read(session, "evidence_item", item.id, what="thumbnail" if thumbnail else "download")
+    store, rules = _store(request), request.app.state.settings.evidence
+    url = store.download_url(key, _filename(key), rules.url_ttl_s)
+    if url is not None:
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    media_type = "image/jpeg" if thumbnail else item.detected_type or item.content_type
+    return StreamingResponse(store.read(key), media_type=media_type, headers={"Content-Length": str(store.size(key))})
+
+
+def _filename(key: str) -> str:
+    return key.rsplit("/", 1)[-1]

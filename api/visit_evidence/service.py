@@ -1,0 +1,430 @@
+"""Evidence of a visit: declared by a phone, uploaded around the API (S3) or through it (local, resumable),
+then checked by the server — size, SHA-256 and content — before it counts. Nothing is ever overwritten or deleted."""
+
+import hashlib
+import math
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from api.branches.models import Branch
+from api.cases.models import Address
+from api.config import EvidenceSettings
+from api.db import utcnow
+from api.geo import distance_m
+from api.problems import ClientIdReused, Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from api.users.models import User
+from api.visit_evidence.models import EvidenceFlag, EvidenceItem, EvidenceKind, EvidenceStatus
+from api.visit_evidence.schemas import EvidenceDeclare, UploadInstructions, UploadMethod, UploadPart, UploadState
+from api.visit_evidence.store import CONTENT_TYPES
+from api.visits.models import CheckIn, Visit
+from api.visits.service import get_visit, visible_visits
+from evidence import audio, photos
+from evidence.inspection import Rejected
+from evidence.storage import (
+    LocalStorage,
+    ObjectMissing,
+    OffsetMismatch,
+    S3Storage,
+    Storage,
+    StorageError,
+    TooLarge,
+    UploadMissing,
+    evidence_key,
+)
+
+# a photo taken this long before the first check-in or after the visit ends is flagged
+PHOTO_TIME_SLACK = timedelta(minutes=15)
+
+
+class EvidenceNotFound(NotFound):
+    title = "Evidence not found"
+    slug = "evidence-not-found"
+
+
+class EvidenceTooLarge(PayloadTooLarge):
+    title = "The evidence is larger than allowed"
+    slug = "evidence-too-large"
+
+
+class EvidenceTypeNotAccepted(UnsupportedMediaType):
+    title = "This content type is not accepted for this kind of evidence"
+    slug = "evidence-type-not-accepted"
+
+
+class EvidenceAlreadyDeclared(Conflict):
+    title = "The same bytes were declared for this visit already"
+    slug = "evidence-already-declared"
+
+
+class UploadNotResumable(Conflict):
+    title = "This item is uploaded straight to the store, not through the API"
+    slug = "upload-not-resumable"
+
+
+class UploadOffsetMismatch(Conflict):
+    title = "The upload does not continue where the stored bytes end"
+    slug = "upload-offset-mismatch"
+
+
+class EvidenceAlreadyComplete(Conflict):
+    title = "The item is complete; its bytes cannot change"
+    slug = "evidence-already-complete"
+
+
+class EvidenceNotUploaded(Conflict):
+    title = "The bytes have not all arrived"
+    slug = "evidence-not-uploaded"
+
+
+class EvidenceMismatch(ValidationFailed):
+    title = "The uploaded bytes are not the ones declared"
+    slug = "evidence-mismatch"
+
+
+class EvidenceRejected(ValidationFailed):
+    title = "The uploaded file is not acceptable evidence"
+    slug = "evidence-rejected"
+
+
+def visible_evidence(user: User) -> Select[tuple[EvidenceItem]]:
+    """Agents see their team's evidence, supervisors their branch's, phone collectors their cases'."""
+    return select(EvidenceItem).where(EvidenceItem.visit_id.in_(visible_visits(user).with_only_columns(Visit.id)))
+
+
+def get_item(session: Session, user: User, evidence_id: UUID) -> EvidenceItem:
+    item = session.scalar(visible_evidence(user).where(EvidenceItem.id == evidence_id))
+    if item is None:
+        raise EvidenceNotFound(f"No evidence {evidence_id}.", evidence_id=evidence_id)
+    return item
+
+
+def items_of(session: Session, user: User, visit_id: UUID) -> list[EvidenceItem]:
+    visit = get_visit(session, user, visit_id)
+    return list(
+        session.scalars(select(EvidenceItem).where(EvidenceItem.visit_id == visit.id).order_by(EvidenceItem.created_at))
+    )
+
+
+def declare(
+    session: Session, user: User, visit_id: UUID, data: EvidenceDeclare, store: Storage, rules: EvidenceSettings
+) -> EvidenceItem:
+    """Record what the phone is about to upload; a retry with the same client id returns the first declaration."""
+    visit = get_visit(session, user, visit_id)
+    earlier = session.scalar(select(EvidenceItem).where(EvidenceItem.client_id == data.client_id))
+    if earlier is not None:
+        if earlier.visit_id != visit.id or earlier.declared_by_id != user.id or earlier.sha256 != data.sha256:
+            raise ClientIdReused("This client_id was used for another evidence item.", client_id=data.client_id)
+        return earlier
+    types = CONTENT_TYPES[data.kind]
+    if data.content_type not in types:
+        raise EvidenceTypeNotAccepted(
+            f"A {data.kind.value} may be {', '.join(sorted(types))}; not {data.content_type}.",
+            accepted=sorted(types),
+        )
+    limit = _limit(rules, data.kind)
+    if data.size > limit:
+        raise EvidenceTooLarge(f"A {data.kind.value} may have at most {limit} bytes.", limit=limit)
+    same = session.scalar(
+        select(EvidenceItem).where(EvidenceItem.visit_id == visit.id, EvidenceItem.sha256 == data.sha256)
+    )
+    if same is not None:
+        raise EvidenceAlreadyDeclared(f"These bytes are evidence {same.id} of this visit.", evidence_id=same.id)
+    extension = types[data.content_type][0]
+    item = EvidenceItem(
+        visit_id=visit.id,
+        team_id=visit.team_id,
+        branch_id=visit.branch_id,
+        kind=data.kind,
+        purpose=data.purpose,
+        content_type=data.content_type,
+        size=data.size,
+        sha256=data.sha256,
+        captured_at=data.captured_at,
+        client_id=data.client_id,
+        declared_by_id=user.id,
+        storage_backend=store.name,
+        storage_key=evidence_key(str(visit.id), data.sha256, extension),
+    )
+    if isinstance(store, S3Storage) and data.size > rules.multipart_threshold_bytes:
+        item.multipart_upload_id = store.start_multipart(item.storage_key, content_type=data.content_type)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def instructions(item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> UploadInstructions | None:
+    """Where the bytes of a declared item go (fresh presigned URLs each time); None once it is complete."""
+    if item.status is not EvidenceStatus.DECLARED:
+        return None
+    if isinstance(store, LocalStorage):
+        return UploadInstructions(
+            method=UploadMethod.RESUMABLE,
+            url=f"/evidence/{item.id}/content",
+            headers={"Content-Type": "application/octet-stream"},
+            part_size=None,
+            parts=[],
+            expires_at=None,
+        )
+    assert isinstance(store, S3Storage)
+    expires_at = utcnow() + timedelta(seconds=rules.url_ttl_s)
+    if item.multipart_upload_id is None:
+        url, headers = store.presigned_put(
+            item.storage_key, content_type=item.content_type, sha256_hex=item.sha256, expires_s=rules.url_ttl_s
+        )
+        return UploadInstructions(
+            method=UploadMethod.PUT, url=url, headers=headers, part_size=None, parts=[], expires_at=expires_at
+        )
+    parts = [
+        UploadPart(
+            part_number=number,
+            url=store.presigned_part(item.storage_key, item.multipart_upload_id, number, rules.url_ttl_s),
+        )
+        for number in range(1, math.ceil(item.size / rules.part_size_bytes) + 1)
+    ]
+    return UploadInstructions(
+        method=UploadMethod.MULTIPART,
+        url=None,
+        headers={},
+        part_size=rules.part_size_bytes,
+        parts=parts,
+        expires_at=expires_at,
+    )
+
+
+def upload_state(item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> UploadState:
+    received, parts = item.size, []
+    if item.status is EvidenceStatus.DECLARED:
+        received, parts = _received(item, store)
+    return UploadState(
+        evidence_id=item.id,
+        size=item.size,
+        received=received,
+        parts_received=parts,
+        upload=instructions(item, store, rules),
+    )
+
+
+def receive(item: EvidenceItem, offset: int, chunks: Iterable[bytes], store: Storage) -> int:
+    """Append a resumable upload's bytes at `offset`; the bytes staged so far."""
+    if not isinstance(store, LocalStorage):
+        raise UploadNotResumable("Upload with the presigned URLs of GET /evidence/{id}/upload.", evidence_id=item.id)
+    if item.status is not EvidenceStatus.DECLARED:
+        raise EvidenceAlreadyComplete(f"Evidence {item.id} is {item.status.value}.", evidence_id=item.id)
+    try:
+        return store.append(item.storage_key, offset, chunks, limit=item.size)
+    except TooLarge as error:
+        raise EvidenceTooLarge(f"The item was declared with {item.size} bytes.", limit=error.limit) from error
+    except OffsetMismatch as error:
+        raise UploadOffsetMismatch(
+            f"Continue from byte {error.received} (Upload-Offset: {error.received}).", received=error.received
+        ) from error
+
+
+def complete(session: Session, item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> EvidenceItem:
+    """Read the stored bytes once, check size and SHA-256 against the declaration, inspect them and decide. A
+    mismatch leaves the item declared (the app uploads again); unacceptable content rejects it for good."""
+    if item.status is not EvidenceStatus.DECLARED:
+        return item
+    with _stored_copy(item, store) as (file, digest, size):
+        if (size, digest) != (item.size, item.sha256):
+            if isinstance(store, LocalStorage):
+                store.discard_staged(item.storage_key)
+            raise EvidenceMismatch(
+                f"Declared {item.size} bytes with SHA-256 {item.sha256}; the store holds {size} bytes with {digest}."
+                " Upload the file again.",
+                declared_sha256=item.sha256,
+                stored_sha256=digest,
+                stored_size=size,
+            )
+        try:
+            _inspect(session, item, file, store, rules)
+            item.status = EvidenceStatus.ACCEPTED
+        except Rejected as rejection:
+            item.status, item.rejected_reason, item.rejected_detail = (
+                EvidenceStatus.REJECTED,
+                rejection.reason,
+                rejection.detail,
+            )
+    if isinstance(store, LocalStorage):
+        store.seal(item.storage_key)
+    elif isinstance(store, S3Storage):
+        store.lock(item.storage_key)
+    item.completed_at = utcnow()
+    session.flush()
+    return item
+
+
+def content(item: EvidenceItem, thumbnail: bool) -> str:
+    """The key of the bytes to download: the original, or a photo's thumbnail."""
+    if item.status is EvidenceStatus.DECLARED:
+        raise EvidenceNotUploaded(f"Evidence {item.id} is not complete yet.", evidence_id=item.id)
+    if thumbnail:
+        if item.thumbnail_key is None:
+            raise EvidenceNotFound(f"Evidence {item.id} has no thumbnail.", evidence_id=item.id)
+        return item.thumbnail_key
+    return item.storage_key
+
+
+@dataclass(frozen=True)
+class StoreFault:
+    item_id: UUID
+    key: str
+    problem: str
+
+
+def verify_store(session: Session, store: Storage) -> Iterator[StoreFault | None]:
+    """Re-hash every stored item's bytes, one at a time as a stream: None for each one intact, a fault for each one
+    missing or changed."""
+    completed = select(EvidenceItem).where(EvidenceItem.status != EvidenceStatus.DECLARED).order_by(EvidenceItem.id)
+    for item in session.scalars(completed):
+        try:
+            digest, size = _hash(store.read(item.storage_key))
+        except ObjectMissing:
+            yield StoreFault(item.id, item.storage_key, "missing from the store")
+            continue
+        if (digest, size) != (item.sha256, item.size):
+            yield StoreFault(
+                item.id, item.storage_key, f"changed: {size} bytes with SHA-256 {digest}, recorded {item.size} bytes"
+            )
+        else:
+            yield None
+
+
+def _limit(rules: EvidenceSettings, kind: EvidenceKind) -> int:
+    return {
+        EvidenceKind.RECORDING: rules.max_recording_bytes,
+        EvidenceKind.PHOTO: rules.max_photo_bytes,
+        EvidenceKind.DOCUMENT: rules.max_document_bytes,
+    }[kind]
+
+
+def _received(item: EvidenceItem, store: Storage) -> tuple[int, list[int]]:
+    if isinstance(store, LocalStorage):
+        return store.staged_size(item.storage_key), []
+    assert isinstance(store, S3Storage)
+    if item.multipart_upload_id is None:
+        return store.size(item.storage_key) or 0, []
+    try:
+        parts = store.uploaded_parts(item.storage_key, item.multipart_upload_id)
+    except UploadMissing:
+        return store.size(item.storage_key) or 0, []
+    return sum(size for _, size in parts), [number for number, _ in parts]
+
+
+@contextmanager
+def _stored_copy(item: EvidenceItem, store: Storage) -> Iterator[tuple[BinaryIO, str, int]]:
+    """The stored bytes as a seekable file (the local staging file itself; a temporary copy of an S3 object), with
+    their SHA-256 and size, read once as a stream."""
+    if isinstance(store, LocalStorage):
+        received = store.staged_size(item.storage_key)
+        if received < item.size:
+            raise _not_uploaded(item, received)
+        digest = _hash(store.read_staged(item.storage_key))
+        with store.staged_path(item.storage_key).open("rb") as file:
+            yield file, digest[0], digest[1]
+        return
+    assert isinstance(store, S3Storage)
+    if item.multipart_upload_id is not None:
+        try:
+            store.complete_multipart(item.storage_key, item.multipart_upload_id)
+        except StorageError as error:
+            raise _not_uploaded(item, 0) from error
+    with tempfile.TemporaryFile() as file:
+        try:
+            chunks = store.read(item.storage_key)
+        except ObjectMissing as error:
+            raise _not_uploaded(item, 0) from error
+        digest = _hash(_copied(chunks, file))
+        file.seek(0)
+        yield file, digest[0], digest[1]
+
+
+def _copied(chunks: Iterable[bytes], file: BinaryIO) -> Iterator[bytes]:
+    for chunk in chunks:
+        file.write(chunk)
+        yield chunk
+
+
+def _hash(chunks: Iterable[bytes]) -> tuple[str, int]:
+    sha, size = hashlib.sha256(), 0
+    for chunk in chunks:
+        sha.update(chunk)
+        size += len(chunk)
+    return sha.hexdigest(), size
+
+
+def _not_uploaded(item: EvidenceItem, received: int) -> EvidenceNotUploaded:
+    return EvidenceNotUploaded(
+        f"{received} of the {item.size} declared bytes are stored; finish the upload, then complete.",
+        received=received,
+        size=item.size,
+    )
+
+
+def _inspect(session: Session, item: EvidenceItem, file: BinaryIO, store: Storage, rules: EvidenceSettings) -> None:
+    expected = CONTENT_TYPES[item.kind][item.content_type][1]
+    if item.kind is EvidenceKind.RECORDING:
+        recording = audio.inspect_recording(file)
+        item.detected_type, item.codec, item.duration_s = recording.mime_type, recording.codec, recording.duration_s
+    elif item.content_type == "application/pdf":
+        item.detected_type = _pdf_type(file)
+    else:
+        photo = photos.inspect_photo(file, max_pixels=rules.max_photo_pixels)
+        item.detected_type, item.width, item.height = photo.mime_type, photo.width, photo.height
+        _place_photo(session, item, photo, rules)
+        file.seek(0)
+        thumbnail_key = f"{item.storage_key}.thumb.jpg"
+        store.put(thumbnail_key, [photos.thumbnail(file)])
+        item.thumbnail_key = thumbnail_key
+    if item.detected_type not in expected:
+        raise Rejected(
+            "content-type-mismatch",
+            f"Declared {item.content_type}, but the bytes are {item.detected_type}.",
+        )
+
+
+def _pdf_type(file: BinaryIO) -> str:
+    head, size = file.read(8), file.seek(0, 2)
+    file.seek(max(0, size - 1024))
+    if not head.startswith(b"%PDF-") or b"%%EOF" not in file.read():
+        raise Rejected("not-a-pdf", "The bytes are not a complete PDF document.")
+    return "application/pdf"
+
+
+def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, rules: EvidenceSettings) -> None:
+    """Where and when the photo says it was taken, and what the supervisor should look at."""
+    visit = session.get_one(Visit, item.visit_id)
+    flags: list[EvidenceFlag] = []
+    if photo.taken_at is None:
+        flags.append(EvidenceFlag.NO_CAPTURE_TIME)
+    else:
+        zone = ZoneInfo(session.get_one(Branch, visit.branch_id).timezone)
+        taken = photo.taken_at if photo.taken_at.tzinfo else photo.taken_at.replace(tzinfo=zone)
+        item.taken_at = taken.astimezone(UTC)
+        began = _first_check_in(session, visit) or visit.started_at
+        ended = visit.completed_at or utcnow()
+        if began is None or not began - PHOTO_TIME_SLACK <= item.taken_at <= ended + PHOTO_TIME_SLACK:
+            flags.append(EvidenceFlag.OUTSIDE_VISIT_TIME)
+    if photo.lat is None or photo.lon is None:
+        flags.append(EvidenceFlag.NO_POSITION)
+    else:
+        item.lat, item.lon = photo.lat, photo.lon
+        point = to_shape(session.get_one(Address, visit.address_id).point)
+        item.distance_m = distance_m(photo.lat, photo.lon, point.y, point.x)
+        if item.distance_m > rules.photo_radius_m:
+            flags.append(EvidenceFlag.FAR_FROM_ADDRESS)
+    item.flags = [flag.value for flag in flags]
+
+
+def _first_check_in(session: Session, visit: Visit) -> datetime | None:
+    return session.scalar(select(func.min(CheckIn.received_at)).where(CheckIn.visit_id == visit.id))

@@ -1,0 +1,432 @@
+"""Evidence of a visit through the API, on the local store and on S3 (moto's server on 127.0.0.1): declared by the
+phone, uploaded (resumable through the API, or presigned PUT and multipart straight to the bucket), checked and
+inspected by the server, required by the branch's policy before the visit is complete, immutable and audited."""
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx2
+import pytest
+from botocore.exceptions import ClientError
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from api.audit.models import AuditEvent
+from api.branches.models import Branch
+from api.cli import cli
+from api.config import EvidenceSettings, Settings
+from api.users.models import Role, User
+from api.visit_evidence.models import EvidenceItem, EvidenceStatus
+from api.visits.models import CheckIn
+from tests.evidence.samples import bomb_png, jpeg_bytes, png_bytes, random_bytes, wav_bytes
+from tests.factories import auth_headers, make_branch, make_team, make_user, problem_type
+from tests.test_visits import Day
+
+BUCKET = "fieldvisit-evidence"
+MIB = 1 << 20
+
+
+@pytest.fixture(params=["local", "s3"])
+def settings(request: pytest.FixtureRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The suite's settings with the evidence store of the test's parameter: an S3 bucket with object lock on
+    moto's server, or the local directory."""
+    if request.param == "local":
+        return settings
+    s3 = request.getfixturevalue("s3_client")
+    s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "test")
+    settings.evidence = EvidenceSettings(
+        backend="s3",
+        s3_bucket=BUCKET,
+        s3_region="us-east-1",
+        s3_endpoint_url=request.getfixturevalue("moto_endpoint"),
+        s3_retention_days=1,
+        multipart_threshold_bytes=5 * MIB,
+        part_size_bytes=5 * MIB,
+    )
+    return settings
+
+
+class Evidence:
+    """The phone's side of evidence: declare an item, send its bytes where the answer says, complete it."""
+
+    def __init__(self, day: Day, *, policy: bool = True) -> None:
+        self.day, self.client, self.photos = day, day.client, 0
+        if policy:
+            branch = day.session.get_one(Branch, day.team.branch_id)
+            branch.evidence_recording_coverage, branch.evidence_photo_purposes = 0.9, ["door", "mailbox"]
+            day.session.commit()
+
+    def declare(self, agent: User, data: bytes, visit_id: UUID | None = None, **fields: Any) -> Any:
+        body = {
+            "kind": "photo",
+            "purpose": "door",
+            "content_type": "image/jpeg",
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "captured_at": datetime.now(UTC).isoformat(),
+            "client_id": str(uuid4()),
+        } | fields
+        url = f"/visits/{visit_id or self.day.visit_id()}/evidence"
+        return self.client.post(url, json=body, headers=auth_headers(agent))
+
+    def send(self, agent: User, declared: dict[str, Any], data: bytes) -> None:
+        upload = declared["upload"]
+        if upload["method"] == "resumable":
+            sent = self.client.put(upload["url"], content=data, headers=auth_headers(agent) | {"Upload-Offset": "0"})
+            assert sent.status_code == 200, sent.text
+        elif upload["method"] == "put":
+            httpx2.put(upload["url"], content=data, headers=upload["headers"]).raise_for_status()
+        else:
+            size = upload["part_size"]
+            for part in upload["parts"]:
+                start = (part["part_number"] - 1) * size
+                httpx2.put(part["url"], content=data[start : start + size]).raise_for_status()
+
+    def complete(self, agent: User, evidence_id: str) -> Any:
+        return self.client.post(f"/evidence/{evidence_id}/complete", headers=auth_headers(agent))
+
+    def submit(self, agent: User, data: bytes, **fields: Any) -> Any:
+        declared = self.declare(agent, data, **fields)
+        assert declared.status_code == 201, declared.text
+        self.send(agent, declared.json(), data)
+        return self.complete(agent, declared.json()["id"])
+
+    def photo(self, agent: User, purpose: str, **exif: Any) -> Any:
+        """A photo at the address, now; each a few pixels taller than the one before, so no two are the same."""
+        where = {"lat": self.day.point.lat, "lon": self.day.point.lon, "taken_at": datetime.now(UTC)} | exif
+        self.photos += 1
+        return self.submit(agent, jpeg_bytes(height=480 + self.photos - 1, **where), purpose=purpose)
+
+    def recording(self, agent: User, seconds: float, captured_at: datetime) -> Any:
+        return self.submit(
+            agent,
+            wav_bytes(seconds),
+            kind="recording",
+            purpose="whole_visit",
+            content_type="audio/wav",
+            captured_at=captured_at.isoformat(),
+        )
+
+
+def _arrived_earlier(day: Day, seconds: float) -> datetime:
+    """Move the visit's check-ins back in time, as if the agents had been at the door `seconds` longer."""
+    arrived = datetime.now(UTC) - timedelta(seconds=seconds)
+    day.session.execute(update(CheckIn).values(received_at=arrived))
+    day.session.commit()
+    return arrived
+
+
+def _accepted(session: Session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).where(EvidenceItem.status == EvidenceStatus.ACCEPTED)) or 0
+
+
+def _confirm(day: Day) -> Any:
+    return day.client.post(f"/visits/{day.visit_id()}/outcome/confirm", headers=auth_headers(day.b))
+
+
+def test_a_visit_completes_once_its_recording_and_photos_are_in(
+    client: TestClient, app: FastAPI, session: Session, settings: Settings
+) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day)
+    day.started()
+    arrived = _arrived_earlier(day, 20)
+
+    recording = evidence.recording(day.a, 40, captured_at=arrived - timedelta(seconds=2))
+    door = evidence.photo(day.b, "door")
+    assert day.outcome(day.a).status_code == 201
+    refused = _confirm(day)
+    mailbox = evidence.photo(day.a, "mailbox")
+    confirmed = _confirm(day)
+
+    assert recording.status_code == 200, recording.text
+    assert recording.json()["status"] == "accepted" and recording.json()["codec"] == "pcm"
+    assert abs(recording.json()["duration_s"] - 40) < 0.1 and recording.json()["detected_type"] == "audio/wav"
+    photo = door.json()
+    assert door.status_code == 200 and photo["status"] == "accepted" and photo["flags"] == []
+    assert photo["lat"] == pytest.approx(day.point.lat, abs=1e-4) and photo["distance_m"] < 20
+    assert photo["taken_at"] is not None and photo["has_thumbnail"] and (photo["width"], photo["height"]) == (640, 480)
+    assert refused.status_code == 409 and problem_type(refused) == "evidence-incomplete"
+    assert refused.json()["missing_photos"] == ["mailbox"] and refused.json()["recording_coverage"] == 1
+    assert mailbox.json()["status"] == "accepted"
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "completed"
+
+
+def test_a_recording_covering_half_the_time_on_site_is_not_enough(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day)
+    day.started()
+    arrived = _arrived_earlier(day, 20)
+    evidence.photo(day.a, "door"), evidence.photo(day.a, "mailbox")
+    evidence.recording(day.a, 10, captured_at=arrived)
+    day.outcome(day.a)
+
+    refused = _confirm(day)
+
+    assert refused.status_code == 409 and problem_type(refused) == "evidence-incomplete"
+    assert 0.4 < refused.json()["recording_coverage"] < 0.6 and refused.json()["required_coverage"] == 0.9
+    assert refused.json()["missing_photos"] == []
+    assert "recordings cover" in refused.json()["detail"]
+    assert client.get(f"/visits/{day.visit_id()}", headers=auth_headers(day.a)).json()["status"] == "reported"
+
+
+def test_a_large_recording_goes_up_in_parts_or_resumes(
+    client: TestClient, app: FastAPI, session: Session, settings: Settings
+) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    data = wav_bytes(400)  # 6.1 MiB: multipart on S3 (5 MiB parts)
+    declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
+    upload, evidence_id = declared["upload"], declared["id"]
+    headers = auth_headers(day.a)
+
+    if settings.evidence.backend == "s3":
+        assert upload["method"] == "multipart" and [p["part_number"] for p in upload["parts"]] == [1, 2]
+        httpx2.put(upload["parts"][0]["url"], content=data[: 5 * MIB]).raise_for_status()
+        state = client.get(f"/evidence/{evidence_id}/upload", headers=headers).json()
+        assert state["received"] == 5 * MIB and state["parts_received"] == [1]
+        httpx2.put(state["upload"]["parts"][1]["url"], content=data[5 * MIB :]).raise_for_status()
+    else:
+        assert upload["method"] == "resumable"
+        first = client.put(upload["url"], content=data[:MIB], headers=headers)
+        wrong = client.put(upload["url"], content=data[MIB:], headers=headers | {"Upload-Offset": "10"})
+        state = client.get(f"/evidence/{evidence_id}/upload", headers=headers).json()
+        rest = client.put(upload["url"], content=data[MIB:], headers=headers | {"Upload-Offset": str(MIB)})
+        assert first.json()["received"] == MIB and state["received"] == MIB
+        assert wrong.status_code == 409 and problem_type(wrong) == "upload-offset-mismatch"
+        assert wrong.json()["received"] == MIB
+        assert rest.status_code == 200 and rest.json()["received"] == len(data)
+
+    completed = evidence.complete(day.a, evidence_id)
+    again = evidence.complete(day.a, evidence_id)
+    download = client.get(
+        f"/evidence/{evidence_id}/content", headers=auth_headers(day.supervisor), follow_redirects=False
+    )
+
+    assert completed.status_code == 200 and completed.json()["status"] == "accepted", completed.text
+    assert again.json() == completed.json()
+    assert client.get(f"/evidence/{evidence_id}/upload", headers=headers).json()["upload"] is None
+    if settings.evidence.backend == "s3":
+        assert download.status_code == 307
+        assert httpx2.get(download.headers["location"]).content == data
+    else:
+        assert download.status_code == 200 and download.content == data
+    reads = session.scalars(select(AuditEvent.changes).where(AuditEvent.entity_id == evidence_id)).all()
+    assert {"what": "download"} in reads
+
+
+def test_retries_of_declare_upload_and_complete_record_once(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    data = jpeg_bytes(lat=day.point.lat, lon=day.point.lon, taken_at=datetime.now(UTC))
+    client_id = str(uuid4())
+
+    first = evidence.declare(day.a, data, client_id=client_id)
+    retry = evidence.declare(day.a, data, client_id=client_id)
+    other_id = evidence.declare(day.a, data)
+    evidence.send(day.a, first.json(), data)
+    completed = [evidence.complete(day.a, first.json()["id"]) for _ in range(2)]
+
+    assert first.status_code == retry.status_code == 201 and first.json()["id"] == retry.json()["id"]
+    assert other_id.status_code == 409 and problem_type(other_id) == "evidence-already-declared"
+    assert [r.json()["status"] for r in completed] == ["accepted", "accepted"]
+    assert session.scalar(select(func.count()).select_from(EvidenceItem)) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "fields", "reason"),
+    [
+        (bomb_png(), {"content_type": "image/png"}, "image-too-large"),
+        (png_bytes(), {"content_type": "image/jpeg"}, "content-type-mismatch"),
+        (jpeg_bytes()[:4000], {}, "truncated-image"),
+        (
+            random_bytes(50_000),
+            {"kind": "recording", "purpose": "whole_visit", "content_type": "audio/wav"},
+            "not-audio",
+        ),
+        (jpeg_bytes(), {"kind": "recording", "purpose": "whole_visit", "content_type": "audio/mp4"}, "not-audio"),
+        (b"%PDF-1.7\n" + random_bytes(3000), {"kind": "document", "content_type": "application/pdf"}, "not-a-pdf"),
+    ],
+    ids=["decompression-bomb", "png-as-jpeg", "truncated-jpeg", "random-bytes-as-audio", "jpeg-as-audio", "cut-pdf"],
+)
+def test_bad_content_is_rejected_with_its_reason(
+    client: TestClient, app: FastAPI, session: Session, data: bytes, fields: dict[str, Any], reason: str
+) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+
+    response = evidence.submit(day.a, data, **fields)
+    item = session.scalars(select(EvidenceItem)).one()
+
+    assert response.status_code == 422 and problem_type(response) == "evidence-rejected", response.text
+    assert response.json()["reason"] == reason
+    session.refresh(item)
+    assert item.status is EvidenceStatus.REJECTED and item.rejected_reason == reason
+    assert _accepted(session) == 0
+
+
+def test_a_signed_letter_is_kept_as_a_pdf(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    letter = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+    kept = evidence.submit(day.b, letter, kind="document", purpose="signed_letter", content_type="application/pdf")
+
+    assert kept.status_code == 200 and kept.json()["status"] == "accepted"
+    assert kept.json()["detected_type"] == "application/pdf" and not kept.json()["has_thumbnail"]
+
+
+def test_a_hash_mismatch_is_refused_and_can_be_uploaded_again(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    data = wav_bytes(5)
+    tampered = data[:-1] + bytes([data[-1] ^ 1])
+    declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
+
+    evidence.send(day.a, declared, tampered)
+    mismatch = evidence.complete(day.a, declared["id"])
+    state = client.get(f"/evidence/{declared['id']}/upload", headers=auth_headers(day.a)).json()
+    evidence.send(day.a, state, data)
+    fixed = evidence.complete(day.a, declared["id"])
+
+    assert mismatch.status_code == 422 and problem_type(mismatch) == "evidence-mismatch"
+    assert mismatch.json()["declared_sha256"] == hashlib.sha256(data).hexdigest()
+    assert mismatch.json()["stored_sha256"] == hashlib.sha256(tampered).hexdigest()
+    assert fixed.status_code == 200 and fixed.json()["status"] == "accepted"
+
+
+def test_limits_and_missing_bytes_are_refused(
+    client: TestClient, app: FastAPI, session: Session, settings: Settings
+) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    data = jpeg_bytes()
+
+    too_big = evidence.declare(day.a, data, size=31 * MIB)
+    wrong_type = evidence.declare(day.a, data, content_type="image/gif")
+    declared = evidence.declare(day.a, data).json()
+    early = evidence.complete(day.a, declared["id"])
+    if settings.evidence.backend == "local":  # the API refuses bytes beyond the declared size as they arrive
+        overflow = client.put(
+            declared["upload"]["url"], content=data + b"more", headers=auth_headers(day.a) | {"Upload-Offset": "0"}
+        )
+        assert overflow.status_code == 413 and problem_type(overflow) == "evidence-too-large"
+        assert client.get(f"/evidence/{declared['id']}/upload", headers=auth_headers(day.a)).json()["received"] == 0
+    else:  # the bucket takes them; completing finds the size wrong
+        evidence.send(day.a, declared, data + b"more")
+        overflow = evidence.complete(day.a, declared["id"])
+        assert overflow.status_code == 422 and problem_type(overflow) == "evidence-mismatch"
+        assert overflow.json()["stored_size"] == len(data) + 4
+
+    assert too_big.status_code == 413 and problem_type(too_big) == "evidence-too-large"
+    assert too_big.json()["limit"] == 30 * MIB
+    assert wrong_type.status_code == 415 and problem_type(wrong_type) == "evidence-type-not-accepted"
+    assert early.status_code == 409 and problem_type(early) == "evidence-not-uploaded"
+    assert _accepted(session) == 0
+    assert session.scalar(select(func.count()).select_from(EvidenceItem)) == 1
+
+
+def test_photos_far_away_or_at_another_time_are_flagged(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+
+    far = evidence.photo(day.a, "building", lat=day.point.lat + 0.01)
+    yesterday = evidence.photo(day.a, "door", taken_at=datetime.now(UTC) - timedelta(days=1))
+    bare = evidence.submit(day.a, jpeg_bytes(width=320, height=240), purpose="mailbox")
+
+    assert far.json()["status"] == "accepted" and far.json()["flags"] == ["far_from_address"]
+    assert far.json()["distance_m"] > 1_000
+    assert yesterday.json()["flags"] == ["outside_visit_time"]
+    assert bare.json()["flags"] == ["no_capture_time", "no_position"]
+
+
+def test_evidence_is_seen_by_the_team_and_the_branch_only(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    item = evidence.photo(day.a, "door").json()
+    branch = session.get_one(Branch, day.team.branch_id)
+    other_agent = session.get_one(User, make_team(session, branch).members[0].agent_id)
+    other_supervisor = make_user(session, Role.SUPERVISOR, make_branch(session))
+
+    upload = evidence.declare(other_agent, jpeg_bytes(width=10, height=10))
+    for outsider in (other_agent, other_supervisor):
+        for url in (f"/evidence/{item['id']}", f"/evidence/{item['id']}/content", f"/visits/{day.visit_id()}/evidence"):
+            response = client.get(url, headers=auth_headers(outsider))
+            assert response.status_code == 404, (outsider.role, url)
+    seen = client.get(f"/visits/{day.visit_id()}/evidence", headers=auth_headers(day.supervisor))
+    thumbnail = client.get(
+        f"/evidence/{item['id']}/content?thumbnail=true", headers=auth_headers(day.b), follow_redirects=False
+    )
+    if thumbnail.status_code == 307:  # S3: a presigned URL
+        thumbnail = httpx2.get(thumbnail.headers["location"])
+
+    assert upload.status_code == 404 and problem_type(upload) == "visit-not-found"
+    assert [row["id"] for row in seen.json()] == [item["id"]]
+    assert thumbnail.status_code == 200 and thumbnail.content[:3] == b"\xff\xd8\xff"
+    assert session.scalar(select(func.count()).select_from(EvidenceItem)) == 1
+
+
+@pytest.mark.parametrize("settings", ["s3"], indirect=True)
+def test_no_one_can_delete_locked_evidence_on_s3(
+    client: TestClient, app: FastAPI, session: Session, s3_client: Any
+) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    item = evidence.photo(day.a, "door").json()
+    key = session.get_one(EvidenceItem, UUID(item["id"])).storage_key
+    version = s3_client.head_object(Bucket=BUCKET, Key=key)["VersionId"]
+
+    with pytest.raises(ClientError) as refused:
+        s3_client.delete_object(Bucket=BUCKET, Key=key, VersionId=version)
+
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert s3_client.head_object(Bucket=BUCKET, Key=key)["ObjectLockMode"] == "COMPLIANCE"
+
+
+@pytest.mark.parametrize("settings", ["local"], indirect=True)  # S3's objects are locked
+def test_evidence_verify_finds_a_changed_byte(
+    client: TestClient, app: FastAPI, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    item = evidence.photo(day.a, "door").json()
+    evidence.recording(day.a, 3, captured_at=datetime.now(UTC))
+    monkeypatch.setenv("FIELDVISIT_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("FIELDVISIT_VAR_DIR", str(settings.var_dir))
+    runner = CliRunner()
+
+    intact = runner.invoke(cli, ["evidence", "verify"])
+    stored = Path(settings.var_dir, "evidence", session.get_one(EvidenceItem, UUID(item["id"])).storage_key)
+    stored.chmod(0o644)
+    with stored.open("r+b") as file:
+        file.seek(100)
+        byte = file.read(1)
+        file.seek(100)
+        file.write(bytes([byte[0] ^ 0xFF]))
+    broken = runner.invoke(cli, ["evidence", "verify"])
+
+    assert intact.exit_code == 0 and "evidence intact: 2 items" in intact.output
+    assert broken.exit_code == 1 and item["id"] in broken.output and "changed" in broken.output
