@@ -11,10 +11,12 @@ bytes.
 
 import base64
 import fcntl
+import hashlib
 import mimetypes
 import os
 import stat
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,8 @@ from urllib.parse import quote
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from evidence.digest import FileFollower
 
 CHUNK_SIZE = 1 << 20
 _SHA256_HEX = frozenset("0123456789abcdef")
@@ -123,6 +127,8 @@ class LocalStorage(Storage):
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._followers: dict[str, FileFollower] = {}  # hashing staging files while uploads write them
+        self._followers_lock = threading.Lock()
 
     def path(self, key: str) -> Path:
         """Path of the complete object."""
@@ -192,10 +198,12 @@ class LocalStorage(Storage):
             self._lock_staged(f, key)
             if (received := os.fstat(fd).st_size) != offset:
                 raise OffsetMismatch(received)
+            self._follow(key, staged)
             size = offset
             try:
                 for chunk in chunks:
                     if size + len(chunk) > limit:
+                        self._unfollow(key)  # it may have hashed what is cut off now
                         f.truncate(offset)
                         raise TooLarge(limit)
                     f.write(chunk)
@@ -203,6 +211,45 @@ class LocalStorage(Storage):
             finally:
                 f.flush()
         return size
+
+    def staged_digest(self, key: str, size: int) -> str | None:
+        """SHA-256 of the staged bytes, which must be exactly `size`: from the thread that hashed them while they were
+        written (waiting for it to catch up), or read from the file now when there is none (another process took the
+        upload, or it stopped for long)."""
+        with self._followers_lock:
+            follower = self._followers.pop(key, None)
+        if follower is not None:
+            digest = follower.digest(size, timeout=60)
+            follower.close()
+            if digest is not None and self._is_staged(key, follower.inode, size):
+                return digest
+        sha, read = hashlib.sha256(), 0
+        for chunk in self.read_staged(key):
+            sha.update(chunk)
+            read += len(chunk)
+        return sha.hexdigest() if read == size else None
+
+    def _follow(self, key: str, staged: Path) -> None:
+        with self._followers_lock:
+            follower = self._followers.get(key)
+            if follower is not None and follower.is_alive() and follower.inode == staged.stat().st_ino:
+                return
+            if follower is not None:
+                follower.close()
+            self._followers[key] = FileFollower(staged)
+
+    def _unfollow(self, key: str) -> None:
+        with self._followers_lock:
+            follower = self._followers.pop(key, None)
+        if follower is not None:
+            follower.close()
+
+    def _is_staged(self, key: str, inode: int, size: int) -> bool:
+        try:
+            current = self.staged_path(key).stat()
+        except FileNotFoundError:
+            return False
+        return (current.st_ino, current.st_size) == (inode, size)
 
     def read_staged(self, key: str) -> Iterator[bytes]:
         """The staged bytes in chunks (none if nothing is staged)."""
@@ -224,6 +271,7 @@ class LocalStorage(Storage):
             return
         with f:
             self._lock_staged(f, key)
+            self._unfollow(key)
             os.fsync(f.fileno())
             os.fchmod(f.fileno(), 0o444)
             _publish(staged, final)
@@ -231,6 +279,7 @@ class LocalStorage(Storage):
 
     def discard_staged(self, key: str) -> None:
         """Forget the staged bytes (a hash mismatch: the client uploads again)."""
+        self._unfollow(key)
         self.staged_path(key).unlink(missing_ok=True)
 
     def _lock_staged(self, f: BinaryIO, key: str) -> None:

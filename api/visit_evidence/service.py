@@ -324,14 +324,14 @@ def _received(item: EvidenceItem, store: Storage) -> tuple[int, list[int]]:
 @contextmanager
 def _stored_copy(item: EvidenceItem, store: Storage) -> Iterator[tuple[BinaryIO, str, int]]:
     """The stored bytes as a seekable file (the local staging file itself; a temporary copy of an S3 object), with
-    their SHA-256 and size, read once as a stream."""
+    their SHA-256 and size, read as a stream (locally, by a thread that followed the upload as it was written)."""
     if isinstance(store, LocalStorage):
         received = store.staged_size(item.storage_key)
         if received < item.size:
             raise _not_uploaded(item, received)
-        digest = _hash(store.read_staged(item.storage_key))
+        digest = store.staged_digest(item.storage_key, received) or ""  # "": the staged bytes changed meanwhile
         with store.staged_path(item.storage_key).open("rb") as file:
-            yield file, digest[0], digest[1]
+            yield file, digest, received
         return
     assert isinstance(store, S3Storage)
     if item.multipart_upload_id is not None:

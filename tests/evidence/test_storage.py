@@ -1,5 +1,7 @@
 import hashlib
 import stat
+import threading
+import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -11,6 +13,7 @@ import httpx2
 import pytest
 from botocore.exceptions import ClientError
 
+from evidence.digest import FileFollower
 from evidence.storage import (
     CHUNK_SIZE,
     LocalStorage,
@@ -405,3 +408,54 @@ def test_s3_unlocked_object_can_be_deleted_by_the_bucket_owner(s3_client: Any) -
     version = s3_client.head_object(Bucket=BUCKET, Key=KEY)["VersionId"]
     s3_client.delete_object(Bucket=BUCKET, Key=KEY, VersionId=version)
     assert storage.size(KEY) is None
+
+
+# the digest of staged bytes, hashed while they were written
+
+
+def test_local_staged_digest_follows_appends_resumes_and_refusals(local: LocalStorage) -> None:
+    data = bytes(range(256)) * 40_000  # about 10 MiB, written in pieces like an interrupted upload
+
+    local.append(KEY, 0, [data[: 3 * MIB]], limit=len(data))
+    with pytest.raises(TooLarge):
+        local.append(KEY, 3 * MIB, [data[3 * MIB :] + b"extra"], limit=len(data))
+    local.append(KEY, 3 * MIB, [data[3 * MIB : 5 * MIB], data[5 * MIB :]], limit=len(data))
+
+    assert local.staged_digest(KEY, len(data)) == hashlib.sha256(data).hexdigest()
+    assert local.staged_digest(KEY, len(data) - 1) is None
+
+
+def test_local_staged_digest_after_a_discard_is_of_the_new_bytes(local: LocalStorage) -> None:
+    local.append(KEY, 0, [b"wrong bytes"], limit=11)
+    local.discard_staged(KEY)
+    local.append(KEY, 0, [b"right bytes"], limit=11)
+
+    assert local.staged_digest(KEY, 11) == hashlib.sha256(b"right bytes").hexdigest()
+
+
+def test_local_staged_digest_without_a_follower_reads_the_file(local: LocalStorage) -> None:
+    local.append(KEY, 0, [b"written by another process"], limit=100)
+    elsewhere = LocalStorage(local.root)  # another worker process of the server: it followed nothing
+
+    assert elsewhere.staged_digest(KEY, 26) == hashlib.sha256(b"written by another process").hexdigest()
+
+
+def test_a_follower_hashes_a_file_while_it_grows(tmp_path: Path) -> None:
+    path, pieces = tmp_path / "growing", [bytes([i]) * 100_000 for i in range(30)]
+    path.write_bytes(b"")
+    follower = FileFollower(path)
+
+    def writer() -> None:
+        with path.open("ab") as file:
+            for piece in pieces:
+                file.write(piece)
+                file.flush()
+                time.sleep(0.002)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    digest = follower.digest(3_000_000, timeout=10)
+    thread.join()
+    follower.close()
+
+    assert digest == hashlib.sha256(b"".join(pieces)).hexdigest()

@@ -1,0 +1,54 @@
+"""SHA-256 of a file computed while it is being written: a thread follows the file and reads what was appended.
+
+A large upload is hashed from the stored bytes as they land, on a second core, instead of in one more pass after
+the upload ends; the caller still gets the digest of exactly the bytes the file holds.
+"""
+
+import hashlib
+import os
+import threading
+import time
+from pathlib import Path
+
+CHUNK_SIZE = 1 << 20
+POLL_S = (0.005, 0.2)  # how long to wait for more bytes: the first time, and at most (doubling in between)
+IDLE_S = 60.0  # a follower of a file that stopped growing gives up; the caller hashes the file itself then
+
+
+class FileFollower(threading.Thread):
+    """Hashes `path` from its first byte, following it as it grows, until closed or idle."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True, name=f"sha256 {path.name}")
+        self._file = path.open("rb")
+        self.inode = os.fstat(self._file.fileno()).st_ino
+        self._sha, self.position = hashlib.sha256(), 0
+        self._closed, self._lock = threading.Event(), threading.Lock()
+        self.start()
+
+    def run(self) -> None:
+        idle_since, wait = time.monotonic(), POLL_S[0]
+        with self._file:
+            while not self._closed.is_set():
+                chunk = self._file.read(CHUNK_SIZE)
+                if chunk:
+                    with self._lock:
+                        self._sha.update(chunk)
+                        self.position += len(chunk)
+                    idle_since, wait = time.monotonic(), POLL_S[0]
+                elif time.monotonic() - idle_since > IDLE_S:
+                    return
+                else:
+                    self._closed.wait(wait)
+                    wait = min(2 * wait, POLL_S[1])
+
+    def digest(self, size: int, timeout: float) -> str | None:
+        """The digest once exactly `size` bytes are hashed; None if the follower stopped or went past `size`."""
+        deadline = time.monotonic() + timeout
+        while self.is_alive() and self.position < size and time.monotonic() < deadline:
+            time.sleep(POLL_S[0])
+        with self._lock:
+            return self._sha.hexdigest() if self.position == size else None
+
+    def close(self) -> None:
+        self._closed.set()
