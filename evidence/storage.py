@@ -460,6 +460,24 @@ class S3Storage(Storage):
                 if _code(abort_error) != "NoSuchUpload":
                     raise
 
+    def promote(self, upload_key: str, key: str) -> None:
+        """Make the checked bytes uploaded to `upload_key` the complete object `key`, copied inside the bucket (the
+        API never carries them), unless `key` exists already (same key = same bytes); then forget every version of
+        `upload_key`. Uploads go to their own key so that bytes that fail the check never reach a complete key."""
+        if self.size(key) is None:
+            source = {"Bucket": self.bucket, "Key": self.prefix + _check_key(upload_key)}
+            self._client.copy(source, self.bucket, self.prefix + _check_key(key))
+        self.discard_upload(upload_key)
+
+    def discard_upload(self, upload_key: str) -> None:
+        """Forget every version of an upload's key: bytes that failed the check, or were promoted already. Never
+        call it with a complete object's key."""
+        listing = self._client.get_paginator("list_object_versions").paginate(**self._at(upload_key, "Prefix"))
+        for page in listing:
+            for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if version["Key"] == self.prefix + upload_key:
+                    self._client.delete_object(**self._at(upload_key), VersionId=version["VersionId"])
+
     def lock(self, key: str) -> None:
         """Retain the object's current version for `retention_days` from now; no-op without `retention_days`."""
         if self.retention_days is None:
@@ -473,8 +491,8 @@ class S3Storage(Storage):
                 raise ObjectMissing(key) from error
             raise
 
-    def _at(self, key: str) -> dict[str, Any]:
-        return {"Bucket": self.bucket, "Key": self.prefix + _check_key(key)}
+    def _at(self, key: str, name: str = "Key") -> dict[str, Any]:
+        return {"Bucket": self.bucket, name: self.prefix + _check_key(key)}
 
     def _parts(self, key: str, upload_id: str) -> Iterator[dict[str, Any]]:
         pages = self._client.get_paginator("list_parts").paginate(**self._at(key), UploadId=upload_id)

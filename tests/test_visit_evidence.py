@@ -291,13 +291,14 @@ def test_a_signed_letter_is_kept_as_a_pdf(client: TestClient, app: FastAPI, sess
     assert kept.json()["detected_type"] == "application/pdf" and not kept.json()["has_thumbnail"]
 
 
+@pytest.mark.parametrize("seconds", [5, 400], ids=["one-put", "in-parts-on-s3"])
 def test_a_hash_mismatch_is_refused_and_can_be_uploaded_again(
-    client: TestClient, app: FastAPI, session: Session
+    client: TestClient, app: FastAPI, session: Session, seconds: int
 ) -> None:
     day = Day(client, app, session)
     evidence = Evidence(day, policy=False)
     day.started()
-    data = wav_bytes(5)
+    data = wav_bytes(seconds)
     tampered = data[:-1] + bytes([data[-1] ^ 1])
     declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
 

@@ -89,6 +89,7 @@ class EvidenceNotUploaded(Conflict):
 class EvidenceMismatch(ValidationFailed):
     title = "The uploaded bytes are not the ones declared"
     slug = "evidence-mismatch"
+    commits = True  # the item stays declared, ready for the upload again
 
 
 class EvidenceRejected(ValidationFailed):
@@ -155,11 +156,16 @@ def declare(
         storage_backend=store.name,
         storage_key=evidence_key(str(visit.id), data.sha256, extension),
     )
-    if isinstance(store, S3Storage) and data.size > rules.multipart_threshold_bytes:
-        item.multipart_upload_id = store.start_multipart(item.storage_key, content_type=data.content_type)
     session.add(item)
     session.flush()
+    if isinstance(store, S3Storage) and data.size > rules.multipart_threshold_bytes:
+        item.multipart_upload_id = store.start_multipart(upload_key(item), content_type=data.content_type)
     return item
+
+
+def upload_key(item: EvidenceItem) -> str:
+    """Where an S3 upload lands before the server checked it; only checked bytes reach `storage_key`."""
+    return f"uploads/{item.id}"
 
 
 def instructions(item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> UploadInstructions | None:
@@ -179,7 +185,7 @@ def instructions(item: EvidenceItem, store: Storage, rules: EvidenceSettings) ->
     expires_at = utcnow() + timedelta(seconds=rules.url_ttl_s)
     if item.multipart_upload_id is None:
         url, headers = store.presigned_put(
-            item.storage_key, content_type=item.content_type, sha256_hex=item.sha256, expires_s=rules.url_ttl_s
+            upload_key(item), content_type=item.content_type, sha256_hex=item.sha256, expires_s=rules.url_ttl_s
         )
         return UploadInstructions(
             method=UploadMethod.PUT, url=url, headers=headers, part_size=None, parts=[], expires_at=expires_at
@@ -187,7 +193,7 @@ def instructions(item: EvidenceItem, store: Storage, rules: EvidenceSettings) ->
     parts = [
         UploadPart(
             part_number=number,
-            url=store.presigned_part(item.storage_key, item.multipart_upload_id, number, rules.url_ttl_s),
+            url=store.presigned_part(upload_key(item), item.multipart_upload_id, number, rules.url_ttl_s),
         )
         for number in range(1, math.ceil(item.size / rules.part_size_bytes) + 1)
     ]
@@ -239,6 +245,10 @@ def complete(session: Session, item: EvidenceItem, store: Storage, rules: Eviden
         if (size, digest) != (item.size, item.sha256):
             if isinstance(store, LocalStorage):
                 store.discard_staged(item.storage_key)
+            elif isinstance(store, S3Storage):
+                store.discard_upload(upload_key(item))
+                if item.multipart_upload_id is not None:  # that upload is finished: the parts go to a new one
+                    item.multipart_upload_id = store.start_multipart(upload_key(item), content_type=item.content_type)
             raise EvidenceMismatch(
                 f"Declared {item.size} bytes with SHA-256 {item.sha256}; the store holds {size} bytes with {digest}."
                 " Upload the file again.",
@@ -258,6 +268,7 @@ def complete(session: Session, item: EvidenceItem, store: Storage, rules: Eviden
     if isinstance(store, LocalStorage):
         store.seal(item.storage_key)
     elif isinstance(store, S3Storage):
+        store.promote(upload_key(item), item.storage_key)
         store.lock(item.storage_key)
     item.completed_at = utcnow()
     session.flush()
@@ -313,11 +324,11 @@ def _received(item: EvidenceItem, store: Storage) -> tuple[int, list[int]]:
         return store.staged_size(item.storage_key), []
     assert isinstance(store, S3Storage)
     if item.multipart_upload_id is None:
-        return store.size(item.storage_key) or 0, []
+        return store.size(upload_key(item)) or 0, []
     try:
-        parts = store.uploaded_parts(item.storage_key, item.multipart_upload_id)
+        parts = store.uploaded_parts(upload_key(item), item.multipart_upload_id)
     except UploadMissing:
-        return store.size(item.storage_key) or 0, []
+        return store.size(upload_key(item)) or 0, []
     return sum(size for _, size in parts), [number for number, _ in parts]
 
 
@@ -336,12 +347,12 @@ def _stored_copy(item: EvidenceItem, store: Storage) -> Iterator[tuple[BinaryIO,
     assert isinstance(store, S3Storage)
     if item.multipart_upload_id is not None:
         try:
-            store.complete_multipart(item.storage_key, item.multipart_upload_id)
+            store.complete_multipart(upload_key(item), item.multipart_upload_id)
         except StorageError as error:
             raise _not_uploaded(item, 0) from error
     with tempfile.TemporaryFile() as file:
         try:
-            chunks = store.read(item.storage_key)
+            chunks = store.read(upload_key(item))
         except ObjectMissing as error:
             raise _not_uploaded(item, 0) from error
         digest = _hash(_copied(chunks, file))
@@ -372,7 +383,7 @@ def _not_uploaded(item: EvidenceItem, received: int) -> EvidenceNotUploaded:
 
 
 def _inspect(session: Session, item: EvidenceItem, file: BinaryIO, store: Storage, rules: EvidenceSettings) -> None:
-    expected = CONTENT_TYPES[item.kind][item.content_type][1]
+    expected, photo = CONTENT_TYPES[item.kind][item.content_type][1], None
     if item.kind is EvidenceKind.RECORDING:
         recording = audio.inspect_recording(file)
         item.detected_type, item.codec, item.duration_s = recording.mime_type, recording.codec, recording.duration_s
@@ -380,17 +391,17 @@ def _inspect(session: Session, item: EvidenceItem, file: BinaryIO, store: Storag
         item.detected_type = _pdf_type(file)
     else:
         photo = photos.inspect_photo(file, max_pixels=rules.max_photo_pixels)
-        item.detected_type, item.width, item.height = photo.mime_type, photo.width, photo.height
+        item.detected_type = photo.mime_type
+    if item.detected_type not in expected:
+        raise Rejected(
+            "content-type-mismatch", f"Declared {item.content_type}, but the bytes are {item.detected_type}."
+        )
+    if photo is not None:
+        item.width, item.height = photo.width, photo.height
         _place_photo(session, item, photo, rules)
-        file.seek(0)
         thumbnail_key = f"{item.storage_key}.thumb.jpg"
         store.put(thumbnail_key, [photos.thumbnail(file)])
         item.thumbnail_key = thumbnail_key
-    if item.detected_type not in expected:
-        raise Rejected(
-            "content-type-mismatch",
-            f"Declared {item.content_type}, but the bytes are {item.detected_type}.",
-        )
 
 
 def _pdf_type(file: BinaryIO) -> str:

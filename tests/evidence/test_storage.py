@@ -357,6 +357,22 @@ def test_s3_put_read_size_and_missing_objects(s3: S3Storage, s3_client: Any) -> 
         s3.read(KEY)
 
 
+def test_s3_promote_copies_checked_bytes_and_forgets_the_upload(s3_client: Any) -> None:
+    s3_client.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)  # versioned, as evidence buckets are
+    s3 = S3Storage(bucket=BUCKET, client=s3_client)
+    s3_client.put_object(Bucket=BUCKET, Key="uploads/1", Body=b"bad bytes")
+    s3.discard_upload("uploads/1")
+    s3_client.put_object(Bucket=BUCKET, Key="uploads/1", Body=b"good bytes")
+
+    assert s3_client.list_object_versions(Bucket=BUCKET, Prefix="uploads/1")["Versions"][0]["Size"] == 10
+    s3.promote("uploads/1", KEY)
+    s3_client.put_object(Bucket=BUCKET, Key="uploads/2", Body=b"other bytes")
+    s3.promote("uploads/2", KEY)
+
+    assert joined(s3.read(KEY)) == b"good bytes"
+    assert "Versions" not in s3_client.list_object_versions(Bucket=BUCKET, Prefix="uploads/")
+
+
 def test_s3_keys_live_under_the_prefix(s3_client: Any) -> None:
     s3_client.create_bucket(Bucket=BUCKET)
     storage = S3Storage(bucket=BUCKET, prefix="branch-7/", client=s3_client)
