@@ -359,6 +359,13 @@ def test_photos_far_away_or_at_another_time_are_flagged(client: TestClient, app:
     assert far.json()["distance_m"] > 1_000
     assert yesterday.json()["flags"] == ["outside_visit_time"]
     assert bare.json()["flags"] == ["no_capture_time", "no_position"]
+    feed = client.get("/events", headers=auth_headers(day.supervisor)).json()["items"]
+    flagged = [event["payload"] for event in feed if event["kind"] == "evidence_flagged"]
+    assert [(row["evidence_id"], row["flags"]) for row in flagged] == [
+        (far.json()["id"], ["far_from_address"]),
+        (yesterday.json()["id"], ["outside_visit_time"]),
+        (bare.json()["id"], ["no_capture_time", "no_position"]),
+    ]
 
 
 def test_evidence_is_seen_by_the_team_and_the_branch_only(client: TestClient, app: FastAPI, session: Session) -> None:

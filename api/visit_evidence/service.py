@@ -17,9 +17,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
-from api.cases.models import Address
+from api.cases.models import Address, DebtCase
 from api.config import EvidenceSettings
 from api.db import utcnow
+from api.findings import service as findings_service
+from api.findings.models import FindingKind
 from api.geo import distance_m
 from api.problems import ClientIdReused, Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from api.users.models import User
@@ -259,6 +261,7 @@ def complete(session: Session, item: EvidenceItem, store: Storage, rules: Eviden
         try:
             _inspect(session, item, file, store, rules)
             item.status = EvidenceStatus.ACCEPTED
+            _report_flags(session, item)
         except Rejected as rejection:
             item.status, item.rejected_reason, item.rejected_detail = (
                 EvidenceStatus.REJECTED,
@@ -402,6 +405,21 @@ def _inspect(session: Session, item: EvidenceItem, file: BinaryIO, store: Storag
         thumbnail_key = f"{item.storage_key}.thumb.jpg"
         store.put(thumbnail_key, [photos.thumbnail(file)])
         item.thumbnail_key = thumbnail_key
+
+
+def _report_flags(session: Session, item: EvidenceItem) -> None:
+    """A photo the supervisor should look at reaches the findings feed (and its webhooks)."""
+    if item.flags:
+        case = session.get_one(DebtCase, session.get_one(Visit, item.visit_id).case_id)
+        findings_service.publish(
+            session,
+            case,
+            FindingKind.EVIDENCE_FLAGGED,
+            visit_id=str(item.visit_id),
+            evidence_id=str(item.id),
+            purpose=item.purpose.value,
+            flags=item.flags,
+        )
 
 
 def _pdf_type(file: BinaryIO) -> str:
