@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import anyio
 import httpx2
 import pytest
 from botocore.exceptions import ClientError
@@ -438,3 +439,49 @@ def test_evidence_verify_finds_a_changed_byte(
 
     assert intact.exit_code == 0 and "evidence intact: 2 items" in intact.output
     assert broken.exit_code == 1 and item["id"] in broken.output and "changed" in broken.output
+
+
+@pytest.mark.parametrize("settings", ["local"], indirect=True)  # S3 uploads do not pass through the API
+def test_an_upload_cut_off_keeps_what_arrived(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    data = wav_bytes(30)
+    declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
+    messages = [
+        {"type": "http.request", "body": data[:300_000], "more_body": True},
+        {"type": "http.request", "body": data[300_000:400_000], "more_body": True},
+        {"type": "http.disconnect"},  # the phone lost its network
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(name.lower().encode(), value.encode()) for name, value in auth_headers(day.a).items()]
+    scope = {
+        "type": "http",
+        "method": "PUT",
+        "path": f"/evidence/{declared['id']}/content",
+        "raw_path": f"/evidence/{declared['id']}/content".encode(),
+        "query_string": b"",
+        "headers": [*headers, (b"upload-offset", b"0")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "scheme": "http",
+        "http_version": "1.1",
+        "root_path": "",
+        "app": app,
+    }
+    anyio.run(app, scope, receive, send)
+    state = client.get(f"/evidence/{declared['id']}/upload", headers=auth_headers(day.a)).json()
+    resumed = client.put(
+        declared["upload"]["url"], content=data[400_000:], headers=auth_headers(day.a) | {"Upload-Offset": "400000"}
+    )
+
+    assert sent[0]["status"] == 400 and b"upload-interrupted" in sent[1]["body"]
+    assert state["received"] == 400_000
+    assert resumed.status_code == 200 and evidence.complete(day.a, declared["id"]).json()["status"] == "accepted"

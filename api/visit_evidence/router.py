@@ -3,14 +3,14 @@ from typing import Annotated
 from uuid import UUID
 
 import anyio.from_thread
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from api.audit.chain import record_read
 from api.db import SessionDep
-from api.deps import Agent, require_roles
-from api.problems import RoleNotAllowed, ValidationFailed, problem_response, problem_responses
-from api.users.models import Role, User
+from api.deps import Agent, CurrentUser
+from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_response, problem_responses
 from api.visit_evidence import service
 from api.visit_evidence.models import EvidenceStatus
 from api.visit_evidence.schemas import EvidenceDeclare, EvidenceRead, UploadState
@@ -21,8 +21,6 @@ router = APIRouter(tags=["evidence"])
 
 BODY_CHUNK = 1 << 20
 
-Viewer = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR))]
-
 _COMPLETE_PROBLEMS = (
     RoleNotAllowed,
     service.EvidenceNotFound,
@@ -30,6 +28,12 @@ _COMPLETE_PROBLEMS = (
     service.EvidenceMismatch,
     service.EvidenceRejected,
 )
+
+
+class UploadInterrupted(Problem):
+    status = 400
+    title = "The upload was interrupted; resume it from `received`"
+    slug = "upload-interrupted"
 
 
 def _store(request: Request) -> Storage:
@@ -41,18 +45,28 @@ def _body(request: Request) -> Iterator[bytes]:
     server's small chunks gathered up to about 1 MiB per trip to the event loop, so the copy stays cheap."""
     stream = request.stream()
 
-    async def gather() -> bytes:
+    async def gather() -> tuple[bytes, bool]:
+        """Up to about 1 MiB, and whether the client went away (after what it sent)."""
         chunks: list[bytes] = []
         size = 0
-        async for chunk in stream:
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= BODY_CHUNK:
-                break
-        return b"".join(chunks)
+        try:
+            async for chunk in stream:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= BODY_CHUNK:
+                    break
+        except ClientDisconnect:
+            return b"".join(chunks), True
+        return b"".join(chunks), False
 
-    while chunk := anyio.from_thread.run(gather):
-        yield chunk
+    while True:
+        chunk, gone = anyio.from_thread.run(gather)
+        if chunk:
+            yield chunk
+        if gone:
+            raise ClientDisconnect()
+        if not chunk:
+            return
 
 
 @router.post(
@@ -77,7 +91,7 @@ def declare_evidence(
 
 
 @router.get("/visits/{visit_id}/evidence", responses=problem_responses(RoleNotAllowed, VisitNotFound))
-def list_evidence(visit_id: UUID, session: SessionDep, user: Viewer) -> list[EvidenceRead]:
+def list_evidence(visit_id: UUID, session: SessionDep, user: CurrentUser) -> list[EvidenceRead]:
     """The visit's evidence, in the order it was declared."""
     items = service.items_of(session, user, visit_id)
     record_read(session, "evidence_item", *(item.id for item in items), what="list")
@@ -85,7 +99,7 @@ def list_evidence(visit_id: UUID, session: SessionDep, user: Viewer) -> list[Evi
 
 
 @router.get("/evidence/{evidence_id}", responses=problem_responses(RoleNotAllowed, service.EvidenceNotFound))
-def get_evidence(evidence_id: UUID, session: SessionDep, user: Viewer) -> EvidenceRead:
+def get_evidence(evidence_id: UUID, session: SessionDep, user: CurrentUser) -> EvidenceRead:
     """An item of evidence and what the server found in it."""
     item = service.get_item(session, user, evidence_id)
     record_read(session, "evidence_item", item.id, what="view")
@@ -111,6 +125,7 @@ def get_upload_state(evidence_id: UUID, request: Request, session: SessionDep, u
         service.UploadOffsetMismatch,
         service.EvidenceAlreadyComplete,
         service.EvidenceTooLarge,
+        UploadInterrupted,
     ),
 )
 def upload_content(
@@ -125,7 +140,11 @@ def upload_content(
     """Send the bytes of a declared item (local store), from `Upload-Offset` on; resumable after an interruption."""
     item = service.get_item(session, user, evidence_id)
     store, rules = _store(request), request.app.state.settings.evidence
-    service.receive(item, upload_offset, _body(request), store)
+    try:
+        service.receive(item, upload_offset, _body(request), store)
+    except ClientDisconnect:  # a phone losing its network: what arrived is kept, the app resumes from there
+        received = service.upload_state(item, store, rules).received
+        return problem_response(request, UploadInterrupted(received=received))  # type: ignore[return-value]
     return service.upload_state(item, store, rules)
 
 
@@ -154,7 +173,7 @@ def download_evidence(
     evidence_id: UUID,
     request: Request,
     session: SessionDep,
-    user: Viewer,
+    user: CurrentUser,
     thumbnail: Annotated[bool, Query(description="A photo's JPEG thumbnail instead of the original.")] = False,
 ) -> Response:
     """Download the original bytes (never re-encoded) or a photo's thumbnail; every download is audited."""
