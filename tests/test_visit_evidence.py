@@ -3,6 +3,7 @@ phone, uploaded (resumable through the API, or presigned PUT and multipart strai
 inspected by the server, required by the branch's policy before the visit is complete, immutable and audited."""
 
 import hashlib
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from api.audit.models import AuditEvent
 from api.branches.models import Branch
 from api.cli import cli
 from api.config import EvidenceSettings, Settings
+from api.findings.models import Finding, FindingKind
 from api.users.models import Role, User
 from api.visit_evidence.models import EvidenceItem, EvidenceStatus
 from api.visits.models import CheckIn
@@ -485,3 +487,28 @@ def test_an_upload_cut_off_keeps_what_arrived(client: TestClient, app: FastAPI, 
     assert sent[0]["status"] == 400 and b"upload-interrupted" in sent[1]["body"]
     assert state["received"] == 400_000
     assert resumed.status_code == 200 and evidence.complete(day.a, declared["id"]).json()["status"] == "accepted"
+
+
+def test_two_completions_at_once_decide_once(client: TestClient, app: FastAPI, session: Session) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    data = jpeg_bytes(lat=day.point.lat + 0.01, lon=day.point.lon, taken_at=datetime.now(UTC))  # flagged: far away
+    declared = evidence.declare(day.a, data, purpose="building").json()
+    evidence.send(day.a, declared, data)
+    barrier, answers = threading.Barrier(2), []
+
+    def complete() -> None:
+        barrier.wait()
+        answers.append(evidence.complete(day.a, declared["id"]))
+
+    threads = [threading.Thread(target=complete) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert {answer.json()["status"] for answer in answers} == {"accepted"}
+    session.expire_all()
+    assert session.scalar(select(func.count()).where(Finding.kind == FindingKind.EVIDENCE_FLAGGED)) == 1

@@ -241,6 +241,7 @@ def receive(item: EvidenceItem, offset: int, chunks: Iterable[bytes], store: Sto
 def complete(session: Session, item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> EvidenceItem:
     """Read the stored bytes once, check size and SHA-256 against the declaration, inspect them and decide. A
     mismatch leaves the item declared (the app uploads again); unacceptable content rejects it for good."""
+    session.refresh(item, with_for_update=True)  # a concurrent retry waits, then finds the item decided
     if item.status is not EvidenceStatus.DECLARED:
         return item
     with _stored_copy(item, store) as (file, digest, size):
