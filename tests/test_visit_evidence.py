@@ -282,7 +282,9 @@ def test_bad_content_is_rejected_with_its_reason(
     assert _accepted(session) == 0
 
 
-def test_a_signed_letter_is_kept_as_a_pdf(client: TestClient, app: FastAPI, session: Session) -> None:
+def test_a_signed_letter_is_kept_as_a_pdf_or_a_scan_without_flags(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
     day = Day(client, app, session)
     evidence = Evidence(day, policy=False)
     day.started()
@@ -290,8 +292,11 @@ def test_a_signed_letter_is_kept_as_a_pdf(client: TestClient, app: FastAPI, sess
 
     kept = evidence.submit(day.b, letter, kind="document", purpose="signed_letter", content_type="application/pdf")
 
+    scan = evidence.submit(day.b, png_bytes(), kind="document", purpose="signed_letter", content_type="image/png")
+
     assert kept.status_code == 200 and kept.json()["status"] == "accepted"
     assert kept.json()["detected_type"] == "application/pdf" and not kept.json()["has_thumbnail"]
+    assert scan.json()["status"] == "accepted" and scan.json()["has_thumbnail"] and scan.json()["flags"] == []
 
 
 @pytest.mark.parametrize("seconds", [5, 400], ids=["one-put", "in-parts-on-s3"])

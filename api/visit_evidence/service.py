@@ -402,7 +402,8 @@ def _inspect(session: Session, item: EvidenceItem, file: BinaryIO, store: Storag
         )
     if photo is not None:
         item.width, item.height = photo.width, photo.height
-        _place_photo(session, item, photo, rules)
+        if item.kind is EvidenceKind.PHOTO:  # a scanned letter needs no place or time
+            _place_photo(session, item, photo, rules)
         thumbnail_key = f"{item.storage_key}.thumb.jpg"
         store.put(thumbnail_key, [photos.thumbnail(file)])
         item.thumbnail_key = thumbnail_key
