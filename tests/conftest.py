@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from alembic import command
 from api.config import AuthSettings, PlanningSettings, Settings
@@ -93,6 +94,14 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         planning=PlanningSettings(time_limit_s=1, solver_workers=1),
         webhook_interval_s=None,  # tests send due webhooks themselves
     )
+
+
+@pytest.fixture
+def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The `fieldvisit` command on the test's database and var directory."""
+    monkeypatch.setenv("FIELDVISIT_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("FIELDVISIT_VAR_DIR", str(settings.var_dir))
+    return CliRunner()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.auth.security import hash_password, issue_access_token
@@ -28,6 +29,12 @@ PEOPLES_SQUARE = GeoPoint(lat=31.2304, lon=121.4737)
 
 def _n() -> int:
     return next(_seq)
+
+
+def count_rows(session: Session, model: type) -> int:
+    """Rows of a table, as the database has them now."""
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def make_branch(session: Session, **fields: object) -> Branch:

@@ -2,9 +2,7 @@
 passes on an honest chain and names the first row after tampering."""
 
 from itertools import pairwise
-from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
@@ -17,13 +15,6 @@ from api.cli import cli
 from api.users.models import Role
 from tests.factories import auth_headers, make_branch, make_case, make_user
 from tests.test_visits import Day
-
-
-@pytest.fixture
-def runner(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("FIELDVISIT_DATABASE_URL", database_url)
-    monkeypatch.setenv("FIELDVISIT_VAR_DIR", str(tmp_path / "var"))
-    return CliRunner()
 
 
 def test_changes_and_reads_are_chained_with_their_actor(client: TestClient, session: Session) -> None:

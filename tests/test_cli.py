@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -16,13 +15,6 @@ CSV = (
     "case_reference,debtor_name,debtor_id_number,amount_owed,overdue_bucket,complaint_history,address_kind,address\n"
     "CLI-1,王芳,11010519491231002X,5000.00,M3,no,home,上海市徐汇区漕溪北路1号\n"
 )
-
-
-@pytest.fixture
-def runner(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("FIELDVISIT_DATABASE_URL", database_url)
-    monkeypatch.setenv("FIELDVISIT_VAR_DIR", str(tmp_path / "var"))
-    return CliRunner()
 
 
 def test_db_downgrade_and_upgrade(runner: CliRunner) -> None:

@@ -2,7 +2,7 @@ from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.cases.models import Address, AddressValidity, ContactSource, ContactStatus, DebtorContact, InvalidReason
@@ -11,6 +11,7 @@ from api.users.models import Role
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from tests.factories import (
     auth_headers,
+    count_rows,
     make_address,
     make_branch,
     make_case,
@@ -19,11 +20,6 @@ from tests.factories import (
     make_visit_request,
     problem_type,
 )
-
-
-def count(session: Session, model: type) -> int:
-    session.expire_all()
-    return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def endpoint_calls(
@@ -109,7 +105,7 @@ def test_a_phone_twice_on_one_case_is_409_on_create_and_update(client: TestClien
         assert problem_type(response) == "contact-phone-taken"
         assert response.json()["contact_id"] == str(first.id)
     assert elsewhere.status_code == 201
-    assert count(session, DebtorContact) == 4
+    assert count_rows(session, DebtorContact) == 4
     assert session.get(DebtorContact, second.id).phone == "13800000002"  # type: ignore[union-attr]
 
 
@@ -128,7 +124,7 @@ def test_malformed_phones_are_refused(client: TestClient, session: Session, phon
     assert response.status_code == 422
     assert problem_type(response) == "validation-failed"
     assert response.json()["errors"][0]["pointer"] == "#/phone"
-    assert count(session, DebtorContact) == 0
+    assert count_rows(session, DebtorContact) == 0
 
 
 # addresses
@@ -188,7 +184,7 @@ def test_new_address_needs_a_reason_exactly_when_invalid(
     assert response.status_code == 422
     assert problem_type(response) == "invalid-reason-mismatch"
     assert response.json()["errors"] == [{"pointer": "#/invalid_reason", "detail": detail}]
-    assert count(session, Address) == 0
+    assert count_rows(session, Address) == 0
 
 
 def test_reporting_an_address_invalid_needs_a_reason_and_valid_again_drops_it(
@@ -238,7 +234,7 @@ def test_only_managers_confirm_an_address_invalid_or_revoke_it(client: TestClien
     )
     assert by_collector.status_code == 403 and problem_type(by_collector) == "role-not-allowed"
     assert new_confirmed.status_code == 403 and problem_type(new_confirmed) == "role-not-allowed"
-    assert count(session, Address) == 1
+    assert count_rows(session, Address) == 1
 
     by_supervisor = client.patch(f"/addresses/{address.id}", json=confirm, headers=auth_headers(supervisor))
     assert by_supervisor.status_code == 200 and by_supervisor.json()["validity"] == "confirmed_invalid"
@@ -328,7 +324,7 @@ def test_every_contact_and_address_endpoint_is_404_outside_what_the_user_sees(
         assert response.status_code == 404, f"{method} {url}"
         assert problem_type(response) == expected["/" + url.split("/")[1]], f"{method} {url}"
     session.expire_all()
-    assert (count(session, DebtorContact), count(session, Address)) == (1, 1)
+    assert (count_rows(session, DebtorContact), count_rows(session, Address)) == (1, 1)
     assert session.get(Address, address.id).raw_text == "上海市黄浦区南京东路100号3室"  # type: ignore[union-attr]
     assert session.get(DebtorContact, contact.id).status is ContactStatus.UNVERIFIED  # type: ignore[union-attr]
 
@@ -355,4 +351,4 @@ def test_agents_may_not_use_contacts_or_addresses(client: TestClient, session: S
         response = client.request(method, url, json=body, headers=auth_headers(agent))
         assert response.status_code == 403, f"{method} {url}"
         assert problem_type(response) == "role-not-allowed"
-    assert (count(session, DebtorContact), count(session, Address)) == (1, 1)
+    assert (count_rows(session, DebtorContact), count_rows(session, Address)) == (1, 1)

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
@@ -13,7 +13,7 @@ from api.geo import GeoPoint
 from api.teams.models import Team
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest
-from tests.factories import make_user, tomorrow
+from tests.factories import count_rows, make_user, tomorrow
 
 # central Shanghai, from Minhang in the south-west to Yangpu and Pudong in the north-east
 SHANGHAI_LAT = (31.0, 31.4)
@@ -34,10 +34,6 @@ def id_number_is_valid(number: str) -> bool:
 
 def in_shanghai(point: GeoPoint) -> bool:
     return SHANGHAI_LAT[0] < point.lat < SHANGHAI_LAT[1] and SHANGHAI_LON[0] < point.lon < SHANGHAI_LON[1]
-
-
-def count(session: Session, model: type) -> int:
-    return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def seed(session: Session, today: date | None = None) -> DemoSeed:
@@ -105,14 +101,14 @@ def test_every_case_with_a_visitable_address_has_a_request_for_tomorrow(session:
 
 def test_second_seed_creates_nothing(session: Session) -> None:
     first = seed(session)
-    before = [count(session, model) for model in (Branch, User, Team, DebtCase, Address, VisitRequest)]
+    before = [count_rows(session, model) for model in (Branch, User, Team, DebtCase, Address, VisitRequest)]
 
     second = seed(session)
 
     session.expire_all()
     assert not second.created
     assert (second.work_date, second.logins) == (first.work_date, first.logins)
-    assert [count(session, model) for model in (Branch, User, Team, DebtCase, Address, VisitRequest)] == before
+    assert [count_rows(session, model) for model in (Branch, User, Team, DebtCase, Address, VisitRequest)] == before
 
 
 def test_seed_refuses_demo_usernames_taken_outside_the_demo(session: Session) -> None:
@@ -122,7 +118,7 @@ def test_seed_refuses_demo_usernames_taken_outside_the_demo(session: Session) ->
         seed(session)
 
     session.rollback()
-    assert count(session, Branch) == 0 and count(session, User) == 1
+    assert count_rows(session, Branch) == 0 and count_rows(session, User) == 1
 
 
 def test_demo_supervisor_logs_in_with_the_demo_password(client: TestClient, session: Session) -> None:

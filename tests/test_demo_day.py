@@ -5,11 +5,9 @@ and changes nothing; the audit trail of the whole day verifies, and fails once a
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
@@ -101,13 +99,6 @@ def _outcome_body(**fields: Any) -> dict[str, Any]:
         "notes": "Debtor at home, calm; promised to pay before the 20th.",
         "client_id": str(uuid4()),
     } | fields
-
-
-@pytest.fixture
-def runner(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("FIELDVISIT_DATABASE_URL", database_url)
-    monkeypatch.setenv("FIELDVISIT_VAR_DIR", str(tmp_path / "var"))
-    return CliRunner()
 
 
 def test_the_demo_day_through_the_api(client: TestClient, app: FastAPI, session: Session, runner: CliRunner) -> None:

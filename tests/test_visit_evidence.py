@@ -28,7 +28,7 @@ from api.users.models import Role, User
 from api.visit_evidence.models import EvidenceItem, EvidenceStatus
 from api.visits.models import CheckIn
 from tests.evidence.samples import bomb_png, jpeg_bytes, png_bytes, random_bytes, wav_bytes
-from tests.factories import auth_headers, make_branch, make_team, make_user, problem_type
+from tests.factories import auth_headers, count_rows, make_branch, make_team, make_user, problem_type
 from tests.test_visits import Day
 
 BUCKET = "fieldvisit-evidence"
@@ -246,7 +246,7 @@ def test_retries_of_declare_upload_and_complete_record_once(client: TestClient, 
     assert first.status_code == retry.status_code == 201 and first.json()["id"] == retry.json()["id"]
     assert other_id.status_code == 409 and problem_type(other_id) == "evidence-already-declared"
     assert [r.json()["status"] for r in completed] == ["accepted", "accepted"]
-    assert session.scalar(select(func.count()).select_from(EvidenceItem)) == 1
+    assert count_rows(session, EvidenceItem) == 1
 
 
 @pytest.mark.parametrize(
@@ -351,7 +351,7 @@ def test_limits_and_missing_bytes_are_refused(
     assert wrong_type.status_code == 415 and problem_type(wrong_type) == "evidence-type-not-accepted"
     assert early.status_code == 409 and problem_type(early) == "evidence-not-uploaded"
     assert _accepted(session) == 0
-    assert session.scalar(select(func.count()).select_from(EvidenceItem)) == 1
+    assert count_rows(session, EvidenceItem) == 1
 
 
 def test_photos_far_away_or_at_another_time_are_flagged(client: TestClient, app: FastAPI, session: Session) -> None:
@@ -400,7 +400,7 @@ def test_evidence_is_seen_by_the_team_and_the_branch_only(client: TestClient, ap
     assert upload.status_code == 404 and problem_type(upload) == "visit-not-found"
     assert [row["id"] for row in seen.json()] == [item["id"]]
     assert thumbnail.status_code == 200 and thumbnail.content[:3] == b"\xff\xd8\xff"
-    assert session.scalar(select(func.count()).select_from(EvidenceItem)) == 1
+    assert count_rows(session, EvidenceItem) == 1
 
 
 @pytest.mark.parametrize("settings", ["s3"], indirect=True)
@@ -423,16 +423,13 @@ def test_no_one_can_delete_locked_evidence_on_s3(
 
 @pytest.mark.parametrize("settings", ["local"], indirect=True)  # S3's objects are locked
 def test_evidence_verify_finds_a_changed_byte(
-    client: TestClient, app: FastAPI, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, app: FastAPI, session: Session, settings: Settings, runner: CliRunner
 ) -> None:
     day = Day(client, app, session)
     evidence = Evidence(day, policy=False)
     day.started()
     item = evidence.photo(day.a, "door").json()
     evidence.recording(day.a, 3, captured_at=datetime.now(UTC))
-    monkeypatch.setenv("FIELDVISIT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("FIELDVISIT_VAR_DIR", str(settings.var_dir))
-    runner = CliRunner()
 
     intact = runner.invoke(cli, ["evidence", "verify"])
     stored = Path(settings.var_dir, "evidence", session.get_one(EvidenceItem, UUID(item["id"])).storage_key)

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.address_reports.models import AddressReport
@@ -21,6 +21,7 @@ from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from api.visits.models import CheckIn, DepartureCheck, Outcome, Visit
 from tests.factories import (
     auth_headers,
+    count_rows,
     make_address,
     make_branch,
     make_case,
@@ -101,11 +102,6 @@ class Day:
         return self.client.post(f"/visits/{self.visit_id()}/{path}", json=body, headers=auth_headers(agent))
 
 
-def _count(session: Session, model: type) -> int:
-    session.expire_all()
-    return session.scalar(select(func.count()).select_from(model)) or 0
-
-
 def test_a_visit_from_departure_to_an_amended_outcome(client: TestClient, app: FastAPI, session: Session) -> None:
     day = Day(client, app, session)
     assert day.depart(day.a).status_code == 201 and day.depart(day.b).status_code == 201
@@ -176,7 +172,7 @@ def test_an_incomplete_checklist_is_refused(client: TestClient, app: FastAPI, se
 
     assert response.status_code == 422 and problem_type(response) == "checklist-incomplete"
     assert response.json()["missing"] == CHECKLIST[2:]
-    assert _count(session, DepartureCheck) == 0
+    assert count_rows(session, DepartureCheck) == 0
 
 
 def test_a_check_in_far_from_the_address_is_refused(client: TestClient, app: FastAPI, session: Session) -> None:
@@ -190,7 +186,7 @@ def test_a_check_in_far_from_the_address_is_refused(client: TestClient, app: Fas
     assert far.json()["distance_m"] == 2_000 and far.json()["radius_m"] == 200
     assert vague.status_code == 422
     assert near_enough.status_code == 201
-    assert _count(session, CheckIn) == 1
+    assert count_rows(session, CheckIn) == 1
 
 
 def test_check_ins_too_far_apart_in_time_do_not_start_the_visit(
@@ -257,7 +253,7 @@ def test_an_outcome_is_only_for_a_started_visit_and_recorded_once(
     assert first.status_code == 201 and retried.status_code == 201
     assert retried.json()["outcomes"] == first.json()["outcomes"]
     assert missing_mailbox.status_code == 422
-    assert _count(session, Outcome) == 1
+    assert count_rows(session, Outcome) == 1
 
 
 @pytest.mark.parametrize("notes", ["", "   "])
@@ -338,8 +334,12 @@ def test_every_create_call_sent_twice_records_once(
     )
     assert sorted(answer.status_code for answer in answers) in ([201, 201], [201, 409])
 
-    assert (_count(session, DepartureCheck), _count(session, CheckIn), _count(session, Outcome)) == (2, 2, 2)
-    assert _count(session, AddressReport) == 1
+    assert (count_rows(session, DepartureCheck), count_rows(session, CheckIn), count_rows(session, Outcome)) == (
+        2,
+        2,
+        2,
+    )
+    assert count_rows(session, AddressReport) == 1
     outcomes = session.scalars(select(Outcome).order_by(Outcome.sequence)).all()
     assert [row.confirmed_by_id for row in outcomes] == [day.b.id, day.a.id]
 
@@ -373,7 +373,7 @@ def test_no_cash_without_the_supervisors_approval(client: TestClient, app: FastA
     assert small.status_code == 201 and small.json()["max_amount"] == "300.00"
     assert too_much.status_code == 409 and too_much.json()["approved_up_to"] == "300.00"
     assert accepted.status_code == 201
-    assert _count(session, Outcome) == 1
+    assert count_rows(session, Outcome) == 1
     assert session.scalars(select(Outcome)).one().cash_collected == Decimal("500.00")
 
 
@@ -410,7 +410,7 @@ def test_the_door_endpoints_hide_other_teams_and_branches(client: TestClient, ap
     }
 
     assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(answers, 404)
-    assert _count(session, Outcome) == 0
+    assert count_rows(session, Outcome) == 0
     webhook = client.post(
         "/webhooks", json={"url": "http://127.0.0.1:9/x", "secret": "s" * 16}, headers=auth_headers(elsewhere)
     ).json()

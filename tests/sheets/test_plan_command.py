@@ -2,7 +2,6 @@
 fetches their own sheet through the API."""
 
 from datetime import time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,11 +20,9 @@ from api.visit_requests.models import VisitRequest, VisitRequestStatus
 
 
 @pytest.fixture
-def runner(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("FIELDVISIT_DATABASE_URL", database_url)
-    monkeypatch.setenv("FIELDVISIT_VAR_DIR", str(tmp_path / "var"))
+def runner(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("FIELDVISIT_PLANNING__SOLVER_WORKERS", "1")
-    return CliRunner()
+    return runner
 
 
 def _seconds(moment: time) -> int:

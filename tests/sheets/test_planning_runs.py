@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest
 from tests.factories import (
     auth_headers,
+    count_rows,
     make_address,
     make_branch,
     make_case,
@@ -50,11 +51,6 @@ def _requests(session: Session, branch: Branch, count: int, **fields: Any) -> li
         make_visit_request(session, make_address(session, make_case(session, branch), point=point), **fields)
         for point in NEAR_OFFICE[:count]
     ]
-
-
-def _count(session: Session, model: type) -> int:
-    session.expire_all()
-    return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def test_a_run_plans_every_request_on_one_draft_sheet_per_team(
@@ -172,7 +168,7 @@ def test_a_second_run_for_the_same_branch_and_date_is_refused(client: TestClient
     assert response.status_code == 409
     assert problem_type(response) == "planning-run-active"
     assert response.json()["run_id"] == str(running.id)
-    assert _count(session, PlanningRun) == 1
+    assert count_rows(session, PlanningRun) == 1
 
 
 def test_the_database_refuses_two_active_runs_for_one_branch_and_date(app: FastAPI, session: Session) -> None:
@@ -226,7 +222,7 @@ def test_a_queued_run_cancelled_is_never_planned(client: TestClient, app: FastAP
 
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
     assert planner.execute_run(app.state.sessionmaker, app.state.settings.planning, run.id) is None
-    assert (_count(session, VisitSheet), _count(session, UnplannedRequest)) == (0, 0)
+    assert (count_rows(session, VisitSheet), count_rows(session, UnplannedRequest)) == (0, 0)
     again = client.post(f"/planning-runs/{run.id}/cancel", headers=auth_headers(supervisor))
     assert again.status_code == 409 and problem_type(again) == "planning-run-not-active"
 
@@ -252,7 +248,11 @@ def test_a_run_cancelled_while_solving_stores_nothing(app: FastAPI, session: Ses
     assert status is RunStatus.CANCELLED
     session.refresh(run)
     assert run.status is RunStatus.CANCELLED and run.finished_at is not None
-    assert (_count(session, VisitSheet), _count(session, SheetStop), _count(session, UnplannedRequest)) == (0, 0, 0)
+    assert (count_rows(session, VisitSheet), count_rows(session, SheetStop), count_rows(session, UnplannedRequest)) == (
+        0,
+        0,
+        0,
+    )
 
 
 def test_a_run_that_crashes_while_storing_leaves_no_sheet(
@@ -279,7 +279,7 @@ def test_a_run_that_crashes_while_storing_leaves_no_sheet(
     assert run["status"] == "failed"
     assert "disk full" in run["error"]
     assert run["sheets"] == [] and run["unplanned"] == []
-    assert (_count(session, VisitSheet), _count(session, SheetStop)) == (0, 0)
+    assert (count_rows(session, VisitSheet), count_rows(session, SheetStop)) == (0, 0)
 
 
 def test_runs_are_for_managers_of_the_branch(client: TestClient, app: FastAPI, session: Session) -> None:
@@ -303,7 +303,7 @@ def test_a_past_work_date_is_refused(client: TestClient, session: Session) -> No
     response = client.post("/planning-runs", json={"work_date": "2020-01-01"}, headers=auth_headers(supervisor))
 
     assert response.status_code == 422 and problem_type(response) == "planning-date-in-past"
-    assert _count(session, PlanningRun) == 0
+    assert count_rows(session, PlanningRun) == 0
 
 
 def test_a_day_without_teams_leaves_every_request_unplanned(client: TestClient, app: FastAPI, session: Session) -> None:
