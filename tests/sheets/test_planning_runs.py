@@ -46,6 +46,22 @@ def plan(client: TestClient, app: FastAPI, supervisor: User, **body: Any) -> dic
     return client.get(response.headers["Location"], headers=auth_headers(supervisor)).json()
 
 
+def _running_run(session: Session, supervisor: User, started_at: datetime | None = None) -> PlanningRun:
+    """A run of the supervisor's branch for tomorrow that a worker is planning (since `started_at`, default now)."""
+    branch = session.get_one(Branch, supervisor.branch_id)
+    run = PlanningRun(
+        branch_id=branch.id,
+        work_date=tomorrow(branch),
+        status=RunStatus.RUNNING,
+        started_at=started_at or datetime.now(UTC),
+        time_limit_s=60,
+        requested_by_id=supervisor.id,
+    )
+    session.add(run)
+    session.commit()
+    return run
+
+
 def _requests(session: Session, branch: Branch, count: int, **fields: Any) -> list[VisitRequest]:
     return [
         make_visit_request(session, make_address(session, make_case(session, branch), point=point), **fields)
@@ -152,16 +168,7 @@ def test_a_complaint_case_needs_an_experienced_team(client: TestClient, app: Fas
 def test_a_second_run_for_the_same_branch_and_date_is_refused(client: TestClient, session: Session) -> None:
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
-    running = PlanningRun(
-        branch_id=branch.id,
-        work_date=tomorrow(branch),
-        status=RunStatus.RUNNING,
-        started_at=datetime.now(UTC),
-        time_limit_s=60,
-        requested_by_id=supervisor.id,
-    )
-    session.add(running)
-    session.commit()
+    running = _running_run(session, supervisor)
 
     response = client.post("/planning-runs", json={}, headers=auth_headers(supervisor))
 
@@ -191,16 +198,7 @@ def test_the_database_refuses_two_active_runs_for_one_branch_and_date(app: FastA
 def test_a_run_left_running_long_ago_is_given_up(client: TestClient, app: FastAPI, session: Session) -> None:
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
-    stale = PlanningRun(
-        branch_id=branch.id,
-        work_date=tomorrow(branch),
-        status=RunStatus.RUNNING,
-        started_at=datetime(2020, 1, 1, tzinfo=UTC),
-        time_limit_s=60,
-        requested_by_id=supervisor.id,
-    )
-    session.add(stale)
-    session.commit()
+    stale = _running_run(session, supervisor, started_at=datetime(2020, 1, 1, tzinfo=UTC))
 
     run = plan(client, app, supervisor)
 
@@ -321,16 +319,7 @@ def test_a_day_without_teams_leaves_every_request_unplanned(client: TestClient, 
 def test_cancelling_a_running_run_flags_it_for_its_worker(client: TestClient, session: Session) -> None:
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
-    run = PlanningRun(
-        branch_id=branch.id,
-        work_date=tomorrow(branch),
-        status=RunStatus.RUNNING,
-        started_at=datetime.now(UTC),
-        time_limit_s=60,
-        requested_by_id=supervisor.id,
-    )
-    session.add(run)
-    session.commit()
+    run = _running_run(session, supervisor)
 
     response = client.post(f"/planning-runs/{run.id}/cancel", headers=auth_headers(supervisor))
 
