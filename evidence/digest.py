@@ -8,11 +8,21 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 CHUNK_SIZE = 1 << 20
 POLL_S = (0.005, 0.2)  # how long to wait for more bytes: the first time, and at most (doubling in between)
 IDLE_S = 60.0  # a follower of a file that stopped growing gives up; the caller hashes the file itself then
+
+
+def sha256_of(chunks: Iterable[bytes]) -> tuple[str, int]:
+    """SHA-256 (hex) and size of a stream of bytes."""
+    sha, size = hashlib.sha256(), 0
+    for chunk in chunks:
+        sha.update(chunk)
+        size += len(chunk)
+    return sha.hexdigest(), size
 
 
 class FileFollower(threading.Thread):

@@ -11,7 +11,6 @@ bytes.
 
 import base64
 import fcntl
-import hashlib
 import mimetypes
 import os
 import stat
@@ -28,7 +27,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from evidence.digest import FileFollower
+from evidence.digest import FileFollower, sha256_of
 
 CHUNK_SIZE = 1 << 20
 _SHA256_HEX = frozenset("0123456789abcdef")
@@ -223,11 +222,8 @@ class LocalStorage(Storage):
             follower.close()
             if digest is not None and self._is_staged(key, follower.inode, size):
                 return digest
-        sha, read = hashlib.sha256(), 0
-        for chunk in self.read_staged(key):
-            sha.update(chunk)
-            read += len(chunk)
-        return sha.hexdigest() if read == size else None
+        digest, read = sha256_of(self.read_staged(key))
+        return digest if read == size else None
 
     def _follow(self, key: str, staged: Path) -> None:
         with self._followers_lock:

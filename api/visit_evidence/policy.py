@@ -40,8 +40,7 @@ def shortfall(session: Session, visit: Visit, until: datetime) -> Shortfall:
         )
     )
     photographed = {item.purpose.value for item in accepted if item.kind is EvidenceKind.PHOTO}
-    arrived = session.scalar(select(func.min(CheckIn.received_at)).where(CheckIn.visit_id == visit.id))
-    began = min(filter(None, (arrived, visit.started_at)), default=until)
+    began = arrival(session, visit) or until
     recordings = [
         (item.captured_at, item.captured_at + timedelta(seconds=item.duration_s or 0))
         for item in accepted
@@ -52,6 +51,12 @@ def shortfall(session: Session, visit: Visit, until: datetime) -> Shortfall:
         required_coverage=branch.evidence_recording_coverage,
         missing_photos=[purpose for purpose in branch.evidence_photo_purposes if purpose not in photographed],
     )
+
+
+def arrival(session: Session, visit: Visit) -> datetime | None:
+    """When the team was at the door: the first check-in, or a supervisor's start without one."""
+    arrived = session.scalar(select(func.min(CheckIn.received_at)).where(CheckIn.visit_id == visit.id))
+    return min(filter(None, (arrived, visit.started_at)), default=None)
 
 
 def ensure_met(session: Session, visit: Visit, until: datetime) -> None:

@@ -90,7 +90,7 @@ def declare_evidence(
     return EvidenceRead.from_row(item, service.instructions(item, store, rules))
 
 
-@router.get("/visits/{visit_id}/evidence", responses=problem_responses(RoleNotAllowed, VisitNotFound))
+@router.get("/visits/{visit_id}/evidence", responses=problem_responses(VisitNotFound))
 def list_evidence(visit_id: UUID, session: SessionDep, user: CurrentUser) -> list[EvidenceRead]:
     """The visit's evidence, in the order it was declared."""
     items = service.items_of(session, user, visit_id)
@@ -98,7 +98,7 @@ def list_evidence(visit_id: UUID, session: SessionDep, user: CurrentUser) -> lis
     return [EvidenceRead.from_row(item) for item in items]
 
 
-@router.get("/evidence/{evidence_id}", responses=problem_responses(RoleNotAllowed, service.EvidenceNotFound))
+@router.get("/evidence/{evidence_id}", responses=problem_responses(service.EvidenceNotFound))
 def get_evidence(evidence_id: UUID, session: SessionDep, user: CurrentUser) -> EvidenceRead:
     """An item of evidence and what the server found in it."""
     item = service.get_item(session, user, evidence_id)
@@ -151,7 +151,7 @@ def upload_content(
 @router.post("/evidence/{evidence_id}/complete", responses=problem_responses(*_COMPLETE_PROBLEMS))
 def complete_evidence(evidence_id: UUID, request: Request, session: SessionDep, user: Agent) -> EvidenceRead:
     """Check the uploaded bytes against the declaration and inspect them: accepted, or refused with the reason."""
-    item = service.get_item(session, user, evidence_id)
+    item = service.get_item(session, user, evidence_id, lock=True)
     item = service.complete(session, item, _store(request), request.app.state.settings.evidence)
     if item.status is EvidenceStatus.REJECTED:  # recorded as rejected (committed), and answered as a problem
         problem = service.EvidenceRejected(item.rejected_detail, reason=item.rejected_reason, evidence_id=item.id)
@@ -167,7 +167,7 @@ def complete_evidence(evidence_id: UUID, request: Request, session: SessionDep, 
         200: {"content": {"application/octet-stream": {}}, "description": "The bytes (local store)."},
         307: {"description": "A short-lived presigned URL to download from (S3 store)."},
     }
-    | problem_responses(RoleNotAllowed, service.EvidenceNotFound, service.EvidenceNotUploaded, ValidationFailed),
+    | problem_responses(service.EvidenceNotFound, service.EvidenceNotUploaded, ValidationFailed),
 )
 def download_evidence(
     evidence_id: UUID,

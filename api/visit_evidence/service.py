@@ -1,19 +1,18 @@
 """Evidence of a visit: declared by a phone, uploaded around the API (S3) or through it (local, resumable),
 then checked by the server — size, SHA-256 and content — before it counts. Nothing is ever overwritten or deleted."""
 
-import hashlib
 import math
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import BinaryIO
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
@@ -25,12 +24,14 @@ from api.findings.models import FindingKind
 from api.geo import distance_m
 from api.problems import ClientIdReused, Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from api.users.models import User
+from api.visit_evidence import policy as evidence_policy
 from api.visit_evidence.models import EvidenceFlag, EvidenceItem, EvidenceKind, EvidenceStatus
 from api.visit_evidence.schemas import EvidenceDeclare, UploadInstructions, UploadMethod, UploadPart, UploadState
 from api.visit_evidence.store import CONTENT_TYPES
-from api.visits.models import CheckIn, Visit
+from api.visits.models import Visit
 from api.visits.service import get_visit, visible_visits
 from evidence import audio, photos
+from evidence.digest import sha256_of
 from evidence.inspection import Rejected
 from evidence.storage import (
     LocalStorage,
@@ -104,8 +105,10 @@ def visible_evidence(user: User) -> Select[tuple[EvidenceItem]]:
     return select(EvidenceItem).where(EvidenceItem.visit_id.in_(visible_visits(user).with_only_columns(Visit.id)))
 
 
-def get_item(session: Session, user: User, evidence_id: UUID) -> EvidenceItem:
-    item = session.scalar(visible_evidence(user).where(EvidenceItem.id == evidence_id))
+def get_item(session: Session, user: User, evidence_id: UUID, *, lock: bool = False) -> EvidenceItem:
+    """The item, if the user may see it; `lock`: a concurrent request for it waits until this one commits."""
+    query = visible_evidence(user).where(EvidenceItem.id == evidence_id)
+    item = session.scalar(query.with_for_update(of=EvidenceItem) if lock else query)
     if item is None:
         raise EvidenceNotFound(f"No evidence {evidence_id}.", evidence_id=evidence_id)
     return item
@@ -239,9 +242,9 @@ def receive(item: EvidenceItem, offset: int, chunks: Iterable[bytes], store: Sto
 
 
 def complete(session: Session, item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> EvidenceItem:
-    """Read the stored bytes once, check size and SHA-256 against the declaration, inspect them and decide. A
-    mismatch leaves the item declared (the app uploads again); unacceptable content rejects it for good."""
-    session.refresh(item, with_for_update=True)  # a concurrent retry waits, then finds the item decided
+    """Of an item fetched with `lock` (a concurrent retry then finds it decided): read the stored bytes once,
+    check size and SHA-256 against the declaration, inspect them and decide. A mismatch leaves the item declared
+    (the app uploads again); unacceptable content rejects it for good."""
     if item.status is not EvidenceStatus.DECLARED:
         return item
     with _stored_copy(item, store) as (file, digest, size):
@@ -303,7 +306,7 @@ def verify_store(session: Session, store: Storage) -> Iterator[StoreFault | None
     completed = select(EvidenceItem).where(EvidenceItem.status != EvidenceStatus.DECLARED).order_by(EvidenceItem.id)
     for item in session.scalars(completed):
         try:
-            digest, size = _hash(store.read(item.storage_key))
+            digest, size = sha256_of(store.read(item.storage_key))
         except ObjectMissing:
             yield StoreFault(item.id, item.storage_key, "missing from the store")
             continue
@@ -359,7 +362,7 @@ def _stored_copy(item: EvidenceItem, store: Storage) -> Iterator[tuple[BinaryIO,
             chunks = store.read(upload_key(item))
         except ObjectMissing as error:
             raise _not_uploaded(item, 0) from error
-        digest = _hash(_copied(chunks, file))
+        digest = sha256_of(_copied(chunks, file))
         file.seek(0)
         yield file, digest[0], digest[1]
 
@@ -368,14 +371,6 @@ def _copied(chunks: Iterable[bytes], file: BinaryIO) -> Iterator[bytes]:
     for chunk in chunks:
         file.write(chunk)
         yield chunk
-
-
-def _hash(chunks: Iterable[bytes]) -> tuple[str, int]:
-    sha, size = hashlib.sha256(), 0
-    for chunk in chunks:
-        sha.update(chunk)
-        size += len(chunk)
-    return sha.hexdigest(), size
 
 
 def _not_uploaded(item: EvidenceItem, received: int) -> EvidenceNotUploaded:
@@ -442,7 +437,7 @@ def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, 
         zone = ZoneInfo(session.get_one(Branch, visit.branch_id).timezone)
         taken = photo.taken_at if photo.taken_at.tzinfo else photo.taken_at.replace(tzinfo=zone)
         item.taken_at = taken.astimezone(UTC)
-        began = _first_check_in(session, visit) or visit.started_at
+        began = evidence_policy.arrival(session, visit)
         ended = visit.completed_at or utcnow()
         if began is None or not began - PHOTO_TIME_SLACK <= item.taken_at <= ended + PHOTO_TIME_SLACK:
             flags.append(EvidenceFlag.OUTSIDE_VISIT_TIME)
@@ -455,7 +450,3 @@ def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, 
         if item.distance_m > rules.photo_radius_m:
             flags.append(EvidenceFlag.FAR_FROM_ADDRESS)
     item.flags = [flag.value for flag in flags]
-
-
-def _first_check_in(session: Session, visit: Visit) -> datetime | None:
-    return session.scalar(select(func.min(CheckIn.received_at)).where(CheckIn.visit_id == visit.id))

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy.orm import Session
 
 from api.db import SessionDep
-from api.deps import Agent, Manager, require_roles
+from api.deps import Agent, CurrentUser, Manager, require_roles
 from api.problems import RoleNotAllowed, problem_responses
 from api.sheets.service import SheetNotCurrent, VisitSheetNotFound
 from api.teams.service import TeamNotFound
@@ -26,7 +26,6 @@ from api.visits.schemas import (
 
 router = APIRouter(tags=["visits"])
 
-VisitViewer = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR))]
 Starter = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
 
 _OUTCOME_PROBLEMS = (
@@ -77,8 +76,8 @@ def check_in(
     return _read(session, service.check_in(session, user, sheet_id, visit_request_id, body, rules))
 
 
-@router.get("/visits/{visit_id}", responses=problem_responses(RoleNotAllowed, service.VisitNotFound))
-def get_visit(visit_id: UUID, session: SessionDep, user: VisitViewer) -> VisitRead:
+@router.get("/visits/{visit_id}", responses=problem_responses(service.VisitNotFound))
+def get_visit(visit_id: UUID, session: SessionDep, user: CurrentUser) -> VisitRead:
     """A visit with its check-ins and outcomes (agents: their team's; phone collectors: their cases')."""
     return _read(session, service.get_visit(session, user, visit_id))
 
