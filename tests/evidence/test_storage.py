@@ -1,4 +1,6 @@
 import hashlib
+import itertools
+import os
 import stat
 import threading
 import time
@@ -13,7 +15,7 @@ import httpx2
 import pytest
 from botocore.exceptions import ClientError
 
-from evidence.digest import FileFollower
+from evidence.digest import WRITEBACK_STEP, FileFollower
 from evidence.storage import (
     CHUNK_SIZE,
     LocalStorage,
@@ -475,3 +477,38 @@ def test_a_follower_hashes_a_file_while_it_grows(tmp_path: Path) -> None:
     follower.close()
 
     assert digest == hashlib.sha256(b"".join(pieces)).hexdigest()
+
+
+def _follow_whole(path: Path, data: bytes) -> str | None:
+    path.write_bytes(data)
+    follower = FileFollower(path)
+    digest = follower.digest(len(data), timeout=10)
+    follower.close()
+    follower.join()
+    return digest
+
+
+def test_a_follower_starts_writing_back_what_it_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    advised: list[tuple[int, int, int]] = []
+    real = os.posix_fadvise
+
+    def recording(fd: int, offset: int, length: int, advice: int) -> None:
+        advised.append((offset, length, advice))
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", recording)
+    data = bytes(range(256)) * (10 * WRITEBACK_STEP // 256 // 4)  # 2.5 steps
+
+    assert _follow_whole(tmp_path / "recording", data) == hashlib.sha256(data).hexdigest()
+    # contiguous ranges from the first byte, each at least a step, never beyond what was hashed; the tail is left
+    # to the seal's fsync
+    assert [offset for offset, _, _ in advised] == [0, *itertools.accumulate(length for _, length, _ in advised[:-1])]
+    assert all(length >= WRITEBACK_STEP for _, length, _ in advised) and len(advised) == 2
+    assert sum(length for _, length, _ in advised) <= len(data)
+    assert {advice for _, _, advice in advised} == {os.POSIX_FADV_DONTNEED}
+
+
+def test_a_follower_hashes_without_posix_fadvise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "posix_fadvise")
+    data = b"x" * (2 * WRITEBACK_STEP + 1)
+    assert _follow_whole(tmp_path / "recording", data) == hashlib.sha256(data).hexdigest()
