@@ -6,7 +6,10 @@ is declared, PUT through the API in one streamed request, and completed (the ser
 SHA-256, inspects it and seals it, fsynced). Measured in the same run: the server's resident memory while it works
 (sampled every 5 ms, growth over its size just before the upload) and the throughput against a plain copy of the same
 file on the same disk (`shutil.copyfile`, then fsync, as the server's sealed file is; the target's peer) and, for
-reference, the same copy left in the page cache. Prints one row per run and the medians.
+reference, the same copy left in the page cache. Prints one row per run and the medians; then, as the floor, how fast
+uvicorn alone receives a file of the same size and throws it away (`bench.evidence.sink`), measured after the runs:
+measured between them it slowed the later runs' uploads (on this VM, memory the guest frees is taken back by the
+host and costs a fault when touched again; the sink's receiving churns through a lot of it).
 """
 
 import argparse
@@ -21,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,13 +108,31 @@ class Sampler(threading.Thread):
         return self.peak
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serving(process: subprocess.Popen[bytes], url: str) -> subprocess.Popen[bytes]:
+    """The process, once `url` answers 200."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx2.get(url).status_code == 200:
+                return process
+        except httpx2.TransportError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError(f"{url} did not answer")
+
+
 class Server:
-    """`fieldvisit serve` with its own database and var directory, on a free port of 127.0.0.1."""
+    """`fieldvisit serve` with its own database and var directory, on a free port of 127.0.0.1, and beside it the
+    bare receiving app (`sink_url`) on another."""
 
     def __init__(self, workdir: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.env = os.environ | {
             "FIELDVISIT_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
@@ -123,21 +144,22 @@ class Server:
         fieldvisit = Path(sys.executable).with_name("fieldvisit")
         for command in (["db", "upgrade"], ["demo", "seed"]):
             subprocess.run([fieldvisit, *command], env=self.env, cwd=ROOT, check=True, capture_output=True)
-        self.process = subprocess.Popen(
-            [fieldvisit, "serve", "--port", str(port)], env=self.env, cwd=ROOT, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx2.get(f"{self.url}/health").status_code == 200:
-                    return
-            except httpx2.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start")
+        serve = [fieldvisit, "serve", "--port", str(port)]
+        process = subprocess.Popen(serve, env=self.env, cwd=ROOT, stderr=subprocess.DEVNULL)
+        self.process = _serving(process, f"{self.url}/health")
+        sink = [sys.executable, "-m", "uvicorn", "bench.evidence.sink:app", "--port", str(port := _free_port())]
+        self.sink_url = f"http://127.0.0.1:{port}/"
+        sink_process = subprocess.Popen([*sink, "--lifespan", "off"], cwd=ROOT, stderr=subprocess.DEVNULL)
+        try:
+            self.sink = _serving(sink_process, self.sink_url)
+        except RuntimeError:
+            self.process.terminate()
+            raise
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        for process in (self.process, self.sink):
+            process.terminate()
+            process.wait(timeout=30)
 
 
 class Phone:
@@ -204,7 +226,8 @@ def measure(server: Server, agent: Phone, visit_id: str, workdir: Path, size: in
     sampler = Sampler(server.process.pid)
     sampler.start()
     started = time.perf_counter()
-    sent = _put(agent, declared["upload"]["url"], source)
+    headers = {"Authorization": agent.http.headers["Authorization"], "Upload-Offset": "0"}
+    sent = _put(str(agent.http.base_url.join(declared["upload"]["url"])), source, headers)
     uploaded = time.perf_counter()
     completed = agent.call("POST", f"/evidence/{declared['id']}/complete")
     finished = time.perf_counter()
@@ -212,21 +235,29 @@ def measure(server: Server, agent: Phone, visit_id: str, workdir: Path, size: in
     source.unlink()
     if completed["status"] != "accepted":
         raise RuntimeError(f"upload {sent}, completion {completed}")
-    return Row(run, size / MIB, uploaded - started, finished - uploaded, copy_s, cached_s, (peak - baseline) / MIB)
+    upload_s, complete_s, growth_mib = uploaded - started, finished - uploaded, (peak - baseline) / MIB
+    return Row(run, size / MIB, upload_s, complete_s, copy_s, cached_s, growth_mib)
 
 
-def _put(agent: Phone, url: str, source: Path) -> str:
-    """Stream the file to the server with curl, as a phone would from another machine: the client should not take
-    the server's cores (a Python client on the same two cores would); with httpx when there is no curl."""
-    target = str(agent.http.base_url.join(url))
+def _put(url: str, source: Path, headers: dict[str, str] | None = None) -> str:
+    """Stream the file to `url` with curl, as a phone would from another machine: the client should not take the
+    server's cores (a Python client on the same two cores would); with httpx when there is no curl."""
+    headers = headers or {}
     if shutil.which("curl") is None:
         with source.open("rb") as body:
-            response = agent.http.put(url, content=iter(lambda: body.read(MIB), b""))
+            response = httpx2.put(url, content=iter(lambda: body.read(MIB), b""), headers=headers, timeout=600)
         response.raise_for_status()
         return response.text
-    authorization = f"Authorization: {agent.http.headers['Authorization']}"
-    command = ["curl", "-sSf", "-T", str(source), "-H", authorization, "-H", "Upload-Offset: 0", target]
+    command = ["curl", "-sSf", "-T", str(source), url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def _timed(call: Callable[..., object], *args: Any) -> float:
+    started = time.perf_counter()
+    call(*args)
+    return time.perf_counter() - started
 
 
 def _copy(source: Path, target: Path, durable: bool = True) -> float:
@@ -240,6 +271,15 @@ def _copy(source: Path, target: Path, durable: bool = True) -> float:
     seconds = time.perf_counter() - started
     target.unlink()
     os.sync()
+    return seconds
+
+
+def _floor(server: Server, workdir: Path, size: int) -> float:
+    """Median seconds of three PUTs of a `size` file to the bare receiving app."""
+    source = workdir / "floor.wav"
+    write_recording(source, size, 0)
+    seconds = statistics.median(_timed(_put, server.sink_url, source) for _ in range(3))
+    source.unlink()
     return seconds
 
 
@@ -263,6 +303,7 @@ def main() -> int:
                 row = measure(server, agent, visit_id, workdir, args.size_mib * MIB, run)
                 rows.append(row)
                 print(_line(str(row.run), row), flush=True)
+            receive_s = _floor(server, workdir, args.size_mib * MIB)
         finally:
             server.stop()
     median = Row(
@@ -275,6 +316,11 @@ def main() -> int:
         statistics.median(r.growth_mib for r in rows),
     )
     print(_line("med", median))
+    floor_mib_s = args.size_mib / receive_s
+    print(
+        f"floor: uvicorn alone receiving {args.size_mib} MiB and throwing it away (after the runs, median of 3):"
+        f" {floor_mib_s:.0f} MiB/s; the API's median is {median.api_mib_s / floor_mib_s:.2f} of it"
+    )
     ratio = statistics.median(r.api_mib_s / r.copy_mib_s for r in rows)
     met = median.growth_mib < MEMORY_TARGET_MIB and ratio >= THROUGHPUT_TARGET
     print(
