@@ -5,7 +5,8 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,8 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.cases.models import DebtCase
 from api.db import utcnow
-from api.webhooks.delivery import deliver_due
+from api.findings.models import FindingKind
+from api.findings.service import publish
+from api.webhooks import delivery
+from api.webhooks.delivery import LEASE, deliver_due
 from api.webhooks.models import WebhookDelivery
 from tests.factories import auth_headers, problem_type
 from tests.test_visits import Day
@@ -26,15 +31,22 @@ SECRET = "s3cret-of-the-branch-crm"
 
 
 class Receiver(ThreadingHTTPServer):
-    """Answers 500 to the first `failures` requests, then 204; keeps what it received."""
+    """Answers 500 to the first `failures` requests, then 204; keeps what it received, and what `meanwhile` returned
+    when it was called before answering each request (but those `meanwhile` itself caused)."""
 
-    def __init__(self, failures: int) -> None:
-        self.failures, self.received = failures, []
+    def __init__(self, failures: int, meanwhile: Callable[[], Any] | None = None) -> None:
+        self.failures, self.received, self.seen_meanwhile = failures, [], []
+        self.calling = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(handler) -> None:  # `handler` is the request handler; `self` is the server
                 body = handler.rfile.read(int(handler.headers["Content-Length"]))
                 self.received.append((dict(handler.headers), body))
+                if meanwhile is not None and self.calling.acquire(blocking=False):  # not from a request it made
+                    try:
+                        self.seen_meanwhile.append(meanwhile())
+                    finally:
+                        self.calling.release()
                 handler.send_response(500 if len(self.received) <= self.failures else 204)
                 handler.end_headers()
 
@@ -43,23 +55,45 @@ class Receiver(ThreadingHTTPServer):
 
         super().__init__(("127.0.0.1", 0), Handler)
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks"
+
+
+@contextmanager
+def serving(receiver: Receiver) -> Iterator[Receiver]:
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.shutdown()
+    receiver.server_close()
+
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver(failures=2)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(Receiver(failures=2)) as server:
+        yield server
+
+
+def _subscribe(client: TestClient, day: Day, url: str) -> None:
+    subscribed = client.post("/webhooks", json={"url": url, "secret": SECRET}, headers=auth_headers(day.supervisor))
+    assert subscribed.status_code == 201
+
+
+def _findings(session: Session, day: Day, count: int) -> list[int]:
+    case = session.get_one(DebtCase, day.request.case_id)
+    ids = [publish(session, case, FindingKind.CONTACT_FOUND, note=f"finding {n}").id for n in range(count)]
+    session.commit()
+    return ids
 
 
 def test_a_finding_is_retried_until_the_receiver_takes_it(
     client: TestClient, app: FastAPI, session: Session, receiver: Receiver
 ) -> None:
     day = Day(client, app, session)
-    url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks"
-    subscribed = client.post("/webhooks", json={"url": url, "secret": SECRET}, headers=auth_headers(day.supervisor))
+    subscribed = client.post(
+        "/webhooks", json={"url": receiver.url, "secret": SECRET}, headers=auth_headers(day.supervisor)
+    )
     assert subscribed.status_code == 201 and "secret" not in subscribed.json()
     report = {"reason": "demolished", "note": "gone", "client_id": "5f0c5a3e-0000-4000-8000-000000000001"}
     assert (
@@ -88,6 +122,57 @@ def test_a_finding_is_retried_until_the_receiver_takes_it(
         assert json.loads(body)["kind"] == "address_reported"
     delivery = session.scalars(select(WebhookDelivery)).one()
     assert delivery.attempts == 3 and delivery.delivered_at is not None and delivery.last_error == ""
+
+
+def test_no_connection_is_held_while_a_receiver_answers_and_a_second_dispatcher_sends_nothing_meanwhile(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    day = Day(client, app, session)
+    sessions, engine = app.state.sessionmaker, app.state.engine
+    now = utcnow() + timedelta(seconds=1)  # after the findings below
+    in_use = engine.pool.checkedout()
+    # while the receiver answers: the connections the dispatcher holds, and what another dispatcher delivers
+    with serving(
+        Receiver(0, meanwhile=lambda: (engine.pool.checkedout() - in_use, deliver_due(sessions, now)))
+    ) as hook:
+        _subscribe(client, day, hook.url)
+        _findings(session, day, 2)
+        assert deliver_due(sessions, now) == 2
+
+    assert hook.seen_meanwhile == [(0, 0), (0, 0)]
+    assert len(hook.received) == 2
+    session.expire_all()
+    assert all(d.attempts == 1 and d.delivered_at for d in session.scalars(select(WebhookDelivery)))
+
+
+def test_a_dispatcher_that_dies_records_what_it_sent_and_leaves_the_rest_leased(
+    client: TestClient, app: FastAPI, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    day = Day(client, app, session)
+    sessions = app.state.sessionmaker
+    with serving(Receiver(0)) as hook:
+        _subscribe(client, day, hook.url)
+        first, second = _findings(session, day, 2)
+        now = utcnow()
+        post = delivery._post
+        monkeypatch.setattr(
+            delivery, "_post", lambda attempt, at: post(attempt, at) if attempt.finding_id == first else 1 / 0
+        )
+        with pytest.raises(ZeroDivisionError):
+            deliver_due(sessions, now)
+        monkeypatch.undo()
+
+        def state() -> dict[int, tuple[int, bool]]:
+            session.expire_all()
+            return {
+                d.finding_id: (d.attempts, d.delivered_at is not None) for d in session.scalars(select(WebhookDelivery))
+            }
+
+        assert state() == {first: (1, True), second: (0, False)}
+        assert deliver_due(sessions, now + LEASE - timedelta(seconds=1)) == 0  # still leased to the dead dispatcher
+        assert deliver_due(sessions, now + LEASE) == 1
+        assert state() == {first: (1, True), second: (1, True)}
+    assert [headers["Webhook-Id"] for headers, _ in hook.received] == [str(first), str(second)]
 
 
 def test_webhooks_are_for_managers_and_urls_must_be_http(client: TestClient, app: FastAPI, session: Session) -> None:

@@ -12,9 +12,11 @@ import logging
 import threading
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import utcnow
@@ -27,6 +29,7 @@ TIMEOUT_S = 10
 FIRST_RETRY = timedelta(seconds=2)
 LAST_RETRY = timedelta(hours=1)  # the backoff stops growing here; attempts go on until delivered
 BATCH = 50
+LEASE = timedelta(seconds=BATCH * TIMEOUT_S + 60)  # longer than sending a whole batch to receivers that time out
 
 
 def signature(secret: str, event_id: str, timestamp: int, body: bytes) -> str:
@@ -44,12 +47,38 @@ def queue_finding(session: Session, finding: Finding) -> None:
     session.add_all(WebhookDelivery(subscription_id=sub_id, finding_id=finding.id) for sub_id in subscriptions)
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """A claimed delivery, with what sending it needs: no session stays open while it is sent."""
+
+    delivery_id: UUID
+    url: str
+    secret: str
+    finding_id: int
+    body: bytes
+
+
 def deliver_due(sessions: sessionmaker[Session], now: datetime | None = None) -> int:
-    """Attempt every delivery that is due; returns how many were delivered."""
+    """Attempt every delivery that is due; returns how many were delivered. Three short steps, so that a slow
+    receiver holds no transaction or connection: claim the due deliveries, send them, record the answers."""
     now = now or utcnow()
+    attempts = _claim_due(sessions, now)
+    answers: list[tuple[_Attempt, str | None]] = []
+    try:
+        for attempt in attempts:
+            answers.append((attempt, _post(attempt, now)))
+    finally:  # what was sent is recorded even if a later send failed unexpectedly
+        if answers:
+            _record(sessions, answers, now)
+    return sum(error is None for _, error in answers)
+
+
+def _claim_due(sessions: sessionmaker[Session], now: datetime) -> list[_Attempt]:
+    """Up to BATCH due deliveries, leased (due again only after LEASE), so that another dispatcher running at the
+    same time sends none of them; a dispatcher that dies with a lease leaves its deliveries to the next one then."""
     with sessions() as session:
         due = session.execute(
-            select(WebhookDelivery, WebhookSubscription, Finding)
+            select(WebhookDelivery.id, WebhookSubscription.url, WebhookSubscription.secret, Finding)
             .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
             .join(Finding, Finding.id == WebhookDelivery.finding_id)
             .where(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.next_attempt_at <= now)
@@ -57,23 +86,45 @@ def deliver_due(sessions: sessionmaker[Session], now: datetime | None = None) ->
             .order_by(WebhookDelivery.next_attempt_at)
             .limit(BATCH)
         ).all()
-        delivered = 0
-        for delivery, subscription, finding in due:
-            error = _post(subscription, finding, now)
+        if not due:
+            return []
+        claimed = set(
+            session.scalars(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id.in_([row.id for row in due]),
+                    WebhookDelivery.delivered_at.is_(None),
+                    WebhookDelivery.next_attempt_at <= now,  # not claimed by another dispatcher meanwhile
+                )
+                .values(next_attempt_at=now + LEASE)
+                .returning(WebhookDelivery.id)
+            )
+        )
+        attempts = [
+            _Attempt(delivery_id, url, secret, finding.id, _body(finding))
+            for delivery_id, url, secret, finding in due
+            if delivery_id in claimed
+        ]
+        session.commit()
+    return attempts
+
+
+def _record(sessions: sessionmaker[Session], answers: list[tuple[_Attempt, str | None]], now: datetime) -> None:
+    """Each answer on its delivery: delivered, or the error and when to try again (backing off)."""
+    with sessions() as session:
+        for attempt, error in answers:
+            delivery = session.get_one(WebhookDelivery, attempt.delivery_id)
             delivery.attempts += 1
             if error is None:
                 delivery.delivered_at, delivery.last_error = utcnow(), ""
-                delivered += 1
             else:
                 delivery.last_error = error
                 delivery.next_attempt_at = now + min(FIRST_RETRY * 2 ** (delivery.attempts - 1), LAST_RETRY)
         session.commit()
-    return delivered
 
 
-def _post(subscription: WebhookSubscription, finding: Finding, now: datetime) -> str | None:
-    """Send the finding; None when the receiver took it (2xx), else what went wrong."""
-    body = json.dumps(
+def _body(finding: Finding) -> bytes:
+    return json.dumps(
         {
             "id": finding.id,
             "kind": finding.kind.value,
@@ -83,16 +134,20 @@ def _post(subscription: WebhookSubscription, finding: Finding, now: datetime) ->
         },
         ensure_ascii=False,
     ).encode()
+
+
+def _post(attempt: _Attempt, now: datetime) -> str | None:
+    """Send the finding; None when the receiver took it (2xx), else what went wrong."""
     timestamp = int(now.timestamp())
     request = urllib.request.Request(
-        subscription.url,
-        data=body,
+        attempt.url,
+        data=attempt.body,
         method="POST",
         headers={
             "Content-Type": "application/json",
-            "Webhook-Id": str(finding.id),
+            "Webhook-Id": str(attempt.finding_id),
             "Webhook-Timestamp": str(timestamp),
-            "Webhook-Signature": signature(subscription.secret, str(finding.id), timestamp, body),
+            "Webhook-Signature": signature(attempt.secret, str(attempt.finding_id), timestamp, attempt.body),
         },
     )
     try:
