@@ -21,10 +21,11 @@ from api.cases.models import DebtCase
 from api.db import utcnow
 from api.findings.models import FindingKind
 from api.findings.service import publish
+from api.users.models import Role
 from api.webhooks import delivery
 from api.webhooks.delivery import LEASE, deliver_due
-from api.webhooks.models import WebhookDelivery
-from tests.factories import auth_headers, problem_type
+from api.webhooks.models import WebhookDelivery, WebhookSubscription
+from tests.factories import as_uuid, auth_headers, make_branch, make_user, problem_type
 from tests.test_visits import Day
 
 SECRET = "s3cret-of-the-branch-crm"
@@ -191,3 +192,55 @@ def test_webhooks_are_for_managers_and_urls_must_be_http(client: TestClient, app
     assert by_agent.status_code == 403
     assert not_http.status_code == 422 and short.status_code == 422
     assert problem_type(short) == "validation-failed"
+
+
+def test_managers_list_see_and_deactivate_their_branchs_subscriptions_with_how_deliveries_stand(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    day = Day(client, app, session)
+    supervisor = auth_headers(day.supervisor)
+    admin = auth_headers(make_user(session, Role.ADMIN, branch=None))
+    elsewhere = auth_headers(make_user(session, Role.SUPERVISOR, make_branch(session)))
+    session.commit()
+    with serving(Receiver(failures=1)) as hook:
+        urls = [hook.url, "http://127.0.0.1:9/closed", hook.url + "/spare"]
+        created = [client.post("/webhooks", json={"url": u, "secret": SECRET}, headers=supervisor).json() for u in urls]
+        taking, refusing, spare = (item["id"] for item in created)
+        assert created[0]["deliveries"] == {"delivered": 0, "pending": 0, "failing": 0, "last_error": None}
+        assert client.delete(f"/webhooks/{spare}", headers=supervisor).json()["active"] is False
+        _findings(session, day, 2)
+        sessions, now = app.state.sessionmaker, utcnow()
+        assert deliver_due(sessions, now) == 1  # the hook: 500 then 204; port 9 refuses
+        assert deliver_due(sessions, now + timedelta(seconds=2)) == 1  # the hook's first, retried
+
+    page = client.get("/webhooks", params={"limit": 2}, headers=supervisor).json()
+    rest = client.get("/webhooks", params={"cursor": page["next_cursor"]}, headers=supervisor).json()
+    listed = {item["id"]: item for item in page["items"] + rest["items"]}
+    assert len(page["items"]) == 2 and rest["next_cursor"] is None and len(listed) == 3
+    assert listed[taking]["deliveries"] == {"delivered": 2, "pending": 0, "failing": 0, "last_error": None}
+    refused = listed[refusing]["deliveries"]
+    assert (refused["delivered"], refused["pending"], refused["failing"]) == (0, 2, 2)
+    assert refused["last_error"].startswith("URLError")
+    assert listed[spare]["active"] is False and listed[spare]["deliveries"]["pending"] == 0  # never queued
+    active = client.get("/webhooks", params={"active": "true"}, headers=supervisor).json()["items"]
+    assert {item["id"] for item in active} == {taking, refusing}
+    assert client.get(f"/webhooks/{refusing}", headers=supervisor).json() == listed[refusing]
+    assert client.get(f"/webhooks/{refusing}", headers=admin).status_code == 200
+    assert {item["id"] for item in client.get("/webhooks", headers=admin).json()["items"]} >= set(listed)
+
+    # another branch's supervisor: nothing to see, nothing to deactivate; agents may not ask
+    assert client.get("/webhooks", headers=elsewhere).json() == {"items": [], "next_cursor": None}
+    for response in (
+        client.get(f"/webhooks/{taking}", headers=elsewhere),
+        client.delete(f"/webhooks/{taking}", headers=elsewhere),
+    ):
+        assert response.status_code == 404 and problem_type(response) == "webhook-not-found"
+    assert client.get("/webhooks", headers=auth_headers(day.a)).status_code == 403
+    malformed = client.get("/webhooks", params={"cursor": "not-a-cursor"}, headers=supervisor)
+    assert malformed.status_code == 422 and problem_type(malformed) == "validation-failed"
+    session.expire_all()
+    assert session.get_one(WebhookSubscription, as_uuid(taking)).active is True
+    # deactivated: its pending deliveries are never sent
+    assert client.delete(f"/webhooks/{refusing}", headers=supervisor).json()["active"] is False
+    assert client.delete(f"/webhooks/{refusing}", headers=supervisor).status_code == 200  # twice is fine
+    assert deliver_due(app.state.sessionmaker, utcnow() + timedelta(days=1)) == 0

@@ -1,43 +1,19 @@
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, status
-from pydantic import AnyHttpUrl, BaseModel, Field
-from sqlalchemy import select
+from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
 from api.db import SessionDep
 from api.deps import Manager
-from api.problems import NotFound, RoleNotAllowed, problem_responses
-from api.schemas import Body, FromJson
-from api.scope import in_scope
+from api.pagination import CursorQuery, LimitQuery, Page
+from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
+from api.webhooks import service
 from api.webhooks.models import WebhookSubscription
+from api.webhooks.schemas import WebhookCreate, WebhookRead
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
-
-
-class WebhookNotFound(NotFound):
-    title = "Webhook subscription not found"
-    slug = "webhook-not-found"
-
-
-class WebhookCreate(Body):
-    """Send every finding of the branch to this URL, signed with the secret (HMAC-SHA256, see `Webhook-Signature`)."""
-
-    url: FromJson[AnyHttpUrl]
-    secret: Annotated[str, Field(min_length=16, max_length=200, description="Shared secret for the signatures.")]
-    branch_id: FromJson[UUID] | None = Field(default=None, description="Branch (required for admins).")
-
-
-class WebhookRead(BaseModel):
-    """A webhook subscription (the secret is never shown again)."""
-
-    id: UUID
-    branch_id: UUID
-    url: str
-    active: bool
-    created_at: datetime
 
 
 @router.post(
@@ -47,25 +23,35 @@ class WebhookRead(BaseModel):
 )
 def create_webhook(body: WebhookCreate, session: SessionDep, user: Manager) -> WebhookRead:
     """Subscribe an endpoint to the branch's findings."""
-    branch = branches_service.branch_for_new_row(session, user, body.branch_id)
-    subscription = WebhookSubscription(
-        branch_id=branch.id, url=str(body.url), secret=body.secret, created_by_id=user.id
-    )
-    session.add(subscription)
-    session.flush()
-    return WebhookRead.model_validate(subscription, from_attributes=True)
+    return _read(session, service.create_subscription(session, user, body))
 
 
-@router.delete("/{webhook_id}", responses=problem_responses(RoleNotAllowed, WebhookNotFound))
+@router.get("", responses=problem_responses(RoleNotAllowed, ValidationFailed))
+def list_webhooks(
+    session: SessionDep,
+    user: Manager,
+    active: Annotated[bool | None, Query(description="Only active (true) or deactivated (false) ones.")] = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[WebhookRead]:
+    """Your branch's webhook subscriptions (admins: every branch's), with how their deliveries stand."""
+    rows, next_cursor = service.list_subscriptions(session, user, active=active, cursor=cursor, limit=limit)
+    deliveries = service.deliveries_of(session, rows)
+    items = [WebhookRead.from_row(row, deliveries[row.id]) for row in rows]
+    return Page[WebhookRead](items=items, next_cursor=next_cursor)
+
+
+@router.get("/{webhook_id}", responses=problem_responses(RoleNotAllowed, service.WebhookNotFound))
+def get_webhook(webhook_id: UUID, session: SessionDep, user: Manager) -> WebhookRead:
+    """A webhook subscription and how its deliveries stand."""
+    return _read(session, service.get_subscription(session, user, webhook_id))
+
+
+@router.delete("/{webhook_id}", responses=problem_responses(RoleNotAllowed, service.WebhookNotFound))
 def deactivate_webhook(webhook_id: UUID, session: SessionDep, user: Manager) -> WebhookRead:
     """Stop sending findings to the endpoint (pending deliveries are dropped)."""
-    subscription = session.scalar(
-        select(WebhookSubscription).where(
-            WebhookSubscription.id == webhook_id, in_scope(user, WebhookSubscription.branch_id)
-        )
-    )
-    if subscription is None:
-        raise WebhookNotFound(f"No webhook subscription {webhook_id}.", webhook_id=webhook_id)
-    subscription.active = False
-    session.flush()
-    return WebhookRead.model_validate(subscription, from_attributes=True)
+    return _read(session, service.deactivate_subscription(session, user, webhook_id))
+
+
+def _read(session: Session, subscription: WebhookSubscription) -> WebhookRead:
+    return WebhookRead.from_row(subscription, service.deliveries_of(session, [subscription])[subscription.id])
