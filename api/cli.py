@@ -24,6 +24,7 @@ from api.sheets.console import PlanFailed, plan_in_terminal
 from api.sheets.jobs import run_worker
 from api.visit_evidence.service import StoreFault, verify_store
 from api.visit_evidence.store import open_store
+from evidence.storage import LocalStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -243,6 +244,23 @@ def evidence_verify() -> None:
     if faults:
         _fail(f"{len(faults)} of {checked} stored items missing or changed")
     typer.echo(f"evidence intact: {checked} items re-hashed")
+
+
+@evidence_cli.command("sweep")
+def evidence_sweep(
+    idle_days: Annotated[
+        float, typer.Option(min=1, help="Remove uploads nobody has continued for this many days.")
+    ] = 7,
+) -> None:
+    """Free the disk from uploads to the local store that phones gave up on: their items stay declared, and an
+    upload of one starts again from byte 0. Accepted or rejected evidence is never touched."""
+    store = open_store(Settings())
+    if not isinstance(store, LocalStorage):
+        _fail("Only the local store keeps unfinished uploads on this server's disk; on S3 they are in the bucket.")
+    removed = store.sweep_staged(idle_days * 86400)
+    for name, size in removed:
+        typer.echo(f"removed {name}: {size} bytes")
+    typer.echo(f"{len(removed)} unfinished uploads removed, {sum(size for _, size in removed)} bytes freed")
 
 
 def main() -> None:

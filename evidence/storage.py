@@ -16,12 +16,13 @@ import os
 import stat
 import tempfile
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import boto3
 from botocore.config import Config
@@ -277,6 +278,42 @@ class LocalStorage(Storage):
         """Forget the staged bytes (a hash mismatch: the client uploads again)."""
         self._unfollow(key)
         self.staged_path(key).unlink(missing_ok=True)
+
+    def sweep_staged(self, idle_s: float) -> list[tuple[str, int]]:
+        """Remove the staging files of uploads nobody has written for `idle_s` seconds (phones that gave up), and
+        leftovers of interrupted `put`s; the key (or temporary name) and size of each removed. A file being written
+        or sealed right now is left alone; the upload of a removed key starts again from byte 0."""
+        removed = []
+        for folder in (self.root / ".staging", self.root / ".tmp"):
+            for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+                name = unquote(path.name) if folder.name == ".staging" else path.name
+                size = self._remove_if_idle(path, idle_s)
+                if size is not None:
+                    removed.append((name, size))
+                    if folder.name == ".staging":
+                        self._unfollow(name)
+        return removed
+
+    @staticmethod
+    def _remove_if_idle(path: Path, idle_s: float) -> int | None:
+        try:
+            f = open(path, "rb")  # noqa: SIM115 - closed below, after the unlink
+        except FileNotFoundError:
+            return None
+        with f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # an append or a seal holds it
+                return None
+            opened = os.fstat(f.fileno())
+            try:
+                current = path.stat()
+            except FileNotFoundError:
+                return None
+            if (current.st_ino != opened.st_ino) or time.time() - opened.st_mtime < idle_s:
+                return None
+            path.unlink()
+            return opened.st_size
 
     def _lock_staged(self, f: BinaryIO, key: str) -> None:
         """Hold an exclusive lock on the open staging file until it is closed; it must still be the staging file."""

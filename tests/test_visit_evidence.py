@@ -3,7 +3,9 @@ phone, uploaded (resumable through the API, or presigned PUT and multipart strai
 inspected by the server, required by the branch's policy before the visit is complete, immutable and audited."""
 
 import hashlib
+import os
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,9 @@ from api.config import EvidenceSettings, Settings
 from api.findings.models import Finding, FindingKind
 from api.users.models import Role, User
 from api.visit_evidence.models import EvidenceItem, EvidenceStatus
+from api.visit_evidence.store import open_store
 from api.visits.models import CheckIn
+from evidence.storage import LocalStorage
 from tests.evidence.samples import bomb_png, jpeg_bytes, png_bytes, random_bytes, wav_bytes
 from tests.factories import auth_headers, count_rows, make_branch, make_team, make_user, problem_type
 from tests.test_visits import Day
@@ -489,6 +493,43 @@ def test_an_upload_cut_off_keeps_what_arrived(client: TestClient, app: FastAPI, 
     assert sent[0]["status"] == 400 and b"upload-interrupted" in sent[1]["body"]
     assert state["received"] == 400_000
     assert resumed.status_code == 200 and evidence.complete(day.a, declared["id"]).json()["status"] == "accepted"
+
+
+@pytest.mark.parametrize("settings", ["local"], indirect=True)  # the local store's staging files
+def test_evidence_sweep_frees_uploads_given_up_on_and_the_phone_starts_over(
+    client: TestClient, app: FastAPI, session: Session, settings: Settings, runner: CliRunner
+) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    data = wav_bytes(30)
+    declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
+    headers = auth_headers(day.a) | {"Upload-Offset": "0"}
+    assert client.put(declared["upload"]["url"], content=data[:200_000], headers=headers).status_code == 200
+    key = session.get_one(EvidenceItem, UUID(declared["id"])).storage_key
+    staged = open_store(settings)
+    assert isinstance(staged, LocalStorage)
+
+    kept = runner.invoke(cli, ["evidence", "sweep"])  # a day old at most: the phone may still resume
+    then = time.time() - 8 * 86400
+    os.utime(staged.staged_path(key), (then, then))
+    swept = runner.invoke(cli, ["evidence", "sweep", "--idle-days", "7"])
+    state = client.get(f"/evidence/{declared['id']}/upload", headers=auth_headers(day.a)).json()
+    again = client.put(declared["upload"]["url"], content=data, headers=headers)
+
+    assert kept.exit_code == 0 and "0 unfinished uploads removed" in kept.output
+    assert swept.exit_code == 0 and f"removed {key}: 200000 bytes" in swept.output
+    assert state["received"] == 0 and state["upload"]["method"] == "resumable"
+    assert again.status_code == 200 and evidence.complete(day.a, declared["id"]).json()["status"] == "accepted"
+
+
+def test_evidence_sweep_says_s3_uploads_are_not_on_this_disk(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"BACKEND": "s3", "S3_BUCKET": BUCKET, "S3_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(f"FIELDVISIT_EVIDENCE__{name}", value)
+    refused = runner.invoke(cli, ["evidence", "sweep"])
+    assert refused.exit_code == 1 and "Only the local store" in refused.output
 
 
 def test_two_completions_at_once_decide_once(client: TestClient, app: FastAPI, session: Session) -> None:

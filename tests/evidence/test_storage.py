@@ -175,6 +175,55 @@ def test_local_seal_twice_and_sealing_over_an_existing_object_keep_the_first_byt
     assert not local.staged_path(KEY).exists()
 
 
+def _age(path: Path, days: float) -> None:
+    then = time.time() - days * 86400
+    os.utime(path, (then, then))
+
+
+def test_local_sweep_removes_only_uploads_idle_for_long(local: LocalStorage) -> None:
+    fresh, sealed = "visits/v1/" + "cd" * 32 + ".jpg", "visits/v1/" + "ef" * 32 + ".wav"
+    local.append(KEY, 0, [b"given up"], limit=100)
+    local.append(fresh, 0, [b"still coming"], limit=100)
+    local.append(sealed, 0, [b"checked"], limit=100)
+    local.seal(sealed)
+    leftover = local.root / ".tmp" / "tmp-of-a-crashed-put"
+    leftover.parent.mkdir()
+    leftover.write_bytes(b"half a thumbnail")
+    for path in (local.staged_path(KEY), local.staged_path(fresh), local.path(sealed), leftover):
+        _age(path, 8 if path != local.staged_path(fresh) else 1)
+
+    removed = local.sweep_staged(7 * 86400)
+
+    assert removed == [(KEY, 8), ("tmp-of-a-crashed-put", 16)]
+    assert local.staged_size(KEY) == 0 and local.staged_size(fresh) == 12
+    assert joined(local.read(sealed)) == b"checked"
+    assert local.append(KEY, 0, [b"again"], limit=100) == 5  # the given-up upload starts over
+    assert local.staged_digest(KEY, 5) == hashlib.sha256(b"again").hexdigest()
+    assert local.sweep_staged(7 * 86400) == []
+
+
+def test_local_sweep_leaves_a_file_being_written(local: LocalStorage) -> None:
+    local.append(KEY, 0, [b"slow"], limit=100)
+    _age(local.staged_path(KEY), 8)
+    writing = threading.Event()
+    finish = threading.Event()
+
+    def chunks() -> Iterator[bytes]:
+        writing.set()
+        finish.wait(10)
+        yield b"er"
+
+    thread = threading.Thread(target=local.append, args=(KEY, 4, chunks(), 100))
+    thread.start()
+    writing.wait(10)
+    try:
+        assert local.sweep_staged(7 * 86400) == []
+    finally:
+        finish.set()
+        thread.join()
+    assert joined(local.read_staged(KEY)) == b"slower"
+
+
 def test_local_seal_with_nothing_staged_or_stored_is_object_missing(local: LocalStorage) -> None:
     with pytest.raises(ObjectMissing):
         local.seal(KEY)
