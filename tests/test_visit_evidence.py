@@ -234,6 +234,31 @@ def test_a_large_recording_goes_up_in_parts_or_resumes(
     assert {"what": "download"} in reads
 
 
+@pytest.mark.parametrize("settings", ["s3"], indirect=True)
+def test_a_multipart_upload_the_bucket_dropped_is_started_afresh(
+    client: TestClient, app: FastAPI, session: Session, s3_client: Any
+) -> None:
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=False)
+    day.started()
+    data = wav_bytes(400)  # 6.1 MiB: two parts
+    declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
+    httpx2.put(declared["upload"]["parts"][0]["url"], content=data[: 5 * MIB]).raise_for_status()
+    dropped = session.get_one(EvidenceItem, UUID(declared["id"])).multipart_upload_id
+    # a bucket lifecycle rule (or an operator) aborts the incomplete upload
+    s3_client.abort_multipart_upload(Bucket=BUCKET, Key=f"uploads/{declared['id']}", UploadId=dropped)
+    early = evidence.complete(day.a, declared["id"])
+    state = client.get(f"/evidence/{declared['id']}/upload", headers=auth_headers(day.a)).json()
+    for part, start in zip(state["upload"]["parts"], (0, 5 * MIB), strict=True):
+        httpx2.put(part["url"], content=data[start : start + 5 * MIB]).raise_for_status()
+
+    assert early.status_code == 409 and problem_type(early) == "evidence-not-uploaded"
+    assert state["received"] == 0 and state["parts_received"] == []
+    session.expire_all()
+    assert session.get_one(EvidenceItem, UUID(declared["id"])).multipart_upload_id not in (None, dropped)
+    assert evidence.complete(day.a, declared["id"]).json()["status"] == "accepted"
+
+
 def test_retries_of_declare_upload_and_complete_record_once(client: TestClient, app: FastAPI, session: Session) -> None:
     day = Day(client, app, session)
     evidence = Evidence(day, policy=False)

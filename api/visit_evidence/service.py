@@ -213,6 +213,9 @@ def instructions(item: EvidenceItem, store: Storage, rules: EvidenceSettings) ->
 
 
 def upload_state(item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> UploadState:
+    """How much of the item arrived, with fresh URLs for the rest. A multipart upload that S3 no longer has (aborted
+    by a bucket lifecycle rule or by hand) and that left no object is started afresh: the phone sends every part
+    again instead of being stuck with URLs of an upload that is gone."""
     received, parts = item.size, []
     if item.status is EvidenceStatus.DECLARED:
         received, parts = _received(item, store)
@@ -335,7 +338,10 @@ def _received(item: EvidenceItem, store: Storage) -> tuple[int, list[int]]:
     try:
         parts = store.uploaded_parts(upload_key(item), item.multipart_upload_id)
     except UploadMissing:
-        return store.size(upload_key(item)) or 0, []
+        if (size := store.size(upload_key(item))) is not None:  # completed, waiting for the check
+            return size, []
+        item.multipart_upload_id = store.start_multipart(upload_key(item), content_type=item.content_type)
+        return 0, []
     return sum(size for _, size in parts), [number for number, _ in parts]
 
 
