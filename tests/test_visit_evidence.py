@@ -61,6 +61,9 @@ def settings(request: pytest.FixtureRequest, settings: Settings, monkeypatch: py
     return settings
 
 
+WAV = {"kind": "recording", "purpose": "whole_visit", "content_type": "audio/wav"}  # a recording of the whole visit
+
+
 class Evidence:
     """The phone's side of evidence: declare an item, send its bytes where the answer says, complete it."""
 
@@ -113,14 +116,7 @@ class Evidence:
         return self.submit(agent, jpeg_bytes(height=480 + self.photos - 1, **where), purpose=purpose)
 
     def recording(self, agent: User, seconds: float, captured_at: datetime) -> Any:
-        return self.submit(
-            agent,
-            wav_bytes(seconds),
-            kind="recording",
-            purpose="whole_visit",
-            content_type="audio/wav",
-            captured_at=captured_at.isoformat(),
-        )
+        return self.submit(agent, wav_bytes(seconds), **WAV, captured_at=captured_at.isoformat())
 
 
 def _arrived_earlier(day: Day, seconds: float) -> datetime:
@@ -195,7 +191,7 @@ def test_a_large_recording_goes_up_in_parts_or_resumes(
     evidence = Evidence(day, policy=False)
     day.started()
     data = wav_bytes(400)  # 6.1 MiB: multipart on S3 (5 MiB parts)
-    declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
+    declared = evidence.declare(day.a, data, **WAV).json()
     upload, evidence_id = declared["upload"], declared["id"]
     headers = auth_headers(day.a)
 
@@ -242,7 +238,7 @@ def test_a_multipart_upload_the_bucket_dropped_is_started_afresh(
     evidence = Evidence(day, policy=False)
     day.started()
     data = wav_bytes(400)  # 6.1 MiB: two parts
-    declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
+    declared = evidence.declare(day.a, data, **WAV).json()
     httpx2.put(declared["upload"]["parts"][0]["url"], content=data[: 5 * MIB]).raise_for_status()
     dropped = session.get_one(EvidenceItem, UUID(declared["id"])).multipart_upload_id
     # a bucket lifecycle rule (or an operator) aborts the incomplete upload
@@ -284,12 +280,8 @@ def test_retries_of_declare_upload_and_complete_record_once(client: TestClient, 
         (bomb_png(), {"content_type": "image/png"}, "image-too-large"),
         (png_bytes(), {"content_type": "image/jpeg"}, "content-type-mismatch"),
         (jpeg_bytes()[:4000], {}, "truncated-image"),
-        (
-            random_bytes(50_000),
-            {"kind": "recording", "purpose": "whole_visit", "content_type": "audio/wav"},
-            "not-audio",
-        ),
-        (jpeg_bytes(), {"kind": "recording", "purpose": "whole_visit", "content_type": "audio/mp4"}, "not-audio"),
+        (random_bytes(50_000), WAV, "not-audio"),
+        (jpeg_bytes(), WAV | {"content_type": "audio/mp4"}, "not-audio"),
         (b"%PDF-1.7\n" + random_bytes(3000), {"kind": "document", "content_type": "application/pdf"}, "not-a-pdf"),
     ],
     ids=["decompression-bomb", "png-as-jpeg", "truncated-jpeg", "random-bytes-as-audio", "jpeg-as-audio", "cut-pdf"],
@@ -337,7 +329,7 @@ def test_a_hash_mismatch_is_refused_and_can_be_uploaded_again(
     day.started()
     data = wav_bytes(seconds)
     tampered = data[:-1] + bytes([data[-1] ^ 1])
-    declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
+    declared = evidence.declare(day.a, data, **WAV).json()
 
     evidence.send(day.a, declared, tampered)
     mismatch = evidence.complete(day.a, declared["id"])
@@ -480,7 +472,7 @@ def test_an_upload_cut_off_keeps_what_arrived(client: TestClient, app: FastAPI, 
     evidence = Evidence(day, policy=False)
     day.started()
     data = wav_bytes(30)
-    declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
+    declared = evidence.declare(day.a, data, **WAV).json()
     messages = [
         {"type": "http.request", "body": data[:300_000], "more_body": True},
         {"type": "http.request", "body": data[300_000:400_000], "more_body": True},
@@ -528,7 +520,7 @@ def test_evidence_sweep_frees_uploads_given_up_on_and_the_phone_starts_over(
     evidence = Evidence(day, policy=False)
     day.started()
     data = wav_bytes(30)
-    declared = evidence.declare(day.a, data, kind="recording", purpose="whole_visit", content_type="audio/wav").json()
+    declared = evidence.declare(day.a, data, **WAV).json()
     headers = auth_headers(day.a) | {"Upload-Offset": "0"}
     assert client.put(declared["upload"]["url"], content=data[:200_000], headers=headers).status_code == 200
     key = session.get_one(EvidenceItem, UUID(declared["id"])).storage_key
