@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.address_reports.models import AddressReport
-from api.cases.models import DebtorContact
+from api.branches.models import Branch
+from api.cases.models import DebtCase, DebtorContact
 from api.sheets.models import SheetStop, StopState
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
@@ -416,3 +417,47 @@ def test_the_door_endpoints_hide_other_teams_and_branches(client: TestClient, ap
     ).json()
     gone = client.delete(f"/webhooks/{webhook['id']}", headers=auth_headers(day.supervisor))
     assert gone.status_code == 404
+
+
+def test_visits_are_listed_for_review_by_day_team_case_and_state(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    day = Day(client, app, session)
+    reported = day.started()
+    assert day.outcome(day.a).status_code == 201
+    second = client.post(  # agent a arrives at the second stop: a visit still checking in
+        f"/visit-sheets/{day.sheet_id}/stops/{day.requests[1].id}/check-ins",
+        json={
+            "lat": NEAR_OFFICE[1].lat,
+            "lon": NEAR_OFFICE[1].lon,
+            "accuracy_m": 10,
+            "device_time": datetime.now(UTC).isoformat(),
+            "client_id": str(uuid4()),
+        },
+        headers=auth_headers(day.a),
+    )
+    arriving = UUID(second.json()["id"])
+    work_date = client.get(f"/visit-sheets/{day.sheet_id}", headers=auth_headers(day.supervisor)).json()["work_date"]
+    collector = make_user(session, Role.PHONE_COLLECTOR, session.get_one(Branch, day.team.branch_id))
+    session.get_one(DebtCase, day.request.case_id).phone_collector_id = collector.id
+    session.commit()
+
+    def listed(user: User, **params: Any) -> list[tuple[UUID, str, int]]:
+        response = client.get("/visits", params={"work_date": work_date} | params, headers=auth_headers(user))
+        assert response.status_code == 200, response.text
+        return [(UUID(item["id"]), item["status"], len(item["outcomes"])) for item in response.json()["items"]]
+
+    both = [(reported, "reported", 1), (arriving, "checking_in", 0)]
+    assert listed(day.supervisor) == both and listed(day.b) == both
+    assert listed(day.supervisor, status="reported") == [(reported, "reported", 1)]
+    assert listed(day.supervisor, case_id=str(day.requests[1].case_id)) == [(arriving, "checking_in", 0)]
+    assert listed(day.supervisor, team_id=str(uuid4())) == []
+    assert listed(day.supervisor, work_date="2020-01-01") == []
+    assert listed(collector) == [(reported, "reported", 1)]  # only their case's
+    assert listed(make_user(session, Role.SUPERVISOR, make_branch(session))) == []
+    page = client.get("/visits", params={"limit": 1}, headers=auth_headers(day.supervisor)).json()
+    rest = client.get("/visits", params={"cursor": page["next_cursor"]}, headers=auth_headers(day.supervisor)).json()
+    assert [item["id"] for item in page["items"] + rest["items"]] == [str(reported), str(arriving)]
+    assert page["items"][0]["outcomes"][0]["submitted_by_id"] == str(day.a.id)
+    bad = client.get("/visits", params={"status": "done"}, headers=auth_headers(day.supervisor))
+    assert bad.status_code == 422 and problem_type(bad) == "validation-failed"

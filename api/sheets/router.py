@@ -12,10 +12,11 @@ from api.branches.service import BranchNotFound, BranchRequired
 from api.db import SessionDep
 from api.deps import Agent, Manager, require_roles
 from api.geo import GeoPoint
-from api.problems import RoleNotAllowed, problem_responses
+from api.pagination import CursorQuery, LimitQuery, Page
+from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.sheets import replan, service
 from api.sheets.exports import printed_sheet
-from api.sheets.models import VisitSheet
+from api.sheets.models import SheetStatus, VisitSheet
 from api.sheets.printing import PrintedSheet, render_csv, render_pdf
 from api.sheets.schemas import (
     PlanEditPut,
@@ -23,6 +24,7 @@ from api.sheets.schemas import (
     PlanningRunRead,
     ReplanRead,
     ReplanRequest,
+    SheetSummary,
     UnfitStop,
     VisitSheetRead,
     sheet_read,
@@ -149,6 +151,24 @@ def replan_visit_sheet(
         sheet=_read(session, sheet),
         unfit=[UnfitStop(visit_request_id=row.visit_request_id, reason=row.reason, detail=row.detail) for row in unfit],
     )
+
+
+@sheets_router.get("", responses=problem_responses(RoleNotAllowed, ValidationFailed))
+def list_visit_sheets(
+    session: SessionDep,
+    user: SheetViewer,
+    work_date: Annotated[date | None, Query(description="Only sheets of this day.")] = None,
+    team_id: Annotated[UUID | None, Query(description="Only this team's sheets.")] = None,
+    status: Annotated[SheetStatus | None, Query(description="Only sheets in this state.")] = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[SheetSummary]:
+    """Visit sheets in brief, oldest first (managers: the branch's, drafts and replaced versions included; agents:
+    the published sheets of their own teams)."""
+    rows, next_cursor = service.list_sheets(
+        session, user, work_date=work_date, team_id=team_id, status=status, cursor=cursor, limit=limit
+    )
+    return Page[SheetSummary](items=[SheetSummary.from_row(sheet) for sheet in rows], next_cursor=next_cursor)
 
 
 @sheets_router.get("/{sheet_id}", responses=problem_responses(RoleNotAllowed, service.VisitSheetNotFound))

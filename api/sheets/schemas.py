@@ -72,13 +72,32 @@ class SheetSummary(BaseModel):
     """One team's sheet of a run, in brief."""
 
     id: UUID
+    run_id: UUID
     team_id: UUID
     team_name: str
+    work_date: date
     status: SheetStatus
     version: int | None = Field(description="Set when published: 1, 2, ... per team and date.")
+    published_at: datetime | None
     stops: int
     distance_m: int
     travel_s: int
+
+    @classmethod
+    def from_row(cls, sheet: VisitSheet) -> "SheetSummary":
+        return cls(
+            id=sheet.id,
+            run_id=sheet.run_id,
+            team_id=sheet.team_id,
+            team_name=sheet.team_name,
+            work_date=sheet.work_date,
+            status=sheet.status,
+            version=sheet.version,
+            published_at=sheet.published_at,
+            stops=len(sheet.stops),
+            distance_m=sheet.distance_m,
+            travel_s=sheet.travel_s,
+        )
 
 
 class UnplannedRead(BaseModel):
@@ -134,7 +153,7 @@ class PlanningRunRead(BaseModel):
             started_at=run.started_at,
             finished_at=run.finished_at,
             published_at=run.published_at,
-            sheets=[_summary(sheet) for sheet in run.sheets],
+            sheets=[SheetSummary.from_row(sheet) for sheet in run.sheets],
             unplanned=[
                 UnplannedRead(visit_request_id=row.visit_request_id, reason=row.reason, detail=row.detail)
                 for row in sorted(run.unplanned, key=lambda row: (row.reason, str(row.visit_request_id)))
@@ -153,19 +172,6 @@ class PlanningRunRead(BaseModel):
                 for edit in run.edits
             ],
         )
-
-
-def _summary(sheet: VisitSheet) -> SheetSummary:
-    return SheetSummary(
-        id=sheet.id,
-        team_id=sheet.team_id,
-        team_name=sheet.team_name,
-        status=sheet.status,
-        version=sheet.version,
-        stops=len(sheet.stops),
-        distance_m=sheet.distance_m,
-        travel_s=sheet.travel_s,
-    )
 
 
 class CareFlag(StrEnum):

@@ -10,6 +10,7 @@ from api.branches.models import Branch
 from api.cases.models import Address, AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow
+from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, ValidationFailed
 from api.scope import in_scope
 from api.sheets.instance import seconds_of, visit_window
@@ -234,6 +235,25 @@ def get_sheet(session: Session, user: User, sheet_id: UUID) -> VisitSheet:
     if sheet is None:
         raise VisitSheetNotFound(f"No visit sheet {sheet_id}.", sheet_id=sheet_id)
     return sheet
+
+
+def list_sheets(
+    session: Session,
+    user: User,
+    *,
+    work_date: date | None,
+    team_id: UUID | None,
+    status: SheetStatus | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[VisitSheet], str | None]:
+    query = filter_equal(
+        visible_sheets(user),
+        (VisitSheet.work_date, work_date),
+        (VisitSheet.team_id, team_id),
+        (VisitSheet.status, status),
+    )
+    return paginate(session, query, VisitSheet, cursor, limit)
 
 
 def my_sheet(session: Session, user: User, work_date: date) -> VisitSheet:

@@ -1,18 +1,20 @@
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
 from api.db import SessionDep
 from api.deps import Agent, CurrentUser, Manager, require_roles
-from api.problems import RoleNotAllowed, problem_responses
+from api.pagination import CursorQuery, LimitQuery, Page
+from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.sheets.service import SheetNotCurrent, VisitSheetNotFound
 from api.teams.service import TeamNotFound
 from api.users.models import Role, User
 from api.visit_evidence.policy import EvidenceIncomplete
 from api.visits import service
-from api.visits.models import Visit
+from api.visits.models import Visit, VisitStatus
 from api.visits.schemas import (
     CashApprovalCreate,
     CashApprovalRead,
@@ -74,6 +76,28 @@ def check_in(
     """Check in at a stop of your team's sheet with the phone's position; both agents do, each for themselves."""
     rules = request.app.state.settings.visits
     return _read(session, service.check_in(session, user, sheet_id, visit_request_id, body, rules))
+
+
+@router.get("/visits", responses=problem_responses(ValidationFailed))
+def list_visits(
+    session: SessionDep,
+    user: CurrentUser,
+    work_date: Annotated[date | None, Query(description="Only visits of this day's sheets.")] = None,
+    team_id: Annotated[UUID | None, Query(description="Only this team's visits.")] = None,
+    case_id: Annotated[UUID | None, Query(description="Only visits of this case.")] = None,
+    status: Annotated[VisitStatus | None, Query(description="Only visits in this state.")] = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[VisitRead]:
+    """Visits with their check-ins and outcomes, oldest first: what a supervisor reviews after the day (agents:
+    their team's; phone collectors: their cases')."""
+    rows, next_cursor = service.list_visits(
+        session, user, work_date=work_date, team_id=team_id, case_id=case_id, status=status, cursor=cursor, limit=limit
+    )
+    outcomes = service.outcomes_by_visit(session, rows)
+    return Page[VisitRead](
+        items=[VisitRead.from_row(visit, outcomes[visit.id]) for visit in rows], next_cursor=next_cursor
+    )
 
 
 @router.get("/visits/{visit_id}", responses=problem_responses(service.VisitNotFound))

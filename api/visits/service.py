@@ -1,7 +1,8 @@
 """The rules of a visit at the door, enforced by the server: the departure check, the two-person rule, outcomes
 submitted by one agent and confirmed by the other, amendments instead of edits."""
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 from uuid import UUID
 
 from geoalchemy2.shape import to_shape
@@ -15,6 +16,7 @@ from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import FindingKind
 from api.geo import distance_m
+from api.pagination import filter_equal, paginate
 from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed
 from api.scope import in_scope
 from api.sheets import service as sheets_service
@@ -120,7 +122,35 @@ def get_visit(session: Session, user: User, visit_id: UUID) -> Visit:
 
 
 def outcomes_of(session: Session, visit: Visit) -> list[Outcome]:
-    return list(session.scalars(select(Outcome).where(Outcome.visit_id == visit.id).order_by(Outcome.sequence)))
+    return outcomes_by_visit(session, [visit])[visit.id]
+
+
+def outcomes_by_visit(session: Session, visits: Sequence[Visit]) -> dict[UUID, list[Outcome]]:
+    """The outcomes of each visit in order (amendments last), in one query."""
+    found: dict[UUID, list[Outcome]] = {visit.id: [] for visit in visits}
+    query = select(Outcome).where(Outcome.visit_id.in_(list(found))).order_by(Outcome.visit_id, Outcome.sequence)
+    for outcome in session.scalars(query):
+        found[outcome.visit_id].append(outcome)
+    return found
+
+
+def list_visits(
+    session: Session,
+    user: User,
+    *,
+    work_date: date | None,
+    team_id: UUID | None,
+    case_id: UUID | None,
+    status: VisitStatus | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Visit], str | None]:
+    query = filter_equal(
+        visible_visits(user), (Visit.team_id, team_id), (Visit.case_id, case_id), (Visit.status, status)
+    )
+    if work_date is not None:
+        query = query.where(Visit.sheet_id.in_(select(VisitSheet.id).where(VisitSheet.work_date == work_date)))
+    return paginate(session, query, Visit, cursor, limit)
 
 
 def confirm_departure(session: Session, user: User, team_id: UUID, data: DepartureCheckCreate) -> DepartureCheck:

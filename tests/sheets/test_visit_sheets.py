@@ -180,6 +180,42 @@ def test_another_teams_sheet_and_drafts_are_not_found_for_an_agent(
     assert client.get(f"/visit-sheets/{mine['id']}", headers=auth_headers(collector)).status_code == 403
 
 
+def test_sheets_are_listed_by_day_team_and_state_each_to_whom_may_see_them(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    supervisor, teams, _ = _day(session)
+    first = _publish(client, supervisor, plan(client, app, supervisor))
+    draft = plan(client, app, supervisor)  # a second plan of the day, under review
+    work_date, headers = first["work_date"], auth_headers(supervisor)
+
+    def listed(user: User, **params: Any) -> list[tuple[str, str, int | None]]:
+        response = client.get("/visit-sheets", params={"work_date": work_date} | params, headers=auth_headers(user))
+        assert response.status_code == 200, response.text
+        return [(item["team_id"], item["status"], item["version"]) for item in response.json()["items"]]
+
+    team_ids = sorted(str(team.id) for team in teams)
+    assert sorted(listed(supervisor)) == sorted(
+        [(t, "published", 1) for t in team_ids] + [(t, "draft", None) for t in team_ids]
+    )
+    assert sorted(listed(supervisor, status="draft")) == [(t, "draft", None) for t in team_ids]
+    assert listed(supervisor, team_id=team_ids[0], status="published") == [(team_ids[0], "published", 1)]
+    assert listed(_agent(session, teams[0])) == [
+        (str(teams[0].id), "published", 1)
+    ]  # not the draft, not the other team
+    assert listed(make_user(session, Role.SUPERVISOR, make_branch(session))) == []
+    page = client.get("/visit-sheets", params={"work_date": work_date, "limit": 3}, headers=headers).json()
+    rest = client.get("/visit-sheets", params={"cursor": page["next_cursor"]}, headers=headers).json()
+    assert len(page["items"]) == 3 and len(rest["items"]) == 1 and rest["next_cursor"] is None
+    summary = next(item for item in page["items"] + rest["items"] if item["run_id"] == draft["id"])
+    assert summary["work_date"] == work_date and summary["stops"] >= 1 and summary["published_at"] is None
+    other_day = client.get("/visit-sheets", params={"work_date": "2020-01-01"}, headers=headers).json()
+    assert other_day == {"items": [], "next_cursor": None}
+    bad = client.get("/visit-sheets", params={"status": "archived"}, headers=headers)
+    assert bad.status_code == 422 and problem_type(bad) == "validation-failed"
+    collector = make_user(session, Role.PHONE_COLLECTOR, session.get_one(Branch, teams[0].branch_id))
+    assert client.get("/visit-sheets", headers=auth_headers(collector)).status_code == 403
+
+
 def test_an_agent_without_a_sheet_that_day_gets_404(client: TestClient, session: Session) -> None:
     branch = make_branch(session)
     agent = make_user(session, Role.AGENT, branch)
