@@ -16,7 +16,7 @@ from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.sheets import replan, service
 from api.sheets.exports import printed_sheet
-from api.sheets.models import SheetStatus, VisitSheet
+from api.sheets.models import RunStatus, SheetStatus, VisitSheet
 from api.sheets.printing import PrintedSheet, render_csv, render_pdf
 from api.sheets.schemas import (
     PlanEditPut,
@@ -63,6 +63,21 @@ def start_planning_run(
     _submit_after_commit(request, background, run.id)
     response.headers["Location"] = f"/planning-runs/{run.id}"
     return PlanningRunRead.from_row(run)
+
+
+@runs_router.get("", responses=problem_responses(RoleNotAllowed, ValidationFailed))
+def list_planning_runs(
+    session: SessionDep,
+    user: Manager,
+    work_date: Annotated[date | None, Query(description="Only runs planning this day.")] = None,
+    status: Annotated[RunStatus | None, Query(description="Only runs in this state.")] = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[PlanningRunRead]:
+    """Planning runs of your branch (admins: every branch's), oldest first, each as `GET /planning-runs/{id}` shows
+    it."""
+    rows, next_cursor = service.list_runs(session, user, work_date=work_date, status=status, cursor=cursor, limit=limit)
+    return Page[PlanningRunRead](items=[PlanningRunRead.from_row(run) for run in rows], next_cursor=next_cursor)
 
 
 @runs_router.get("/{run_id}", responses=problem_responses(RoleNotAllowed, service.PlanningRunNotFound))

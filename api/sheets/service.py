@@ -71,6 +71,16 @@ def get_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
     return run
 
 
+def list_runs(
+    session: Session, user: User, *, work_date: date | None, status: RunStatus | None, cursor: str | None, limit: int
+) -> tuple[list[PlanningRun], str | None]:
+    query = filter_equal(visible_runs(user), (PlanningRun.work_date, work_date), (PlanningRun.status, status))
+    loaded = query.options(
+        selectinload(PlanningRun.sheets), selectinload(PlanningRun.unplanned), selectinload(PlanningRun.edits)
+    )
+    return paginate(session, loaded, PlanningRun, cursor, limit)
+
+
 def start_run(session: Session, user: User, data: PlanningRunCreate, settings: PlanningSettings) -> PlanningRun:
     """Queue a run for the branch and date; refused while another is queued or running for them."""
     branch = branches_service.branch_for_new_row(session, user, data.branch_id)

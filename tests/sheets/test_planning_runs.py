@@ -1,6 +1,6 @@
 """Planning runs: a supervisor plans a branch's date; the run is a job that stores one draft sheet per team."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -292,6 +292,38 @@ def test_runs_are_for_managers_of_the_branch(client: TestClient, app: FastAPI, s
     assert client.post("/planning-runs", json={}, headers=auth_headers(agent)).status_code == 403
     other_branch = client.post("/planning-runs", json={"branch_id": str(branch.id)}, headers=auth_headers(elsewhere))
     assert other_branch.status_code == 404
+
+
+def test_runs_are_listed_by_day_and_state_for_the_branchs_managers(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+    _requests(session, branch, 2)
+    first = plan(client, app, supervisor)
+    second = plan(client, app, supervisor)
+    later = plan(client, app, supervisor, work_date=(tomorrow(branch) + timedelta(days=1)).isoformat())
+    headers = auth_headers(supervisor)
+
+    def listed(**params: Any) -> list[str]:
+        response = client.get("/planning-runs", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return [run["id"] for run in response.json()["items"]]
+
+    assert listed() == [first["id"], second["id"], later["id"]]
+    assert listed(work_date=first["work_date"]) == [first["id"], second["id"]]
+    assert listed(status="succeeded", work_date=later["work_date"]) == [later["id"]]
+    assert listed(status="failed") == []
+    page = client.get("/planning-runs", params={"limit": 2}, headers=headers).json()
+    assert [run["sheets"] for run in page["items"]] == [first["sheets"], second["sheets"]]  # as GET of one shows it
+    rest = client.get("/planning-runs", params={"cursor": page["next_cursor"]}, headers=headers).json()
+    assert [run["id"] for run in rest["items"]] == [later["id"]] and rest["next_cursor"] is None
+    elsewhere = make_user(session, Role.SUPERVISOR, make_branch(session))
+    assert client.get("/planning-runs", headers=auth_headers(elsewhere)).json()["items"] == []
+    assert client.get("/planning-runs", headers=auth_headers(make_user(session, Role.AGENT, branch))).status_code == 403
+    bad = client.get("/planning-runs", params={"status": "finished"}, headers=headers)
+    assert bad.status_code == 422 and problem_type(bad) == "validation-failed"
 
 
 def test_a_past_work_date_is_refused(client: TestClient, session: Session) -> None:
