@@ -301,34 +301,35 @@ class LocalStorage(Storage):
         except FileNotFoundError:
             return None
         with f:
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # an append or a seal holds it
-                return None
-            opened = os.fstat(f.fileno())
-            try:
-                current = path.stat()
-            except FileNotFoundError:
-                return None
-            if (current.st_ino != opened.st_ino) or time.time() - opened.st_mtime < idle_s:
+            if _lock_as(f, path) is not True or time.time() - os.fstat(f.fileno()).st_mtime < idle_s:
                 return None
             path.unlink()
-            return opened.st_size
+            return os.fstat(f.fileno()).st_size
 
     def _lock_staged(self, f: BinaryIO, key: str) -> None:
         """Hold an exclusive lock on the open staging file until it is closed; it must still be the staging file."""
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UploadBusy(self.staged_size(key)) from None
-        try:
-            current = self.staged_path(key).stat()
-        except FileNotFoundError:
-            current = None
-        opened = os.fstat(f.fileno())
-        if current is None or (current.st_dev, current.st_ino) != (opened.st_dev, opened.st_ino):
+        locked = _lock_as(f, self.staged_path(key))
+        if locked is None:
+            raise UploadBusy(self.staged_size(key))
+        if not locked:
             # Sealed or discarded between our open and our lock: appending to it could change a complete object.
             raise OffsetMismatch(self.staged_size(key))
+
+
+def _lock_as(f: BinaryIO, path: Path) -> bool | None:
+    """Take an exclusive lock on the open file `f`, held until it is closed: True when `path` still names it, False
+    when `path` names another file or none (sealed, discarded or swept since `f` was opened), None when another
+    holder has it (an append, a seal or a sweep)."""
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return None
+    try:
+        current = path.stat()
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(f.fileno())
+    return (current.st_dev, current.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def _read_file(path: Path) -> Iterator[bytes]:
