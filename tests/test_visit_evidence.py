@@ -119,6 +119,14 @@ class Evidence:
         return self.submit(agent, wav_bytes(seconds), **WAV, captured_at=captured_at.isoformat())
 
 
+def _started(client: TestClient, app: FastAPI, session: Session, *, policy: bool = True) -> tuple[Day, Evidence]:
+    """A day whose first visit both agents have started, and the phone's side of its evidence."""
+    day = Day(client, app, session)
+    evidence = Evidence(day, policy=policy)
+    day.started()
+    return day, evidence
+
+
 def _arrived_earlier(day: Day, seconds: float) -> datetime:
     """Move the visit's check-ins back in time, as if the agents had been at the door `seconds` longer."""
     arrived = datetime.now(UTC) - timedelta(seconds=seconds)
@@ -139,9 +147,7 @@ def _confirm(day: Day) -> Any:
 def test_a_visit_completes_once_its_recording_and_photos_are_in(
     client: TestClient, app: FastAPI, session: Session, settings: Settings
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day)
-    day.started()
+    day, evidence = _started(client, app, session)
     arrived = _arrived_earlier(day, 20)
 
     recording = evidence.recording(day.a, 40, captured_at=arrived - timedelta(seconds=2))
@@ -167,9 +173,7 @@ def test_a_visit_completes_once_its_recording_and_photos_are_in(
 def test_a_recording_covering_half_the_time_on_site_is_not_enough(
     client: TestClient, app: FastAPI, session: Session
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day)
-    day.started()
+    day, evidence = _started(client, app, session)
     arrived = _arrived_earlier(day, 20)
     evidence.photo(day.a, "door"), evidence.photo(day.a, "mailbox")
     evidence.recording(day.a, 10, captured_at=arrived)
@@ -187,9 +191,7 @@ def test_a_recording_covering_half_the_time_on_site_is_not_enough(
 def test_a_large_recording_goes_up_in_parts_or_resumes(
     client: TestClient, app: FastAPI, session: Session, settings: Settings
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     data = wav_bytes(400)  # 6.1 MiB: multipart on S3 (5 MiB parts)
     declared = evidence.declare(day.a, data, **WAV).json()
     upload, evidence_id = declared["upload"], declared["id"]
@@ -234,9 +236,7 @@ def test_a_large_recording_goes_up_in_parts_or_resumes(
 def test_a_multipart_upload_the_bucket_dropped_is_started_afresh(
     client: TestClient, app: FastAPI, session: Session, s3_client: Any
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     data = wav_bytes(400)  # 6.1 MiB: two parts
     declared = evidence.declare(day.a, data, **WAV).json()
     httpx2.put(declared["upload"]["parts"][0]["url"], content=data[: 5 * MIB]).raise_for_status()
@@ -256,9 +256,7 @@ def test_a_multipart_upload_the_bucket_dropped_is_started_afresh(
 
 
 def test_retries_of_declare_upload_and_complete_record_once(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     data = jpeg_bytes(lat=day.point.lat, lon=day.point.lon, taken_at=datetime.now(UTC))
     client_id = str(uuid4())
 
@@ -289,9 +287,7 @@ def test_retries_of_declare_upload_and_complete_record_once(client: TestClient, 
 def test_bad_content_is_rejected_with_its_reason(
     client: TestClient, app: FastAPI, session: Session, data: bytes, fields: dict[str, Any], reason: str
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
 
     response = evidence.submit(day.a, data, **fields)
     item = session.scalars(select(EvidenceItem)).one()
@@ -306,9 +302,7 @@ def test_bad_content_is_rejected_with_its_reason(
 def test_a_signed_letter_is_kept_as_a_pdf_or_a_scan_without_flags(
     client: TestClient, app: FastAPI, session: Session
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     letter = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
     kept = evidence.submit(day.b, letter, kind="document", purpose="signed_letter", content_type="application/pdf")
@@ -324,9 +318,7 @@ def test_a_signed_letter_is_kept_as_a_pdf_or_a_scan_without_flags(
 def test_a_hash_mismatch_is_refused_and_can_be_uploaded_again(
     client: TestClient, app: FastAPI, session: Session, seconds: int
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     data = wav_bytes(seconds)
     tampered = data[:-1] + bytes([data[-1] ^ 1])
     declared = evidence.declare(day.a, data, **WAV).json()
@@ -346,9 +338,7 @@ def test_a_hash_mismatch_is_refused_and_can_be_uploaded_again(
 def test_limits_and_missing_bytes_are_refused(
     client: TestClient, app: FastAPI, session: Session, settings: Settings
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     data = jpeg_bytes()
 
     too_big = evidence.declare(day.a, data, size=31 * MIB)
@@ -376,9 +366,7 @@ def test_limits_and_missing_bytes_are_refused(
 
 
 def test_photos_far_away_or_at_another_time_are_flagged(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
 
     far = evidence.photo(day.a, "building", lat=day.point.lat + 0.01)
     yesterday = evidence.photo(day.a, "door", taken_at=datetime.now(UTC) - timedelta(days=1))
@@ -398,9 +386,7 @@ def test_photos_far_away_or_at_another_time_are_flagged(client: TestClient, app:
 
 
 def test_evidence_is_seen_by_the_team_and_the_branch_only(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     item = evidence.photo(day.a, "door").json()
     branch = session.get_one(Branch, day.team.branch_id)
     other_agent = session.get_one(User, make_team(session, branch).members[0].agent_id)
@@ -428,9 +414,7 @@ def test_evidence_is_seen_by_the_team_and_the_branch_only(client: TestClient, ap
 def test_no_one_can_delete_locked_evidence_on_s3(
     client: TestClient, app: FastAPI, session: Session, s3_client: Any
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     item = evidence.photo(day.a, "door").json()
     key = session.get_one(EvidenceItem, UUID(item["id"])).storage_key
     version = s3_client.head_object(Bucket=BUCKET, Key=key)["VersionId"]
@@ -446,9 +430,7 @@ def test_no_one_can_delete_locked_evidence_on_s3(
 def test_evidence_verify_finds_a_changed_byte(
     client: TestClient, app: FastAPI, session: Session, settings: Settings, runner: CliRunner
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     item = evidence.photo(day.a, "door").json()
     evidence.recording(day.a, 3, captured_at=datetime.now(UTC))
 
@@ -468,9 +450,7 @@ def test_evidence_verify_finds_a_changed_byte(
 
 @pytest.mark.parametrize("settings", ["local"], indirect=True)  # S3 uploads do not pass through the API
 def test_an_upload_cut_off_keeps_what_arrived(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     data = wav_bytes(30)
     declared = evidence.declare(day.a, data, **WAV).json()
     messages = [
@@ -516,9 +496,7 @@ def test_an_upload_cut_off_keeps_what_arrived(client: TestClient, app: FastAPI, 
 def test_evidence_sweep_frees_uploads_given_up_on_and_the_phone_starts_over(
     client: TestClient, app: FastAPI, session: Session, settings: Settings, runner: CliRunner
 ) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     data = wav_bytes(30)
     declared = evidence.declare(day.a, data, **WAV).json()
     headers = auth_headers(day.a) | {"Upload-Offset": "0"}
@@ -550,9 +528,7 @@ def test_evidence_sweep_says_s3_uploads_are_not_on_this_disk(
 
 
 def test_two_completions_at_once_decide_once(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
-    evidence = Evidence(day, policy=False)
-    day.started()
+    day, evidence = _started(client, app, session, policy=False)
     data = jpeg_bytes(lat=day.point.lat + 0.01, lon=day.point.lon, taken_at=datetime.now(UTC))  # flagged: far away
     declared = evidence.declare(day.a, data, purpose="building").json()
     evidence.send(day.a, declared, data)
