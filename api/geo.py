@@ -6,14 +6,14 @@ from geoalchemy2 import Geometry, WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 from pydantic import BaseModel, ConfigDict, Field
 
-EARTH_RADIUS_M = 6_371_008.8
+from routing.matrix import EARTH_MEAN_RADIUS_M
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres (haversine)."""
     dlat, dlon = radians(lat2 - lat1), radians(lon2 - lon1)
     a = sin(dlat / 2) ** 2 + cos(radians(lat1)) * cos(radians(lat2)) * sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * asin(sqrt(a))
+    return 2 * EARTH_MEAN_RADIUS_M * asin(sqrt(a))
 
 
 def point_column_type(*, spatial_index: bool = False) -> Geometry:

@@ -20,10 +20,11 @@ from reportlab.platypus import Image as PdfImage
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
+from routing.matrix import EARTH_MEAN_RADIUS_M
+
 FONT = "STSong-Light"  # a standard Adobe CID font: the reader supplies the glyphs, no font file is embedded
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
-EARTH_RADIUS_M = 6_371_008.8
 MARGIN_PX = 60
 MIN_SPAN_M = 500.0  # a day whose points all coincide is drawn as if it spanned this much
 
@@ -108,8 +109,8 @@ class Projection:
 
     def metres(self, lat: float, lon: float) -> tuple[float, float]:
         """East and north offsets in metres from (lat0, lon0)."""
-        east = math.radians(lon - self.lon0) * self.cos_lat0 * EARTH_RADIUS_M
-        north = math.radians(lat - self.lat0) * EARTH_RADIUS_M
+        east = math.radians(lon - self.lon0) * self.cos_lat0 * EARTH_MEAN_RADIUS_M
+        north = math.radians(lat - self.lat0) * EARTH_MEAN_RADIUS_M
         return east, north
 
     def pixel(self, lat: float, lon: float) -> tuple[float, float]:
