@@ -117,10 +117,7 @@ def _opened(file: BinaryIO, max_pixels: int | None) -> Iterator[ImageFile.ImageF
     """The image with only its header read; refuses bombs, other formats and non-images."""
     file.seek(0)
     try:
-        with _open_lock, warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # Pillow's complaints about malformed EXIF: still a photo
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(file, formats=tuple(ACCEPTED_FORMATS))
+        im = _open(file, tuple(ACCEPTED_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise Rejected("image-too-large", "The image has too many pixels.") from exc
     except UnidentifiedImageError as exc:
@@ -136,17 +133,22 @@ def _opened(file: BinaryIO, max_pixels: int | None) -> Iterator[ImageFile.ImageF
         yield im
 
 
+def _open(file: BinaryIO, formats: tuple[str, ...] | None) -> ImageFile.ImageFile:
+    """`Image.open` (the header only) with Pillow's bomb warning as an error and its EXIF complaints silenced."""
+    with _open_lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow's complaints about malformed EXIF: still a photo
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(file, formats=formats)
+
+
 def _unaccepted(file: BinaryIO) -> Rejected:
     """Say why bytes that none of the accepted formats could open were refused."""
     file.seek(0)
     head = file.read(16)
     file.seek(0)
     try:
-        with _open_lock, warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(file) as other:
-                other_format = other.format
+        with _open(file, None) as other:
+            other_format = other.format
     except Exception:  # only naming the format: any failure means "not an image we know"
         other_format = None
     if other_format:
