@@ -368,9 +368,9 @@ def _stored_copy(item: EvidenceItem, store: Storage) -> Iterator[tuple[BinaryIO,
             chunks = store.read(upload_key(item))
         except ObjectMissing as error:
             raise _not_uploaded(item, 0) from error
-        digest = sha256_of(_copied(chunks, file))
+        digest, size = sha256_of(_copied(chunks, file))
         file.seek(0)
-        yield file, digest[0], digest[1]
+        yield file, digest, size
 
 
 def _copied(chunks: Iterable[bytes], file: BinaryIO) -> Iterator[bytes]:
