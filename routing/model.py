@@ -61,6 +61,11 @@ class Team:
     skills: frozenset[str] = frozenset()
     breaks: tuple[Break, ...] = ()
     capacity: int | None = None  # most total Stop.demand on its route; None: unlimited
+    name: str = ""  # how explanations of dropped stops name the team; empty: by its key
+
+    @property
+    def label(self) -> str:
+        return self.name or self.key
 
     def __post_init__(self) -> None:
         _check(bool(self.key), "a team needs a key")

@@ -47,7 +47,8 @@ class Route:
 class Dropped:
     stop: str
     reason: DropReason
-    detail: str
+    detail: str  # in words, teams by their names
+    teams: tuple[str, ...] = ()  # keys of the teams the reason is about (those that could serve it, or its pin's)
 
 
 @dataclass(frozen=True, slots=True)

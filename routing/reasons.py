@@ -63,8 +63,7 @@ def unservable(instance: Instance) -> dict[str, Dropped]:
         else:
             found = _pinned_stop_problem(instance, row, skilled[row], able)
         if found is not None:
-            reason, detail = found
-            result[stop.key] = Dropped(stop.key, reason, detail)
+            result[stop.key] = Dropped(stop.key, *found)
     return result
 
 
@@ -88,54 +87,69 @@ def explain_dropped(instance: Instance, keys: Iterable[str]) -> tuple[Dropped, .
     return tuple(impossible.get(key) or explained[key] for key in wanted)
 
 
+_Problem = tuple[DropReason, str, tuple[str, ...]]  # the reason, its detail and the teams it is about
+
+
 def _free_stop_problem(
     instance: Instance, stop: Stop, skilled: npt.NDArray[np.bool_], able: npt.NDArray[np.bool_]
-) -> tuple[DropReason, str] | None:
+) -> _Problem | None:
     if not skilled.any():
-        return DropReason.NO_TEAM_WITH_SKILL, f"no team has {_skills(stop)}"
+        return DropReason.NO_TEAM_WITH_SKILL, f"no team has {_skills(stop)}", ()
     working = [team for k, team in enumerate(instance.teams) if skilled[k] and team.max_visits != 0]
     if not working and not stop.required_skills:
-        return DropReason.NO_TEAM_WITH_SKILL, "no team makes visits today (every team has max_visits 0)"
+        return DropReason.NO_TEAM_WITH_SKILL, "no team makes visits today (every team has max_visits 0)", ()
     if not working:
-        holders = _team_list([team for k, team in enumerate(instance.teams) if skilled[k]])
-        return DropReason.NO_TEAM_WITH_SKILL, f"the teams with {_skills(stop)} ({holders}) make no visits today"
+        holders = [team for k, team in enumerate(instance.teams) if skilled[k]]
+        return (
+            DropReason.NO_TEAM_WITH_SKILL,
+            f"the teams with {_skills(stop)} ({_team_list(holders)}) make no visits today",
+            _keys(holders),
+        )
     if not any(_carries(team, stop) for team in working):
         largest = max(team.capacity or 0 for team in working)
         return (
             DropReason.NO_TEAM_WITH_SKILL,
             f"no team{_with_skills(stop)} can carry its demand of {stop.demand} (the largest capacity is {largest})",
+            _keys(working),
         )
     if not able.any():
         return (
             DropReason.OUTSIDE_EVERY_SHIFT,
             f"no team{_with_skills(stop)} can get there, start the visit {_windows(stop)} and be back by the end "
             f"of its shift (the latest shift ends at {_clock(max(team.shift.end_s for team in working))})",
+            _keys(working),
         )
     return None
 
 
 def _pinned_stop_problem(
     instance: Instance, row: int, skilled: npt.NDArray[np.bool_], able: npt.NDArray[np.bool_]
-) -> tuple[DropReason, str] | None:
+) -> _Problem | None:
     stop = instance.stops[row]
     assert stop.pin_team is not None
     column = next(k for k, team in enumerate(instance.teams) if team.key == stop.pin_team)
     team = instance.teams[column]
-    if not skilled[column]:
+    found = _pin_problem(stop, team, bool(skilled[column]), bool(able[row, column]), int(able[:, column].sum()) - 1)
+    return (*found, (team.key,)) if found is not None else None
+
+
+def _pin_problem(stop: Stop, team: Team, skilled: bool, able: bool, before: int) -> tuple[DropReason, str] | None:
+    """Why the stop cannot be kept on the team it is pinned to; `before`: how many other stops the team could do."""
+    if not skilled:
         missing = ", ".join(sorted(stop.required_skills - team.skills))
-        return DropReason.NO_TEAM_WITH_SKILL, f"it is pinned to team {team.key}, which lacks the skill(s) {missing}"
+        return DropReason.NO_TEAM_WITH_SKILL, f"it is pinned to team {team.label}, which lacks the skill(s) {missing}"
     if team.max_visits == 0:
-        return DropReason.PIN_IMPOSSIBLE, f"it is pinned to team {team.key}, which makes no visits today"
+        return DropReason.PIN_IMPOSSIBLE, f"it is pinned to team {team.label}, which makes no visits today"
     if not _carries(team, stop):
         return (
             DropReason.PIN_IMPOSSIBLE,
-            f"it is pinned to team {team.key}, which cannot carry its demand of {stop.demand} "
+            f"it is pinned to team {team.label}, which cannot carry its demand of {stop.demand} "
             f"(capacity {team.capacity})",
         )
-    if not able[row, column]:
+    if not able:
         return (
             DropReason.PIN_IMPOSSIBLE,
-            f"it is pinned to team {team.key}, which cannot get there, start the visit {_windows(stop)} and be "
+            f"it is pinned to team {team.label}, which cannot get there, start the visit {_windows(stop)} and be "
             f"back by the end of its shift at {_clock(team.shift.end_s)}",
         )
     if stop.pin_position is None:
@@ -143,13 +157,12 @@ def _pinned_stop_problem(
     if team.max_visits is not None and stop.pin_position > team.max_visits:
         return (
             DropReason.PIN_IMPOSSIBLE,
-            f"it is pinned to visit {stop.pin_position} of team {team.key}, which makes at most {team.max_visits}",
+            f"it is pinned to visit {stop.pin_position} of team {team.label}, which makes at most {team.max_visits}",
         )
-    before = int(able[:, column].sum()) - 1
     if before < stop.pin_position - 1:
         return (
             DropReason.PIN_IMPOSSIBLE,
-            f"it is pinned to visit {stop.pin_position} of team {team.key}, but only {before} other stop(s) "
+            f"it is pinned to visit {stop.pin_position} of team {team.label}, but only {before} other stop(s) "
             "could come before it",
         )
     return None
@@ -157,7 +170,7 @@ def _pinned_stop_problem(
 
 def _lower_priority(instance: Instance, stop: Stop, able: npt.NDArray[np.bool_]) -> Dropped:
     teams = [team for k, team in enumerate(instance.teams) if able[k]]
-    whose = f"team {teams[0].key}" if len(teams) == 1 else f"the teams that can do it ({_team_list(teams)})"
+    whose = f"team {teams[0].label}" if len(teams) == 1 else f"the teams that can do it ({_team_list(teams)})"
     if stop.must_visit:
         detail = (
             f"it must be visited and fits on its own, but the day of {whose} could not take it together with "
@@ -170,7 +183,7 @@ def _lower_priority(instance: Instance, stop: Stop, able: npt.NDArray[np.bool_])
             f"it fits on its own, but the day of {whose} is full of stops that cost more to drop, or fitting it "
             f"in would add more travel than its drop cost of {stop.drop_cost}"
         )
-    return Dropped(stop.key, DropReason.LOWER_PRIORITY, detail)
+    return Dropped(stop.key, DropReason.LOWER_PRIORITY, detail, _keys(teams))
 
 
 def _day_fits(instance: Instance, team: Team) -> bool:
@@ -284,8 +297,12 @@ def _with_skills(stop: Stop) -> str:
     return f" with {_skills(stop)}" if stop.required_skills else ""
 
 
+def _keys(teams: Sequence[Team]) -> tuple[str, ...]:
+    return tuple(team.key for team in teams)
+
+
 def _team_list(teams: Sequence[Team]) -> str:
-    named = ", ".join(team.key for team in teams[:_TEAMS_NAMED])
+    named = ", ".join(team.label for team in teams[:_TEAMS_NAMED])
     more = len(teams) - _TEAMS_NAMED
     return f"{named} and {more} more" if more > 0 else named
 

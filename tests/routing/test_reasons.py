@@ -199,3 +199,16 @@ def test_explain_dropped_keeps_the_reason_of_an_unservable_stop() -> None:
 def test_explain_dropped_refuses_unknown_keys() -> None:
     with pytest.raises(ValueError, match="nope"):
         explain_dropped(instance([Stop("x", 1, 60)]), ["nope"])
+
+
+def test_explanations_name_teams_by_their_names_and_list_their_keys() -> None:
+    teams = [
+        Team("id-1", 0, 0, TimeWindow(8 * H, 17 * H), name="外访一组"),
+        Team("id-2", 0, 0, TimeWindow(8 * H, 9 * H)),
+    ]
+    inst = instance([Stop("x", 1, 60, drop_cost=10), Stop("p", 1, 60, pin_team="id-1", pin_position=9)], teams)
+
+    x, pinned = explain_dropped(inst, ["x", "p"])
+
+    assert "外访一组, id-2" in x.detail and x.teams == ("id-1", "id-2")
+    assert pinned.reason is DropReason.PIN_IMPOSSIBLE and "team 外访一组" in pinned.detail and pinned.teams == ("id-1",)
