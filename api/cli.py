@@ -145,7 +145,8 @@ def demo_seed() -> None:
         except DemoUsernamesTaken as exc:
             _fail(str(exc))
         session.commit()
-    typer.echo(("Seeded" if seed.created else "Already seeded:") + f" {seed.branch_name}, teams for {seed.work_date}")
+    typer.echo(("Seeded" if seed.created else "Already seeded:") + f" {seed.branch_name} ({seed.timezone})")
+    typer.echo(f"Work date: {seed.work_date} (teams and visit requests; the branch's tomorrow when seeded)")
     typer.echo(f"Demo logins (password for all: {seed.password}):")
     for login in seed.logins:
         team = f"  {login.team}" if login.team else ""

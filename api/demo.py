@@ -36,6 +36,7 @@ from api.users.models import Role, User
 from api.visit_requests.models import VisitPurpose, VisitRequest
 
 BRANCH_NAME = "上海浦东分公司 Shanghai Pudong"
+TIMEZONE = "Asia/Shanghai"
 DEMO_PASSWORD = "fieldvisit-demo"  # demo only: printed by the CLI, never for real accounts
 _SEED = 2026
 _OFFICE_ADDRESS = "上海市浦东新区世纪大道100号 上海环球金融中心"
@@ -254,9 +255,10 @@ class DemoLogin(NamedTuple):
 class DemoSeed:
     created: bool  # False: the demo branch existed and nothing was written
     branch_name: str
-    work_date: date  # the date the teams are for
+    work_date: date  # the date the teams are for: the branch's tomorrow when seeded
     logins: tuple[DemoLogin, ...]
     password: str = DEMO_PASSWORD
+    timezone: str = TIMEZONE
 
 
 def seed_demo(session: Session, today: date | None = None) -> DemoSeed:
@@ -269,7 +271,7 @@ def seed_demo(session: Session, today: date | None = None) -> DemoSeed:
     _ensure_usernames_free(session)
     branch = Branch(
         name=BRANCH_NAME,
-        timezone="Asia/Shanghai",
+        timezone=TIMEZONE,
         office_address=_OFFICE_ADDRESS,
         office_point=_OFFICE.to_wkt(),
         visiting_from=time(8, 0),

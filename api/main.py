@@ -17,7 +17,7 @@ from api.cases.router import router as cases_router
 from api.config import Settings
 from api.db import check_spatial_backend, make_engine, make_sessionmaker
 from api.findings.router import router as findings_router
-from api.idempotency import IdempotencyMiddleware
+from api.idempotency import IdempotencyMiddleware, document_idempotency
 from api.problems import (
     AUTHENTICATED_RESPONSES,
     COMMON_RESPONSES,
@@ -35,14 +35,19 @@ from api.visit_evidence.store import open_store
 from api.visit_requests.router import router as visit_requests_router
 from api.visits.router import router as visits_router
 from api.webhooks.delivery import Dispatcher
+from api.webhooks.router import document_webhooks
 from api.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """
 The backend of debt-collection field visits (外访): branches plan tomorrow's visit sheets, two-person teams visit
 debtors' addresses, and their findings flow back to supervisors and phone collectors.
 
-Every error is an RFC 9457 `application/problem+json` body whose `type` is stable per kind of error.
-Log in with `POST /auth/login` and send the access token as `Authorization: Bearer …`.
+Every error is an RFC 9457 `application/problem+json` body whose `type` is stable per kind of error; each kind's
+extension members are in its schema. Log in with `POST /auth/login` and send the access token as
+`Authorization: Bearer …`. Send an `Idempotency-Key` with every POST a phone may retry.
+
+Times: every timestamp in a response is UTC, written with a `Z`; timestamps you send carry their UTC offset. Dates
+(`work_date`, …) and wall-clock times (`HH:MM`: visiting hours, windows, pins) are the branch's local ones.
 """
 
 
@@ -101,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(FastAPI.openapi(app))
+            app.openapi_schema = document_idempotency(document_problems(FastAPI.openapi(app)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -116,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise DatabaseUnavailable("The database does not answer.") from exc
         return Health(status="ok", database="spatialite" if engine.dialect.name == "sqlite" else "postgis")
 
+    document_webhooks(app.webhooks)
     app.include_router(auth_router, responses=COMMON_RESPONSES)
     for router in (
         users_router,

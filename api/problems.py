@@ -1,14 +1,18 @@
 """RFC 9457 problem details: every error the API returns is ``application/problem+json``."""
 
 import logging
+from collections.abc import Mapping
+from functools import cache
 from http import HTTPStatus
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, Union, cast
+from uuid import UUID
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -17,19 +21,40 @@ log = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
+Member = tuple[Any, str]  # an extension member's type and what it tells the client
+
+
+def problem_members(**members: Member) -> Mapping[str, Member]:
+    """A problem's extension members, by name: (type, description)."""
+    return MappingProxyType(members)
+
+
 class Problem(Exception):
-    """A fact about the request that stops it; subclasses name the kind and fix its status and type."""
+    """A fact about the request that stops it; subclasses name the kind and fix its status and type, and declare
+    the extension members they carry (`members`: name -> (type, description)), which the OpenAPI document shows."""
 
     status: ClassVar[int] = 400
     title: ClassVar[str] = "Bad request"
     slug: ClassVar[str] = "bad-request"
+    members: ClassVar[Mapping[str, Member]] = problem_members()
     # a refusal that must still record something (e.g. revoking a leaked token family) commits the transaction
     commits: ClassVar[bool] = False
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        undeclared = sorted(extensions.keys() - self.all_members().keys() - {"errors"})
+        if undeclared:
+            raise TypeError(f"{type(self).__name__} declares no member {', '.join(undeclared)}")
         super().__init__(detail or self.title)
         self.detail = detail
         self.extensions = extensions
+
+    @classmethod
+    def all_members(cls) -> dict[str, Member]:
+        """Its members and those of the kinds it specialises."""
+        found: dict[str, Member] = {}
+        for kind in reversed(cls.__mro__):
+            found |= vars(kind).get("members", {})
+        return found
 
 
 class MalformedJson(Problem):
@@ -54,6 +79,7 @@ class RoleNotAllowed(Problem):
     status = 403
     title = "Your role may not do this"
     slug = "role-not-allowed"
+    members = problem_members(role=(str, "Your role."))
 
 
 class NotFound(Problem):
@@ -77,12 +103,14 @@ class Conflict(Problem):
 class ClientIdReused(Conflict):
     title = "This client id belongs to another record"
     slug = "client-id-reused"
+    members = problem_members(client_id=(UUID, "The client id sent, which another record already has."))
 
 
 class PayloadTooLarge(Problem):
     status = 413
     title = "Request body too large"
     slug = "payload-too-large"
+    members = problem_members(max_bytes=(int, "The most bytes the endpoint accepts."))
 
 
 class UnsupportedMediaType(Problem):
@@ -119,14 +147,29 @@ class ProblemDetails(BaseModel):
     errors: list[ProblemError] | None = Field(default=None, description="Each invalid part of the request.")
 
 
+@cache
+def problem_model(problem: type[Problem]) -> type[ProblemDetails]:
+    """The body schema of one kind of problem: the RFC 9457 members and its own extension members. A subclass that
+    keeps its parent's type (and members) is documented as the parent."""
+    if "slug" not in vars(problem) and "members" not in vars(problem) and problem is not Problem:
+        return problem_model(problem.__mro__[1])
+    name = "".join(part.title() for part in problem.slug.split("-")) + "Problem"
+    fields: dict[str, Any] = {
+        member: (kind | None, Field(default=None, description=description))
+        for member, (kind, description) in problem.all_members().items()
+    }
+    model = create_model(name, __base__=ProblemDetails, __doc__=f"{problem.title} (`{problem.slug}`).", **fields)
+    return cast(type[ProblemDetails], model)
+
+
 def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` documenting the problems an endpoint can answer with."""
+    """OpenAPI `responses` documenting the problems an endpoint can answer with, each with its members."""
     by_status: dict[int, list[type[Problem]]] = {}
     for problem in problems:
         by_status.setdefault(problem.status, []).append(problem)
     return {
         status: {
-            "model": ProblemDetails,
+            "model": Union[tuple(problem_model(kind) for kind in kinds)],  # noqa: UP007 (a runtime union of models)
             "content": {PROBLEM_MEDIA_TYPE: {}},
             "description": "; ".join(f"{p.title} (`{p.slug}`)" for p in kinds),
         }

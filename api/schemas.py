@@ -1,10 +1,11 @@
 """Base classes of request and response bodies."""
 
-from datetime import time
+from datetime import UTC, datetime, time
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -52,6 +53,14 @@ LocalTime = Annotated[
         }
     ),
 ]
+
+
+def _in_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# A moment in a response body: always UTC, written with a Z (e.g. 2026-12-02T01:30:00Z), whatever zone it was in.
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class Body(BaseModel):

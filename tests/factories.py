@@ -1,6 +1,7 @@
 """Factories: plain functions that save a domain object and return it. Without a branch they make a new one."""
 
 import itertools
+import re
 from datetime import date, time, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -190,3 +191,15 @@ def problem_type(response: object) -> str:
 
 def as_uuid(value: str) -> UUID:
     return UUID(value)
+
+
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def moments(body: object) -> list[str]:
+    """Every timestamp (ISO 8601 date and time) anywhere in a JSON body."""
+    if isinstance(body, dict):
+        return [found for value in body.values() for found in moments(value)]
+    if isinstance(body, list):
+        return [found for value in body for found in moments(value)]
+    return [body] if isinstance(body, str) and _MOMENT.match(body) else []

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from time_machine import TimeMachineFixture
 
 from api.address_reports.models import AddressReport
 from api.branches.models import Branch
@@ -31,9 +32,9 @@ def _state(session: Session, day: Day) -> tuple[AddressValidity, VisitRequestSta
 
 
 def test_a_confirmed_report_cancels_the_visit_and_a_rejected_one_keeps_it(
-    client: TestClient, app: FastAPI, session: Session
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     address_id = day.request.address_id
 
     reported = _report(client, day.a, address_id)
@@ -60,8 +61,10 @@ def test_a_confirmed_report_cancels_the_visit_and_a_rejected_one_keeps_it(
     assert _state(session, day) == (AddressValidity.CONFIRMED_INVALID, VisitRequestStatus.CANCELLED)
 
 
-def test_reports_are_checked_and_retries_are_safe(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_reports_are_checked_and_retries_are_safe(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
     address_id = day.request.address_id
     client_id = str(uuid4())
     stranger = session.get_one(User, make_team(session).members[0].agent_id)
@@ -91,8 +94,10 @@ def test_reports_are_checked_and_retries_are_safe(client: TestClient, app: FastA
     assert other.status_code == 404
 
 
-def test_two_supervisors_deciding_at_once_one_wins(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_two_supervisors_deciding_at_once_one_wins(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
     second = make_user(session, Role.SUPERVISOR, session.get_one(Branch, day.team.branch_id))
     report_id = _report(client, day.a, day.request.address_id).json()["id"]
     barrier = threading.Barrier(2)

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
+from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
 from api.audit.chain import verify
@@ -43,9 +44,9 @@ def test_changes_and_reads_are_chained_with_their_actor(client: TestClient, sess
 
 
 def test_verify_passes_on_a_demo_day_and_fails_after_tampering(
-    client: TestClient, app: FastAPI, session: Session, runner: CliRunner
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, runner: CliRunner
 ) -> None:
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     day.started()
     assert day.outcome(day.a).status_code == 201
     assert client.post(f"/visits/{day.visit_id()}/outcome/confirm", headers=auth_headers(day.b)).status_code == 200

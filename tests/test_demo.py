@@ -1,18 +1,22 @@
 import re
+import subprocess
 from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from api.branches.models import Branch
 from api.cases.models import Address, AddressValidity, DebtCase, DebtorContact
+from api.cli import cli
 from api.demo import BRANCH_NAME, DEMO_PASSWORD, DemoSeed, DemoUsernamesTaken, seed_demo
 from api.geo import GeoPoint
 from api.teams.models import Team
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest
+from tests.conftest import ROOT
 from tests.factories import count_rows, make_user, tomorrow
 
 # central Shanghai, from Minhang in the south-west to Yangpu and Pudong in the north-east
@@ -131,3 +135,27 @@ def test_demo_supervisor_logs_in_with_the_demo_password(client: TestClient, sess
     me = client.get("/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
     assert me.status_code == 200
     assert (me.json()["role"], me.json()["branch_id"]) == ("supervisor", str(branch.id))
+
+
+def test_seeding_prints_the_work_date_it_seeded(runner: CliRunner, session: Session) -> None:
+    result = runner.invoke(cli, ["demo", "seed"])
+
+    assert result.exit_code == 0, result.output
+    branch = session.scalars(select(Branch).where(Branch.name == BRANCH_NAME)).one()
+    assert f"Work date: {tomorrow(branch).isoformat()}" in result.output
+
+
+def test_the_readme_example_asks_for_the_demo_branchs_tomorrow_wherever_the_machine_is(session: Session) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [expression] = re.findall(r"visit-requests\?date=\$\((.+?)\)\"", readme)
+    work_date = seed(session).work_date
+
+    # 25 hours apart, these two machines never share a date: only the branch's time zone gives one answer
+    printed = {
+        zone: subprocess.run(
+            ["bash", "-c", expression], env={"TZ": zone, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True
+        ).stdout.strip()
+        for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago")
+    }
+
+    assert printed == {"Pacific/Kiritimati": work_date.isoformat(), "Pacific/Pago_Pago": work_date.isoformat()}

@@ -4,14 +4,16 @@ and changes nothing; the audit trail of the whole day verifies, and fails once a
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
 from api.audit.models import AuditEvent
@@ -21,7 +23,7 @@ from api.findings.models import Finding
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
 from tests.evidence.samples import jpeg_bytes, wav_bytes
-from tests.factories import problem_type
+from tests.factories import moments, problem_type
 from tests.test_visits import CHECKLIST
 
 METRES_PER_DEGREE = 111_195
@@ -56,6 +58,11 @@ class Phone:
         sent = self.client.put(declared.json()["upload"]["url"], content=data, headers=self.headers)
         assert sent.status_code == 200, sent.text
         return self.post(f"/evidence/{declared.json()['id']}/complete")
+
+
+def _json(response: Any) -> Any:
+    response.read()
+    return response.json() if "json" in response.headers.get("content-type", "") else None
 
 
 def _rows(session: Session) -> dict[str, int]:
@@ -101,19 +108,27 @@ def _outcome_body(**fields: Any) -> dict[str, Any]:
     } | fields
 
 
-def test_the_demo_day_through_the_api(client: TestClient, app: FastAPI, session: Session, runner: CliRunner) -> None:
-    work_date = seed_demo(session).work_date
+def test_the_demo_day_through_the_api(
+    client: TestClient, app: FastAPI, session: Session, runner: CliRunner, time_machine: TimeMachineFixture
+) -> None:
+    seeded = seed_demo(session)
     session.commit()
-    supervisor, collector = Phone(client, "supervisor"), Phone(client, "collector")
-    agent1, agent2, agent3 = (Phone(client, f"agent{n}") for n in (1, 2, 3))
+    answers: list[Any] = []
+    client.event_hooks["response"].append(lambda response: answers.append(_json(response)))
+    work_date, shanghai = seeded.work_date, ZoneInfo("Asia/Shanghai")
 
     # the evening before: the supervisor plans tomorrow and publishes it
+    time_machine.move_to(datetime.combine(work_date - timedelta(days=1), time(18, 0), tzinfo=shanghai), tick=True)
+    supervisor = Phone(client, "supervisor")
     started = supervisor.post("/planning-runs", {"work_date": work_date.isoformat()})
     assert started.status_code == 202, started.text
     app.state.planning_queue.last.result(timeout=120)
     assert supervisor.post(f"{started.headers['Location']}/publish").status_code == 200
 
-    # the morning: the app downloads the team's sheet
+    # the morning: everyone logs in, the app downloads the team's sheet
+    time_machine.move_to(datetime.combine(work_date, time(9, 30), tzinfo=shanghai), tick=True)
+    supervisor, collector = Phone(client, "supervisor"), Phone(client, "collector")
+    agent1, agent2, agent3 = (Phone(client, f"agent{n}") for n in (1, 2, 3))
     sheet = agent1.get("/me/sheet", work_date=work_date.isoformat()).json()
     assert len(sheet["stops"]) >= 2
     first, second = sheet["stops"][:2]
@@ -216,6 +231,10 @@ def test_the_demo_day_through_the_api(client: TestClient, app: FastAPI, session:
     # findings reached the phone collector
     kinds = {event["kind"] for event in collector.get("/events").json()["items"]}
     assert {"repayment_promised", "contact_found", "address_reported", "address_confirmed_invalid"} <= kinds
+
+    # every time the day's answers carried is UTC, written with a Z
+    times = moments(answers)
+    assert len(times) > 100 and [moment for moment in times if not moment.endswith("Z")] == []
 
     # the evening: the audit trail of the seeded, planned and visited day verifies, and fails after an edit
     intact = runner.invoke(cli, ["audit", "verify"])

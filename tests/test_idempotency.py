@@ -3,14 +3,21 @@ with the same key is refused, a retry while the first runs gets 409, and a first
 retried."""
 
 import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import httpx2
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api import idempotency
 from api.branches.models import Branch
 from api.cases import service as cases_service
 from api.cases.models import DebtCase, DebtorContact
@@ -102,3 +109,42 @@ def test_keys_belong_to_their_caller_and_must_be_sensible(client: TestClient, se
     assert mine.status_code == theirs.status_code == 201
     assert too_long.status_code == 422 and problem_type(too_long) == "idempotency-key-invalid"
     assert _contacts(session) == 2
+
+
+@contextmanager
+def _served(app: FastAPI) -> Iterator[str]:
+    """The app behind a real uvicorn on a free loopback port, which sends answers as the app gives them."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_a_retry_right_after_the_answer_arrived_gets_it_replayed(
+    app: FastAPI, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    supervisor, case = _supervisor_and_case(session)
+    keep = idempotency._settle
+
+    def slow_keep(*args: Any) -> None:
+        time.sleep(0.3)  # a busy database: keeping the answer takes a while
+        keep(*args)
+
+    monkeypatch.setattr(idempotency, "_settle", slow_keep)
+    with _served(app) as base, httpx2.Client(base_url=base, headers=auth_headers(supervisor)) as http:
+        answers = []
+        for n in range(3):
+            body = {"phone": f"1380000{n:04d}", "kind": "mobile"}
+            first = http.post(f"/cases/{case.id}/contacts", json=body, headers={"Idempotency-Key": f"race-{n}"})
+            retry = http.post(f"/cases/{case.id}/contacts", json=body, headers={"Idempotency-Key": f"race-{n}"})
+            answers.append((first.status_code, retry.status_code, retry.headers.get("idempotent-replayed")))
+
+    assert answers == [(201, 201, "true")] * 3
+    assert _contacts(session) == 3

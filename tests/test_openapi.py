@@ -1,5 +1,6 @@
 """openapi.yaml is the app's document, and the document describes every schema, enum and operation."""
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +9,9 @@ import yaml
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
+import api.main  # noqa: F401  (every router, so that every kind of problem is defined)
 from api.cli import cli
+from api.problems import Conflict, Problem, problem_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,3 +58,85 @@ def test_export_check_passes_then_fails_after_a_change(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["openapi", "export", "--check", "--output", str(target)])
     assert result.exit_code == 1
     assert "out of date" in result.output
+
+
+def _problem_kinds() -> list[type[Problem]]:
+    found, todo = [], [Problem]
+    while todo:
+        kind = todo.pop()
+        found.append(kind)
+        todo.extend(kind.__subclasses__())
+    return found
+
+
+def test_every_problem_says_in_the_document_what_its_members_are(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    documented = {
+        ref["$ref"].rsplit("/", 1)[-1]
+        for methods in document["paths"].values()
+        for operation in methods.values()
+        for response in operation["responses"].values()
+        for media in response.get("content", {}).values()
+        for ref in media.get("schema", {}).get("anyOf", [media.get("schema", {})])
+        if "$ref" in ref
+    }
+    for kind in _problem_kinds():
+        name = problem_model(kind).__name__
+        if name not in documented:
+            continue
+        properties = schemas[name]["properties"]
+        assert set(kind.all_members()) <= set(properties), name
+        assert all(properties[member].get("description") for member in kind.all_members()), name
+    confirm = document["paths"]["/visits/{visit_id}/outcome/confirm"]["post"]["responses"]["409"]
+    refs = [ref["$ref"] for ref in confirm["content"]["application/problem+json"]["schema"]["anyOf"]]
+    incomplete = schemas["EvidenceIncompleteProblem"]["properties"]
+    assert "#/components/schemas/EvidenceIncompleteProblem" in refs
+    assert {"recording_coverage", "required_coverage", "missing_photos"} <= set(incomplete)
+    assert "first check-in" in incomplete["recording_coverage"]["description"]
+
+
+def test_problems_are_raised_only_with_the_members_they_declare() -> None:
+    kinds: dict[str, list[type[Problem]]] = {}
+    for kind in _problem_kinds():
+        kinds.setdefault(kind.__name__, []).append(kind)
+    wrong = []
+    for path in sorted((ROOT / "api").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            given = {keyword.arg for keyword in node.keywords if keyword.arg} - {"errors"}
+            for kind in kinds.get(str(name), []):
+                if given - set(kind.all_members()):
+                    wrong.append(
+                        f"{path.relative_to(ROOT)}:{node.lineno} {name} {sorted(given - set(kind.all_members()))}"
+                    )
+    assert wrong == []
+
+
+def test_a_problem_with_an_undeclared_member_is_a_programming_error() -> None:
+    with pytest.raises(TypeError, match="declares no member"):
+        Conflict("no such member", colour="blue")
+
+
+def test_each_kind_of_problem_has_its_own_type() -> None:
+    slugs = [kind.slug for kind in _problem_kinds() if "slug" in vars(kind)]
+
+    assert sorted(slug for slug in set(slugs) if slugs.count(slug) > 1) == []
+
+
+def test_every_post_documents_its_idempotency_key_and_the_retry_answers(document: dict[str, Any]) -> None:
+    posts = {path: methods["post"] for path, methods in document["paths"].items() if "post" in methods}
+    for path, operation in posts.items():
+        [key] = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+        assert key["in"] == "header" and not key["required"] and key["schema"]["maxLength"] == 200, path
+        if "security" not in operation:
+            assert key["description"].startswith("Not used here"), path
+            continue
+        success = [response for status, response in operation["responses"].items() if status.startswith("2")]
+        assert all("Idempotent-Replayed" in response["headers"] for response in success), path
+        for status, problem in (("409", "RequestInProgressProblem"), ("422", "IdempotencyKeyReusedProblem")):
+            schema = operation["responses"][status]["content"]["application/problem+json"]["schema"]
+            assert {"$ref": f"#/components/schemas/{problem}"} in schema["anyOf"], (path, status)
+    assert len(posts) > 25
+    assert "IdempotencyKeyReusedProblem" in document["components"]["schemas"]

@@ -5,8 +5,7 @@ inspected by the server, required by the branch's policy before the visit is com
 import hashlib
 import os
 import threading
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -19,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
 from api.audit.models import AuditEvent
@@ -119,9 +119,11 @@ class Evidence:
         return self.submit(agent, wav_bytes(seconds), **WAV, captured_at=captured_at.isoformat())
 
 
-def _started(client: TestClient, app: FastAPI, session: Session, *, policy: bool = True) -> tuple[Day, Evidence]:
+def _started(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, *, policy: bool = True
+) -> tuple[Day, Evidence]:
     """A day whose first visit both agents have started, and the phone's side of its evidence."""
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     evidence = Evidence(day, policy=policy)
     day.started()
     return day, evidence
@@ -145,9 +147,9 @@ def _confirm(day: Day) -> Any:
 
 
 def test_a_visit_completes_once_its_recording_and_photos_are_in(
-    client: TestClient, app: FastAPI, session: Session, settings: Settings
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, settings: Settings
 ) -> None:
-    day, evidence = _started(client, app, session)
+    day, evidence = _started(client, app, session, time_machine)
     arrived = _arrived_earlier(day, 20)
 
     recording = evidence.recording(day.a, 40, captured_at=arrived - timedelta(seconds=2))
@@ -171,9 +173,9 @@ def test_a_visit_completes_once_its_recording_and_photos_are_in(
 
 
 def test_a_recording_covering_half_the_time_on_site_is_not_enough(
-    client: TestClient, app: FastAPI, session: Session
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day, evidence = _started(client, app, session)
+    day, evidence = _started(client, app, session, time_machine)
     arrived = _arrived_earlier(day, 20)
     evidence.photo(day.a, "door"), evidence.photo(day.a, "mailbox")
     evidence.recording(day.a, 10, captured_at=arrived)
@@ -189,9 +191,9 @@ def test_a_recording_covering_half_the_time_on_site_is_not_enough(
 
 
 def test_a_large_recording_goes_up_in_parts_or_resumes(
-    client: TestClient, app: FastAPI, session: Session, settings: Settings
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, settings: Settings
 ) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     data = wav_bytes(400)  # 6.1 MiB: multipart on S3 (5 MiB parts)
     declared = evidence.declare(day.a, data, **WAV).json()
     upload, evidence_id = declared["upload"], declared["id"]
@@ -234,9 +236,9 @@ def test_a_large_recording_goes_up_in_parts_or_resumes(
 
 @pytest.mark.parametrize("settings", ["s3"], indirect=True)
 def test_a_multipart_upload_the_bucket_dropped_is_started_afresh(
-    client: TestClient, app: FastAPI, session: Session, s3_client: Any
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, s3_client: Any
 ) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     data = wav_bytes(400)  # 6.1 MiB: two parts
     declared = evidence.declare(day.a, data, **WAV).json()
     httpx2.put(declared["upload"]["parts"][0]["url"], content=data[: 5 * MIB]).raise_for_status()
@@ -255,8 +257,10 @@ def test_a_multipart_upload_the_bucket_dropped_is_started_afresh(
     assert evidence.complete(day.a, declared["id"]).json()["status"] == "accepted"
 
 
-def test_retries_of_declare_upload_and_complete_record_once(client: TestClient, app: FastAPI, session: Session) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+def test_retries_of_declare_upload_and_complete_record_once(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     data = jpeg_bytes(lat=day.point.lat, lon=day.point.lon, taken_at=datetime.now(UTC))
     client_id = str(uuid4())
 
@@ -285,9 +289,15 @@ def test_retries_of_declare_upload_and_complete_record_once(client: TestClient, 
     ids=["decompression-bomb", "png-as-jpeg", "truncated-jpeg", "random-bytes-as-audio", "jpeg-as-audio", "cut-pdf"],
 )
 def test_bad_content_is_rejected_with_its_reason(
-    client: TestClient, app: FastAPI, session: Session, data: bytes, fields: dict[str, Any], reason: str
+    client: TestClient,
+    app: FastAPI,
+    session: Session,
+    time_machine: TimeMachineFixture,
+    data: bytes,
+    fields: dict[str, Any],
+    reason: str,
 ) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+    day, evidence = _started(client, app, session, time_machine, policy=False)
 
     response = evidence.submit(day.a, data, **fields)
     item = session.scalars(select(EvidenceItem)).one()
@@ -300,9 +310,9 @@ def test_bad_content_is_rejected_with_its_reason(
 
 
 def test_a_signed_letter_is_kept_as_a_pdf_or_a_scan_without_flags(
-    client: TestClient, app: FastAPI, session: Session
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     letter = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
     kept = evidence.submit(day.b, letter, kind="document", purpose="signed_letter", content_type="application/pdf")
@@ -316,9 +326,9 @@ def test_a_signed_letter_is_kept_as_a_pdf_or_a_scan_without_flags(
 
 @pytest.mark.parametrize("seconds", [5, 400], ids=["one-put", "in-parts-on-s3"])
 def test_a_hash_mismatch_is_refused_and_can_be_uploaded_again(
-    client: TestClient, app: FastAPI, session: Session, seconds: int
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, seconds: int
 ) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     data = wav_bytes(seconds)
     tampered = data[:-1] + bytes([data[-1] ^ 1])
     declared = evidence.declare(day.a, data, **WAV).json()
@@ -336,9 +346,9 @@ def test_a_hash_mismatch_is_refused_and_can_be_uploaded_again(
 
 
 def test_limits_and_missing_bytes_are_refused(
-    client: TestClient, app: FastAPI, session: Session, settings: Settings
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, settings: Settings
 ) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     data = jpeg_bytes()
 
     too_big = evidence.declare(day.a, data, size=31 * MIB)
@@ -365,8 +375,10 @@ def test_limits_and_missing_bytes_are_refused(
     assert count_rows(session, EvidenceItem) == 1
 
 
-def test_photos_far_away_or_at_another_time_are_flagged(client: TestClient, app: FastAPI, session: Session) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+def test_photos_far_away_or_at_another_time_are_flagged(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day, evidence = _started(client, app, session, time_machine, policy=False)
 
     far = evidence.photo(day.a, "building", lat=day.point.lat + 0.01)
     yesterday = evidence.photo(day.a, "door", taken_at=datetime.now(UTC) - timedelta(days=1))
@@ -374,19 +386,39 @@ def test_photos_far_away_or_at_another_time_are_flagged(client: TestClient, app:
 
     assert far.json()["status"] == "accepted" and far.json()["flags"] == ["far_from_address"]
     assert far.json()["distance_m"] > 1_000
-    assert yesterday.json()["flags"] == ["outside_visit_time"]
+    assert yesterday.json()["flags"] == ["outside_visit_time", "not_on_work_date"]
     assert bare.json()["flags"] == ["no_capture_time", "no_position"]
     feed = client.get("/events", headers=auth_headers(day.supervisor)).json()["items"]
     flagged = [event["payload"] for event in feed if event["kind"] == "evidence_flagged"]
     assert [(row["evidence_id"], row["flags"]) for row in flagged] == [
         (far.json()["id"], ["far_from_address"]),
-        (yesterday.json()["id"], ["outside_visit_time"]),
+        (yesterday.json()["id"], ["outside_visit_time", "not_on_work_date"]),
         (bare.json()["id"], ["no_capture_time", "no_position"]),
     ]
 
 
-def test_evidence_is_seen_by_the_team_and_the_branch_only(client: TestClient, app: FastAPI, session: Session) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+def test_a_photo_of_a_visit_made_the_day_before_the_work_date_is_flagged(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
+    day.at(time(15, 0), day.work_date - timedelta(days=1))
+    evidence = Evidence(day, policy=False)
+    override = f"/visit-sheets/{day.sheet_id}/stops/{day.request.id}/hours-override"
+    allowed = client.post(
+        override, json={"reason": "the debtor leaves town tomorrow"}, headers=auth_headers(day.supervisor)
+    )
+    assert allowed.status_code == 200, allowed.text
+    day.started()
+
+    photo = evidence.photo(day.a, "door")
+
+    assert photo.json()["status"] == "accepted" and photo.json()["flags"] == ["not_on_work_date"]
+
+
+def test_evidence_is_seen_by_the_team_and_the_branch_only(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     item = evidence.photo(day.a, "door").json()
     branch = session.get_one(Branch, day.team.branch_id)
     other_agent = session.get_one(User, make_team(session, branch).members[0].agent_id)
@@ -412,9 +444,9 @@ def test_evidence_is_seen_by_the_team_and_the_branch_only(client: TestClient, ap
 
 @pytest.mark.parametrize("settings", ["s3"], indirect=True)
 def test_no_one_can_delete_locked_evidence_on_s3(
-    client: TestClient, app: FastAPI, session: Session, s3_client: Any
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, s3_client: Any
 ) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     item = evidence.photo(day.a, "door").json()
     key = session.get_one(EvidenceItem, UUID(item["id"])).storage_key
     version = s3_client.head_object(Bucket=BUCKET, Key=key)["VersionId"]
@@ -428,9 +460,14 @@ def test_no_one_can_delete_locked_evidence_on_s3(
 
 @pytest.mark.parametrize("settings", ["local"], indirect=True)  # S3's objects are locked
 def test_evidence_verify_finds_a_changed_byte(
-    client: TestClient, app: FastAPI, session: Session, settings: Settings, runner: CliRunner
+    client: TestClient,
+    app: FastAPI,
+    session: Session,
+    time_machine: TimeMachineFixture,
+    settings: Settings,
+    runner: CliRunner,
 ) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     item = evidence.photo(day.a, "door").json()
     evidence.recording(day.a, 3, captured_at=datetime.now(UTC))
 
@@ -449,8 +486,10 @@ def test_evidence_verify_finds_a_changed_byte(
 
 
 @pytest.mark.parametrize("settings", ["local"], indirect=True)  # S3 uploads do not pass through the API
-def test_an_upload_cut_off_keeps_what_arrived(client: TestClient, app: FastAPI, session: Session) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+def test_an_upload_cut_off_keeps_what_arrived(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     data = wav_bytes(30)
     declared = evidence.declare(day.a, data, **WAV).json()
     messages = [
@@ -494,9 +533,14 @@ def test_an_upload_cut_off_keeps_what_arrived(client: TestClient, app: FastAPI, 
 
 @pytest.mark.parametrize("settings", ["local"], indirect=True)  # the local store's staging files
 def test_evidence_sweep_frees_uploads_given_up_on_and_the_phone_starts_over(
-    client: TestClient, app: FastAPI, session: Session, settings: Settings, runner: CliRunner
+    client: TestClient,
+    app: FastAPI,
+    session: Session,
+    time_machine: TimeMachineFixture,
+    settings: Settings,
+    runner: CliRunner,
 ) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     data = wav_bytes(30)
     declared = evidence.declare(day.a, data, **WAV).json()
     headers = auth_headers(day.a) | {"Upload-Offset": "0"}
@@ -506,7 +550,7 @@ def test_evidence_sweep_frees_uploads_given_up_on_and_the_phone_starts_over(
     assert isinstance(staged, LocalStorage)
 
     kept = runner.invoke(cli, ["evidence", "sweep"])  # a day old at most: the phone may still resume
-    then = time.time() - 8 * 86400
+    then = (datetime.now(UTC) - timedelta(days=8)).timestamp()
     os.utime(staged.staged_path(key), (then, then))
     swept = runner.invoke(cli, ["evidence", "sweep", "--idle-days", "7"])
     state = client.get(f"/evidence/{declared['id']}/upload", headers=auth_headers(day.a)).json()
@@ -527,8 +571,10 @@ def test_evidence_sweep_says_s3_uploads_are_not_on_this_disk(
     assert refused.exit_code == 1 and "Only the local store" in refused.output
 
 
-def test_two_completions_at_once_decide_once(client: TestClient, app: FastAPI, session: Session) -> None:
-    day, evidence = _started(client, app, session, policy=False)
+def test_two_completions_at_once_decide_once(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day, evidence = _started(client, app, session, time_machine, policy=False)
     data = jpeg_bytes(lat=day.point.lat + 0.01, lon=day.point.lon, taken_at=datetime.now(UTC))  # flagged: far away
     declared = evidence.declare(day.a, data, purpose="building").json()
     evidence.send(day.a, declared, data)

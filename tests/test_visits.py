@@ -2,16 +2,18 @@
 the other, amendments, and the refused paths, each changing nothing."""
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from time_machine import TimeMachineFixture
 
 from api.address_reports.models import AddressReport
 from api.branches.models import Branch
@@ -37,9 +39,18 @@ CHECKLIST = ["recorder_charged", "camera_charged", "letters_carried", "forms_car
 
 
 class Day:
-    """A published one-team sheet with two stops, and the people of the branch."""
+    """A published one-team sheet with two stops, and the people of the branch; once it is published, the clock
+    (the test's and the server's) goes on from 10:00 of the sheet's work date."""
 
-    def __init__(self, client: TestClient, app: FastAPI, session: Session, *, complaint: bool = False) -> None:
+    def __init__(
+        self,
+        client: TestClient,
+        app: FastAPI,
+        session: Session,
+        time_machine: TimeMachineFixture,
+        *,
+        complaint: bool = False,
+    ) -> None:
         branch = make_branch(session)
         self.client, self.session = client, session
         self.supervisor = make_user(session, Role.SUPERVISOR, branch)
@@ -59,6 +70,14 @@ class Day:
         self.sheet_id = run["sheets"][0]["id"]
         self.request = self.requests[0]
         self.point = NEAR_OFFICE[0]
+        self.branch, self.time_machine = branch, time_machine
+        self.work_date = self.team.work_date
+        self.at(time(10, 0))
+
+    def at(self, clock: time, day: date | None = None) -> None:
+        """Move the clock to `clock` (branch time) of `day` (default: the sheet's work date); it ticks on from there."""
+        moment = datetime.combine(day or self.work_date, clock, tzinfo=ZoneInfo(self.branch.timezone))
+        self.time_machine.move_to(moment, tick=True)
 
     def depart(self, agent: User) -> Any:
         body = {"items": CHECKLIST, "client_id": str(uuid4())}
@@ -103,8 +122,10 @@ class Day:
         return self.client.post(f"/visits/{self.visit_id()}/{path}", json=body, headers=auth_headers(agent))
 
 
-def test_a_visit_from_departure_to_an_amended_outcome(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_a_visit_from_departure_to_an_amended_outcome(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
     assert day.depart(day.a).status_code == 201 and day.depart(day.b).status_code == 201
 
     first = day.check_in(day.a, north_m=50)
@@ -140,8 +161,10 @@ def test_a_visit_from_departure_to_an_amended_outcome(client: TestClient, app: F
     assert amendment["details"]["promise"]["amount"] == "1500.00" and amendment["confirmed_by_id"] == str(day.a.id)
 
 
-def test_a_lone_agent_cannot_start_the_visit(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_a_lone_agent_cannot_start_the_visit(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
     day.depart(day.a), day.depart(day.b)
     day.check_in(day.a)
     day.check_in(day.a)  # the same agent twice is still one agent
@@ -154,8 +177,10 @@ def test_a_lone_agent_cannot_start_the_visit(client: TestClient, app: FastAPI, s
     assert session.get_one(Visit, day.visit_id()).status.value == "checking_in"
 
 
-def test_without_the_departure_check_no_visit_starts(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_without_the_departure_check_no_visit_starts(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
     day.depart(day.a)
     day.check_in(day.a), day.check_in(day.b)
 
@@ -165,8 +190,10 @@ def test_without_the_departure_check_no_visit_starts(client: TestClient, app: Fa
     assert response.json()["missing_agents"] == [str(day.b.id)]
 
 
-def test_an_incomplete_checklist_is_refused(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_an_incomplete_checklist_is_refused(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
     body = {"items": CHECKLIST[:2], "client_id": str(uuid4())}
 
     response = client.post(f"/teams/{day.team.id}/departure-checks", json=body, headers=auth_headers(day.a))
@@ -176,8 +203,10 @@ def test_an_incomplete_checklist_is_refused(client: TestClient, app: FastAPI, se
     assert count_rows(session, DepartureCheck) == 0
 
 
-def test_a_check_in_far_from_the_address_is_refused(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_a_check_in_far_from_the_address_is_refused(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
 
     far = day.check_in(day.a, north_m=2_000)
     vague = day.check_in(day.a, north_m=450, accuracy_m=5_000)  # accuracy counts for at most the radius
@@ -191,9 +220,9 @@ def test_a_check_in_far_from_the_address_is_refused(client: TestClient, app: Fas
 
 
 def test_check_ins_too_far_apart_in_time_do_not_start_the_visit(
-    client: TestClient, app: FastAPI, session: Session
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     day.depart(day.a), day.depart(day.b)
     day.check_in(day.a), day.check_in(day.b)
     early = session.scalars(select(CheckIn).where(CheckIn.agent_id == day.a.id)).one()
@@ -205,8 +234,10 @@ def test_check_ins_too_far_apart_in_time_do_not_start_the_visit(
     assert response.status_code == 409 and problem_type(response) == "check-ins-too-far-apart"
 
 
-def test_an_agent_of_another_team_gets_404(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_an_agent_of_another_team_gets_404(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
     stranger = session.get_one(User, make_team(session).members[0].agent_id)
     day.check_in(day.a)
 
@@ -221,8 +252,10 @@ def test_an_agent_of_another_team_gets_404(client: TestClient, app: FastAPI, ses
     assert departure.status_code == 404 and problem_type(departure) == "team-not-found"
 
 
-def test_a_supervisor_overrides_only_with_a_reason(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_a_supervisor_overrides_only_with_a_reason(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
     day.depart(day.a), day.depart(day.b)
     day.check_in(day.a)
 
@@ -237,9 +270,9 @@ def test_a_supervisor_overrides_only_with_a_reason(client: TestClient, app: Fast
 
 
 def test_an_outcome_is_only_for_a_started_visit_and_recorded_once(
-    client: TestClient, app: FastAPI, session: Session
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     day.check_in(day.a)
     early = day.outcome(day.a)
     assert early.status_code == 409 and problem_type(early) == "visit-not-in-progress"
@@ -258,8 +291,10 @@ def test_an_outcome_is_only_for_a_started_visit_and_recorded_once(
 
 
 @pytest.mark.parametrize("notes", ["", "   "])
-def test_a_visit_flagged_for_care_needs_a_note(client: TestClient, app: FastAPI, session: Session, notes: str) -> None:
-    day = Day(client, app, session, complaint=True)
+def test_a_visit_flagged_for_care_needs_a_note(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, notes: str
+) -> None:
+    day = Day(client, app, session, time_machine, complaint=True)
     day.started()
 
     refused = day.outcome(day.a, notes=notes)
@@ -290,9 +325,9 @@ def _twice(client: TestClient, user: User, url: str, body: dict[str, Any], *, to
 
 @pytest.mark.parametrize("together", [False, True])
 def test_every_create_call_sent_twice_records_once(
-    client: TestClient, app: FastAPI, session: Session, together: bool
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, together: bool
 ) -> None:
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     visit_url = "/visits/{}/"
     outcome = {
         "contact_result": "nobody",
@@ -345,8 +380,10 @@ def test_every_create_call_sent_twice_records_once(
     assert [row.confirmed_by_id for row in outcomes] == [day.b.id, day.a.id]
 
 
-def test_no_cash_without_the_supervisors_approval(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_no_cash_without_the_supervisors_approval(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
     visit_id = day.started()
     cash = {"amount": "500.00", "receipt_number": "R-0001"}
 
@@ -378,8 +415,10 @@ def test_no_cash_without_the_supervisors_approval(client: TestClient, app: FastA
     assert session.scalars(select(Outcome)).one().cash_collected == Decimal("500.00")
 
 
-def test_the_door_endpoints_hide_other_teams_and_branches(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_the_door_endpoints_hide_other_teams_and_branches(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
     visit_id = day.started()
     stranger = session.get_one(User, make_team(session).members[0].agent_id)
     elsewhere = make_user(session, Role.SUPERVISOR, make_branch(session))
@@ -420,9 +459,9 @@ def test_the_door_endpoints_hide_other_teams_and_branches(client: TestClient, ap
 
 
 def test_visits_are_listed_for_review_by_day_team_case_and_state(
-    client: TestClient, app: FastAPI, session: Session
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     reported = day.started()
     assert day.outcome(day.a).status_code == 201
     second = client.post(  # agent a arrives at the second stop: a visit still checking in
@@ -461,3 +500,98 @@ def test_visits_are_listed_for_review_by_day_team_case_and_state(
     assert page["items"][0]["outcomes"][0]["submitted_by_id"] == str(day.a.id)
     bad = client.get("/visits", params={"status": "done"}, headers=auth_headers(day.supervisor))
     assert bad.status_code == 422 and problem_type(bad) == "validation-failed"
+
+
+def test_the_door_is_closed_before_the_work_date_and_outside_visiting_hours(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
+    day.at(time(10, 0), day.work_date - timedelta(days=1))
+    for agent in (day.a, day.b):
+        assert day.depart(agent).status_code == 201
+
+    early = _refused(session, lambda: day.check_in(day.a), 409, "not-the-work-date")
+    day.at(time(21, 30))
+    late = _refused(session, lambda: day.check_in(day.a), 409, "outside-visiting-hours")
+    day.at(time(20, 50))
+    assert day.check_in(day.a).status_code == day.check_in(day.b).status_code == 201
+    day.at(time(21, 5))
+    start = day.start(day.a)
+
+    assert early["rule"] == "work_date" and early["work_date"] == day.work_date.isoformat()
+    assert late["rule"] == "visiting_hours" and (late["visiting_from"], late["visiting_until"]) == ("08:00", "21:00")
+    assert start.status_code == 409 and problem_type(start) == "outside-visiting-hours"
+    assert session.get_one(Visit, day.visit_id()).started_at is None
+
+
+def test_a_supervisor_allows_the_door_outside_the_hours_with_a_reason_recorded(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
+    day.at(time(21, 30))
+    url = f"/visit-sheets/{day.sheet_id}/stops/{day.request.id}/hours-override"
+    reason = {"reason": "the debtor asked for a visit after his night shift"}
+
+    by_agent = client.post(url, json=reason, headers=auth_headers(day.a))
+    too_short = client.post(url, json={"reason": "ok"}, headers=auth_headers(day.supervisor))
+    allowed = client.post(url, json=reason, headers=auth_headers(day.supervisor))
+    visit_id = day.started()
+
+    assert by_agent.status_code == 403 and too_short.status_code == 422
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["hours_override_reason"] == reason["reason"]
+    assert allowed.json()["hours_override_by_id"] == str(day.supervisor.id)
+    visit = client.get(f"/visits/{visit_id}", headers=auth_headers(day.supervisor)).json()
+    assert visit["status"] == "in_progress" and visit["hours_override_at"].endswith("Z")
+
+
+def _refused(session: Session, call: Any, status: int, problem: str) -> dict[str, Any]:
+    before = (count_rows(session, CheckIn), count_rows(session, Visit))
+    response = call()
+    assert response.status_code == status, response.text
+    assert problem_type(response) == problem
+    assert (count_rows(session, CheckIn), count_rows(session, Visit)) == before
+    return dict(response.json())
+
+
+def test_the_sheet_says_where_each_stop_stands_and_its_etag_changes_with_it(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
+    seen: list[tuple[str, str, bool, str | None]] = []
+    etags: list[str] = []
+
+    def look() -> None:
+        response = client.get("/me/sheet", params={"work_date": day.work_date.isoformat()}, headers=auth_headers(day.b))
+        stop = next(s for s in response.json()["stops"] if s["visit_request_id"] == str(day.request.id))
+        etags.append(response.headers["ETag"])
+        visit = stop["visit_id"] and client.get(f"/visits/{stop['visit_id']}", headers=auth_headers(day.b)).json()
+        seen.append((stop["state"], visit["status"] if visit else "-", stop["awaiting_confirmation"], stop["visit_id"]))
+
+    look()
+    for agent in (day.a, day.b):
+        assert day.depart(agent).status_code == 201
+    assert day.check_in(day.a).status_code == 201
+    look()
+    assert day.check_in(day.b).status_code == 201 and day.start(day.a).status_code == 200
+    look()
+    assert day.outcome(day.a).status_code == 201
+    look()
+    assert client.post(f"/visits/{day.visit_id()}/outcome/confirm", headers=auth_headers(day.b)).status_code == 200
+    look()
+    assert day.outcome(day.b, "outcome/amendments", contact_result="nobody").status_code == 201
+    look()
+    assert client.post(f"/visits/{day.visit_id()}/outcome/confirm", headers=auth_headers(day.a)).status_code == 200
+    look()
+
+    visit = str(day.visit_id())
+    assert seen == [
+        ("planned", "-", False, None),
+        ("checking_in", "checking_in", False, visit),
+        ("in_progress", "in_progress", False, visit),
+        ("in_progress", "reported", True, visit),
+        ("done", "completed", False, visit),
+        ("done", "amendment_reported", True, visit),
+        ("failed", "completed", False, visit),  # the amendment says nobody was met after all
+    ]
+    assert len(set(etags)) == len(etags)

@@ -7,24 +7,28 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from time_machine import TimeMachineFixture
 
 from api.cases.models import DebtCase
 from api.db import utcnow
 from api.findings.models import FindingKind
+from api.findings.schemas import PAYLOADS
 from api.findings.service import publish
 from api.users.models import Role
 from api.webhooks import delivery
 from api.webhooks.delivery import LEASE, deliver_due
 from api.webhooks.models import WebhookDelivery, WebhookSubscription
+from tests.conftest import ROOT
 from tests.factories import as_uuid, auth_headers, make_branch, make_user, problem_type
 from tests.test_visits import Day
 
@@ -83,15 +87,20 @@ def _subscribe(client: TestClient, day: Day, url: str) -> None:
 
 def _findings(session: Session, day: Day, count: int) -> list[int]:
     case = session.get_one(DebtCase, day.request.case_id)
-    ids = [publish(session, case, FindingKind.CONTACT_FOUND, note=f"finding {n}").id for n in range(count)]
+    ids = [
+        publish(
+            session, case, FindingKind.CONTACT_FOUND, visit_id=str(uuid4()), phones=[f"1390000{n:04d}"], employer=None
+        ).id
+        for n in range(count)
+    ]
     session.commit()
     return ids
 
 
 def test_a_finding_is_retried_until_the_receiver_takes_it(
-    client: TestClient, app: FastAPI, session: Session, receiver: Receiver
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, receiver: Receiver
 ) -> None:
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     subscribed = client.post(
         "/webhooks", json={"url": receiver.url, "secret": SECRET}, headers=auth_headers(day.supervisor)
     )
@@ -120,15 +129,19 @@ def test_a_finding_is_retried_until_the_receiver_takes_it(
         signed = f"{headers['Webhook-Id']}.{headers['Webhook-Timestamp']}.".encode() + body
         expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["Webhook-Signature"], expected)
-        assert json.loads(body)["kind"] == "address_reported"
+        assert is_from_fieldvisit(SECRET, headers, body)
+        event = json.loads(body)
+        assert event["kind"] == "address_reported" and event["payload"]["reason"] == "demolished"
+        assert event["created_at"].endswith("Z")
+        assert set(event["payload"]) == set(PAYLOADS[FindingKind.ADDRESS_REPORTED].model_fields)
     delivery = session.scalars(select(WebhookDelivery)).one()
     assert delivery.attempts == 3 and delivery.delivered_at is not None and delivery.last_error == ""
 
 
 def test_no_connection_is_held_while_a_receiver_answers_and_a_second_dispatcher_sends_nothing_meanwhile(
-    client: TestClient, app: FastAPI, session: Session
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     sessions, engine = app.state.sessionmaker, app.state.engine
     now = utcnow() + timedelta(seconds=1)  # after the findings below
     in_use = engine.pool.checkedout()
@@ -147,9 +160,13 @@ def test_no_connection_is_held_while_a_receiver_answers_and_a_second_dispatcher_
 
 
 def test_a_dispatcher_that_dies_records_what_it_sent_and_leaves_the_rest_leased(
-    client: TestClient, app: FastAPI, session: Session, monkeypatch: pytest.MonkeyPatch
+    client: TestClient,
+    app: FastAPI,
+    session: Session,
+    time_machine: TimeMachineFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     sessions = app.state.sessionmaker
     with serving(Receiver(0)) as hook:
         _subscribe(client, day, hook.url)
@@ -176,8 +193,10 @@ def test_a_dispatcher_that_dies_records_what_it_sent_and_leaves_the_rest_leased(
     assert [headers["Webhook-Id"] for headers, _ in hook.received] == [str(first), str(second)]
 
 
-def test_webhooks_are_for_managers_and_urls_must_be_http(client: TestClient, app: FastAPI, session: Session) -> None:
-    day = Day(client, app, session)
+def test_webhooks_are_for_managers_and_urls_must_be_http(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
 
     by_agent = client.post(
         "/webhooks", json={"url": "http://127.0.0.1:9/x", "secret": SECRET}, headers=auth_headers(day.a)
@@ -195,9 +214,9 @@ def test_webhooks_are_for_managers_and_urls_must_be_http(client: TestClient, app
 
 
 def test_managers_list_see_and_deactivate_their_branchs_subscriptions_with_how_deliveries_stand(
-    client: TestClient, app: FastAPI, session: Session
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session)
+    day = Day(client, app, session, time_machine)
     supervisor = auth_headers(day.supervisor)
     admin = auth_headers(make_user(session, Role.ADMIN, branch=None))
     elsewhere = auth_headers(make_user(session, Role.SUPERVISOR, make_branch(session)))
@@ -244,3 +263,44 @@ def test_managers_list_see_and_deactivate_their_branchs_subscriptions_with_how_d
     assert client.delete(f"/webhooks/{refusing}", headers=supervisor).json()["active"] is False
     assert client.delete(f"/webhooks/{refusing}", headers=supervisor).status_code == 200  # twice is fine
     assert deliver_due(app.state.sessionmaker, utcnow() + timedelta(days=1)) == 0
+
+
+def _readme_example() -> Callable[..., bool]:
+    """The verification function of the README's webhook section, as a receiver would copy it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Webhooks") :]
+    code = section[section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    return namespace["is_from_fieldvisit"]  # type: ignore[no-any-return]
+
+
+is_from_fieldvisit = _readme_example()
+
+
+def test_the_readme_example_tells_a_signed_finding_from_a_forged_or_stale_one() -> None:
+    body = b'{"id": 7, "kind": "visit_failed"}'
+    now = int(datetime.now(UTC).timestamp())
+    headers = {"Webhook-Id": "7", "Webhook-Timestamp": str(now)}
+    signed = headers | {"Webhook-Signature": delivery.signature(SECRET, "7", now, body)}
+    stale = headers | {"Webhook-Timestamp": str(now - 3600)}
+    stale["Webhook-Signature"] = delivery.signature(SECRET, "7", now - 3600, body)
+
+    assert is_from_fieldvisit(SECRET, signed, body)
+    assert not is_from_fieldvisit(SECRET, signed, body.replace(b"7", b"8"))
+    assert not is_from_fieldvisit("another-secret-entirely", signed, body)
+    assert not is_from_fieldvisit(SECRET, stale, body)
+
+
+def test_the_document_describes_the_request_of_each_kind_of_finding(app: FastAPI) -> None:
+    webhooks = app.openapi()["webhooks"]
+    schemas = app.openapi()["components"]["schemas"]
+
+    assert set(webhooks) == {kind.value for kind in FindingKind}
+    for kind in FindingKind:
+        operation = webhooks[kind.value]["post"]
+        assert {p["name"] for p in operation["parameters"]} == {"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"}
+        assert '"{Webhook-Id}.{Webhook-Timestamp}.{body}"' in operation["description"]
+        event = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        payload = schemas[event]["properties"]["payload"]["$ref"].rsplit("/", 1)[-1]
+        assert set(schemas[payload]["properties"]) == set(PAYLOADS[kind].model_fields), kind

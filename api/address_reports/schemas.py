@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -6,7 +5,7 @@ from pydantic import BaseModel, Field
 
 from api.address_reports.models import AddressReport, ReportStatus
 from api.cases.models import InvalidReason
-from api.schemas import Body, FromJson
+from api.schemas import Body, FromJson, Instant
 
 Note = Annotated[str, Field(max_length=4000)]
 
@@ -37,9 +36,9 @@ class AddressReportRead(BaseModel):
     note: str
     status: ReportStatus
     reported_by_id: UUID
-    created_at: datetime
+    created_at: Instant
     decided_by_id: UUID | None
-    decided_at: datetime | None
+    decided_at: Instant | None
     decision_note: str
 
     @classmethod

@@ -9,43 +9,60 @@ from sqlalchemy.orm import Session
 from api.address_reports.models import AddressReport, ReportStatus
 from api.address_reports.schemas import AddressReportCreate, ReportDecision
 from api.audit.chain import update_where
-from api.cases.models import Address, AddressValidity, DebtCase
+from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
 from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import FindingKind
 from api.pagination import filter_equal, paginate
-from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed
+from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed, problem_members
 from api.scope import in_scope
+from api.sheets import service as sheets_service
 from api.sheets.models import SheetStatus, SheetStop, VisitSheet
 from api.teams.service import teams_of
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
-from api.visits.models import Visit
+from api.visits.models import Visit, VisitStatus
 
 
 class AddressReportNotFound(NotFound):
     title = "Address report not found"
     slug = "address-report-not-found"
+    members = problem_members(report_id=(UUID, "The report asked for."))
 
 
 class AddressNotOnYourSheets(NotFound):
     title = "The address is on none of your team's sheets"
     slug = "address-not-on-your-sheets"
+    members = problem_members(
+        address_id=(UUID, "The address asked about."),
+        visit_id=(UUID, "The visit named, which is not your team's visit to this address."),
+    )
 
 
 class AddressAlreadyReported(Conflict):
     title = "The address is reported or confirmed invalid already"
     slug = "address-already-reported"
+    members = problem_members(validity=(AddressValidity, "Where the address stands now."))
 
 
 class ReportAlreadyDecided(Conflict):
     title = "The report has been decided already"
     slug = "report-already-decided"
+    members = problem_members(status_now=(ReportStatus, "The decision taken already."))
 
 
 class RejectionReasonRequired(ValidationFailed):
     title = "Tell the agents why the report is rejected"
     slug = "rejection-reason-required"
+
+
+_REASON_WORDS = {
+    InvalidReason.DEMOLISHED: "已拆除",
+    InvalidReason.VAGUE: "地址模糊",
+    InvalidReason.INCOMPLETE: "地址不完整",
+    InvalidReason.NONEXISTENT: "地址不存在",
+    InvalidReason.OTHER: "其他",
+}
 
 
 def visible_reports(user: User) -> Select[tuple[AddressReport]]:
@@ -117,19 +134,36 @@ def report_address(session: Session, user: User, address_id: UUID, data: Address
 
 
 def confirm_report(session: Session, user: User, report_id: UUID, data: ReportDecision) -> AddressReport:
-    """The address is invalid: planning skips it and its open or planned visit requests are cancelled."""
+    """The address is invalid: planning skips it, and its open or planned visit requests are cancelled and taken off
+    the current sheets, except one whose visit has started: that visit runs to its end, its outcome and evidence
+    being the record of what happened at the door."""
     report = _decide(session, user, report_id, ReportStatus.CONFIRMED, data.note)
     address = session.get_one(Address, report.address_id)
     address.validity = AddressValidity.CONFIRMED_INVALID
-    update_where(
-        session,
-        VisitRequest,
-        [
-            VisitRequest.address_id == address.id,
-            VisitRequest.status.in_((VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED)),
-        ],
-        {"status": VisitRequestStatus.CANCELLED, "updated_at": utcnow()},
+    started = select(Visit.visit_request_id).where(
+        Visit.address_id == address.id, Visit.status != VisitStatus.CHECKING_IN
     )
+    pending = list(
+        session.scalars(
+            select(VisitRequest.id).where(
+                VisitRequest.address_id == address.id,
+                VisitRequest.status.in_((VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED)),
+                VisitRequest.id.not_in(started),
+            )
+        )
+    )
+    if pending:
+        update_where(
+            session,
+            VisitRequest,
+            [
+                VisitRequest.id.in_(pending),
+                VisitRequest.status.in_((VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED)),
+            ],
+            {"status": VisitRequestStatus.CANCELLED, "updated_at": utcnow()},
+        )
+    reason = f"地址已确认无效（{_REASON_WORDS[report.reason]}）the address was confirmed invalid: {report.reason.value}"
+    sheets_service.cancel_stops(session, pending, reason + (f". {data.note}" if data.note.strip() else ""))
     findings_service.publish(
         session,
         session.get_one(DebtCase, report.case_id),

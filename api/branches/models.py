@@ -1,4 +1,5 @@
 from datetime import datetime, time
+from enum import StrEnum
 from uuid import UUID, uuid4
 
 from geoalchemy2 import WKBElement
@@ -6,11 +7,19 @@ from sqlalchemy import JSON, CheckConstraint, Double, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, UtcDateTime, utcnow
+from api.enums import enum_column_type
 from api.geo import point_column_type
 
 DEFAULT_CHECKLIST = ("recorder_charged", "camera_charged", "letters_carried", "forms_carried")
 DEFAULT_RECORDING_COVERAGE = 0.9
 DEFAULT_PHOTO_PURPOSES = ("door", "mailbox")
+
+
+class Language(StrEnum):
+    """The language of the branch's printed sheets: `zh` prints Chinese with the English beside it, `en` English."""
+
+    ZH = "zh"
+    EN = "en"
 
 
 class Branch(Base):
@@ -20,6 +29,7 @@ class Branch(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[Language] = mapped_column(enum_column_type(Language, "language"), default=Language.ZH)
     office_address: Mapped[str] = mapped_column(String(300))
     office_point: Mapped[WKBElement] = mapped_column(point_column_type())
     visiting_from: Mapped[time] = mapped_column(Time(), default=time(8, 0))

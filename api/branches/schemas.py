@@ -1,4 +1,4 @@
-from datetime import datetime, time
+from datetime import time
 from functools import cache
 from typing import Annotated
 from uuid import UUID
@@ -6,9 +6,15 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, model_validator
 
-from api.branches.models import DEFAULT_CHECKLIST, DEFAULT_PHOTO_PURPOSES, DEFAULT_RECORDING_COVERAGE, Branch
+from api.branches.models import (
+    DEFAULT_CHECKLIST,
+    DEFAULT_PHOTO_PURPOSES,
+    DEFAULT_RECORDING_COVERAGE,
+    Branch,
+    Language,
+)
 from api.geo import GeoPoint
-from api.schemas import Body, FromJson, LocalTime, Patch, Read
+from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
 from api.visit_evidence.models import EvidencePurpose
 
 
@@ -54,6 +60,7 @@ class BranchCreate(Body):
 
     name: BranchName
     timezone: Timezone
+    language: FromJson[Language] = Field(default=Language.ZH, description="The language of printed sheets.")
     office_address: OfficeAddress
     office: GeoPoint
     visiting_from: LocalTime = Field(default=time(8, 0), description="Local time from which doors may be visited.")
@@ -75,6 +82,7 @@ class BranchUpdate(Patch):
 
     name: BranchName | None = None
     timezone: Timezone | None = None
+    language: FromJson[Language] | None = None
     office_address: OfficeAddress | None = None
     office: GeoPoint | None = None
     visiting_from: LocalTime | None = None
@@ -95,6 +103,7 @@ class BranchRead(Read):
     id: UUID
     name: str
     timezone: str
+    language: Language
     office_address: str
     office: GeoPoint
     visiting_from: LocalTime
@@ -102,8 +111,8 @@ class BranchRead(Read):
     departure_checklist: list[str]
     evidence_recording_coverage: float
     evidence_photo_purposes: list[EvidencePurpose]
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
     @classmethod
     def from_row(cls, branch: Branch) -> "BranchRead":
@@ -113,6 +122,7 @@ class BranchRead(Read):
             id=branch.id,
             name=branch.name,
             timezone=branch.timezone,
+            language=branch.language,
             office_address=branch.office_address,
             office=office,
             visiting_from=branch.visiting_from,

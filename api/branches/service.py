@@ -10,7 +10,7 @@ from api.branches.models import Branch
 from api.branches.schemas import BranchCreate, BranchUpdate
 from api.db import utcnow
 from api.pagination import paginate
-from api.problems import Conflict, NotFound, ValidationFailed
+from api.problems import Conflict, NotFound, ValidationFailed, problem_members
 from api.scope import in_scope
 from api.users.models import Role, User
 
@@ -18,11 +18,13 @@ from api.users.models import Role, User
 class BranchNotFound(NotFound):
     title = "Branch not found"
     slug = "branch-not-found"
+    members = problem_members(branch_id=(UUID, "The branch asked for."))
 
 
 class BranchNameTaken(Conflict):
     title = "A branch with this name exists"
     slug = "branch-name-taken"
+    members = problem_members(branch_id=(UUID, "The branch that has the name."))
 
 
 class BranchRequired(ValidationFailed):
@@ -72,6 +74,7 @@ def create_branch(session: Session, data: BranchCreate) -> Branch:
     branch = Branch(
         name=data.name,
         timezone=data.timezone,
+        language=data.language,
         office_address=data.office_address,
         office_point=data.office.to_wkt(),
         visiting_from=data.visiting_from,

@@ -1,4 +1,3 @@
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, ClassVar
 from uuid import UUID
@@ -17,7 +16,7 @@ from api.cases.models import (
     OverdueBucket,
 )
 from api.geo import GeoPoint
-from api.schemas import Body, FromJson, Patch, Read
+from api.schemas import Body, FromJson, Instant, Patch, Read
 
 # ISO 7064 MOD 11-2 as GB 11643 applies it: weight 2^(17-i) mod 11 for the 17 digits, and the remainder picks the check
 _ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
@@ -146,8 +145,8 @@ class CaseRead(Read):
     complaint_history: bool
     phone_collector_id: UUID | None
     notes: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
     @classmethod
     def from_row(cls, case: DebtCase) -> "CaseRead":
@@ -199,8 +198,8 @@ class ContactRead(Read):
     source: ContactSource
     holder: str
     notes: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
 
 ElderlyResident = Annotated[
@@ -248,8 +247,8 @@ class AddressRead(Read):
     invalid_reason: InvalidReason | None
     invalid_note: str
     elderly_resident: ElderlyResident
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
     @classmethod
     def from_row(cls, address: Address) -> "AddressRead":

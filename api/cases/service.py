@@ -26,7 +26,7 @@ from api.cases.schemas import (
 )
 from api.db import utcnow
 from api.pagination import filter_equal, paginate
-from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed
+from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
 from api.scope import in_scope
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
@@ -35,36 +35,49 @@ from api.visit_requests.models import VisitRequest, VisitRequestStatus
 class CaseNotFound(NotFound):
     title = "Case not found"
     slug = "case-not-found"
+    members = problem_members(case_id=(UUID, "The case asked for."))
 
 
 class ContactNotFound(NotFound):
     title = "Contact not found"
     slug = "contact-not-found"
+    members = problem_members(contact_id=(UUID, "The contact asked for."))
 
 
 class AddressNotFound(NotFound):
     title = "Address not found"
     slug = "address-not-found"
+    members = problem_members(address_id=(UUID, "The address asked for."))
 
 
 class CaseReferenceTaken(Conflict):
     title = "The branch has a case with this reference"
     slug = "case-reference-taken"
+    members = problem_members(
+        case_id=(UUID, "The case that has the reference."),
+        reference=(str, "The reference."),
+    )
 
 
 class ContactPhoneTaken(Conflict):
     title = "The case has a contact with this phone number"
     slug = "contact-phone-taken"
+    members = problem_members(
+        contact_id=(UUID, "The case's contact that has the number."),
+        phone=(str, "The number."),
+    )
 
 
 class PhoneCollectorNotEligible(ValidationFailed):
     title = "Not an active phone collector of the case's branch"
     slug = "phone-collector-not-eligible"
+    members = problem_members(phone_collector_id=(UUID, "The user named."))
 
 
 class InvalidReasonMismatch(ValidationFailed):
     title = "invalid_reason goes with reported_invalid and confirmed_invalid, and only with them"
     slug = "invalid-reason-mismatch"
+    members = problem_members(validity=(AddressValidity, "The validity given."))
 
 
 _MANAGERS = (Role.SUPERVISOR, Role.ADMIN)

@@ -1,6 +1,4 @@
-from datetime import datetime
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -8,7 +6,7 @@ from pydantic import BaseModel, Field
 from api.db import SessionDep
 from api.deps import require_roles
 from api.findings import service
-from api.findings.models import FindingKind
+from api.findings.schemas import AnyFindingEvent, event_of
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.users.models import Role, User
 
@@ -17,20 +15,10 @@ router = APIRouter(tags=["findings"])
 FindingReader = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR))]
 
 
-class FindingRead(BaseModel):
-    """A finding from the field."""
-
-    id: int = Field(description="Its place in the feed; pass the last one seen as `after`.")
-    case_id: UUID
-    kind: FindingKind
-    payload: dict[str, Any]
-    created_at: datetime
-
-
 class FindingFeed(BaseModel):
     """Findings after the cursor, oldest first, and the cursor to ask with next."""
 
-    items: list[FindingRead]
+    items: list[AnyFindingEvent]
     next_after: int = Field(description="Pass as `after` next time; unchanged when there was nothing new.")
 
 
@@ -44,6 +32,6 @@ def list_findings(
     """The findings feed of your scope (supervisors: the branch; phone collectors: their cases), in order."""
     rows = service.feed(session, user, after, limit)
     return FindingFeed(
-        items=[FindingRead.model_validate(row, from_attributes=True) for row in rows],
+        items=[event_of(row) for row in rows],
         next_after=rows[-1].id if rows else after,
     )

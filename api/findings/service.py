@@ -7,16 +7,17 @@ from sqlalchemy.orm import Session
 
 from api.cases.models import DebtCase
 from api.findings.models import Finding, FindingKind
+from api.findings.schemas import payload_of
 from api.scope import in_scope
 from api.users.models import Role, User
 from api.webhooks.delivery import queue_finding
 
 
 def publish(session: Session, case: DebtCase, kind: FindingKind, **payload: Any) -> Finding:
-    """Add a finding about the case to the feed, in the caller's transaction."""
-    finding = Finding(
-        branch_id=case.branch_id, case_id=case.id, kind=kind, payload=payload | {"case_reference": case.reference}
-    )
+    """Add a finding about the case to the feed, in the caller's transaction; its payload must be its kind's
+    (`api.findings.schemas`)."""
+    stored = payload_of(kind, payload | {"case_reference": case.reference})
+    finding = Finding(branch_id=case.branch_id, case_id=case.id, kind=kind, payload=stored)
     session.add(finding)
     session.flush()
     queue_finding(session, finding)

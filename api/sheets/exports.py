@@ -2,15 +2,32 @@
 
 from zoneinfo import ZoneInfo
 
-from api.branches.models import Branch
+from api.branches.models import Branch, Language
+from api.sheets.models import StopState
 from api.sheets.printing import PrintedSheet, PrintedStop
-from api.sheets.schemas import VisitSheetRead
+from api.sheets.schemas import CareFlag, VisitSheetRead
+from api.visit_requests.models import VisitPurpose
 
-_FLAG_LABELS = {"complaint_history": "投诉史 complaint history", "elderly_resident": "老人 elderly resident"}
+# each label in Chinese with the English beside it (zh branches), or in English
+_PURPOSES = {
+    VisitPurpose.FIND_NEW_INFORMATION: ("寻找新信息", "Find new information"),
+    VisitPurpose.CONFIRM_ADDRESS: ("确认地址", "Confirm address"),
+    VisitPurpose.NEGOTIATE: ("协商还款", "Negotiate"),
+    VisitPurpose.DELIVER_LETTER: ("送达信函", "Deliver letter"),
+}
+_FLAGS = {
+    CareFlag.COMPLAINT_HISTORY: ("投诉史", "complaint history"),
+    CareFlag.ELDERLY_RESIDENT: ("老人", "elderly resident"),
+}
+_CANCELLED = ("已取消", "cancelled")
+
+
+def _words(language: Language, chinese: str, english: str) -> str:
+    return f"{chinese} {english}" if language is Language.ZH else english
 
 
 def printed_sheet(sheet: VisitSheetRead, branch: Branch, office: tuple[float, float]) -> PrintedSheet:
-    zone = ZoneInfo(branch.timezone)
+    zone, language = ZoneInfo(branch.timezone), branch.language
     route = tuple((lat, lon) for lon, lat in sheet.route["coordinates"]) if sheet.route else (office, office)
     return PrintedSheet(
         branch=branch.name,
@@ -30,13 +47,18 @@ def printed_sheet(sheet: VisitSheetRead, branch: Branch, office: tuple[float, fl
                 arrival=stop.starts_at.astimezone(zone).strftime("%H:%M"),
                 departure=stop.departs_at.astimezone(zone).strftime("%H:%M"),
                 address=stop.address.raw_text,
-                purpose=stop.purpose.value.replace("_", " ").capitalize(),
+                purpose=_words(language, *_PURPOSES[stop.purpose]),
                 case_reference=stop.case.reference,
                 debtor_name=stop.case.debtor_name,
-                flags=tuple(_FLAG_LABELS[flag.value] for flag in stop.care_flags),
+                flags=(
+                    *((_words(language, *_CANCELLED),) if stop.state is StopState.CANCELLED else ()),
+                    *(_words(language, *_FLAGS[flag]) for flag in stop.care_flags),
+                ),
                 lat=stop.address.point.lat if stop.address.point else route[0][0],
                 lon=stop.address.point.lon if stop.address.point else route[0][1],
+                notes=stop.collector_notes,
             )
             for stop in sheet.stops
         ),
+        language=language.value,
     )

@@ -1,9 +1,12 @@
-"""From a branch's teams and visit requests for a date to a `routing.Instance`, and from solver seconds back to time.
+"""The one translation between rows and `routing`: from a branch's teams and visit requests for a date to a
+`routing.Instance`, and from a solved route back to sheet stops. Planning, re-solving and re-planning during the day
+all go through it.
 
 Times inside the instance are seconds after the branch's local midnight of the work date. A visit starts within
 the branch's visiting hours (and ends by their close) and within the request's preferred window if it has one;
 it takes a time that depends on its purpose. Dropping a request costs more the higher its priority and the longer
-the case is overdue; complaint cases need an experienced team.
+the case is overdue; complaint cases need an experienced team. A team re-planned during the day (`Resume`) leaves
+from where it is, at that time, with what is left of its visit limit and the breaks it can still take.
 """
 
 from collections.abc import Mapping, Sequence
@@ -16,13 +19,13 @@ from geoalchemy2.shape import to_shape
 
 from api.branches.models import Branch
 from api.cases.models import OverdueBucket
-from api.sheets.models import UnplannedReason
+from api.sheets.models import SheetStop
 from api.teams.models import Team
 from api.visit_requests.models import VisitPurpose, VisitRequest
 from routing.matrix import Matrices, MatrixProvider, Point
 from routing.model import Break, Instance, Stop, TimeWindow
 from routing.model import Team as RoutingTeam
-from routing.plan import DropReason
+from routing.plan import Route
 
 SERVICE_MINUTES = {
     VisitPurpose.FIND_NEW_INFORMATION: 30,
@@ -33,12 +36,6 @@ SERVICE_MINUTES = {
 DROP_COST_PER_PRIORITY_M = 20_000  # a priority-5 request is worth a 100 km detour
 DROP_COST_PER_OVERDUE_MONTH_M = 4_000
 EXPERIENCED = "experienced"
-UNPLANNED_REASON = {  # why the solver left a request out, as the run reports it
-    DropReason.OUTSIDE_EVERY_SHIFT: UnplannedReason.OUTSIDE_EVERY_SHIFT,
-    DropReason.NO_TEAM_WITH_SKILL: UnplannedReason.NO_TEAM_WITH_SKILL,
-    DropReason.PIN_IMPOSSIBLE: UnplannedReason.PIN_IMPOSSIBLE,
-    DropReason.LOWER_PRIORITY: UnplannedReason.LOWER_PRIORITY,
-}
 PINNED_DROP_COST_M = 1_000_000  # a supervisor's pin outweighs any detour; dropped only when it cannot be kept
 
 
@@ -49,6 +46,16 @@ class Pin:
     team_key: str
     position: int | None = None
     start_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where a team's day goes on when its sheet is re-planned: from `point` at `at_s` (seconds after midnight),
+    after `visits_made` stops that count against its visit limit."""
+
+    point: Point
+    at_s: int
+    visits_made: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,27 +114,22 @@ def build_day(
     requests: Sequence[VisitRequest],
     travel: MatrixProvider,
     pins: Mapping[str, Pin] | None = None,
+    resume: Mapping[str, Resume] | None = None,
 ) -> tuple[PlannedDay, Matrices]:
     """The routing instance of the day: `requests` must have a located address and a window (see `visit_window`).
     `pins` (by request id) keep requests on a team, at a position or a start time; pins to teams not working that
-    day are ignored."""
+    day are ignored. `resume` (by team id) continues teams' days already under way."""
     pins = {key: pin for key, pin in (pins or {}).items() if pin.team_key in {str(team.id) for team in teams}}
+    resume = resume or {}
     office_shape = to_shape(branch.office_point)
     office = (office_shape.y, office_shape.x)
-    depots = sorted({team_point(team, side, office) for team in teams for side in ("start", "end")})
+    starts = {team.id: _start_point(team, office, resume.get(str(team.id))) for team in teams}
+    depots = sorted({*starts.values(), *(team_point(team, "end", office) for team in teams)})
     depot_row = {point: row for row, point in enumerate(depots)}
     points = (*depots, *(address_point(request) for request in requests))
     matrices = travel.matrices(points)
     routing_teams = [
-        RoutingTeam(
-            key=str(team.id),
-            start_location=depot_row[team_point(team, "start", office)],
-            end_location=depot_row[team_point(team, "end", office)],
-            shift=TimeWindow(seconds_of(team.shift_start), seconds_of(team.shift_end)),
-            max_visits=team.max_visits,
-            skills=frozenset({EXPERIENCED}) if team.experienced else frozenset(),
-            breaks=team_breaks(team),
-        )
+        _routing_team(team, depot_row[starts[team.id]], depot_row[team_point(team, "end", office)], resume)
         for team in teams
     ]
     stops = [
@@ -144,6 +146,35 @@ def build_day(
         pins=pins,
     )
     return day, matrices
+
+
+def _start_point(team: Team, office: Point, resumed: Resume | None) -> Point:
+    return resumed.point if resumed is not None else team_point(team, "start", office)
+
+
+def _routing_team(team: Team, start: int, end: int, resume: Mapping[str, Resume]) -> RoutingTeam:
+    shift = TimeWindow(seconds_of(team.shift_start), seconds_of(team.shift_end))
+    breaks, max_visits = team_breaks(team), team.max_visits
+    resumed = resume.get(str(team.id))
+    if resumed is not None:
+        shift = TimeWindow(min(max(resumed.at_s, shift.start_s), shift.end_s), shift.end_s)
+        # a break it can still start, from now on
+        breaks = tuple(
+            Break(max(rest.earliest_start_s, shift.start_s), rest.latest_start_s, rest.duration_s)
+            for rest in breaks
+            if shift.start_s <= rest.latest_start_s
+        )
+        max_visits = max(0, max_visits - resumed.visits_made)
+    return RoutingTeam(
+        key=str(team.id),
+        name=team.name,
+        start_location=start,
+        end_location=end,
+        shift=shift,
+        max_visits=max_visits,
+        skills=frozenset({EXPERIENCED}) if team.experienced else frozenset(),
+        breaks=breaks,
+    )
 
 
 def request_stop(branch: Branch, request: VisitRequest, location: int, pin: Pin | None = None) -> Stop:
@@ -170,6 +201,36 @@ def team_breaks(team: Team) -> tuple[Break, ...]:
     duration_s = team.break_minutes * 60
     earliest = seconds_of(team.break_from)
     return (Break(earliest, seconds_of(team.break_until) - duration_s, duration_s),)
+
+
+def sheet_stops(day: PlannedDay, route: Route, first_position: int = 1) -> list[SheetStop]:
+    """The route's visits as sheet stops, numbered from `first_position`, with UTC times and the metres from the
+    stop before (the first: from the team's start)."""
+    instance = day.instance
+    stops, here = [], instance.team(route.team).start_location
+    for position, visit in enumerate(route.visits, start=first_position):
+        stop = instance.stop(visit.stop)
+        stops.append(
+            SheetStop(
+                position=position,
+                visit_request_id=day.requests[visit.stop].id,
+                arrives_at=day.moment(visit.arrival_s),
+                starts_at=day.moment(visit.start_s),
+                departs_at=day.moment(visit.departure_s),
+                travel_m=int(instance.distances_m[here, stop.location]),
+                pinned=visit.stop in day.pins,
+            )
+        )
+        here = stop.location
+    return stops
+
+
+def route_points(day: PlannedDay, route: Route) -> list[Point]:
+    """(lat, lon) of the route: the team's start, each visit in order, its end."""
+    instance = day.instance
+    team = instance.team(route.team)
+    visits = [day.points[instance.stop(visit.stop).location] for visit in route.visits]
+    return [day.points[team.start_location], *visits, day.points[team.end_location]]
 
 
 def route_line(path: Sequence[Point]) -> WKTElement:

@@ -47,11 +47,20 @@ class SheetStatus(StrEnum):
 
 
 class StopState(StrEnum):
-    """How far the team is with a stop: re-planning during the day never moves a stop that is done or under way."""
+    """Where a stop stands: `planned` (nobody there yet), `checking_in` (an agent checked in), `in_progress` (the visit
+    started; its outcome may wait for the partner's confirmation), `done` (visit completed), `failed` (visit completed,
+    nobody was met), `cancelled` (its request was cancelled before the visit started: nothing more is done there).
+    Re-planning during the day only moves `planned` stops."""
 
     PLANNED = "planned"
+    CHECKING_IN = "checking_in"
     IN_PROGRESS = "in_progress"
     DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STOP_STATES = (StopState.PLANNED, StopState.CHECKING_IN)  # nothing has started there: it may still be cancelled
 
 
 class EditAction(StrEnum):
@@ -167,6 +176,11 @@ class SheetStop(Base):
     travel_m: Mapped[int] = mapped_column(Integer())  # from the previous stop (or the start point)
     pinned: Mapped[bool] = mapped_column(Boolean(), default=False)  # placed by a supervisor's pin
     state: Mapped[StopState] = mapped_column(enum_column_type(StopState, "stop_state"), default=StopState.PLANNED)
+    cancel_reason: Mapped[str] = mapped_column(Text(), default="")  # why, in words the agents read
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # kept in step with the stop's visit by the visits service
+    visit_id: Mapped[UUID | None] = mapped_column(ForeignKey("visit.id"))
+    awaiting_confirmation: Mapped[bool] = mapped_column(Boolean(), default=False)  # an outcome waits for the partner
 
     sheet: Mapped[VisitSheet] = relationship(back_populates="stops")
 
@@ -179,7 +193,8 @@ class UnplannedRequest(Base):
     run_id: Mapped[UUID] = mapped_column(ForeignKey("planning_run.id", ondelete="CASCADE"), primary_key=True)
     visit_request_id: Mapped[UUID] = mapped_column(ForeignKey("visit_request.id"), primary_key=True)
     reason: Mapped[UnplannedReason] = mapped_column(enum_column_type(UnplannedReason, "unplanned_reason"))
-    detail: Mapped[str] = mapped_column(Text(), default="")
+    detail: Mapped[str] = mapped_column(Text(), default="")  # in words, teams by name
+    team_ids: Mapped[list[str]] = mapped_column(JSON(), default=list)  # the teams the reason is about
 
 
 class PlanEdit(Base):

@@ -26,14 +26,16 @@ from api.branches.models import Branch
 from api.cases.models import AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow, writing
+from api.sheets import reasons
 from api.sheets.instance import (
-    UNPLANNED_REASON,
     Pin,
     PlannedDay,
     build_day,
     local_midnight,
     route_line,
+    route_points,
     seconds_of,
+    sheet_stops,
     visit_window,
 )
 from api.sheets.models import (
@@ -227,34 +229,19 @@ def _store(
     for request, reason, detail in left_out:
         session.add(UnplannedRequest(run_id=run.id, visit_request_id=request.id, reason=reason, detail=detail))
     if day is not None and plan is not None:
-        for dropped in plan.dropped:
-            request = day.requests[dropped.stop]
-            reason = UNPLANNED_REASON[dropped.reason]
-            detail = dropped.detail
-            session.add(UnplannedRequest(run_id=run.id, visit_request_id=request.id, reason=reason, detail=detail))
+        for row in reasons.left_out(day, plan):
+            session.add(
+                UnplannedRequest(
+                    run_id=run.id,
+                    visit_request_id=row.visit_request_id,
+                    reason=row.reason,
+                    detail=row.detail,
+                    team_ids=[str(team_id) for team_id in row.team_ids],
+                )
+            )
 
 
 def _sheet(run: PlanningRun, team: Team, day: PlannedDay, route: Route) -> VisitSheet:
-    instance = day.instance
-    routing_team = instance.team(route.team)
-    stops, here = [], routing_team.start_location
-    for position, visit in enumerate(route.visits, start=1):
-        stop = instance.stop(visit.stop)
-        stops.append(
-            SheetStop(
-                position=position,
-                visit_request_id=day.requests[visit.stop].id,
-                arrives_at=day.moment(visit.arrival_s),
-                starts_at=day.moment(visit.start_s),
-                departs_at=day.moment(visit.departure_s),
-                travel_m=int(instance.distances_m[here, stop.location]),
-                pinned=visit.stop in day.pins,
-            )
-        )
-        here = stop.location
-    path = [day.points[routing_team.start_location]]
-    path += [day.points[instance.stop(visit.stop).location] for visit in route.visits]
-    path.append(day.points[routing_team.end_location])
     return VisitSheet(
         run_id=run.id,
         branch_id=run.branch_id,
@@ -265,8 +252,8 @@ def _sheet(run: PlanningRun, team: Team, day: PlannedDay, route: Route) -> Visit
         travel_s=route.travel_s,
         leaves_at=day.moment(route.start_s),
         returns_at=day.moment(route.end_s),
-        route=route_line(path) if route.visits else None,
-        stops=stops,
+        route=route_line(route_points(day, route)) if route.visits else None,
+        stops=sheet_stops(day, route),
     )
 
 

@@ -1,4 +1,9 @@
-"""The printable visit sheet: a route picture, an A4 PDF and a CSV of the same rows, from plain data."""
+"""The printable visit sheet: a route picture, an A4 PDF and a CSV of the same rows, from plain data.
+
+The PDF embeds (a subset of) one TrueType font that has the Chinese and Latin glyphs the sheet uses, WenQuanYi Micro
+Hei (Debian and Ubuntu: `fonts-wqy-microhei`), so that every viewer prints it the same; labels are in the branch's
+language (`zh`: Chinese with the English beside it; `en`: English).
+"""
 
 import csv
 import io
@@ -6,6 +11,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont
@@ -14,7 +22,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image as PdfImage
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -22,8 +30,12 @@ from reportlab.platypus.flowables import Flowable
 
 from routing.matrix import EARTH_MEAN_RADIUS_M
 
-FONT = "STSong-Light"  # a standard Adobe CID font: the reader supplies the glyphs, no font file is embedded
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+FONT = "WenQuanYiMicroHei"
+FONT_FILES = (  # where the distributions put it
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc"),
+)
+FONT_PACKAGE = "fonts-wqy-microhei"
 
 MARGIN_PX = 60
 MIN_SPAN_M = 500.0  # a day whose points all coincide is drawn as if it spanned this much
@@ -42,15 +54,52 @@ END_HALF_PX = 17
 TITLE_STYLE = ParagraphStyle("title", fontName=FONT, fontSize=16, leading=20, spaceAfter=2 * mm, wordWrap="CJK")
 TEXT_STYLE = ParagraphStyle("text", fontName=FONT, fontSize=10, leading=13, wordWrap="CJK")
 CELL_STYLE = ParagraphStyle("cell", fontName=FONT, fontSize=8.5, leading=10.5, wordWrap="CJK")
-TABLE_HEADER = (
-    "序号<br/>No.",
-    "时间<br/>Time",
-    "地址<br/>Address",
-    "目的<br/>Purpose",
-    "案件/债务人<br/>Case/Debtor",
-    "标记<br/>Flags",
-)
-COLUMN_SHARES = (0.06, 0.13, 0.33, 0.14, 0.19, 0.15)  # of the text width: No., time, address, purpose, case, flags
+NOTE_STYLE = ParagraphStyle("note", parent=CELL_STYLE, fontSize=7.5, leading=9.5, textColor=colors.HexColor("#374151"))
+COLUMN_SHARES = (0.065, 0.13, 0.28, 0.2, 0.155, 0.17)  # of the text width: No., time, address, purpose, case, flags
+
+# what the sheet prints around the data, by the branch's language: Chinese with the English beside it, or English
+LABELS = {
+    "zh": {
+        "title": "外访总表 Visit sheet",
+        "team": "团队 Team",
+        "agents": "外访员 Agents",
+        "version": "版本 Version",
+        "draft": "草稿 draft",
+        "stops": "站 stops",
+        "travel": "路程 travel",
+        "columns": (
+            "序号<br/>No.",
+            "时间<br/>Time",
+            "地址<br/>Address",
+            "目的<br/>Purpose",
+            "案件/债务人<br/>Case/Debtor",
+            "标记<br/>Flags",
+        ),
+        "notes": "备注 Notes",
+        "signature": "签名 Signature",
+        "date": "日期 Date",
+        "page": "第 {page} 页 page {page}",
+    },
+    "en": {
+        "title": "Visit sheet",
+        "team": "Team",
+        "agents": "Agents",
+        "version": "Version",
+        "draft": "draft",
+        "stops": "stops",
+        "travel": "travel",
+        "columns": ("No.", "Time", "Address", "Purpose", "Case/Debtor", "Flags"),
+        "notes": "Notes",
+        "signature": "Signature",
+        "date": "Date",
+        "page": "page {page}",
+    },
+}
+
+
+class SheetFontMissing(RuntimeError):
+    """The font the printed sheet embeds is not installed."""
+
 
 CSV_HEADER = (
     "position",
@@ -63,6 +112,7 @@ CSV_HEADER = (
     "flags",
     "lat",
     "lon",
+    "notes",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -73,12 +123,13 @@ class PrintedStop:
     arrival: str  # "HH:MM" local time (already formatted by the caller)
     departure: str  # "HH:MM"
     address: str
-    purpose: str  # human label, e.g. "Negotiate"
+    purpose: str  # label in the sheet's language, e.g. "谈判 Negotiate"
     case_reference: str
     debtor_name: str
     flags: tuple[str, ...]  # e.g. ("complaint history", "elderly")
     lat: float
     lon: float
+    notes: str = ""  # what the phone collector asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +146,7 @@ class PrintedSheet:
     distance_m: int
     travel_s: int
     stops: tuple[PrintedStop, ...]
+    language: str = "zh"  # a key of LABELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +240,18 @@ def draw_scale_bar(
     draw.text((x1 + 10, y), f"{length_m / 1000:g} km", fill=INK, font=font, anchor="lm")
 
 
+@cache
+def _register_font() -> None:
+    found = next((path for path in FONT_FILES if path.is_file()), None)
+    if found is None:
+        raise SheetFontMissing(f"The printed sheet needs the font of {FONT_PACKAGE}: apt-get install {FONT_PACKAGE}.")
+    pdfmetrics.registerFont(TTFont(FONT, str(found), subfontIndex=0))
+
+
 def render_pdf(sheet: PrintedSheet) -> bytes:
-    """An A4 PDF of the sheet: header, route picture, the table of stops and a signature line per agent."""
+    """An A4 PDF of the sheet: header, route picture, the table of stops and a signature line per agent. Raises
+    SheetFontMissing when the font it embeds is not installed."""
+    _register_font()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -213,7 +275,7 @@ def render_pdf(sheet: PrintedSheet) -> bytes:
 
 
 def sheet_title(sheet: PrintedSheet) -> str:
-    return f"外访总表 Visit sheet {sheet.branch} {sheet.team} {sheet.work_date.isoformat()}"
+    return f"{_label(sheet, 'title')} {sheet.branch} {sheet.team} {sheet.work_date.isoformat()}"
 
 
 def paragraph(text: str, style: ParagraphStyle = CELL_STYLE) -> Paragraph:
@@ -224,12 +286,12 @@ def paragraph(text: str, style: ParagraphStyle = CELL_STYLE) -> Paragraph:
 def header(sheet: PrintedSheet) -> list[Flowable]:
     hours, minutes = divmod(round(sheet.travel_s / 60), 60)
     lines = (
-        f"{sheet.branch}  ·  {sheet.work_date.isoformat()}  ·  团队 Team {sheet.team}",
-        f"外访员 Agents: {'、'.join(sheet.agents)}",
-        f"版本 Version {_version(sheet)} ({sheet.status})  ·  {len(sheet.stops)} stops  ·  "
-        f"{sheet.distance_m / 1000:.1f} km  ·  {hours} h {minutes:02d} min travel",
+        f"{sheet.branch}  ·  {sheet.work_date.isoformat()}  ·  {_label(sheet, 'team')} {sheet.team}",
+        f"{_label(sheet, 'agents')}: {'、'.join(sheet.agents)}",
+        f"{_label(sheet, 'version')} {_version(sheet)} ({sheet.status})  ·  {len(sheet.stops)} {_label(sheet, 'stops')}"
+        f"  ·  {sheet.distance_m / 1000:.1f} km  ·  {hours} h {minutes:02d} min {_label(sheet, 'travel')}",
     )
-    return [paragraph("外访总表 Visit sheet", TITLE_STYLE), *(paragraph(line, TEXT_STYLE) for line in lines)]
+    return [paragraph(_label(sheet, "title"), TITLE_STYLE), *(paragraph(line, TEXT_STYLE) for line in lines)]
 
 
 def picture_flowable(sheet: PrintedSheet, width_pt: float) -> PdfImage:
@@ -241,13 +303,15 @@ def picture_flowable(sheet: PrintedSheet, width_pt: float) -> PdfImage:
 
 
 def stops_table(sheet: PrintedSheet, width_pt: float) -> Table:
-    rows = [[Paragraph(markup, CELL_STYLE) for markup in TABLE_HEADER]]
+    rows: list[list[Flowable | list[Flowable]]] = [
+        [Paragraph(markup, CELL_STYLE) for markup in _label(sheet, "columns")]
+    ]
     rows += [
         [
             paragraph(str(stop.position)),
             paragraph(f"{stop.arrival}-{stop.departure}"),
             paragraph(stop.address),
-            paragraph(stop.purpose),
+            [paragraph(stop.purpose), *_notes(sheet, stop)],
             Paragraph(f"{escape(stop.case_reference)}<br/>{escape(stop.debtor_name)}", CELL_STYLE),
             paragraph("; ".join(stop.flags)),
         ]
@@ -266,10 +330,14 @@ def stops_table(sheet: PrintedSheet, width_pt: float) -> Table:
     return table
 
 
+def _notes(sheet: PrintedSheet, stop: PrintedStop) -> list[Paragraph]:
+    return [paragraph(f"{_label(sheet, 'notes')}: {stop.notes}", NOTE_STYLE)] if stop.notes.strip() else []
+
+
 def signatures(sheet: PrintedSheet) -> KeepTogether:
     lines = [Spacer(0, 10 * mm)]
     for agent in sheet.agents:
-        line = f"{agent}    签名 Signature: ____________________    日期 date: ____________"
+        line = f"{agent}    {_label(sheet, 'signature')}: ____________________    {_label(sheet, 'date')}: ____________"
         lines += [paragraph(line, TEXT_STYLE), Spacer(0, 8 * mm)]
     return KeepTogether(lines)
 
@@ -281,7 +349,7 @@ def page_footer(sheet: PrintedSheet) -> Callable[[Canvas, SimpleDocTemplate], No
     def draw(canvas: Canvas, document: SimpleDocTemplate) -> None:
         page = canvas.getPageNumber()
         canvas.setFont(FONT, 8)
-        canvas.drawString(document.leftMargin, 10 * mm, f"{text}  ·  第 {page} 页 page {page}")
+        canvas.drawString(document.leftMargin, 10 * mm, f"{text}  ·  {_label(sheet, 'page').format(page=page)}")
 
     return draw
 
@@ -293,7 +361,8 @@ def render_csv(sheet: PrintedSheet) -> str:
     writer.writerow(CSV_HEADER)
     for stop in sheet.stops:
         text = (stop.arrival, stop.departure, stop.address, stop.purpose, stop.case_reference, stop.debtor_name)
-        writer.writerow([stop.position, *map(neutralise, text), neutralise("; ".join(stop.flags)), stop.lat, stop.lon])
+        flags = neutralise("; ".join(stop.flags))
+        writer.writerow([stop.position, *map(neutralise, text), flags, stop.lat, stop.lon, neutralise(stop.notes)])
     return output.getvalue()
 
 
@@ -303,4 +372,8 @@ def neutralise(cell: str) -> str:
 
 
 def _version(sheet: PrintedSheet) -> str:
-    return "draft" if sheet.version is None else f"v{sheet.version}"
+    return _label(sheet, "draft") if sheet.version is None else f"v{sheet.version}"
+
+
+def _label(sheet: PrintedSheet, name: str) -> Any:
+    return LABELS[sheet.language][name]

@@ -13,15 +13,16 @@ from api.db import SessionDep
 from api.deps import Agent, Manager, require_roles
 from api.geo import GeoPoint
 from api.pagination import CursorQuery, LimitQuery, Page
-from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
+from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_responses
 from api.sheets import replan, service
 from api.sheets.exports import printed_sheet
 from api.sheets.models import RunStatus, SheetStatus, VisitSheet
-from api.sheets.printing import PrintedSheet, render_csv, render_pdf
+from api.sheets.printing import PrintedSheet, SheetFontMissing, render_csv, render_pdf
 from api.sheets.schemas import (
     PlanEditPut,
     PlanningRunCreate,
     PlanningRunRead,
+    PlanningRunResolve,
     ReplanRead,
     ReplanRequest,
     SheetSummary,
@@ -38,6 +39,12 @@ me_router = APIRouter(prefix="/me", tags=["me"])
 SheetViewer = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.AGENT))]
 
 
+class PrintingUnavailable(Problem):
+    status = 503
+    title = "Sheets cannot be printed on this server"
+    slug = "printing-unavailable"
+
+
 def _submit_after_commit(request: Request, background: BackgroundTasks, run_id: UUID) -> None:
     # background tasks run after the response, so after the session dependency committed the run
     background.add_task(request.app.state.planning_queue.submit, run_id)
@@ -47,7 +54,12 @@ def _submit_after_commit(request: Request, background: BackgroundTasks, run_id: 
     "",
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(
-        RoleNotAllowed, BranchRequired, BranchNotFound, service.WorkDateInPast, service.PlanningRunActive
+        RoleNotAllowed,
+        BranchRequired,
+        BranchNotFound,
+        service.WorkDateInPast,
+        service.TimeLimitTooLong,
+        service.PlanningRunActive,
     ),
 )
 def start_planning_run(
@@ -126,11 +138,15 @@ def _printed(session: Session, user: User, sheet_id: UUID) -> PrintedSheet:
     "/{sheet_id}.pdf",
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "The printable sheet, A4."}}
-    | problem_responses(RoleNotAllowed, service.VisitSheetNotFound),
+    | problem_responses(RoleNotAllowed, service.VisitSheetNotFound, PrintingUnavailable),
 )
 def get_visit_sheet_pdf(sheet_id: UUID, session: SessionDep, user: SheetViewer) -> Response:
-    """The sheet as a printable page: order, times, addresses, purposes, flags, the route picture, signatures."""
-    pdf = render_pdf(_printed(session, user, sheet_id))
+    """The sheet as a printable page in the branch's language: order, times, addresses, purposes and what the
+    collector asked for, flags, the route picture, signatures."""
+    try:
+        pdf = render_pdf(_printed(session, user, sheet_id))
+    except SheetFontMissing as error:
+        raise PrintingUnavailable(str(error)) from error
     disposition = f'inline; filename="visit-sheet-{sheet_id}.pdf"'
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
@@ -164,7 +180,15 @@ def replan_visit_sheet(
     unfit = replan.replan_sheet(session, sheet, body.position, body.time, travel_mode)
     return ReplanRead(
         sheet=_read(session, sheet),
-        unfit=[UnfitStop(visit_request_id=row.visit_request_id, reason=row.reason, detail=row.detail) for row in unfit],
+        unfit=[
+            UnfitStop(
+                visit_request_id=row.visit_request_id,
+                reason=row.reason,
+                detail=row.detail,
+                team_ids=list(row.team_ids),
+            )
+            for row in unfit
+        ],
     )
 
 
@@ -246,7 +270,7 @@ def delete_plan_edit(run_id: UUID, visit_request_id: UUID, session: SessionDep, 
 @runs_router.post(
     "/{run_id}/resolve",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(*_EDIT_PROBLEMS, service.PlanningRunActive),
+    responses=problem_responses(*_EDIT_PROBLEMS, service.TimeLimitTooLong, service.PlanningRunActive),
 )
 def resolve_planning_run(
     run_id: UUID,
@@ -255,9 +279,11 @@ def resolve_planning_run(
     background: BackgroundTasks,
     session: SessionDep,
     user: Manager,
+    body: PlanningRunResolve | None = None,
 ) -> PlanningRunRead:
     """Plan the date again around the run's pins and removals: a new run, answered at once."""
-    run = service.resolve_run(session, user, run_id, request.app.state.settings.planning)
+    settings = request.app.state.settings.planning
+    run = service.resolve_run(session, user, run_id, body or PlanningRunResolve(), settings)
     _submit_after_commit(request, background, run.id)
     response.headers["Location"] = f"/planning-runs/{run.id}"
     return PlanningRunRead.from_row(run)

@@ -1,8 +1,8 @@
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from geoalchemy2.shape import to_shape
@@ -12,19 +12,30 @@ from shapely.geometry import mapping
 from api.cases.models import OverdueBucket
 from api.cases.schemas import mask_id_number
 from api.geo import GeoPoint
-from api.schemas import Body, FromJson, LocalTime
+from api.schemas import Body, FromJson, Instant, LocalTime
 from api.sheets.models import (
     EditAction,
     PlanningRun,
     RunStatus,
     SheetStatus,
     SheetStop,
+    StopState,
     UnplannedReason,
     VisitSheet,
 )
 from api.teams.models import Team
 from api.users.models import User
 from api.visit_requests.models import VisitPurpose, VisitRequest
+
+TimeLimit = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=3600,
+        description="Seconds the solver may take, at most the server's planning time limit (the setting"
+        " FIELDVISIT_PLANNING__TIME_LIMIT_S, 60 s unless configured), which is also the default.",
+    ),
+]
 
 
 class PlanningRunCreate(Body):
@@ -34,6 +45,13 @@ class PlanningRunCreate(Body):
     work_date: FromJson[date] | None = Field(
         default=None, description="Local date to plan; default: tomorrow in the branch's time zone."
     )
+    time_limit_s: TimeLimit | None = None
+
+
+class PlanningRunResolve(Body):
+    """Re-solve a run around its edits, optionally in less time (a pin on a small day settles in seconds)."""
+
+    time_limit_s: TimeLimit | None = None
 
 
 class PlanEditPut(Body):
@@ -64,7 +82,7 @@ class PlanEditRead(BaseModel):
     position: int | None
     start_time: LocalTime | None
     edited_by_id: UUID
-    created_at: datetime
+    created_at: Instant
     pending: bool
 
 
@@ -78,7 +96,7 @@ class SheetSummary(BaseModel):
     work_date: date
     status: SheetStatus
     version: int | None = Field(description="Set when published: 1, 2, ... per team and date.")
-    published_at: datetime | None
+    published_at: Instant | None
     stops: int
     distance_m: int
     travel_s: int
@@ -101,11 +119,13 @@ class SheetSummary(BaseModel):
 
 
 class UnplannedRead(BaseModel):
-    """A visit request the run left out, and why."""
+    """A visit request the run left out, and why: `reason` to switch on, `detail` in words, `team_ids` the teams
+    the reason is about (those that could have served it, or the team it is pinned to)."""
 
     visit_request_id: UUID
     reason: UnplannedReason
     detail: str
+    team_ids: list[UUID]
 
 
 class PlanningRunRead(BaseModel):
@@ -126,10 +146,10 @@ class PlanningRunRead(BaseModel):
     error: str
     requested_by_id: UUID
     based_on_id: UUID | None = Field(description="The run whose edits this one re-solved.")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    published_at: datetime | None
+    created_at: Instant
+    started_at: Instant | None
+    finished_at: Instant | None
+    published_at: Instant | None
     sheets: list[SheetSummary]
     unplanned: list[UnplannedRead]
     edits: list[PlanEditRead]
@@ -155,7 +175,12 @@ class PlanningRunRead(BaseModel):
             published_at=run.published_at,
             sheets=[SheetSummary.from_row(sheet) for sheet in run.sheets],
             unplanned=[
-                UnplannedRead(visit_request_id=row.visit_request_id, reason=row.reason, detail=row.detail)
+                UnplannedRead(
+                    visit_request_id=row.visit_request_id,
+                    reason=row.reason,
+                    detail=row.detail,
+                    team_ids=[UUID(team_id) for team_id in row.team_ids],
+                )
                 for row in sorted(run.unplanned, key=lambda row: (row.reason, str(row.visit_request_id)))
             ],
             edits=[
@@ -202,15 +227,23 @@ class SheetAddress(BaseModel):
 
 
 class SheetStopRead(BaseModel):
-    """A visit of the sheet, in order, with its planned times (UTC)."""
+    """A visit of the sheet, in order, with its planned times (UTC) and where it stands: enough for the app to
+    rebuild its day from this sheet alone."""
 
     position: int
     visit_request_id: UUID
+    state: StopState
+    cancel_reason: str | None = Field(description="Why the stop was cancelled, in words for the agents; null if not.")
+    cancelled_at: Instant | None
+    visit_id: UUID | None = Field(description="The stop's visit, once an agent checked in (or a supervisor acted).")
+    awaiting_confirmation: bool = Field(
+        description="An outcome (or its amendment) waits for the partner's confirmation."
+    )
     purpose: VisitPurpose
     priority: int
-    arrives_at: datetime
-    starts_at: datetime
-    departs_at: datetime
+    arrives_at: Instant
+    starts_at: Instant
+    departs_at: Instant
     travel_m: int = Field(description="Metres from the previous stop (or the start point).")
     pinned: bool
     address: SheetAddress
@@ -239,9 +272,9 @@ class VisitSheetRead(BaseModel):
     work_date: date
     status: SheetStatus
     version: int | None
-    published_at: datetime | None
-    leaves_at: datetime
-    returns_at: datetime
+    published_at: Instant | None
+    leaves_at: Instant
+    returns_at: Instant
     distance_m: int
     travel_s: int
     route: dict[str, Any] | None = Field(description="GeoJSON LineString from the start point through every stop.")
@@ -281,6 +314,11 @@ def _stop_read(stop: SheetStop, request: VisitRequest) -> SheetStopRead:
     return SheetStopRead(
         position=stop.position,
         visit_request_id=request.id,
+        state=stop.state,
+        cancel_reason=stop.cancel_reason if stop.state is StopState.CANCELLED else None,
+        cancelled_at=stop.cancelled_at,
+        visit_id=stop.visit_id,
+        awaiting_confirmation=stop.awaiting_confirmation,
         purpose=request.purpose,
         priority=request.priority,
         arrives_at=stop.arrives_at,
@@ -316,6 +354,7 @@ class UnfitStop(BaseModel):
     visit_request_id: UUID
     reason: UnplannedReason
     detail: str
+    team_ids: list[UUID]
 
 
 class ReplanRead(BaseModel):

@@ -1,8 +1,9 @@
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from api.audit.chain import update_where
 from api.branches import service as branches_service
@@ -11,20 +12,22 @@ from api.cases.models import Address, AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow
 from api.pagination import filter_equal, paginate
-from api.problems import Conflict, NotFound, ValidationFailed
+from api.problems import Conflict, NotFound, ValidationFailed, problem_members
 from api.scope import in_scope
 from api.sheets.instance import seconds_of, visit_window
 from api.sheets.models import (
     ACTIVE_RUN_STATUSES,
+    OPEN_STOP_STATES,
     EditAction,
     PlanEdit,
     PlanningRun,
     RunStatus,
     SheetStatus,
     SheetStop,
+    StopState,
     VisitSheet,
 )
-from api.sheets.schemas import PlanEditPut, PlanningRunCreate
+from api.sheets.schemas import PlanEditPut, PlanningRunCreate, PlanningRunResolve
 from api.teams import service as teams_service
 from api.teams.models import Team
 from api.teams.service import teams_of
@@ -38,26 +41,52 @@ ABANDONED_AFTER = timedelta(minutes=10)
 class PlanningRunNotFound(NotFound):
     title = "Planning run not found"
     slug = "planning-run-not-found"
+    members = problem_members(run_id=(UUID, "The run asked for."))
 
 
 class PlanningRunActive(Conflict):
     title = "The branch's date is being planned already"
     slug = "planning-run-active"
+    members = problem_members(run_id=(UUID, "The queued or running run of the branch and date."))
 
 
 class PlanningRunNotActive(Conflict):
     title = "The planning run has ended"
     slug = "planning-run-not-active"
+    members = problem_members(run_status=(RunStatus, "Where the run is."))
 
 
 class PlanningRunNotPublishable(Conflict):
     title = "Only a succeeded, unpublished run can be published"
     slug = "planning-run-not-publishable"
+    members = problem_members(run_status=(RunStatus, "Where the run is."))
 
 
 class WorkDateInPast(ValidationFailed):
     title = "Work date is in the past"
     slug = "planning-date-in-past"
+    members = problem_members(
+        work_date=(date, "The date asked for."),
+        today=(date, "Today in the branch's time zone."),
+    )
+
+
+class TimeLimitTooLong(ValidationFailed):
+    title = "The time limit is longer than the server allows"
+    slug = "time-limit-too-long"
+    members = problem_members(max_time_limit_s=(int, "The longest solver time the server allows, in seconds."))
+
+
+def _time_limit(asked: int | None, settings: PlanningSettings) -> int:
+    if asked is None:
+        return settings.time_limit_s
+    if asked > settings.time_limit_s:
+        raise TimeLimitTooLong(
+            f"Give at most {settings.time_limit_s} s.",
+            max_time_limit_s=settings.time_limit_s,
+            errors=[{"pointer": "#/time_limit_s", "detail": f"at most {settings.time_limit_s}"}],
+        )
+    return asked
 
 
 def visible_runs(user: User) -> Select[tuple[PlanningRun]]:
@@ -93,11 +122,10 @@ def start_run(session: Session, user: User, data: PlanningRunCreate, settings: P
             today=today,
             errors=[{"pointer": "#/work_date", "detail": "today or later"}],
         )
+    time_limit_s = _time_limit(data.time_limit_s, settings)
     _give_up_abandoned(session, branch.id, work_date)
     _ensure_no_active_run(session, branch.id, work_date)
-    run = PlanningRun(
-        branch_id=branch.id, work_date=work_date, time_limit_s=settings.time_limit_s, requested_by_id=user.id
-    )
+    run = PlanningRun(branch_id=branch.id, work_date=work_date, time_limit_s=time_limit_s, requested_by_id=user.id)
     session.add(run)
     session.flush()  # the partial unique index refuses a concurrent twin (409)
     return run
@@ -229,6 +257,10 @@ def _give_up_abandoned(session: Session, branch_id: UUID, work_date: date) -> No
 class VisitSheetNotFound(NotFound):
     title = "Visit sheet not found"
     slug = "visit-sheet-not-found"
+    members = problem_members(
+        sheet_id=(UUID, "The sheet asked for."),
+        work_date=(date, "The day asked for (`GET /me/sheet`)."),
+    )
 
 
 def visible_sheets(user: User) -> Select[tuple[VisitSheet]]:
@@ -296,16 +328,19 @@ def sheet_context(session: Session, sheet: VisitSheet) -> tuple[Team, dict[UUID,
 class PlanningRunNotEditable(Conflict):
     title = "Only the draft plan of a succeeded, unpublished run can be edited or re-solved"
     slug = "planning-run-not-editable"
+    members = problem_members(run_status=(RunStatus, "Where the run is."))
 
 
 class PlanEditsPending(Conflict):
     title = "The plan has edits that are not solved yet"
     slug = "plan-edits-pending"
+    members = problem_members(pending=(int, "How many edits wait for a re-solve."))
 
 
 class RequestNotPlannable(ValidationFailed):
     title = "This visit request cannot be planned on the run's date"
     slug = "request-not-plannable"
+    members = problem_members(visit_request_id=(UUID, "The request."))
 
 
 class TeamNotWorking(ValidationFailed):
@@ -321,11 +356,13 @@ class PinTimeOutsideHours(ValidationFailed):
 class PinPositionTaken(Conflict):
     title = "Another request is pinned to that position"
     slug = "pin-position-taken"
+    members = problem_members(visit_request_id=(UUID, "The request pinned to that position already."))
 
 
 class PlanEditNotFound(NotFound):
     title = "No edit of this request in the run"
     slug = "plan-edit-not-found"
+    members = problem_members(visit_request_id=(UUID, "The request without a pending edit."))
 
 
 def pending_edits(run: PlanningRun) -> list[PlanEdit]:
@@ -367,15 +404,18 @@ def delete_edit(session: Session, user: User, run_id: UUID, request_id: UUID) ->
     session.flush()
 
 
-def resolve_run(session: Session, user: User, run_id: UUID, settings: PlanningSettings) -> PlanningRun:
+def resolve_run(
+    session: Session, user: User, run_id: UUID, data: PlanningRunResolve, settings: PlanningSettings
+) -> PlanningRun:
     """A new run of the same branch and date that plans around the run's pins and removals (all its edits)."""
     base = _editable_run(session, user, run_id)
+    time_limit_s = _time_limit(data.time_limit_s, settings)
     _give_up_abandoned(session, base.branch_id, base.work_date)
     _ensure_no_active_run(session, base.branch_id, base.work_date)
     run = PlanningRun(
         branch_id=base.branch_id,
         work_date=base.work_date,
-        time_limit_s=settings.time_limit_s,
+        time_limit_s=time_limit_s,
         requested_by_id=user.id,
         based_on_id=base.id,
     )
@@ -471,6 +511,7 @@ def _check_pin(session: Session, run: PlanningRun, request: VisitRequest, data: 
 class SheetNotCurrent(Conflict):
     title = "Only the current published version of a sheet is worked on"
     slug = "sheet-not-current"
+    members = problem_members(current_sheet_id=(UUID, "The team's current published sheet, to work on instead."))
 
 
 def ensure_current(session: Session, sheet: VisitSheet) -> None:
@@ -482,3 +523,67 @@ def ensure_current(session: Session, sheet: VisitSheet) -> None:
     )
     if sheet.status is not SheetStatus.PUBLISHED or latest != sheet.id:
         raise SheetNotCurrent(f"Sheet {sheet.id} is not the team's current published sheet.", current_sheet_id=latest)
+
+
+class StopNotOnSheet(NotFound):
+    title = "The request is not a stop of this sheet"
+    slug = "stop-not-on-sheet"
+    members = problem_members(visit_request_id=(UUID, "The request, which is not a stop of the sheet."))
+
+
+class StopCancelled(Conflict):
+    title = "The stop is cancelled: nothing more is done there"
+    slug = "stop-cancelled"
+    members = problem_members(
+        visit_request_id=(UUID, "The stop's visit request."),
+        cancel_reason=(str, "Why the stop was cancelled, in words for the agents."),
+        cancelled_at=(datetime, "When."),
+    )
+
+
+def stop_of(session: Session, sheet_id: UUID, request_id: UUID) -> SheetStop:
+    stop = session.scalar(
+        select(SheetStop).where(SheetStop.sheet_id == sheet_id, SheetStop.visit_request_id == request_id)
+    )
+    if stop is None:
+        raise StopNotOnSheet(f"Request {request_id} is not on sheet {sheet_id}.", visit_request_id=request_id)
+    return stop
+
+
+def ensure_not_cancelled(stop: SheetStop) -> None:
+    if stop.state is StopState.CANCELLED:
+        raise StopCancelled(
+            f"This stop was cancelled: {stop.cancel_reason}",
+            visit_request_id=stop.visit_request_id,
+            cancel_reason=stop.cancel_reason,
+            cancelled_at=stop.cancelled_at,
+        )
+
+
+def current_sheets() -> Select[tuple[UUID]]:
+    """Sheets the day may still change: drafts of runs and each team's latest published version."""
+    newer = aliased(VisitSheet)
+    latest = (
+        select(func.max(newer.version)).where(newer.team_id == VisitSheet.team_id).correlate(VisitSheet)
+    ).scalar_subquery()
+    return select(VisitSheet.id).where(
+        (VisitSheet.status == SheetStatus.DRAFT)
+        | ((VisitSheet.status == SheetStatus.PUBLISHED) & (VisitSheet.version == latest))
+    )
+
+
+def cancel_stops(session: Session, request_ids: Collection[UUID], reason: str) -> None:
+    """Take the requests' stops off every current sheet where nothing has started yet: they stay on it, cancelled
+    with the reason, so that the phones can tell (the sheet's ETag changes)."""
+    if request_ids:
+        update_where(
+            session,
+            SheetStop,
+            [
+                SheetStop.visit_request_id.in_(list(request_ids)),
+                SheetStop.state.in_(OPEN_STOP_STATES),
+                SheetStop.sheet_id.in_(current_sheets()),
+            ],
+            {"state": StopState.CANCELLED, "cancel_reason": reason, "cancelled_at": utcnow()},
+        )
+        session.expire_all()

@@ -1,12 +1,12 @@
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.geo import GeoPoint
-from api.schemas import Body, FromJson, LocalTime, Patch, Read
+from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
 from api.teams.models import Team
 from api.users.models import User
 
@@ -92,8 +92,8 @@ class TeamRead(Read):
     experienced: bool
     start_point: GeoPoint | None = Field(description="Null: the branch office.")
     end_point: GeoPoint | None = Field(description="Null: the branch office.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
     @classmethod
     def from_row(cls, team: Team, agents: Mapping[UUID, User]) -> "TeamRead":

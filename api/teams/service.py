@@ -10,7 +10,7 @@ from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.db import utcnow
 from api.pagination import filter_equal, paginate
-from api.problems import Conflict, NotFound, ValidationFailed
+from api.problems import Conflict, NotFound, ValidationFailed, problem_members
 from api.scope import in_scope
 from api.teams.models import Team, TeamMember
 from api.teams.schemas import TeamCreate, TeamUpdate, lunch_break
@@ -21,6 +21,7 @@ from api.users.models import Role, User
 class TeamNotFound(NotFound):
     title = "Team not found"
     slug = "team-not-found"
+    members = problem_members(team_id=(UUID, "The team asked for."))
 
 
 class TeamNotTwoAgents(ValidationFailed):
@@ -31,21 +32,28 @@ class TeamNotTwoAgents(ValidationFailed):
 class TeamAgentsNotDistinct(ValidationFailed):
     title = "A team's two agents must be different people"
     slug = "team-agents-not-distinct"
+    members = problem_members(agent_id=(UUID, "The agent named twice."))
 
 
 class AgentNotEligible(ValidationFailed):
     title = "Not an agent of the team's branch"
     slug = "agent-not-eligible"
+    members = problem_members(agent_id=(UUID, "The user who is not an agent of the branch."))
 
 
 class AgentInactive(ValidationFailed):
     title = "Agent is deactivated"
     slug = "agent-inactive"
+    members = problem_members(agent_id=(UUID, "The inactive agent."))
 
 
 class WorkDateInPast(ValidationFailed):
     title = "Work date is in the past"
     slug = "work-date-in-past"
+    members = problem_members(
+        work_date=(date, "The date asked for."),
+        today=(date, "Today in the branch's time zone."),
+    )
 
 
 class TeamDayInvalid(ValidationFailed):
@@ -56,11 +64,17 @@ class TeamDayInvalid(ValidationFailed):
 class AgentAlreadyInTeam(Conflict):
     title = "Agent is already in a team on that date"
     slug = "agent-already-in-team"
+    members = problem_members(
+        agent_id=(UUID, "The agent."),
+        team_id=(UUID, "The team the agent is in that day."),
+        work_date=(date, "The day."),
+    )
 
 
 class TeamNameTaken(Conflict):
     title = "A team with this name exists on that date"
     slug = "team-name-taken"
+    members = problem_members(team_id=(UUID, "The team of that day with the name."))
 
 
 def teams_of(agent_id: UUID) -> Select[tuple[UUID]]:

@@ -1,10 +1,9 @@
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import Field, SecretStr
 
-from api.schemas import Body, FromJson, Patch, Read
+from api.schemas import Body, FromJson, Instant, Patch, Read
 from api.users.models import Role
 
 Username = Annotated[
@@ -48,5 +47,5 @@ class UserRead(Read):
     role: Role
     branch_id: UUID | None
     active: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant

@@ -1,3 +1,4 @@
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy import Select, exists, select, update
@@ -9,7 +10,7 @@ from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.db import utcnow
 from api.pagination import filter_equal, paginate
-from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed
+from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
 from api.scope import in_scope
 from api.teams.models import TeamMember
 from api.users.models import Role, User
@@ -19,16 +20,19 @@ from api.users.schemas import UserCreate, UserUpdate
 class UserNotFound(NotFound):
     title = "User not found"
     slug = "user-not-found"
+    members = problem_members(user_id=(UUID, "The user asked for."))
 
 
 class UsernameTaken(Conflict):
     title = "Username is taken"
     slug = "username-taken"
+    members = problem_members(username=(str, "The username."))
 
 
 class AgentHasTeams(Conflict):
     title = "Agent is in a team"
     slug = "agent-has-teams"
+    members = problem_members(work_dates=(list[date], "The days the agent is in a team."))
 
 
 class AdminHasNoBranch(ValidationFailed):

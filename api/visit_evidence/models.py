@@ -42,11 +42,13 @@ class EvidenceStatus(StrEnum):
 
 class EvidenceFlag(StrEnum):
     """Things about an accepted photo the supervisor should look at: `far_from_address` (its GPS is beyond the
-    allowed distance), `outside_visit_time` (taken before the first check-in or after the visit), `no_capture_time`,
-    `no_position` (the photo carries no EXIF time or GPS)."""
+    allowed distance), `outside_visit_time` (taken before the first check-in or after the visit), `not_on_work_date`
+    (taken on another day than the sheet's, in the branch's time zone), `no_capture_time`, `no_position` (the photo
+    carries no EXIF time or GPS)."""
 
     FAR_FROM_ADDRESS = "far_from_address"
     OUTSIDE_VISIT_TIME = "outside_visit_time"
+    NOT_ON_WORK_DATE = "not_on_work_date"
     NO_CAPTURE_TIME = "no_capture_time"
     NO_POSITION = "no_position"
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
-from api.problems import Conflict
+from api.problems import Conflict, problem_members
 from api.visit_evidence.models import EvidenceItem, EvidenceKind, EvidenceStatus
 from api.visits.models import CheckIn, Visit
 
@@ -15,6 +15,16 @@ from api.visits.models import CheckIn, Visit
 class EvidenceIncomplete(Conflict):
     title = "The visit's evidence does not meet the branch's policy"
     slug = "evidence-incomplete"
+    members = problem_members(
+        recording_coverage=(
+            float,
+            "Share (0 to 1) of the time on site that the accepted recordings cover. The time on site runs from the"
+            " first check-in at the door (or a supervisor's start without one) to the moment the outcome was"
+            " submitted; a recording covers the span from its capture time for its measured duration.",
+        ),
+        required_coverage=(float, "The share the branch requires (its evidence_recording_coverage)."),
+        missing_photos=(list[str], "Photo purposes the branch requires that no accepted photo has."),
+    )
 
 
 @dataclass(frozen=True)

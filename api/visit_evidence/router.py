@@ -10,7 +10,8 @@ from starlette.requests import ClientDisconnect
 from api.audit.chain import record_read
 from api.db import SessionDep
 from api.deps import Agent, CurrentUser
-from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_response, problem_responses
+from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_members, problem_response, problem_responses
+from api.sheets.service import StopCancelled
 from api.visit_evidence import service
 from api.visit_evidence.models import EvidenceStatus
 from api.visit_evidence.schemas import EvidenceDeclare, EvidenceRead, UploadState
@@ -34,6 +35,7 @@ class UploadInterrupted(Problem):
     status = 400
     title = "The upload was interrupted; resume it from `received`"
     slug = "upload-interrupted"
+    members = problem_members(received=(int, "Bytes stored so far: resume with this Upload-Offset."))
 
 
 def _store(request: Request) -> Storage:
@@ -79,6 +81,7 @@ def _body(request: Request) -> Iterator[bytes]:
         service.EvidenceTypeNotAccepted,
         service.EvidenceAlreadyDeclared,
         service.ClientIdReused,
+        StopCancelled,
     ),
 )
 def declare_evidence(

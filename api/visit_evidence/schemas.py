@@ -1,11 +1,10 @@
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas import Body, FromJson
+from api.schemas import Body, FromJson, Instant
 from api.visit_evidence.models import EvidenceFlag, EvidenceItem, EvidenceKind, EvidencePurpose, EvidenceStatus
 
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bytes, lower-case hex.")]
@@ -52,7 +51,7 @@ class UploadInstructions(BaseModel):
     headers: dict[str, str] = Field(description="Headers to send with every PUT, exactly as given.")
     part_size: int | None = Field(description="For `multipart`: bytes in each part but the last.")
     parts: list[UploadPart] = Field(description="For `multipart`: one URL per part.")
-    expires_at: datetime | None
+    expires_at: Instant | None
 
 
 class UploadState(BaseModel):
@@ -75,7 +74,7 @@ class EvidenceRead(BaseModel):
     content_type: str
     size: int
     sha256: str
-    captured_at: datetime
+    captured_at: Instant
     status: EvidenceStatus
     rejected_reason: str = Field(description="Set when rejected, e.g. not-audio, truncated-image, image-too-large.")
     rejected_detail: str
@@ -84,15 +83,15 @@ class EvidenceRead(BaseModel):
     codec: str
     width: int | None
     height: int | None
-    taken_at: datetime | None = Field(description="Photos: the capture time in the EXIF data.")
+    taken_at: Instant | None = Field(description="Photos: the capture time in the EXIF data.")
     lat: float | None = Field(description="Photos: the EXIF GPS position.")
     lon: float | None
     distance_m: float | None = Field(description="Photos: how far the EXIF position is from the address.")
     flags: list[EvidenceFlag]
     has_thumbnail: bool
     declared_by_id: UUID
-    created_at: datetime
-    completed_at: datetime | None
+    created_at: Instant
+    completed_at: Instant | None
     upload: UploadInstructions | None = Field(default=None, description="Where to send the bytes (on declaring).")
 
     @classmethod

@@ -22,14 +22,23 @@ from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import FindingKind
 from api.geo import distance_m
-from api.problems import ClientIdReused, Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from api.problems import (
+    ClientIdReused,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    problem_members,
+)
+from api.sheets.models import VisitSheet
 from api.users.models import User
 from api.visit_evidence import policy as evidence_policy
 from api.visit_evidence.models import EvidenceFlag, EvidenceItem, EvidenceKind, EvidenceStatus
 from api.visit_evidence.schemas import EvidenceDeclare, UploadInstructions, UploadMethod, UploadPart, UploadState
 from api.visit_evidence.store import CONTENT_TYPES
 from api.visits.models import Visit
-from api.visits.service import get_visit, visible_visits
+from api.visits.service import ensure_stop_open, get_visit, visible_visits
 from evidence import audio, photos
 from evidence.digest import sha256_of
 from evidence.inspection import Rejected
@@ -52,52 +61,73 @@ PHOTO_TIME_SLACK = timedelta(minutes=15)
 class EvidenceNotFound(NotFound):
     title = "Evidence not found"
     slug = "evidence-not-found"
+    members = problem_members(evidence_id=(UUID, "The item asked for."))
 
 
 class EvidenceTooLarge(PayloadTooLarge):
     title = "The evidence is larger than allowed"
     slug = "evidence-too-large"
+    members = problem_members(limit=(int, "The most bytes an item of this kind may have."))
 
 
 class EvidenceTypeNotAccepted(UnsupportedMediaType):
     title = "This content type is not accepted for this kind of evidence"
     slug = "evidence-type-not-accepted"
+    members = problem_members(accepted=(list[str], "The content types accepted for this kind."))
 
 
 class EvidenceAlreadyDeclared(Conflict):
     title = "The same bytes were declared for this visit already"
     slug = "evidence-already-declared"
+    members = problem_members(evidence_id=(UUID, "The item declared with these bytes."))
 
 
 class UploadNotResumable(Conflict):
     title = "This item is uploaded straight to the store, not through the API"
     slug = "upload-not-resumable"
+    members = problem_members(evidence_id=(UUID, "The item, uploaded with presigned URLs instead."))
 
 
 class UploadOffsetMismatch(Conflict):
     title = "The upload does not continue where the stored bytes end"
     slug = "upload-offset-mismatch"
+    members = problem_members(received=(int, "Bytes stored so far: send Upload-Offset with this."))
 
 
 class EvidenceAlreadyComplete(Conflict):
     title = "The item is complete; its bytes cannot change"
     slug = "evidence-already-complete"
+    members = problem_members(evidence_id=(UUID, "The item."))
 
 
 class EvidenceNotUploaded(Conflict):
     title = "The bytes have not all arrived"
     slug = "evidence-not-uploaded"
+    members = problem_members(
+        evidence_id=(UUID, "The item."),
+        received=(int, "Bytes stored so far."),
+        size=(int, "Bytes declared."),
+    )
 
 
 class EvidenceMismatch(ValidationFailed):
     title = "The uploaded bytes are not the ones declared"
     slug = "evidence-mismatch"
+    members = problem_members(
+        declared_sha256=(str, "The SHA-256 declared."),
+        stored_sha256=(str, "The SHA-256 of the bytes stored."),
+        stored_size=(int, "The number of bytes stored."),
+    )
     commits = True  # the item stays declared, ready for the upload again
 
 
 class EvidenceRejected(ValidationFailed):
     title = "The uploaded file is not acceptable evidence"
     slug = "evidence-rejected"
+    members = problem_members(
+        evidence_id=(UUID, "The item, kept as rejected."),
+        reason=(str, "Why, e.g. not-audio, truncated-image, image-too-large."),
+    )
 
 
 def visible_evidence(user: User) -> Select[tuple[EvidenceItem]]:
@@ -131,6 +161,7 @@ def declare(
         if earlier.visit_id != visit.id or earlier.declared_by_id != user.id or earlier.sha256 != data.sha256:
             raise ClientIdReused("This client_id was used for another evidence item.", client_id=data.client_id)
         return earlier
+    ensure_stop_open(session, visit)
     types = CONTENT_TYPES[data.kind]
     if data.content_type not in types:
         raise EvidenceTypeNotAccepted(
@@ -447,6 +478,8 @@ def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, 
         ended = visit.completed_at or utcnow()
         if began is None or not began - PHOTO_TIME_SLACK <= item.taken_at <= ended + PHOTO_TIME_SLACK:
             flags.append(EvidenceFlag.OUTSIDE_VISIT_TIME)
+        if item.taken_at.astimezone(zone).date() != session.get_one(VisitSheet, visit.sheet_id).work_date:
+            flags.append(EvidenceFlag.NOT_ON_WORK_DATE)
     if photo.lat is None or photo.lon is None:
         flags.append(EvidenceFlag.NO_POSITION)
     else:

@@ -1,11 +1,11 @@
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import Field
 
 from api.geo import GeoPoint
-from api.schemas import Body, FromJson, LocalTime, Patch, Read
+from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
 from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
 
 Priority = Annotated[int, Field(ge=1, le=5, description="1 (can wait) to 5 (most urgent).")]
@@ -70,8 +70,8 @@ class VisitRequestRead(Read):
     window_end: LocalTime | None
     notes: str
     status: VisitRequestStatus
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
     @classmethod
     def from_row(cls, request: VisitRequest) -> "VisitRequestRead":

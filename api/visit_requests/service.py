@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 from api.branches.models import Branch
 from api.branches.service import local_today
 from api.cases import service as cases_service
-from api.cases.models import Address, AddressValidity, DebtCase
+from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
 from api.pagination import filter_equal, paginate
-from api.problems import Conflict, NotFound, ValidationFailed
+from api.problems import Conflict, NotFound, ValidationFailed, problem_members
 from api.users.models import User
 from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
 from api.visit_requests.schemas import VisitRequestCreate, VisitRequestUpdate
@@ -20,6 +20,7 @@ from api.visit_requests.schemas import VisitRequestCreate, VisitRequestUpdate
 class VisitRequestNotFound(NotFound):
     title = "Visit request not found"
     slug = "visit-request-not-found"
+    members = problem_members(visit_request_id=(UUID, "The request asked for."))
 
 
 class AddressNotOfCase(ValidationFailed):
@@ -30,11 +31,17 @@ class AddressNotOfCase(ValidationFailed):
 class AddressInvalid(Conflict):
     title = "The address is reported or confirmed invalid"
     slug = "address-invalid"
+    members = problem_members(
+        address_id=(UUID, "The address."),
+        validity=(AddressValidity, "Where the address stands."),
+        invalid_reason=(InvalidReason, "Why it is invalid."),
+    )
 
 
 class VisitDateInPast(ValidationFailed):
     title = "The visit dates are in the past"
     slug = "visit-date-in-past"
+    members = problem_members(today=(date, "Today in the branch's time zone."))
 
 
 class VisitDatesOutOfOrder(ValidationFailed):
@@ -50,21 +57,34 @@ class VisitWindowInvalid(ValidationFailed):
 class WindowOutsideVisitingHours(ValidationFailed):
     title = "The time window is outside the branch's visiting hours"
     slug = "window-outside-visiting-hours"
+    members = problem_members(
+        visiting_from=(str, "The branch's visiting hours begin, HH:MM local time."),
+        visiting_until=(str, "They end, HH:MM local time."),
+    )
 
 
 class VisitRequestDuplicate(Conflict):
     title = "The address already has a visit request for these dates"
     slug = "visit-request-duplicate"
+    members = problem_members(visit_request_id=(UUID, "The request already asking for this address on these dates."))
 
 
 class VisitRequestNotOpen(Conflict):
     title = "Only an open visit request can be rescheduled or changed"
     slug = "visit-request-not-open"
+    members = problem_members(
+        visit_request_id=(UUID, "The request."),
+        resulting_status=(VisitRequestStatus, "Its status after the change."),
+    )
 
 
 class VisitRequestStatusChangeNotAllowed(Conflict):
     title = "This status change is not allowed here"
     slug = "visit-request-status-change-not-allowed"
+    members = problem_members(
+        visit_request_id=(UUID, "The request."),
+        current_status=(VisitRequestStatus, "Its status now."),
+    )
 
 
 # statuses of a request that will still lead to a visit: a second one for the same address and dates double-books

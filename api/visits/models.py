@@ -25,12 +25,17 @@ from api.enums import enum_column_type
 
 class VisitStatus(StrEnum):
     """`checking_in`: agents are arriving; `in_progress`: both checked in (or a supervisor overrode); `reported`: one
-    agent submitted the outcome, the other has to confirm it; `completed`: both agreed on the outcome."""
+    agent submitted the outcome, the other has to confirm it; `completed`: both agreed on the outcome;
+    `amendment_reported`: completed, and an amendment of its outcome waits for the other agent's confirmation."""
 
     CHECKING_IN = "checking_in"
     IN_PROGRESS = "in_progress"
     REPORTED = "reported"
     COMPLETED = "completed"
+    AMENDMENT_REPORTED = "amendment_reported"
+
+
+AWAITING_CONFIRMATION = (VisitStatus.REPORTED, VisitStatus.AMENDMENT_REPORTED)
 
 
 class DepartureCheck(Base):
@@ -67,6 +72,10 @@ class Visit(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     override_reason: Mapped[str] = mapped_column(Text(), default="")  # a supervisor started it without both check-ins
     override_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    # a supervisor allowed the door outside the sheet's work date or the visiting hours
+    hours_override_reason: Mapped[str] = mapped_column(Text(), default="")
+    hours_override_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    hours_override_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 

@@ -9,7 +9,7 @@ from api.db import SessionDep
 from api.deps import Agent, CurrentUser, Manager, require_roles
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
-from api.sheets.service import SheetNotCurrent, VisitSheetNotFound
+from api.sheets.service import SheetNotCurrent, StopCancelled, StopNotOnSheet, VisitSheetNotFound
 from api.teams.service import TeamNotFound
 from api.users.models import Role, User
 from api.visit_evidence.policy import EvidenceIncomplete
@@ -21,6 +21,7 @@ from api.visits.schemas import (
     CheckInCreate,
     DepartureCheckCreate,
     DepartureCheckRead,
+    HoursOverrideCreate,
     OutcomeCreate,
     StartVisit,
     VisitRead,
@@ -37,7 +38,9 @@ _OUTCOME_PROBLEMS = (
     service.CareNoteRequired,
     service.CashNotApproved,
     service.ClientIdReused,
+    StopCancelled,
 )
+_DOOR_PROBLEMS = (StopNotOnSheet, StopCancelled, service.NotTheWorkDate, service.OutsideVisitingHours)
 
 
 def _read(session: Session, visit: Visit) -> VisitRead:
@@ -64,7 +67,7 @@ def confirm_departure(
         RoleNotAllowed,
         VisitSheetNotFound,
         SheetNotCurrent,
-        service.StopNotOnSheet,
+        *_DOOR_PROBLEMS,
         service.CheckInTooFar,
         service.VisitAlreadyStarted,
         service.ClientIdReused,
@@ -76,6 +79,20 @@ def check_in(
     """Check in at a stop of your team's sheet with the phone's position; both agents do, each for themselves."""
     rules = request.app.state.settings.visits
     return _read(session, service.check_in(session, user, sheet_id, visit_request_id, body, rules))
+
+
+@router.post(
+    "/visit-sheets/{sheet_id}/stops/{visit_request_id}/hours-override",
+    responses=problem_responses(
+        RoleNotAllowed, VisitSheetNotFound, SheetNotCurrent, StopNotOnSheet, StopCancelled, service.VisitAlreadyStarted
+    ),
+)
+def override_hours(
+    sheet_id: UUID, visit_request_id: UUID, body: HoursOverrideCreate, session: SessionDep, user: Manager
+) -> VisitRead:
+    """Let the team check in and start this stop's visit outside the sheet's work date or the visiting hours, with
+    the reason; recorded on the visit."""
+    return _read(session, service.override_hours(session, user, sheet_id, visit_request_id, body))
 
 
 @router.get("/visits", responses=problem_responses(ValidationFailed))
@@ -112,6 +129,7 @@ def get_visit(visit_id: UUID, session: SessionDep, user: CurrentUser) -> VisitRe
         RoleNotAllowed,
         service.VisitNotFound,
         service.VisitAlreadyStarted,
+        *_DOOR_PROBLEMS,
         service.DepartureCheckMissing,
         service.AgentsNotBothCheckedIn,
         service.CheckInsTooFarApart,

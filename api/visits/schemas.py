@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.cases.models import ContactKind
-from api.schemas import Body, FromJson
+from api.schemas import Body, FromJson, Instant
 from api.visits.models import CheckIn, Outcome, Visit, VisitStatus
 
 ShortText = Annotated[str, Field(max_length=200)]
@@ -39,7 +39,7 @@ class DepartureCheckRead(BaseModel):
     agent_id: UUID
     work_date: date
     items: list[str]
-    created_at: datetime
+    created_at: Instant
 
 
 class CheckInCreate(Body):
@@ -61,8 +61,8 @@ class CheckInRead(BaseModel):
     lon: float
     accuracy_m: float
     distance_m: float
-    device_time: datetime
-    received_at: datetime
+    device_time: Instant
+    received_at: Instant
 
     @classmethod
     def from_row(cls, row: CheckIn) -> "CheckInRead":
@@ -74,6 +74,14 @@ class StartVisit(Body):
 
     override_reason: Annotated[str, Field(min_length=10, max_length=1000)] | None = Field(
         default=None, description="Supervisors only: why the visit starts without both agents' check-ins."
+    )
+
+
+class HoursOverrideCreate(Body):
+    """A supervisor lets the team visit this stop outside the sheet's work date or the visiting hours."""
+
+    reason: Annotated[str, Field(min_length=10, max_length=1000)] = Field(
+        description="Why the door may be visited now (e.g. the debtor asked for an evening visit); recorded."
     )
 
 
@@ -172,7 +180,7 @@ class CashApprovalRead(BaseModel):
     max_amount: Decimal
     reason: str
     approved_by_id: UUID
-    created_at: datetime
+    created_at: Instant
 
 
 class OutcomeCreate(Body):
@@ -213,9 +221,9 @@ class OutcomeRead(BaseModel):
     amends_id: UUID | None
     sequence: int
     submitted_by_id: UUID
-    submitted_at: datetime
+    submitted_at: Instant
     confirmed_by_id: UUID | None
-    confirmed_at: datetime | None
+    confirmed_at: Instant | None
     details: dict[str, object]
 
     @classmethod
@@ -232,10 +240,15 @@ class VisitRead(BaseModel):
     team_id: UUID
     case_id: UUID
     status: VisitStatus
-    started_at: datetime | None
+    started_at: Instant | None
     override_reason: str = Field(description="Set when a supervisor started the visit without both check-ins.")
     override_by_id: UUID | None
-    completed_at: datetime | None
+    hours_override_reason: str = Field(
+        description="Set when a supervisor allowed the door outside the sheet's work date or the visiting hours."
+    )
+    hours_override_by_id: UUID | None
+    hours_override_at: Instant | None
+    completed_at: Instant | None
     check_ins: list[CheckInRead]
     outcomes: list[OutcomeRead]
 
@@ -251,6 +264,9 @@ class VisitRead(BaseModel):
             started_at=visit.started_at,
             override_reason=visit.override_reason,
             override_by_id=visit.override_by_id,
+            hours_override_reason=visit.hours_override_reason,
+            hours_override_by_id=visit.hours_override_by_id,
+            hours_override_at=visit.hours_override_at,
             completed_at=visit.completed_at,
             check_ins=[CheckInRead.from_row(row) for row in visit.check_ins],
             outcomes=[OutcomeRead.from_row(row) for row in outcomes],

@@ -4,6 +4,7 @@ submitted by one agent and confirmed by the other, amendments instead of edits."
 from collections.abc import Sequence
 from datetime import date, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import Select, func, select
@@ -17,7 +18,8 @@ from api.findings import service as findings_service
 from api.findings.models import FindingKind
 from api.geo import distance_m
 from api.pagination import filter_equal, paginate
-from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed
+from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed, problem_members
+from api.rules.hours import DoorRule, door_closed
 from api.scope import in_scope
 from api.sheets import service as sheets_service
 from api.sheets.models import SheetStop, StopState, VisitSheet
@@ -26,48 +28,73 @@ from api.teams.service import TeamNotFound, teams_of
 from api.users.models import Role, User
 from api.visit_evidence import policy as evidence_policy
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
-from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit, VisitStatus
-from api.visits.schemas import CashApprovalCreate, CheckInCreate, DepartureCheckCreate, OutcomeCreate, StartVisit
+from api.visits.models import (
+    AWAITING_CONFIRMATION,
+    CashApproval,
+    CheckIn,
+    DepartureCheck,
+    Outcome,
+    Visit,
+    VisitStatus,
+)
+from api.visits.schemas import (
+    CashApprovalCreate,
+    CheckInCreate,
+    ContactResult,
+    DepartureCheckCreate,
+    HoursOverrideCreate,
+    OutcomeCreate,
+    StartVisit,
+)
 
 
 class VisitNotFound(NotFound):
     title = "Visit not found"
     slug = "visit-not-found"
-
-
-class StopNotOnSheet(NotFound):
-    title = "The request is not a stop of this sheet"
-    slug = "stop-not-on-sheet"
+    members = problem_members(visit_id=(UUID, "The visit asked for."))
 
 
 class ChecklistIncomplete(ValidationFailed):
     title = "Every item of the departure checklist must be confirmed"
     slug = "checklist-incomplete"
+    members = problem_members(
+        missing=(list[str], "Items of the branch's checklist not confirmed."),
+        unknown=(list[str], "Items sent that are not on it."),
+    )
 
 
 class CheckInTooFar(ValidationFailed):
     title = "Too far from the address to check in"
     slug = "check-in-too-far"
+    members = problem_members(
+        distance_m=(int, "Metres from the address to the fix, as the server measured them."),
+        radius_m=(int, "The geofence radius."),
+        accuracy_m=(float, "The fix's accuracy as sent; counted up to the radius."),
+    )
 
 
 class VisitAlreadyStarted(Conflict):
     title = "The visit has started already"
     slug = "visit-already-started"
+    members = problem_members(visit_id=(UUID, "The visit."))
 
 
 class DepartureCheckMissing(Conflict):
     title = "The team's departure check is not complete"
     slug = "departure-check-missing"
+    members = problem_members(missing_agents=(list[UUID], "The agents whose departure check is missing."))
 
 
 class AgentsNotBothCheckedIn(Conflict):
     title = "Both agents must check in at the address"
     slug = "agents-not-both-checked-in"
+    members = problem_members(missing_agents=(list[UUID], "The team's agents who have not checked in."))
 
 
 class CheckInsTooFarApart(Conflict):
     title = "The two check-ins are too far apart in time"
     slug = "check-ins-too-far-apart"
+    members = problem_members(gap_s=(int, "Seconds between the two agents' latest check-ins."))
 
 
 class OverrideReasonRequired(ValidationFailed):
@@ -78,16 +105,19 @@ class OverrideReasonRequired(ValidationFailed):
 class VisitNotInProgress(Conflict):
     title = "The visit is not in progress"
     slug = "visit-not-in-progress"
+    members = problem_members(visit_id=(UUID, "The visit."))
 
 
 class NothingToConfirm(Conflict):
     title = "No outcome waits for confirmation"
     slug = "nothing-to-confirm"
+    members = problem_members(visit_id=(UUID, "The visit."))
 
 
 class SameAgentConfirms(Conflict):
     title = "The other agent must confirm the outcome"
     slug = "same-agent-confirms"
+    members = problem_members(submitted_by_id=(UUID, "Who submitted the outcome (you)."))
 
 
 class CareNoteRequired(ValidationFailed):
@@ -98,11 +128,37 @@ class CareNoteRequired(ValidationFailed):
 class CashNotApproved(Conflict):
     title = "No cash without a supervisor's approval for this visit"
     slug = "cash-not-approved"
+    members = problem_members(approved_up_to=(str, "The amount approved for this visit, if any (a decimal string)."))
 
 
 class VisitCompleted(Conflict):
     title = "The visit is complete"
     slug = "visit-completed"
+    members = problem_members(visit_id=(UUID, "The visit."))
+
+
+_DOOR_MEMBERS = problem_members(
+    rule=(DoorRule, "The rule: `work_date` or `visiting_hours`."),
+    work_date=(date, "The sheet's work date."),
+    local_time=(str, "The time now at the branch, HH:MM."),
+    visiting_from=(str, "The branch's visiting hours begin, HH:MM local time."),
+    visiting_until=(str, "They end, HH:MM local time."),
+)
+
+
+class NotTheWorkDate(Conflict):
+    title = "The sheet is for another day"
+    slug = "not-the-work-date"
+    members = _DOOR_MEMBERS
+
+
+class OutsideVisitingHours(Conflict):
+    title = "Outside the branch's visiting hours"
+    slug = "outside-visiting-hours"
+    members = _DOOR_MEMBERS
+
+
+_DOOR_PROBLEMS = {DoorRule.WORK_DATE: NotTheWorkDate, DoorRule.VISITING_HOURS: OutsideVisitingHours}
 
 
 def visible_visits(user: User) -> Select[tuple[Visit]]:
@@ -185,19 +241,21 @@ def confirm_departure(session: Session, user: User, team_id: UUID, data: Departu
 def check_in(
     session: Session, user: User, sheet_id: UUID, request_id: UUID, data: CheckInCreate, rules: VisitSettings
 ) -> Visit:
-    """Record the agent's check-in at a stop of their team's current sheet, if near enough to the address."""
+    """Record the agent's check-in at a stop of their team's current sheet, if near enough to the address, on the
+    sheet's day and inside the visiting hours."""
     sheet = sheets_service.get_sheet(session, user, sheet_id)
     sheets_service.ensure_current(session, sheet)
-    if not any(stop.visit_request_id == request_id for stop in sheet.stops):
-        raise StopNotOnSheet(f"Request {request_id} is not on sheet {sheet_id}.", visit_request_id=request_id)
-    visit = _visit_for(session, sheet, request_id)
+    stop = sheets_service.stop_of(session, sheet.id, request_id)
     earlier = session.scalar(select(CheckIn).where(CheckIn.client_id == data.client_id))
     if earlier is not None:
-        if earlier.agent_id != user.id or earlier.visit_id != visit.id:
+        if earlier.agent_id != user.id or earlier.visit_id != stop.visit_id:
             raise ClientIdReused("This client_id was used for another check-in.", client_id=data.client_id)
-        return visit
+        return session.get_one(Visit, earlier.visit_id)
+    sheets_service.ensure_not_cancelled(stop)
+    visit = _visit_for(session, sheet, stop)
     if visit.status is not VisitStatus.CHECKING_IN:
         raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
+    _ensure_door_open(session, visit, sheet)
     point = to_shape(session.get_one(Address, visit.address_id).point)
     distance = distance_m(data.lat, data.lon, point.y, point.x)
     allowance = rules.geofence_radius_m + min(data.accuracy_m, rules.geofence_radius_m)
@@ -223,6 +281,24 @@ def check_in(
     )
     session.flush()
     session.refresh(visit)
+    _sync_stop(session, visit)
+    return visit
+
+
+def override_hours(session: Session, user: User, sheet_id: UUID, request_id: UUID, data: HoursOverrideCreate) -> Visit:
+    """A supervisor lets the team check in and start this stop's visit outside the sheet's work date or the
+    visiting hours, giving the reason; it is recorded on the visit."""
+    sheet = sheets_service.get_sheet(session, user, sheet_id)
+    sheets_service.ensure_current(session, sheet)
+    stop = sheets_service.stop_of(session, sheet.id, request_id)
+    sheets_service.ensure_not_cancelled(stop)
+    visit = _visit_for(session, sheet, stop)
+    if visit.status is not VisitStatus.CHECKING_IN:
+        raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
+    visit.hours_override_reason, visit.hours_override_by_id = data.reason, user.id
+    visit.hours_override_at = utcnow()
+    session.flush()
+    _sync_stop(session, visit)
     return visit
 
 
@@ -232,6 +308,8 @@ def start_visit(session: Session, user: User, visit_id: UUID, data: StartVisit, 
     visit = get_visit(session, user, visit_id)
     if visit.status is not VisitStatus.CHECKING_IN:
         raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
+    ensure_stop_open(session, visit)
+    _ensure_door_open(session, visit, session.get_one(VisitSheet, visit.sheet_id))
     team = session.get_one(Team, visit.team_id)
     members = [member.agent_id for member in team.members]
     _ensure_departure_checked(session, team, members)
@@ -245,8 +323,8 @@ def start_visit(session: Session, user: User, visit_id: UUID, data: StartVisit, 
     else:
         _ensure_both_checked_in(visit, members, rules)
     visit.status, visit.started_at = VisitStatus.IN_PROGRESS, utcnow()
-    _stop_of(session, visit).state = StopState.IN_PROGRESS
     session.flush()
+    _sync_stop(session, visit)
     return visit
 
 
@@ -255,6 +333,7 @@ def submit_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCr
     visit = get_visit(session, user, visit_id)
     if _retried(session, user, visit, data.client_id):
         return visit
+    ensure_stop_open(session, visit)
     if visit.status is not VisitStatus.IN_PROGRESS:
         raise VisitNotInProgress(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
     _ensure_care_note(session, visit, data)
@@ -262,6 +341,7 @@ def submit_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCr
     session.add(_outcome(visit, user, data, amends=None))
     visit.status = VisitStatus.REPORTED
     session.flush()
+    _sync_stop(session, visit)
     return visit
 
 
@@ -278,7 +358,9 @@ def amend_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCre
     _ensure_care_note(session, visit, data)
     _ensure_cash_approved(session, visit, data)
     session.add(_outcome(visit, user, data, amends=outcomes[-1]))
+    visit.status = VisitStatus.AMENDMENT_REPORTED
     session.flush()
+    _sync_stop(session, visit)
     return visit
 
 
@@ -296,19 +378,20 @@ def confirm_outcome(session: Session, user: User, visit_id: UUID) -> Visit:
         evidence_policy.ensure_met(session, visit, until=waiting.submitted_at)
     waiting.confirmed_by_id, waiting.confirmed_at = user.id, utcnow()
     if visit.status is VisitStatus.REPORTED:
-        visit.status, visit.completed_at = VisitStatus.COMPLETED, waiting.confirmed_at
-        _stop_of(session, visit).state = StopState.DONE
+        visit.completed_at = waiting.confirmed_at
         session.get_one(VisitRequest, visit.visit_request_id).status = VisitRequestStatus.COMPLETED
+    visit.status = VisitStatus.COMPLETED
     new_phones = _add_contacts(session, visit, waiting)
     _publish_findings(session, visit, waiting, new_phones)
     session.flush()
+    _sync_stop(session, visit, confirmed=waiting)
     return visit
 
 
 def approve_cash(session: Session, user: User, visit_id: UUID, data: CashApprovalCreate) -> CashApproval:
     """A supervisor allows a cash payment at the visit, up to an amount, before its outcome is recorded."""
     visit = get_visit(session, user, visit_id)
-    if visit.status is VisitStatus.COMPLETED:
+    if visit.status in (VisitStatus.COMPLETED, VisitStatus.AMENDMENT_REPORTED):
         raise VisitCompleted(f"Visit {visit.id} is complete; approve cash before the outcome.", visit_id=visit.id)
     approval = CashApproval(visit_id=visit.id, max_amount=data.max_amount, reason=data.reason, approved_by_id=user.id)
     session.add(approval)
@@ -335,7 +418,8 @@ def _own_team(session: Session, user: User, team_id: UUID) -> Team:
     return team
 
 
-def _visit_for(session: Session, sheet: VisitSheet, request_id: UUID) -> Visit:
+def _visit_for(session: Session, sheet: VisitSheet, stop: SheetStop) -> Visit:
+    request_id = stop.visit_request_id
     visit = session.scalar(select(Visit).where(Visit.sheet_id == sheet.id, Visit.visit_request_id == request_id))
     if visit is None:
         request = session.get_one(VisitRequest, request_id)
@@ -352,12 +436,56 @@ def _visit_for(session: Session, sheet: VisitSheet, request_id: UUID) -> Visit:
     return visit
 
 
-def _stop_of(session: Session, visit: Visit) -> SheetStop:
-    return session.scalars(
-        select(SheetStop).where(
-            SheetStop.sheet_id == visit.sheet_id, SheetStop.visit_request_id == visit.visit_request_id
-        )
-    ).one()
+def ensure_stop_open(session: Session, visit: Visit) -> None:
+    """Nothing more is done at a stop that was cancelled (its address confirmed invalid, say)."""
+    sheets_service.ensure_not_cancelled(sheets_service.stop_of(session, visit.sheet_id, visit.visit_request_id))
+
+
+def _sync_stop(session: Session, visit: Visit, confirmed: Outcome | None = None) -> None:
+    """Keep the visit's stop saying where the visit stands: the phones rebuild their day from the sheet alone.
+    `confirmed`: the outcome just confirmed, which tells a completed visit done from failed."""
+    stop = sheets_service.stop_of(session, visit.sheet_id, visit.visit_request_id)
+    stop.visit_id = visit.id
+    stop.awaiting_confirmation = visit.status in AWAITING_CONFIRMATION
+    if stop.state is not StopState.CANCELLED:
+        stop.state = _stop_state(visit, stop.state, confirmed)
+    session.flush()
+
+
+def _stop_state(visit: Visit, now: StopState, confirmed: Outcome | None) -> StopState:
+    if visit.status is VisitStatus.CHECKING_IN:
+        return StopState.CHECKING_IN
+    if visit.status in (VisitStatus.IN_PROGRESS, VisitStatus.REPORTED):
+        return StopState.IN_PROGRESS
+    if confirmed is None:  # an amendment waits: the stop stays as its confirmed outcome left it
+        return now
+    return StopState.FAILED if confirmed.contact_result == ContactResult.NOBODY else StopState.DONE
+
+
+def _ensure_door_open(session: Session, visit: Visit, sheet: VisitSheet) -> None:
+    """On the sheet's work date and inside the branch's visiting hours, unless a supervisor allowed it."""
+    if visit.hours_override_reason:
+        return
+    branch = session.get_one(Branch, visit.branch_id)
+    now = utcnow().astimezone(ZoneInfo(branch.timezone))
+    broken = door_closed(now, sheet.work_date, branch.visiting_from, branch.visiting_until)
+    if broken is None:
+        return
+    problem = _DOOR_PROBLEMS[broken]
+    why = (
+        f"this sheet is for {sheet.work_date.isoformat()}, and it is {now:%Y-%m-%d} at the branch"
+        if broken is DoorRule.WORK_DATE
+        else f"it is {now:%H:%M} at the branch; doors are visited {branch.visiting_from:%H:%M}-"
+        f"{branch.visiting_until:%H:%M}"
+    )
+    raise problem(
+        f"Not now: {why}. A supervisor may allow it with a reason (POST .../hours-override).",
+        rule=broken,
+        work_date=sheet.work_date,
+        local_time=now.strftime("%H:%M"),
+        visiting_from=branch.visiting_from.strftime("%H:%M"),
+        visiting_until=branch.visiting_until.strftime("%H:%M"),
+    )
 
 
 def _ensure_departure_checked(session: Session, team: Team, members: list[UUID]) -> None:

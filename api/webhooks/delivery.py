@@ -7,7 +7,6 @@ Headers: `Webhook-Id` (the finding's id, the same on every retry), `Webhook-Time
 
 import hashlib
 import hmac
-import json
 import logging
 import threading
 import urllib.error
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import utcnow
 from api.findings.models import Finding
+from api.findings.schemas import event_of
 from api.webhooks.models import WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger(__name__)
@@ -124,16 +124,7 @@ def _record(sessions: sessionmaker[Session], answers: list[tuple[_Attempt, str |
 
 
 def _body(finding: Finding) -> bytes:
-    return json.dumps(
-        {
-            "id": finding.id,
-            "kind": finding.kind.value,
-            "case_id": str(finding.case_id),
-            "payload": finding.payload,
-            "created_at": finding.created_at.isoformat(),
-        },
-        ensure_ascii=False,
-    ).encode()
+    return event_of(finding).model_dump_json().encode()
 
 
 def _post(attempt: _Attempt, now: datetime) -> str | None:

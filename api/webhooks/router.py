@@ -1,12 +1,14 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Header, Query, status
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
 from api.db import SessionDep
 from api.deps import Manager
+from api.findings.models import FindingKind
+from api.findings.schemas import EVENTS, PAYLOADS
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.webhooks import service
@@ -55,3 +57,48 @@ def deactivate_webhook(webhook_id: UUID, session: SessionDep, user: Manager) -> 
 
 def _read(session: Session, subscription: WebhookSubscription) -> WebhookRead:
     return WebhookRead.from_row(subscription, service.deliveries_of(session, [subscription])[subscription.id])
+
+
+SIGNATURE_SCHEME = """Each finding of the branch is POSTed as JSON to every active subscription's URL, with these
+headers:
+
+- `Webhook-Id`: the finding's id, the same on every retry (use it to drop duplicates: delivery is at least once);
+- `Webhook-Timestamp`: when this attempt was signed, in Unix seconds;
+- `Webhook-Signature`: `sha256=` and the lowercase hex HMAC-SHA256, keyed with the subscription's secret, of
+  `"{Webhook-Id}.{Webhook-Timestamp}.{body}"` (the raw body bytes).
+
+Check the signature with a constant-time comparison and refuse timestamps more than a few minutes old. Answer 2xx
+once the finding is stored; any other answer, or none within 10 s, is retried with exponential backoff (2 s
+doubling to 1 h) until it is taken. The README has a verification example."""
+
+
+def document_webhooks(webhooks: APIRouter) -> None:
+    """Describe, in the OpenAPI document's `webhooks`, the request sent for each kind of finding."""
+    for kind in FindingKind:
+        _document(webhooks, kind)
+
+
+def _document(webhooks: APIRouter, kind: FindingKind) -> None:
+    event = EVENTS[kind]
+
+    def receive(
+        body: event,  # type: ignore[valid-type]
+        webhook_id: Annotated[str, Header(alias="Webhook-Id", description="The finding's id.")],
+        webhook_timestamp: Annotated[str, Header(alias="Webhook-Timestamp", description="Unix seconds.")],
+        webhook_signature: Annotated[
+            str,
+            Header(alias="Webhook-Signature", description='`sha256=` + hex HMAC-SHA256 of "{id}.{timestamp}.{body}".'),
+        ],
+    ) -> None:
+        """The receiver's endpoint: documentation of what fieldvisit sends, not an endpoint of fieldvisit."""
+
+    webhooks.post(
+        kind.value,
+        name=kind.value,
+        tags=["webhooks"],
+        summary=f"A `{kind.value}` finding",
+        description=f"{PAYLOADS[kind].__doc__}\n\n{SIGNATURE_SCHEME}",
+        operation_id=f"webhooks-{kind.value}",
+        response_description="Taken (any 2xx answer): it is not sent again.",
+        responses={"default": {"description": "Not taken: sent again later, backing off."}},
+    )(receive)

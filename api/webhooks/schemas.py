@@ -1,10 +1,9 @@
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, Field
 
-from api.schemas import Body, FromJson
+from api.schemas import Body, FromJson, Instant
 from api.webhooks.models import WebhookSubscription
 
 
@@ -34,7 +33,7 @@ class WebhookRead(BaseModel):
     branch_id: UUID
     url: str
     active: bool
-    created_at: datetime
+    created_at: Instant
     deliveries: WebhookDeliveries
 
     @classmethod

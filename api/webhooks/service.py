@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
 from api.pagination import filter_equal, paginate
-from api.problems import NotFound
+from api.problems import NotFound, problem_members
 from api.scope import in_scope
 from api.users.models import User
 from api.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -18,6 +18,7 @@ from api.webhooks.schemas import WebhookCreate, WebhookDeliveries
 class WebhookNotFound(NotFound):
     title = "Webhook subscription not found"
     slug = "webhook-not-found"
+    members = problem_members(webhook_id=(UUID, "The subscription asked for."))
 
 
 def visible_subscriptions(user: User) -> Select[tuple[WebhookSubscription]]:

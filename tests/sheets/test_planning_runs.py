@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
 from api.cases.models import AddressValidity, InvalidReason
+from api.config import PlanningSettings, Settings
 from api.geo import GeoPoint
+from api.main import create_app
 from api.sheets import planner
 from api.sheets.models import PlanningRun, RunStatus, SheetStop, UnplannedRequest, VisitSheet
 from api.teams.models import Team
@@ -161,7 +163,12 @@ def test_a_complaint_case_needs_an_experienced_team(client: TestClient, app: Fas
     run = plan(client, app, supervisor)
 
     assert run["unplanned"] == [
-        {"visit_request_id": str(request.id), "reason": "no_team_with_skill", "detail": run["unplanned"][0]["detail"]}
+        {
+            "visit_request_id": str(request.id),
+            "reason": "no_team_with_skill",
+            "detail": run["unplanned"][0]["detail"],
+            "team_ids": [],
+        }
     ]
 
 
@@ -357,3 +364,54 @@ def test_cancelling_a_running_run_flags_it_for_its_worker(client: TestClient, se
 
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["cancel_requested"]) == ("running", True)
+
+
+def test_a_request_left_out_is_explained_with_team_names_and_times(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    team = make_team(session, branch)
+    team.name, team.max_visits = "外访一组", 2
+    session.commit()
+    requests = _requests(session, branch, 3)
+
+    run = plan(client, app, supervisor)
+
+    [left] = run["unplanned"]
+    assert left["reason"] == "lower_priority" and left["team_ids"] == [str(team.id)]
+    assert left["visit_request_id"] in {str(request.id) for request in requests}
+    sheet = client.get(f"/visit-sheets/{run['sheets'][0]['id']}", headers=auth_headers(supervisor)).json()
+    back = datetime.fromisoformat(sheet["returns_at"]).astimezone(ZoneInfo(branch.timezone))
+    assert left["detail"].startswith(f"外访一组's day is full by {back:%H:%M}")
+    assert str(team.id) not in left["detail"] and "drop cost" not in left["detail"]
+
+
+def test_a_supervisor_asks_for_a_shorter_solve_but_not_a_longer_one(settings: Settings, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    base = _requests(session, branch, 1)
+    make_team(session, branch)
+    application = create_app(settings.model_copy(update={"planning": PlanningSettings(time_limit_s=60)}))
+    with TestClient(application) as client:
+        longer = client.post("/planning-runs", json={"time_limit_s": 61}, headers=auth_headers(supervisor))
+        started = client.post("/planning-runs", json={"time_limit_s": 1}, headers=auth_headers(supervisor))
+        wait_for_run(application)
+        run = client.get(started.headers["Location"], headers=auth_headers(supervisor)).json()
+        client.put(
+            f"/planning-runs/{run['id']}/edits/{base[0].id}",
+            json={"action": "remove"},
+            headers=auth_headers(supervisor),
+        )
+        resolved = client.post(
+            f"/planning-runs/{run['id']}/resolve", json={"time_limit_s": 2}, headers=auth_headers(supervisor)
+        )
+        wait_for_run(application)
+    application.state.engine.dispose()
+
+    assert longer.status_code == 422 and problem_type(longer) == "time-limit-too-long"
+    assert longer.json()["max_time_limit_s"] == 60
+    assert longer.json()["errors"] == [{"pointer": "#/time_limit_s", "detail": "at most 60"}]
+    assert started.status_code == 202 and run["time_limit_s"] == 1 and run["status"] == "succeeded"
+    assert run["figures"]["solver_wall_s"] <= 1.5
+    assert resolved.status_code == 202 and resolved.json()["time_limit_s"] == 2

@@ -4,14 +4,19 @@ import io
 import re
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
+from reportlab.pdfbase import pdfmetrics
 
+from api.sheets import printing
 from api.sheets.printing import (
     BACKGROUND,
     CSV_HEADER,
     END_HALF_PX,
+    FONT,
+    LABELS,
     MARGIN_PX,
     OFFICE_COLOUR,
     STOP_COLOUR,
@@ -19,13 +24,17 @@ from api.sheets.printing import (
     WHITE,
     PrintedSheet,
     PrintedStop,
+    SheetFontMissing,
     fit_projection,
+    header,
     paragraph,
     render_csv,
     render_pdf,
     route_picture,
     scale_bar_m,
     sheet_points,
+    sheet_title,
+    stops_table,
 )
 
 OFFICE = (31.2304, 121.4737)
@@ -190,6 +199,7 @@ def test_csv_round_trips_chinese_commas_quotes_and_newlines() -> None:
         address='上海市黄浦区南京东路100号, 3室 "后门"\n二楼',
         debtor_name="张三, Zhang",
         flags=("complaint history", "elderly"),
+        notes='ask for "王先生", not his wife',
     )
 
     rows = list(csv.reader(io.StringIO(render_csv(make_sheet((stop,))))))
@@ -207,6 +217,7 @@ def test_csv_round_trips_chinese_commas_quotes_and_newlines() -> None:
             "complaint history; elderly",
             "31.24",
             "121.48",
+            'ask for "王先生", not his wife',
         ],
     ]
 
@@ -232,3 +243,63 @@ def test_csv_neutralises_formula_cells_but_not_negative_coordinates() -> None:
     assert cells["debtor_name"] == '\'=HYPERLINK("http://evil.example","x")'
     assert cells["flags"] == "'\tnote"
     assert (float(cells["lat"]), float(cells["lon"])) == (-33.9, -70.6)
+
+
+def _embedded_font(pdf: bytes) -> list[bytes]:
+    return re.findall(rb"/BaseFont /([A-Z]{6}\+[\w-]+)", pdf)
+
+
+def test_the_pdf_embeds_one_font_that_has_every_glyph_it_prints() -> None:
+    sheet = make_sheet(
+        (make_stop(1, 31.24, 121.48, notes="请核实新电话，住户说“下午在家”。", purpose="协商还款 Negotiate"),)
+    )
+
+    pdf = render_pdf(sheet)
+
+    assert {name.split(b"+")[1].rsplit(b"-", 1)[0] for name in _embedded_font(pdf)} == {FONT.encode()}
+    assert b"/FontFile2" in pdf and b"STSong" not in pdf
+    face = pdfmetrics.getFont(FONT).face
+    printed = "".join(
+        [
+            *(str(label) for label in LABELS["zh"].values()),
+            sheet_title(sheet),
+            *(paragraph.getPlainText() for paragraph in header(sheet)),
+            *(
+                cell.getPlainText()
+                for row in stops_table(sheet, 500)._cellvalues
+                for value in row
+                for cell in (value if isinstance(value, list) else [value])
+            ),
+        ]
+    )
+    missing = sorted({char for char in printed if not char.isspace() and ord(char) not in face.charToGlyph})
+    assert missing == []
+    assert "·" in printed
+
+
+def test_each_stop_prints_what_the_collector_asked_for_in_the_sheets_language() -> None:
+    asked = make_stop(1, 31.24, 121.48, notes="债务人上午在家", purpose="Negotiate")
+    english = replace(make_sheet((asked, make_stop(2, 31.25, 121.49))), language="en")
+
+    cells = [
+        [
+            value.getPlainText() if not isinstance(value, list) else " | ".join(p.getPlainText() for p in value)
+            for value in row
+        ]
+        for row in stops_table(english, 500)._cellvalues
+    ]
+
+    assert cells[0][:3] == ["No.", "Time", "Address"]
+    assert cells[1][3] == "Negotiate | Notes: 债务人上午在家" and cells[2][3] == "Negotiate"
+    assert render_csv(english).splitlines()[1].endswith(",债务人上午在家")
+
+
+def test_a_server_without_the_font_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(printing, "FONT_FILES", (Path("/nonexistent/font.ttc"),))
+    printing._register_font.cache_clear()
+    try:
+        with pytest.raises(SheetFontMissing, match="apt-get install fonts-wqy-microhei"):
+            render_pdf(make_sheet(()))
+    finally:
+        monkeypatch.undo()
+        printing._register_font.cache_clear()

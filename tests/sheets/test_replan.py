@@ -22,6 +22,7 @@ from tests.factories import (
     make_team,
     make_user,
     make_visit_request,
+    moments,
     problem_type,
 )
 from tests.sheets.test_planning_runs import NEAR_OFFICE, plan
@@ -122,3 +123,71 @@ def test_replanning_is_refused_for_another_team_an_old_version_and_another_day(
 
 def _sheet(client: TestClient, user: User, summary: dict[str, Any]) -> dict[str, Any]:
     return client.get(f"/visit-sheets/{summary['id']}", headers=auth_headers(user)).json()
+
+
+def test_after_skipping_stops_the_skipped_ones_are_planned_again_after_the_done_ones(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    branch, _, team, summary = _started_day(client, app, session)
+    sheet = session.get_one(VisitSheet, UUID(summary["id"]))
+    for stop, state in zip(
+        sheet.stops, (StopState.DONE, StopState.PLANNED, StopState.PLANNED, StopState.DONE), strict=False
+    ):
+        stop.state = state  # the team finished stop 1, skipped 2 and 3, finished 4
+    session.commit()
+    agent = session.get_one(User, team.members[0].agent_id)
+    before = _sheet(client, agent, summary)
+
+    response = client.post(
+        f"/visit-sheets/{summary['id']}/replan",
+        json={"position": before["stops"][3]["address"]["point"], "time": _at(branch, before, time(13, 0))},
+        headers=auth_headers(agent),
+    )
+
+    assert response.status_code == 200, response.text
+    after = response.json()["sheet"]
+    done = [before["stops"][0], before["stops"][3]]
+    assert [(s["visit_request_id"], s["starts_at"], s["state"]) for s in after["stops"][:2]] == [
+        (s["visit_request_id"], s["starts_at"], "done") for s in done
+    ]
+    skipped = {before["stops"][i]["visit_request_id"] for i in (1, 2, 4, 5)}
+    unfit = {row["visit_request_id"] for row in response.json()["unfit"]}
+    assert {s["visit_request_id"] for s in after["stops"][2:]} | unfit == skipped
+    assert [s["position"] for s in after["stops"]] == list(range(1, len(after["stops"]) + 1))
+    assert all(s["state"] == "planned" for s in after["stops"][2:])
+    assert min(datetime.fromisoformat(s["starts_at"]) for s in after["stops"][2:]) >= datetime.fromisoformat(
+        _at(branch, before, time(13, 0))
+    )
+
+
+def test_replanning_inside_the_lunch_window_keeps_the_break_still_to_take(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    branch, supervisor, team, summary = _started_day(client, app, session)
+    team.break_minutes, team.break_from, team.break_until = 45, time(12, 0), time(14, 0)
+    session.commit()
+    before = _sheet(client, supervisor, summary)
+
+    response = client.post(
+        f"/visit-sheets/{summary['id']}/replan",
+        json={"position": before["stops"][2]["address"]["point"], "time": _at(branch, before, time(12, 30))},
+        headers=auth_headers(supervisor),
+    )
+
+    assert response.status_code == 200, response.text
+    assert len(response.json()["sheet"]["stops"]) + len(response.json()["unfit"]) == 6
+
+
+def test_every_time_in_the_replan_answer_is_utc(client: TestClient, app: FastAPI, session: Session) -> None:
+    branch, supervisor, _, summary = _started_day(client, app, session)
+    before = _sheet(client, supervisor, summary)
+
+    response = client.post(
+        f"/visit-sheets/{summary['id']}/replan",
+        json={"position": before["stops"][2]["address"]["point"], "time": _at(branch, before, time(13, 0))},
+        headers=auth_headers(supervisor),
+    )
+
+    times = moments(response.json())
+    assert response.json()["sheet"]["returns_at"] in times and len(times) > 10
+    assert [moment for moment in times if not moment.endswith("Z")] == []

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
+from api.branches.models import Branch, Language
 from api.cases.models import DebtCase
 from api.sheets import service as sheets_service
 from api.sheets.models import PlanningRun, SheetStatus, VisitSheet
@@ -246,3 +246,27 @@ def test_the_sheet_prints_as_a_pdf_with_the_route_picture_and_exports_as_csv(
     other = make_user(session, Role.AGENT, session.get_one(Branch, teams[0].branch_id))
     assert client.get(f"/visit-sheets/{sheet_id}.pdf", headers=auth_headers(other)).status_code == 404
     assert client.get(f"/visit-sheets/{sheet_id}.csv", headers=auth_headers(other)).status_code == 404
+
+
+def test_the_printed_rows_are_in_the_branchs_language_with_what_the_collector_asked_for(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    supervisor, teams, requests = _day(session, teams=1, requests=2)
+    requests[0].notes = "请先问物业，债务人上午在家"
+    session.commit()
+    run = _publish(client, supervisor, plan(client, app, supervisor))
+    url = f"/visit-sheets/{run['sheets'][0]['id']}.csv"
+
+    chinese = _rows(client, supervisor, url)
+    session.get_one(Branch, teams[0].branch_id).language = Language.EN
+    session.commit()
+    english = _rows(client, supervisor, url)
+
+    assert {row["purpose"] for row in chinese} == {"确认地址 Confirm address"}
+    assert {row["purpose"] for row in english} == {"Confirm address"}
+    assert {row["notes"] for row in chinese} == {"请先问物业，债务人上午在家", ""}
+
+
+def _rows(client: TestClient, user: User, url: str) -> list[dict[str, str]]:
+    response = client.get(url, headers=auth_headers(user))
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))

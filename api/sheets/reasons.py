@@ -1,0 +1,57 @@
+"""Why the solver left a request out, in words a supervisor reads: teams by their names and times on the branch's
+clock, with the machine fields (the reason and the teams' ids) beside the words."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from api.sheets.instance import PlannedDay
+from api.sheets.models import UnplannedReason
+from routing.plan import Dropped, DropReason, Plan
+
+UNPLANNED_REASON = {
+    DropReason.OUTSIDE_EVERY_SHIFT: UnplannedReason.OUTSIDE_EVERY_SHIFT,
+    DropReason.NO_TEAM_WITH_SKILL: UnplannedReason.NO_TEAM_WITH_SKILL,
+    DropReason.PIN_IMPOSSIBLE: UnplannedReason.PIN_IMPOSSIBLE,
+    DropReason.LOWER_PRIORITY: UnplannedReason.LOWER_PRIORITY,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A request the solver did not plan, and why."""
+
+    visit_request_id: UUID
+    reason: UnplannedReason
+    detail: str
+    team_ids: tuple[UUID, ...]  # the teams the reason is about
+
+
+def left_out(day: PlannedDay, plan: Plan) -> list[LeftOut]:
+    """The plan's dropped requests, each with its reason in words."""
+    return [
+        LeftOut(
+            visit_request_id=day.requests[dropped.stop].id,
+            reason=UNPLANNED_REASON[dropped.reason],
+            detail=_words(day, plan, dropped),
+            team_ids=tuple(UUID(key) for key in dropped.teams),
+        )
+        for dropped in plan.dropped
+    ]
+
+
+def _words(day: PlannedDay, plan: Plan, dropped: Dropped) -> str:
+    if dropped.reason is not DropReason.LOWER_PRIORITY or not dropped.teams:
+        return dropped.detail  # routing words these with the teams' names
+    ends = {route.team: route.end_s for route in plan.routes if route.visits}
+    full = [f"{day.teams[key].name}'s day is full by {_clock(ends[key])}" for key in dropped.teams if key in ends]
+    idle = [day.teams[key].name for key in dropped.teams if key not in ends]
+    parts = full + ([f"{', '.join(idle)} would have to go out of the way for it alone"] if idle else [])
+    detour_km = day.instance.stop(dropped.stop).drop_cost / 1000
+    return (
+        "; ".join(parts) + f": fitting it in would mean leaving out visits that matter more, or driving over "
+        f"{detour_km:.0f} km more than its priority is worth"
+    )
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
