@@ -7,18 +7,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SPATIALITE_PACKAGE := libsqlite3-mod-spatialite
+FONT_PACKAGE := fonts-wqy-microhei
+FONT_FILE := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 .PHONY: run test lint system-deps openapi clean
 
 system-deps:
-	@if ! ls /usr/lib/*/mod_spatialite.so >/dev/null 2>&1 || \
+	@if ! ls /usr/lib/*/mod_spatialite.so >/dev/null 2>&1 || [ ! -f $(FONT_FILE) ] || \
 	    ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing SpatiaLite and venv support with apt-get"; \
+	    echo "Installing SpatiaLite, the printed sheets' font and venv support with apt-get"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SPATIALITE_PACKAGE) python3-venv >/dev/null; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SPATIALITE_PACKAGE) $(FONT_PACKAGE) python3-venv >/dev/null; \
 	  else \
-	    echo "Missing system packages. Run: sudo apt-get install $(SPATIALITE_PACKAGE) python3-venv" >&2; exit 1; \
+	    echo "Missing system packages. Run: sudo apt-get install $(SPATIALITE_PACKAGE) $(FONT_PACKAGE) python3-venv" >&2; exit 1; \
 	  fi; \
 	fi
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -39,15 +41,21 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The two backends run at once, one pytest process each (a core each on two); PostGIS's output follows SpatiaLite's.
 test: system-deps $(INSTALLED) lint
 	@mkdir -p test-results
-	@rm -f test-results/*.xml
-	@status=0; \
-	env -u FIELDVISIT_TEST_DATABASE_URL $(BIN)/python -m pytest --junitxml=test-results/spatialite.xml || status=$$?; \
+	@rm -f test-results/*.xml test-results/*.log
+	@status=0; postgis=; \
 	if [ -n "$$FIELDVISIT_TEST_DATABASE_URL" ]; then \
-	  $(BIN)/python -m pytest --junitxml=test-results/postgis.xml --ignore=tests/routing || status=$$?; \
+	  $(BIN)/python -m pytest --junitxml=test-results/postgis.xml --ignore=tests/routing \
+	    > test-results/postgis.log 2>&1 & postgis=$$!; \
 	else \
 	  echo "FIELDVISIT_TEST_DATABASE_URL is not set: PostGIS tests skipped (.ci/run sets it)"; \
+	fi; \
+	env -u FIELDVISIT_TEST_DATABASE_URL $(BIN)/python -m pytest --junitxml=test-results/spatialite.xml || status=$$?; \
+	if [ -n "$$postgis" ]; then \
+	  wait $$postgis || status=$$?; \
+	  echo "=== PostGIS (test-results/postgis.log)"; cat test-results/postgis.log; \
 	fi; \
 	$(BIN)/python .ci/summary.py test-results/*.xml; \
 	exit $$status
