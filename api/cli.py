@@ -22,6 +22,7 @@ from api.db import SpatialBackendMissing, check_spatial_backend, make_engine, ma
 from api.problems import Problem
 from api.sheets.console import PlanFailed, plan_in_terminal
 from api.sheets.jobs import run_worker
+from api.telemetry import log_config
 from api.visit_evidence.service import StoreFault, verify_store
 from api.visit_evidence.store import open_store
 from evidence.storage import LocalStorage
@@ -70,7 +71,14 @@ def serve(
 ) -> None:
     """Serve the API (docs at /docs)."""
     settings = _checked_settings()
-    uvicorn.run("api.main:app", host=host or settings.host, port=port or settings.port, proxy_headers=True)
+    uvicorn.run(
+        "api.main:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        proxy_headers=True,
+        log_config=log_config(),
+        access_log=False,  # fieldvisit.access writes one line a request, with its route and request id
+    )
 
 
 @cli.command()

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/fieldvisit.db"
@@ -18,6 +18,22 @@ class AuthSettings(BaseModel):
     jwt_algorithm: str = "HS256"
     access_token_ttl_s: int = Field(default=15 * 60, gt=0)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    refresh_grace_s: int = Field(
+        default=60, ge=0, description="A refresh token just rotated answers again with the same pair this long."
+    )
+    login_window_s: int = Field(default=15 * 60, gt=0, description="How far back failed logins are counted.")
+    login_failures_per_address: int = Field(
+        default=5, gt=0, description="Failed logins of one account from one address before it waits."
+    )
+    login_failures_per_client: int = Field(
+        default=20, gt=0, description="Failed logins from one address, any accounts, before it waits."
+    )
+    login_failures_per_account: int = Field(
+        default=10, gt=0, description="Failed logins of one account from addresses it has not logged in from."
+    )
+    login_known_address_days: int = Field(
+        default=30, gt=0, description="An address the account logged in from this recently is known to it."
+    )
 
 
 class VisitSettings(BaseModel):
@@ -61,6 +77,16 @@ class EvidenceSettings(BaseModel):
     photo_radius_m: int = Field(default=300, gt=0, description="A photo's GPS farther from the address is flagged.")
 
 
+class WebhookSettings(BaseModel):
+    """Where webhooks may go: HTTPS URLs of public addresses, unless these say otherwise (e.g. for a receiver inside
+    the agency's network)."""
+
+    allow_http: bool = Field(default=False, description="Also plain http URLs.")
+    allow_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list, description="Networks whose addresses are allowed although not public, e.g. 10.1.2.0/24."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDVISIT_", env_nested_delimiter="__", extra="ignore")
 
@@ -71,9 +97,16 @@ class Settings(BaseSettings):
     visits: VisitSettings = VisitSettings()
     planning: PlanningSettings = PlanningSettings()
     evidence: EvidenceSettings = EvidenceSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     redis_url: str | None = Field(default=None, description="Set: planning runs go through an RQ queue on Redis.")
     webhook_interval_s: float | None = Field(
         default=1.0, gt=0, description="How often the server sends due webhooks; null: not from this process."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Set: GET /metrics serves Prometheus metrics to `Authorization: Bearer <token>`."
+    )
+    max_body_bytes: int = Field(
+        default=1 << 20, gt=0, description="Largest request body of a route that does not set its own (JSON)."
     )
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,15 +1,17 @@
 """Engine, sessions and the declarative base shared by every domain's tables."""
 
 import os
+import re
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from geoalchemy2 import load_spatialite
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -78,7 +80,8 @@ def _load_spatialite(dbapi_conn: Any, record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine on SpatiaLite (sqlite URLs, through sqlean, which can load extensions) or PostGIS."""
+    """An engine on SpatiaLite (sqlite URLs, through sqlean, which can load extensions) or PostGIS (its pooled
+    connections checked before use). Errors never show a statement's values: they hold debtors' data."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         import sqlean
@@ -86,35 +89,95 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
         if parsed.database and parsed.database != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
-        engine = create_engine(parsed, module=sqlean, **kwargs)
+        engine = create_engine(parsed, module=sqlean, **({"hide_parameters": True} | kwargs))
         event.listen(engine, "connect", _load_spatialite)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _begin)
+        _SqliteWriters(sqlean.OperationalError).install(engine)
         return engine
-    return create_engine(parsed, **kwargs)
+    # a server restarted or a connection cut while pooled: found at checkout and replaced, not failing a request
+    return create_engine(parsed, **({"pool_pre_ping": True, "hide_parameters": True} | kwargs))
+
+
+BUSY_TIMEOUT_S = 5.0  # how long a write waits for SQLite's write lock before the request answers 503
 
 
 def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA busy_timeout = 5000")
+    cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     # readers and the writer do not block each other (a planning run reads while requests write)
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
 
 
-def _begin(connection: Any) -> None:
-    """A transaction declared `writing` takes SQLite's write lock when it starts. Two transactions that read and
-    then write at the same time deadlock, and SQLite fails one at once with "database is locked" instead of
-    letting it wait; taking the lock first makes the second wait (busy_timeout). Others keep the driver's way:
-    reads outside a transaction, one begun by the first write."""
-    if connection.get_execution_options().get(WRITING, False):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+_WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+_HOLDS = "fieldvisit_holds_write_lock"
+
+
+class _SqliteWriters:
+    """SQLite has one writer at a time. Reads run outside transactions (the driver's way) and never wait; a write
+    transaction begins at its first write statement (or at its start, when declared `writing`) with BEGIN
+    IMMEDIATE, after taking this process's writer lock, which hands over at once and in order to the next writer
+    (SQLite's own busy handler, left for other processes, polls with growing sleeps). Reading outside the write
+    transaction is PostgreSQL's read committed: what the code is written for. A writer that waits longer than
+    BUSY_TIMEOUT_S gets "database is locked", which requests answer as 503 with Retry-After."""
+
+    def __init__(self, locked: type[Exception]) -> None:
+        self._lock = threading.Lock()
+        self._locked = locked
+
+    def install(self, engine: Engine) -> None:
+        event.listen(engine, "begin", self._on_begin)
+        event.listen(engine, "before_cursor_execute", self._before_execute)
+        for name in ("commit", "rollback"):
+            event.listen(engine, name, self._release_connection)
+        # a connection that goes back to the pool, or away, leaves its transaction (and the lock) behind
+        event.listen(engine.pool, "reset", self._on_reset)
+        event.listen(engine.pool, "checkin", self._release_record)
+        event.listen(engine.pool, "close", self._release_record)
+        event.listen(engine.pool, "invalidate", self._on_invalidate)
+
+    def _on_begin(self, connection: Connection) -> None:
+        if connection.get_execution_options().get(WRITING, False):
+            self._take(connection)
+
+    def _before_execute(self, connection: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        if _WRITES.match(statement) and not connection.connection.dbapi_connection.in_transaction:
+            self._take(connection)
+
+    def _take(self, connection: Connection) -> None:
+        fairy = connection.connection
+        if fairy.info.get(_HOLDS):
+            return
+        if not self._lock.acquire(timeout=BUSY_TIMEOUT_S):
+            raise OperationalError("BEGIN IMMEDIATE", {}, self._locked("database is locked"))
+        fairy.info[_HOLDS] = True
+        try:
+            fairy.dbapi_connection.execute("BEGIN IMMEDIATE")  # other processes' writers: SQLite's busy timeout
+        except BaseException:
+            self._release(fairy.info)
+            raise
+
+    def _release_connection(self, connection: Connection) -> None:
+        self._release(connection.connection.info)
+
+    def _release_record(self, dbapi_connection: Any, record: Any) -> None:
+        self._release(record.info)
+
+    def _on_reset(self, dbapi_connection: Any, record: Any, reset_state: Any) -> None:
+        self._release(record.info)
+
+    def _on_invalidate(self, dbapi_connection: Any, record: Any, exception: BaseException | None) -> None:
+        self._release(record.info)
+
+    def _release(self, info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS, False):
+            self._lock.release()
 
 
 def writing(session: Session) -> None:
-    """Declare that the session's next transaction writes: on SQLite it takes the write lock from its start.
-    Call it before the transaction's first statement."""
+    """Declare that the session's next transaction writes: on SQLite it takes the write lock from its start (its
+    reads then see no other writer's changes until it ends). Call it before the transaction's first statement."""
     session.connection(execution_options={WRITING: True})
 
 
@@ -134,10 +197,12 @@ def check_spatial_backend(engine: Engine) -> None:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One request, one transaction: committed before the response leaves, rolled back on any error."""
-    with request.app.state.sessionmaker() as session:
-        if request.method not in READ_METHODS:
-            writing(session)
+    """One request, one transaction: committed before the response leaves, rolled back on any error. A request
+    that may write takes SQLite's write lock at its first statement (not before: a dependency that does not touch
+    the database, such as checking a password, runs without it)."""
+    engine: Engine = request.app.state.engine
+    bind = engine if request.method in READ_METHODS else engine.execution_options(**{WRITING: True})
+    with request.app.state.sessionmaker(bind=bind) as session:
         try:
             yield session
             session.commit()
@@ -158,4 +223,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessions
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for reads only, whatever the method, that never takes the write lock; nothing it changes is kept."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+        session.rollback()
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

@@ -5,8 +5,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 
 from api.audit.chain import act_as
+from api.auth import service as auth_service
 from api.auth.security import read_access_token
 from api.db import SessionDep
 from api.problems import NotAuthenticated, RoleNotAllowed
@@ -22,12 +24,17 @@ def current_user(
 ) -> User:
     if credentials is None:
         raise NotAuthenticated("Send `Authorization: Bearer <access token>`; get one from POST /auth/login.")
-    user_id = read_access_token(request.app.state.jwt_secret, request.app.state.settings, credentials.credentials)
-    if user_id is None:
+    access = read_access_token(request.app.state.jwt_secret, request.app.state.settings, credentials.credentials)
+    if access is None:
         raise NotAuthenticated("The access token is invalid or has expired; refresh it or log in again.")
-    user = session.get(User, user_id)
-    if user is None or not user.active:
+    found = session.execute(
+        select(User, auth_service.login_ended(access.login_id)).where(User.id == access.user_id)
+    ).one_or_none()
+    if found is None or not found[0].active:
         raise NotAuthenticated("This account is deactivated or no longer exists.")
+    user, ended = found
+    if ended:
+        raise NotAuthenticated("This login was ended (logout, a password change or a leaked token); log in again.")
     act_as(session, user.id)
     return user
 

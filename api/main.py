@@ -18,10 +18,11 @@ from api.config import Settings
 from api.db import check_spatial_backend, make_engine, make_sessionmaker
 from api.findings.router import router as findings_router
 from api.idempotency import IdempotencyMiddleware, document_idempotency
+from api.limits import BodyLimitMiddleware
 from api.problems import (
     AUTHENTICATED_RESPONSES,
     COMMON_RESPONSES,
-    Problem,
+    DatabaseUnavailable,
     document_problems,
     install_problem_handlers,
     problem_responses,
@@ -29,6 +30,7 @@ from api.problems import (
 from api.sheets.jobs import planning_queue
 from api.sheets.router import me_router, runs_router, sheets_router
 from api.teams.router import router as teams_router
+from api.telemetry import RequestTelemetryMiddleware, Telemetry, metrics_router
 from api.users.router import router as users_router
 from api.visit_evidence.router import router as evidence_router
 from api.visit_evidence.store import open_store
@@ -37,6 +39,7 @@ from api.visits.router import router as visits_router
 from api.webhooks.delivery import Dispatcher
 from api.webhooks.router import document_webhooks
 from api.webhooks.router import router as webhooks_router
+from api.webhooks.service import webhook_reach
 
 DESCRIPTION = """
 The backend of debt-collection field visits (外访): branches plan tomorrow's visit sheets, two-person teams visit
@@ -49,12 +52,6 @@ extension members are in its schema. Log in with `POST /auth/login` and send the
 Times: every timestamp in a response is UTC, written with a `Z`; timestamps you send carry their UTC offset. Dates
 (`work_date`, …) and wall-clock times (`HH:MM`: visiting hours, windows, pins) are the branch's local ones.
 """
-
-
-class DatabaseUnavailable(Problem):
-    status = 503
-    title = "Database unavailable"
-    slug = "database-unavailable"
 
 
 class Health(BaseModel):
@@ -70,13 +67,15 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    engine = make_engine(settings.database_url, pool_pre_ping=True)
+    engine = make_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_spatial_backend(engine)
         dispatcher = (
-            Dispatcher(app.state.sessionmaker, settings.webhook_interval_s) if settings.webhook_interval_s else None
+            Dispatcher(app.state.sessionmaker, webhook_reach(settings), settings.webhook_interval_s)
+            if settings.webhook_interval_s
+            else None
         )
         if dispatcher:
             dispatcher.start()
@@ -102,7 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jwt_secret = jwt_secret(settings)
     app.state.evidence_store = open_store(settings)
     install_problem_handlers(app)
+    app.state.telemetry = Telemetry(app.state.sessionmaker)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware, default_bytes=settings.max_body_bytes)  # outside: before it reads
+    app.add_middleware(RequestTelemetryMiddleware)  # outermost: every answer has its request id
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Health(status="ok", database="spatialite" if engine.dialect.name == "sqlite" else "postgis")
 
     document_webhooks(app.webhooks)
+    app.include_router(metrics_router)
     app.include_router(auth_router, responses=COMMON_RESPONSES)
     for router in (
         users_router,

@@ -43,14 +43,20 @@ def _encode(created_at: datetime, row_id: UUID) -> str:
 
 
 def _decode(cursor: str) -> tuple[datetime, UUID]:
+    malformed = ValidationFailed(
+        "The cursor is not one this API returned.", errors=[{"parameter": "cursor", "detail": "malformed cursor"}]
+    )
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, row_id = json.loads(raw)
-        return datetime.fromisoformat(created_at), UUID(row_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(
-            "The cursor is not one this API returned.", errors=[{"parameter": "cursor", "detail": "malformed cursor"}]
-        ) from exc
+        if not isinstance(created_at, str) or not isinstance(row_id, str):
+            raise malformed
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:  # the API writes its cursors in UTC
+            raise malformed
+        return moment, UUID(row_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError) as exc:
+        raise malformed from exc
 
 
 def filter_equal(query: Select[Any], *pairs: tuple[Any, object]) -> Select[Any]:

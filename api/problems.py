@@ -13,8 +13,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
+
+from api.request_id import request_id
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,11 @@ class Problem(Exception):
     members: ClassVar[Mapping[str, Member]] = problem_members()
     # a refusal that must still record something (e.g. revoking a leaked token family) commits the transaction
     commits: ClassVar[bool] = False
+    retry_after_s: ClassVar[int | None] = None  # answered as Retry-After (a member `retry_after_s` overrides it)
+
+    @property
+    def retry_after(self) -> int | None:
+        return self.extensions.get("retry_after_s", self.retry_after_s)
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         undeclared = sorted(extensions.keys() - self.all_members().keys() - {"errors"})
@@ -88,6 +96,14 @@ class NotFound(Problem):
     slug = "not-found"
 
 
+class TooManyRequests(Problem):
+    status = 429
+    title = "Too many requests"
+    slug = "too-many-requests"
+    retry_after_s = 60
+    members = problem_members(retry_after_s=(int, "Seconds to wait before trying again (also the Retry-After)."))
+
+
 class MethodNotAllowed(Problem):
     status = 405
     title = "Method not allowed"
@@ -125,6 +141,49 @@ class InternalError(Problem):
     slug = "internal-error"
 
 
+class ServiceUnavailable(Problem):
+    """A passing condition: the client retries after `Retry-After` seconds, with the same Idempotency-Key."""
+
+    status = 503
+    title = "Service unavailable"
+    slug = "service-unavailable"
+    retry_after_s: ClassVar[int] = 2
+
+
+class DatabaseBusy(ServiceUnavailable):
+    title = "The database is busy"
+    slug = "database-busy"
+    retry_after_s = 1
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    title = "Database unavailable"
+    slug = "database-unavailable"
+    retry_after_s = 5
+
+
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+_SQLITE_UNAVAILABLE = ("unable to open database", "disk i/o error", "database or disk is full")
+
+
+def database_problem(error: DBAPIError) -> ServiceUnavailable | None:
+    """The problem a passing database condition is (the lock is contended, the server is away), or None for an
+    error of the request or the code."""
+    message = str(error.orig).lower()
+    if isinstance(error, OperationalError | InterfaceError) and error.connection_invalidated:
+        return DatabaseUnavailable("The database went away during the request; retry in a moment.")
+    if error.orig.__class__.__module__.startswith("psycopg"):
+        if isinstance(error, OperationalError | InterfaceError):  # PostgreSQL's own: locks, deadlocks, outages
+            busy = any(word in message for word in ("lock", "deadlock", "could not serialize", "canceling"))
+            return (DatabaseBusy if busy else DatabaseUnavailable)("The database cannot take the request now.")
+        return None
+    if isinstance(error, OperationalError) and any(words in message for words in _SQLITE_BUSY):
+        return DatabaseBusy("Other requests hold the database's write lock; retry in a moment.")
+    if isinstance(error, OperationalError) and any(words in message for words in _SQLITE_UNAVAILABLE):
+        return DatabaseUnavailable("The database cannot be written now.")
+    return None
+
+
 class ProblemError(BaseModel):
     """One thing wrong with the request: where it is and what is wrong."""
 
@@ -145,6 +204,9 @@ class ProblemDetails(BaseModel):
     status: int = Field(description="HTTP status code.")
     detail: str | None = Field(default=None, description="What went wrong with this request.")
     errors: list[ProblemError] | None = Field(default=None, description="Each invalid part of the request.")
+    request_id: str | None = Field(
+        default=None, description="The request's id (also the X-Request-Id header): quote it to find it in the logs."
+    )
 
 
 @cache
@@ -173,18 +235,38 @@ def problem_responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any
             "content": {PROBLEM_MEDIA_TYPE: {}},
             "description": "; ".join(f"{p.title} (`{p.slug}`)" for p in kinds),
         }
+        | ({"headers": _RETRY_AFTER} if all(kind.retry_after_s is not None for kind in kinds) else {})
         for status, kinds in sorted(by_status.items())
     }
 
 
-COMMON_RESPONSES = problem_responses(MalformedJson, ValidationFailed, InternalError)
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying (with the same Idempotency-Key).",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
+}
+
+
+COMMON_RESPONSES = problem_responses(MalformedJson, ValidationFailed, InternalError, DatabaseBusy, DatabaseUnavailable)
 AUTHENTICATED_RESPONSES = problem_responses(
-    MalformedJson, ValidationFailed, Conflict, InternalError, NotAuthenticated, RoleNotAllowed
+    MalformedJson,
+    ValidationFailed,
+    Conflict,
+    InternalError,
+    DatabaseBusy,
+    DatabaseUnavailable,
+    NotAuthenticated,
+    RoleNotAllowed,
 )
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
-    return _response(request, problem.status, problem.title, problem.slug, problem.detail, problem.extensions)
+    response = _response(request, problem.status, problem.title, problem.slug, problem.detail, problem.extensions)
+    if problem.retry_after is not None:
+        response.headers["Retry-After"] = str(problem.retry_after)
+    return response
 
 
 def _response(
@@ -195,6 +277,8 @@ def _response(
     if detail:
         body["detail"] = detail
     body |= jsonable_encoder(extensions)
+    if (current := request_id.get()) is not None:
+        body["request_id"] = current
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
@@ -246,15 +330,37 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     response = _response(request, exc.status_code, title, slug, detail, {})
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:  # Starlette names the methods of the one route it tried; the path may have more
+        response.headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     return response
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route takes at `path`, as the OpenAPI document lists them (HEAD with GET)."""
+    if not hasattr(app.state, "methods_by_path"):
+        app.state.methods_by_path = [
+            (compile_path(template)[0], {method.upper() for method in methods})
+            for template, methods in app.openapi().get("paths", {}).items()
+        ]
+    found = {method for pattern, methods in app.state.methods_by_path if pattern.match(path) for method in methods}
+    return sorted(found | ({"HEAD"} if "GET" in found else set()))
 
 
 async def _on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
     # services check the rules first; this answers a request that lost a race to a concurrent one
-    log.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    log.info("integrity error on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
     return problem_response(
         request, Conflict("The data changed while this request ran (a concurrent request won); reload and retry.")
     )
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    passing = database_problem(exc)
+    if passing is None:
+        return await _on_crash(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
+    return problem_response(request, passing)
 
 
 async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
@@ -278,4 +384,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(IntegrityError, _on_integrity_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(Exception, _on_crash)

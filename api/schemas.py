@@ -64,27 +64,35 @@ Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class Body(BaseModel):
-    """A request body: strict types (no coercion of `false` into 0), no unknown members, no NUL characters
-    (PostgreSQL cannot store them in text, and they are never meant)."""
+    """A request body: strict types (no coercion of `false` into 0), no unknown members, text that is valid Unicode
+    without NUL characters (PostgreSQL cannot store NUL in text, a lone surrogate cannot be encoded at all, and
+    neither is ever meant)."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul_characters(cls, value: Any) -> Any:
-        if _contains_nul(value):
-            raise ValueError("must not contain NUL (\\u0000) characters")
+    def _valid_text(cls, value: Any) -> Any:
+        problem = _text_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
-def _contains_nul(value: Any) -> bool:
+def _text_problem(value: Any) -> str | None:
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return "must not contain NUL (\\u0000) characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode (a lone surrogate such as \\udfff is not)"
+        return None
     if isinstance(value, list | tuple):
-        return any(_contains_nul(item) for item in value)
+        return next(filter(None, map(_text_problem, value)), None)
     if isinstance(value, dict):
-        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
-    return False
+        return next(filter(None, (_text_problem(key) or _text_problem(item) for key, item in value.items())), None)
+    return None
 
 
 class Patch(Body):

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from alembic import command
-from api.config import AuthSettings, PlanningSettings, Settings
+from api.config import AuthSettings, PlanningSettings, Settings, WebhookSettings
 from api.main import create_app
 from tests.moto_s3 import moto_endpoint, s3_client  # noqa: F401  (fixtures)
 
@@ -93,6 +93,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         auth=AuthSettings(jwt_secret=SecretStr(TEST_JWT_SECRET)),
         planning=PlanningSettings(time_limit_s=1, solver_workers=1),
         webhook_interval_s=None,  # tests send due webhooks themselves
+        webhooks=WebhookSettings(allow_http=True, allow_networks=["127.0.0.0/8"]),  # receivers on loopback
     )
 
 

@@ -4,7 +4,7 @@ import itertools
 import re
 from datetime import date, time, timedelta
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -176,7 +176,7 @@ def make_visit_request(
 
 def auth_headers(user: User) -> dict[str, str]:
     settings = Settings(auth=AuthSettings())
-    token, _ = issue_access_token(TEST_JWT_SECRET, settings, user.id, utcnow())
+    token, _ = issue_access_token(TEST_JWT_SECRET, settings, user.id, uuid4(), utcnow())
     return {"Authorization": f"Bearer {token}"}
 
 

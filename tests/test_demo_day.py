@@ -3,12 +3,14 @@ publish, departure checks, check-ins, outcome, evidence, confirmation, amendment
 and changes nothing; the audit trail of the whole day verifies, and fails once a row is edited."""
 
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
@@ -17,9 +19,11 @@ from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
 from api.audit.models import AuditEvent
+from api.cases.models import Address, DebtCase, DebtorContact
 from api.cli import cli
 from api.demo import DEMO_PASSWORD, seed_demo
 from api.findings.models import Finding
+from api.telemetry import JsonLines
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
 from tests.evidence.samples import jpeg_bytes, wav_bytes
@@ -63,6 +67,19 @@ class Phone:
 def _json(response: Any) -> Any:
     response.read()
     return response.json() if "json" in response.headers.get("content-type", "") else None
+
+
+def _debtors_data_in(records: list[logging.LogRecord], session: Session) -> list[str]:
+    """The names, ID numbers, phones and addresses of debtors, and the demo password, that log lines carry."""
+    secret = [DEMO_PASSWORD, "13912345678", "Debtor at home, calm"]
+    secret += [
+        value for row in session.execute(select(DebtCase.debtor_name, DebtCase.debtor_id_number)) for value in row
+    ]
+    secret += list(session.scalars(select(DebtorContact.phone)))
+    secret += list(session.scalars(select(Address.raw_text)))
+    lines = [JsonLines().format(record) for record in records]
+    assert len(lines) > 50  # the access log at least
+    return sorted({value for value in secret for line in lines if value in line})
 
 
 def _rows(session: Session) -> dict[str, int]:
@@ -109,8 +126,14 @@ def _outcome_body(**fields: Any) -> dict[str, Any]:
 
 
 def test_the_demo_day_through_the_api(
-    client: TestClient, app: FastAPI, session: Session, runner: CliRunner, time_machine: TimeMachineFixture
+    client: TestClient,
+    app: FastAPI,
+    session: Session,
+    runner: CliRunner,
+    time_machine: TimeMachineFixture,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     seeded = seed_demo(session)
     session.commit()
     answers: list[Any] = []
@@ -235,6 +258,9 @@ def test_the_demo_day_through_the_api(
     # every time the day's answers carried is UTC, written with a Z
     times = moments(answers)
     assert len(times) > 100 and [moment for moment in times if not moment.endswith("Z")] == []
+
+    # nothing of a debtor's reached the logs of the day
+    assert _debtors_data_in(caplog.records, session) == []
 
     # the evening: the audit trail of the seeded, planned and visited day verifies, and fails after an edit
     intact = runner.invoke(cli, ["audit", "verify"])

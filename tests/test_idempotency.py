@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx2
@@ -14,14 +15,15 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api import idempotency
 from api.branches.models import Branch
 from api.cases import service as cases_service
 from api.cases.models import DebtCase, DebtorContact
-from api.idempotency import IdempotencyRecord, request_digest
+from api.db import utcnow
+from api.idempotency import IdempotencyRecord, claims
+from api.idempotency.middleware import request_digest
 from api.users.models import Role, User
 from tests.factories import auth_headers, make_branch, make_case, make_user, problem_type
 
@@ -69,7 +71,7 @@ def test_a_retry_while_the_first_is_handled_gets_409(client: TestClient, session
     supervisor, case = _supervisor_and_case(session)
     body = json.dumps({"phone": "13800001111", "kind": "mobile"}, separators=(",", ":")).encode()
     digest = request_digest(f"/cases/{case.id}/contacts", "", body)
-    session.add(IdempotencyRecord(user_id=supervisor.id, key="key-3", request_hash=digest))
+    session.add(_held(supervisor, "key-3", digest, owner="another-host:4242", lease_s=20))
     session.commit()
 
     headers = auth_headers(supervisor) | {"Idempotency-Key": "key-3", "content-type": "application/json"}
@@ -77,6 +79,58 @@ def test_a_retry_while_the_first_is_handled_gets_409(client: TestClient, session
 
     assert response.status_code == 409 and problem_type(response) == "request-in-progress"
     assert _contacts(session) == 0
+
+
+def _held(user: User, key: str, digest: str, *, owner: str, lease_s: float) -> IdempotencyRecord:
+    """A claim of a first attempt: by `owner` ("host:pid"), its lease running out in `lease_s` seconds."""
+    lease = utcnow() + timedelta(seconds=lease_s)
+    return IdempotencyRecord(
+        user_id=user.id, key=key, request_hash=digest, claim="c" * 32, owner=owner, lease_until=lease
+    )
+
+
+def _contact_body(phone: str = "13800001111") -> bytes:
+    return json.dumps({"phone": phone, "kind": "mobile"}, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    ("owner", "lease_s"),
+    [(f"{claims.HOST}:{2**22 + 17}", 20), ("another-host:4242", -1)],
+    ids=["its-process-is-gone", "its-lease-ran-out"],
+)
+def test_a_claim_whose_attempt_stopped_is_taken_over_by_the_retry(
+    client: TestClient, session: Session, owner: str, lease_s: float
+) -> None:
+    supervisor, case = _supervisor_and_case(session)
+    digest = request_digest(f"/cases/{case.id}/contacts", "", _contact_body())
+    session.add(_held(supervisor, "wedged", digest, owner=owner, lease_s=lease_s))
+    session.commit()
+    headers = auth_headers(supervisor) | {"Idempotency-Key": "wedged", "content-type": "application/json"}
+
+    retried = client.post(f"/cases/{case.id}/contacts", content=_contact_body(), headers=headers)
+    again = client.post(f"/cases/{case.id}/contacts", content=_contact_body(), headers=headers)
+
+    assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert _contacts(session) == 1
+
+
+def test_an_attempt_taken_over_changes_nothing_when_it_comes_back(session: Session, app: FastAPI) -> None:
+    supervisor, _ = _supervisor_and_case(session)
+    sessions = app.state.sessionmaker
+    first = claims.claim_key(sessions, supervisor.id, "late", "d" * 64)
+    assert isinstance(first, claims.Claimed)
+    session.execute(update(IdempotencyRecord).values(lease_until=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    second = claims.claim_key(sessions, supervisor.id, "late", "d" * 64)
+    assert isinstance(second, claims.Claimed) and second.taken_over
+
+    claims.settle(sessions, supervisor.id, "late", first.claim, {"status": 500})  # the first comes back, failed
+    claims.renew(sessions, supervisor.id, "late", first.claim)
+    session.expire_all()
+    record = session.get_one(IdempotencyRecord, (supervisor.id, "late"))
+
+    assert record.claim == second.claim and record.lease_until is not None and record.lease_until > utcnow()
 
 
 def test_a_crashed_first_attempt_can_be_retried(
@@ -131,13 +185,13 @@ def test_a_retry_right_after_the_answer_arrived_gets_it_replayed(
     app: FastAPI, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     supervisor, case = _supervisor_and_case(session)
-    keep = idempotency._settle
+    keep = claims.settle
 
     def slow_keep(*args: Any) -> None:
         time.sleep(0.3)  # a busy database: keeping the answer takes a while
         keep(*args)
 
-    monkeypatch.setattr(idempotency, "_settle", slow_keep)
+    monkeypatch.setattr(claims, "settle", slow_keep)
     with _served(app) as base, httpx2.Client(base_url=base, headers=auth_headers(supervisor)) as http:
         answers = []
         for n in range(3):

@@ -25,6 +25,14 @@ def test_wrong_method_is_a_problem(client: TestClient) -> None:
     assert problem_type(response) == "method-not-allowed"
 
 
+def test_a_wrong_method_names_every_method_the_path_takes(client: TestClient) -> None:
+    branches = client.options("/branches")
+    one = client.put("/visit-requests/00000000-0000-4000-8000-000000000000")
+
+    assert branches.status_code == 405 and branches.headers["allow"] == "GET, HEAD, POST"
+    assert one.status_code == 405 and one.headers["allow"] == "GET, HEAD, PATCH"
+
+
 def test_malformed_json_is_a_problem(client: TestClient) -> None:
     response = client.post("/auth/login", content=b"{not json", headers={"content-type": "application/json"})
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
 from typing import Any
 from uuid import uuid4
 
@@ -20,19 +21,23 @@ from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
 from api.cases.models import DebtCase
+from api.config import Settings, WebhookSettings
 from api.db import utcnow
 from api.findings.models import FindingKind
 from api.findings.schemas import PAYLOADS
 from api.findings.service import publish
+from api.main import create_app
 from api.users.models import Role
-from api.webhooks import delivery
+from api.webhooks import delivery, sending
 from api.webhooks.delivery import LEASE, deliver_due
 from api.webhooks.models import WebhookDelivery, WebhookSubscription
+from api.webhooks.sending import Reach
 from tests.conftest import ROOT
 from tests.factories import as_uuid, auth_headers, make_branch, make_user, problem_type
 from tests.test_visits import Day
 
 SECRET = "s3cret-of-the-branch-crm"
+LOOPBACK = Reach(allow_http=True, allow_networks=(ip_network("127.0.0.0/8"),))  # the tests' receivers
 
 
 class Receiver(ThreadingHTTPServer):
@@ -115,12 +120,12 @@ def test_a_finding_is_retried_until_the_receiver_takes_it(
 
     sessions = app.state.sessionmaker
     now = utcnow()
-    assert deliver_due(sessions, now) == 0  # 500
-    assert deliver_due(sessions, now) == 0  # not due yet: backing off
-    assert deliver_due(sessions, now + timedelta(seconds=3)) == 0  # 500 again
-    assert deliver_due(sessions, now + timedelta(seconds=5)) == 0  # backing off longer (4 s after the 2nd)
-    assert deliver_due(sessions, now + timedelta(seconds=8)) == 1  # 204
-    assert deliver_due(sessions, now + timedelta(hours=2)) == 0  # delivered: never sent again
+    assert deliver_due(sessions, LOOPBACK, now) == 0  # 500
+    assert deliver_due(sessions, LOOPBACK, now) == 0  # not due yet: backing off
+    assert deliver_due(sessions, LOOPBACK, now + timedelta(seconds=3)) == 0  # 500 again
+    assert deliver_due(sessions, LOOPBACK, now + timedelta(seconds=5)) == 0  # backing off longer (4 s after the 2nd)
+    assert deliver_due(sessions, LOOPBACK, now + timedelta(seconds=8)) == 1  # 204
+    assert deliver_due(sessions, LOOPBACK, now + timedelta(hours=2)) == 0  # delivered: never sent again
 
     assert len(receiver.received) == 3
     ids = {headers["Webhook-Id"] for headers, _ in receiver.received}
@@ -147,11 +152,11 @@ def test_no_connection_is_held_while_a_receiver_answers_and_a_second_dispatcher_
     in_use = engine.pool.checkedout()
     # while the receiver answers: the connections the dispatcher holds, and what another dispatcher delivers
     with serving(
-        Receiver(0, meanwhile=lambda: (engine.pool.checkedout() - in_use, deliver_due(sessions, now)))
+        Receiver(0, meanwhile=lambda: (engine.pool.checkedout() - in_use, deliver_due(sessions, LOOPBACK, now)))
     ) as hook:
         _subscribe(client, day, hook.url)
         _findings(session, day, 2)
-        assert deliver_due(sessions, now) == 2
+        assert deliver_due(sessions, LOOPBACK, now) == 2
 
     assert hook.seen_meanwhile == [(0, 0), (0, 0)]
     assert len(hook.received) == 2
@@ -174,10 +179,12 @@ def test_a_dispatcher_that_dies_records_what_it_sent_and_leaves_the_rest_leased(
         now = utcnow()
         post = delivery._post
         monkeypatch.setattr(
-            delivery, "_post", lambda attempt, at: post(attempt, at) if attempt.finding_id == first else 1 / 0
+            delivery,
+            "_post",
+            lambda attempt, at, reach: post(attempt, at, reach) if attempt.finding_id == first else 1 / 0,
         )
         with pytest.raises(ZeroDivisionError):
-            deliver_due(sessions, now)
+            deliver_due(sessions, LOOPBACK, now)
         monkeypatch.undo()
 
         def state() -> dict[int, tuple[int, bool]]:
@@ -187,8 +194,10 @@ def test_a_dispatcher_that_dies_records_what_it_sent_and_leaves_the_rest_leased(
             }
 
         assert state() == {first: (1, True), second: (0, False)}
-        assert deliver_due(sessions, now + LEASE - timedelta(seconds=1)) == 0  # still leased to the dead dispatcher
-        assert deliver_due(sessions, now + LEASE) == 1
+        assert (
+            deliver_due(sessions, LOOPBACK, now + LEASE - timedelta(seconds=1)) == 0
+        )  # still leased to the dead dispatcher
+        assert deliver_due(sessions, LOOPBACK, now + LEASE) == 1
         assert state() == {first: (1, True), second: (1, True)}
     assert [headers["Webhook-Id"] for headers, _ in hook.received] == [str(first), str(second)]
 
@@ -229,8 +238,8 @@ def test_managers_list_see_and_deactivate_their_branchs_subscriptions_with_how_d
         assert client.delete(f"/webhooks/{spare}", headers=supervisor).json()["active"] is False
         _findings(session, day, 2)
         sessions, now = app.state.sessionmaker, utcnow()
-        assert deliver_due(sessions, now) == 1  # the hook: 500 then 204; port 9 refuses
-        assert deliver_due(sessions, now + timedelta(seconds=2)) == 1  # the hook's first, retried
+        assert deliver_due(sessions, LOOPBACK, now) == 1  # the hook: 500 then 204; port 9 refuses
+        assert deliver_due(sessions, LOOPBACK, now + timedelta(seconds=2)) == 1  # the hook's first, retried
 
     page = client.get("/webhooks", params={"limit": 2}, headers=supervisor).json()
     rest = client.get("/webhooks", params={"cursor": page["next_cursor"]}, headers=supervisor).json()
@@ -239,7 +248,7 @@ def test_managers_list_see_and_deactivate_their_branchs_subscriptions_with_how_d
     assert listed[taking]["deliveries"] == {"delivered": 2, "pending": 0, "failing": 0, "last_error": None}
     refused = listed[refusing]["deliveries"]
     assert (refused["delivered"], refused["pending"], refused["failing"]) == (0, 2, 2)
-    assert refused["last_error"].startswith("URLError")
+    assert refused["last_error"] == "no answer: the connection failed"  # a category, not the remote's words
     assert listed[spare]["active"] is False and listed[spare]["deliveries"]["pending"] == 0  # never queued
     active = client.get("/webhooks", params={"active": "true"}, headers=supervisor).json()["items"]
     assert {item["id"] for item in active} == {taking, refusing}
@@ -262,7 +271,7 @@ def test_managers_list_see_and_deactivate_their_branchs_subscriptions_with_how_d
     # deactivated: its pending deliveries are never sent
     assert client.delete(f"/webhooks/{refusing}", headers=supervisor).json()["active"] is False
     assert client.delete(f"/webhooks/{refusing}", headers=supervisor).status_code == 200  # twice is fine
-    assert deliver_due(app.state.sessionmaker, utcnow() + timedelta(days=1)) == 0
+    assert deliver_due(app.state.sessionmaker, LOOPBACK, utcnow() + timedelta(days=1)) == 0
 
 
 def _readme_example() -> Callable[..., bool]:
@@ -304,3 +313,64 @@ def test_the_document_describes_the_request_of_each_kind_of_finding(app: FastAPI
         event = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
         payload = schemas[event]["properties"]["payload"]["$ref"].rsplit("/", 1)[-1]
         assert set(schemas[payload]["properties"]) == set(PAYLOADS[kind].model_fields), kind
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/hooks",  # not https
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/",
+        "https://127.0.0.1:5432/",
+        "https://[::1]:22/",
+        "https://0x7f000001/",
+        "https://127.1/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://224.0.0.1/",
+    ],
+)
+def test_a_webhook_cannot_be_pointed_at_the_servers_around_this_one(
+    settings: Settings, session: Session, url: str
+) -> None:
+    supervisor = make_user(session, Role.SUPERVISOR)
+    application = create_app(settings.model_copy(update={"webhooks": WebhookSettings()}))  # the defaults
+    with TestClient(application) as strict:
+        refused = strict.post("/webhooks", json={"url": url, "secret": SECRET}, headers=auth_headers(supervisor))
+    application.state.engine.dispose()
+
+    assert refused.status_code == 422 and problem_type(refused) == "webhook-url-not-allowed"
+    assert refused.json()["errors"][0]["pointer"] == "#/url"
+
+
+def test_sending_checks_where_a_name_resolves_and_never_follows_a_redirect(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, app, session, time_machine)
+    with serving(Receiver(0)) as hook:
+        by_name = hook.url.replace("127.0.0.1", "localhost")  # a name that resolves to loopback
+        _subscribe(client, day, by_name)
+        _findings(session, day, 1)
+        strict = Reach(allow_http=True)  # loopback not allowed
+        assert deliver_due(app.state.sessionmaker, strict, utcnow()) == 0
+    assert hook.received == []  # nothing reached it
+    deliveries = client.get("/webhooks", headers=auth_headers(day.supervisor)).json()["items"][0]["deliveries"]
+    assert deliveries["last_error"] == "refused: the URL or its address is not allowed"
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(307)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    redirecting = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=redirecting.serve_forever, daemon=True).start()
+    try:
+        answer = sending.post(f"http://127.0.0.1:{redirecting.server_address[1]}/", b"{}", {}, LOOPBACK, 5)
+    finally:
+        redirecting.shutdown()
+        redirecting.server_close()
+    assert answer == "answered 3xx: redirects are not followed"

@@ -1,7 +1,10 @@
 """Password hashing (argon2id) and access tokens (JWT)."""
 
+import base64
 import hashlib
+import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,23 +44,47 @@ def jwt_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def issue_access_token(secret: str, settings: Settings, user_id: UUID, now: datetime) -> tuple[str, int]:
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who an access token is for, and the login (refresh-token family) it belongs to: ending the login ends it."""
+
+    user_id: UUID
+    login_id: UUID
+
+
+def issue_access_token(
+    secret: str, settings: Settings, user_id: UUID, login_id: UUID, now: datetime
+) -> tuple[str, int]:
+    """A signed access token; the same arguments give the same token."""
     ttl = settings.auth.access_token_ttl_s
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(seconds=ttl), "typ": "access"}
+    claims = {
+        "sub": str(user_id),
+        "sid": str(login_id),
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl),
+        "typ": "access",
+    }
     return jwt.encode(claims, secret, algorithm=settings.auth.jwt_algorithm), ttl
 
 
-def read_access_token(secret: str, settings: Settings, token: str) -> UUID | None:
-    """The user id of a valid, unexpired access token; None for anything else."""
+def read_access_token(secret: str, settings: Settings, token: str) -> Access | None:
+    """Whose a valid, unexpired access token is; None for anything else."""
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, secret, algorithms=[settings.auth.jwt_algorithm], options={"require": ["sub", "exp", "iat"]}
+            token, secret, algorithms=[settings.auth.jwt_algorithm], options={"require": ["sub", "sid", "exp", "iat"]}
         )
         if claims.get("typ") != "access":
             return None
-        return UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError):
+        return Access(UUID(claims["sub"]), UUID(claims["sid"]))
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
         return None
+
+
+def successor_token(secret: str, token: str) -> str:
+    """The refresh token that replaces `token` when it is used: derived from it, so that a retry of a refresh whose
+    answer was lost gets the same one."""
+    digest = hmac.new(secret.encode(), b"refresh-successor:" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def new_refresh_token() -> tuple[str, str]:

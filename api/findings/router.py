@@ -26,7 +26,7 @@ class FindingFeed(BaseModel):
 def list_findings(
     session: SessionDep,
     user: FindingReader,
-    after: Annotated[int, Query(ge=0, description="The last finding id seen; 0 for the start.")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="The last finding id seen; 0 for the start.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> FindingFeed:
     """The findings feed of your scope (supervisors: the branch; phone collectors: their cases), in order."""

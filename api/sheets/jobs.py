@@ -78,7 +78,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Process planning runs from the queue until stopped (with `burst`: until the queue is empty)."""
     global _context
     assert settings.redis_url is not None
-    engine = make_engine(settings.database_url, pool_pre_ping=True)
+    engine = make_engine(settings.database_url)
     _context = _WorkerContext(make_sessionmaker(engine), settings.planning)
     connection = Redis.from_url(settings.redis_url)
     try:

@@ -1,5 +1,6 @@
 """Outgoing webhooks: every finding is POSTed to the branch's subscriptions, signed with HMAC-SHA256, retried with
 exponential backoff until a 2xx answer: delivered at least once, each with the finding's id for de-duplication.
+Only to where `sending` allows: HTTPS and public addresses unless configured otherwise, no redirects.
 
 Headers: `Webhook-Id` (the finding's id, the same on every retry), `Webhook-Timestamp` (Unix seconds) and
 `Webhook-Signature: sha256=<hex HMAC-SHA256(secret, "<id>.<timestamp>.<body>")>`.
@@ -9,8 +10,6 @@ import hashlib
 import hmac
 import logging
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -21,7 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import utcnow
 from api.findings.models import Finding
 from api.findings.schemas import event_of
+from api.webhooks import sending
 from api.webhooks.models import WebhookDelivery, WebhookSubscription
+from api.webhooks.sending import Reach
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +59,16 @@ class _Attempt:
     body: bytes
 
 
-def deliver_due(sessions: sessionmaker[Session], now: datetime | None = None) -> int:
-    """Attempt every delivery that is due; returns how many were delivered. Three short steps, so that a slow
-    receiver holds no transaction or connection: claim the due deliveries, send them, record the answers."""
+def deliver_due(sessions: sessionmaker[Session], reach: Reach, now: datetime | None = None) -> int:
+    """Attempt every delivery that is due (to where `reach` allows); returns how many were delivered. Three short
+    steps, so that a slow receiver holds no transaction or connection: claim the due deliveries, send them, record
+    the answers."""
     now = now or utcnow()
     attempts = _claim_due(sessions, now)
     answers: list[tuple[_Attempt, str | None]] = []
     try:
         for attempt in attempts:
-            answers.append((attempt, _post(attempt, now)))
+            answers.append((attempt, _post(attempt, now, reach)))
     finally:  # what was sent is recorded even if a later send failed unexpectedly
         if answers:
             _record(sessions, answers, now)
@@ -127,34 +129,23 @@ def _body(finding: Finding) -> bytes:
     return event_of(finding).model_dump_json().encode()
 
 
-def _post(attempt: _Attempt, now: datetime) -> str | None:
+def _post(attempt: _Attempt, now: datetime, reach: Reach) -> str | None:
     """Send the finding; None when the receiver took it (2xx), else what went wrong."""
     timestamp = int(now.timestamp())
-    request = urllib.request.Request(
-        attempt.url,
-        data=attempt.body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Webhook-Id": str(attempt.finding_id),
-            "Webhook-Timestamp": str(timestamp),
-            "Webhook-Signature": signature(attempt.secret, str(attempt.finding_id), timestamp, attempt.body),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as answer:
-            return None if 200 <= answer.status < 300 else f"HTTP {answer.status}"
-    except urllib.error.HTTPError as error:
-        return f"HTTP {error.code}"
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        return f"{type(error).__name__}: {error}"
+    headers = {
+        "Content-Type": "application/json",
+        "Webhook-Id": str(attempt.finding_id),
+        "Webhook-Timestamp": str(timestamp),
+        "Webhook-Signature": signature(attempt.secret, str(attempt.finding_id), timestamp, attempt.body),
+    }
+    return sending.post(attempt.url, attempt.body, headers, reach, TIMEOUT_S)
 
 
 class Dispatcher:
     """Delivers due webhooks from a thread of the server, every `interval_s`."""
 
-    def __init__(self, sessions: sessionmaker[Session], interval_s: float = 1.0) -> None:
-        self._sessions, self._interval_s = sessions, interval_s
+    def __init__(self, sessions: sessionmaker[Session], reach: Reach, interval_s: float = 1.0) -> None:
+        self._sessions, self._reach, self._interval_s = sessions, reach, interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
 
@@ -168,6 +159,6 @@ class Dispatcher:
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                deliver_due(self._sessions)
+                deliver_due(self._sessions, self._reach)
             except Exception:  # the database may be away a moment: the next round tries again
                 log.exception("webhook delivery round failed")

@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
@@ -21,11 +21,18 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(RoleNotAllowed, branches_service.BranchRequired, branches_service.BranchNotFound),
+    responses=problem_responses(
+        RoleNotAllowed,
+        branches_service.BranchRequired,
+        branches_service.BranchNotFound,
+        service.WebhookUrlNotAllowed,
+    ),
 )
-def create_webhook(body: WebhookCreate, session: SessionDep, user: Manager) -> WebhookRead:
-    """Subscribe an endpoint to the branch's findings."""
-    return _read(session, service.create_subscription(session, user, body))
+def create_webhook(body: WebhookCreate, request: Request, session: SessionDep, user: Manager) -> WebhookRead:
+    """Subscribe an endpoint to the branch's findings (an https URL of a public address, unless the server allows
+    more)."""
+    reach = service.webhook_reach(request.app.state.settings)
+    return _read(session, service.create_subscription(session, user, body, reach))
 
 
 @router.get("", responses=problem_responses(RoleNotAllowed, ValidationFailed))

@@ -7,12 +7,15 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
+from api.config import Settings
 from api.pagination import filter_equal, paginate
-from api.problems import NotFound, problem_members
+from api.problems import NotFound, ValidationFailed, problem_members
 from api.scope import in_scope
 from api.users.models import User
+from api.webhooks import sending
 from api.webhooks.models import WebhookDelivery, WebhookSubscription
 from api.webhooks.schemas import WebhookCreate, WebhookDeliveries
+from api.webhooks.sending import Reach
 
 
 class WebhookNotFound(NotFound):
@@ -25,7 +28,22 @@ def visible_subscriptions(user: User) -> Select[tuple[WebhookSubscription]]:
     return select(WebhookSubscription).where(in_scope(user, WebhookSubscription.branch_id))
 
 
-def create_subscription(session: Session, user: User, data: WebhookCreate) -> WebhookSubscription:
+class WebhookUrlNotAllowed(ValidationFailed):
+    title = "Webhooks cannot go to this URL"
+    slug = "webhook-url-not-allowed"
+
+
+def webhook_reach(settings: Settings) -> Reach:
+    return Reach(settings.webhooks.allow_http, tuple(settings.webhooks.allow_networks))
+
+
+def create_subscription(session: Session, user: User, data: WebhookCreate, reach: Reach) -> WebhookSubscription:
+    try:
+        sending.check_url(str(data.url), reach)
+    except sending.NotAllowed as refused:
+        raise WebhookUrlNotAllowed(
+            f"Not this URL: {refused}.", errors=[{"pointer": "#/url", "detail": str(refused)}]
+        ) from refused
     branch = branches_service.branch_for_new_row(session, user, data.branch_id)
     subscription = WebhookSubscription(
         branch_id=branch.id, url=str(data.url), secret=data.secret, created_by_id=user.id

@@ -1,0 +1,125 @@
+"""Claiming a key, keeping its claim alive, taking over an abandoned one, and settling it with the answer.
+
+Each function is one short transaction of its own, run in a worker thread by the middleware. A claim names the
+attempt (`claim`, random) and its process (`owner`); only that attempt may renew or settle it, so an attempt that
+was taken over, and comes back late, changes nothing.
+"""
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import utcnow
+from api.idempotency.models import IdempotencyRecord
+
+LEASE = timedelta(seconds=30)  # a claim not renewed for this long belongs to an attempt that is not running
+RENEW_EVERY_S = LEASE.total_seconds() / 3
+HOST = socket.gethostname()
+REPLAYED_HEADERS = ("content-type", "location", "etag")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """This attempt holds the key (`taken_over`: from an attempt that was not running any more)."""
+
+    claim: str
+    taken_over: bool = False
+
+
+Sessions = sessionmaker[Session]
+
+
+def owner() -> str:
+    return f"{HOST}:{os.getpid()}"
+
+
+def claim_key(sessions: Sessions, user_id: UUID, key: str, digest: str) -> Claimed | IdempotencyRecord:
+    """Hold the key for this attempt; or the earlier record, when another attempt holds it or has answered."""
+    claim = uuid4().hex
+    with sessions() as session:
+        session.add(
+            IdempotencyRecord(
+                user_id=user_id, key=key, request_hash=digest, claim=claim, owner=owner(), lease_until=_lease()
+            )
+        )
+        try:
+            session.commit()
+            return Claimed(claim)
+        except IntegrityError:
+            session.rollback()
+        earlier = session.get(IdempotencyRecord, (user_id, key))
+        if earlier is None:  # the first attempt failed and let go of the key meanwhile: claim it again
+            return claim_key(sessions, user_id, key, digest)
+        if earlier.status_code is None and earlier.request_hash == digest and abandoned(earlier, utcnow()):
+            taken = session.execute(
+                update(IdempotencyRecord)
+                .where(*_held_by(user_id, key, earlier.claim), IdempotencyRecord.status_code.is_(None))
+                .values(claim=claim, owner=owner(), lease_until=_lease(), created_at=utcnow())
+            )
+            session.commit()
+            if taken.rowcount == 1:  # of two retries taking over at once, one does
+                return Claimed(claim, taken_over=True)
+            session.refresh(earlier)
+        session.expunge(earlier)
+        return earlier
+
+
+def abandoned(record: IdempotencyRecord, now: datetime) -> bool:
+    """Its attempt is not running any more: the lease ran out, or its process on this host is gone."""
+    if record.lease_until is None or record.lease_until <= now:
+        return True
+    host, _, pid = record.owner.rpartition(":")
+    return host == HOST and pid.isdigit() and not _alive(int(pid))
+
+
+def renew(sessions: Sessions, user_id: UUID, key: str, claim: str) -> None:
+    """Move the lease on while the attempt works."""
+    with sessions() as session:
+        session.execute(update(IdempotencyRecord).where(*_held_by(user_id, key, claim)).values(lease_until=_lease()))
+        session.commit()
+
+
+def settle(sessions: Sessions, user_id: UUID, key: str, claim: str, captured: dict[str, Any]) -> None:
+    """Keep the answer to replay it; after a server error (or none at all) free the key for a retry."""
+    with sessions() as session:
+        status = captured.get("status")
+        if status is None or status >= 500:
+            session.execute(delete(IdempotencyRecord).where(*_held_by(user_id, key, claim)))
+        else:
+            headers = {name.decode().lower(): value.decode() for name, value in captured["headers"]}
+            session.execute(
+                update(IdempotencyRecord)
+                .where(*_held_by(user_id, key, claim))
+                .values(
+                    status_code=status,
+                    body=captured["body"],
+                    headers={name: value for name, value in headers.items() if name in REPLAYED_HEADERS},
+                    lease_until=None,
+                )
+            )
+        session.commit()
+
+
+def _held_by(user_id: UUID, key: str, claim: str) -> tuple[Any, ...]:
+    return (IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key, IdempotencyRecord.claim == claim)
+
+
+def _lease() -> datetime:
+    return utcnow() + LEASE
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
