@@ -16,9 +16,9 @@ from rich.console import Console
 from sqlalchemy import select
 
 from alembic import command
-from api.audit.chain import verify
+from api.audit.chain import audited_sessions, verify
 from api.config import Settings
-from api.db import SpatialBackendMissing, check_spatial_backend, make_engine, make_sessionmaker
+from api.db import SpatialBackendMissing, check_spatial_backend, make_engine
 from api.problems import Problem
 from api.sheets.console import PlanFailed, plan_in_terminal
 from api.sheets.jobs import run_worker
@@ -101,7 +101,7 @@ def plan(
         settings = settings.model_copy(
             update={"planning": settings.planning.model_copy(update={"time_limit_s": time_limit})}
         )
-    sessions = make_sessionmaker(make_engine(settings.database_url))
+    sessions = audited_sessions(make_engine(settings.database_url))
     day = work_date.date() if work_date else None
     try:
         plan_in_terminal(settings, sessions, branch, day, as_user, publish, Console())
@@ -147,7 +147,7 @@ def demo_seed() -> None:
     from api.demo import DemoUsernamesTaken, seed_demo
 
     settings = _checked_settings()
-    with make_sessionmaker(make_engine(settings.database_url))() as session:
+    with audited_sessions(make_engine(settings.database_url))() as session:
         try:
             seed = seed_demo(session)
         except DemoUsernamesTaken as exc:
@@ -204,7 +204,7 @@ def import_cases(
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         _fail(f"{file} is not UTF-8 text.")
-    with make_sessionmaker(make_engine(settings.database_url))() as session:
+    with audited_sessions(make_engine(settings.database_url))() as session:
         actor = session.scalar(select(User).where(User.username == as_user, User.active.is_(True)))
         if actor is None or actor.role not in (Role.SUPERVISOR, Role.ADMIN):
             _fail(f"No active supervisor or admin named {as_user!r}.")
@@ -243,7 +243,7 @@ def evidence_verify() -> None:
     engine = make_engine(settings.database_url)
     checked = 0
     faults: list[StoreFault] = []
-    with make_sessionmaker(engine)() as session:
+    with audited_sessions(engine)() as session:
         for fault in verify_store(session, open_store(settings)):
             checked += 1
             if fault is not None:

@@ -12,7 +12,7 @@ from geoalchemy2 import load_spatialite
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from api.problems import Problem
@@ -212,15 +212,6 @@ def get_session(request: Request) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
-
-
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions whose every flush is written to the audit trail (`api.audit.chain`)."""
-    from api.audit.chain import install
-
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    install(sessions)
-    return sessions
 
 
 def get_read_session(request: Request) -> Iterator[Session]:

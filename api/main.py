@@ -10,12 +10,13 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.address_reports.router import router as address_reports_router
+from api.audit.chain import audited_sessions
 from api.auth.router import router as auth_router
 from api.auth.security import jwt_secret
 from api.branches.router import router as branches_router
 from api.cases.router import router as cases_router
 from api.config import Settings
-from api.db import check_spatial_backend, make_engine, make_sessionmaker
+from api.db import check_spatial_backend, make_engine
 from api.findings.router import router as findings_router
 from api.idempotency import IdempotencyMiddleware, document_idempotency
 from api.limits import BodyLimitMiddleware
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.sessionmaker = audited_sessions(engine)
     app.state.planning_queue = planning_queue(settings, app.state.sessionmaker)
     app.state.jwt_secret = jwt_secret(settings)
     app.state.evidence_store = open_store(settings)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, event, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, event, insert, inspect, select, update
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
 from api.audit.models import AuditEvent, AuditHead
@@ -62,9 +62,12 @@ def update_where(session: Session, model: type[Any], where: Iterable[Any], value
     return len(changed)
 
 
-def install(sessions: sessionmaker[Session]) -> None:
-    """Audit every flush of the sessions this factory makes."""
+def audited_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on `engine` whose every flush is written to the audit trail: how the app, its commands and the
+    planning worker open theirs."""
+    sessions = sessionmaker(engine, expire_on_commit=False)
     event.listen(sessions, "after_flush", _after_flush)
+    return sessions
 
 
 def verify(connection: Connection) -> Verdict:

@@ -13,8 +13,9 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.audit.chain import audited_sessions
 from api.config import PlanningSettings, Settings
-from api.db import make_engine, make_sessionmaker
+from api.db import make_engine
 from api.sheets.models import RunStatus
 from api.sheets.planner import execute_run
 
@@ -79,7 +80,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     global _context
     assert settings.redis_url is not None
     engine = make_engine(settings.database_url)
-    _context = _WorkerContext(make_sessionmaker(engine), settings.planning)
+    _context = _WorkerContext(audited_sessions(engine), settings.planning)
     connection = Redis.from_url(settings.redis_url)
     try:
         # no fork per job: the solver starts its own processes, and the engine's connections stay in this one

@@ -16,8 +16,9 @@ from alembic.config import Config
 from sqlalchemy import inspect
 
 from alembic import command
+from api.audit.chain import audited_sessions
 from api.config import PlanningSettings
-from api.db import make_engine, make_sessionmaker
+from api.db import make_engine
 from api.sheets import service
 from api.sheets.models import PlanningRun, RunStatus
 from api.sheets.planner import SessionFactory, execute_run
@@ -145,7 +146,7 @@ def measure(
     with fresh_database(database_url) as url:
         engine = make_engine(url)
         try:
-            sessions = make_sessionmaker(engine)
+            sessions = audited_sessions(engine)
             run_id = _queue_run(sessions, requests, teams, seed, settings)
             began = time.perf_counter()
             execute_run(sessions, settings, run_id)

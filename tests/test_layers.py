@@ -1,0 +1,42 @@
+"""The layers import downwards only: the database module knows nothing of the domains above it, and the pure
+libraries (routing, the field rules, the evidence stores) know nothing of the web or the database."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imported_in(path: Path) -> set[str]:
+    """Every module a file imports, at its top or inside a function."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def _loaded_by(module: str) -> set[str]:
+    """The modules that importing `module` loads, in a fresh interpreter."""
+    code = f"import sys, {module}; print(' '.join(sorted(sys.modules)))"
+    return set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split())
+
+
+def test_the_database_module_imports_nothing_above_it() -> None:
+    ours = {name for name in _imported_in(ROOT / "api" / "db.py") if name.split(".")[0] == "api"}
+
+    assert ours == {"api.problems"}
+
+
+@pytest.mark.parametrize("library", ["routing", "api.rules", "evidence.storage"])
+def test_the_pure_libraries_load_no_web_or_database_code(library: str) -> None:
+    loaded = _loaded_by(library)
+
+    assert not {"fastapi", "sqlalchemy", "starlette"} & loaded
+    assert not {name for name in loaded if name.startswith("api.") and not name.startswith("api.rules")}
