@@ -25,7 +25,7 @@ from api.sheets.jobs import run_worker
 from api.telemetry import log_config
 from api.visit_evidence.service import StoreFault, verify_store
 from api.visit_evidence.store import open_store
-from evidence.storage import LocalStorage
+from evidence.storage import StorageError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -263,10 +263,10 @@ def evidence_sweep(
 ) -> None:
     """Free the disk from uploads to the local store that phones gave up on: their items stay declared, and an
     upload of one starts again from byte 0. Accepted or rejected evidence is never touched."""
-    store = open_store(Settings())
-    if not isinstance(store, LocalStorage):
-        _fail("Only the local store keeps unfinished uploads on this server's disk; on S3 they are in the bucket.")
-    removed = store.sweep_staged(idle_days * 86400)
+    try:
+        removed = open_store(Settings()).sweep_uploads(idle_days * 86400)
+    except StorageError as error:
+        _fail(str(error))
     for name, size in removed:
         typer.echo(f"removed {name}: {size} bytes")
     typer.echo(f"{len(removed)} unfinished uploads removed, {sum(size for _, size in removed)} bytes freed")

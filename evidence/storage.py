@@ -4,13 +4,16 @@ Keys are content-addressed (see `evidence_key`), so a retried upload lands on th
 its bytes: every write that finds a complete object leaves it as it is. Bytes always move in chunks of
 `CHUNK_SIZE`; no method holds a whole file in memory.
 
-Uploads from phones go around the API where the store allows it: `S3Storage` hands out presigned PUT and multipart
-part URLs; `LocalStorage` takes resumable appends into a staging file that the caller seals once it has checked the
-bytes.
+Every store takes uploads from phones through the same steps (`Storage`'s upload methods, in `evidence.uploads`'s
+terms): begin, tell the phone where to send, say how much arrived, hand over the arrived bytes for checking, and
+finish them into the content-addressed key (or forget them to start again). The bytes go around the API where the
+store allows it: `S3Storage` hands out presigned PUT and multipart part URLs; `LocalStorage` takes resumable appends
+through the API into a staging file.
 """
 
 import base64
 import fcntl
+import math
 import mimetypes
 import os
 import stat
@@ -19,6 +22,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -29,8 +33,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from evidence.digest import FileFollower, sha256_of
+from evidence.uploads import Instructions, Method, NotResumable, NotUploaded, Progress, Upload
 
 CHUNK_SIZE = 1 << 20
+Arrived = tuple[BinaryIO, str, int]  # the uploaded bytes as a seekable file, their SHA-256 and their size
 _SHA256_HEX = frozenset("0123456789abcdef")
 
 
@@ -115,6 +121,45 @@ class Storage(ABC):
     def download_url(self, key: str, filename: str, expires_s: int) -> str | None:
         """A short-lived URL the client downloads `filename` from directly, or None when the API must stream it."""
 
+    # uploads from phones: begin, instructions and progress, then arrived, and finish (or restart after a mismatch)
+
+    @abstractmethod
+    def begin(self, upload: Upload) -> str | None:
+        """Prepare the upload of a declared item; the handle to keep with it (None: the store needs none)."""
+
+    @abstractmethod
+    def instructions(self, upload: Upload, resumable_url: str, expires_s: int) -> Instructions:
+        """Where and how the phone sends the bytes; `resumable_url` is the API's route for a store that takes
+        appends through the API (`receive`), URLs the store signs live `expires_s`."""
+
+    @abstractmethod
+    def progress(self, upload: Upload) -> Progress:
+        """How much of the upload the store holds."""
+
+    def receive(self, upload: Upload, offset: int, chunks: Iterable[bytes]) -> int:
+        """Append bytes sent through the API at `offset`; the bytes held so far. NotResumable for a store that takes
+        uploads around the API; OffsetMismatch and TooLarge as `LocalStorage.append`."""
+        raise NotResumable(upload.item_id)
+
+    @abstractmethod
+    def arrived(self, upload: Upload) -> AbstractContextManager[Arrived]:
+        """The uploaded bytes, read once as a stream, for the caller to check before `finish`; NotUploaded when they
+        have not all arrived. Nothing under `upload.key` changes."""
+
+    @abstractmethod
+    def restart(self, upload: Upload) -> str | None:
+        """Forget uploaded bytes that failed the check; the handle for the phone's next upload."""
+
+    @abstractmethod
+    def finish(self, upload: Upload) -> None:
+        """Make the checked bytes the complete object `upload.key`, kept as the store keeps evidence (read-only,
+        retention); a complete object already there stays (same key = same bytes)."""
+
+    @abstractmethod
+    def sweep_uploads(self, idle_s: float) -> list[tuple[str, int]]:
+        """Remove uploads nobody continued for `idle_s` seconds; the name and size of each. StorageError where the
+        store itself expires them."""
+
 
 class LocalStorage(Storage):
     """Files under `root` (created when first written): complete objects read-only at root/<key>.
@@ -171,6 +216,38 @@ class LocalStorage(Storage):
 
     def download_url(self, key: str, filename: str, expires_s: int) -> str | None:
         return None
+
+    def begin(self, upload: Upload) -> str | None:
+        return None
+
+    def instructions(self, upload: Upload, resumable_url: str, expires_s: int) -> Instructions:
+        return Instructions(Method.RESUMABLE, resumable_url, {"Content-Type": "application/octet-stream"})
+
+    def progress(self, upload: Upload) -> Progress:
+        return Progress(self.staged_size(upload.key), [], None)
+
+    def receive(self, upload: Upload, offset: int, chunks: Iterable[bytes]) -> int:
+        return self.append(upload.key, offset, chunks, limit=upload.size)
+
+    @contextmanager
+    def arrived(self, upload: Upload) -> Iterator[Arrived]:
+        """The staging file itself, hashed by the thread that followed it as it was written."""
+        received = self.staged_size(upload.key)
+        if received < upload.size:
+            raise NotUploaded(received)
+        digest = self.staged_digest(upload.key, received) or ""  # "": the staged bytes changed meanwhile
+        with self.staged_path(upload.key).open("rb") as file:
+            yield file, digest, received
+
+    def restart(self, upload: Upload) -> str | None:
+        self.discard_staged(upload.key)
+        return None
+
+    def finish(self, upload: Upload) -> None:
+        self.seal(upload.key)
+
+    def sweep_uploads(self, idle_s: float) -> list[tuple[str, int]]:
+        return self.sweep_staged(idle_s)
 
     def staged_size(self, key: str) -> int:
         """Bytes received so far for the key (0 if nothing)."""
@@ -357,7 +434,9 @@ class S3Storage(Storage):
     """Objects in an S3 bucket under `prefix` (prefix + key); phones upload and download with presigned URLs.
 
     With `retention_days`, `lock` puts object-lock retention on an object (the bucket must have object lock
-    enabled), so not even the bucket's owner can delete its versions until then.
+    enabled), so not even the bucket's owner can delete its versions until then. Uploads above
+    `multipart_threshold_bytes` go in parts of `part_size_bytes`; every upload lands on its own key under
+    `uploads/` first, so that bytes failing the check never reach a complete key.
     """
 
     name = "s3"
@@ -371,6 +450,8 @@ class S3Storage(Storage):
         endpoint_url: str | None = None,
         retention_days: int | None = None,
         retention_mode: str = "COMPLIANCE",
+        multipart_threshold_bytes: int = 16 << 20,
+        part_size_bytes: int = 16 << 20,
         client: Any | None = None,
     ) -> None:
         if retention_days is not None and retention_days < 1:
@@ -379,6 +460,7 @@ class S3Storage(Storage):
             raise ValueError(f"retention_mode {retention_mode!r} must be COMPLIANCE or GOVERNANCE")
         self.bucket, self.prefix = bucket, prefix
         self.retention_days, self.retention_mode = retention_days, retention_mode
+        self.multipart_threshold_bytes, self.part_size_bytes = multipart_threshold_bytes, part_size_bytes
         if client is None:
             config = Config(
                 signature_version="s3v4",
@@ -433,6 +515,73 @@ class S3Storage(Storage):
         """A presigned GET whose response carries Content-Disposition: attachment with `filename`."""
         params = self._at(key) | {"ResponseContentDisposition": _attachment(filename)}
         return self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+
+    def begin(self, upload: Upload) -> str | None:
+        if upload.size <= self.multipart_threshold_bytes:
+            return None
+        return self.start_multipart(_upload_key(upload), content_type=upload.content_type)
+
+    def instructions(self, upload: Upload, resumable_url: str, expires_s: int) -> Instructions:
+        expires_at = datetime.now(UTC) + timedelta(seconds=expires_s)
+        key = _upload_key(upload)
+        if upload.handle is None:
+            url, headers = self.presigned_put(
+                key, content_type=upload.content_type, sha256_hex=upload.sha256, expires_s=expires_s
+            )
+            return Instructions(Method.PUT, url, headers, expires_at=expires_at)
+        parts = [
+            (number, self.presigned_part(key, upload.handle, number, expires_s))
+            for number in range(1, math.ceil(upload.size / self.part_size_bytes) + 1)
+        ]
+        return Instructions(Method.MULTIPART, None, {}, self.part_size_bytes, parts, expires_at)
+
+    def progress(self, upload: Upload) -> Progress:
+        """A multipart upload that S3 no longer has (aborted by a lifecycle rule or by hand) and that left no object
+        is started afresh: the phone sends every part again instead of being stuck with URLs of an upload gone."""
+        key = _upload_key(upload)
+        if upload.handle is None:
+            return Progress(self.size(key) or 0, [], None)
+        try:
+            parts = self.uploaded_parts(key, upload.handle)
+        except UploadMissing:
+            if (size := self.size(key)) is not None:  # completed, waiting for the check
+                return Progress(size, [], upload.handle)
+            return Progress(0, [], self.start_multipart(key, content_type=upload.content_type))
+        return Progress(sum(size for _, size in parts), [number for number, _ in parts], upload.handle)
+
+    @contextmanager
+    def arrived(self, upload: Upload) -> Iterator[Arrived]:
+        """A temporary copy of the uploaded object (a multipart upload completed first), hashed as it is copied."""
+        key = _upload_key(upload)
+        if upload.handle is not None:
+            try:
+                self.complete_multipart(key, upload.handle)
+            except StorageError as error:
+                raise NotUploaded(0) from error
+        with tempfile.TemporaryFile() as file:
+            try:
+                chunks = self.read(key)
+            except ObjectMissing as error:
+                raise NotUploaded(0) from error
+            digest, size = sha256_of(_copied(chunks, file))
+            file.seek(0)
+            yield file, digest, size
+
+    def restart(self, upload: Upload) -> str | None:
+        self.discard_upload(_upload_key(upload))
+        if upload.handle is None:
+            return None
+        return self.start_multipart(_upload_key(upload), content_type=upload.content_type)  # that one is finished
+
+    def finish(self, upload: Upload) -> None:
+        self.promote(_upload_key(upload), upload.key)
+        self.lock(upload.key)
+
+    def sweep_uploads(self, idle_s: float) -> list[tuple[str, int]]:
+        raise StorageError(
+            "Only the local store keeps unfinished uploads on this server's disk; on S3 they are in the bucket,"
+            " where a lifecycle rule on the uploads/ prefix expires them."
+        )
 
     def presigned_put(
         self, key: str, *, content_type: str, sha256_hex: str, expires_s: int
@@ -532,6 +681,16 @@ class S3Storage(Storage):
         pages = self._client.get_paginator("list_parts").paginate(**self._at(key), UploadId=upload_id)
         for page in pages:
             yield from page.get("Parts", [])
+
+
+def _upload_key(upload: Upload) -> str:
+    return f"uploads/{upload.item_id}"
+
+
+def _copied(chunks: Iterable[bytes], file: BinaryIO) -> Iterator[bytes]:
+    for chunk in chunks:
+        file.write(chunk)
+        yield chunk
 
 
 def _stream(body: Any) -> Iterator[bytes]:

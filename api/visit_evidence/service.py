@@ -1,10 +1,7 @@
 """Evidence of a visit: declared by a phone, uploaded around the API (S3) or through it (local, resumable),
 then checked by the server — size, SHA-256 and content — before it counts. Nothing is ever overwritten or deleted."""
 
-import math
-import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import BinaryIO
@@ -42,17 +39,8 @@ from api.visits.service import ensure_stop_open, get_visit, visible_visits
 from evidence import audio, photos
 from evidence.digest import sha256_of
 from evidence.inspection import Rejected
-from evidence.storage import (
-    LocalStorage,
-    ObjectMissing,
-    OffsetMismatch,
-    S3Storage,
-    Storage,
-    StorageError,
-    TooLarge,
-    UploadMissing,
-    evidence_key,
-)
+from evidence.storage import ObjectMissing, OffsetMismatch, Storage, TooLarge, evidence_key
+from evidence.uploads import NotResumable, NotUploaded, Upload
 
 # a photo taken this long before the first check-in or after the visit ends is flagged
 PHOTO_TIME_SLACK = timedelta(minutes=15)
@@ -194,62 +182,31 @@ def declare(
     )
     session.add(item)
     session.flush()
-    if isinstance(store, S3Storage) and data.size > rules.multipart_threshold_bytes:
-        item.multipart_upload_id = store.start_multipart(upload_key(item), content_type=data.content_type)
+    item.multipart_upload_id = store.begin(_upload(item))
     return item
-
-
-def upload_key(item: EvidenceItem) -> str:
-    """Where an S3 upload lands before the server checked it; only checked bytes reach `storage_key`."""
-    return f"uploads/{item.id}"
 
 
 def instructions(item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> UploadInstructions | None:
     """Where the bytes of a declared item go (fresh presigned URLs each time); None once it is complete."""
     if item.status is not EvidenceStatus.DECLARED:
         return None
-    if isinstance(store, LocalStorage):
-        return UploadInstructions(
-            method=UploadMethod.RESUMABLE,
-            url=f"/evidence/{item.id}/content",
-            headers={"Content-Type": "application/octet-stream"},
-            part_size=None,
-            parts=[],
-            expires_at=None,
-        )
-    assert isinstance(store, S3Storage)
-    expires_at = utcnow() + timedelta(seconds=rules.url_ttl_s)
-    if item.multipart_upload_id is None:
-        url, headers = store.presigned_put(
-            upload_key(item), content_type=item.content_type, sha256_hex=item.sha256, expires_s=rules.url_ttl_s
-        )
-        return UploadInstructions(
-            method=UploadMethod.PUT, url=url, headers=headers, part_size=None, parts=[], expires_at=expires_at
-        )
-    parts = [
-        UploadPart(
-            part_number=number,
-            url=store.presigned_part(upload_key(item), item.multipart_upload_id, number, rules.url_ttl_s),
-        )
-        for number in range(1, math.ceil(item.size / rules.part_size_bytes) + 1)
-    ]
+    given = store.instructions(_upload(item), f"/evidence/{item.id}/content", rules.url_ttl_s)
     return UploadInstructions(
-        method=UploadMethod.MULTIPART,
-        url=None,
-        headers={},
-        part_size=rules.part_size_bytes,
-        parts=parts,
-        expires_at=expires_at,
+        method=UploadMethod(given.method),
+        url=given.url,
+        headers=given.headers,
+        part_size=given.part_size,
+        parts=[UploadPart(part_number=number, url=url) for number, url in given.parts],
+        expires_at=given.expires_at,
     )
 
 
 def upload_state(item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> UploadState:
-    """How much of the item arrived, with fresh URLs for the rest. A multipart upload that S3 no longer has (aborted
-    by a bucket lifecycle rule or by hand) and that left no object is started afresh: the phone sends every part
-    again instead of being stuck with URLs of an upload that is gone."""
+    """How much of the item arrived, with fresh URLs for the rest (the store may have started the upload afresh)."""
     received, parts = item.size, []
     if item.status is EvidenceStatus.DECLARED:
-        received, parts = _received(item, store)
+        progress = store.progress(_upload(item))
+        received, parts, item.multipart_upload_id = progress.received, progress.parts, progress.handle
     return UploadState(
         evidence_id=item.id,
         size=item.size,
@@ -261,12 +218,14 @@ def upload_state(item: EvidenceItem, store: Storage, rules: EvidenceSettings) ->
 
 def receive(item: EvidenceItem, offset: int, chunks: Iterable[bytes], store: Storage) -> int:
     """Append a resumable upload's bytes at `offset`; the bytes staged so far."""
-    if not isinstance(store, LocalStorage):
-        raise UploadNotResumable("Upload with the presigned URLs of GET /evidence/{id}/upload.", evidence_id=item.id)
     if item.status is not EvidenceStatus.DECLARED:
         raise EvidenceAlreadyComplete(f"Evidence {item.id} is {item.status.value}.", evidence_id=item.id)
     try:
-        return store.append(item.storage_key, offset, chunks, limit=item.size)
+        return store.receive(_upload(item), offset, chunks)
+    except NotResumable as error:
+        raise UploadNotResumable(
+            "Upload with the presigned URLs of GET /evidence/{id}/upload.", evidence_id=item.id
+        ) from error
     except TooLarge as error:
         raise EvidenceTooLarge(f"The item was declared with {item.size} bytes.", limit=error.limit) from error
     except OffsetMismatch as error:
@@ -276,41 +235,40 @@ def receive(item: EvidenceItem, offset: int, chunks: Iterable[bytes], store: Sto
 
 
 def complete(session: Session, item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> EvidenceItem:
-    """Of an item fetched with `lock` (a concurrent retry then finds it decided): read the stored bytes once,
+    """Of an item fetched with `lock` (a concurrent retry then finds it decided): read the uploaded bytes once,
     check size and SHA-256 against the declaration, inspect them and decide. A mismatch leaves the item declared
     (the app uploads again); unacceptable content rejects it for good."""
     if item.status is not EvidenceStatus.DECLARED:
         return item
-    with _stored_copy(item, store) as (file, digest, size):
-        if (size, digest) != (item.size, item.sha256):
-            if isinstance(store, LocalStorage):
-                store.discard_staged(item.storage_key)
-            elif isinstance(store, S3Storage):
-                store.discard_upload(upload_key(item))
-                if item.multipart_upload_id is not None:  # that upload is finished: the parts go to a new one
-                    item.multipart_upload_id = store.start_multipart(upload_key(item), content_type=item.content_type)
-            raise EvidenceMismatch(
-                f"Declared {item.size} bytes with SHA-256 {item.sha256}; the store holds {size} bytes with {digest}."
-                " Upload the file again.",
-                declared_sha256=item.sha256,
-                stored_sha256=digest,
-                stored_size=size,
-            )
-        try:
-            _inspect(session, item, file, store, rules)
-            item.status = EvidenceStatus.ACCEPTED
-            _report_flags(session, item)
-        except Rejected as rejection:
-            item.status, item.rejected_reason, item.rejected_detail = (
-                EvidenceStatus.REJECTED,
-                rejection.reason,
-                rejection.detail,
-            )
-    if isinstance(store, LocalStorage):
-        store.seal(item.storage_key)
-    elif isinstance(store, S3Storage):
-        store.promote(upload_key(item), item.storage_key)
-        store.lock(item.storage_key)
+    upload = _upload(item)
+    try:
+        with store.arrived(upload) as (file, digest, size):
+            if (size, digest) != (item.size, item.sha256):
+                item.multipart_upload_id = store.restart(upload)
+                raise EvidenceMismatch(
+                    f"Declared {item.size} bytes with SHA-256 {item.sha256}; the store holds {size} bytes with"
+                    f" {digest}. Upload the file again.",
+                    declared_sha256=item.sha256,
+                    stored_sha256=digest,
+                    stored_size=size,
+                )
+            try:
+                _inspect(session, item, file, store, rules)
+                item.status = EvidenceStatus.ACCEPTED
+                _report_flags(session, item)
+            except Rejected as rejection:
+                item.status, item.rejected_reason, item.rejected_detail = (
+                    EvidenceStatus.REJECTED,
+                    rejection.reason,
+                    rejection.detail,
+                )
+    except NotUploaded as error:
+        raise EvidenceNotUploaded(
+            f"{error.received} of the {item.size} declared bytes are stored; finish the upload, then complete.",
+            received=error.received,
+            size=item.size,
+        ) from error
+    store.finish(upload)
     item.completed_at = utcnow()
     session.flush()
     return item
@@ -360,61 +318,14 @@ def _limit(rules: EvidenceSettings, kind: EvidenceKind) -> int:
     }[kind]
 
 
-def _received(item: EvidenceItem, store: Storage) -> tuple[int, list[int]]:
-    if isinstance(store, LocalStorage):
-        return store.staged_size(item.storage_key), []
-    assert isinstance(store, S3Storage)
-    if item.multipart_upload_id is None:
-        return store.size(upload_key(item)) or 0, []
-    try:
-        parts = store.uploaded_parts(upload_key(item), item.multipart_upload_id)
-    except UploadMissing:
-        if (size := store.size(upload_key(item))) is not None:  # completed, waiting for the check
-            return size, []
-        item.multipart_upload_id = store.start_multipart(upload_key(item), content_type=item.content_type)
-        return 0, []
-    return sum(size for _, size in parts), [number for number, _ in parts]
-
-
-@contextmanager
-def _stored_copy(item: EvidenceItem, store: Storage) -> Iterator[tuple[BinaryIO, str, int]]:
-    """The stored bytes as a seekable file (the local staging file itself; a temporary copy of an S3 object), with
-    their SHA-256 and size, read as a stream (locally, by a thread that followed the upload as it was written)."""
-    if isinstance(store, LocalStorage):
-        received = store.staged_size(item.storage_key)
-        if received < item.size:
-            raise _not_uploaded(item, received)
-        digest = store.staged_digest(item.storage_key, received) or ""  # "": the staged bytes changed meanwhile
-        with store.staged_path(item.storage_key).open("rb") as file:
-            yield file, digest, received
-        return
-    assert isinstance(store, S3Storage)
-    if item.multipart_upload_id is not None:
-        try:
-            store.complete_multipart(upload_key(item), item.multipart_upload_id)
-        except StorageError as error:
-            raise _not_uploaded(item, 0) from error
-    with tempfile.TemporaryFile() as file:
-        try:
-            chunks = store.read(upload_key(item))
-        except ObjectMissing as error:
-            raise _not_uploaded(item, 0) from error
-        digest, size = sha256_of(_copied(chunks, file))
-        file.seek(0)
-        yield file, digest, size
-
-
-def _copied(chunks: Iterable[bytes], file: BinaryIO) -> Iterator[bytes]:
-    for chunk in chunks:
-        file.write(chunk)
-        yield chunk
-
-
-def _not_uploaded(item: EvidenceItem, received: int) -> EvidenceNotUploaded:
-    return EvidenceNotUploaded(
-        f"{received} of the {item.size} declared bytes are stored; finish the upload, then complete.",
-        received=received,
+def _upload(item: EvidenceItem) -> Upload:
+    return Upload(
+        item_id=str(item.id),
+        key=item.storage_key,
         size=item.size,
+        sha256=item.sha256,
+        content_type=item.content_type,
+        handle=item.multipart_upload_id,
     )
 
 

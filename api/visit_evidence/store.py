@@ -38,5 +38,7 @@ def open_store(settings: Settings) -> Storage:
             endpoint_url=options.s3_endpoint_url,
             retention_days=options.s3_retention_days,
             retention_mode=options.s3_retention_mode,
+            multipart_threshold_bytes=options.multipart_threshold_bytes,
+            part_size_bytes=options.part_size_bytes,
         )
     return LocalStorage(options.local_dir or settings.var_dir / "evidence")
