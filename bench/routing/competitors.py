@@ -17,8 +17,9 @@ from pyvrp.stop import MaxRuntime
 
 import routing
 from bench.routing.instances import DEPOT, SCALE, VrptwInstance, scaled_matrix, stop_key
-from routing.model import Instance, Stop, Team
-from routing.plan import Dropped, DropReason, Plan, Route, SolverStats, Visit
+from routing.model import Instance
+from routing.plan import Dropped, DropReason, Plan, SolverStats
+from routing.schedule import earliest_route
 
 VROOM_EXPLORATION_LEVEL = 5  # vroom's own default (`vroom -x`)
 
@@ -162,26 +163,6 @@ def routes_to_keys(routes: CustomerRoutes) -> list[list[str]]:
     return [[stop_key(customer) for customer in route] for route in routes]
 
 
-def _scheduled_route(instance: Instance, team: Team, stops: Sequence[Stop]) -> Route:
-    """The earliest schedule of a team serving `stops` in order: leave at shift start, wait for each window."""
-    if not stops:
-        return Route(team.key, (), team.shift.start_s, team.shift.start_s, 0, 0)
-    location, clock, distance, travel = team.start_location, team.shift.start_s, 0, 0
-    visits = []
-    for stop in stops:
-        leg = int(instance.durations_s[location, stop.location])
-        arrival = clock + leg
-        opens = [w.start_s for w in stop.windows if w.end_s >= arrival]
-        start = max(arrival, min(opens)) if opens else arrival
-        visits.append(Visit(stop.key, arrival, start - arrival, start, start + stop.service_s))
-        distance += int(instance.distances_m[location, stop.location])
-        travel += leg
-        location, clock = stop.location, start + stop.service_s
-    leg = int(instance.durations_s[location, team.end_location])
-    distance += int(instance.distances_m[location, team.end_location])
-    return Route(team.key, tuple(visits), team.shift.start_s, clock + leg, distance, travel + leg)
-
-
 def plan_from_routes(
     instance: Instance, routes: Sequence[Sequence[str]], *, engine: str, wall_s: float, seed: int
 ) -> Plan:
@@ -190,7 +171,7 @@ def plan_from_routes(
     stops = {stop.key: stop for stop in instance.stops}
     padded = list(routes) + [[]] * (len(instance.teams) - len(routes))
     built = tuple(
-        _scheduled_route(instance, team, [stops[key] for key in keys])
+        earliest_route(instance, team, [stops[key] for key in keys])
         for team, keys in zip(instance.teams, padded, strict=True)
     )
     on_routes = {key for keys in routes for key in keys}
