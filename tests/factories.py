@@ -13,12 +13,18 @@ from api.auth.security import hash_password, issue_access_token
 from api.branches.models import Branch
 from api.branches.service import local_today
 from api.cases.models import Address, AddressKind, ContactKind, ContactSource, DebtCase, DebtorContact, OverdueBucket
-from api.config import AuthSettings, Settings
+from api.config import AuthSettings, PlanningSettings, Settings
 from api.db import utcnow
 from api.geo import GeoPoint
+from api.sheets.instance import build_day
+from api.sheets.models import PlanningRun, RunStatus, VisitSheet
+from api.sheets.planner import planned_sheet
+from api.sheets.service import publish_run
 from api.teams.models import Team, TeamMember
 from api.users.models import Role, User
 from api.visit_requests.models import VisitPurpose, VisitRequest
+from routing.matrix import GreatCircle
+from routing.schedule import earliest_route
 from tests.conftest import TEST_JWT_SECRET
 
 PASSWORD = "correct horse battery"
@@ -26,6 +32,7 @@ _PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
 _seq = itertools.count(1)
 
 PEOPLES_SQUARE = GeoPoint(lat=31.2304, lon=121.4737)
+NEAR_OFFICE = [GeoPoint(lat=31.2304 + 0.004 * i, lon=121.4737 + 0.003 * (i % 3)) for i in range(1, 7)]  # 0.5-3 km
 
 
 def _n() -> int:
@@ -203,3 +210,34 @@ def moments(body: object) -> list[str]:
     if isinstance(body, list):
         return [found for value in body for found in moments(value)]
     return [body] if isinstance(body, str) and _MOMENT.match(body) else []
+
+
+def publish_sheet(session: Session, supervisor: User, team: Team, requests: list[VisitRequest]) -> VisitSheet:
+    """The team's day visiting `requests` in this order, stored and published as a planning run does (the same
+    rows-to-routing translation, a succeeded run with the team's draft sheet, `publish_run`), with the earliest
+    times of that order instead of a solver's: for tests that need a published sheet, not a plan."""
+    branch = session.get_one(Branch, team.branch_id)
+    now = utcnow()
+    run = PlanningRun(
+        branch_id=branch.id,
+        work_date=team.work_date,
+        status=RunStatus.SUCCEEDED,
+        stage="done",
+        progress=100,
+        time_limit_s=1,
+        requested_by_id=supervisor.id,
+        started_at=now,
+        finished_at=now,
+        figures={"requests": len(requests), "planned": len(requests), "unplanned": 0, "teams": 1},
+    )
+    session.add(run)
+    session.flush()
+    day, _ = build_day(branch, team.work_date, [team], requests, GreatCircle(PlanningSettings().travel_mode))
+    route = earliest_route(day.instance, day.instance.teams[0], day.instance.stops)
+    sheet = planned_sheet(run, team, day, route)
+    session.add(sheet)
+    session.flush()
+    publish_run(session, supervisor, run.id)
+    session.commit()
+    session.expire_all()  # what the API changes later is read afresh, as it is after a real run
+    return sheet

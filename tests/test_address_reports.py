@@ -34,7 +34,7 @@ def _state(session: Session, day: Day) -> tuple[AddressValidity, VisitRequestSta
 def test_a_confirmed_report_cancels_the_visit_and_a_rejected_one_keeps_it(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     address_id = day.request.address_id
 
     reported = _report(client, day.a, address_id)
@@ -64,7 +64,7 @@ def test_a_confirmed_report_cancels_the_visit_and_a_rejected_one_keeps_it(
 def test_reports_are_checked_and_retries_are_safe(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     address_id = day.request.address_id
     client_id = str(uuid4())
     stranger = session.get_one(User, make_team(session).members[0].agent_id)
@@ -97,7 +97,7 @@ def test_reports_are_checked_and_retries_are_safe(
 def test_two_supervisors_deciding_at_once_one_wins(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     second = make_user(session, Role.SUPERVISOR, session.get_one(Branch, day.team.branch_id))
     report_id = _report(client, day.a, day.request.address_id).json()["id"]
     barrier = threading.Barrier(2)

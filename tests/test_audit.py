@@ -46,7 +46,7 @@ def test_changes_and_reads_are_chained_with_their_actor(client: TestClient, sess
 def test_verify_passes_on_a_demo_day_and_fails_after_tampering(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, runner: CliRunner
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     day.started()
     assert day.outcome(day.a).status_code == 201
     assert client.post(f"/visits/{day.visit_id()}/outcome/confirm", headers=auth_headers(day.b)).status_code == 200

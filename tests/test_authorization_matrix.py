@@ -128,7 +128,7 @@ def test_every_route_naming_an_object_is_in_the_matrix(app: FastAPI) -> None:
 
 def _world(client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture) -> dict[str, str]:
     """A branch's day under way, with one of every kind of object, by the name of the path parameter."""
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     visit_id = day.started()
     declared = client.post(f"/visits/{visit_id}/evidence", json=_declaration(), headers=auth_headers(day.a))
     report = client.post(

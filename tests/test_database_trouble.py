@@ -40,7 +40,7 @@ def test_a_login_storm_beside_the_agents_answers_no_5xx(
     lenient = settings.auth.model_copy(update=dict.fromkeys(limits, 10**6))
     application = create_app(settings.model_copy(update={"auth": lenient}))
     with TestClient(application, raise_server_exceptions=False) as client:
-        day = Day(client, application, session, time_machine)
+        day = Day(client, session, time_machine)
         statuses: Counter[tuple[str, int]] = Counter()
         lock = threading.Lock()
 

@@ -24,7 +24,7 @@ def _feed(client: TestClient, user: User, after: int = 0) -> dict[str, Any]:
 def test_findings_reach_the_supervisor_and_the_collector_in_order(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     collector = make_user(session, Role.PHONE_COLLECTOR, session.get_one(Branch, day.team.branch_id))
     session.get_one(DebtCase, day.request.case_id).phone_collector_id = collector.id
     session.commit()
@@ -60,7 +60,7 @@ def test_findings_reach_the_supervisor_and_the_collector_in_order(
 def test_a_visit_where_nobody_answered_and_a_fake_address_are_reported(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     day.started()
     day.outcome(
         day.a,

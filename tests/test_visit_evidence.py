@@ -123,7 +123,7 @@ def _started(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, *, policy: bool = True
 ) -> tuple[Day, Evidence]:
     """A day whose first visit both agents have started, and the phone's side of its evidence."""
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     evidence = Evidence(day, policy=policy)
     day.started()
     return day, evidence
@@ -400,7 +400,7 @@ def test_photos_far_away_or_at_another_time_are_flagged(
 def test_a_photo_of_a_visit_made_the_day_before_the_work_date_is_flagged(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     day.at(time(15, 0), day.work_date - timedelta(days=1))
     evidence = Evidence(day, policy=False)
     override = f"/visit-sheets/{day.sheet_id}/stops/{day.request.id}/hours-override"

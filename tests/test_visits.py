@@ -23,6 +23,7 @@ from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from api.visits.models import CheckIn, DepartureCheck, Outcome, Visit
 from tests.factories import (
+    NEAR_OFFICE,
     auth_headers,
     count_rows,
     make_address,
@@ -32,8 +33,8 @@ from tests.factories import (
     make_user,
     make_visit_request,
     problem_type,
+    publish_sheet,
 )
-from tests.sheets.test_planning_runs import NEAR_OFFICE, plan
 
 CHECKLIST = ["recorder_charged", "camera_charged", "letters_carried", "forms_carried"]
 
@@ -45,7 +46,6 @@ class Day:
     def __init__(
         self,
         client: TestClient,
-        app: FastAPI,
         session: Session,
         time_machine: TimeMachineFixture,
         *,
@@ -64,10 +64,7 @@ class Day:
             )
             for point in NEAR_OFFICE[:2]
         ]
-        run = plan(client, app, self.supervisor)
-        published = client.post(f"/planning-runs/{run['id']}/publish", headers=auth_headers(self.supervisor))
-        assert published.status_code == 200
-        self.sheet_id = run["sheets"][0]["id"]
+        self.sheet_id = str(publish_sheet(session, self.supervisor, self.team, self.requests).id)
         self.request = self.requests[0]
         self.point = NEAR_OFFICE[0]
         self.branch, self.time_machine = branch, time_machine
@@ -125,7 +122,7 @@ class Day:
 def test_a_visit_from_departure_to_an_amended_outcome(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     assert day.depart(day.a).status_code == 201 and day.depart(day.b).status_code == 201
 
     first = day.check_in(day.a, north_m=50)
@@ -164,7 +161,7 @@ def test_a_visit_from_departure_to_an_amended_outcome(
 def test_a_lone_agent_cannot_start_the_visit(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     day.depart(day.a), day.depart(day.b)
     day.check_in(day.a)
     day.check_in(day.a)  # the same agent twice is still one agent
@@ -180,7 +177,7 @@ def test_a_lone_agent_cannot_start_the_visit(
 def test_without_the_departure_check_no_visit_starts(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     day.depart(day.a)
     day.check_in(day.a), day.check_in(day.b)
 
@@ -193,7 +190,7 @@ def test_without_the_departure_check_no_visit_starts(
 def test_an_incomplete_checklist_is_refused(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     body = {"items": CHECKLIST[:2], "client_id": str(uuid4())}
 
     response = client.post(f"/teams/{day.team.id}/departure-checks", json=body, headers=auth_headers(day.a))
@@ -206,7 +203,7 @@ def test_an_incomplete_checklist_is_refused(
 def test_a_check_in_far_from_the_address_is_refused(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
 
     far = day.check_in(day.a, north_m=2_000)
     vague = day.check_in(day.a, north_m=450, accuracy_m=5_000)  # accuracy counts for at most the radius
@@ -222,7 +219,7 @@ def test_a_check_in_far_from_the_address_is_refused(
 def test_check_ins_too_far_apart_in_time_do_not_start_the_visit(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     day.depart(day.a), day.depart(day.b)
     day.check_in(day.a), day.check_in(day.b)
     early = session.scalars(select(CheckIn).where(CheckIn.agent_id == day.a.id)).one()
@@ -237,7 +234,7 @@ def test_check_ins_too_far_apart_in_time_do_not_start_the_visit(
 def test_an_agent_of_another_team_gets_404(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     stranger = session.get_one(User, make_team(session).members[0].agent_id)
     day.check_in(day.a)
 
@@ -255,7 +252,7 @@ def test_an_agent_of_another_team_gets_404(
 def test_a_supervisor_overrides_only_with_a_reason(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     day.depart(day.a), day.depart(day.b)
     day.check_in(day.a)
 
@@ -272,7 +269,7 @@ def test_a_supervisor_overrides_only_with_a_reason(
 def test_an_outcome_is_only_for_a_started_visit_and_recorded_once(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     day.check_in(day.a)
     early = day.outcome(day.a)
     assert early.status_code == 409 and problem_type(early) == "visit-not-in-progress"
@@ -294,7 +291,7 @@ def test_an_outcome_is_only_for_a_started_visit_and_recorded_once(
 def test_a_visit_flagged_for_care_needs_a_note(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, notes: str
 ) -> None:
-    day = Day(client, app, session, time_machine, complaint=True)
+    day = Day(client, session, time_machine, complaint=True)
     day.started()
 
     refused = day.outcome(day.a, notes=notes)
@@ -327,7 +324,7 @@ def _twice(client: TestClient, user: User, url: str, body: dict[str, Any], *, to
 def test_every_create_call_sent_twice_records_once(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, together: bool
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     visit_url = "/visits/{}/"
     outcome = {
         "contact_result": "nobody",
@@ -383,7 +380,7 @@ def test_every_create_call_sent_twice_records_once(
 def test_no_cash_without_the_supervisors_approval(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     visit_id = day.started()
     cash = {"amount": "500.00", "receipt_number": "R-0001"}
 
@@ -418,7 +415,7 @@ def test_no_cash_without_the_supervisors_approval(
 def test_the_door_endpoints_hide_other_teams_and_branches(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     visit_id = day.started()
     stranger = session.get_one(User, make_team(session).members[0].agent_id)
     elsewhere = make_user(session, Role.SUPERVISOR, make_branch(session))
@@ -461,7 +458,7 @@ def test_the_door_endpoints_hide_other_teams_and_branches(
 def test_visits_are_listed_for_review_by_day_team_case_and_state(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     reported = day.started()
     assert day.outcome(day.a).status_code == 201
     second = client.post(  # agent a arrives at the second stop: a visit still checking in
@@ -505,7 +502,7 @@ def test_visits_are_listed_for_review_by_day_team_case_and_state(
 def test_the_door_is_closed_before_the_work_date_and_outside_visiting_hours(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     day.at(time(10, 0), day.work_date - timedelta(days=1))
     for agent in (day.a, day.b):
         assert day.depart(agent).status_code == 201
@@ -527,7 +524,7 @@ def test_the_door_is_closed_before_the_work_date_and_outside_visiting_hours(
 def test_a_supervisor_allows_the_door_outside_the_hours_with_a_reason_recorded(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     day.at(time(21, 30))
     url = f"/visit-sheets/{day.sheet_id}/stops/{day.request.id}/hours-override"
     reason = {"reason": "the debtor asked for a visit after his night shift"}
@@ -557,7 +554,7 @@ def _refused(session: Session, call: Any, status: int, problem: str) -> dict[str
 def test_the_sheet_says_where_each_stop_stands_and_its_etag_changes_with_it(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     seen: list[tuple[str, str, bool, str | None]] = []
     etags: list[str] = []
 

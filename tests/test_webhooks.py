@@ -105,7 +105,7 @@ def _findings(session: Session, day: Day, count: int) -> list[int]:
 def test_a_finding_is_retried_until_the_receiver_takes_it(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, receiver: Receiver
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     subscribed = client.post(
         "/webhooks", json={"url": receiver.url, "secret": SECRET}, headers=auth_headers(day.supervisor)
     )
@@ -146,7 +146,7 @@ def test_a_finding_is_retried_until_the_receiver_takes_it(
 def test_no_connection_is_held_while_a_receiver_answers_and_a_second_dispatcher_sends_nothing_meanwhile(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     sessions, engine = app.state.sessionmaker, app.state.engine
     now = utcnow() + timedelta(seconds=1)  # after the findings below
     in_use = engine.pool.checkedout()
@@ -171,7 +171,7 @@ def test_a_dispatcher_that_dies_records_what_it_sent_and_leaves_the_rest_leased(
     time_machine: TimeMachineFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     sessions = app.state.sessionmaker
     with serving(Receiver(0)) as hook:
         _subscribe(client, day, hook.url)
@@ -205,7 +205,7 @@ def test_a_dispatcher_that_dies_records_what_it_sent_and_leaves_the_rest_leased(
 def test_webhooks_are_for_managers_and_urls_must_be_http(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
 
     by_agent = client.post(
         "/webhooks", json={"url": "http://127.0.0.1:9/x", "secret": SECRET}, headers=auth_headers(day.a)
@@ -225,7 +225,7 @@ def test_webhooks_are_for_managers_and_urls_must_be_http(
 def test_managers_list_see_and_deactivate_their_branchs_subscriptions_with_how_deliveries_stand(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     supervisor = auth_headers(day.supervisor)
     admin = auth_headers(make_user(session, Role.ADMIN, branch=None))
     elsewhere = auth_headers(make_user(session, Role.SUPERVISOR, make_branch(session)))
@@ -345,7 +345,7 @@ def test_a_webhook_cannot_be_pointed_at_the_servers_around_this_one(
 def test_sending_checks_where_a_name_resolves_and_never_follows_a_redirect(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     with serving(Receiver(0)) as hook:
         by_name = hook.url.replace("127.0.0.1", "localhost")  # a name that resolves to loopback
         _subscribe(client, day, by_name)

@@ -224,7 +224,7 @@ def _store(
     routes = {route.team: route for route in plan.routes} if plan is not None else {}
     for team in teams:
         route = routes.get(str(team.id))
-        sheet = _sheet(run, team, day, route) if day is not None and route is not None else None
+        sheet = planned_sheet(run, team, day, route) if day is not None and route is not None else None
         session.add(sheet or _empty_sheet(run, branch, team))
     for request, reason, detail in left_out:
         session.add(UnplannedRequest(run_id=run.id, visit_request_id=request.id, reason=reason, detail=detail))
@@ -241,7 +241,8 @@ def _store(
             )
 
 
-def _sheet(run: PlanningRun, team: Team, day: PlannedDay, route: Route) -> VisitSheet:
+def planned_sheet(run: PlanningRun, team: Team, day: PlannedDay, route: Route) -> VisitSheet:
+    """The draft sheet a run stores for a team's route."""
     return VisitSheet(
         run_id=run.id,
         branch_id=run.branch_id,

@@ -14,8 +14,8 @@ from time_machine import TimeMachineFixture
 from api.users.models import User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from tests.evidence.samples import jpeg_bytes
-from tests.factories import auth_headers, problem_type
-from tests.sheets.test_planning_runs import NEAR_OFFICE, plan
+from tests.factories import NEAR_OFFICE, auth_headers, problem_type
+from tests.sheets.test_planning_runs import plan
 from tests.test_visits import Day
 
 
@@ -56,7 +56,7 @@ def _status(session: Session, request: VisitRequest) -> VisitRequestStatus:
 def test_a_stop_confirmed_invalid_at_the_door_leaves_the_phones_and_nothing_more_is_done_there(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     for agent in (day.a, day.b):
         assert day.depart(agent).status_code == 201
     assert day.check_in(day.a).status_code == 201  # the visit is checking in
@@ -106,7 +106,7 @@ def test_a_stop_confirmed_invalid_at_the_door_leaves_the_phones_and_nothing_more
 def test_a_stop_confirmed_invalid_before_the_team_arrives_is_never_planned_again(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     later = day.requests[1]
     etag = _my_sheet(day, day.b).headers["ETag"]
 
@@ -130,7 +130,7 @@ def test_a_stop_confirmed_invalid_before_the_team_arrives_is_never_planned_again
 def test_a_draft_of_the_day_shows_a_request_cancelled_after_it_was_planned(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
-    day = Day(client, app, session, time_machine)
+    day = Day(client, session, time_machine)
     draft = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
     _confirm_invalid(day, day.requests[1])
 

@@ -17,6 +17,7 @@ from api.teams.models import Team
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest
 from tests.factories import (
+    NEAR_OFFICE,
     auth_headers,
     make_address,
     make_branch,
@@ -27,7 +28,7 @@ from tests.factories import (
     problem_type,
     tomorrow,
 )
-from tests.sheets.test_planning_runs import NEAR_OFFICE, plan, wait_for_run
+from tests.sheets.test_planning_runs import plan, wait_for_run
 
 
 def _day(session: Session) -> tuple[Branch, User, list[Team], list[VisitRequest]]:

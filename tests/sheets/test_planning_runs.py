@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from api.branches.models import Branch
 from api.cases.models import AddressValidity, InvalidReason
 from api.config import PlanningSettings, Settings
-from api.geo import GeoPoint
 from api.main import create_app
 from api.sheets import planner
 from api.sheets.models import PlanningRun, RunStatus, SheetStop, UnplannedRequest, VisitSheet
@@ -22,6 +21,7 @@ from api.teams.models import Team
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest
 from tests.factories import (
+    NEAR_OFFICE,
     auth_headers,
     count_rows,
     make_address,
@@ -33,8 +33,6 @@ from tests.factories import (
     problem_type,
     tomorrow,
 )
-
-NEAR_OFFICE = [GeoPoint(lat=31.2304 + 0.004 * i, lon=121.4737 + 0.003 * (i % 3)) for i in range(1, 7)]
 
 
 def wait_for_run(app: FastAPI) -> RunStatus | None:
@@ -269,7 +267,7 @@ def test_a_run_that_crashes_while_storing_leaves_no_sheet(
     make_team(session, branch)
     _requests(session, branch, 4)
     sheets_built: list[object] = []
-    real_sheet = planner._sheet
+    real_sheet = planner.planned_sheet
 
     def second_sheet_fails(*args: Any) -> Any:
         if sheets_built:
@@ -277,7 +275,7 @@ def test_a_run_that_crashes_while_storing_leaves_no_sheet(
         sheets_built.append(real_sheet(*args))
         return sheets_built[-1]
 
-    monkeypatch.setattr(planner, "_sheet", second_sheet_fails)
+    monkeypatch.setattr(planner, "planned_sheet", second_sheet_fails)
 
     run = plan(client, app, supervisor)
 

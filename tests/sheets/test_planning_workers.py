@@ -20,8 +20,16 @@ from api.main import create_app
 from api.sheets.jobs import plan_queued_run
 from api.sheets.models import PlanningRun, RunStatus, VisitSheet
 from api.users.models import Role
-from tests.factories import auth_headers, make_address, make_branch, make_case, make_team, make_user, make_visit_request
-from tests.sheets.test_planning_runs import NEAR_OFFICE
+from tests.factories import (
+    NEAR_OFFICE,
+    auth_headers,
+    make_address,
+    make_branch,
+    make_case,
+    make_team,
+    make_user,
+    make_visit_request,
+)
 
 REDIS_URL = os.environ.get("FIELDVISIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BRANCHES = 5

@@ -15,6 +15,7 @@ from api.teams.models import Team
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from tests.factories import (
+    NEAR_OFFICE,
     auth_headers,
     make_address,
     make_branch,
@@ -25,7 +26,7 @@ from tests.factories import (
     moments,
     problem_type,
 )
-from tests.sheets.test_planning_runs import NEAR_OFFICE, plan
+from tests.sheets.test_planning_runs import plan
 
 
 def _started_day(client: TestClient, app: FastAPI, session: Session) -> tuple[Branch, User, Team, dict[str, Any]]:

@@ -19,6 +19,7 @@ from api.teams.models import Team
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from tests.factories import (
+    NEAR_OFFICE,
     auth_headers,
     make_address,
     make_branch,
@@ -27,9 +28,10 @@ from tests.factories import (
     make_user,
     make_visit_request,
     problem_type,
+    publish_sheet,
     tomorrow,
 )
-from tests.sheets.test_planning_runs import NEAR_OFFICE, plan
+from tests.sheets.test_planning_runs import plan
 
 
 def _day(session: Session, teams: int = 2, requests: int = 4) -> tuple[User, list[Team], list[VisitRequest]]:
@@ -141,17 +143,17 @@ def test_an_agent_fetches_the_whole_sheet_of_their_team(client: TestClient, app:
 def test_the_sheet_carries_an_etag_and_answers_304_until_it_changes(
     client: TestClient, app: FastAPI, session: Session
 ) -> None:
-    supervisor, teams, _ = _day(session, teams=1, requests=2)
-    run = _publish(client, supervisor, plan(client, app, supervisor))
+    supervisor, teams, requests = _day(session, teams=1, requests=2)
+    sheet = publish_sheet(session, supervisor, teams[0], requests)
     headers = auth_headers(_agent(session, teams[0]))
-    params = {"work_date": run["work_date"]}
+    params = {"work_date": sheet.work_date.isoformat()}
 
     first = client.get("/me/sheet", params=params, headers=headers)
     etag = first.headers["ETag"]
     unchanged = client.get("/me/sheet", params=params, headers=headers | {"If-None-Match": etag})
 
     assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["ETag"] == etag
-    _publish(client, supervisor, plan(client, app, supervisor))
+    publish_sheet(session, supervisor, teams[0], requests[::-1])
     changed = client.get("/me/sheet", params=params, headers=headers | {"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag and changed.json()["version"] == 2
 
@@ -228,9 +230,8 @@ def test_an_agent_without_a_sheet_that_day_gets_404(client: TestClient, session:
 def test_the_sheet_prints_as_a_pdf_with_the_route_picture_and_exports_as_csv(
     client: TestClient, app: FastAPI, session: Session
 ) -> None:
-    supervisor, teams, _ = _day(session, teams=1, requests=3)
-    run = _publish(client, supervisor, plan(client, app, supervisor))
-    sheet_id = run["sheets"][0]["id"]
+    supervisor, teams, requests = _day(session, teams=1, requests=3)
+    sheet_id = publish_sheet(session, supervisor, teams[0], requests).id
     agent = _agent(session, teams[0])
 
     pdf = client.get(f"/visit-sheets/{sheet_id}.pdf", headers=auth_headers(agent))
@@ -254,8 +255,7 @@ def test_the_printed_rows_are_in_the_branchs_language_with_what_the_collector_as
     supervisor, teams, requests = _day(session, teams=1, requests=2)
     requests[0].notes = "请先问物业，债务人上午在家"
     session.commit()
-    run = _publish(client, supervisor, plan(client, app, supervisor))
-    url = f"/visit-sheets/{run['sheets'][0]['id']}.csv"
+    url = f"/visit-sheets/{publish_sheet(session, supervisor, teams[0], requests).id}.csv"
 
     chinese = _rows(client, supervisor, url)
     session.get_one(Branch, teams[0].branch_id).language = Language.EN
