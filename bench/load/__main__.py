@@ -12,16 +12,12 @@ commit can be measured the same way; the day is seeded through the demo seed and
 
 import argparse
 import multiprocessing
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +25,11 @@ from uuid import uuid4
 
 import httpx2
 
+from bench.load.server import SERVE, fieldvisit, served, server_env
+
 ROOT = Path(__file__).resolve().parents[2]
 CHECKLIST = ["recorder_charged", "camera_charged", "letters_carried", "forms_carried"]
 PASSWORD = "fieldvisit-demo"
-SECRET = "bench-secret-that-is-long-enough-for-hs256"
 
 
 @dataclass
@@ -61,51 +58,6 @@ class Tally:
     @property
     def rate(self) -> int:
         return len(self.latencies_s)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _env(database_url: str, var_dir: Path) -> dict[str, str]:
-    return os.environ | {
-        "FIELDVISIT_DATABASE_URL": database_url,
-        "FIELDVISIT_VAR_DIR": str(var_dir),
-        "FIELDVISIT_AUTH__JWT_SECRET": SECRET,
-        "FIELDVISIT_PLANNING__TIME_LIMIT_S": "5",
-        "FIELDVISIT_PLANNING__SOLVER_WORKERS": "1",
-    }
-
-
-def _fieldvisit(tree: Path, env: dict[str, str], *args: str) -> None:
-    command = [sys.executable, "-c", "from api.cli import main; main()", *args]
-    subprocess.run(command, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
-
-
-@contextmanager
-def _served(command: list[str], tree: Path, env: dict[str, str], health: str) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [*command, "--port", str(port)], cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx2.get(base + health, timeout=1).status_code < 500:
-                    break
-            except httpx2.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server {' '.join(command)} did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _login(http: httpx2.Client, username: str) -> dict[str, str]:
@@ -224,13 +176,12 @@ def main() -> None:
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="fieldvisit-load-"))
     database_url = args.database_url or f"sqlite:///{scratch / 'load.db'}"
-    env = _env(database_url, scratch / "var")
+    env = server_env(database_url, scratch / "var")
     tree = args.tree.resolve()
-    _fieldvisit(tree, env, "db", "upgrade")
-    _fieldvisit(tree, env, "demo", "seed")
-    serve = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
+    fieldvisit(tree, env, "db", "upgrade")
+    fieldvisit(tree, env, "demo", "seed")
     print(f"server: {tree} on {database_url.split('@')[-1]}; {args.agents} agents, {args.seconds:g} s a phase")
-    with _served(serve, tree, env, "/health") as base:
+    with served(SERVE, tree, env, "/health") as (base, _):
         with httpx2.Client(base_url=base, timeout=120) as http:
             work_date, agents = _seed_day(http, args.agents)
             agents = [(_login(http, username), team) for username, team in agents]  # phones stay logged in
@@ -240,7 +191,7 @@ def main() -> None:
         crowded = _phase(phones + storm, args.seconds, args.clients)
     peer_env = env | {"PYTHONPATH": str(ROOT)}
     uvicorn = [sys.executable, "-m", "uvicorn", "bench.load.peer:app", "--host", "127.0.0.1", "--log-level", "warning"]
-    with _served(uvicorn, ROOT, peer_env, "/docs") as base:
+    with served(uvicorn, ROOT, peer_env, "/docs") as (base, _):
         readers: list[Worker] = [("peer", _peer_of(base, team)) for _, team in agents]
         peer = _phase(readers, args.seconds, args.clients)["peer"]
     print(alone.line("agents alone", args.seconds))
