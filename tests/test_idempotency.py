@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
@@ -202,3 +203,21 @@ def test_a_retry_right_after_the_answer_arrived_gets_it_replayed(
 
     assert answers == [(201, 201, "true")] * 3
     assert _contacts(session) == 3
+
+
+def test_a_claim_that_fails_for_a_reason_of_the_code_is_logged_as_itself(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only a passing database condition is a 503; any other database error is a crash, logged as what it is."""
+    supervisor, case = _supervisor_and_case(session)
+
+    def broken(*args: Any) -> None:
+        raise ProgrammingError("SELECT", {}, Exception("no such column: idempotency_record.claim"))
+
+    monkeypatch.setattr(claims, "claim_key", broken)
+    response = _post(client, auth_headers(supervisor), case.id, "key-broken")
+
+    assert response.status_code == 500 and problem_type(response) == "internal-error"
+    crashes = [record for record in caplog.records if record.exc_info]
+    assert [record.exc_info[0] for record in crashes if record.exc_info] == [ProgrammingError]
+    assert _contacts(session) == 0

@@ -68,7 +68,9 @@ class IdempotencyMiddleware:
             # in worker threads: waiting for SQLite's lock must not block the event loop
             held = await to_thread.run_sync(claims.claim_key, sessions, user_id, key, digest)
         except DBAPIError as error:
-            await _send_problem(request, send, database_problem(error))
+            if (passing := database_problem(error)) is None:
+                raise  # an error of the code, not of the moment: answered as any other crash
+            await _send_problem(request, send, passing)
             return
         if isinstance(held, IdempotencyRecord):
             await _answer_retry(request, send, held, digest)
