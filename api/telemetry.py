@@ -109,10 +109,8 @@ class _DatabaseFigures(Collector):
             for state in RunStatus:
                 runs.add_metric([state.value], counted.get(state, 0))
             yield runs
-            solved = [
-                run.figures.get("solver_wall_s", 0.0)
-                for run in session.scalars(select(PlanningRun).where(PlanningRun.status == RunStatus.SUCCEEDED))
-            ]
+            succeeded = select(PlanningRun.figures).where(PlanningRun.status == RunStatus.SUCCEEDED)
+            solved = [figures.get("solver_wall_s", 0.0) for figures in session.scalars(succeeded)]
             yield GaugeMetricFamily(
                 "fieldvisit_planning_solve_seconds_total", "Solver seconds of the succeeded runs.", sum(solved)
             )
