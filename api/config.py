@@ -51,6 +51,11 @@ class PlanningSettings(BaseModel):
     travel_mode: str = Field(default="driving", pattern="^(walking|transit|driving)$")
     seed: int = 1
     queue_name: str = Field(default="planning", description="RQ queue of planning runs (with redis_url).")
+    precheck_district_radius_m: float = Field(
+        default=40_000,
+        gt=0,
+        description="The pre-check reports a point farther than this from the centre of the district its text names.",
+    )
 
 
 class EvidenceSettings(BaseModel):
@@ -87,6 +92,21 @@ class WebhookSettings(BaseModel):
     )
 
 
+class GeocodingSettings(BaseModel):
+    """Geocoders, none unless configured: AMap when it has a key, then a Nominatim server when one is named (the
+    public one allows 1 request a second and no bulk use, so set it on purpose, e.g. to a self-hosted one)."""
+
+    amap_key: SecretStr | None = Field(default=None, description="AMap Web 服务 key; unset: AMap is not used.")
+    amap_base_url: str = "https://restapi.amap.com"
+    amap_per_second: float = Field(default=3, gt=0, description="AMap's QPS for a personal developer.")
+    nominatim_base_url: str | None = Field(default=None, description="A Nominatim server; unset: not used.")
+    nominatim_user_agent: str = Field(default="fieldvisit", min_length=1, description="Nominatim's policy needs one.")
+    nominatim_email: str | None = None
+    nominatim_per_second: float = Field(default=1, gt=0)
+    timeout_s: float = Field(default=5, gt=0)
+    retries: int = Field(default=3, ge=0, description="Retries of a request after a 5xx, a timeout or no connection.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDVISIT_", env_nested_delimiter="__", extra="ignore")
 
@@ -98,6 +118,7 @@ class Settings(BaseSettings):
     planning: PlanningSettings = PlanningSettings()
     evidence: EvidenceSettings = EvidenceSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    geocoding: GeocodingSettings = GeocodingSettings()
     redis_url: str | None = Field(default=None, description="Set: planning runs go through an RQ queue on Redis.")
     webhook_interval_s: float | None = Field(
         default=1.0, gt=0, description="How often the server sends due webhooks; null: not from this process."
