@@ -16,6 +16,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from alembic import command
+from api.addresses.terminal import geocode_in_terminal, precheck_in_terminal
 from api.audit.chain import audited_sessions, verify
 from api.config import Settings
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine
@@ -42,6 +43,8 @@ audit_cli = typer.Typer(help="The audit trail.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
 evidence_cli = typer.Typer(help="Stored evidence.", no_args_is_help=True)
 cli.add_typer(evidence_cli, name="evidence")
+addresses_cli = typer.Typer(help="Addresses: geocoding and the evening pre-check.", no_args_is_help=True)
+cli.add_typer(addresses_cli, name="addresses")
 
 
 def _fail(message: str) -> None:
@@ -270,6 +273,35 @@ def evidence_sweep(
     for name, size in removed:
         typer.echo(f"removed {name}: {size} bytes")
     typer.echo(f"{len(removed)} unfinished uploads removed, {sum(size for _, size in removed)} bytes freed")
+
+
+@addresses_cli.command("geocode")
+def addresses_geocode(
+    branch: Annotated[str | None, typer.Option(help="Branch name or id (default: every branch).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Geocode at most this many addresses.")] = None,
+) -> None:
+    """Geocode the addresses that have no point, with the geocoders set (FIELDVISIT_GEOCODING__*)."""
+    settings = _checked_settings()
+    try:
+        geocode_in_terminal(settings, audited_sessions(make_engine(settings.database_url)), branch, limit, Console())
+    except PlanFailed as failure:
+        _fail(str(failure))
+
+
+@addresses_cli.command("precheck")
+def addresses_precheck(
+    branch: Annotated[str | None, typer.Option(help="Branch name or id (default: the only branch).")] = None,
+    work_date: Annotated[
+        datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Day to check (default: tomorrow).")
+    ] = None,
+) -> None:
+    """Check every address due on a day; each problem becomes a report in the supervisor's invalid-address queue."""
+    settings = _checked_settings()
+    sessions = audited_sessions(make_engine(settings.database_url))
+    try:
+        precheck_in_terminal(settings, sessions, branch, work_date.date() if work_date else None, Console())
+    except PlanFailed as failure:
+        _fail(str(failure))
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.addresses.grades import PointSource
 from api.auth.security import hash_password
 from api.branches.models import Branch
 from api.branches.service import local_today
@@ -30,6 +31,7 @@ from api.cases.models import (
     InvalidReason,
     OverdueBucket,
 )
+from api.db import utcnow
 from api.geo import GeoPoint
 from api.teams.models import Team, TeamMember
 from api.users.models import Role, User
@@ -432,6 +434,8 @@ def _home(rng: Random, street: tuple[str, str, float, float], placed: bool) -> A
         kind=AddressKind.HOME,
         raw_text=f"上海市{district}{place}",
         point=_point(rng, lat, lon).to_wkt() if placed else None,
+        point_source=PointSource.IMPORT if placed else None,
+        point_set_at=utcnow() if placed else None,
         source=ContactSource.CASE_FILE,
         invalid_note="",
     )
@@ -444,6 +448,8 @@ def _work(rng: Random) -> Address:
         kind=AddressKind.WORK,
         raw_text=f"上海市{district}{road}{building}",
         point=_point(rng, lat, lon).to_wkt(),
+        point_source=PointSource.IMPORT,
+        point_set_at=utcnow(),
         source=ContactSource.CASE_FILE,
         invalid_note="",
     )
@@ -454,6 +460,8 @@ def _invalid_home(raw_text: str, point: GeoPoint | None, reason: InvalidReason, 
         kind=AddressKind.HOME,
         raw_text=raw_text,
         point=point.to_wkt() if point else None,
+        point_source=PointSource.IMPORT if point else None,
+        point_set_at=utcnow() if point else None,
         source=ContactSource.CASE_FILE,
         validity=AddressValidity.REPORTED_INVALID,
         invalid_reason=reason,

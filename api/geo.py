@@ -1,19 +1,12 @@
 """Points as the API shows them (lat/lon) and as the database stores them (WGS84 geometry)."""
 
-from math import asin, cos, radians, sin, sqrt
-
 from geoalchemy2 import Geometry, WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 from pydantic import BaseModel, ConfigDict, Field
 
-from routing.matrix import EARTH_MEAN_RADIUS_M
+from api.rules.position import distance_m
 
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    dlat, dlon = radians(lat2 - lat1), radians(lon2 - lon1)
-    a = sin(dlat / 2) ** 2 + cos(radians(lat1)) * cos(radians(lat2)) * sin(dlon / 2) ** 2
-    return 2 * EARTH_MEAN_RADIUS_M * asin(sqrt(a))
+__all__ = ["GeoPoint", "distance_m", "point_column_type"]
 
 
 def point_column_type(*, spatial_index: bool = False) -> Geometry:

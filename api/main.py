@@ -10,6 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.address_reports.router import router as address_reports_router
+from api.addresses.geocoders import configured_geocoders
+from api.addresses.jobs import BackgroundGeocoding
+from api.addresses.router import router as addresses_router
 from api.audit.chain import audited_sessions
 from api.auth.router import router as auth_router
 from api.auth.security import jwt_secret
@@ -84,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if dispatcher:
             dispatcher.stop()
         app.state.planning_queue.close()
+        if app.state.geocoding is not None:
+            app.state.geocoding.close()
         engine.dispose()
 
     app = FastAPI(
@@ -99,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = audited_sessions(engine)
     app.state.planning_queue = planning_queue(settings, app.state.sessionmaker)
+    geocoders = configured_geocoders(settings.geocoding)
+    app.state.geocoding = BackgroundGeocoding(app.state.sessionmaker, geocoders) if geocoders else None
     app.state.jwt_secret = jwt_secret(settings)
     app.state.evidence_store = open_store(settings)
     install_problem_handlers(app)
@@ -138,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         me_router,
         visits_router,
         address_reports_router,
+        addresses_router,
         findings_router,
         webhooks_router,
         evidence_router,

@@ -1,6 +1,7 @@
 """Every table, imported once so that ``Base.metadata`` is complete (Alembic and the app import this)."""
 
 from api.address_reports.models import AddressReport
+from api.addresses.models import GeocodeAnswer
 from api.audit.models import AuditEvent, AuditHead
 from api.auth.models import RefreshToken
 from api.branches.models import Branch
@@ -30,6 +31,7 @@ __all__ = [
     "DepartureCheck",
     "EvidenceItem",
     "Finding",
+    "GeocodeAnswer",
     "IdempotencyRecord",
     "Outcome",
     "PlanEdit",

@@ -69,7 +69,10 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
             "default": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
         },
         "root": {"handlers": ["default"], "level": level},
-        "loggers": {"uvicorn.access": {"level": "WARNING"}},  # fieldvisit.access names routes, not raw paths
+        "loggers": {
+            "uvicorn.access": {"level": "WARNING"},  # fieldvisit.access names routes, not raw paths
+            "httpx2": {"level": "WARNING"},  # its request lines carry query strings, and AMap's key is one
+        },
     }
 
 

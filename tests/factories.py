@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.addresses.grades import PointSource
 from api.auth.security import hash_password, issue_access_token
 from api.branches.models import Branch
 from api.branches.service import local_today
@@ -135,6 +136,8 @@ def make_address(
         kind=AddressKind.HOME,
         raw_text="上海市黄浦区南京东路100号3室",
         point=point.to_wkt() if point else None,
+        point_source=PointSource.IMPORT if point else None,
+        point_set_at=utcnow() if point else None,
         source=ContactSource.CASE_FILE,
         invalid_note="",
     )

@@ -53,6 +53,7 @@ def _declaration() -> dict[str, Any]:
 MATRIX: dict[str, tuple[Body, bool]] = {
     "GET /addresses/{address_id}": (lambda: None, False),
     "PATCH /addresses/{address_id}": (lambda: {"raw_text": "changed"}, False),
+    "PUT /addresses/{address_id}/point": (lambda: {"point": {"lat": 31.23, "lon": 121.47}}, False),
     "POST /addresses/{address_id}/invalid-reports": (
         lambda: {"reason": "demolished", "note": "gone", "client_id": str(uuid4())},
         True,

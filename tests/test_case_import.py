@@ -122,7 +122,15 @@ def test_a_good_file_imports_every_case_contact_address_and_visit_request(client
     response = post_csv(client, supervisor, "\ufeff" + to_csv(good_rows(branch, collector)))  # Excel writes a BOM
 
     assert response.status_code == 201, response.text
-    assert response.json() == {"cases": 2, "contacts": 3, "addresses": 3, "visit_requests": 2}
+    assert response.json() == {
+        "branch_id": str(branch.id),
+        "cases": 2,
+        "contacts": 3,
+        "addresses": 3,
+        "visit_requests": 2,
+        "addresses_without_point": 2,  # the file gave one point; the others wait for a geocoder
+        "grades": {"complete": 2, "road": 1},
+    }
     assert counts(session) == (2, 3, 3, 2)
     cases = {c.reference: c for c in session.scalars(select(DebtCase))}
     first, second = cases["IMP-001"], cases["IMP-002"]
@@ -367,7 +375,15 @@ def test_import_cases_is_callable_without_http(session: Session) -> None:
     with pytest.raises(CsvRejected) as refused:
         import_cases(session, supervisor, None, to_csv([row()]))
 
-    assert summary.model_dump() == {"cases": 1, "contacts": 0, "addresses": 1, "visit_requests": 0}
+    assert summary.model_dump(mode="json") == {
+        "branch_id": str(branch.id),
+        "cases": 1,
+        "contacts": 0,
+        "addresses": 1,
+        "visit_requests": 0,
+        "addresses_without_point": 1,
+        "grades": {"complete": 1},
+    }
     assert refused.value.extensions["errors"] == [
         {"row": 1, "column": "case_reference", "detail": "the branch already has a case with this reference"}
     ]

@@ -1,8 +1,9 @@
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.cases.models import AddressValidity, InvalidReason
@@ -19,12 +20,40 @@ class ReportStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class ReportOrigin(StrEnum):
+    """Who raised the report: an agent at or before the door, the evening pre-check, or a visit's outcome that
+    found no such address or a demolished one."""
+
+    AGENT = "agent"
+    PRECHECK = "precheck"
+    OUTCOME = "outcome"
+
+
+class AddressProblem(StrEnum):
+    """What the evening pre-check found wrong with an address due the next day."""
+
+    NO_POINT = "no_point"  # no point, and no geocoder found one
+    VAGUE_TEXT = "vague_text"  # the text is vague (附近, 对面, a landmark with no number …)
+    INCOMPLETE_TEXT = "incomplete_text"  # the text stops at a road, a district or is unparseable
+    UNTRUSTED_MATCH = "untrusted_match"  # the geocoder's match is coarser than the text
+    FAR_FROM_DISTRICT = "far_from_district"  # the point lies far from the district the text names
+    SHARED_POINT = "shared_point"  # another debtor's different address has the very same point
+
+
+POINT_PROBLEMS = frozenset(
+    {AddressProblem.UNTRUSTED_MATCH, AddressProblem.FAR_FROM_DISTRICT, AddressProblem.SHARED_POINT}
+)
+
+
 class AddressReport(Base):
-    """An agent's report that an address cannot be visited, and the supervisor's decision on it."""
+    """A report that an address cannot be visited (an agent's, the pre-check's or an outcome's), and the
+    supervisor's decision on it."""
 
     __tablename__ = "address_report"
     __table_args__ = (
         CheckConstraint("status = 'pending' OR decided_by_id IS NOT NULL", name="decided_by_someone"),
+        CheckConstraint("raised_by != 'agent' OR reported_by_id IS NOT NULL", name="agent_report_has_agent"),
+        CheckConstraint("(raised_by = 'precheck') = (problem IS NOT NULL)", name="precheck_report_has_problem"),
         # one open report per address at a time
         Index(
             "uq_address_report_pending",
@@ -46,7 +75,11 @@ class AddressReport(Base):
     status: Mapped[ReportStatus] = mapped_column(
         enum_column_type(ReportStatus, "report_status"), default=ReportStatus.PENDING
     )
-    reported_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
+    raised_by: Mapped[ReportOrigin] = mapped_column(enum_column_type(ReportOrigin, "report_origin"))
+    problem: Mapped[AddressProblem | None] = mapped_column(enum_column_type(AddressProblem, "address_problem"))
+    # the geocoders' candidates the pre-check saw: [{lat, lon, precision, provider, level, formatted}]
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON(), default=list)
+    reported_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))  # the agent; none if raised
     decided_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decision_note: Mapped[str] = mapped_column(Text(), default="")

@@ -50,7 +50,10 @@ def get_address_report(report_id: UUID, session: SessionDep, user: CurrentUser) 
     return AddressReportRead.from_row(service.get_report(session, user, report_id))
 
 
-@router.post("/invalid-address-reports/{report_id}/confirm", responses=problem_responses(*_DECISION_PROBLEMS))
+@router.post(
+    "/invalid-address-reports/{report_id}/confirm",
+    responses=problem_responses(*_DECISION_PROBLEMS, service.CorrectionNeedsRejection),
+)
 def confirm_address_report(
     report_id: UUID, body: ReportDecision, session: SessionDep, user: Manager
 ) -> AddressReportRead:
@@ -65,5 +68,5 @@ def confirm_address_report(
 def reject_address_report(
     report_id: UUID, body: ReportDecision, session: SessionDep, user: Manager
 ) -> AddressReportRead:
-    """Reject the report: the visit stays, and the agents read the reason in `note`."""
+    """Reject the report: the visit stays, with the corrected point or text if given; the agents read `note`."""
     return AddressReportRead.from_row(service.reject_report(session, user, report_id, body))

@@ -3,8 +3,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.address_reports.models import AddressReport, ReportStatus
+from api.address_reports.models import AddressProblem, AddressReport, ReportOrigin, ReportStatus
+from api.addresses.grades import Precision
 from api.cases.models import InvalidReason
+from api.cases.schemas import AddressText
+from api.geo import GeoPoint
 from api.schemas import Body, FromJson, Instant
 
 Note = Annotated[str, Field(max_length=4000)]
@@ -20,9 +23,23 @@ class AddressReportCreate(Body):
 
 
 class ReportDecision(Body):
-    """A supervisor's decision on a report; rejecting needs the reason the agents will be told."""
+    """A supervisor's decision on a report; rejecting needs the reason the agents will be told, and may correct the
+    address (its point, its text or both) so that it goes back to planning as corrected."""
 
     note: Note = ""
+    point: GeoPoint | None = Field(default=None, description="Rejecting: the right point, set by you.")
+    raw_text: AddressText | None = Field(default=None, description="Rejecting: the corrected text, graded anew.")
+
+
+class CandidateRead(BaseModel):
+    """A geocoder's match for the address's text."""
+
+    lat: float
+    lon: float
+    precision: Precision
+    provider: str
+    level: str = Field(description="The provider's own word for the match (AMap level, Nominatim addresstype).")
+    formatted: str
 
 
 class AddressReportRead(BaseModel):
@@ -35,7 +52,10 @@ class AddressReportRead(BaseModel):
     reason: InvalidReason
     note: str
     status: ReportStatus
-    reported_by_id: UUID
+    raised_by: ReportOrigin = Field(description="An agent, the evening pre-check, or a visit's outcome.")
+    problem: AddressProblem | None = Field(description="What the pre-check found (its reports only).")
+    candidates: list[CandidateRead] = Field(description="The geocoders' matches the pre-check saw, best first.")
+    reported_by_id: UUID | None = Field(description="The agent who reported it; null when raised by the system.")
     created_at: Instant
     decided_by_id: UUID | None
     decided_at: Instant | None

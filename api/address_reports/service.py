@@ -1,13 +1,15 @@
 """Invalid addresses: agents report, the branch's supervisor confirms or rejects. Only a confirmation cancels the
 address's visits and takes it out of planning; two supervisors deciding at once: one wins, the other gets 409."""
 
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from api.address_reports.models import AddressReport, ReportStatus
+from api.address_reports.models import POINT_PROBLEMS, AddressProblem, AddressReport, ReportOrigin, ReportStatus
 from api.address_reports.schemas import AddressReportCreate, ReportDecision
+from api.addresses.grades import PointSource
 from api.audit.chain import update_where
 from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
 from api.db import utcnow
@@ -49,6 +51,11 @@ class ReportAlreadyDecided(Conflict):
     title = "The report has been decided already"
     slug = "report-already-decided"
     members = problem_members(status_now=(ReportStatus, "The decision taken already."))
+
+
+class CorrectionNeedsRejection(ValidationFailed):
+    title = "A corrected address rejects the report"
+    slug = "correction-needs-rejection"
 
 
 class RejectionReasonRequired(ValidationFailed):
@@ -102,24 +109,49 @@ def report_address(session: Session, user: User, address_id: UUID, data: Address
         raise AddressAlreadyReported(
             f"Address {address_id} is {address.validity.value.replace('_', ' ')}.", validity=address.validity
         )
+    return raise_report(
+        session,
+        address,
+        ReportOrigin.AGENT,
+        data.reason,
+        data.note,
+        reported_by_id=user.id,
+        visit_id=_own_visit(session, user, data.visit_id, address.id),
+        client_id=data.client_id,
+    )
+
+
+def raise_report(
+    session: Session,
+    address: Address,
+    origin: ReportOrigin,
+    reason: InvalidReason,
+    note: str,
+    *,
+    problem: AddressProblem | None = None,
+    candidates: list[dict[str, Any]] | None = None,
+    reported_by_id: UUID | None = None,
+    visit_id: UUID | None = None,
+    client_id: UUID | None = None,
+) -> AddressReport:
+    """Put the address in the supervisor's queue: it waits there, out of planning, until confirmed or rejected."""
     case = session.get_one(DebtCase, address.case_id)
     report = AddressReport(
         address_id=address.id,
         case_id=case.id,
         branch_id=case.branch_id,
-        visit_id=_own_visit(session, user, data.visit_id, address.id),
-        reason=data.reason,
-        note=data.note,
+        visit_id=visit_id,
+        raised_by=origin,
+        problem=problem,
+        candidates=candidates or [],
+        reason=reason,
+        note=note,
         previous_validity=address.validity,
-        reported_by_id=user.id,
-        client_id=data.client_id,
+        reported_by_id=reported_by_id,
+        client_id=client_id or uuid4(),
     )
     session.add(report)
-    address.validity, address.invalid_reason, address.invalid_note = (
-        AddressValidity.REPORTED_INVALID,
-        data.reason,
-        data.note,
-    )
+    address.validity, address.invalid_reason, address.invalid_note = AddressValidity.REPORTED_INVALID, reason, note
     session.flush()  # the partial unique index refuses a second open report made at the same moment (409)
     findings_service.publish(
         session,
@@ -127,8 +159,9 @@ def report_address(session: Session, user: User, address_id: UUID, data: Address
         FindingKind.ADDRESS_REPORTED,
         report_id=str(report.id),
         address_id=str(address.id),
-        reason=data.reason.value,
-        note=data.note,
+        reason=reason.value,
+        note=note,
+        raised_by=origin.value,
     )
     return report
 
@@ -137,6 +170,11 @@ def confirm_report(session: Session, user: User, report_id: UUID, data: ReportDe
     """The address is invalid: planning skips it, and its open or planned visit requests are cancelled and taken off
     the current sheets, except one whose visit has started: that visit runs to its end, its outcome and evidence
     being the record of what happened at the door."""
+    if data.point is not None or data.raw_text is not None:
+        raise CorrectionNeedsRejection(
+            "A corrected point or text rejects the report: send it to /reject.",
+            errors=[{"pointer": "#/point" if data.point is not None else "#/raw_text", "detail": "only to reject"}],
+        )
     report = _decide(session, user, report_id, ReportStatus.CONFIRMED, data.note)
     address = session.get_one(Address, report.address_id)
     address.validity = AddressValidity.CONFIRMED_INVALID
@@ -177,7 +215,9 @@ def confirm_report(session: Session, user: User, report_id: UUID, data: ReportDe
 
 
 def reject_report(session: Session, user: User, report_id: UUID, data: ReportDecision) -> AddressReport:
-    """The visit stays; the address is as it was before the report, and the agents read the reason."""
+    """The visit stays; the address is as it was before the report, with the supervisor's corrected point or text if
+    given (it goes back to planning as corrected), and the agents read the reason. Rejecting the pre-check's doubt
+    about a point, without another point, makes it the supervisor's: planning trusts it from then on."""
     if not data.note.strip():
         raise RejectionReasonRequired(
             "Give the reason in note: the agents read it.",
@@ -186,6 +226,14 @@ def reject_report(session: Session, user: User, report_id: UUID, data: ReportDec
     report = _decide(session, user, report_id, ReportStatus.REJECTED, data.note)
     address = session.get_one(Address, report.address_id)
     address.validity, address.invalid_reason, address.invalid_note = report.previous_validity, None, ""
+    if data.raw_text is not None and data.raw_text != address.raw_text:
+        address.raw_text = data.raw_text  # graded anew; a geocoder's point was for the old text
+        if address.point_source is PointSource.GEOCODER:
+            address.place(None, PointSource.GEOCODER)
+    if data.point is not None:
+        address.place(data.point.to_wkt(), PointSource.SUPERVISOR, by_id=user.id)
+    elif report.problem in POINT_PROBLEMS and address.point is not None and data.raw_text is None:
+        address.place(address.point, PointSource.SUPERVISOR, by_id=user.id)  # the supervisor vouches for it
     findings_service.publish(
         session,
         session.get_one(DebtCase, report.case_id),

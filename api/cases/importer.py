@@ -8,7 +8,9 @@ and a file with any error writes nothing.
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -16,11 +18,14 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from api.addresses.grades import PointSource
+from api.addresses.grading import describe
 from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.cases import service as cases_service
 from api.cases.models import Address, ContactKind, ContactSource, DebtCase, DebtorContact
 from api.cases.schemas import AddressCreate, CaseCreate, ContactCreate, ImportSummary
+from api.db import utcnow
 from api.problems import ValidationFailed
 from api.users.models import User
 from api.visit_requests import service as visit_requests_service
@@ -311,6 +316,17 @@ class _Planner:
         return visit
 
 
+def _graded(raw_text: str) -> dict[str, Any]:
+    grade, parts = describe(raw_text)
+    return {"grade": grade, "parts": parts.as_dict()}
+
+
+def _placed(point_wkt: str | None, now: datetime) -> dict[str, Any]:
+    if point_wkt is None:
+        return {"point": None}
+    return {"point": point_wkt, "point_source": PointSource.IMPORT, "point_set_at": now}
+
+
 def _write(session: Session, actor: User, branch: Branch, drafts: list[_CaseDraft]) -> ImportSummary:
     # bulk inserts: a 5 MiB file holds tens of thousands of rows, too many to track as ORM objects
     cases = [{"id": d.case_id, "branch_id": branch.id, **d.data.model_dump(exclude={"branch_id"})} for d in drafts]
@@ -319,12 +335,14 @@ def _write(session: Session, actor: User, branch: Branch, drafts: list[_CaseDraf
         for draft in drafts
         for contact in draft.phones.values()
     ]
+    now = utcnow()
     addresses = [
         {
             "id": address.address_id,
             "case_id": draft.case_id,
             "source": ContactSource.CASE_FILE,
-            "point": address.data.point.to_wkt() if address.data.point else None,
+            **_graded(address.data.raw_text),
+            **_placed(address.data.point.to_wkt() if address.data.point else None, now),
             **address.data.model_dump(exclude={"point"}),
         }
         for draft in drafts
@@ -352,4 +370,12 @@ def _write(session: Session, actor: User, branch: Branch, drafts: list[_CaseDraf
     for model, rows in ((DebtCase, cases), (DebtorContact, contacts), (Address, addresses), (VisitRequest, visits)):
         if rows:
             session.execute(insert(model), rows)
-    return ImportSummary(cases=len(cases), contacts=len(contacts), addresses=len(addresses), visit_requests=len(visits))
+    return ImportSummary(
+        branch_id=branch.id,
+        cases=len(cases),
+        contacts=len(contacts),
+        addresses=len(addresses),
+        visit_requests=len(visits),
+        addresses_without_point=sum(address["point"] is None for address in addresses),
+        grades=Counter(address["grade"] for address in addresses),
+    )

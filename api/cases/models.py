@@ -1,12 +1,15 @@
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from uuid import UUID, uuid4
 
 from geoalchemy2 import WKBElement
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -16,8 +19,10 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from api.addresses.grades import AddressGrade, PointSource, Precision
+from api.addresses.grading import describe
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
 from api.geo import point_column_type
@@ -145,13 +150,22 @@ class Address(Base):
             name="invalid_reason_iff_invalid",
         ),
         Index("ix_address_point_geog", text("geography(point)"), postgresql_using="gist").ddl_if(dialect="postgresql"),
+        CheckConstraint("(point IS NULL) = (point_source IS NULL)", name="point_has_source"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     case_id: Mapped[UUID] = mapped_column(ForeignKey("debt_case.id"), index=True)
     kind: Mapped[AddressKind] = mapped_column(enum_column_type(AddressKind, "address_kind"))
     raw_text: Mapped[str] = mapped_column(String(500))
+    grade: Mapped[AddressGrade] = mapped_column(enum_column_type(AddressGrade, "address_grade"))
+    parts: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)  # the parsed text: province … room
     point: Mapped[WKBElement | None] = mapped_column(point_column_type(spatial_index=True))
+    point_source: Mapped[PointSource | None] = mapped_column(enum_column_type(PointSource, "point_source"))
+    point_precision: Mapped[Precision | None] = mapped_column(enum_column_type(Precision, "point_precision"))
+    point_provider: Mapped[str] = mapped_column(String(40), default="")  # the geocoder's name
+    point_accuracy_m: Mapped[float | None] = mapped_column(Double())  # the check-ins' accuracy, for a door point
+    point_set_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    point_set_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))
     source: Mapped[ContactSource] = mapped_column(enum_column_type(ContactSource, "address_source"))
     validity: Mapped[AddressValidity] = mapped_column(
         enum_column_type(AddressValidity, "address_validity"), default=AddressValidity.UNVERIFIED
@@ -163,3 +177,30 @@ class Address(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     case: Mapped[DebtCase] = relationship(back_populates="addresses")
+
+    @validates("raw_text")
+    def _graded(self, _: str, raw_text: str) -> str:
+        """The grade and parts are the text's, always: set with it."""
+        grade, parts = describe(raw_text)
+        self.grade, self.parts = grade, parts.as_dict()
+        return raw_text
+
+    def place(
+        self,
+        point_wkt: str | None,
+        source: PointSource,
+        *,
+        precision: Precision | None = None,
+        provider: str = "",
+        accuracy_m: float | None = None,
+        by_id: UUID | None = None,
+    ) -> None:
+        """Set (or clear, with None) the point, saying where it came from."""
+        self.point = point_wkt
+        placed = point_wkt is not None
+        self.point_source = source if placed else None
+        self.point_precision = precision if placed else None
+        self.point_provider = provider if placed else ""
+        self.point_accuracy_m = accuracy_m if placed else None
+        self.point_set_by_id = by_id if placed else None
+        self.point_set_at = utcnow() if placed else None

@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
 
 from api.audit.chain import record_read
 from api.branches.service import BranchNotFound, BranchRequired
@@ -106,12 +106,19 @@ def import_cases(
     user: Manager,
     text: CsvUpload,
     session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
     branch_id: Annotated[
         UUID | None, Query(description="Target branch (admins; others import into their own).")
     ] = None,
 ) -> ImportSummary:
-    """Import cases, contacts, addresses and visit requests from a UTF-8 CSV file (at most 5 MiB): all rows or none."""
-    return importer.import_cases(session, user, branch_id, text)
+    """Import cases, contacts, addresses and visit requests from a UTF-8 CSV file (at most 5 MiB): all rows or none.
+    Addresses without a point are geocoded in the background once the import is saved (if a geocoder is set)."""
+    summary = importer.import_cases(session, user, branch_id, text)
+    if request.app.state.geocoding is not None and summary.addresses_without_point:
+        # background tasks run after the response, so after the session dependency committed the import
+        background.add_task(request.app.state.geocoding.submit, summary.branch_id)
+    return summary
 
 
 @router.get("/cases/{case_id}", responses=problem_responses(RoleNotAllowed, service.CaseNotFound))

@@ -2,8 +2,9 @@ from decimal import Decimal
 from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, Strict, WithJsonSchema
 
+from api.addresses.grades import AddressGrade, PointSource, Precision, point_trusted
 from api.cases.models import (
     Address,
     AddressKind,
@@ -234,6 +235,50 @@ class AddressUpdate(Patch):
     elderly_resident: ElderlyResident | None = None
 
 
+class AddressParts(BaseModel):
+    """The address's text split into its parts (only those found)."""
+
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    adcode: str | None = Field(default=None, description="The district's 6-digit administrative division code.")
+    town: str | None = Field(default=None, description="街道, 镇 or 乡.")
+    road: str | None = None
+    lane: str | None = Field(default=None, description="弄.")
+    number: str | None = Field(default=None, description="The house number (号) on the road or lane.")
+    compound: str | None = Field(default=None, description="小区, 村, 花园 …")
+    building: str | None = None
+    unit: str | None = None
+    room: str | None = None
+    vague_markers: list[str] = Field(default=[], description="附近, 对面, 拆迁 … : what makes the text vague.")
+
+
+class AddressPoint(BaseModel):
+    """Where the address's point came from and how far planning trusts it."""
+
+    source: PointSource = Field(description="The case's data, a geocoder, a supervisor, or two check-ins at the door.")
+    precision: Precision | None = Field(description="How precise the geocoder's match is (geocoder points).")
+    provider: str = Field(description="The geocoder's name (geocoder points), else empty.")
+    accuracy_m: float | None = Field(description="The check-ins' accuracy (points verified at the door).")
+    set_at: Instant
+    set_by_id: UUID | None = Field(description="The person who set it, if a person did.")
+    trusted: bool = Field(description="Whether planning routes to it: a geocoder's match coarser than the text is not.")
+
+    @classmethod
+    def of(cls, address: Address) -> "AddressPoint | None":
+        if address.point_source is None or address.point_set_at is None:
+            return None
+        return cls(
+            source=address.point_source,
+            precision=address.point_precision,
+            provider=address.point_provider,
+            accuracy_m=address.point_accuracy_m,
+            set_at=address.point_set_at,
+            set_by_id=address.point_set_by_id,
+            trusted=point_trusted(address.point_source, address.grade, address.point_precision),
+        )
+
+
 class AddressRead(Read):
     """An address of a case, where it is and whether it can be visited."""
 
@@ -241,7 +286,10 @@ class AddressRead(Read):
     case_id: UUID
     kind: AddressKind
     raw_text: str
+    grade: AddressGrade = Field(description="How far down the text reaches: complete (a door) … vague, unparseable.")
+    parts: AddressParts
     point: GeoPoint | None = Field(description="Where the address is, null until geocoded.")
+    point_origin: AddressPoint | None = Field(description="Where the point came from; null without a point.")
     source: ContactSource
     validity: AddressValidity
     invalid_reason: InvalidReason | None
@@ -257,7 +305,10 @@ class AddressRead(Read):
             case_id=address.case_id,
             kind=address.kind,
             raw_text=address.raw_text,
+            grade=address.grade,
+            parts=AddressParts.model_validate(address.parts),
             point=GeoPoint.from_wkb(address.point),
+            point_origin=AddressPoint.of(address),
             source=address.source,
             validity=address.validity,
             invalid_reason=address.invalid_reason,
@@ -271,7 +322,10 @@ class AddressRead(Read):
 class ImportSummary(Read):
     """What a CSV import created."""
 
+    branch_id: UUID
     cases: int
     contacts: int
     addresses: int
     visit_requests: int
+    addresses_without_point: int = Field(description="Geocoded in the background when a geocoder is set.")
+    grades: dict[AddressGrade, int] = Field(description="The imported addresses by grade.")

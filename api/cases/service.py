@@ -4,6 +4,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, Select, and_, false, select
 from sqlalchemy.orm import Session
 
+from api.addresses.grades import PointSource
 from api.audit.chain import update_where
 from api.branches import service as branches_service
 from api.cases.models import (
@@ -285,12 +286,8 @@ def create_address(session: Session, user: User, case_id: UUID, data: AddressCre
     case = get_case(session, user, case_id)
     _ensure_may_change_validity(user, None, data.validity)
     _check_invalid_reason(data.validity, data.invalid_reason)
-    address = Address(
-        case_id=case.id,
-        source=_source(user),
-        point=data.point.to_wkt() if data.point else None,
-        **data.model_dump(exclude={"point"}),
-    )
+    address = Address(case_id=case.id, source=_source(user), **data.model_dump(exclude={"point"}))
+    address.place(data.point.to_wkt() if data.point else None, PointSource.IMPORT, by_id=user.id)
     session.add(address)
     session.flush()
     session.refresh(address)
@@ -307,7 +304,10 @@ def update_address(session: Session, user: User, address_id: UUID, data: Address
         _cancel_open_visit_requests(session, address)
     if "point" in changes:
         point = changes.pop("point")
-        address.point = point.to_wkt() if point else None
+        source = PointSource.SUPERVISOR if user.role in (Role.SUPERVISOR, Role.ADMIN) else PointSource.IMPORT
+        address.place(point.to_wkt() if point else None, source, by_id=user.id)
+    elif changes.get("raw_text", address.raw_text) != address.raw_text and address.point_source is PointSource.GEOCODER:
+        address.place(None, PointSource.GEOCODER)  # the geocoder's point was the old text's: geocoded again
     for name, value in changes.items():
         setattr(address, name, value)
     session.flush()

@@ -63,12 +63,14 @@ class VisitFailed(AtAVisit):
 
 
 class AddressReported(FindingPayload):
-    """An agent reported the address invalid; it waits for the supervisor's decision."""
+    """The address was reported invalid (by an agent, the evening pre-check or a visit's outcome); it waits for the
+    supervisor's decision."""
 
     report_id: UUID
     address_id: UUID
     reason: InvalidReason
     note: str
+    raised_by: Literal["agent", "precheck", "outcome"] = "agent"
 
 
 class AddressConfirmedInvalid(FindingPayload):

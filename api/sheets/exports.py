@@ -2,6 +2,7 @@
 
 from zoneinfo import ZoneInfo
 
+from api.addresses.grades import AddressGrade
 from api.branches.models import Branch, Language
 from api.sheets.models import StopState
 from api.sheets.printing import PrintedSheet, PrintedStop
@@ -20,6 +21,14 @@ _FLAGS = {
     CareFlag.ELDERLY_RESIDENT: ("老人", "elderly resident"),
 }
 _CANCELLED = ("已取消", "cancelled")
+# an address that does not reach a door is said on the page, so the agents know to ask around
+_GRADES = {
+    AddressGrade.BUILDING: ("地址仅到楼栋", "building only"),
+    AddressGrade.ROAD: ("地址仅到道路", "road only"),
+    AddressGrade.DISTRICT: ("地址仅到区县", "district only"),
+    AddressGrade.VAGUE: ("地址模糊", "vague address"),
+    AddressGrade.UNPARSEABLE: ("地址无法解析", "unparsed address"),
+}
 
 
 def _words(language: Language, chinese: str, english: str) -> str:
@@ -53,6 +62,7 @@ def printed_sheet(sheet: VisitSheetRead, branch: Branch, office: tuple[float, fl
                 flags=(
                     *((_words(language, *_CANCELLED),) if stop.state is StopState.CANCELLED else ()),
                     *(_words(language, *_FLAGS[flag]) for flag in stop.care_flags),
+                    *((_words(language, *_GRADES[stop.address.grade]),) if stop.address.grade in _GRADES else ()),
                 ),
                 lat=stop.address.point.lat if stop.address.point else route[0][0],
                 lon=stop.address.point.lon if stop.address.point else route[0][1],

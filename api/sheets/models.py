@@ -77,6 +77,7 @@ class UnplannedReason(StrEnum):
     ADDRESS_INVALID = "address_invalid"  # the address was confirmed invalid
     ADDRESS_REPORTED = "address_reported"  # the address was reported invalid and awaits the supervisor
     ADDRESS_NOT_LOCATED = "address_not_located"  # the address has no map point
+    ADDRESS_POINT_UNTRUSTED = "address_point_untrusted"  # the geocoder's point is coarser than the address's text
     NO_TEAMS = "no_teams"  # the branch has no team on that date
     OUTSIDE_EVERY_SHIFT = "outside_every_shift"  # no team can reach it within its window and their shifts
     NO_TEAM_WITH_SKILL = "no_team_with_skill"  # a complaint case and no experienced team

@@ -21,6 +21,8 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from api.addresses import precheck
+from api.addresses.grades import point_trusted
 from api.audit.chain import update_where
 from api.branches.models import Branch
 from api.cases.models import AddressValidity, DebtCase
@@ -91,6 +93,11 @@ def execute_run(sessions: SessionFactory, settings: PlanningSettings, run_id: UU
 
 def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) -> RunStatus:
     timings: dict[str, float] = {}
+    with sessions() as session, _timed(timings, "precheck_s"):  # what the pre-check reports waits for the supervisor
+        run = session.get_one(PlanningRun, run_id)
+        branch = session.get_one(Branch, run.branch_id)
+        precheck.check_day(session, branch, run.work_date, district_radius_m=settings.precheck_district_radius_m)
+        session.commit()
     with sessions() as session:
         run = session.get_one(PlanningRun, run_id)
         with _timed(timings, "load_s"):
@@ -202,6 +209,9 @@ def _sort_out(
             left_out.append((request, UnplannedReason.ADDRESS_REPORTED, detail))
         elif address.point is None:
             left_out.append((request, UnplannedReason.ADDRESS_NOT_LOCATED, "the address has no map point yet"))
+        elif not point_trusted(address.point_source, address.grade, address.point_precision):
+            detail = f"the geocoder matched a {address.point_precision} for a {address.grade} address: set its point"
+            left_out.append((request, UnplannedReason.ADDRESS_POINT_UNTRUSTED, detail))
         elif visit_window(branch, request) is None:
             detail = "its preferred window lies outside the branch's visiting hours"
             left_out.append((request, UnplannedReason.OUTSIDE_EVERY_SHIFT, detail))

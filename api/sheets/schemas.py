@@ -9,8 +9,9 @@ from geoalchemy2.shape import to_shape
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from shapely.geometry import mapping
 
+from api.addresses.grades import AddressGrade
 from api.cases.models import OverdueBucket
-from api.cases.schemas import mask_id_number
+from api.cases.schemas import AddressParts, mask_id_number
 from api.geo import GeoPoint
 from api.schemas import Body, FromJson, Instant, LocalTime
 from api.sheets.models import (
@@ -219,10 +220,12 @@ class SheetCase(BaseModel):
 
 
 class SheetAddress(BaseModel):
-    """The address to visit, as written and on the map."""
+    """The address to visit, as written, graded and on the map."""
 
     id: UUID
     raw_text: str
+    grade: AddressGrade = Field(description="How far down the text reaches: complete (a door) … vague.")
+    parts: AddressParts
     point: GeoPoint | None
 
 
@@ -326,7 +329,13 @@ def _stop_read(stop: SheetStop, request: VisitRequest) -> SheetStopRead:
         departs_at=stop.departs_at,
         travel_m=stop.travel_m,
         pinned=stop.pinned,
-        address=SheetAddress(id=address.id, raw_text=address.raw_text, point=GeoPoint.from_wkb(address.point)),
+        address=SheetAddress(
+            id=address.id,
+            raw_text=address.raw_text,
+            grade=address.grade,
+            parts=AddressParts.model_validate(address.parts),
+            point=GeoPoint.from_wkb(address.point),
+        ),
         case=SheetCase(
             id=case.id,
             reference=case.reference,

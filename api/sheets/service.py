@@ -5,6 +5,7 @@ from uuid import UUID
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from api.addresses.grades import point_trusted
 from api.audit.chain import update_where
 from api.branches import service as branches_service
 from api.branches.models import Branch
@@ -471,6 +472,8 @@ def _why_not_plannable(session: Session, run: PlanningRun, request: VisitRequest
         return f"has an address {address.validity.value.replace('_', ' ')}"
     if address.point is None:
         return "has an address without a map point"
+    if not point_trusted(address.point_source, address.grade, address.point_precision):
+        return f"has a geocoded point ({address.point_precision}) coarser than its {address.grade} address"
     return None
 
 

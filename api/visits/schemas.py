@@ -104,12 +104,15 @@ class Answer(StrEnum):
 
 class AddressAssessment(StrEnum):
     """The agents' judgement of the address: the debtor lives there, moved away, sold the home, the address looks
-    fake, or they cannot tell."""
+    fake, there is no such address, the building is demolished, or they cannot tell. The last two but one put the
+    address in the supervisor's invalid-address queue."""
 
     LIVES_HERE = "lives_here"
     MOVED = "moved"
     SOLD = "sold"
     FAKE = "fake"
+    NO_SUCH_ADDRESS = "no_such_address"
+    DEMOLISHED = "demolished"
     UNCLEAR = "unclear"
 
 

@@ -10,16 +10,28 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from api.address_reports import service as reports_service
+from api.address_reports.models import ReportOrigin
+from api.addresses.grades import PointSource
 from api.branches.models import Branch
-from api.cases.models import Address, ContactSource, ContactStatus, DebtCase, DebtorContact
+from api.cases.models import (
+    Address,
+    AddressValidity,
+    ContactSource,
+    ContactStatus,
+    DebtCase,
+    DebtorContact,
+    InvalidReason,
+)
 from api.config import VisitSettings
 from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import FindingKind
-from api.geo import distance_m
+from api.geo import GeoPoint, distance_m
 from api.pagination import filter_equal, paginate
 from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed, problem_members
 from api.rules.hours import DoorRule, door_closed
+from api.rules.position import Fix, door_point
 from api.scope import in_scope
 from api.sheets import service as sheets_service
 from api.sheets.models import SheetStop, StopState, VisitSheet
@@ -383,9 +395,47 @@ def confirm_outcome(session: Session, user: User, visit_id: UUID) -> Visit:
     visit.status = VisitStatus.COMPLETED
     new_phones = _add_contacts(session, visit, waiting)
     _publish_findings(session, visit, waiting, new_phones)
+    _learn_address(session, visit, waiting)
     session.flush()
     _sync_stop(session, visit, confirmed=waiting)
     return visit
+
+
+_MET_THERE = ("met_debtor", "met_family")
+_NOT_THERE = {"no_such_address": InvalidReason.NONEXISTENT, "demolished": InvalidReason.DEMOLISHED}
+
+
+def _learn_address(session: Session, visit: Visit, outcome: Outcome) -> None:
+    """What the door taught about the address: where it is (the debtor or family met there and the two check-ins
+    agreeing), or that it is not there (no such address, demolished: a report for the supervisor)."""
+    address = session.get_one(Address, visit.address_id)
+    details = outcome.details
+    gone = _NOT_THERE.get(details.get("address_assessment", ""))
+    if gone is not None:
+        if address.validity not in (AddressValidity.REPORTED_INVALID, AddressValidity.CONFIRMED_INVALID):
+            note = f"外访结果：{details['address_assessment']} the visit's outcome. {details.get('notes', '')}".strip()
+            reports_service.raise_report(
+                session, address, ReportOrigin.OUTCOME, gone, note, reported_by_id=outcome.submitted_by_id,
+                visit_id=visit.id,
+            )  # fmt: skip
+        return
+    if details.get("contact_result") not in _MET_THERE or address.point_source is PointSource.SUPERVISOR:
+        return
+    latest = {check_in.agent_id: check_in for check_in in _check_ins(session, visit)}
+    if len(latest) != 2:
+        return
+    first, second = (Fix(c.lat, c.lon, c.accuracy_m) for c in latest.values())
+    found = door_point(first, second)
+    if found is None:
+        return
+    point = GeoPoint(lat=found.lat, lon=found.lon).to_wkt()
+    address.place(point, PointSource.DOOR, accuracy_m=found.accuracy_m)
+    if address.validity is AddressValidity.UNVERIFIED:
+        address.validity = AddressValidity.VERIFIED
+
+
+def _check_ins(session: Session, visit: Visit) -> list[CheckIn]:
+    return list(session.scalars(select(CheckIn).where(CheckIn.visit_id == visit.id).order_by(CheckIn.received_at)))
 
 
 def approve_cash(session: Session, user: User, visit_id: UUID, data: CashApprovalCreate) -> CashApproval:

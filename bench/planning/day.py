@@ -14,9 +14,11 @@ import numpy as np
 from geoalchemy2 import WKTElement
 from sqlalchemy.orm import Session
 
+from api.addresses.grades import PointSource
 from api.branches.models import Branch
 from api.branches.service import local_today
 from api.cases.models import Address, AddressKind, ContactSource, DebtCase, OverdueBucket
+from api.db import utcnow
 from api.teams.models import Team, TeamMember
 from api.users.models import Role, User
 from api.visit_requests.models import VisitPurpose, VisitRequest
@@ -92,8 +94,10 @@ def _case(rng: np.random.Generator, branch: Branch, number: int, lat: float, lon
         id=uuid4(),
         case_id=case.id,
         kind=AddressKind.HOME,
-        raw_text=f"上海市 bench address {number}",
+        raw_text=f"上海市黄浦区南京东路{number}号{number % 30 + 1}室",  # a door: the pre-check passes it
         point=_point(lat, lon),
+        point_source=PointSource.IMPORT,
+        point_set_at=utcnow(),
         source=ContactSource.CASE_FILE,
     )
     return case, address

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.address_reports.models import AddressProblem, AddressReport
 from api.branches.models import Branch
 from api.cases.models import AddressValidity, InvalidReason
 from api.config import PlanningSettings, Settings
@@ -85,7 +86,7 @@ def test_a_run_plans_every_request_on_one_draft_sheet_per_team(
     assert sorted(sheet["team_id"] for sheet in run["sheets"]) == sorted(str(team.id) for team in teams)
     assert all(sheet["status"] == "draft" and sheet["version"] is None for sheet in run["sheets"])
     assert sum(sheet["stops"] for sheet in run["sheets"]) == 5 and run["unplanned"] == []
-    assert set(run["figures"]["timings"]) == {"load_s", "matrix_s", "solve_s", "store_s"}
+    assert set(run["figures"]["timings"]) == {"precheck_s", "load_s", "matrix_s", "solve_s", "store_s"}
     assert run["figures"]["planned"] == 5
     stops = session.scalars(select(SheetStop)).all()
     assert {stop.visit_request_id for stop in stops} == {request.id for request in requests}
@@ -146,8 +147,10 @@ def test_invalid_and_unlocated_addresses_are_left_out_with_their_reason(
     assert reasons == {
         str(bad[0].id): "address_invalid",
         str(bad[1].id): "address_reported",
-        str(bad[2].id): "address_not_located",
+        str(bad[2].id): "address_reported",  # the run's pre-check put the unlocated one before the supervisor
     }
+    precheck = session.scalars(select(AddressReport).where(AddressReport.address_id == unlocated.id)).one()
+    assert precheck.problem is AddressProblem.NO_POINT
     assert [stop.visit_request_id for stop in session.scalars(select(SheetStop))] == [good.id]
 
 

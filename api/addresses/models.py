@@ -1,0 +1,20 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, UtcDateTime, utcnow
+
+
+class GeocodeAnswer(Base):
+    """A geocoder's answer to one normalised text (with its city hint), kept so that the same text is asked once:
+    an empty `candidates` is an answer too (the provider found nothing)."""
+
+    __tablename__ = "geocode_answer"
+
+    provider: Mapped[str] = mapped_column(String(40), primary_key=True)
+    query_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the normalised text and city
+    query: Mapped[str] = mapped_column(Text())
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON(), default=list)
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -1,0 +1,187 @@
+"""The evening pre-check: every address due on a day is checked before the day is planned, and each one that cannot
+be trusted becomes a system-raised report in the supervisor's invalid-address queue. Only the supervisor's
+confirmation cancels its visits; a rejection (with a corrected point or text) sends it back to planning, and the
+same problem is not raised again for it."""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.address_reports import service as reports_service
+from api.address_reports.models import AddressProblem, AddressReport, ReportOrigin, ReportStatus
+from api.addresses.districts import district_centre
+from api.addresses.geocoders import normalise
+from api.addresses.grades import FINEST_FIRST, PERSON_SET, AddressGrade, PointSource, point_trusted
+from api.addresses.models import GeocodeAnswer
+from api.addresses.service import query_key
+from api.branches import service as branches_service
+from api.branches.models import Branch
+from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
+from api.geo import GeoPoint, distance_m
+from api.users.models import User
+from api.visit_requests.models import VisitRequest, VisitRequestStatus
+
+INCOMPLETE = frozenset({AddressGrade.ROAD, AddressGrade.DISTRICT, AddressGrade.UNPARSEABLE})
+
+_REASONS = {
+    AddressProblem.VAGUE_TEXT: InvalidReason.VAGUE,
+    AddressProblem.INCOMPLETE_TEXT: InvalidReason.INCOMPLETE,
+}
+_NOTES = {
+    AddressProblem.NO_POINT: "预检：地址无法定位 the pre-check: no point, and no geocoder found one",
+    AddressProblem.VAGUE_TEXT: "预检：地址模糊 the pre-check: the text is vague",
+    AddressProblem.INCOMPLETE_TEXT: "预检：地址不完整 the pre-check: the text stops short of a building",
+    AddressProblem.UNTRUSTED_MATCH: "预检：定位精度不足 the pre-check: the geocoder's match is coarser than the text",
+    AddressProblem.FAR_FROM_DISTRICT: "预检：坐标不在所属区县 the pre-check: the point lies far from its district",
+    AddressProblem.SHARED_POINT: "预检：不同债务人地址坐标相同 the pre-check: another debtor's address has this point",
+}
+
+
+@dataclass(slots=True)
+class PrecheckSummary:
+    """What one pre-check of a branch's day found."""
+
+    branch_id: UUID
+    work_date: date
+    addresses: int = 0  # addresses due that day, checked
+    reported: Counter[str] = field(default_factory=Counter)  # new reports, by problem
+    waiting: int = 0  # addresses already in the supervisor's queue (or confirmed invalid), not checked again
+    report_ids: list[UUID] = field(default_factory=list)
+
+
+def precheck_for(
+    session: Session, user: User, branch_id: UUID | None, work_date: date, *, district_radius_m: float
+) -> PrecheckSummary:
+    """A supervisor's pre-check of their branch's day (an admin names the branch)."""
+    branch = branches_service.branch_for_new_row(session, user, branch_id)
+    return check_day(session, branch, work_date, district_radius_m=district_radius_m)
+
+
+def check_day(session: Session, branch: Branch, work_date: date, *, district_radius_m: float) -> PrecheckSummary:
+    """Check the addresses of the branch's visit requests due on `work_date` and raise a report for each problem
+    found (one per address: the first of text, then point problems)."""
+    summary = PrecheckSummary(branch.id, work_date)
+    addresses = _due(session, branch.id, work_date)
+    checked = [address for address in addresses if address.validity not in _WAITING]
+    summary.waiting = len(addresses) - len(checked)
+    summary.addresses = len(checked)
+    rejected = _rejected_problems(session, [address.id for address in checked])
+    shared = _shared_points(session, checked)
+    for address in checked:
+        problem = next(
+            (
+                problem
+                for problem in _problems(address, district_radius_m, address.id in shared)
+                if (address.id, problem) not in rejected
+            ),
+            None,
+        )
+        if problem is None:
+            continue
+        report = reports_service.raise_report(
+            session,
+            address,
+            ReportOrigin.PRECHECK,
+            _REASONS.get(problem, InvalidReason.OTHER),
+            _note(problem, address),
+            problem=problem,
+            candidates=_candidates(session, address),
+        )
+        summary.reported[problem.value] += 1
+        summary.report_ids.append(report.id)
+    return summary
+
+
+_WAITING = (AddressValidity.REPORTED_INVALID, AddressValidity.CONFIRMED_INVALID)
+
+
+def _due(session: Session, branch_id: UUID, work_date: date) -> list[Address]:
+    due = (
+        select(VisitRequest.address_id)
+        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
+        .where(DebtCase.branch_id == branch_id)
+        .where(VisitRequest.earliest_date <= work_date, VisitRequest.latest_date >= work_date)
+        .where(VisitRequest.status.in_((VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED)))
+    )
+    return list(session.scalars(select(Address).where(Address.id.in_(due)).order_by(Address.id)))
+
+
+def _problems(address: Address, district_radius_m: float, shared: bool) -> list[AddressProblem]:
+    """What is wrong with the address, text problems first; nothing for a point a person set."""
+    if address.point_source in PERSON_SET:
+        return []
+    found = []
+    if address.grade is AddressGrade.VAGUE:
+        found.append(AddressProblem.VAGUE_TEXT)
+    elif address.grade in INCOMPLETE:
+        found.append(AddressProblem.INCOMPLETE_TEXT)
+    point = GeoPoint.from_wkb(address.point)
+    if point is None:
+        return [*found, AddressProblem.NO_POINT]
+    if not point_trusted(address.point_source, address.grade, address.point_precision):
+        found.append(AddressProblem.UNTRUSTED_MATCH)
+    centre = district_centre(address.parts)
+    if centre is not None and distance_m(point.lat, point.lon, *centre) > district_radius_m:
+        found.append(AddressProblem.FAR_FROM_DISTRICT)
+    if shared:
+        found.append(AddressProblem.SHARED_POINT)
+    return found
+
+
+def _shared_points(session: Session, addresses: list[Address]) -> set[UUID]:
+    """The addresses whose point is the very point of another debtor's address with another text: a geocoder that
+    fell back to one place for both, or a copied coordinate."""
+    by_point: defaultdict[tuple[float, float], list[Address]] = defaultdict(list)
+    for address in addresses:
+        point = GeoPoint.from_wkb(address.point)
+        if point is not None and address.point_source is not PointSource.DOOR:
+            by_point[(round(point.lat, 6), round(point.lon, 6))].append(address)
+    debtors = _debtors(session, {address.case_id for group in by_point.values() if len(group) > 1 for address in group})
+    shared: set[UUID] = set()
+    for group in by_point.values():
+        if len(group) < 2:
+            continue
+        texts = {(debtors[address.case_id], normalise(address.raw_text)) for address in group}
+        if len({debtor for debtor, _ in texts}) > 1 and len({text for _, text in texts}) > 1:
+            shared |= {address.id for address in group}
+    return shared
+
+
+def _debtors(session: Session, case_ids: set[UUID]) -> dict[UUID, str]:
+    if not case_ids:
+        return {}
+    rows = session.execute(select(DebtCase.id, DebtCase.debtor_id_number).where(DebtCase.id.in_(case_ids)))
+    return {case_id: debtor for case_id, debtor in rows}
+
+
+def _rejected_problems(session: Session, address_ids: list[UUID]) -> set[tuple[UUID, AddressProblem]]:
+    rows = session.execute(
+        select(AddressReport.address_id, AddressReport.problem)
+        .where(AddressReport.address_id.in_(address_ids))
+        .where(AddressReport.raised_by == ReportOrigin.PRECHECK, AddressReport.status == ReportStatus.REJECTED)
+    )
+    return {(address_id, problem) for address_id, problem in rows if problem is not None}
+
+
+def _candidates(session: Session, address: Address) -> list[dict[str, object]]:
+    """What the geocoders answered for the address's text (cached), finest first."""
+    key = query_key(address.raw_text, address.parts.get("city"))
+    answers = session.scalars(
+        select(GeocodeAnswer).where(GeocodeAnswer.query_key == key).order_by(GeocodeAnswer.provider)
+    )
+    found = [candidate for answer in answers for candidate in answer.candidates]
+    order = [precision.value for precision in FINEST_FIRST]
+    return sorted(found, key=lambda candidate: order.index(str(candidate["precision"])))
+
+
+def _note(problem: AddressProblem, address: Address) -> str:
+    note = _NOTES[problem]
+    if problem is AddressProblem.VAGUE_TEXT and address.parts.get("vague_markers"):
+        note += f" ({'、'.join(address.parts['vague_markers'])})"
+    if problem is AddressProblem.UNTRUSTED_MATCH and address.point_precision is not None:
+        note += f" ({address.point_precision.value} for a {address.grade.value} address)"
+    return note

@@ -1,0 +1,216 @@
+"""The evening pre-check: each address due tomorrow that cannot be trusted becomes a system-raised report in the
+supervisor's queue (and so stays out of planning); only the supervisor decides, and a rejection with a corrected
+point sends the address back to planning. The same problem is not raised twice."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from api.addresses.grades import PointSource, Precision
+from api.addresses.models import GeocodeAnswer
+from api.addresses.service import query_key
+from api.cases.models import Address, AddressValidity
+from api.geo import GeoPoint
+from api.users.models import Role, User
+from tests.factories import (
+    PEOPLES_SQUARE,
+    auth_headers,
+    make_address,
+    make_branch,
+    make_case,
+    make_user,
+    make_visit_request,
+    problem_type,
+    tomorrow,
+)
+
+COMPLETE = "上海市黄浦区南京东路100号3室"
+BEIJING = GeoPoint(lat=39.9087, lon=116.3975)
+
+
+class Evening:
+    """A branch whose addresses due tomorrow have one problem each (and two that have none)."""
+
+    def __init__(self, session: Session) -> None:
+        self.branch = make_branch(session)
+        self.supervisor = make_user(session, Role.SUPERVISOR, self.branch)
+        self.addresses: dict[str, Address] = {}
+        self._due(session, "clean", COMPLETE, PEOPLES_SQUARE)
+        self._due(session, "vague", "上海市徐汇区徐家汇商城附近", PEOPLES_SQUARE)
+        self._due(session, "incomplete", "上海市浦东新区银城中路", GeoPoint(lat=31.24, lon=121.50))
+        self._due(session, "no_point", "上海市黄浦区南京东路200号5室", None)
+        road = dict(point_source=PointSource.GEOCODER, point_precision=Precision.ROAD, point_provider="amap")
+        self._due(session, "untrusted", "上海市黄浦区福州路300号2室", GeoPoint(lat=31.2350, lon=121.4800), **road)
+        self._due(session, "far", "上海市黄浦区九江路50号1室", BEIJING)
+        building = dict(point_source=PointSource.GEOCODER, point_precision=Precision.BUILDING, point_provider="amap")
+        shared = GeoPoint(lat=31.2321, lon=121.4755)
+        self._due(session, "shared_1", "上海市黄浦区汉口路10号1室", shared, **building)
+        self._due(session, "shared_2", "上海市黄浦区汉口路12号2室", shared, debtor="440524188001010014", **building)
+        self._due(session, "placed", "上海市静安区静安寺对面", PEOPLES_SQUARE, point_source=PointSource.SUPERVISOR)
+        session.commit()
+
+    def _due(
+        self, session: Session, name: str, text: str, point: GeoPoint | None, debtor: str = "", **fields: Any
+    ) -> None:
+        case = make_case(session, self.branch, **({"debtor_id_number": debtor} if debtor else {}))
+        address = make_address(session, case, point=point, raw_text=text, **fields)
+        make_visit_request(session, address)
+        self.addresses[name] = address
+
+    def precheck(self, client: TestClient, user: User | None = None) -> Any:
+        body = {"work_date": tomorrow(self.branch).isoformat()}
+        return client.post("/address-prechecks", json=body, headers=auth_headers(user or self.supervisor))
+
+    def queue(self, client: TestClient) -> dict[str, dict[str, Any]]:
+        """The pending reports, by the name of their address."""
+        names = {str(address.id): name for name, address in self.addresses.items()}
+        pending = client.get(
+            "/invalid-address-reports", params={"status": "pending"}, headers=auth_headers(self.supervisor)
+        )
+        return {names[row["address_id"]]: row for row in pending.json()["items"]}
+
+
+def test_each_problem_becomes_a_system_raised_report_and_nothing_else_does(
+    client: TestClient, session: Session
+) -> None:
+    evening = Evening(session)
+    untrusted = evening.addresses["untrusted"]
+    candidate = {
+        "lat": 31.235, "lon": 121.48, "precision": "road", "provider": "amap", "level": "道路", "formatted": "福州路",
+    }  # fmt: skip
+    session.add(
+        GeocodeAnswer(
+            provider="amap", query_key=query_key(untrusted.raw_text, "上海市"), query=untrusted.raw_text,
+            candidates=[candidate],
+        )
+    )  # fmt: skip
+    session.commit()
+
+    checked = evening.precheck(client)
+
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["addresses_checked"] == 9 and checked.json()["already_waiting"] == 0
+    assert checked.json()["reports_raised"] == {
+        "vague_text": 1, "incomplete_text": 1, "no_point": 1, "untrusted_match": 1, "far_from_district": 1,
+        "shared_point": 2,
+    }  # fmt: skip
+    queue = evening.queue(client)
+    assert {name: row["problem"] for name, row in queue.items()} == {
+        "vague": "vague_text", "incomplete": "incomplete_text", "no_point": "no_point", "untrusted": "untrusted_match",
+        "far": "far_from_district", "shared_1": "shared_point", "shared_2": "shared_point",
+    }  # fmt: skip
+    assert {row["raised_by"] for row in queue.values()} == {"precheck"}
+    assert {row["reported_by_id"] for row in queue.values()} == {None}
+    assert queue["vague"]["reason"] == "vague" and "附近" in queue["vague"]["note"]
+    assert queue["incomplete"]["reason"] == "incomplete"
+    assert queue["untrusted"]["candidates"] == [candidate]
+    session.expire_all()
+    assert session.get_one(Address, untrusted.id).validity is AddressValidity.REPORTED_INVALID
+    assert session.get_one(Address, evening.addresses["clean"].id).validity is AddressValidity.UNVERIFIED
+    findings = client.get("/events", headers=auth_headers(evening.supervisor)).json()["items"]
+    assert sum(finding["kind"] == "address_reported" for finding in findings) == 7
+
+    again = evening.precheck(client)
+
+    assert again.json()["reports_raised"] == {} and again.json()["already_waiting"] == 7
+
+
+def test_a_rejection_with_the_right_point_sends_the_address_back_to_planning_and_is_not_asked_again(
+    client: TestClient, session: Session
+) -> None:
+    evening = Evening(session)
+    evening.precheck(client)
+    queue = evening.queue(client)
+    decide = auth_headers(evening.supervisor)
+
+    corrected = client.post(
+        f"/invalid-address-reports/{queue['no_point']['id']}/reject",
+        json={"note": "located on the map: the back gate of the compound", "point": {"lat": 31.2299, "lon": 121.4801}},
+        headers=decide,
+    )
+    kept = client.post(
+        f"/invalid-address-reports/{queue['untrusted']['id']}/reject",
+        json={"note": "the road point is the building's door, I know the place"},
+        headers=decide,
+    )
+    rewritten = client.post(
+        f"/invalid-address-reports/{queue['vague']['id']}/reject",
+        json={"note": "the collector sent the full address", "raw_text": "上海市徐汇区漕溪北路88号12室"},
+        headers=decide,
+    )
+    confirm_with_a_point = client.post(
+        f"/invalid-address-reports/{queue['far']['id']}/confirm",
+        json={"point": {"lat": 31.23, "lon": 121.47}},
+        headers=decide,
+    )
+
+    assert corrected.status_code == kept.status_code == rewritten.status_code == 200
+    assert (
+        confirm_with_a_point.status_code == 422 and problem_type(confirm_with_a_point) == "correction-needs-rejection"
+    )
+    session.expire_all()
+    placed = session.get_one(Address, evening.addresses["no_point"].id)
+    assert placed.validity is AddressValidity.UNVERIFIED and placed.point_source is PointSource.SUPERVISOR
+    assert placed.point_set_by_id == evening.supervisor.id
+    vouched = session.get_one(Address, evening.addresses["untrusted"].id)
+    assert vouched.point_source is PointSource.SUPERVISOR and vouched.point_set_by_id == evening.supervisor.id
+    regraded = session.get_one(Address, evening.addresses["vague"].id)
+    assert regraded.grade.value == "complete" and regraded.raw_text == "上海市徐汇区漕溪北路88号12室"
+    assert session.get_one(Address, evening.addresses["far"].id).validity is AddressValidity.REPORTED_INVALID
+
+    again = evening.precheck(client)
+
+    assert again.json()["reports_raised"] == {}  # neither the rejected match nor the corrected ones come back
+    assert set(evening.queue(client)) == {"incomplete", "far", "shared_1", "shared_2"}
+
+
+def test_the_precheck_is_a_supervisors_and_for_their_own_branch(client: TestClient, session: Session) -> None:
+    evening = Evening(session)
+    agent = make_user(session, Role.AGENT, evening.branch)
+    admin = make_user(session, Role.ADMIN, None)
+    outsider = make_user(session, Role.SUPERVISOR, make_branch(session))
+    day = tomorrow(evening.branch).isoformat()
+
+    by_agent = evening.precheck(client, agent)
+    by_admin_unnamed = evening.precheck(client, admin)
+    elsewhere = client.post(
+        "/address-prechecks",
+        json={"work_date": day, "branch_id": str(evening.branch.id)},
+        headers=auth_headers(outsider),
+    )
+    bad_date = client.post(
+        "/address-prechecks", json={"work_date": "tomorrow"}, headers=auth_headers(evening.supervisor)
+    )
+
+    assert by_agent.status_code == 403
+    assert by_admin_unnamed.status_code == 422 and problem_type(by_admin_unnamed) == "branch-required"
+    assert elsewhere.status_code == 404
+    assert bad_date.status_code == 422 and bad_date.headers["content-type"] == "application/problem+json"
+    assert evening.queue(client) == {}
+
+
+def test_a_supervisor_places_an_address_and_planning_trusts_it(client: TestClient, session: Session) -> None:
+    evening = Evening(session)
+    address = evening.addresses["untrusted"]
+    agent = make_user(session, Role.AGENT, evening.branch)
+    outsider = make_user(session, Role.SUPERVISOR, make_branch(session))
+    where = {"point": {"lat": 31.2351, "lon": 121.4802}}
+
+    by_agent = client.put(f"/addresses/{address.id}/point", json=where, headers=auth_headers(agent))
+    elsewhere = client.put(f"/addresses/{address.id}/point", json=where, headers=auth_headers(outsider))
+    off_the_map = client.put(
+        f"/addresses/{address.id}/point",
+        json={"point": {"lat": 91, "lon": 0}},
+        headers=auth_headers(evening.supervisor),
+    )
+    placed = client.put(f"/addresses/{address.id}/point", json=where, headers=auth_headers(evening.supervisor))
+
+    assert by_agent.status_code == 403 and elsewhere.status_code == 404 and off_the_map.status_code == 422
+    assert placed.status_code == 200
+    origin = placed.json()["point_origin"]
+    assert origin["source"] == "supervisor" and origin["trusted"] is True and origin["precision"] is None
+    assert placed.json()["point"] == where["point"]
+    assert evening.precheck(client).json()["reports_raised"].get("untrusted_match") is None
+    trail = client.get(f"/addresses/{address.id}", headers=auth_headers(evening.supervisor)).json()
+    assert trail["grade"] == "complete" and trail["parts"]["road"] == "福州路"
