@@ -4,7 +4,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from geoalchemy2 import WKBElement
+from geoalchemy2 import WKBElement, WKTElement
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -187,7 +187,7 @@ class Address(Base):
 
     def place(
         self,
-        point_wkt: str | None,
+        point_wkt: WKTElement | WKBElement | None,
         source: PointSource,
         *,
         precision: Precision | None = None,

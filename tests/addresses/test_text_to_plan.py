@@ -49,6 +49,8 @@ class AMapDouble:
         double = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # headers and body go in two writes: no delayed ACK between them
+
             def do_GET(self) -> None:
                 query = parse_qs(urlsplit(self.path).query)
                 address = query["address"][0]
