@@ -72,6 +72,7 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column('problem', _enum('address_problem', *PROBLEMS), nullable=True))
+        batch_op.add_column(sa.Column('grade', _enum('report_grade', *GRADES), nullable=True))
         batch_op.add_column(sa.Column('candidates', sa.JSON(), nullable=False, server_default='[]'))
         batch_op.alter_column('reported_by_id', existing_type=sa.Uuid(), nullable=True)
         batch_op.create_check_constraint(
@@ -115,6 +116,8 @@ def downgrade() -> None:
         batch_op.drop_constraint(op.f('ck_address_report_agent_report_has_agent'), type_='check')
         batch_op.drop_constraint(op.f('ck_address_report_report_origin'), type_='check')
         batch_op.drop_constraint(op.f('ck_address_report_address_problem'), type_='check')
+        batch_op.drop_constraint(op.f('ck_address_report_report_grade'), type_='check')
+        batch_op.drop_column('grade')
         batch_op.alter_column('reported_by_id', existing_type=sa.Uuid(), nullable=False)
         batch_op.drop_column('candidates')
         batch_op.drop_column('problem')

@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from api.addresses.grades import AddressGrade
 from api.cases.models import AddressValidity, InvalidReason
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
@@ -77,6 +78,7 @@ class AddressReport(Base):
     )
     raised_by: Mapped[ReportOrigin] = mapped_column(enum_column_type(ReportOrigin, "report_origin"))
     problem: Mapped[AddressProblem | None] = mapped_column(enum_column_type(AddressProblem, "address_problem"))
+    grade: Mapped[AddressGrade | None] = mapped_column(enum_column_type(AddressGrade, "report_grade"))  # as checked
     # the geocoders' candidates the pre-check saw: [{lat, lon, precision, provider, level, formatted}]
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON(), default=list)
     reported_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))  # the agent; none if raised

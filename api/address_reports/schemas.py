@@ -4,7 +4,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from api.address_reports.models import AddressProblem, AddressReport, ReportOrigin, ReportStatus
-from api.addresses.grades import Precision
+from api.addresses.grades import AddressGrade, Precision
 from api.cases.models import InvalidReason
 from api.cases.schemas import AddressText
 from api.geo import GeoPoint
@@ -54,6 +54,7 @@ class AddressReportRead(BaseModel):
     status: ReportStatus
     raised_by: ReportOrigin = Field(description="An agent, the evening pre-check, or a visit's outcome.")
     problem: AddressProblem | None = Field(description="What the pre-check found (its reports only).")
+    grade: AddressGrade | None = Field(description="The address's grade when the pre-check found the problem.")
     candidates: list[CandidateRead] = Field(description="The geocoders' matches the pre-check saw, best first.")
     reported_by_id: UUID | None = Field(description="The agent who reported it; null when raised by the system.")
     created_at: Instant

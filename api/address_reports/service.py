@@ -143,6 +143,7 @@ def raise_report(
         visit_id=visit_id,
         raised_by=origin,
         problem=problem,
+        grade=address.grade if origin is ReportOrigin.PRECHECK else None,
         candidates=candidates or [],
         reason=reason,
         note=note,

@@ -64,6 +64,8 @@ def look_up(sessions: sessionmaker[Session], geocoders: Sequence[Geocoder], text
     found: list[Candidate] = []
     asked = 0
     failed: list[str] = []
+    if not normalise(text):  # nothing a provider could look up (and AMap would answer INVALID_PARAMS each time)
+        return Lookup((), 0)
     for geocoder in geocoders:
         with sessions() as session:
             candidates = cached_candidates(session, geocoder.name, text, city)

@@ -45,7 +45,7 @@ FAILING = "上海市黄浦区九江路50号1室"
 
 def _addresses(session: Session) -> dict[str, Address]:
     branch = make_branch(session)
-    texts = {"door": DOOR, "road": ROAD_ONLY_MATCH, "nowhere": NOWHERE, "failing": FAILING}
+    texts = {"door": DOOR, "road": ROAD_ONLY_MATCH, "nowhere": NOWHERE, "failing": FAILING, "blank": "。 "}
     placed = make_address(session, make_case(session, branch), point=PEOPLES_SQUARE, raw_text=NOWHERE)
     return {name: make_address(session, make_case(session, branch), point=None, raw_text=text) for name, text in
             texts.items()} | {"placed": placed}  # fmt: skip
@@ -65,8 +65,9 @@ def test_the_best_match_is_placed_with_its_source_and_trust(session: Session, ap
 
     summary = geocode_unplaced(sessions, [amap])
 
-    assert (summary.addresses, summary.trusted, summary.untrusted, summary.not_found, summary.failed) == (4, 1, 1, 1, 1)
-    assert summary.by_precision == {"door": 1, "road": 1} and summary.by_grade == {"complete": 4}
+    assert (summary.addresses, summary.trusted, summary.untrusted, summary.not_found, summary.failed) == (5, 1, 1, 2, 1)
+    assert summary.by_precision == {"door": 1, "road": 1} and summary.by_grade == {"complete": 4, "unparseable": 1}
+    assert "。 " not in {text for text, _ in amap.asked}  # a text with nothing to look up is not sent
     session.expire_all()
     door = session.get_one(Address, addresses["door"].id)
     assert (door.point_source, door.point_precision, door.point_provider) == (
@@ -97,7 +98,7 @@ def test_a_second_pass_asks_only_what_failed_and_a_second_provider_gets_what_the
     assert [text for text, _ in amap.asked] == [FAILING]  # the others' answers came from the cache
     assert sorted(text for text, _ in nominatim.asked) == sorted([ROAD_ONLY_MATCH, NOWHERE])
     assert summary.asked == 3 and summary.trusted == 2  # the failing one, and the one nominatim found
-    assert summary.addresses == 3  # the door address had its point already
+    assert summary.addresses == 4  # the door address had its point already
 
 
 def test_the_limit_and_the_branch_bound_a_pass(session: Session, app: object) -> None:
@@ -111,7 +112,7 @@ def test_the_limit_and_the_branch_bound_a_pass(session: Session, app: object) ->
     first_two = geocode_unplaced(sessions, [amap], branch_id=branch_id, limit=2)
     the_branch = geocode_unplaced(sessions, [amap], branch_id=branch_id)
 
-    assert first_two.addresses == 2 and the_branch.addresses == 4  # nothing was found: all four are asked again
+    assert first_two.addresses == 2 and the_branch.addresses == 5  # nothing was found: all five are looked up again
     assert elsewhere not in {text for text, _ in amap.asked}
     assert the_branch.asked == 2  # the first two answers (empty) came from the cache
 

@@ -5,11 +5,13 @@ point sends the address back to planning. The same problem is not raised twice."
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.addresses.grades import PointSource, Precision
 from api.addresses.models import GeocodeAnswer
 from api.addresses.service import query_key
+from api.audit.models import AuditEvent
 from api.cases.models import Address, AddressValidity
 from api.geo import GeoPoint
 from api.users.models import Role, User
@@ -103,7 +105,8 @@ def test_each_problem_becomes_a_system_raised_report_and_nothing_else_does(
     assert {row["raised_by"] for row in queue.values()} == {"precheck"}
     assert {row["reported_by_id"] for row in queue.values()} == {None}
     assert queue["vague"]["reason"] == "vague" and "附近" in queue["vague"]["note"]
-    assert queue["incomplete"]["reason"] == "incomplete"
+    assert queue["incomplete"]["reason"] == "incomplete" and queue["incomplete"]["grade"] == "road"
+    assert queue["untrusted"]["grade"] == "complete"
     assert queue["untrusted"]["candidates"] == [candidate]
     session.expire_all()
     assert session.get_one(Address, untrusted.id).validity is AddressValidity.REPORTED_INVALID
@@ -212,5 +215,10 @@ def test_a_supervisor_places_an_address_and_planning_trusts_it(client: TestClien
     assert origin["source"] == "supervisor" and origin["trusted"] is True and origin["precision"] is None
     assert placed.json()["point"] == where["point"]
     assert evening.precheck(client).json()["reports_raised"].get("untrusted_match") is None
-    trail = client.get(f"/addresses/{address.id}", headers=auth_headers(evening.supervisor)).json()
-    assert trail["grade"] == "complete" and trail["parts"]["road"] == "福州路"
+    shown = client.get(f"/addresses/{address.id}", headers=auth_headers(evening.supervisor)).json()
+    assert shown["grade"] == "complete" and shown["parts"]["road"] == "福州路"
+    audited = session.scalars(
+        select(AuditEvent).where(AuditEvent.entity == "address", AuditEvent.entity_id == str(address.id))
+    ).all()
+    last = audited[-1]
+    assert last.actor_id == evening.supervisor.id and last.changes["point_source"] == ["geocoder", "supervisor"]
