@@ -107,8 +107,9 @@ class Storage(ABC):
         """Size of the complete object, None when there is none."""
 
     @abstractmethod
-    def read(self, key: str) -> Iterator[bytes]:
-        """The complete object in chunks; ObjectMissing (raised by the call, not the iteration) if absent."""
+    def read(self, key: str, span: tuple[int, int] | None = None) -> Iterator[bytes]:
+        """The complete object in chunks, or only its bytes `span` = (first, last), inclusive and within the object;
+        ObjectMissing (raised by the call, not the iteration) if absent."""
 
     @abstractmethod
     def put(self, key: str, chunks: Iterable[bytes]) -> int:
@@ -190,10 +191,10 @@ class LocalStorage(Storage):
             return None
         return st.st_size if stat.S_ISREG(st.st_mode) else None
 
-    def read(self, key: str) -> Iterator[bytes]:
+    def read(self, key: str, span: tuple[int, int] | None = None) -> Iterator[bytes]:
         if self.size(key) is None:
             raise ObjectMissing(key)
-        return _read_file(self.path(key))
+        return _read_file(self.path(key), span)
 
     def put(self, key: str, chunks: Iterable[bytes]) -> int:
         final = self.path(key)
@@ -409,9 +410,16 @@ def _lock_as(f: BinaryIO, path: Path) -> bool | None:
     return (current.st_dev, current.st_ino) == (opened.st_dev, opened.st_ino)
 
 
-def _read_file(path: Path) -> Iterator[bytes]:
+def _read_file(path: Path, span: tuple[int, int] | None = None) -> Iterator[bytes]:
     with open(path, "rb") as f:
-        while chunk := f.read(CHUNK_SIZE):
+        if span is None:
+            while chunk := f.read(CHUNK_SIZE):
+                yield chunk
+            return
+        f.seek(span[0])
+        left = span[1] - span[0] + 1
+        while left > 0 and (chunk := f.read(min(CHUNK_SIZE, left))):
+            left -= len(chunk)
             yield chunk
 
 
@@ -484,9 +492,10 @@ class S3Storage(Storage):
             raise
         return int(head["ContentLength"])
 
-    def read(self, key: str) -> Iterator[bytes]:
+    def read(self, key: str, span: tuple[int, int] | None = None) -> Iterator[bytes]:
+        ranged = {"Range": f"bytes={span[0]}-{span[1]}"} if span is not None else {}
         try:
-            body = self._client.get_object(**self._at(key))["Body"]
+            body = self._client.get_object(**self._at(key), **ranged)["Body"]
         except ClientError as error:
             if _code(error) == "NoSuchKey":
                 raise ObjectMissing(key) from error

@@ -190,6 +190,33 @@ def test_a_recording_covering_half_the_time_on_site_is_not_enough(
     assert client.get(f"/visits/{day.visit_id()}", headers=auth_headers(day.a)).json()["status"] == "reported"
 
 
+def _seeks_like_a_player(client: TestClient, user: User, evidence_id: str, data: bytes, etag: str) -> None:
+    """What an <audio> element asks for: a range from a point, the end, a suffix; a stale If-Range; past the end."""
+    size, url, headers = len(data), f"/evidence/{evidence_id}/content", auth_headers(user)
+
+    def get(**extra: str) -> Any:
+        return client.get(url, headers=headers | extra)
+
+    middle = get(Range=f"bytes={MIB}-{MIB + 9}")
+    tail = get(Range=f"bytes={size - 3}-")
+    suffix = get(Range="bytes=-5")
+    current = get(Range="bytes=0-1", **{"If-Range": etag})
+    stale = get(Range="bytes=0-1", **{"If-Range": '"another"'})
+    several = get(Range="bytes=0-1,4-5")
+    past = get(Range=f"bytes={size}-")
+
+    assert middle.status_code == 206 and middle.content == data[MIB : MIB + 10]
+    assert middle.headers["content-range"] == f"bytes {MIB}-{MIB + 9}/{size}"
+    assert middle.headers["content-length"] == "10"
+    assert tail.status_code == 206 and tail.content == data[-3:]
+    assert suffix.status_code == 206 and suffix.content == data[-5:]
+    assert current.status_code == 206 and current.content == data[:2]
+    assert stale.status_code == 200 and stale.content == data
+    assert several.status_code == 200 and several.content == data
+    assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{size}"
+    assert problem_type(past) == "range-not-satisfiable" and past.json()["size_bytes"] == size
+
+
 def test_a_large_recording_goes_up_in_parts_or_resumes(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, settings: Settings
 ) -> None:
@@ -228,8 +255,12 @@ def test_a_large_recording_goes_up_in_parts_or_resumes(
     if settings.evidence.backend == "s3":
         assert download.status_code == 307
         assert httpx2.get(download.headers["location"]).content == data
+        seek = httpx2.get(download.headers["location"], headers={"Range": f"bytes={MIB}-{MIB + 9}"})
+        assert seek.status_code == 206 and seek.content == data[MIB : MIB + 10]  # the presigned URL seeks too
     else:
         assert download.status_code == 200 and download.content == data
+        assert download.headers["accept-ranges"] == "bytes"
+        _seeks_like_a_player(client, day.supervisor, evidence_id, data, download.headers["etag"])
     reads = session.scalars(select(AuditEvent.changes).where(AuditEvent.entity_id == evidence_id)).all()
     assert {"what": "download"} in reads
 

@@ -14,6 +14,7 @@ from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_memb
 from api.sheets.service import StopCancelled
 from api.visit_evidence import service
 from api.visit_evidence.models import EvidenceStatus
+from api.visit_evidence.ranges import RangeNotSatisfiable, byte_span
 from api.visit_evidence.schemas import EvidenceDeclare, EvidenceRead, UploadState
 from api.visits.service import VisitNotFound
 from evidence.storage import Storage
@@ -162,15 +163,23 @@ def complete_evidence(evidence_id: UUID, request: Request, session: SessionDep, 
     return EvidenceRead.from_row(item)
 
 
+class RangeOutsideObject(Problem):
+    status = 416
+    title = "The range asked for starts past the end"
+    slug = "range-not-satisfiable"
+    members = problem_members(size_bytes=(int, "The object's size."))
+
+
 @router.get(
     "/evidence/{evidence_id}/content",
     response_class=StreamingResponse,
     response_model=None,
     responses={
         200: {"content": {"application/octet-stream": {}}, "description": "The bytes (local store)."},
-        307: {"description": "A short-lived presigned URL to download from (S3 store)."},
+        206: {"content": {"application/octet-stream": {}}, "description": "The byte range asked for (local store)."},
+        307: {"description": "A short-lived presigned URL to download from (S3 store; it takes Range too)."},
     }
-    | problem_responses(service.EvidenceNotFound, service.EvidenceNotUploaded, ValidationFailed),
+    | problem_responses(service.EvidenceNotFound, service.EvidenceNotUploaded, RangeOutsideObject, ValidationFailed),
 )
 def download_evidence(
     evidence_id: UUID,
@@ -178,17 +187,38 @@ def download_evidence(
     session: SessionDep,
     user: CurrentUser,
     thumbnail: Annotated[bool, Query(description="A photo's JPEG thumbnail instead of the original.")] = False,
+    range_: Annotated[
+        str | None, Header(alias="Range", description="One byte range, e.g. `bytes=1048576-` to seek.")
+    ] = None,
+    if_range: Annotated[str | None, Header(description="The ETag the range is for; another one: all bytes.")] = None,
 ) -> Response:
-    """Download the original bytes (never re-encoded) or a photo's thumbnail; every download is audited."""
+    """Download the original bytes (never re-encoded) or a photo's thumbnail, whole or one byte range (206, for
+    seeking in a recording); every download is audited."""
     item = service.get_item(session, user, evidence_id)
     key = service.content(item, thumbnail)
-    record_read(session, "evidence_item", item.id, what="thumbnail" if thumbnail else "download")
     store, rules = _store(request), request.app.state.settings.evidence
     url = store.download_url(key, _filename(key), rules.url_ttl_s)
     if url is not None:
+        record_read(session, "evidence_item", item.id, what="thumbnail" if thumbnail else "download")
         return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    size = store.size(key) or 0
+    etag = f'"{_filename(key)}"'  # the key is content-addressed: its name is a strong validator
+    try:
+        span = byte_span(range_, size) if if_range in (None, etag) else None
+    except RangeNotSatisfiable:
+        answer = problem_response(request, RangeOutsideObject(f"The object has {size} bytes.", size_bytes=size))
+        answer.headers["Content-Range"] = f"bytes */{size}"
+        return answer
+    what = ("thumbnail" if thumbnail else "download") + (f" bytes {span[0]}-{span[1]}" if span else "")
+    record_read(session, "evidence_item", item.id, what=what)
     media_type = "image/jpeg" if thumbnail else item.detected_type or item.content_type
-    return StreamingResponse(store.read(key), media_type=media_type, headers={"Content-Length": str(store.size(key))})
+    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Content-Length": str(size)}
+    if span is None:
+        return StreamingResponse(store.read(key), media_type=media_type, headers=headers)
+    headers |= {"Content-Length": str(span[1] - span[0] + 1), "Content-Range": f"bytes {span[0]}-{span[1]}/{size}"}
+    return StreamingResponse(
+        store.read(key, span), status_code=status.HTTP_206_PARTIAL_CONTENT, media_type=media_type, headers=headers
+    )
 
 
 def _filename(key: str) -> str:

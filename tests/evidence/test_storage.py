@@ -248,6 +248,7 @@ def test_local_put_read_size(local: LocalStorage) -> None:
 
     assert local.size(key) == 3
     assert joined(local.read(key)) == b"abc"
+    assert joined(local.read(key, (1, 2))) == b"bc" and joined(local.read(key, (0, 0))) == b"a"
     assert stat.S_IMODE(local.path(key).stat().st_mode) == 0o444
     assert list((local.root / ".tmp").iterdir()) == []
     assert local.download_url(key, "photo.jpg", 60) is None
@@ -402,6 +403,7 @@ def test_s3_put_read_size_and_missing_objects(s3: S3Storage, s3_client: Any) -> 
 
     assert s3.size(key) == 3
     assert joined(s3.read(key)) == b"abc"
+    assert joined(s3.read(key, (1, 2))) == b"bc" and joined(s3.read(key, (0, 0))) == b"a"
     assert s3_client.head_object(Bucket=BUCKET, Key=key)["ContentType"] == "image/jpeg"
     assert s3.size(KEY) is None
     with pytest.raises(ObjectMissing):
