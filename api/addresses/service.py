@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.addresses.geocoders import Candidate, Geocoder, GeocoderError, normalise
-from api.addresses.grades import FINEST_FIRST, PointSource, Precision, trusted
+from api.addresses.grades import FINEST_FIRST, AddressGrade, PointSource, Precision, trusted
 from api.addresses.models import GeocodeAnswer
 from api.cases import service as cases_service
 from api.cases.models import Address, AddressValidity, DebtCase
@@ -113,10 +113,10 @@ class GeocodeSummary:
     by_precision: Counter[str] = field(default_factory=Counter)
 
 
-def unplaced(branch_id: UUID | None) -> Select[tuple[UUID]]:
-    """The addresses without a point that may still be visited, oldest first."""
+def unplaced(branch_id: UUID | None) -> Select[tuple[UUID, str, AddressGrade, dict[str, Any]]]:
+    """The addresses without a point that may still be visited, oldest first: id, text, grade and parts."""
     query = (
-        select(Address.id)
+        select(Address.id, Address.raw_text, Address.grade, Address.parts)
         .join(DebtCase, DebtCase.id == Address.case_id)
         .where(Address.point.is_(None), Address.validity != AddressValidity.CONFIRMED_INVALID)
         .order_by(Address.created_at, Address.id)
@@ -135,13 +135,10 @@ def geocode_unplaced(
     """Geocode the addresses that have no point (of a branch, at most `limit`): each gets the best match, which
     planning trusts only if it is as precise as the text. Progress is called with (done, total)."""
     with sessions() as session:
-        ids = list(session.scalars(unplaced(branch_id).limit(limit)))
+        rows = session.execute(unplaced(branch_id).limit(limit)).all()
     summary = GeocodeSummary()
-    for done, address_id in enumerate(ids, start=1):
-        with sessions() as session:
-            address = session.get_one(Address, address_id)
-            text, grade, city = address.raw_text, address.grade, address.parts.get("city")
-        lookup = look_up(sessions, geocoders, text, city)
+    for done, (address_id, text, grade, parts) in enumerate(rows, start=1):
+        lookup = look_up(sessions, geocoders, text, parts.get("city"))
         summary.addresses += 1
         summary.asked += lookup.asked
         summary.by_grade[grade.value] += 1
@@ -156,7 +153,7 @@ def geocode_unplaced(
             else:
                 summary.untrusted += 1
         if progress is not None:
-            progress(done, len(ids))
+            progress(done, len(rows))
     return summary
 
 

@@ -421,7 +421,7 @@ def _learn_address(session: Session, visit: Visit, outcome: Outcome) -> None:
         return
     if details.get("contact_result") not in _MET_THERE or address.point_source is PointSource.SUPERVISOR:
         return
-    latest = {check_in.agent_id: check_in for check_in in _check_ins(session, visit)}
+    latest = {check_in.agent_id: check_in for check_in in visit.check_ins}
     if len(latest) != 2:
         return
     first, second = (Fix(c.lat, c.lon, c.accuracy_m) for c in latest.values())
@@ -432,10 +432,6 @@ def _learn_address(session: Session, visit: Visit, outcome: Outcome) -> None:
     address.place(point, PointSource.DOOR, accuracy_m=found.accuracy_m)
     if address.validity is AddressValidity.UNVERIFIED:
         address.validity = AddressValidity.VERIFIED
-
-
-def _check_ins(session: Session, visit: Visit) -> list[CheckIn]:
-    return list(session.scalars(select(CheckIn).where(CheckIn.visit_id == visit.id).order_by(CheckIn.received_at)))
 
 
 def approve_cash(session: Session, user: User, visit_id: UUID, data: CashApprovalCreate) -> CashApproval:
