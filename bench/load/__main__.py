@@ -174,12 +174,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="length of each phase")
     parser.add_argument("--clients", type=int, default=4, help="client processes sharing the phones and threads")
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="fieldvisit-load-"))
-    database_url = args.database_url or f"sqlite:///{scratch / 'load.db'}"
-    env = server_env(database_url, scratch / "var")
     tree = args.tree.resolve()
-    fieldvisit(tree, env, "db", "upgrade")
-    fieldvisit(tree, env, "demo", "seed")
+    database_url, env = prepared(tree, args.database_url, "fieldvisit-load-")
     print(f"server: {tree} on {database_url.split('@')[-1]}; {args.agents} agents, {args.seconds:g} s a phase")
     with served(SERVE, tree, env, "/health") as (base, _):
         with httpx2.Client(base_url=base, timeout=120) as http:
@@ -189,17 +185,32 @@ def main() -> None:
         alone = _phase(phones, args.seconds, args.clients)["agents"]
         storm: list[Worker] = [("storm", lambda until, tally: _storm(base, until, tally))] * args.storm
         crowded = _phase(phones + storm, args.seconds, args.clients)
-    peer_env = env | {"PYTHONPATH": str(ROOT)}
-    uvicorn = [sys.executable, "-m", "uvicorn", "bench.load.peer:app", "--host", "127.0.0.1", "--log-level", "warning"]
-    with served(uvicorn, ROOT, peer_env, "/docs") as (base, _):
-        readers: list[Worker] = [("peer", _peer_of(base, team)) for _, team in agents]
-        peer = _phase(readers, args.seconds, args.clients)["peer"]
+    peer = peer_phase(env, [team for _, team in agents], args.seconds, args.clients)
     print(alone.line("agents alone", args.seconds))
     print(crowded["agents"].line(f"agents, {args.storm} logins storming", args.seconds))
     print(crowded["storm"].line("  the storm's logins", args.seconds))
     print(peer.line("peer: bare sheet read", args.seconds))
     print(f"agents alone / peer: {alone.rate / max(peer.rate, 1):.2f} (target >= 0.5)")
     print(f"agents storming / agents alone: {crowded['agents'].rate / max(alone.rate, 1):.2f}")
+
+
+def prepared(tree: Path, database_url: str | None, prefix: str) -> tuple[str, dict[str, str]]:
+    """A database (the one given, else a SQLite file in a new temporary folder) migrated and seeded with the demo by
+    the checkout `tree`: its URL and the server's environment."""
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    database_url = database_url or f"sqlite:///{scratch / 'load.db'}"
+    env = server_env(database_url, scratch / "var")
+    fieldvisit(tree, env, "db", "upgrade")
+    fieldvisit(tree, env, "demo", "seed")
+    return database_url, env
+
+
+def peer_phase(env: dict[str, str], team_ids: list[str], seconds: float, processes: int) -> Tally:
+    """The bare peer served on the same database, read by one client per team for a phase."""
+    uvicorn = [sys.executable, "-m", "uvicorn", "bench.load.peer:app", "--host", "127.0.0.1", "--log-level", "warning"]
+    with served(uvicorn, ROOT, env | {"PYTHONPATH": str(ROOT)}, "/docs") as (base, _):
+        readers: list[Worker] = [("peer", _peer_of(base, team)) for team in team_ids]
+        return _phase(readers, seconds, processes)["peer"]
 
 
 def _agent_of(base: str, agent: tuple[dict[str, str], str], work_date: str) -> Callable[[float, Tally], None]:

@@ -7,18 +7,15 @@ each phase's line and its rate as a share of the peer's.
 """
 
 import argparse
-import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx2
 
-from bench.load.__main__ import CHECKLIST, ROOT, Tally, Worker, _login, _peer_of, _phase, _seed_day, _timed
-from bench.load.server import SERVE, fieldvisit, served, server_env
+from bench.load.__main__ import CHECKLIST, ROOT, Tally, Worker, _login, _phase, _seed_day, _timed, peer_phase, prepared
+from bench.load.server import SERVE, served
 
 Call = Callable[[Tally, httpx2.Client], None]
 
@@ -58,11 +55,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="length of each phase")
     parser.add_argument("--clients", type=int, default=4, help="client processes sharing the phones")
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="fieldvisit-calls-"))
-    database_url = args.database_url or f"sqlite:///{scratch / 'load.db'}"
-    env = server_env(database_url, scratch / "var")
-    fieldvisit(ROOT, env, "db", "upgrade")
-    fieldvisit(ROOT, env, "demo", "seed")
+    database_url, env = prepared(ROOT, args.database_url, "fieldvisit-calls-")
     print(f"server: {ROOT} on {database_url.split('@')[-1]}; {args.agents} phones, {args.seconds:g} s a phase")
     tallies: dict[str, Tally] = {}
     with served(SERVE, ROOT, env, "/health") as (base, _):
@@ -73,10 +66,7 @@ def main() -> None:
         for name in per_phone[0]:
             workers: list[Worker] = [(name, _looping(base, calls[name])) for calls in per_phone]
             tallies[name] = _phase(workers, args.seconds, args.clients)[name]
-    uvicorn = [sys.executable, "-m", "uvicorn", "bench.load.peer:app", "--host", "127.0.0.1", "--log-level", "warning"]
-    with served(uvicorn, ROOT, env | {"PYTHONPATH": str(ROOT)}, "/docs") as (base, _):
-        readers: list[Worker] = [("peer", _peer_of(base, team)) for _, team in phones]
-        tallies["peer: bare sheet read"] = _phase(readers, args.seconds, args.clients)["peer"]
+    tallies["peer: bare sheet read"] = peer_phase(env, [team for _, team in phones], args.seconds, args.clients)
     peer = max(tallies["peer: bare sheet read"].rate, 1)
     for name, tally in tallies.items():
         print(f"{tally.line(name, args.seconds)}   / peer {tally.rate / peer:.2f}")
