@@ -219,6 +219,15 @@ def publish_sheet(session: Session, supervisor: User, team: Team, requests: list
     """The team's day visiting `requests` in this order, stored and published as a planning run does (the same
     rows-to-routing translation, a succeeded run with the team's draft sheet, `publish_run`), with the earliest
     times of that order instead of a solver's: for tests that need a published sheet, not a plan."""
+    sheet = draft_sheet(session, supervisor, team, requests)
+    publish_run(session, supervisor, sheet.run_id)
+    session.commit()
+    session.expire_all()  # what the API changes later is read afresh, as it is after a real run
+    return sheet
+
+
+def draft_sheet(session: Session, supervisor: User, team: Team, requests: list[VisitRequest]) -> VisitSheet:
+    """As `publish_sheet`, but left as the draft of a succeeded run."""
     branch = session.get_one(Branch, team.branch_id)
     now = utcnow()
     run = PlanningRun(
@@ -239,8 +248,5 @@ def publish_sheet(session: Session, supervisor: User, team: Team, requests: list
     route = earliest_route(day.instance, day.instance.teams[0], day.instance.stops)
     sheet = planned_sheet(run, team, day, route)
     session.add(sheet)
-    session.flush()
-    publish_run(session, supervisor, run.id)
     session.commit()
-    session.expire_all()  # what the API changes later is read afresh, as it is after a real run
     return sheet

@@ -102,6 +102,7 @@ MATRIX: dict[str, tuple[Body, bool]] = {
         False,
     ),
     "GET /visits/{visit_id}": (lambda: None, True),
+    "GET /visits/{visit_id}/cash-approvals": (lambda: None, True),
     "POST /visits/{visit_id}/cash-approvals": (lambda: {"max_amount": "100.00", "reason": "offers cash"}, False),
     "GET /visits/{visit_id}/evidence": (lambda: None, True),
     "POST /visits/{visit_id}/evidence": (_declaration, True),
@@ -115,10 +116,11 @@ MATRIX: dict[str, tuple[Body, bool]] = {
 
 
 def _routes_naming_objects(app: FastAPI) -> set[str]:
+    """Routes with an object's id in the path (a day, `/visit-sheets/days/{work_date}`, is the caller's branch's)."""
     return {
         f"{method.upper()} {path}"
         for path, methods in app.openapi()["paths"].items()
-        if "{" in path
+        if "_id}" in path
         for method in methods
     }
 

@@ -410,6 +410,14 @@ def test_no_cash_without_the_supervisors_approval(
     assert accepted.status_code == 201
     assert count_rows(session, Outcome) == 1
     assert session.scalars(select(Outcome)).one().cash_collected == Decimal("500.00")
+    approvals = client.get(f"/visits/{visit_id}/cash-approvals", headers=auth_headers(day.a))
+    assert [(row["max_amount"], row["reason"]) for row in approvals.json()] == [
+        ("300.00", "debtor offers cash"),
+        ("500.00", "called back: full instalment"),
+    ]
+    outsider = make_user(session, Role.SUPERVISOR)
+    hidden = client.get(f"/visits/{visit_id}/cash-approvals", headers=auth_headers(outsider))
+    assert hidden.status_code == 404 and problem_type(hidden) == "visit-not-found"
 
 
 def test_the_door_endpoints_hide_other_teams_and_branches(

@@ -25,6 +25,7 @@ from api.sheets.schemas import (
     PlanningRunResolve,
     ReplanRead,
     ReplanRequest,
+    SheetDayRead,
     SheetSummary,
     UnfitStop,
     VisitSheetRead,
@@ -210,6 +211,42 @@ def list_visit_sheets(
     return Page[SheetSummary](items=[SheetSummary.from_row(sheet) for sheet in rows], next_cursor=next_cursor)
 
 
+@sheets_router.get(
+    "/days/{work_date}",
+    responses=problem_responses(
+        RoleNotAllowed, BranchRequired, BranchNotFound, service.PlanningRunNotFound, ValidationFailed
+    )
+    | {304: {"description": "The day is unchanged since the ETag given in If-None-Match."}},
+)
+def get_sheet_day(
+    work_date: date,
+    session: SessionDep,
+    user: SheetViewer,
+    run_id: Annotated[UUID | None, Query(description="A planning run of this day: its draft sheets.")] = None,
+    branch_id: Annotated[UUID | None, Query(description="The branch (required for admins).")] = None,
+    if_none_match: Annotated[str | None, Header(description="The ETag of the copy the console holds.")] = None,
+) -> SheetDayRead:
+    """A day's sheets of the branch, whole, with routes and stops: each team's current published sheet, or a run's
+    drafts (managers); agents get their own team's. With an ETag: a poll that changes nothing is a 304, and only
+    a day sent is audited as a read of its cases."""
+    branch, sheets = service.day_sheets(session, user, work_date, run_id=run_id, branch_id=branch_id)
+    teams, agents, requests = service.sheets_context(session, sheets)
+    day = SheetDayRead(
+        work_date=work_date,
+        branch_id=branch.id,
+        branch_name=branch.name,
+        timezone=branch.timezone,
+        office=GeoPoint.from_wkb(branch.office_point),
+        run_id=run_id,
+        sheets=[sheet_read(sheet, teams[sheet.team_id], agents, requests) for sheet in sheets],
+    )
+    body = day.model_dump_json().encode()
+    if not _matches(_etag(body), if_none_match):
+        cases = [stop.case.id for sheet in day.sheets for stop in sheet.stops]
+        record_read(session, "debt_case", *cases, what=f"visit sheets of {work_date.isoformat()}")
+    return _etagged(body, if_none_match)  # type: ignore[return-value]
+
+
 @sheets_router.get("/{sheet_id}", responses=problem_responses(RoleNotAllowed, service.VisitSheetNotFound))
 def get_visit_sheet(sheet_id: UUID, session: SessionDep, user: SheetViewer) -> VisitSheetRead:
     """A visit sheet (agents: published sheets of their own team)."""
@@ -229,12 +266,24 @@ def get_my_sheet(
 ) -> VisitSheetRead:
     """Your team's latest published sheet for a day, whole, so that the app works offline; with an ETag."""
     sheet = _read(session, service.my_sheet(session, user, work_date))
-    body = sheet.model_dump_json().encode()
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    if if_none_match is not None and etag in (tag.strip() for tag in if_none_match.split(",")):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})  # type: ignore[return-value]
+    return _etagged(sheet.model_dump_json().encode(), if_none_match)  # type: ignore[return-value]
+
+
+def _etag(body: bytes) -> str:
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def _matches(etag: str, if_none_match: str | None) -> bool:
+    return if_none_match is not None and etag in (tag.strip() for tag in if_none_match.split(","))
+
+
+def _etagged(body: bytes, if_none_match: str | None) -> Response:
+    """The JSON body with its ETag, or 304 when the client holds it already."""
+    etag = _etag(body)
+    if _matches(etag, if_none_match):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    return Response(content=body, media_type="application/json", headers=headers)  # type: ignore[return-value]
+    return Response(content=body, media_type="application/json", headers=headers)
 
 
 _EDIT_PROBLEMS = (RoleNotAllowed, service.PlanningRunNotFound, service.PlanningRunNotEditable)

@@ -350,6 +350,18 @@ def _stop_read(stop: SheetStop, request: VisitRequest) -> SheetStopRead:
     )
 
 
+class SheetDayRead(BaseModel):
+    """A branch's visit sheets of one day, whole, for the map of the day in one call instead of one per team."""
+
+    work_date: date
+    branch_id: UUID
+    branch_name: str
+    timezone: str = Field(description="The branch's IANA time zone, in which dates and wall-clock times are read.")
+    office: GeoPoint | None = Field(description="Where the teams leave from and return to.")
+    run_id: UUID | None = Field(description="The run whose draft sheets these are; null for the published sheets.")
+    sheets: list[VisitSheetRead]
+
+
 class ReplanRequest(Body):
     """Where the team is and what time it is: the remaining stops are re-ordered from there."""
 

@@ -13,7 +13,7 @@ from api.cases.models import Address, AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow
 from api.pagination import filter_equal, paginate
-from api.problems import Conflict, NotFound, ValidationFailed, problem_members
+from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
 from api.scope import in_scope
 from api.sheets.instance import seconds_of, visit_window
 from api.sheets.models import (
@@ -315,15 +315,60 @@ def my_sheet(session: Session, user: User, work_date: date) -> VisitSheet:
 
 def sheet_context(session: Session, sheet: VisitSheet) -> tuple[Team, dict[UUID, User], dict[UUID, VisitRequest]]:
     """The sheet's team, its agents and the visit requests of its stops (with case and address), for showing it."""
-    team = session.get_one(Team, sheet.team_id)
-    agents = teams_service.agents_by_id(session, [team])
-    ids = [stop.visit_request_id for stop in sheet.stops]
+    teams, agents, requests = sheets_context(session, [sheet])
+    return teams[sheet.team_id], agents, requests
+
+
+def sheets_context(
+    session: Session, sheets: Collection[VisitSheet]
+) -> tuple[dict[UUID, Team], dict[UUID, User], dict[UUID, VisitRequest]]:
+    """The teams, agents and visit requests of several sheets, in a query each whatever their number."""
+    team_ids = {sheet.team_id for sheet in sheets}
+    teams = {
+        team.id: team
+        for team in session.scalars(select(Team).where(Team.id.in_(team_ids)).options(selectinload(Team.members)))
+    }
+    agents = teams_service.agents_by_id(session, list(teams.values()))
+    ids = [stop.visit_request_id for sheet in sheets for stop in sheet.stops]
     requests = session.scalars(
         select(VisitRequest)
         .where(VisitRequest.id.in_(ids))
         .options(selectinload(VisitRequest.case), selectinload(VisitRequest.address))
     )
-    return team, agents, {request.id: request for request in requests}
+    return teams, agents, {request.id: request for request in requests}
+
+
+def day_sheets(
+    session: Session, user: User, work_date: date, *, run_id: UUID | None, branch_id: UUID | None
+) -> tuple[Branch, list[VisitSheet]]:
+    """A branch's sheets of one day: the draft sheets of run `run_id` (managers), or else each team's current
+    published sheet (agents: their own team's), in team order."""
+    if run_id is not None:
+        if user.role is Role.AGENT:
+            raise RoleNotAllowed("Agents see published sheets only.", role=user.role)
+        run = get_run(session, user, run_id)
+        if run.work_date != work_date:
+            raise PlanningRunNotFound(f"Run {run_id} plans {run.work_date.isoformat()}.", run_id=run_id)
+        return session.get_one(Branch, run.branch_id), list(run.sheets)
+    branch = (
+        branches_service.get_branch(session, user, branch_id)
+        if branch_id is not None
+        else branches_service.branch_for_new_row(session, user, None)
+    )
+    newer = aliased(VisitSheet)
+    later_version = (
+        select(newer.id)
+        .where(newer.team_id == VisitSheet.team_id, newer.status == SheetStatus.PUBLISHED)
+        .where(newer.version > VisitSheet.version)
+        .exists()
+    )
+    sheets = session.scalars(
+        visible_sheets(user)
+        .where(VisitSheet.branch_id == branch.id, VisitSheet.work_date == work_date)
+        .where(VisitSheet.status == SheetStatus.PUBLISHED, ~later_version)
+        .order_by(VisitSheet.team_name, VisitSheet.id)
+    )
+    return branch, list(sheets)
 
 
 class PlanningRunNotEditable(Conflict):

@@ -180,3 +180,12 @@ def approve_cash(visit_id: UUID, body: CashApprovalCreate, session: SessionDep, 
     """Allow the team to take a cash payment at this visit, up to an amount; without it, cash is refused."""
     approval = service.approve_cash(session, user, visit_id, body)
     return CashApprovalRead.model_validate(approval, from_attributes=True)
+
+
+@router.get("/visits/{visit_id}/cash-approvals", responses=problem_responses(service.VisitNotFound))
+def list_cash_approvals(visit_id: UUID, session: SessionDep, user: CurrentUser) -> list[CashApprovalRead]:
+    """The supervisors' approvals of cash at the visit, oldest first."""
+    return [
+        CashApprovalRead.model_validate(row, from_attributes=True)
+        for row in service.cash_approvals(session, user, visit_id)
+    ]

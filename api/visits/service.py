@@ -445,6 +445,14 @@ def approve_cash(session: Session, user: User, visit_id: UUID, data: CashApprova
     return approval
 
 
+def cash_approvals(session: Session, user: User, visit_id: UUID) -> list[CashApproval]:
+    """The cash approvals given for a visit the user may see, oldest first."""
+    visit = get_visit(session, user, visit_id)
+    return list(
+        session.scalars(select(CashApproval).where(CashApproval.visit_id == visit.id).order_by(CashApproval.created_at))
+    )
+
+
 def _ensure_cash_approved(session: Session, visit: Visit, data: OutcomeCreate) -> None:
     if data.cash_payment is None:
         return
