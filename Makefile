@@ -9,8 +9,11 @@ INSTALLED := $(VENV)/.installed
 SPATIALITE_PACKAGE := libsqlite3-mod-spatialite
 FONT_PACKAGE := fonts-wqy-microhei
 FONT_FILE := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+# the console's browser tests: Debian's Chromium (Playwright's own download needs the internet) and CJK fonts
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+BROWSER_FILES := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-.PHONY: run test lint system-deps openapi clean
+.PHONY: run test lint system-deps browser-deps openapi clean
 
 system-deps:
 	@if ! ls /usr/lib/*/mod_spatialite.so >/dev/null 2>&1 || [ ! -f $(FONT_FILE) ] || \
@@ -25,6 +28,18 @@ system-deps:
 	fi
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "fieldvisit needs Python 3.11 or newer (set PYTHON=python3.11)" >&2; exit 1; }
+
+browser-deps:
+	@for file in $(BROWSER_FILES); do [ -e $$file ] || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium and CJK fonts for the console's browser tests with apt-get"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	  else \
+	    echo "Missing system packages. Run: sudo apt-get install $(BROWSER_PACKAGES)" >&2; exit 1; \
+	  fi; \
+	fi
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +57,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 # The two backends run at once, one pytest process each (a core each on two); PostGIS's output follows SpatiaLite's.
-test: system-deps $(INSTALLED) lint
+test: system-deps browser-deps $(INSTALLED) lint
 	@mkdir -p test-results
 	@rm -f test-results/*.xml test-results/*.log
 	@status=0; postgis=; \

@@ -107,6 +107,25 @@ class GeocodingSettings(BaseModel):
     retries: int = Field(default=3, ge=0, description="Retries of a request after a 5xx, a timeout or no connection.")
 
 
+class ConsoleSettings(BaseModel):
+    """The supervisors' console at /console/. Without a tile server it draws the city's district outlines."""
+
+    tile_url: str | None = Field(
+        default=None,
+        description="An XYZ tile URL template, e.g. https://tiles.example.internal/{z}/{x}/{y}.png; unset: no tiles.",
+        pattern=r"^https?://[^/?#]+/.*\{z\}.*\{x\}.*\{y\}",
+    )
+    tile_attribution: str = Field(default="", max_length=300, description="Shown under the map with the tiles.")
+    day_poll_s: float = Field(default=30, gt=0, description="How often the day map asks for changes.")
+    findings_poll_s: float = Field(default=5, gt=0, description="How often the findings feed asks for new ones.")
+
+    def tile_origin(self) -> str | None:
+        if self.tile_url is None:
+            return None
+        scheme, rest = self.tile_url.split("://", 1)
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDVISIT_", env_nested_delimiter="__", extra="ignore")
 
@@ -119,6 +138,7 @@ class Settings(BaseSettings):
     evidence: EvidenceSettings = EvidenceSettings()
     webhooks: WebhookSettings = WebhookSettings()
     geocoding: GeocodingSettings = GeocodingSettings()
+    console: ConsoleSettings = ConsoleSettings()
     redis_url: str | None = Field(default=None, description="Set: planning runs go through an RQ queue on Redis.")
     webhook_interval_s: float | None = Field(
         default=1.0, gt=0, description="How often the server sends due webhooks; null: not from this process."

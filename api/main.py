@@ -19,6 +19,7 @@ from api.auth.security import jwt_secret
 from api.branches.router import router as branches_router
 from api.cases.router import router as cases_router
 from api.config import Settings
+from api.console import mount_console
 from api.db import check_spatial_backend, make_engine
 from api.findings.router import router as findings_router
 from api.idempotency import IdempotencyMiddleware, document_idempotency
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evidence_router,
     ):
         app.include_router(router, responses=AUTHENTICATED_RESPONSES)
+    mount_console(app, settings.console)
     return app
 
 

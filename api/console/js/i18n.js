@@ -1,0 +1,135 @@
+// Labels in the branch's language (Chinese by default, English on the switch), times in the branch's time zone.
+
+const zh = {
+  title: "外访控制台", login: "登录", username: "用户名", password: "密码", logout: "退出", language: "English",
+  day: "当日地图", planning: "排班规划", addresses: "地址核查", visits: "外访复核", findings: "外访动态",
+  date: "日期", team: "小组", teams: "小组", agents: "外访员", stops: "站点", leaves: "出发", returns: "返回",
+  km: "公里", state: "状态", all: "全部", office: "公司", purpose: "目的", window: "时间窗", flags: "提示",
+  case: "案件", debtor: "债务人", address: "地址", visit: "外访", outcome: "结果", refresh: "刷新",
+  no_sheets: "当日没有已发布的外访表", open_visit: "打开外访", not_allowed: "您的角色无权查看此页面",
+  start_run: "开始规划", time_limit: "求解时限（秒）", runs: "规划记录", progress: "进度", publish: "发布",
+  resolve: "重新求解", left_out: "未排入的请求", reason: "原因", pin: "固定", remove: "移除", position: "顺序",
+  start_time: "开始时间", edits: "修改", pending: "待求解", withdraw: "撤回", compare: "与上次规划比较",
+  planned: "已排", unplanned: "未排", distance: "里程", previous: "上次", this_run: "本次", pdf: "打印外访表",
+  published: "已发布", draft: "草稿", no_runs: "该日期还没有规划", run_status: "规划状态", stage: "阶段",
+  reports: "待处理地址报告", confirm: "确认无效", reject: "驳回", note: "说明", save_point: "保存位置",
+  point_moved: "拖动标记可修正位置", raised_by: "来源", grade: "地址等级", candidates: "候选位置", photos: "照片",
+  no_reports: "没有待处理的地址报告", corrected_text: "更正后的地址", confirmed: "已确认，相关站点已取消",
+  rejected: "已驳回", point_saved: "位置已保存", filters: "筛选", status: "状态", started: "开始", completed: "完成",
+  no_visits: "没有外访", check_ins: "签到", evidence: "证据", recording: "录音", cash: "现金收款审批",
+  approve_cash: "批准现金", max_amount: "最高金额", amendments: "更正", override: "无双人签到开始",
+  start_override: "主管开始外访", override_reason: "原因（至少10个字）", approved: "已批准",
+  distance_to_address: "距地址", accuracy: "精度", submitted: "提交", confirmed_by: "确认", exif: "照片位置",
+  new_findings: "新动态", no_findings: "暂无动态", open_case: "打开案件", open_report: "处理报告",
+  amount_owed: "欠款", contacts: "联系方式", visits_of_case: "外访记录", reference: "案件编号", back: "返回",
+  planning_done: "规划完成", published_ok: "已发布", failed: "失败", care: "注意",
+  "state.planned": "计划", "state.checking_in": "签到中", "state.in_progress": "进行中", "state.done": "完成",
+  "state.failed": "未遇", "state.cancelled": "已取消",
+  "visit.checking_in": "签到中", "visit.in_progress": "进行中", "visit.reported": "待确认",
+  "visit.completed": "已完成", "visit.amendment_reported": "更正待确认",
+  "flag.complaint_history": "曾投诉", "flag.elderly_resident": "老年住户", "flag.cash": "现金",
+  "flag.override": "主管开始", "flag.awaiting": "待确认", "flag.evidence": "证据存疑",
+  "finding.repayment_promised": "还款承诺", "finding.contact_found": "新联系方式",
+  "finding.address_reported": "地址报告", "finding.address_confirmed_invalid": "地址确认无效",
+  "finding.address_report_rejected": "地址报告驳回", "finding.fake_address_suspected": "疑似虚假地址",
+  "finding.visit_failed": "外访未遇", "finding.evidence_flagged": "证据存疑",
+  "run.queued": "排队中", "run.running": "规划中", "run.succeeded": "成功", "run.failed": "失败",
+  "run.cancelled": "已取消",
+};
+
+const en = {
+  title: "Field visit console", login: "Log in", username: "Username", password: "Password", logout: "Log out",
+  language: "中文", day: "Day map", planning: "Planning", addresses: "Address queue", visits: "Visit review",
+  findings: "Findings", date: "Date", team: "Team", teams: "Teams", agents: "Agents", stops: "Stops",
+  leaves: "Leaves", returns: "Returns", km: "km", state: "State", all: "All", office: "Office", purpose: "Purpose",
+  window: "Window", flags: "Flags", case: "Case", debtor: "Debtor", address: "Address", visit: "Visit",
+  outcome: "Outcome", refresh: "Refresh", no_sheets: "No published sheets on this day", open_visit: "Open visit",
+  not_allowed: "Your role may not see this page", start_run: "Start planning", time_limit: "Time limit (s)",
+  runs: "Runs", progress: "Progress", publish: "Publish", resolve: "Re-solve", left_out: "Left out", reason: "Reason",
+  pin: "Pin", remove: "Remove", position: "Position", start_time: "Start time", edits: "Edits", pending: "pending",
+  withdraw: "Withdraw", compare: "Compared with the previous run", planned: "Planned", unplanned: "Left out",
+  distance: "Distance", previous: "Previous", this_run: "This run", pdf: "Printable sheet", published: "Published",
+  draft: "Draft", no_runs: "No runs for this date yet", run_status: "Run", stage: "Stage",
+  reports: "Pending address reports", confirm: "Confirm invalid", reject: "Reject", note: "Note",
+  save_point: "Save point", point_moved: "Drag the marker to correct the point", raised_by: "Raised by",
+  grade: "Grade", candidates: "Candidates", photos: "Photos", no_reports: "No pending address reports",
+  corrected_text: "Corrected address", confirmed: "Confirmed: its stops are cancelled", rejected: "Rejected",
+  point_saved: "Point saved", filters: "Filters", status: "Status", started: "Started", completed: "Completed",
+  no_visits: "No visits", check_ins: "Check-ins", evidence: "Evidence", recording: "Recording",
+  cash: "Cash approvals", approve_cash: "Approve cash", max_amount: "Up to", amendments: "Amendments",
+  override: "Started without both check-ins", start_override: "Start the visit as supervisor",
+  override_reason: "Reason (10 characters or more)", approved: "Approved", distance_to_address: "From address",
+  accuracy: "Accuracy", submitted: "Submitted", confirmed_by: "Confirmed", exif: "Photo position",
+  new_findings: "New findings", no_findings: "No findings yet", open_case: "Open case", open_report: "Open report",
+  amount_owed: "Owed", contacts: "Contacts", visits_of_case: "Visits", reference: "Reference", back: "Back",
+  planning_done: "Planning finished", published_ok: "Published", failed: "Failed", care: "Care",
+  "state.planned": "planned", "state.checking_in": "checking in", "state.in_progress": "in progress",
+  "state.done": "done", "state.failed": "failed", "state.cancelled": "cancelled",
+  "visit.checking_in": "checking in", "visit.in_progress": "in progress", "visit.reported": "to confirm",
+  "visit.completed": "completed", "visit.amendment_reported": "amendment to confirm",
+  "flag.complaint_history": "complaint history", "flag.elderly_resident": "elderly resident", "flag.cash": "cash",
+  "flag.override": "supervisor start", "flag.awaiting": "awaiting confirmation", "flag.evidence": "evidence flagged",
+  "finding.repayment_promised": "Repayment promised", "finding.contact_found": "New contact",
+  "finding.address_reported": "Address reported", "finding.address_confirmed_invalid": "Address confirmed invalid",
+  "finding.address_report_rejected": "Address report rejected",
+  "finding.fake_address_suspected": "Fake address suspected", "finding.visit_failed": "Nobody met",
+  "finding.evidence_flagged": "Evidence flagged", "run.queued": "queued", "run.running": "running",
+  "run.succeeded": "succeeded", "run.failed": "failed", "run.cancelled": "cancelled",
+};
+
+const dictionaries = { zh, en };
+let language = localStorage.getItem("fieldvisit.language") || "zh";
+let timeZone = "Asia/Shanghai";
+
+export function t(key) {
+  return dictionaries[language][key] ?? zh[key] ?? key;
+}
+
+export function currentLanguage() {
+  return language;
+}
+
+export function setLanguage(next) {
+  language = next in dictionaries ? next : "zh";
+  localStorage.setItem("fieldvisit.language", language);
+  document.documentElement.lang = language === "zh" ? "zh-CN" : "en";
+}
+
+export function setTimeZone(zone) {
+  timeZone = zone;
+}
+
+function locale() {
+  return language === "zh" ? "zh-CN" : "en-GB";
+}
+
+/** HH:MM of an instant, in the branch's time zone. */
+export function clock(instant) {
+  if (!instant) return "";
+  return new Intl.DateTimeFormat(locale(), { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(
+    new Date(instant),
+  );
+}
+
+/** Date and time of an instant, in the branch's time zone. */
+export function moment(instant) {
+  if (!instant) return "";
+  return new Intl.DateTimeFormat(locale(), {
+    timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  }).format(new Date(instant));
+}
+
+/** The branch's local date (YYYY-MM-DD), `offsetDays` from today. */
+export function localDate(offsetDays = 0) {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(new Date(Date.now() + offsetDays * 86400000));
+  return parts;
+}
+
+export function km(metres) {
+  return `${(metres / 1000).toFixed(1)} ${t("km")}`;
+}
+
+export function money(amount, currency = "CNY") {
+  return `${currency === "CNY" ? "¥" : `${currency} `}${amount}`;
+}

@@ -1,0 +1,68 @@
+// The maps of the console: Leaflet over the operator's tiles when configured, else the city's district outlines
+// (vendored GeoJSON), so that the map works on a closed office network.
+
+import * as L from "../vendor/leaflet/leaflet-src.esm.js";
+import { h } from "./dom.js";
+
+export { L };
+
+export const TEAM_COLOURS = [
+  "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+  "#393b79", "#ad494a", "#637939", "#7b4173", "#e6550d", "#3182bd", "#843c39", "#31a354", "#756bb1", "#636363",
+];
+
+export const STATE_COLOURS = {
+  planned: "#ffffff", checking_in: "#ffd54f", in_progress: "#ff9800", done: "#43a047", failed: "#e53935",
+  cancelled: "#9e9e9e",
+};
+
+let districts = null;
+let config = { tile_url: null, tile_attribution: "" };
+
+export function configureMaps(settings) {
+  config = settings;
+}
+
+function districtOutlines() {
+  districts ??= fetch("vendor/shanghai-districts.geojson").then((response) => response.json());
+  return districts;
+}
+
+/** A map in `element`, centred on `centre` ([lat, lon]), with its basemap. */
+export function makeMap(element, centre = [31.23, 121.47], zoom = 11) {
+  const map = L.map(element, { preferCanvas: false, zoomSnap: 0.25 }).setView(centre, zoom);
+  if (config.tile_url) {
+    L.tileLayer(config.tile_url, { maxZoom: 19, attribution: config.tile_attribution || "" }).addTo(map);
+  } else {
+    map.attributionControl.setPrefix(false);
+    districtOutlines().then((outlines) => {
+      const layer = L.geoJSON(outlines, {
+        interactive: false,
+        style: { color: "#8a9bb0", weight: 1, fillColor: "#eef2f6", fillOpacity: 1, className: "fv-district" },
+      });
+      layer.addTo(map);
+      layer.bringToBack();
+    });
+  }
+  return map;
+}
+
+/** A numbered stop marker, coloured by state (a DOM element, its number set as text). */
+export function stopMarker(latLng, number, state, colour) {
+  const label = h("span", { class: "fv-stop-number", text: number });
+  label.style.borderColor = colour;
+  label.style.background = STATE_COLOURS[state] || "#fff";
+  const icon = L.divIcon({ html: label, className: `fv-stop fv-state-${state}`, iconSize: [22, 22] });
+  return L.marker(latLng, { icon, keyboard: false, riseOnHover: true });
+}
+
+/** A small round marker (office, check-in, photo position). */
+export function dot(latLng, colour, className, radius = 6) {
+  return L.circleMarker(latLng, { radius, color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.9, className });
+}
+
+/** The GeoJSON LineString of a sheet's route as a Leaflet polyline. */
+export function routeLine(geojson, colour) {
+  const points = geojson.coordinates.map(([lon, lat]) => [lat, lon]);
+  return L.polyline(points, { color: colour, weight: 3, opacity: 0.85, className: "fv-route" });
+}

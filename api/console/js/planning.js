@@ -1,0 +1,245 @@
+// Planning: start a run for a date, watch it, review its draft sheets on the map and what it left out; pin,
+// remove, re-solve, compare with the run before, publish; the printable sheets one click away.
+
+import { api, allPages, download } from "./api.js";
+import { append, facts, fill, h, showError, toast } from "./dom.js";
+import { km, localDate, moment, t } from "./i18n.js";
+import { L, makeMap } from "./map.js";
+import { drawSheets, stopDetails, teamCard } from "./day.js";
+
+const ACTIVE = ["queued", "running"];
+
+/** A small form pinning `requestId` to a team (at a position or a start time), for the draft of `run`. */
+function pinForm(run, requestId, teams, onChange) {
+  const team = h("select", { name: "team_id", "aria-label": t("team") },
+    teams.map((sheet) => h("option", { value: sheet.team_id, text: sheet.team_name })));
+  const position = h("input", { type: "number", min: 1, max: 60, name: "position", placeholder: t("position"), class: "narrow" });
+  const start = h("input", { type: "time", name: "start_time", "aria-label": t("start_time") });
+  const pin = h("button", { type: "submit", class: "small", text: t("pin") });
+  return h("form", {
+    class: "inline pin-form",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const body = { action: "pin", team_id: team.value };
+      if (position.value) body.position = Number(position.value);
+      if (start.value) body.start_time = start.value;
+      try {
+        onChange(await api.put(`/planning-runs/${run.id}/edits/${requestId}`, body));
+      } catch (error) {
+        showError(error);
+      }
+    },
+  }, team, position, start, pin);
+}
+
+function removeButton(run, requestId, onChange) {
+  return h("button", {
+    type: "button", class: "small danger", text: t("remove"),
+    onclick: async () => {
+      try {
+        onChange(await api.put(`/planning-runs/${run.id}/edits/${requestId}`, { action: "remove" }));
+      } catch (error) {
+        showError(error);
+      }
+    },
+  });
+}
+
+/** The run against the one before it: planned, left out, km, and per team. */
+function comparison(run, previous) {
+  if (!previous || previous.status !== "succeeded") return null;
+  const row = (label, before, after) =>
+    h("tr", {}, h("th", { text: label }), h("td", { text: before }), h("td", { text: after }));
+  const teams = new Map();
+  for (const sheet of previous.sheets) teams.set(sheet.team_id, { name: sheet.team_name, before: sheet });
+  for (const sheet of run.sheets) teams.set(sheet.team_id, { ...(teams.get(sheet.team_id) || {}), name: sheet.team_name, after: sheet });
+  const brief = (sheet) => (sheet ? `${sheet.stops} ${t("stops")} · ${km(sheet.distance_m)}` : "–");
+  return h("table", { class: "compare", id: "run-compare" },
+    h("caption", { text: t("compare") }),
+    h("thead", {}, h("tr", {}, h("th"), h("th", { text: t("previous") }), h("th", { text: t("this_run") }))),
+    h("tbody", {},
+      row(t("planned"), previous.figures.planned, run.figures.planned),
+      row(t("unplanned"), previous.figures.unplanned, run.figures.unplanned),
+      row(t("distance"), km(previous.figures.distance_m || 0), km(run.figures.distance_m || 0)),
+      [...teams.values()].map(({ name, before, after }) => row(name, brief(before), brief(after)))));
+}
+
+export async function planningView(view) {
+  const date = h("input", { type: "date", name: "work_date", value: localDate(1) });
+  const limit = h("input", { type: "number", name: "time_limit_s", min: 1, max: 3600, value: 10, class: "narrow" });
+  const start = h("button", { type: "button", id: "start-run", text: t("start_run") });
+  const runList = h("ul", { class: "run-list", id: "run-list" });
+  const panel = h("section", { class: "run-panel", id: "run-panel" });
+  const mapBox = h("div", { class: "map", id: "planning-map" });
+  fill(view, h("div", { class: "split" },
+    h("aside", { class: "side wide" },
+      h("div", { class: "toolbar" }, h("label", {}, t("date"), " ", date),
+        h("label", {}, t("time_limit"), " ", limit), start),
+      h("h3", { text: t("runs") }), runList, panel),
+    mapBox));
+  const map = makeMap(mapBox);
+  const layer = L.layerGroup().addTo(map);
+  let runs = [];
+  let selected = null;
+  let timer = null;
+  let requests = new Map();
+
+  async function loadRuns() {
+    runs = await allPages("/planning-runs", { work_date: date.value });
+    runs.sort((a, b) => a.created_at.localeCompare(b.created_at));
+    fill(runList, runs.length ? runs.map((run, index) =>
+      h("li", { class: run.id === selected?.id ? "active" : "" },
+        h("a", {
+          href: "#/planning", dataset: { run: run.id },
+          onclick: (event) => { event.preventDefault(); show(run); },
+          text: `#${index + 1} ${moment(run.created_at)} · ${t(`run.${run.status}`)}`
+            + (run.published_at ? ` · ${t("published")}` : ""),
+        }))) : h("li", { class: "muted", text: t("no_runs") }));
+  }
+
+  async function loadRequests() {
+    const rows = await allPages("/visit-requests", { from_date: date.value, to_date: date.value });
+    requests = new Map(rows.map((row) => [row.id, row]));
+  }
+
+  function watch(run) {
+    clearTimeout(timer);
+    if (!ACTIVE.includes(run.status)) return;
+    timer = setTimeout(async () => {
+      try {
+        const now = await api.get(`/planning-runs/${run.id}`);
+        if (!ACTIVE.includes(now.status)) {
+          toast(`${t("planning_done")}: ${t(`run.${now.status}`)}`);
+          await loadRuns();
+        }
+        if (selected?.id === now.id) await show(now);
+      } catch (error) {
+        showError(error);
+      }
+    }, 1000);
+  }
+
+  async function show(run) {
+    selected = run;
+    runList.querySelectorAll("li").forEach((item) =>
+      item.classList.toggle("active", item.querySelector("a")?.dataset.run === run.id));
+    const progress = h("progress", { max: 100, value: run.progress, id: "run-progress" });
+    const head = h("div", { class: "run-head", dataset: { status: run.status } },
+      h("strong", { id: "run-status", text: `${t("run_status")}: ${t(`run.${run.status}`)}` }),
+      ` · ${t("stage")}: ${run.stage} `, progress, ` ${run.progress}%`,
+      run.error ? h("p", { class: "error", text: run.error }) : null);
+    fill(panel, head);
+    watch(run);
+    if (run.status !== "succeeded") {
+      layer.clearLayers();
+      return;
+    }
+    const day = await api.get(`/visit-sheets/days/${run.work_date}?run_id=${run.id}`);
+    const teams = drawSheets(map, layer, day, {
+      onStop: (sheet, stop, marker) => marker.bindPopup(stopDetails(sheet, stop), { maxWidth: 360 }).openPopup(),
+    });
+    const changed = (updated) => show(updated).catch(showError);
+    const pending = run.edits.filter((edit) => edit.pending);
+    const index = runs.findIndex((candidate) => candidate.id === run.id);
+    const previous = runs.find((candidate) => candidate.id === run.based_on_id) || runs[index - 1];
+    const actions = h("div", { class: "toolbar" });
+    if (!run.published_at) {
+      actions.append(
+        h("button", {
+          type: "button", id: "resolve-run", text: `${t("resolve")}${pending.length ? ` (${pending.length})` : ""}`,
+          onclick: async () => {
+            try {
+              const next = await api.post(`/planning-runs/${run.id}/resolve`, { time_limit_s: Number(limit.value) });
+              await loadRuns();
+              await show(next);
+            } catch (error) {
+              showError(error);
+            }
+          },
+        }),
+        h("button", {
+          type: "button", id: "publish-run", class: "primary", text: t("publish"),
+          onclick: async () => {
+            try {
+              const published = await api.post(`/planning-runs/${run.id}/publish`);
+              toast(t("published_ok"));
+              await loadRuns();
+              await show(published);
+            } catch (error) {
+              showError(error);
+            }
+          },
+        }));
+    }
+    const sheets = h("ul", { class: "team-list" }, teams.map(({ sheet, colour }) => {
+      const card = teamCard(sheet, colour);
+      card.append(h("button", {
+        type: "button", class: "small link pdf", text: `${t("pdf")} (PDF)`,
+        onclick: (event) => {
+          event.stopPropagation();
+          download(`/visit-sheets/${sheet.id}.pdf`, `visit-sheet-${sheet.team_name}-${sheet.work_date}.pdf`).catch(showError);
+        },
+      }));
+      if (!run.published_at) {
+        card.append(h("details", {}, h("summary", { text: `${t("stops")} (${sheet.stops.length})` }),
+          h("ol", {}, sheet.stops.map((stop) => h("li", {},
+            `${stop.case.debtor_name} · ${stop.address.raw_text} `,
+            removeButton(run, stop.visit_request_id, changed),
+            pinForm(run, stop.visit_request_id, day.sheets, changed))))));
+      }
+      return card;
+    }));
+    const leftOut = h("table", { class: "left-out", id: "left-out" },
+      h("caption", { text: `${t("left_out")} (${run.unplanned.length})` }),
+      h("tbody", {}, run.unplanned.map((row) => {
+        const request = requests.get(row.visit_request_id);
+        return h("tr", { dataset: { request: row.visit_request_id } },
+          h("td", { text: request ? `${request.debtor_name} · ${request.address_text}` : row.visit_request_id }),
+          h("td", { class: "reason", text: `${row.reason}: ${row.detail}` }),
+          h("td", {}, run.published_at ? null : pinForm(run, row.visit_request_id, day.sheets, changed)));
+      })));
+    const edits = run.edits.length ? h("ul", { class: "edits", id: "edits" }, run.edits.map((edit) => {
+      const request = requests.get(edit.visit_request_id);
+      return h("li", {},
+        `${edit.action} · ${request ? request.debtor_name : edit.visit_request_id}`
+          + (edit.position ? ` · ${t("position")} ${edit.position}` : "")
+          + (edit.start_time ? ` · ${edit.start_time}` : "") + (edit.pending ? ` (${t("pending")})` : ""),
+        edit.pending && !run.published_at ? h("button", {
+          type: "button", class: "small link", text: t("withdraw"),
+          onclick: async () => {
+            try {
+              changed(await api.delete(`/planning-runs/${run.id}/edits/${edit.visit_request_id}`));
+            } catch (error) {
+              showError(error);
+            }
+          },
+        }) : null);
+    })) : null;
+    append(panel, [
+      facts([[t("planned"), run.figures.planned], [t("unplanned"), run.figures.unplanned],
+        [t("distance"), km(run.figures.distance_m || 0)], [t("published"), moment(run.published_at)]]),
+      actions, comparison(run, previous), edits ? h("h4", { text: t("edits") }) : null, edits, sheets, leftOut]);
+  }
+
+  start.addEventListener("click", async () => {
+    try {
+      const run = await api.post("/planning-runs", { work_date: date.value, time_limit_s: Number(limit.value) });
+      await loadRuns();
+      await show(run);
+    } catch (error) {
+      showError(error);
+    }
+  });
+  date.addEventListener("change", async () => {
+    selected = null;
+    fill(panel);
+    layer.clearLayers();
+    await Promise.all([loadRuns(), loadRequests()]).catch(showError);
+  });
+  await Promise.all([loadRuns(), loadRequests()]);
+  if (runs.length) await show(runs.at(-1));
+  return () => {
+    clearTimeout(timer);
+    map.remove();
+  };
+}

@@ -1,0 +1,211 @@
+// Visit review: the day's visits with filters, and one visit whole: check-ins, the address and each photo's
+// position on a small map, the outcome and its amendments, cash approvals, the photos and the recording
+// (played and sought in the page: the service worker sends the token, the server answers the Range with 206).
+
+import { api, allPages } from "./api.js";
+import { append, facts, fill, h, showError, toast } from "./dom.js";
+import { clock, localDate, moment, money, t } from "./i18n.js";
+import { L, dot, makeMap } from "./map.js";
+
+const MANAGERS = ["supervisor", "admin"];
+const FLAGS = ["complaint_history", "elderly_resident", "override", "awaiting"];
+
+/** The flags a visit shows in the list, from the visit and its stop. */
+function flagsOf(visit, stop) {
+  const flags = [...(stop?.care_flags ?? [])];
+  if (visit.override_reason || visit.hours_override_reason) flags.push("override");
+  if (["reported", "amendment_reported"].includes(visit.status)) flags.push("awaiting");
+  return flags;
+}
+
+export async function visitsView(view) {
+  const date = h("input", { type: "date", name: "work_date", value: localDate(0) });
+  const team = h("select", { name: "team_id" }, h("option", { value: "", text: t("all") }));
+  const status = h("select", { name: "status" }, h("option", { value: "", text: t("all") }),
+    ["checking_in", "in_progress", "reported", "completed", "amendment_reported"].map((value) =>
+      h("option", { value, text: t(`visit.${value}`) })));
+  const flag = h("select", { name: "flag" }, h("option", { value: "", text: t("all") }),
+    FLAGS.map((value) => h("option", { value, text: t(`flag.${value}`) })));
+  const count = h("span", { class: "muted", id: "visit-count" });
+  const body = h("tbody");
+  fill(view, h("section", { class: "page" },
+    h("div", { class: "toolbar" }, h("label", {}, t("date"), " ", date), h("label", {}, t("team"), " ", team),
+      h("label", {}, t("status"), " ", status), h("label", {}, t("flags"), " ", flag), count),
+    h("table", { class: "visits", id: "visit-table" },
+      h("thead", {}, h("tr", {}, [t("team"), "#", t("debtor"), t("address"), t("status"), t("started"),
+        t("completed"), t("flags")].map((label) => h("th", { text: label })))),
+      body)));
+  let stops = new Map();
+  let visits = [];
+  let teams = [];
+
+  function render() {
+    const rows = visits
+      .map((visit) => ({ visit, stop: stops.get(visit.id) }))
+      .filter(({ visit, stop }) => (!team.value || visit.team_id === team.value)
+        && (!status.value || visit.status === status.value)
+        && (!flag.value || flagsOf(visit, stop).includes(flag.value)));
+    count.textContent = `${rows.length} / ${visits.length}`;
+    fill(body, rows.length ? rows.map(({ visit, stop }) =>
+      h("tr", { dataset: { visit: visit.id } },
+        h("td", { text: teams.find((sheet) => sheet.team_id === visit.team_id)?.team_name ?? "" }),
+        h("td", { text: stop?.position ?? "" }),
+        h("td", {}, h("a", { href: `#/visits/${visit.id}`, text: stop?.case.debtor_name ?? visit.case_id })),
+        h("td", { text: stop?.address.raw_text ?? "" }),
+        h("td", { text: t(`visit.${visit.status}`) }),
+        h("td", { text: clock(visit.started_at) }),
+        h("td", { text: clock(visit.completed_at) }),
+        h("td", {}, flagsOf(visit, stop).map((name) => h("span", { class: "chip care", text: t(`flag.${name}`) })))))
+      : h("tr", {}, h("td", { colspan: 8, class: "empty", text: t("no_visits") })));
+  }
+
+  async function load() {
+    visits = [];
+    const pages = allPages("/visits", { work_date: date.value }, (items) => {
+      visits = items;
+      render();
+    });
+    const day = await api.get(`/visit-sheets/days/${date.value}`);
+    teams = day.sheets;
+    stops = new Map(day.sheets.flatMap((sheet) => sheet.stops.filter((stop) => stop.visit_id)
+      .map((stop) => [stop.visit_id, stop])));
+    fill(team, h("option", { value: "", text: t("all") }),
+      teams.map((sheet) => h("option", { value: sheet.team_id, text: sheet.team_name })));
+    visits = await pages;
+    render();
+    performance.mark("fv:visits-shown");
+  }
+
+  for (const control of [team, status, flag]) control.addEventListener("change", render);
+  date.addEventListener("change", () => load().catch(showError));
+  await load();
+}
+
+/** Thumbnails of a visit's photos; a click shows the original. */
+export function photoStrip(evidence) {
+  return evidence.filter((item) => item.kind === "photo" && item.status === "accepted").map((item) =>
+    h("figure", { class: "photo", dataset: { evidence: item.id } },
+      h("img", {
+        src: `/evidence/${item.id}/content?thumbnail=true`, alt: item.purpose, loading: "lazy",
+        onclick: () => openPhoto(item),
+      }),
+      h("figcaption", { text: `${item.purpose}${item.flags.length ? ` · ${item.flags.join(", ")}` : ""}` })));
+}
+
+function openPhoto(item) {
+  const overlay = h("div", { class: "overlay", id: "photo-overlay", onclick: () => overlay.remove() },
+    h("img", { src: `/evidence/${item.id}/content`, alt: item.purpose, class: "original" }),
+    h("p", { text: `${item.purpose} · ${item.width}×${item.height} · ${moment(item.taken_at)}` }));
+  document.body.append(overlay);
+}
+
+/** An outcome's structured details as nested lists (every value as text). */
+function details(value) {
+  if (Array.isArray(value)) return h("ol", {}, value.map((item) => h("li", {}, details(item))));
+  if (value && typeof value === "object") {
+    return h("dl", { class: "facts" }, Object.entries(value)
+      .filter(([key, inner]) => key !== "client_id" && inner !== "" && inner !== null && inner !== false
+        && !(Array.isArray(inner) && inner.length === 0))
+      .map(([key, inner]) => [h("dt", { text: key }), h("dd", {}, details(inner))]));
+  }
+  return String(value);
+}
+
+export async function visitView(view, { id, context }) {
+  const [visit, evidence, approvals] = await Promise.all([
+    api.get(`/visits/${id}`), api.get(`/visits/${id}/evidence`), api.get(`/visits/${id}/cash-approvals`),
+  ]);
+  const [request, team, kase] = await Promise.all([
+    api.get(`/visit-requests/${visit.visit_request_id}`),
+    api.get(`/teams/${visit.team_id}`).catch(() => null),
+    api.get(`/cases/${visit.case_id}`),
+  ]);
+  const names = new Map((team?.members ?? []).map((member) => [member.agent_id, member.full_name]));
+  const manager = MANAGERS.includes(context.user.role);
+  const mapBox = h("div", { class: "map small-map", id: "visit-map" });
+  const recordings = evidence.filter((item) => item.kind === "recording" && item.status === "accepted");
+  const outcomes = visit.outcomes;
+  const actions = h("div", { class: "visit-actions" },
+    h("h3", { text: t("cash") }),
+    h("ul", { class: "approvals", id: "cash-approvals" }, approvals.map((row) =>
+      h("li", { text: `${t("approved")} ${money(row.max_amount, kase.currency)} · ${row.reason} · ${moment(row.created_at)}` }))));
+  const page = h("section", { class: "page visit", id: "visit-detail", dataset: { status: visit.status } },
+    h("a", { href: "#/visits", text: `← ${t("back")}` }),
+    h("h2", { text: `${kase.debtor_name} · ${kase.reference}` }),
+    h("div", { class: "visit-grid" },
+      h("div", {},
+        facts([
+          [t("status"), t(`visit.${visit.status}`)], [t("address"), request.address_text],
+          [t("purpose"), request.purpose], [t("team"), team?.name ?? ""],
+          [t("started"), moment(visit.started_at)], [t("completed"), moment(visit.completed_at)],
+          [t("care"), kase.complaint_history ? t("flag.complaint_history") : ""],
+          [t("override"), visit.override_reason], ["hours", visit.hours_override_reason],
+        ]),
+        mapBox,
+        h("h3", { text: t("check_ins") }),
+        h("ul", { class: "check-ins" }, visit.check_ins.map((checkIn) => h("li", {
+          text: `${names.get(checkIn.agent_id) ?? checkIn.agent_id} · ${clock(checkIn.received_at)} · `
+            + `${t("distance_to_address")} ${Math.round(checkIn.distance_m)} m · ${t("accuracy")} ${Math.round(checkIn.accuracy_m)} m`,
+        }))),
+        actions),
+      h("div", {},
+        h("h3", { text: t("evidence") }),
+        recordings.map((item) => h("div", { class: "recording", dataset: { evidence: item.id } },
+          h("span", { text: `${t("recording")} · ${Math.round(item.duration_s ?? 0)} s · ${item.codec}` }),
+          h("audio", { controls: true, preload: "metadata", src: `/evidence/${item.id}/content`, id: `audio-${item.id}` }))),
+        h("div", { class: "photos" }, photoStrip(evidence)),
+        h("h3", { text: t("outcome") }),
+        outcomes.length ? outcomes.map((outcome) => h("div", { class: "outcome", dataset: { sequence: outcome.sequence } },
+          h("h4", { text: `${outcome.sequence > 1 ? t("amendments") : t("outcome")} #${outcome.sequence}` }),
+          h("p", { class: "muted", text: `${t("submitted")}: ${names.get(outcome.submitted_by_id) ?? ""} ${moment(outcome.submitted_at)}`
+            + ` · ${t("confirmed_by")}: ${names.get(outcome.confirmed_by_id) ?? "–"} ${moment(outcome.confirmed_at)}` }),
+          details(outcome.details))) : h("p", { class: "muted", text: "–" }))),
+  );
+  if (manager && !["completed", "amendment_reported"].includes(visit.status)) {
+    const amount = h("input", { name: "max_amount", inputmode: "decimal", placeholder: t("max_amount"), class: "narrow" });
+    const reason = h("input", { name: "reason", placeholder: t("reason"), minlength: 5, maxlength: 1000 });
+    append(actions, [h("form", {
+      class: "inline", id: "cash-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          await api.post(`/visits/${id}/cash-approvals`, { max_amount: amount.value, reason: reason.value });
+          toast(t("approved"));
+          window.dispatchEvent(new HashChangeEvent("hashchange"));  // shown again, as the API now has it
+        } catch (error) {
+          showError(error);
+        }
+      },
+    }, amount, reason, h("button", { type: "submit", text: t("approve_cash") }))]);
+  }
+  if (manager && visit.status === "checking_in") {
+    const reason = h("input", { name: "override_reason", placeholder: t("override_reason"), minlength: 10, maxlength: 1000 });
+    append(actions, [h("h3", { text: t("start_override") }), h("form", {
+      class: "inline", id: "override-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          await api.post(`/visits/${id}/start`, { override_reason: reason.value });
+          window.dispatchEvent(new HashChangeEvent("hashchange"));  // shown again, as the API now has it
+        } catch (error) {
+          showError(error);
+        }
+      },
+    }, reason, h("button", { type: "submit", text: t("start_override") }))]);
+  }
+  fill(view, page);
+  const point = request.address_point;
+  const map = makeMap(mapBox, point ? [point.lat, point.lon] : undefined, 16);
+  const layer = L.featureGroup().addTo(map);
+  if (point) dot([point.lat, point.lon], "#000", "fv-address", 8).bindTooltip(h("span", { text: t("address") })).addTo(layer);
+  for (const checkIn of visit.check_ins) {
+    dot([checkIn.lat, checkIn.lon], "#ffeb3b", "fv-check-in", 6)
+      .bindTooltip(h("span", { text: `${t("check_ins")}: ${names.get(checkIn.agent_id) ?? ""}` })).addTo(layer);
+  }
+  for (const item of evidence.filter((row) => row.lat !== null && row.lon !== null)) {
+    dot([item.lat, item.lon], "#42a5f5", "fv-photo-position", 5)
+      .bindTooltip(h("span", { text: `${t("exif")}: ${item.purpose} · ${Math.round(item.distance_m ?? 0)} m` })).addTo(layer);
+  }
+  if (layer.getLayers().length > 1) map.fitBounds(layer.getBounds().pad(0.3), { maxZoom: 18 });
+  return () => map.remove();
+}
