@@ -92,9 +92,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[Live]:
+def access_token_ttl_s() -> int:
+    """The served app's access-token lifetime; a test parametrizes it to see the console refresh its login."""
+    return 900
+
+
+@pytest.fixture
+def live(settings: Settings, access_token_ttl_s: int) -> Iterator[Live]:
     console = ConsoleSettings(day_poll_s=1, findings_poll_s=0.5)
-    app = create_app(settings.model_copy(update={"console": console}))
+    auth = settings.auth.model_copy(update={"access_token_ttl_s": access_token_ttl_s})
+    app = create_app(settings.model_copy(update={"console": console, "auth": auth}))
     answers = Answers(app)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(answers, host="127.0.0.1", port=port, log_level="warning"))
@@ -149,6 +156,10 @@ class Console:
 
     def other_origins(self) -> list[str]:
         return [url for url in self.requested if not url.startswith((self.base, "blob:", "data:"))]
+
+    def tokens_in_urls(self) -> list[str]:
+        """URLs the page asked for that carry a JWT (they start "eyJ", base64 of '{"')."""
+        return [url for url in self.requested if "eyJ" in url]
 
 
 @pytest.fixture

@@ -163,7 +163,12 @@ def test_a_supervisor_plans_and_publishes_the_demo_day(console: Console, live: L
     page.locator("#day-map .fv-stop").first.dispatch_event("click")
     expect(page.locator(".stop-details")).to_contain_text("计划")
     console.screenshot("day-map-stop")
-    assert console.other_origins() == [] and console.problems == []
+
+    page.click("#language")
+    expect(page.locator("#nav a[data-screen=day]")).to_have_text("Day map")
+    expect(page.locator("#team-list li.team-card").first).to_contain_text("stops")
+    console.screenshot("day-map-english")
+    assert console.other_origins() == [] and console.tokens_in_urls() == [] and console.problems == []
 
 
 def test_pin_resolve_and_compare_with_the_run_before(console: Console, live: Live) -> None:
@@ -220,7 +225,7 @@ def test_confirming_an_invalid_address_cancels_its_stop(console: Console, live: 
 
     console.go("addresses")
     row = page.locator(f"#report-list li[data-report='{reported.json()['id']}']")
-    expect(row).to_contain_text("demolished")
+    expect(row).to_contain_text("已拆迁")
     row.locator("a").click()
     expect(page.locator("#report-detail h3").first).to_have_text(stop["address"]["raw_text"])
     expect(page.locator("#address-map .fv-address-pin")).to_have_count(1)
@@ -340,7 +345,7 @@ def test_visit_review_plays_and_seeks_the_recording_opens_a_photo_and_approves_c
     console.screenshot("visit-cash")
     approvals = live.call("supervisor", "GET", f"/visits/{open_visit}/cash-approvals").json()
     assert [row["max_amount"] for row in approvals] == ["800.00"]
-    assert console.other_origins() == [] and console.problems == []
+    assert console.other_origins() == [] and console.tokens_in_urls() == [] and console.problems == []
 
 
 def test_a_supervisor_starts_a_visit_without_both_check_ins_giving_the_reason(
@@ -449,3 +454,40 @@ def test_agents_and_collectors_see_only_their_screens_and_cannot_publish_or_conf
     confirmed = live.call(username, "POST", f"/invalid-address-reports/{reported.json()['id']}/confirm", json={})
     assert published.status_code == 403 and confirmed.status_code == 403
     assert console.problems == []
+
+
+@pytest.mark.parametrize("access_token_ttl_s", [2])
+def test_an_expired_access_token_is_refreshed_a_reload_keeps_the_login_and_logout_ends_it(
+    console: Console, live: Live
+) -> None:
+    _seeded(live)
+    page = console.page
+    console.log_in("supervisor")
+    page.wait_for_timeout(3000)  # the access token has expired
+
+    console.go("findings")
+    expect(page.locator("#feed-status")).to_have_attribute("data-loaded", "true")
+    refreshes = [seen for seen in live.answers.seen if seen[:2] == ("POST", "/auth/refresh")]
+    assert refreshes and {seen[3] for seen in refreshes} == {200}
+    page.reload()
+    expect(page.locator("#nav a[data-screen=findings]")).to_be_visible()
+
+    page.click("#logout")
+    expect(page.locator("form#login")).to_be_visible()
+    assert ("POST", "/auth/logout", "", 204) in live.answers.seen
+    page.reload()
+    expect(page.locator("form#login")).to_be_visible()
+    assert console.tokens_in_urls() == [] and console.problems == []
+
+
+def test_a_wrong_password_is_told_and_nothing_else_shows(console: Console, live: Live) -> None:
+    _seeded(live)
+    page = console.page
+    page.goto(f"{console.base}/console/")
+    page.fill("input[name=username]", "supervisor")
+    page.fill("input[name=password]", "not-the-password")
+    page.click("form#login button[type=submit]")
+
+    expect(page.locator("#login-error")).not_to_be_empty()
+    expect(page.locator("#shell")).to_be_hidden()
+    console.screenshot("login-refused")

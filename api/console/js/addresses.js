@@ -4,7 +4,7 @@
 import { api, allPages } from "./api.js";
 import { facts, fill, h, showError, toast } from "./dom.js";
 import { moment, t } from "./i18n.js";
-import { L, dot, makeMap } from "./map.js";
+import { L, dot, makeMap, disposeMap } from "./map.js";
 import { photoStrip } from "./visits.js";
 
 export async function addressesView(view, { context }) {
@@ -31,11 +31,13 @@ export async function addressesView(view, { context }) {
   }
 
   function renderList(items) {
+    if (items.length && !performance.getEntriesByName("fv:reports-first").length) performance.mark("fv:reports-first");
     fill(list, items.length ? items.map((report) =>
       h("li", { dataset: { report: report.id } },
         h("a", {
           href: "#/addresses", onclick: (event) => { event.preventDefault(); show(report).catch(showError); },
-        }, h("strong", { text: report.reason }), ` · ${report.raised_by} · ${moment(report.created_at)}`,
+        }, h("strong", { text: t(`reason.${report.reason}`) }),
+        ` · ${t(`origin.${report.raised_by}`)} · ${moment(report.created_at)}`,
         report.note ? h("div", { class: "muted", text: report.note }) : null)))
       : h("li", { class: "muted", text: t("no_reports") }));
   }
@@ -48,14 +50,14 @@ export async function addressesView(view, { context }) {
     const latLng = [start.lat, start.lon];
     const marker = L.marker(latLng, {
       draggable: true,
-      icon: L.divIcon({ className: "fv-address-pin", html: h("span", { text: "⌖" }), iconSize: [28, 28] }),
+      icon: L.divIcon({ className: "fv-address-pin", html: h("span"), iconSize: [24, 24] }),
     }).addTo(layer);
     for (const candidate of report.candidates) {
       dot([candidate.lat, candidate.lon], "#90caf9", "fv-candidate", 5)
         .bindTooltip(h("span", { text: `${candidate.provider} ${candidate.precision}: ${candidate.formatted}` }))
         .addTo(layer);
     }
-    map.setView(latLng, 16);
+    map.setView(latLng, 16, { animate: false });
     const moved = h("p", { class: "muted", id: "point-state", text: t("point_moved") });
     const save = h("button", { type: "button", id: "save-point", disabled: true, text: t("save_point") });
     marker.on("dragend", () => {
@@ -96,7 +98,8 @@ export async function addressesView(view, { context }) {
     fill(detail,
       h("h3", { text: address.raw_text }),
       facts([
-        [t("reason"), report.reason], [t("raised_by"), report.raised_by], [t("note"), report.note],
+        [t("reason"), t(`reason.${report.reason}`)], [t("raised_by"), t(`origin.${report.raised_by}`)],
+        [t("note"), report.note],
         [t("grade"), report.grade ?? address.grade], ["problem", report.problem ?? ""],
         [t("candidates"), report.candidates.map((c) => `${c.provider}/${c.precision} ${c.formatted}`).join("; ")],
         [t("case"), h("a", { href: `#/cases/${report.case_id}`, text: t("open_case") })],
@@ -115,5 +118,5 @@ export async function addressesView(view, { context }) {
   }
 
   await load();
-  return () => map.remove();
+  return () => disposeMap(map);
 }

@@ -4,6 +4,7 @@
 const REFRESH_KEY = "fieldvisit.refresh";
 let accessToken = null;
 let accessExpiresAt = 0;
+let accessLifetime = 0;
 let refreshing = null;
 const listeners = new Set();
 
@@ -23,7 +24,8 @@ export function onLoggedOut(listener) {
 
 function store(pair) {
   accessToken = pair.access_token;
-  accessExpiresAt = Date.now() + pair.expires_in * 1000;
+  accessLifetime = pair.expires_in * 1000;
+  accessExpiresAt = Date.now() + accessLifetime;
   sessionStorage.setItem(REFRESH_KEY, pair.refresh_token);
 }
 
@@ -73,7 +75,8 @@ function refresh() {
 
 /** A valid access token (refreshed when it is about to expire), for the evidence worker's requests. */
 export async function freshToken() {
-  if (!accessToken || accessExpiresAt - Date.now() < 30000) await refresh();
+  const margin = Math.min(30000, accessLifetime / 4);  // a token about to expire is not sent
+  if (!accessToken || accessExpiresAt - Date.now() < margin) await refresh();
   return accessToken;
 }
 

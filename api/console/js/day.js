@@ -4,9 +4,9 @@
 // through any proxy and holds no connection (server-sent events would hold one thread of the sync server each).
 
 import { api, allPages } from "./api.js";
-import { facts, fill, h } from "./dom.js";
+import { facts, fill, h, keepInAddress } from "./dom.js";
 import { clock, km, localDate, t } from "./i18n.js";
-import { L, STATE_COLOURS, TEAM_COLOURS, dot, makeMap, routeLine, stopMarker } from "./map.js";
+import { L, STATE_COLOURS, TEAM_COLOURS, dot, makeMap, routeLine, stateLegend, stopMarker, disposeMap } from "./map.js";
 
 /** Draw a day of sheets on `map` in `layer`; returns the team rows for the side list. */
 export function drawSheets(map, layer, day, { onStop, fit = true } = {}) {
@@ -31,7 +31,7 @@ export function drawSheets(map, layer, day, { onStop, fit = true } = {}) {
       marker.addTo(layer);
     }
   });
-  if (fit && bounds.isValid()) map.fitBounds(bounds.pad(0.05));
+  if (fit && bounds.isValid()) map.fitBounds(bounds.pad(0.05), { animate: false, maxZoom: 15 });
   performance.mark("fv:routes-drawn");
   return day.sheets.map((sheet, index) => ({ sheet, colour: TEAM_COLOURS[index % TEAM_COLOURS.length] }));
 }
@@ -67,7 +67,7 @@ export function stopDetails(sheet, stop) {
     facts([
       [t("case"), `${stop.case.reference} · ${stop.case.debtor_name}`],
       [t("address"), stop.address.raw_text],
-      [t("purpose"), stop.purpose],
+      [t("purpose"), t(`purpose.${stop.purpose}`)],
       [t("window"), `${clock(stop.starts_at)}–${clock(stop.departs_at)}`],
       [t("flags"), flags.length ? h("span", {}, flags) : ""],
       [t("reason"), stop.cancel_reason || ""],
@@ -85,8 +85,8 @@ export function stopDetails(sheet, stop) {
   return box;
 }
 
-export async function dayView(view, { context }) {
-  const date = h("input", { type: "date", value: localDate(0), name: "work_date" });
+export async function dayView(view, { context, date: workDate }) {
+  const date = h("input", { type: "date", value: workDate ?? localDate(0), name: "work_date" });
   const list = h("ul", { class: "team-list", id: "team-list" });
   const status = h("p", { class: "muted", id: "day-status" });
   const mapBox = h("div", { class: "map", id: "day-map" });
@@ -94,6 +94,7 @@ export async function dayView(view, { context }) {
     h("aside", { class: "side" }, h("label", {}, t("date"), " ", date), status, list),
     mapBox));
   const map = makeMap(mapBox);
+  stateLegend((state) => t(`state.${state}`)).addTo(map);
   const routes = L.layerGroup().addTo(map);
   const checkIns = L.layerGroup().addTo(map);
   let etag = null;
@@ -122,6 +123,7 @@ export async function dayView(view, { context }) {
     const response = await api.raw(`/visit-sheets/days/${workDate}`, {
       headers: etag ? { "If-None-Match": etag } : {},
     });
+    if (workDate !== date.value) return;  // the date changed meanwhile: that load shows its own day
     if (response.status !== 304) {
       etag = response.headers.get("ETag");
       shown = await response.json();
@@ -146,12 +148,13 @@ export async function dayView(view, { context }) {
 
   date.addEventListener("change", () => {
     etag = null;
+    keepInAddress(`#/day/${date.value}`);
     load({ fit: true });
   });
   await load({ fit: true });
   schedule();
   return () => {
     clearTimeout(timer);
-    map.remove();
+    disposeMap(map);
   };
 }

@@ -58,3 +58,9 @@ export function showError(error) {
   toast(error instanceof ApiError ? `${error.problem.title || error.status}: ${error.message}` : String(error), "error");
   if (!(error instanceof ApiError)) console.error(error);
 }
+
+/** Put the screen's state in the address (e.g. its date) without showing the screen again: a reload, a language
+switch or a shared link opens the same. */
+export function keepInAddress(hash) {
+  history.replaceState(null, "", hash);
+}

@@ -14,8 +14,8 @@ function summary(kind, payload) {
         .filter(Boolean).join(" · ");
     case "fake_address_suspected": return payload.notes;
     case "visit_failed": return payload.reason;
-    case "address_reported": return `${payload.reason} · ${payload.raised_by} · ${payload.note}`;
-    case "address_confirmed_invalid": return payload.reason;
+    case "address_reported": return `${t(`reason.${payload.reason}`)} · ${t(`origin.${payload.raised_by}`)} · ${payload.note}`;
+    case "address_confirmed_invalid": return t(`reason.${payload.reason}`);
     case "address_report_rejected": return payload.why;
     case "evidence_flagged": return `${payload.purpose}: ${payload.flags.join(", ")}`;
     default: return "";

@@ -35,13 +35,17 @@ const zh = {
   "finding.visit_failed": "外访未遇", "finding.evidence_flagged": "证据存疑",
   "run.queued": "排队中", "run.running": "规划中", "run.succeeded": "成功", "run.failed": "失败",
   "run.cancelled": "已取消",
+  "reason.demolished": "已拆迁", "reason.vague": "地址模糊", "reason.incomplete": "地址不全",
+  "reason.nonexistent": "地址不存在", "reason.other": "其他", "origin.agent": "外访员", "origin.precheck": "预检",
+  "origin.outcome": "外访结果", "purpose.find_new_information": "寻找新信息", "purpose.confirm_address": "核实地址",
+  "purpose.negotiate": "协商还款", "purpose.deliver_letter": "送达函件",
 };
 
 const en = {
   title: "Field visit console", login: "Log in", username: "Username", password: "Password", logout: "Log out",
   language: "中文", day: "Day map", planning: "Planning", addresses: "Address queue", visits: "Visit review",
-  findings: "Findings", date: "Date", team: "Team", teams: "Teams", agents: "Agents", stops: "Stops",
-  leaves: "Leaves", returns: "Returns", km: "km", state: "State", all: "All", office: "Office", purpose: "Purpose",
+  findings: "Findings", date: "Date", team: "Team", teams: "Teams", agents: "Agents", stops: "stops",
+  leaves: "leaves", returns: "returns", km: "km", state: "State", all: "All", office: "Office", purpose: "Purpose",
   window: "Window", flags: "Flags", case: "Case", debtor: "Debtor", address: "Address", visit: "Visit",
   outcome: "Outcome", refresh: "Refresh", no_sheets: "No published sheets on this day", open_visit: "Open visit",
   not_allowed: "Your role may not see this page", start_run: "Start planning", time_limit: "Time limit (s)",
@@ -75,6 +79,10 @@ const en = {
   "finding.fake_address_suspected": "Fake address suspected", "finding.visit_failed": "Nobody met",
   "finding.evidence_flagged": "Evidence flagged", "run.queued": "queued", "run.running": "running",
   "run.succeeded": "succeeded", "run.failed": "failed", "run.cancelled": "cancelled",
+  "reason.demolished": "demolished", "reason.vague": "vague", "reason.incomplete": "incomplete",
+  "reason.nonexistent": "does not exist", "reason.other": "other", "origin.agent": "agent",
+  "origin.precheck": "pre-check", "origin.outcome": "visit outcome", "purpose.find_new_information": "find new information",
+  "purpose.confirm_address": "confirm the address", "purpose.negotiate": "negotiate", "purpose.deliver_letter": "deliver a letter",
 };
 
 const dictionaries = { zh, en };

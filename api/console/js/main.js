@@ -74,13 +74,14 @@ async function route() {
     return;
   }
   fill(view);
-  const render = id && DETAILS[path] ? DETAILS[path] : screen?.view;
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(id ?? "") ? id : undefined;  // #/day/2026-12-03: a screen on that day
+  const render = id && !date && DETAILS[path] ? DETAILS[path] : screen?.view;
   if (!render) {
     fill(view, h("p", { class: "empty", dataset: { role: "refused" }, text: t("not_allowed") }));
     return;
   }
   try {
-    leave = (await render(view, { id, rest, context })) || null;
+    leave = (await render(view, { id, date, rest, context })) || null;
   } catch (error) {
     showError(error);
   }

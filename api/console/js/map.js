@@ -30,7 +30,8 @@ function districtOutlines() {
 
 /** A map in `element`, centred on `centre` ([lat, lon]), with its basemap. */
 export function makeMap(element, centre = [31.23, 121.47], zoom = 11) {
-  const map = L.map(element, { preferCanvas: false, zoomSnap: 0.25 }).setView(centre, zoom);
+  // zoom limits of its own: without tiles Leaflet has none, and fitting a lone point would zoom without end
+  const map = L.map(element, { zoomSnap: 0.25, minZoom: 8, maxZoom: 19 }).setView(centre, zoom);
   if (config.tile_url) {
     L.tileLayer(config.tile_url, { maxZoom: 19, attribution: config.tile_attribution || "" }).addTo(map);
   } else {
@@ -65,4 +66,22 @@ export function dot(latLng, colour, className, radius = 6) {
 export function routeLine(geojson, colour) {
   const points = geojson.coordinates.map(([lon, lat]) => [lat, lon]);
   return L.polyline(points, { color: colour, weight: 3, opacity: 0.85, className: "fv-route" });
+}
+
+/** The key to the stop colours, in the map's corner. */
+export function stateLegend(label) {
+  const control = L.control({ position: "bottomright" });
+  control.onAdd = () =>
+    h("div", { class: "legend" }, Object.entries(STATE_COLOURS).map(([state, colour]) => {
+      const swatch = h("span", { class: "swatch" });
+      swatch.style.background = colour;
+      return h("div", {}, swatch, " ", label(state));
+    }));
+  return control;
+}
+
+/** Take a map down, stopping any pan or zoom still under way (Leaflet fails on a removed map's animation). */
+export function disposeMap(map) {
+  map.stop();
+  map.remove();
 }

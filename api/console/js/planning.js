@@ -2,9 +2,9 @@
 // remove, re-solve, compare with the run before, publish; the printable sheets one click away.
 
 import { api, allPages, download } from "./api.js";
-import { append, facts, fill, h, showError, toast } from "./dom.js";
+import { append, facts, fill, h, keepInAddress, showError, toast } from "./dom.js";
 import { km, localDate, moment, t } from "./i18n.js";
-import { L, makeMap } from "./map.js";
+import { L, makeMap, disposeMap } from "./map.js";
 import { drawSheets, stopDetails, teamCard } from "./day.js";
 
 const ACTIVE = ["queued", "running"];
@@ -64,8 +64,8 @@ function comparison(run, previous) {
       [...teams.values()].map(({ name, before, after }) => row(name, brief(before), brief(after)))));
 }
 
-export async function planningView(view) {
-  const date = h("input", { type: "date", name: "work_date", value: localDate(1) });
+export async function planningView(view, { date: workDate }) {
+  const date = h("input", { type: "date", name: "work_date", value: workDate ?? localDate(1) });
   const limit = h("input", { type: "number", name: "time_limit_s", min: 1, max: 3600, value: 10, class: "narrow" });
   const start = h("button", { type: "button", id: "start-run", text: t("start_run") });
   const runList = h("ul", { class: "run-list", id: "run-list" });
@@ -230,16 +230,23 @@ export async function planningView(view) {
       showError(error);
     }
   });
-  date.addEventListener("change", async () => {
+  /** The date's runs, showing the latest (or nothing when there is none). */
+  async function openDate() {
+    const workDate = date.value;
     selected = null;
     fill(panel);
     layer.clearLayers();
-    await Promise.all([loadRuns(), loadRequests()]).catch(showError);
+    await Promise.all([loadRuns(), loadRequests()]);
+    if (runs.length && workDate === date.value) await show(runs.at(-1));
+  }
+
+  date.addEventListener("change", () => {
+    keepInAddress(`#/planning/${date.value}`);
+    openDate().catch(showError);
   });
-  await Promise.all([loadRuns(), loadRequests()]);
-  if (runs.length) await show(runs.at(-1));
+  await openDate();
   return () => {
     clearTimeout(timer);
-    map.remove();
+    disposeMap(map);
   };
 }

@@ -3,9 +3,9 @@
 // (played and sought in the page: the service worker sends the token, the server answers the Range with 206).
 
 import { api, allPages } from "./api.js";
-import { append, facts, fill, h, showError, toast } from "./dom.js";
+import { append, facts, fill, h, keepInAddress, showError, toast } from "./dom.js";
 import { clock, localDate, moment, money, t } from "./i18n.js";
-import { L, dot, makeMap } from "./map.js";
+import { L, dot, makeMap, disposeMap } from "./map.js";
 
 const MANAGERS = ["supervisor", "admin"];
 const FLAGS = ["complaint_history", "elderly_resident", "override", "awaiting"];
@@ -18,8 +18,8 @@ function flagsOf(visit, stop) {
   return flags;
 }
 
-export async function visitsView(view) {
-  const date = h("input", { type: "date", name: "work_date", value: localDate(0) });
+export async function visitsView(view, { date: workDate }) {
+  const date = h("input", { type: "date", name: "work_date", value: workDate ?? localDate(0) });
   const team = h("select", { name: "team_id" }, h("option", { value: "", text: t("all") }));
   const status = h("select", { name: "status" }, h("option", { value: "", text: t("all") }),
     ["checking_in", "in_progress", "reported", "completed", "amendment_reported"].map((value) =>
@@ -46,6 +46,7 @@ export async function visitsView(view) {
         && (!status.value || visit.status === status.value)
         && (!flag.value || flagsOf(visit, stop).includes(flag.value)));
     count.textContent = `${rows.length} / ${visits.length}`;
+    if (rows.length && !performance.getEntriesByName("fv:visits-first").length) performance.mark("fv:visits-first");
     fill(body, rows.length ? rows.map(({ visit, stop }) =>
       h("tr", { dataset: { visit: visit.id } },
         h("td", { text: teams.find((sheet) => sheet.team_id === visit.team_id)?.team_name ?? "" }),
@@ -60,24 +61,35 @@ export async function visitsView(view) {
   }
 
   async function load() {
+    const workDate = date.value;
+    const current = () => workDate === date.value;  // a later date's load shows its own day
+    let named = false;  // rows show once the day's stops can name their debtors and addresses
     visits = [];
-    const pages = allPages("/visits", { work_date: date.value }, (items) => {
+    const pages = allPages("/visits", { work_date: workDate }, (items) => {
+      if (!current()) return;
       visits = items;
-      render();
+      if (named) render();
     });
-    const day = await api.get(`/visit-sheets/days/${date.value}`);
+    const day = await api.get(`/visit-sheets/days/${workDate}`);
+    if (!current()) return;
     teams = day.sheets;
     stops = new Map(day.sheets.flatMap((sheet) => sheet.stops.filter((stop) => stop.visit_id)
       .map((stop) => [stop.visit_id, stop])));
     fill(team, h("option", { value: "", text: t("all") }),
       teams.map((sheet) => h("option", { value: sheet.team_id, text: sheet.team_name })));
-    visits = await pages;
+    named = true;
     render();
-    performance.mark("fv:visits-shown");
+    const all = await pages;
+    if (!current()) return;
+    visits = all;
+    render();
   }
 
   for (const control of [team, status, flag]) control.addEventListener("change", render);
-  date.addEventListener("change", () => load().catch(showError));
+  date.addEventListener("change", () => {
+    keepInAddress(`#/visits/${date.value}`);
+    load().catch(showError);
+  });
   await load();
 }
 
@@ -136,7 +148,7 @@ export async function visitView(view, { id, context }) {
       h("div", {},
         facts([
           [t("status"), t(`visit.${visit.status}`)], [t("address"), request.address_text],
-          [t("purpose"), request.purpose], [t("team"), team?.name ?? ""],
+          [t("purpose"), t(`purpose.${request.purpose}`)], [t("team"), team?.name ?? ""],
           [t("started"), moment(visit.started_at)], [t("completed"), moment(visit.completed_at)],
           [t("care"), kase.complaint_history ? t("flag.complaint_history") : ""],
           [t("override"), visit.override_reason], ["hours", visit.hours_override_reason],
@@ -206,6 +218,6 @@ export async function visitView(view, { id, context }) {
     dot([item.lat, item.lon], "#42a5f5", "fv-photo-position", 5)
       .bindTooltip(h("span", { text: `${t("exif")}: ${item.purpose} · ${Math.round(item.distance_m ?? 0)} m` })).addTo(layer);
   }
-  if (layer.getLayers().length > 1) map.fitBounds(layer.getBounds().pad(0.3), { maxZoom: 18 });
-  return () => map.remove();
+  if (layer.getLayers().length > 1) map.fitBounds(layer.getBounds().pad(0.3), { maxZoom: 18, animate: false });
+  return () => disposeMap(map);
 }
