@@ -503,6 +503,15 @@ def test_visits_are_listed_for_review_by_day_team_case_and_state(
     rest = client.get("/visits", params={"cursor": page["next_cursor"]}, headers=auth_headers(day.supervisor)).json()
     assert [item["id"] for item in page["items"] + rest["items"]] == [str(reported), str(arriving)]
     assert page["items"][0]["outcomes"][0]["submitted_by_id"] == str(day.a.id)
+    case, address = session.get_one(DebtCase, day.request.case_id), day.request.address
+    named = page["items"][0]
+    assert (named["case_reference"], named["debtor_name"], named["address_text"]) == (
+        case.reference,
+        case.debtor_name,
+        address.raw_text,
+    )
+    assert (named["team_name"], named["position"]) == (day.team.name, 1)
+    assert named["care_flags"] == (["complaint_history"] if case.complaint_history else [])
     bad = client.get("/visits", params={"status": "done"}, headers=auth_headers(day.supervisor))
     assert bad.status_code == 422 and problem_type(bad) == "validation-failed"
 

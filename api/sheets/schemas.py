@@ -207,6 +207,11 @@ class CareFlag(StrEnum):
     ELDERLY_RESIDENT = "elderly_resident"
 
 
+def care_flags(complaint_history: bool, elderly_resident: bool) -> list[CareFlag]:
+    """The care flags of a visit to a case at an address."""
+    return [CareFlag.COMPLAINT_HISTORY] * complaint_history + [CareFlag.ELDERLY_RESIDENT] * elderly_resident
+
+
 class SheetCase(BaseModel):
     """What the team needs to know of the case at the door; the ID number only masked."""
 
@@ -312,8 +317,6 @@ def sheet_read(
 
 def _stop_read(stop: SheetStop, request: VisitRequest) -> SheetStopRead:
     case, address = request.case, request.address
-    flags = [CareFlag.COMPLAINT_HISTORY] if case.complaint_history else []
-    flags += [CareFlag.ELDERLY_RESIDENT] if address.elderly_resident else []
     return SheetStopRead(
         position=stop.position,
         visit_request_id=request.id,
@@ -345,7 +348,7 @@ def _stop_read(stop: SheetStop, request: VisitRequest) -> SheetStopRead:
             currency=case.currency,
             overdue_bucket=case.overdue_bucket,
         ),
-        care_flags=flags,
+        care_flags=care_flags(case.complaint_history, address.elderly_resident),
         collector_notes=request.notes,
     )
 

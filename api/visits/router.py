@@ -44,7 +44,8 @@ _DOOR_PROBLEMS = (StopNotOnSheet, StopCancelled, service.NotTheWorkDate, service
 
 
 def _read(session: Session, visit: Visit) -> VisitRead:
-    return VisitRead.from_row(visit, service.outcomes_of(session, visit))
+    subject = service.visit_subjects(session, [visit])[visit.id]
+    return VisitRead.from_row(visit, service.outcomes_of(session, visit), subject)
 
 
 @router.post(
@@ -106,14 +107,15 @@ def list_visits(
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> Page[VisitRead]:
-    """Visits with their check-ins and outcomes, oldest first: what a supervisor reviews after the day (agents:
-    their team's; phone collectors: their cases')."""
+    """Visits with their case, address, check-ins and outcomes, oldest first: what a supervisor reviews after the
+    day (agents: their team's; phone collectors: their cases')."""
     rows, next_cursor = service.list_visits(
         session, user, work_date=work_date, team_id=team_id, case_id=case_id, status=status, cursor=cursor, limit=limit
     )
-    outcomes = service.outcomes_by_visit(session, rows)
+    outcomes, subjects = service.outcomes_by_visit(session, rows), service.visit_subjects(session, rows)
     return Page[VisitRead](
-        items=[VisitRead.from_row(visit, outcomes[visit.id]) for visit in rows], next_cursor=next_cursor
+        items=[VisitRead.from_row(visit, outcomes[visit.id], subjects[visit.id]) for visit in rows],
+        next_cursor=next_cursor,
     )
 
 

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -8,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from api.cases.models import ContactKind
 from api.schemas import Body, FromJson, Instant
+from api.sheets.schemas import CareFlag
 from api.visits.models import CheckIn, Outcome, Visit, VisitStatus
 
 ShortText = Annotated[str, Field(max_length=200)]
@@ -234,6 +236,18 @@ class OutcomeRead(BaseModel):
         return cls.model_validate(row, from_attributes=True)
 
 
+@dataclass(frozen=True, slots=True)
+class VisitSubject:
+    """Whom and where a visit is about, and its place on its sheet: what a list of visits names."""
+
+    case_reference: str
+    debtor_name: str
+    address_text: str
+    team_name: str
+    position: int | None
+    care_flags: list[CareFlag]
+
+
 class VisitRead(BaseModel):
     """A visit at the door: its check-ins, whether and how it started, and its outcomes (amendments last)."""
 
@@ -241,7 +255,13 @@ class VisitRead(BaseModel):
     sheet_id: UUID
     visit_request_id: UUID
     team_id: UUID
+    team_name: str
+    position: int | None = Field(description="The stop's place on the sheet the visit started from.")
     case_id: UUID
+    case_reference: str = Field(description="The creditor's reference of the case.")
+    debtor_name: str
+    address_text: str = Field(description="The address visited, as written.")
+    care_flags: list[CareFlag]
     status: VisitStatus
     started_at: Instant | None
     override_reason: str = Field(description="Set when a supervisor started the visit without both check-ins.")
@@ -256,13 +276,19 @@ class VisitRead(BaseModel):
     outcomes: list[OutcomeRead]
 
     @classmethod
-    def from_row(cls, visit: Visit, outcomes: list[Outcome]) -> "VisitRead":
+    def from_row(cls, visit: Visit, outcomes: list[Outcome], subject: VisitSubject) -> "VisitRead":
         return cls(
             id=visit.id,
             sheet_id=visit.sheet_id,
             visit_request_id=visit.visit_request_id,
             team_id=visit.team_id,
+            team_name=subject.team_name,
+            position=subject.position,
             case_id=visit.case_id,
+            case_reference=subject.case_reference,
+            debtor_name=subject.debtor_name,
+            address_text=subject.address_text,
+            care_flags=subject.care_flags,
             status=visit.status,
             started_at=visit.started_at,
             override_reason=visit.override_reason,

@@ -35,6 +35,7 @@ from api.rules.position import Fix, door_point
 from api.scope import in_scope
 from api.sheets import service as sheets_service
 from api.sheets.models import SheetStop, StopState, VisitSheet
+from api.sheets.schemas import care_flags
 from api.teams.models import Team
 from api.teams.service import TeamNotFound, teams_of
 from api.users.models import Role, User
@@ -57,6 +58,7 @@ from api.visits.schemas import (
     HoursOverrideCreate,
     OutcomeCreate,
     StartVisit,
+    VisitSubject,
 )
 
 
@@ -219,6 +221,32 @@ def list_visits(
     if work_date is not None:
         query = query.where(Visit.sheet_id.in_(select(VisitSheet.id).where(VisitSheet.work_date == work_date)))
     return paginate(session, query, Visit, cursor, limit)
+
+
+def visit_subjects(session: Session, visits: Sequence[Visit]) -> dict[UUID, VisitSubject]:
+    """The subjects of `visits`, in one query."""
+    stop = (SheetStop.sheet_id == Visit.sheet_id) & (SheetStop.visit_request_id == Visit.visit_request_id)
+    rows = session.execute(
+        select(
+            Visit.id,
+            DebtCase.reference,
+            DebtCase.debtor_name,
+            DebtCase.complaint_history,
+            Address.raw_text,
+            Address.elderly_resident,
+            VisitSheet.team_name,
+            SheetStop.position,
+        )
+        .join(DebtCase, DebtCase.id == Visit.case_id)
+        .join(Address, Address.id == Visit.address_id)
+        .join(VisitSheet, VisitSheet.id == Visit.sheet_id)
+        .outerjoin(SheetStop, stop)
+        .where(Visit.id.in_([visit.id for visit in visits]))
+    )
+    return {
+        visit_id: VisitSubject(reference, name, text, team, position, care_flags(complaint, elderly))
+        for visit_id, reference, name, complaint, text, elderly, team, position in rows
+    }
 
 
 def confirm_departure(session: Session, user: User, team_id: UUID, data: DepartureCheckCreate) -> DepartureCheck:

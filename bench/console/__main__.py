@@ -1,8 +1,9 @@
 """The console in Chromium on a 60-team, 1,000-stop day: how long its screens take to show, and in how many calls.
 
-    python -m bench.console [--requests 1000] [--teams 60] [--repeats 5] [--database-url postgresql+psycopg://…]
+    python -m bench.console [--requests 1000] [--teams 60] [--repeats 5] [--time-limit 10]
+                            [--database-url postgresql+psycopg://…]
 
-The day is bench/planning's generated Shanghai branch, planned for 10 s by the real planner and published; every stop
+The day is bench/planning's generated Shanghai branch, planned (10 s) by the real planner and published; every stop
 gets a completed visit with two check-ins, and every address a pending report, so that visit review and the address
 queue have 1,000 rows each. The server runs in its own process; each screen is opened by a fresh navigation (logged
 in already, as after a reload) and timed from the navigation's start to the console's performance mark:
@@ -47,11 +48,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 SCREENS = {"day map": ("day", "fv:routes-drawn"), "visit review": ("visits", "fv:visits-first")}
 
 
-def _planned_day(url: str, requests: int, teams: int) -> str:
-    """Seed, plan (10 s) and publish the day; give every stop a completed visit and every address a pending report."""
+def _planned_day(url: str, requests: int, teams: int, time_limit_s: int) -> str:
+    """Seed, plan and publish the day; give every stop a completed visit and every address a pending report."""
     engine = make_engine(url)
     sessions = audited_sessions(engine)
-    settings = PlanningSettings(time_limit_s=10, solver_workers=2)
+    settings = PlanningSettings(time_limit_s=time_limit_s, solver_workers=2)
     with sessions() as session:
         supervisor = session.get_one(User, seed_day(session, requests, teams, seed=1))
         run = service.start_run(session, supervisor, PlanningRunCreate(), settings)
@@ -169,6 +170,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--teams", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--time-limit", type=int, default=10, help="Seconds the planner takes over the day.")
     parser.add_argument("--database-url", help="An empty PostGIS database; default: a new SQLite file.")
     return parser.parse_args(argv)
 
@@ -176,7 +178,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments(argv)
     with fresh_database(args.database_url) as url, tempfile.TemporaryDirectory(prefix="bench-console-") as var:
-        work_date = _planned_day(url, args.requests, args.teams)
+        work_date = _planned_day(url, args.requests, args.teams, args.time_limit)
         env = server_env(url, Path(var))
         with served(SERVE, ROOT, env, "/health") as (base, _), sync_playwright() as driver:
             token = httpx2.post(f"{base}/auth/login", json={"username": "supervisor", "password": "bench"}).json()

@@ -82,6 +82,12 @@ def _upload(live: Live, agent: str, visit_id: str, data: bytes, **declaration: A
     return dict(done.json())
 
 
+def _reported(live: Live, agent: str, address_id: str, reason: str, note: str) -> httpx.Response:
+    """The agent reports the address invalid, as the phone app does."""
+    body = {"reason": reason, "note": note, "client_id": str(uuid4())}
+    return live.call(agent, "POST", f"/addresses/{address_id}/invalid-reports", json=body)
+
+
 def _started_visit(live: Live, sheet: dict[str, Any], stop: dict[str, Any]) -> str:
     """Both agents of the sheet's team confirm the departure check, check in at the stop and start its visit."""
     first, second = _usernames(live, sheet)
@@ -209,16 +215,7 @@ def test_confirming_an_invalid_address_cancels_its_stop(console: Console, live: 
     sheet = _day(live, work_date)["sheets"][0]
     stop = sheet["stops"][1]
     agent = _usernames(live, sheet)[0]
-    reported = live.call(
-        agent,
-        "POST",
-        f"/addresses/{stop['address']['id']}/invalid-reports",
-        json={
-            "reason": "demolished",
-            "note": "整栋楼已拆除 building torn down",
-            "client_id": str(uuid4()),
-        },
-    )
+    reported = _reported(live, agent, stop["address"]["id"], "demolished", "整栋楼已拆除 building torn down")
     assert reported.status_code == 201, reported.text
     page = console.page
     console.log_in("supervisor")
@@ -247,16 +244,7 @@ def test_a_wrong_point_is_dragged_and_saved(console: Console, live: Live) -> Non
     _planned(live, work_date)
     stop = _day(live, work_date)["sheets"][0]["stops"][0]
     agent = _usernames(live, _day(live, work_date)["sheets"][0])[0]
-    reported = live.call(
-        agent,
-        "POST",
-        f"/addresses/{stop['address']['id']}/invalid-reports",
-        json={
-            "reason": "nonexistent",
-            "note": "门牌号不存在，实际在马路对面",
-            "client_id": str(uuid4()),
-        },
-    )
+    reported = _reported(live, agent, stop["address"]["id"], "nonexistent", "门牌号不存在，实际在马路对面")
     assert reported.status_code == 201
     page = console.page
     console.log_in("supervisor")
@@ -383,11 +371,8 @@ def test_a_new_finding_appears_without_reloading(console: Console, live: Live) -
     before = page.locator("#feed li.finding").count()
     page.evaluate("() => { window.__notReloaded = true; }")
 
-    reported = live.call(
-        _usernames(live, sheet)[0],
-        "POST",
-        f"/addresses/{sheet['stops'][0]['address']['id']}/invalid-reports",
-        json={"reason": "vague", "note": "只有小区名，没有楼号", "client_id": str(uuid4())},
+    reported = _reported(
+        live, _usernames(live, sheet)[0], sheet["stops"][0]["address"]["id"], "vague", "只有小区名，没有楼号"
     )
     assert reported.status_code == 201
 
@@ -430,12 +415,7 @@ def test_agents_and_collectors_see_only_their_screens_and_cannot_publish_or_conf
     work_date = _seeded(live)
     run = _planned(live, work_date)
     sheet = _day(live, work_date)["sheets"][0]
-    reported = live.call(
-        _usernames(live, sheet)[0],
-        "POST",
-        f"/addresses/{sheet['stops'][0]['address']['id']}/invalid-reports",
-        json={"reason": "incomplete", "note": "缺门牌", "client_id": str(uuid4())},
-    )
+    reported = _reported(live, _usernames(live, sheet)[0], sheet["stops"][0]["address"]["id"], "incomplete", "缺门牌")
     assert reported.status_code == 201, reported.text
     page = console.page
     console.log_in(username)

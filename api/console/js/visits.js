@@ -10,9 +10,9 @@ import { L, dot, makeMap, disposeMap } from "./map.js";
 const MANAGERS = ["supervisor", "admin"];
 const FLAGS = ["complaint_history", "elderly_resident", "override", "awaiting"];
 
-/** The flags a visit shows in the list, from the visit and its stop. */
-function flagsOf(visit, stop) {
-  const flags = [...(stop?.care_flags ?? [])];
+/** The flags a visit shows in the list. */
+function flagsOf(visit) {
+  const flags = [...visit.care_flags];
   if (visit.override_reason || visit.hours_override_reason) flags.push("override");
   if (["reported", "amendment_reported"].includes(visit.status)) flags.push("awaiting");
   return flags;
@@ -35,54 +35,43 @@ export async function visitsView(view, { date: workDate }) {
       h("thead", {}, h("tr", {}, [t("team"), "#", t("debtor"), t("address"), t("status"), t("started"),
         t("completed"), t("flags")].map((label) => h("th", { text: label })))),
       body)));
-  let stops = new Map();
   let visits = [];
-  let teams = [];
 
   function render() {
-    const rows = visits
-      .map((visit) => ({ visit, stop: stops.get(visit.id) }))
-      .filter(({ visit, stop }) => (!team.value || visit.team_id === team.value)
-        && (!status.value || visit.status === status.value)
-        && (!flag.value || flagsOf(visit, stop).includes(flag.value)));
+    const rows = visits.filter((visit) => (!team.value || visit.team_id === team.value)
+      && (!status.value || visit.status === status.value)
+      && (!flag.value || flagsOf(visit).includes(flag.value)));
     count.textContent = `${rows.length} / ${visits.length}`;
     if (rows.length && !performance.getEntriesByName("fv:visits-first").length) performance.mark("fv:visits-first");
-    fill(body, rows.length ? rows.map(({ visit, stop }) =>
+    fill(body, rows.length ? rows.map((visit) =>
       h("tr", { dataset: { visit: visit.id } },
-        h("td", { text: teams.find((sheet) => sheet.team_id === visit.team_id)?.team_name ?? "" }),
-        h("td", { text: stop?.position ?? "" }),
-        h("td", {}, h("a", { href: `#/visits/${visit.id}`, text: stop?.case.debtor_name ?? visit.case_id })),
-        h("td", { text: stop?.address.raw_text ?? "" }),
+        h("td", { text: visit.team_name }),
+        h("td", { text: visit.position ?? "" }),
+        h("td", {}, h("a", { href: `#/visits/${visit.id}`, text: visit.debtor_name })),
+        h("td", { text: visit.address_text }),
         h("td", { text: t(`visit.${visit.status}`) }),
         h("td", { text: clock(visit.started_at) }),
         h("td", { text: clock(visit.completed_at) }),
-        h("td", {}, flagsOf(visit, stop).map((name) => h("span", { class: "chip care", text: t(`flag.${name}`) })))))
+        h("td", {}, flagsOf(visit).map((name) => h("span", { class: "chip care", text: t(`flag.${name}`) })))))
       : h("tr", {}, h("td", { colspan: 8, class: "empty", text: t("no_visits") })));
   }
 
+  /** Rows show as each page arrives; the team filter offers the teams seen. */
   async function load() {
     const workDate = date.value;
     const current = () => workDate === date.value;  // a later date's load shows its own day
-    let named = false;  // rows show once the day's stops can name their debtors and addresses
-    visits = [];
-    const pages = allPages("/visits", { work_date: workDate }, (items) => {
+    const show = (items) => {
       if (!current()) return;
       visits = items;
-      if (named) render();
-    });
-    const day = await api.get(`/visit-sheets/days/${workDate}`);
-    if (!current()) return;
-    teams = day.sheets;
-    stops = new Map(day.sheets.flatMap((sheet) => sheet.stops.filter((stop) => stop.visit_id)
-      .map((stop) => [stop.visit_id, stop])));
-    fill(team, h("option", { value: "", text: t("all") }),
-      teams.map((sheet) => h("option", { value: sheet.team_id, text: sheet.team_name })));
-    named = true;
-    render();
-    const all = await pages;
-    if (!current()) return;
-    visits = all;
-    render();
+      const teams = new Map(items.map((visit) => [visit.team_id, visit.team_name]));
+      const chosen = team.value;
+      fill(team, h("option", { value: "", text: t("all") }),
+        [...teams].sort((a, b) => a[1].localeCompare(b[1])).map(([id, name]) => h("option", { value: id, text: name })));
+      team.value = teams.has(chosen) ? chosen : "";
+      render();
+    };
+    show([]);
+    show(await allPages("/visits", { work_date: workDate }, (items) => show([...items])));
   }
 
   for (const control of [team, status, flag]) control.addEventListener("change", render);
@@ -148,9 +137,9 @@ export async function visitView(view, { id, context }) {
       h("div", {},
         facts([
           [t("status"), t(`visit.${visit.status}`)], [t("address"), request.address_text],
-          [t("purpose"), t(`purpose.${request.purpose}`)], [t("team"), team?.name ?? ""],
+          [t("purpose"), t(`purpose.${request.purpose}`)], [t("team"), visit.team_name],
           [t("started"), moment(visit.started_at)], [t("completed"), moment(visit.completed_at)],
-          [t("care"), kase.complaint_history ? t("flag.complaint_history") : ""],
+          [t("care"), visit.care_flags.map((flag) => t(`flag.${flag}`)).join(" · ")],
           [t("override"), visit.override_reason], ["hours", visit.hours_override_reason],
         ]),
         mapBox,
