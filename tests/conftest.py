@@ -123,3 +123,9 @@ def session(app: FastAPI) -> Iterator[Session]:
     """A session on the test database, for factories and for checking what the API wrote."""
     with app.state.sessionmaker() as db_session:
         yield db_session
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests run last: Playwright's sync API keeps an asyncio loop running in the main thread for the
+    rest of the session, where `asyncio.run` (the body-limit and upload tests) then refuses to start."""
+    items.sort(key=lambda item: "tests/console/" in item.nodeid)
