@@ -98,7 +98,6 @@ export async function dayView(view, { context, date: workDate }) {
   const routes = L.layerGroup().addTo(map);
   const checkIns = L.layerGroup().addTo(map);
   let etag = null;
-  let shown = null;
   let timer = null;
 
   function onStop(sheet, stop, marker) {
@@ -126,12 +125,11 @@ export async function dayView(view, { context, date: workDate }) {
     if (workDate !== date.value) return;  // the date changed meanwhile: that load shows its own day
     if (response.status !== 304) {
       etag = response.headers.get("ETag");
-      shown = await response.json();
+      const shown = await response.json();
       const teams = drawSheets(map, routes, shown, { onStop, fit });
       fill(list, teams.map(({ sheet, colour }) =>
         teamCard(sheet, colour, () => {
-          const line = routeLine(sheet.route ?? { coordinates: [] }, colour);
-          if (sheet.route) map.fitBounds(line.getBounds().pad(0.1));
+          if (sheet.route) map.fitBounds(L.geoJSON(sheet.route).getBounds().pad(0.1));
         })));
       status.textContent = shown.sheets.length ? "" : t("no_sheets");
       drawCheckIns(workDate).catch(() => undefined);
