@@ -33,6 +33,7 @@ from api.cases.models import (
 )
 from api.db import utcnow
 from api.geo import GeoPoint
+from api.rules.packs import Jurisdiction
 from api.teams.models import Team, TeamMember
 from api.users.models import Role, User
 from api.visit_requests.models import VisitPurpose, VisitRequest
@@ -276,8 +277,7 @@ def seed_demo(session: Session, today: date | None = None) -> DemoSeed:
         timezone=TIMEZONE,
         office_address=_OFFICE_ADDRESS,
         office_point=_OFFICE.to_wkt(),
-        visiting_from=time(8, 0),
-        visiting_until=time(21, 0),
+        jurisdiction=Jurisdiction.CN,
     )
     session.add(branch)
     session.flush()

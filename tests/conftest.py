@@ -8,9 +8,12 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from alembic.config import Config
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -23,12 +26,38 @@ from typer.testing import CliRunner
 from alembic import command
 from api.config import AuthSettings, PlanningSettings, Settings, WebhookSettings
 from api.main import create_app
+from api.rules.branch import BranchRules
+from api.rules.hours import closed_day
+from api.rules.packs import pack
 from tests.moto_s3 import moto_endpoint, s3_client  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("FIELDVISIT_TEST_DATABASE_URL")
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256"
 _counter = itertools.count()
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _visiting_days_ahead(today: date) -> bool:
+    """Whether the CN pack (the tests' branches') visits on each of the next few days: tests plan for tomorrow and
+    ask for requests open for the two days after."""
+    rules = BranchRules(pack("CN"), "Asia/Shanghai", None, None, 0.0, (), 3600)
+    return all(closed_day(rules, today + timedelta(days=ahead)) is None for ahead in range(1, 4))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ordinary_days() -> Iterator[None]:
+    """On the eve of a public holiday in China the suite runs as on the next ordinary day (the clock ticking on),
+    so that what tests plan for "tomorrow" is not left out as a holiday."""
+    now = datetime.now(SHANGHAI)
+    day = now.date()
+    while not _visiting_days_ahead(day):
+        day += timedelta(days=1)
+    if day == now.date():
+        yield
+        return
+    with time_machine.travel(datetime.combine(day, now.time(), tzinfo=SHANGHAI), tick=True):
+        yield
 
 
 def pytest_report_header() -> str:

@@ -2,7 +2,7 @@
 
 import itertools
 import re
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 from api.addresses.grades import PointSource
 from api.auth.security import hash_password, issue_access_token
 from api.branches.models import Branch
-from api.branches.service import local_today
+from api.branches.service import local_today, rules_of
 from api.cases.models import Address, AddressKind, ContactKind, ContactSource, DebtCase, DebtorContact, OverdueBucket
 from api.config import AuthSettings, PlanningSettings, Settings
 from api.db import utcnow
 from api.geo import GeoPoint
-from api.sheets.instance import build_day
+from api.rules.hours import Closed
+from api.sheets.instance import build_day, visit_windows
 from api.sheets.models import PlanningRun, RunStatus, VisitSheet
 from api.sheets.planner import planned_sheet
 from api.sheets.service import publish_run
@@ -53,8 +54,6 @@ def make_branch(session: Session, **fields: object) -> Branch:
         timezone="Asia/Shanghai",
         office_address="上海市黄浦区人民大道200号",
         office_point=PEOPLES_SQUARE.to_wkt(),
-        visiting_from=time(8, 0),
-        visiting_until=time(21, 0),
         evidence_recording_coverage=0.0,
         evidence_photo_purposes=[],
     )
@@ -244,7 +243,10 @@ def draft_sheet(session: Session, supervisor: User, team: Team, requests: list[V
     )
     session.add(run)
     session.flush()
-    day, _ = build_day(branch, team.work_date, [team], requests, GreatCircle(PlanningSettings().travel_mode))
+    found = {request.id: visit_windows(rules_of(branch), team.work_date, request) for request in requests}
+    windows = {key: spans for key, spans in found.items() if not isinstance(spans, Closed)}
+    assert len(windows) == len(requests), f"the legal hours leave no time for some requests: {found}"
+    day, _ = build_day(branch, team.work_date, [team], requests, windows, GreatCircle(PlanningSettings().travel_mode))
     route = earliest_route(day.instance, day.instance.teams[0], day.instance.stops)
     sheet = planned_sheet(run, team, day, route)
     session.add(sheet)

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
+from api.rules.packs import Jurisdiction
 from api.users.models import Role
 from tests.factories import auth_headers, make_branch, make_user, problem_type
 
@@ -198,9 +199,46 @@ def test_visiting_hours_are_checked_against_the_stored_ones(client: TestClient, 
     stored = _stored(session, branch)
     assert (stored.visiting_from, stored.visiting_until) == (branch.visiting_from, branch.visiting_until)
 
-    moved = client.patch(f"/branches/{branch.id}", json={"visiting_until": "22:00"}, headers=auth_headers(admin))
+    moved = client.patch(f"/branches/{branch.id}", json={"visiting_until": "20:00"}, headers=auth_headers(admin))
     assert moved.status_code == 200
-    assert (moved.json()["visiting_from"], moved.json()["visiting_until"]) == ("08:00", "22:00")
+    assert (moved.json()["visiting_from"], moved.json()["visiting_until"]) == ("08:00", "20:00")
+    assert moved.json()["hours_rule"] == "branch hours 08:00–20:00"
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "body", "pointer"),
+    [
+        ("CN", {"visiting_until": "22:00"}, "/visiting_until"),
+        ("CN", {"visiting_from": "07:30"}, "/visiting_from"),
+        ("IN", {"visiting_until": "20:00"}, "/visiting_until"),  # RBI: 08:00-19:00
+        ("PH", {"visiting_from": "05:00"}, "/visiting_from"),
+    ],
+)
+def test_a_branch_may_only_make_its_packs_hours_stricter(
+    client: TestClient, session: Session, jurisdiction: str, body: dict[str, str], pointer: str
+) -> None:
+    admin = make_user(session, Role.ADMIN)
+    branch = make_branch(session, jurisdiction=Jurisdiction(jurisdiction))
+
+    response = client.patch(f"/branches/{branch.id}", json=body, headers=auth_headers(admin))
+
+    assert response.status_code == 422
+    assert problem_type(response) == "hours-looser-than-pack"
+    assert response.json()["pack"] == jurisdiction and response.json()["errors"][0]["pointer"] == "#" + pointer
+    assert (_stored(session, branch).visiting_from, _stored(session, branch).visiting_until) == (None, None)
+    created = client.post("/branches", json=_new_branch(jurisdiction=jurisdiction, **body), headers=auth_headers(admin))
+    assert problem_type(created) == "hours-looser-than-pack"
+
+
+def test_a_branch_follows_its_packs_hours_until_it_sets_its_own(client: TestClient, session: Session) -> None:
+    admin = make_user(session, Role.ADMIN)
+
+    created = client.post("/branches", json=_new_branch(jurisdiction="IN"), headers=auth_headers(admin)).json()
+
+    assert (created["jurisdiction"], created["visiting_from"], created["visiting_until"]) == ("IN", "08:00", "19:00")
+    assert created["hours_rule"] == "IN RBI recovery agents" and created["pack_version"]
+    moved = client.patch(f"/branches/{created['id']}", json={"jurisdiction": "ID"}, headers=auth_headers(admin))
+    assert (moved.json()["visiting_from"], moved.json()["visiting_until"]) == ("08:00", "20:00")
 
 
 @pytest.mark.parametrize("body", [{"visiting_from": 8}, {"visiting_from": "25:00"}, {"office": {"lat": 91, "lon": 0}}])

@@ -3,16 +3,18 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from geoalchemy2 import WKBElement
-from sqlalchemy import JSON, CheckConstraint, Double, String, Time
+from sqlalchemy import JSON, CheckConstraint, Double, Integer, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
 from api.geo import point_column_type
+from api.rules.packs import Jurisdiction
 
 DEFAULT_CHECKLIST = ("recorder_charged", "camera_charged", "letters_carried", "forms_carried")
 DEFAULT_RECORDING_COVERAGE = 0.9
 DEFAULT_PHOTO_PURPOSES = ("door", "mailbox")
+DEFAULT_MAX_ON_SITE_MIN = 60
 
 
 class Language(StrEnum):
@@ -24,7 +26,10 @@ class Language(StrEnum):
 
 class Branch(Base):
     __tablename__ = "branch"
-    __table_args__ = (CheckConstraint("visiting_from < visiting_until", name="visiting_hours_order"),)
+    __table_args__ = (
+        CheckConstraint("visiting_from < visiting_until", name="visiting_hours_order"),
+        CheckConstraint("max_on_site_min BETWEEN 5 AND 600", name="max_on_site_range"),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -32,8 +37,14 @@ class Branch(Base):
     language: Mapped[Language] = mapped_column(enum_column_type(Language, "language"), default=Language.ZH)
     office_address: Mapped[str] = mapped_column(String(300))
     office_point: Mapped[WKBElement] = mapped_column(point_column_type())
-    visiting_from: Mapped[time] = mapped_column(Time(), default=time(8, 0))
-    visiting_until: Mapped[time] = mapped_column(Time(), default=time(21, 0))
+    jurisdiction: Mapped[Jurisdiction] = mapped_column(
+        enum_column_type(Jurisdiction, "jurisdiction"), default=Jurisdiction.CN, server_default=Jurisdiction.CN.value
+    )
+    # the branch's own visiting hours, only ever stricter than its pack's; None: the pack's
+    visiting_from: Mapped[time | None] = mapped_column(Time())
+    visiting_until: Mapped[time | None] = mapped_column(Time())
+    # a visit longer on site than this is flagged for review ("leave as soon as the purpose is reached")
+    max_on_site_min: Mapped[int] = mapped_column(Integer(), default=DEFAULT_MAX_ON_SITE_MIN, server_default="60")
     # what each agent confirms before the team's first visit of the day
     departure_checklist: Mapped[list[str]] = mapped_column(JSON(), default=lambda: list(DEFAULT_CHECKLIST))
     # the evidence a visit needs before it is complete: recordings over this share of the time on site, and photos

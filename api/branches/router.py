@@ -15,7 +15,7 @@ router = APIRouter(prefix="/branches", tags=["branches"])
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(service.BranchNameTaken),
+    responses=problem_responses(service.BranchNameTaken, service.HoursLooserThanPack),
 )
 def create_branch(body: BranchCreate, session: SessionDep, user: Admin) -> BranchRead:
     """Open a branch office (admins)."""
@@ -37,7 +37,10 @@ def get_branch(branch_id: UUID, session: SessionDep, user: CurrentUser) -> Branc
     return BranchRead.from_row(service.get_branch(session, user, branch_id))
 
 
-@router.patch("/{branch_id}", responses=problem_responses(service.BranchNotFound, service.BranchNameTaken))
+@router.patch(
+    "/{branch_id}",
+    responses=problem_responses(service.BranchNotFound, service.BranchNameTaken, service.HoursLooserThanPack),
+)
 def update_branch(branch_id: UUID, body: BranchUpdate, session: SessionDep, user: Admin) -> BranchRead:
     """Change a branch's name, time zone, office or visiting hours (admins)."""
     return BranchRead.from_row(service.update_branch(session, user, branch_id, body))

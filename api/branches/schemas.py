@@ -8,14 +8,17 @@ from pydantic import AfterValidator, Field, model_validator
 
 from api.branches.models import (
     DEFAULT_CHECKLIST,
+    DEFAULT_MAX_ON_SITE_MIN,
     DEFAULT_PHOTO_PURPOSES,
     DEFAULT_RECORDING_COVERAGE,
     Branch,
     Language,
 )
+from api.branches.rules import rules_of
 from api.geo import GeoPoint
+from api.rules.evidence import EvidencePurpose
+from api.rules.packs import DEFAULT_PACK, Jurisdiction
 from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
-from api.visit_evidence.models import EvidencePurpose
 
 
 @cache
@@ -49,6 +52,9 @@ RecordingCoverage = Annotated[
     float,
     Field(ge=0, le=1, description="Share of the time on site the visit's recordings must cover, e.g. 0.9; 0: none."),
 ]
+MaxOnSite = Annotated[
+    int, Field(ge=5, le=600, description="Minutes on site after which a visit is flagged for review.")
+]
 PhotoPurposes = Annotated[
     list[FromJson[EvidencePurpose]],
     Field(max_length=7, description="Photos every visit needs before it is complete, e.g. door and mailbox."),
@@ -63,8 +69,18 @@ class BranchCreate(Body):
     language: FromJson[Language] = Field(default=Language.ZH, description="The language of printed sheets.")
     office_address: OfficeAddress
     office: GeoPoint
-    visiting_from: LocalTime = Field(default=time(8, 0), description="Local time from which doors may be visited.")
-    visiting_until: LocalTime = Field(default=time(21, 0), description="Local time after which no door is visited.")
+    jurisdiction: FromJson[Jurisdiction] = Field(
+        default=Jurisdiction(DEFAULT_PACK), description="The rule pack whose law the branch's visits follow."
+    )
+    visiting_from: LocalTime | None = Field(
+        default=None,
+        description="The branch's own earliest visit, local time; only later than the pack's. Unset: the pack's.",
+    )
+    visiting_until: LocalTime | None = Field(
+        default=None,
+        description="The branch's own latest end of a visit; only earlier than the pack's. Unset: the pack's.",
+    )
+    max_on_site_min: MaxOnSite = DEFAULT_MAX_ON_SITE_MIN
     departure_checklist: Checklist = Field(default_factory=lambda: list(DEFAULT_CHECKLIST))
     evidence_recording_coverage: RecordingCoverage = DEFAULT_RECORDING_COVERAGE
     evidence_photo_purposes: PhotoPurposes = Field(
@@ -85,8 +101,10 @@ class BranchUpdate(Patch):
     language: FromJson[Language] | None = None
     office_address: OfficeAddress | None = None
     office: GeoPoint | None = None
+    jurisdiction: FromJson[Jurisdiction] | None = None
     visiting_from: LocalTime | None = None
     visiting_until: LocalTime | None = None
+    max_on_site_min: MaxOnSite | None = None
     departure_checklist: Checklist | None = None
     evidence_recording_coverage: RecordingCoverage | None = None
     evidence_photo_purposes: PhotoPurposes | None = None
@@ -98,7 +116,8 @@ class BranchUpdate(Patch):
 
 
 class BranchRead(Read):
-    """A branch office with its allowed visiting hours (local time of `timezone`)."""
+    """A branch office with the hours its visits may happen in (local time at each address), from its jurisdiction's
+    rule pack and its own stricter hours."""
 
     id: UUID
     name: str
@@ -106,8 +125,12 @@ class BranchRead(Read):
     language: Language
     office_address: str
     office: GeoPoint
-    visiting_from: LocalTime
-    visiting_until: LocalTime
+    jurisdiction: Jurisdiction
+    pack_version: str = Field(description="The version of the jurisdiction's rule pack in force.")
+    visiting_from: LocalTime = Field(description="Visits start from this time, at the debtor's location.")
+    visiting_until: LocalTime = Field(description="Visits end by this time.")
+    hours_rule: str = Field(description="Where the hours come from: the pack's rule, or the branch's stricter hours.")
+    max_on_site_min: int
     departure_checklist: list[str]
     evidence_recording_coverage: float
     evidence_photo_purposes: list[EvidencePurpose]
@@ -118,6 +141,7 @@ class BranchRead(Read):
     def from_row(cls, branch: Branch) -> "BranchRead":
         office = GeoPoint.from_wkb(branch.office_point)
         assert office is not None
+        rules = rules_of(branch)
         return cls(
             id=branch.id,
             name=branch.name,
@@ -125,8 +149,12 @@ class BranchRead(Read):
             language=branch.language,
             office_address=branch.office_address,
             office=office,
-            visiting_from=branch.visiting_from,
-            visiting_until=branch.visiting_until,
+            jurisdiction=branch.jurisdiction,
+            pack_version=rules.pack.version,
+            visiting_from=rules.opens,
+            visiting_until=rules.closes,
+            hours_rule=rules.hours_rule.label,
+            max_on_site_min=branch.max_on_site_min,
             departure_checklist=branch.departure_checklist,
             evidence_recording_coverage=branch.evidence_recording_coverage,
             evidence_photo_purposes=[EvidencePurpose(purpose) for purpose in branch.evidence_photo_purposes],

@@ -7,10 +7,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
+from api.branches.rules import rules_of
 from api.branches.schemas import BranchCreate, BranchUpdate
 from api.db import utcnow
 from api.pagination import paginate
 from api.problems import Conflict, NotFound, ValidationFailed, problem_members
+from api.rules.branch import looser_hours
 from api.scope import in_scope
 from api.users.models import Role, User
 
@@ -25,6 +27,16 @@ class BranchNameTaken(Conflict):
     title = "A branch with this name exists"
     slug = "branch-name-taken"
     members = problem_members(branch_id=(UUID, "The branch that has the name."))
+
+
+class HoursLooserThanPack(ValidationFailed):
+    title = "The branch's hours are looser than its jurisdiction allows"
+    slug = "hours-looser-than-pack"
+    members = problem_members(
+        pack=(str, "The branch's jurisdiction pack."),
+        pack_from=(str, "The pack's earliest visit, HH:MM local time."),
+        pack_until=(str, "The pack's latest end of a visit."),
+    )
 
 
 class BranchRequired(ValidationFailed):
@@ -77,12 +89,15 @@ def create_branch(session: Session, data: BranchCreate) -> Branch:
         language=data.language,
         office_address=data.office_address,
         office_point=data.office.to_wkt(),
+        jurisdiction=data.jurisdiction,
         visiting_from=data.visiting_from,
         visiting_until=data.visiting_until,
+        max_on_site_min=data.max_on_site_min,
         departure_checklist=data.departure_checklist,
         evidence_recording_coverage=data.evidence_recording_coverage,
         evidence_photo_purposes=[purpose.value for purpose in data.evidence_photo_purposes],
     )
+    _ensure_hours_allowed(branch)
     session.add(branch)
     session.flush()
     return branch
@@ -99,11 +114,32 @@ def update_branch(session: Session, user: User, branch_id: UUID, data: BranchUpd
         changes["evidence_photo_purposes"] = [purpose.value for purpose in changes["evidence_photo_purposes"]]
     for name, value in changes.items():
         setattr(branch, name, value)
-    if branch.visiting_from >= branch.visiting_until:
-        raise ValidationFailed(
-            "visiting_from must be earlier than visiting_until.",
-            errors=[{"pointer": "#/visiting_from", "detail": "not earlier than visiting_until"}],
-        )
+    _ensure_hours_allowed(branch)
     session.flush()
     session.refresh(branch)
     return branch
+
+
+def _ensure_hours_allowed(branch: Branch) -> None:
+    """The branch's own hours keep their order and may only be stricter than its pack's."""
+    rules = rules_of(branch)
+    if rules.opens >= rules.closes:
+        raise ValidationFailed(
+            f"The visiting hours {rules.opens:%H:%M}-{rules.closes:%H:%M} are empty: visiting_from must be earlier"
+            " than visiting_until (and than the pack's end).",
+            errors=[{"pointer": "#/visiting_from", "detail": "not earlier than visiting_until"}],
+        )
+    why = looser_hours(rules.pack, branch.visiting_from, branch.visiting_until)
+    if why is not None:
+        field = (
+            "visiting_from"
+            if branch.visiting_from and branch.visiting_from < rules.pack.hours.opens
+            else "visiting_until"
+        )
+        raise HoursLooserThanPack(
+            f"A branch's hours may only be stricter than its jurisdiction's: {why}.",
+            pack=rules.pack.code.value,
+            pack_from=rules.pack.hours.opens.strftime("%H:%M"),
+            pack_until=rules.pack.hours.closes.strftime("%H:%M"),
+            errors=[{"pointer": f"#/{field}", "detail": why}],
+        )

@@ -1,21 +1,152 @@
-"""When a team may be at the door: on its sheet's work date and inside the branch's visiting hours, both read on the
-branch's wall clock."""
+"""When a visit may happen: on a day the jurisdiction visits (not a public holiday there, not a weekday its pack
+excludes), inside the legal hours at the debtor's location (the address's own time zone), and for a team at the
+door, on its sheet's work date (the branch's clock)."""
 
-from datetime import date, datetime, time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+import holidays
+
+from api.rules.branch import BranchRules
+from api.rules.packs import HolidayCalendar, Rule
+
+WORK_DATE_RULE = Rule("work date", "a sheet is worked on the day it was planned for")
 
 
 class DoorRule(StrEnum):
     """The rule that keeps a team from checking in or starting a visit now."""
 
     WORK_DATE = "work_date"  # the sheet is for another day
-    VISITING_HOURS = "visiting_hours"  # outside the hours the branch may visit
+    VISITING_HOURS = "visiting_hours"  # outside the legal hours at the address
+    VISITING_DAY = "visiting_day"  # a public holiday there, or a weekday the jurisdiction does not visit on
 
 
-def door_closed(now_local: datetime, work_date: date, visiting_from: time, visiting_until: time) -> DoorRule | None:
-    """The rule broken by being at the door at `now_local` (the branch's local time), or None when it is allowed."""
-    if now_local.date() != work_date:
-        return DoorRule.WORK_DATE
-    if not visiting_from <= now_local.time().replace(tzinfo=None) < visiting_until:
-        return DoorRule.VISITING_HOURS
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """Why no visit may happen then, in words that name the rule and its pack."""
+
+    door_rule: DoorRule
+    rule: Rule
+    detail: str  # e.g. "CN: public holiday 2026-10-01 (National Day)"
+    override: bool  # a supervisor may allow it with a written reason
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of time, as aware datetimes."""
+
+    start: datetime
+    end: datetime
+
+
+@lru_cache(maxsize=64)
+def _country_holidays(country: str, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays(country, years=year)
+
+
+@lru_cache(maxsize=1024)
+def holiday_name(calendar: HolidayCalendar, day: date) -> str | None:
+    """The public holiday `day` is in the calendar's country, or None. China's calendar knows its adjusted working
+    days (调休): a weekend worked in exchange is no holiday, a weekday taken off is one; for a year it has no data
+    for yet, the statutory days alone are used."""
+    if calendar.calendar == "chinese-calendar":
+        try:
+            on_holiday, name = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            pass
+        else:
+            return name if on_holiday and name else None  # an ordinary weekend is a day off but no holiday
+    return _country_holidays(calendar.country, day.year).get(day)
+
+
+def closed_day(rules: BranchRules, day: date) -> Closed | None:
+    """Why no visit happens on `day` (the debtor's local date), or None."""
+    pack = rules.pack
+    if day.isoweekday() not in pack.days.weekdays:
+        detail = f"{pack.days.rule.label}: no visits on a {day:%A} ({day.isoformat()})"
+        return Closed(DoorRule.VISITING_DAY, pack.days.rule, detail, override=False)
+    if pack.holidays is not None:
+        name = holiday_name(pack.holidays, day)
+        if name is not None:
+            detail = f"{pack.holidays.rule.label} {day.isoformat()} ({name})"
+            return Closed(DoorRule.VISITING_DAY, pack.holidays.rule, detail, override=pack.holidays.override)
+    return None
+
+
+def hours_detail(rules: BranchRules) -> str:
+    return f"{rules.hours_rule.label}: only {rules.opens:%H:%M}–{rules.closes:%H:%M} at the debtor's location"
+
+
+def window_meets_hours(rules: BranchRules, start: time, end: time) -> bool:
+    """Whether a debtor's preferred window (local time at the address) overlaps the legal hours."""
+    return start < rules.closes and end > rules.opens
+
+
+def visit_starts(
+    rules: BranchRules,
+    day: date,
+    zone: ZoneInfo,
+    service_s: int,
+    preferred: tuple[time, time] | None = None,
+    avoid: Sequence[tuple[time, time]] = (),
+) -> list[Span] | Closed:
+    """When a visit of `service_s` may start on `day` at a place in `zone`: inside the legal hours (ending by their
+    close), inside the debtor's `preferred` window if any, and out of the times the debtor said are inconvenient
+    (`avoid`, the visit not overlapping them); all in the place's local time. Empty or closed: why."""
+    closed = closed_day(rules, day)
+    if closed is not None:
+        return closed
+    # seconds of the local day: cheap to compare, and wall-clock arithmetic is what local hours mean
+    start, end = _seconds(rules.opens), _seconds(rules.closes) - service_s
+    if preferred is not None:
+        start, end = max(start, _seconds(preferred[0])), min(end, _seconds(preferred[1]))
+    spans = [(start, end)] if start <= end else []
+    for since, until in avoid:
+        # a start in (since - service, until) would overlap the inconvenient time
+        cut_from, cut_to = _seconds(since) - service_s, _seconds(until)
+        spans = [piece for span in spans for piece in _cut(span, cut_from, cut_to)]
+    if not spans:
+        why = "its preferred window" if preferred is not None else "its length"
+        detail = f"{why} leaves no start inside the hours: {hours_detail(rules)}"
+        if avoid:
+            detail += ", out of the debtor's inconvenient times"
+        return Closed(DoorRule.VISITING_HOURS, rules.hours_rule, detail, override=False)
+    midnight = datetime.combine(day, time(0), zone)
+    return [Span(midnight + timedelta(seconds=first), midnight + timedelta(seconds=last)) for first, last in spans]
+
+
+def _seconds(moment: time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
+
+
+def _cut(span: tuple[int, int], cut_from: int, cut_to: int) -> list[tuple[int, int]]:
+    """`span` without the open interval (cut_from, cut_to)."""
+    start, end = span
+    pieces = []
+    if start <= cut_from:
+        pieces.append((start, min(end, cut_from)))
+    if end >= cut_to:
+        pieces.append((max(start, cut_to), end))
+    return pieces
+
+
+def door_closed(rules: BranchRules, now: datetime, work_date: date, zone: ZoneInfo) -> Closed | None:
+    """The rule broken by being at the door of a place in `zone` at `now`, for a sheet of `work_date`; None when
+    allowed."""
+    at_branch = now.astimezone(ZoneInfo(rules.timezone))
+    if at_branch.date() != work_date:
+        detail = f"this sheet is for {work_date.isoformat()}, and it is {at_branch:%Y-%m-%d} at the branch"
+        return Closed(DoorRule.WORK_DATE, WORK_DATE_RULE, detail, override=True)
+    local = now.astimezone(zone)
+    closed = closed_day(rules, local.date())
+    if closed is not None:
+        return closed
+    if not rules.opens <= local.time().replace(tzinfo=None) < rules.closes:
+        detail = f"it is {local:%H:%M} at the address; {hours_detail(rules)}"
+        return Closed(DoorRule.VISITING_HOURS, rules.hours_rule, detail, override=rules.pack.hours.override)
     return None

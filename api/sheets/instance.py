@@ -3,7 +3,8 @@
 all go through it.
 
 Times inside the instance are seconds after the branch's local midnight of the work date. A visit starts within
-the branch's visiting hours (and ends by their close) and within the request's preferred window if it has one;
+the legal hours at its address, in the address's own time zone (and ends by their close), and within the request's
+preferred window if it has one;
 it takes a time that depends on its purpose. Dropping a request costs more the higher its priority and the longer
 the case is overdue; complaint cases need an experienced team. A team re-planned during the day (`Resume`) leaves
 from where it is, at that time, with what is left of its visit limit and the breaks it can still take.
@@ -12,13 +13,18 @@ from where it is, at that time, with what is left of its visit limit and the bre
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from geoalchemy2 import WKTElement
+import shapely
+from geoalchemy2 import WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
 
 from api.branches.models import Branch
 from api.cases.models import OverdueBucket
+from api.rules.branch import BranchRules
+from api.rules.hours import Closed, visit_starts
+from api.rules.zones import zone_at
 from api.sheets.models import SheetStop
 from api.teams.models import Team
 from api.visit_requests.models import VisitPurpose, VisitRequest
@@ -75,21 +81,38 @@ class PlannedDay:
 
 
 def local_midnight(branch: Branch, work_date: date) -> datetime:
-    return datetime.combine(work_date, time(0), tzinfo=ZoneInfo(branch.timezone))
+    return _midnight(branch.timezone, work_date)
+
+
+def _midnight(timezone: str, work_date: date) -> datetime:
+    return datetime.combine(work_date, time(0), tzinfo=ZoneInfo(timezone))
 
 
 def seconds_of(moment: time) -> int:
     return moment.hour * 3600 + moment.minute * 60 + moment.second
 
 
-def visit_window(branch: Branch, request: VisitRequest) -> TimeWindow | None:
-    """When the visit may start: inside visiting hours (ending by their close) and the preferred window; None when
-    the two do not meet."""
+def visit_windows(
+    rules: BranchRules,
+    work_date: date,
+    request: VisitRequest,
+    avoid: Sequence[tuple[time, time]] = (),
+    point: Point | None = None,
+) -> tuple[TimeWindow, ...] | Closed:
+    """When the visit may start, in seconds after the branch's midnight: inside the legal hours at the address, in
+    its own time zone (ending by their close), its preferred window and out of the debtor's inconvenient times
+    (`avoid`); or the rule that leaves no time on that date. `point`: the address's, when already read."""
+    lat, lon = point or address_point(request)
+    preferred = (request.window_start, request.window_end) if request.window_start and request.window_end else None
     service_s = SERVICE_MINUTES[request.purpose] * 60
-    opens, closes = seconds_of(branch.visiting_from), seconds_of(branch.visiting_until) - service_s
-    if request.window_start is not None and request.window_end is not None:
-        opens, closes = max(opens, seconds_of(request.window_start)), min(closes, seconds_of(request.window_end))
-    return TimeWindow(opens, closes) if opens <= closes else None
+    spans = visit_starts(rules, work_date, zone_at(lat, lon, rules.timezone), service_s, preferred, avoid)
+    if isinstance(spans, Closed):
+        return spans
+    midnight = _midnight(rules.timezone, work_date)
+    return tuple(
+        TimeWindow(int((span.start - midnight).total_seconds()), int((span.end - midnight).total_seconds()))
+        for span in spans
+    )
 
 
 def drop_cost(request: VisitRequest) -> int:
@@ -107,16 +130,28 @@ def address_point(request: VisitRequest) -> Point:
     return (shape.y, shape.x)
 
 
+def address_points(requests: Sequence[VisitRequest]) -> list[Point]:
+    """(lat, lon) of each request's located address, read in one call (a day's thousand points in a millisecond)."""
+    elements = [request.address.point for request in requests]
+    if not all(isinstance(element, WKBElement) for element in elements):
+        return [address_point(request) for request in requests]  # points just set from text, not yet loaded
+    blobs = [bytes.fromhex(data) if isinstance(data := element.data, str) else bytes(data) for element in elements]
+    coordinates = shapely.get_coordinates(shapely.from_wkb(blobs))
+    return [(float(lat), float(lon)) for lon, lat in coordinates]
+
+
 def build_day(
     branch: Branch,
     work_date: date,
     teams: Sequence[Team],
     requests: Sequence[VisitRequest],
+    windows: Mapping[UUID, tuple[TimeWindow, ...]],
     travel: MatrixProvider,
     pins: Mapping[str, Pin] | None = None,
     resume: Mapping[str, Resume] | None = None,
 ) -> tuple[PlannedDay, Matrices]:
-    """The routing instance of the day: `requests` must have a located address and a window (see `visit_window`).
+    """The routing instance of the day: `requests` must have a located address, and `windows` (by request id) the
+    times each may start in (see `visit_windows`).
     `pins` (by request id) keep requests on a team, at a position or a start time; pins to teams not working that
     day are ignored. `resume` (by team id) continues teams' days already under way."""
     pins = {key: pin for key, pin in (pins or {}).items() if pin.team_key in {str(team.id) for team in teams}}
@@ -133,7 +168,7 @@ def build_day(
         for team in teams
     ]
     stops = [
-        request_stop(branch, request, row, pins.get(str(request.id)))
+        request_stop(windows[request.id], request, row, pins.get(str(request.id)))
         for row, request in enumerate(requests, start=len(depots))
     ]
     instance = Instance(routing_teams, stops, durations_s=matrices.durations_s, distances_m=matrices.distances_m)
@@ -177,17 +212,15 @@ def _routing_team(team: Team, start: int, end: int, resume: Mapping[str, Resume]
     )
 
 
-def request_stop(branch: Branch, request: VisitRequest, location: int, pin: Pin | None = None) -> Stop:
-    """The routing stop of a request whose window is not empty (see `visit_window`)."""
-    window = visit_window(branch, request)
-    assert window is not None, "requests without a window are left out before"
+def request_stop(windows: tuple[TimeWindow, ...], request: VisitRequest, location: int, pin: Pin | None = None) -> Stop:
+    """The routing stop of a request that has `windows` to start in (see `visit_windows`)."""
     if pin is not None and pin.start_s is not None:
-        window = TimeWindow(pin.start_s, pin.start_s)
+        windows = (TimeWindow(pin.start_s, pin.start_s),)
     return Stop(
         key=str(request.id),
         location=location,
         service_s=SERVICE_MINUTES[request.purpose] * 60,
-        windows=(window,),
+        windows=windows,
         drop_cost=PINNED_DROP_COST_M if pin else drop_cost(request),
         required_skills=frozenset({EXPERIENCED}) if request.case.complaint_history else frozenset(),
         pin_team=pin.team_key if pin else None,

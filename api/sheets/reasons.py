@@ -4,6 +4,7 @@ clock, with the machine fields (the reason and the teams' ids) beside the words.
 from dataclasses import dataclass
 from uuid import UUID
 
+from api.rules.hours import DoorRule
 from api.sheets.instance import PlannedDay
 from api.sheets.models import UnplannedReason
 from routing.plan import Dropped, DropReason, Plan
@@ -13,6 +14,11 @@ UNPLANNED_REASON = {
     DropReason.NO_TEAM_WITH_SKILL: UnplannedReason.NO_TEAM_WITH_SKILL,
     DropReason.PIN_IMPOSSIBLE: UnplannedReason.PIN_IMPOSSIBLE,
     DropReason.LOWER_PRIORITY: UnplannedReason.LOWER_PRIORITY,
+}
+# the legal-hours rules that leave a request out, as reasons
+CLOSED_REASONS = {
+    DoorRule.VISITING_DAY: UnplannedReason.NOT_A_VISITING_DAY,
+    DoorRule.VISITING_HOURS: UnplannedReason.OUTSIDE_LEGAL_HOURS,
 }
 
 

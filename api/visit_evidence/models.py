@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
+from api.rules.evidence import EvidencePurpose
 
 
 class EvidenceKind(StrEnum):
@@ -16,19 +17,6 @@ class EvidenceKind(StrEnum):
     RECORDING = "recording"
     PHOTO = "photo"
     DOCUMENT = "document"
-
-
-class EvidencePurpose(StrEnum):
-    """What the item shows: `whole_visit` (the recording), `door`, `mailbox`, `building`, `surroundings`,
-    `signed_letter` (a letter or form the debtor signed), `other`."""
-
-    WHOLE_VISIT = "whole_visit"
-    DOOR = "door"
-    MAILBOX = "mailbox"
-    BUILDING = "building"
-    SURROUNDINGS = "surroundings"
-    SIGNED_LETTER = "signed_letter"
-    OTHER = "other"
 
 
 class EvidenceStatus(StrEnum):

@@ -1,13 +1,14 @@
 """The branch's evidence policy: what a visit needs before it can be completed."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.problems import Conflict, problem_members
+from api.rules import evidence as evidence_rules
 from api.visit_evidence.models import EvidenceItem, EvidenceKind, EvidenceStatus
 from api.visits.models import CheckIn, Visit
 
@@ -27,18 +28,7 @@ class EvidenceIncomplete(Conflict):
     )
 
 
-@dataclass(frozen=True)
-class Shortfall:
-    coverage: float  # share of the time on site the accepted recordings cover
-    required_coverage: float
-    missing_photos: list[str]
-
-    @property
-    def met(self) -> bool:
-        return self.coverage >= self.required_coverage and not self.missing_photos
-
-
-def shortfall(session: Session, visit: Visit, until: datetime) -> Shortfall:
+def shortfall(session: Session, visit: Visit, until: datetime) -> evidence_rules.Shortfall:
     """How the accepted evidence measures up to the branch's policy for the time on site: from the first check-in
     (or a supervisor's start) to `until`, when the outcome was submitted."""
     branch = session.get_one(Branch, visit.branch_id)
@@ -56,10 +46,9 @@ def shortfall(session: Session, visit: Visit, until: datetime) -> Shortfall:
         for item in accepted
         if item.kind is EvidenceKind.RECORDING
     ]
-    return Shortfall(
-        coverage=covered_share(began, until, recordings),
-        required_coverage=branch.evidence_recording_coverage,
-        missing_photos=[purpose for purpose in branch.evidence_photo_purposes if purpose not in photographed],
+    rules = branches_service.rules_of(branch)
+    return evidence_rules.shortfall(
+        began, until, recordings, photographed, rules.recording_coverage, rules.photo_purposes
     )
 
 
@@ -86,17 +75,3 @@ def ensure_met(session: Session, visit: Visit, until: datetime) -> None:
         required_coverage=gap.required_coverage,
         missing_photos=gap.missing_photos,
     )
-
-
-def covered_share(began: datetime, ended: datetime, intervals: list[tuple[datetime, datetime]]) -> float:
-    """The share of [began, ended] the union of the intervals covers (1 for an empty span)."""
-    span = (ended - began).total_seconds()
-    if span <= 0:
-        return 1.0
-    covered, reach = 0.0, began
-    for start, end in sorted(intervals):
-        start, end = max(start, reach), min(end, ended)
-        if end > start:
-            covered += (end - start).total_seconds()
-            reach = end
-    return covered / span

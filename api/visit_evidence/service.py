@@ -28,6 +28,7 @@ from api.problems import (
     ValidationFailed,
     problem_members,
 )
+from api.rules.position import photo_far
 from api.sheets.models import VisitSheet
 from api.users.models import User
 from api.visit_evidence import policy as evidence_policy
@@ -397,6 +398,6 @@ def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, 
         item.lat, item.lon = photo.lat, photo.lon
         point = to_shape(session.get_one(Address, visit.address_id).point)
         item.distance_m = distance_m(photo.lat, photo.lon, point.y, point.x)
-        if item.distance_m > rules.photo_radius_m:
+        if photo_far(item.distance_m, rules.photo_radius_m):
             flags.append(EvidenceFlag.FAR_FROM_ADDRESS)
     item.flags = [flag.value for flag in flags]

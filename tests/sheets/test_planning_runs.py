@@ -86,7 +86,7 @@ def test_a_run_plans_every_request_on_one_draft_sheet_per_team(
     assert sorted(sheet["team_id"] for sheet in run["sheets"]) == sorted(str(team.id) for team in teams)
     assert all(sheet["status"] == "draft" and sheet["version"] is None for sheet in run["sheets"])
     assert sum(sheet["stops"] for sheet in run["sheets"]) == 5 and run["unplanned"] == []
-    assert set(run["figures"]["timings"]) == {"precheck_s", "load_s", "matrix_s", "solve_s", "store_s"}
+    assert set(run["figures"]["timings"]) == {"precheck_s", "load_s", "rules_s", "matrix_s", "solve_s", "store_s"}
     assert run["figures"]["planned"] == 5
     stops = session.scalars(select(SheetStop)).all()
     assert {stop.visit_request_id for stop in stops} == {request.id for request in requests}

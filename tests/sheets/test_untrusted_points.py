@@ -1,11 +1,14 @@
 """Planning routes only to points it trusts: a geocoder's match coarser than the address's text is left out, named
 as such, until the supervisor places it (the pre-check puts it before them first)."""
 
-from datetime import time
+from datetime import date
+from uuid import uuid4
 
 from api.addresses.grades import PointSource, Precision
 from api.branches.models import Branch
+from api.branches.rules import rules_of
 from api.cases.models import Address, AddressValidity
+from api.rules.packs import Jurisdiction
 from api.sheets.models import UnplannedReason
 from api.sheets.planner import _sort_out
 from api.teams.models import Team
@@ -20,14 +23,18 @@ def _request(source: PointSource, precision: Precision | None) -> VisitRequest:
 
 
 def test_a_road_match_for_a_door_address_is_left_out_and_finer_or_human_points_are_planned() -> None:
-    branch = Branch(visiting_from=time(8), visiting_until=time(21))
+    branch = Branch(timezone="Asia/Shanghai", jurisdiction=Jurisdiction.CN, max_on_site_min=60)
+    branch.evidence_recording_coverage, branch.evidence_photo_purposes = 0.0, []
     road, door, building = (
         _request(PointSource.GEOCODER, p) for p in (Precision.ROAD, Precision.DOOR, Precision.BUILDING)
     )
     imported, placed = _request(PointSource.IMPORT, None), _request(PointSource.SUPERVISOR, None)
 
-    plannable, left_out = _sort_out(branch, [Team()], [road, door, building, imported, placed])
+    requests = [road, door, building, imported, placed]
+    for request in requests:
+        request.id = uuid4()
+    plannable, left_out = _sort_out(rules_of(branch), date(2026, 12, 3), [Team()], requests)
 
-    assert plannable == [door, building, imported, placed]
+    assert list(plannable) == [request.id for request in (door, building, imported, placed)]
     assert [(request, reason) for request, reason, _ in left_out] == [(road, UnplannedReason.ADDRESS_POINT_UNTRUSTED)]
     assert "road" in left_out[0][2] and "complete" in left_out[0][2]

@@ -1,0 +1,1 @@
+"""The rule packs' data files, one per jurisdiction (see api/rules/packs.py)."""

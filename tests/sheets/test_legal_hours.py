@@ -1,0 +1,72 @@
+"""Planning by the law of the branch's jurisdiction: a request only possible on a public holiday there is left out
+naming the rule, and a debtor in another time zone than the branch is visited by the debtor's own clock."""
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from time_machine import TimeMachineFixture
+
+from api.geo import GeoPoint
+from api.rules.packs import Jurisdiction
+from api.users.models import Role
+from tests.factories import auth_headers, make_address, make_branch, make_case, make_team, make_user, make_visit_request
+from tests.sheets.test_planning_runs import plan
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CHICAGO, DENVER = ZoneInfo("America/Chicago"), ZoneInfo("America/Denver")
+EL_PASO = GeoPoint(lat=31.7619, lon=-106.4850)  # Texas, but Mountain time: an hour behind most of the state
+
+
+def test_a_request_only_possible_on_a_public_holiday_is_left_out_with_the_rule(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    time_machine.move_to(datetime(2026, 9, 30, 10, 0, tzinfo=SHANGHAI), tick=True)
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    holiday = datetime(2026, 10, 1).date()
+    make_team(session, branch, work_date=holiday)
+    address = make_address(session, make_case(session, branch))
+    only_then = make_visit_request(session, address, earliest_date=holiday, latest_date=holiday)
+
+    run = plan(client, app, supervisor, work_date=holiday.isoformat(), time_limit_s=1)
+
+    assert run["status"] == "succeeded"
+    assert [(row["visit_request_id"], row["reason"], row["detail"]) for row in run["unplanned"]] == [
+        (str(only_then.id), "not_a_visiting_day", "CN: public holiday 2026-10-01 (National Day)")
+    ]
+
+
+def test_a_debtor_in_another_time_zone_is_visited_by_their_own_clock(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    branch = make_branch(
+        session, timezone="America/Chicago", jurisdiction=Jurisdiction.US, office_point=EL_PASO.to_wkt()
+    )
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    team = make_team(session, branch)
+    team.shift_start = time(7, 0)  # 06:00 at the door: the branch's clock alone would start at 08:00, 07:00 there
+    session.commit()
+    requests = [
+        make_visit_request(
+            session,
+            make_address(
+                session,
+                make_case(session, branch),
+                point=GeoPoint(lat=EL_PASO.lat + north, lon=EL_PASO.lon),
+                raw_text=f"{100 + index} N Oregon St, El Paso, TX 79901",
+            ),
+        )
+        for index, north in enumerate((0.002, 0.004, 0.006))
+    ]
+
+    run = plan(client, app, supervisor, time_limit_s=1)
+
+    assert run["status"] == "succeeded" and run["unplanned"] == [], run["unplanned"]
+    sheet = client.get(f"/visit-sheets/{run['sheets'][0]['id']}", headers=auth_headers(supervisor))
+    starts = [datetime.fromisoformat(stop["starts_at"]) for stop in sheet.json()["stops"]]
+    assert len(starts) == len(requests)
+    assert min(start.astimezone(DENVER).time() for start in starts) == time(8, 0)
+    assert min(start.astimezone(CHICAGO).time() for start in starts) == time(9, 0)
