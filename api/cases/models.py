@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     Double,
     ForeignKey,
     ForeignKeyConstraint,
@@ -16,16 +17,18 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym, validates
 
 from api.addresses.grades import AddressGrade, PointSource, Precision
 from api.addresses.grading import describe
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
 from api.geo import point_column_type
+from api.rules.packs import CaseFlag
 
 
 class OverdueBucket(StrEnum):
@@ -204,3 +207,43 @@ class Address(Base):
         self.point_accuracy_m = accuracy_m if placed else None
         self.point_set_by_id = by_id if placed else None
         self.point_set_at = utcnow() if placed else None
+
+
+class CaseRestriction(Base):
+    """A flag on a case that may keep it from the field (see `api.rules.eligibility`): who set it and when, and
+    who lifted it, when and why. An `inconvenient` one names times (local at the address) and/or an address."""
+
+    __tablename__ = "case_restriction"
+    __table_args__ = (
+        ForeignKeyConstraint(["address_id", "case_id"], ["address.id", "address.case_id"]),
+        CheckConstraint("ends_on IS NULL OR starts_on <= ends_on", name="date_order"),
+        CheckConstraint("(time_from IS NULL AND time_until IS NULL) OR (time_from < time_until)", name="time_order"),
+        CheckConstraint(
+            "flag = 'inconvenient' OR (time_from IS NULL AND address_id IS NULL)", name="place_only_inconvenient"
+        ),
+        CheckConstraint(
+            "flag != 'inconvenient' OR time_from IS NOT NULL OR address_id IS NOT NULL", name="inconvenient_says_what"
+        ),
+        CheckConstraint(
+            "(lifted_at IS NULL AND lifted_by_id IS NULL AND lift_reason = '')"
+            " OR (lifted_at IS NOT NULL AND lifted_by_id IS NOT NULL AND lift_reason != '')",
+            name="lifted_with_reason",
+        ),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    case_id: Mapped[UUID] = mapped_column(ForeignKey("debt_case.id"), index=True)
+    flag: Mapped[CaseFlag] = mapped_column(enum_column_type(CaseFlag, "case_flag"))
+    note: Mapped[str] = mapped_column(Text(), default="")
+    starts_on: Mapped[date] = mapped_column(Date())
+    ends_on: Mapped[date | None] = mapped_column(Date())
+    time_from: Mapped[time | None] = mapped_column(Time())
+    time_until: Mapped[time | None] = mapped_column(Time())
+    address_id: Mapped[UUID | None] = mapped_column()
+    set_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    lifted_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    lift_reason: Mapped[str] = mapped_column(Text(), default="")
+
+    created_at = synonym("set_at")  # lists page by it

@@ -84,6 +84,9 @@ class UnplannedReason(StrEnum):
     PIN_IMPOSSIBLE = "pin_impossible"  # the supervisor's pin cannot be honoured
     LOWER_PRIORITY = "lower_priority"  # the day is full of visits that matter more
     REMOVED = "removed"  # the supervisor took it off the plan
+    OUTSIDE_LEGAL_HOURS = "outside_legal_hours"  # no start inside the legal hours at the address and its window
+    NOT_A_VISITING_DAY = "not_a_visiting_day"  # a public holiday at the address, or a weekday its law excludes
+    NOT_ELIGIBLE = "not_eligible"  # the case may not be visited now (a complaint, a lawyer, a quiet period…)
 
 
 class PlanningRun(Base):

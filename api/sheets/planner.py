@@ -12,9 +12,9 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,21 +24,26 @@ from sqlalchemy.orm import Session, selectinload
 from api.addresses import precheck
 from api.addresses.grades import point_trusted
 from api.audit.chain import update_where
+from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.cases.models import AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow, writing
-from api.sheets import reasons
+from api.rules.branch import BranchRules
+from api.rules.eligibility import ELIGIBLE, Verdict
+from api.rules.hours import Closed
+from api.sheets import eligibility, reasons
 from api.sheets.instance import (
     Pin,
     PlannedDay,
+    address_points,
     build_day,
     local_midnight,
     route_line,
     route_points,
     seconds_of,
     sheet_stops,
-    visit_window,
+    visit_windows,
 )
 from api.sheets.models import (
     EditAction,
@@ -54,6 +59,7 @@ from api.teams.models import Team
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from routing import solve
 from routing.matrix import GreatCircle
+from routing.model import TimeWindow
 from routing.plan import Plan, Route
 
 log = logging.getLogger(__name__)
@@ -109,14 +115,19 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
             }
             requests = _requests(session, run, [key for key, edit in edits.items() if edit.action is EditAction.PIN])
         removed = [request for request in requests if _action(edits, request) is EditAction.REMOVE]
-        plannable, left_out = _sort_out(branch, teams, [r for r in requests if r not in removed])
+        with _timed(timings, "rules_s"):
+            rules = branches_service.rules_of(branch)
+            kept = [request for request in requests if request not in removed]
+            gate = eligibility.verdicts(session, rules, run.work_date, kept)
+            windows, left_out = _sort_out(rules, run.work_date, teams, kept, gate)
+        plannable = [request for request in requests if request.id in windows]
         left_out += [(request, UnplannedReason.REMOVED, "taken off the plan by a supervisor") for request in removed]
         day = plan = None
         if plannable and teams:
             _stage(session, run, "matrix", 10)
             with _timed(timings, "matrix_s"):
                 travel = GreatCircle(settings.travel_mode)
-                day, matrices = build_day(branch, run.work_date, teams, plannable, travel, _pins(edits))
+                day, matrices = build_day(branch, run.work_date, teams, plannable, windows, travel, _pins(edits))
             _stage(session, run, "solving", 15)
             with _timed(timings, "solve_s"), _progress_ticker(sessions, run_id, run.time_limit_s):
                 plan = solve(
@@ -196,13 +207,24 @@ def _requests(session: Session, run: PlanningRun, pinned: list[UUID]) -> list[Vi
 
 
 def _sort_out(
-    branch: Branch, teams: list[Team], requests: list[VisitRequest]
-) -> tuple[list[VisitRequest], list[tuple[VisitRequest, UnplannedReason, str]]]:
-    """The requests the solver gets, and the others with the reason they are left out."""
-    plannable, left_out = [], []
+    rules: BranchRules,
+    work_date: date,
+    teams: list[Team],
+    requests: list[VisitRequest],
+    gate: Mapping[UUID, Verdict] | None = None,
+) -> tuple[dict[UUID, tuple[TimeWindow, ...]], list[tuple[VisitRequest, UnplannedReason, str]]]:
+    """The times each request the solver gets may start in, and the others with the reason they are left out;
+    `gate` holds the eligibility verdicts by request id (missing: eligible)."""
+    plannable: dict[UUID, tuple[TimeWindow, ...]] = {}
+    left_out = []
+    located = [request for request in requests if request.address.point is not None]
+    points = dict(zip((request.id for request in located), address_points(located), strict=True))
     for request in requests:
         address = request.address
-        if address.validity is AddressValidity.CONFIRMED_INVALID:
+        verdict = gate.get(request.id, ELIGIBLE) if gate else ELIGIBLE
+        if not verdict.eligible:
+            left_out.append((request, UnplannedReason.NOT_ELIGIBLE, verdict.detail))
+        elif address.validity is AddressValidity.CONFIRMED_INVALID:
             left_out.append((request, UnplannedReason.ADDRESS_INVALID, f"confirmed invalid: {address.invalid_reason}"))
         elif address.validity is AddressValidity.REPORTED_INVALID:
             detail = f"reported {address.invalid_reason}, awaiting the supervisor"
@@ -212,13 +234,12 @@ def _sort_out(
         elif not point_trusted(address.point_source, address.grade, address.point_precision):
             detail = f"the geocoder matched a {address.point_precision} for a {address.grade} address: set its point"
             left_out.append((request, UnplannedReason.ADDRESS_POINT_UNTRUSTED, detail))
-        elif visit_window(branch, request) is None:
-            detail = "its preferred window lies outside the branch's visiting hours"
-            left_out.append((request, UnplannedReason.OUTSIDE_EVERY_SHIFT, detail))
+        elif isinstance(windows := visit_windows(rules, work_date, request, verdict.avoid, points[request.id]), Closed):
+            left_out.append((request, reasons.CLOSED_REASONS[windows.door_rule], windows.detail))
         elif not teams:
             left_out.append((request, UnplannedReason.NO_TEAMS, "no team works on that date"))
         else:
-            plannable.append(request)
+            plannable[request.id] = windows
     return plannable, left_out
 
 

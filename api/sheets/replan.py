@@ -14,14 +14,25 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.audit.chain import update_where
+from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.db import utcnow
 from api.geo import GeoPoint
 from api.problems import ValidationFailed
-from api.sheets import reasons
+from api.rules.hours import Closed
+from api.sheets import eligibility, reasons
 from api.sheets import service as sheets_service
-from api.sheets.instance import Resume, address_point, build_day, local_midnight, route_line, sheet_stops, team_point
-from api.sheets.models import SheetStop, StopState, VisitSheet
+from api.sheets.instance import (
+    Resume,
+    address_point,
+    build_day,
+    local_midnight,
+    route_line,
+    sheet_stops,
+    team_point,
+    visit_windows,
+)
+from api.sheets.models import SheetStop, StopState, UnplannedReason, VisitSheet
 from api.sheets.reasons import LeftOut
 from api.teams.models import Team
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
@@ -54,11 +65,25 @@ def replan_sheet(
     cancelled = [stop for stop in sheet.stops if stop.state is StopState.CANCELLED]
     planned = [stop for stop in sheet.stops if stop.state is StopState.PLANNED]
     requests = _requests(session, [stop.visit_request_id for stop in sheet.stops])
+    rules = branches_service.rules_of(branch)
+    gate = eligibility.verdicts(session, rules, sheet.work_date, [requests[stop.visit_request_id] for stop in planned])
+    windows, closed = {}, []
+    for stop in planned:
+        verdict = gate[stop.visit_request_id]
+        if not verdict.eligible:
+            closed.append(LeftOut(stop.visit_request_id, UnplannedReason.NOT_ELIGIBLE, verdict.detail, ()))
+            continue
+        found = visit_windows(rules, sheet.work_date, requests[stop.visit_request_id], verdict.avoid)
+        if isinstance(found, Closed):
+            closed.append(LeftOut(stop.visit_request_id, reasons.CLOSED_REASONS[found.door_rule], found.detail, ()))
+        else:
+            windows[stop.visit_request_id] = found
     day, _ = build_day(
         branch,
         sheet.work_date,
         [team],
-        [requests[stop.visit_request_id] for stop in planned],
+        [requests[key] for key in windows],
+        windows,
         GreatCircle(travel_mode),
         resume={str(team.id): Resume((position.lat, position.lon), now_s, visits_made=len(visited))},
     )
@@ -71,7 +96,7 @@ def replan_sheet(
     sheet.stops.clear()
     session.flush()
     sheet.stops.extend(sorted([*kept, *resumed], key=lambda stop: stop.position))
-    unfit = reasons.left_out(day, plan)
+    unfit = closed + reasons.left_out(day, plan)
     if unfit:
         update_where(
             session,

@@ -14,8 +14,10 @@ from api.config import PlanningSettings
 from api.db import utcnow
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
+from api.rules.hours import Closed
 from api.scope import in_scope
-from api.sheets.instance import seconds_of, visit_window
+from api.sheets import eligibility
+from api.sheets.instance import seconds_of, visit_windows
 from api.sheets.models import (
     ACTIVE_RUN_STATUSES,
     OPEN_STOP_STATES,
@@ -32,6 +34,8 @@ from api.sheets.schemas import PlanEditPut, PlanningRunCreate, PlanningRunResolv
 from api.teams import service as teams_service
 from api.teams.models import Team
 from api.teams.service import teams_of
+from api.third_parties import service as third_parties_service
+from api.third_parties.models import ThirdPartyInquiry
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 
@@ -313,16 +317,23 @@ def my_sheet(session: Session, user: User, work_date: date) -> VisitSheet:
     return sheet
 
 
-def sheet_context(session: Session, sheet: VisitSheet) -> tuple[Team, dict[UUID, User], dict[UUID, VisitRequest]]:
-    """The sheet's team, its agents and the visit requests of its stops (with case and address), for showing it."""
-    teams, agents, requests = sheets_context(session, [sheet])
-    return teams[sheet.team_id], agents, requests
+AskedByCase = dict[UUID, list[ThirdPartyInquiry]]  # the third parties asked about each case
+
+
+def sheet_context(
+    session: Session, sheet: VisitSheet
+) -> tuple[Team, dict[UUID, User], dict[UUID, VisitRequest], AskedByCase]:
+    """The sheet's team, its agents, the visit requests of its stops (with case and address) and the third parties
+    asked about their cases, for showing it."""
+    teams, agents, requests, asked = sheets_context(session, [sheet])
+    return teams[sheet.team_id], agents, requests, asked
 
 
 def sheets_context(
     session: Session, sheets: Collection[VisitSheet]
-) -> tuple[dict[UUID, Team], dict[UUID, User], dict[UUID, VisitRequest]]:
-    """The teams, agents and visit requests of several sheets, in a query each whatever their number."""
+) -> tuple[dict[UUID, Team], dict[UUID, User], dict[UUID, VisitRequest], AskedByCase]:
+    """The teams, agents, visit requests and third parties asked of several sheets, in a query each whatever their
+    number."""
     team_ids = {sheet.team_id for sheet in sheets}
     teams = {
         team.id: team
@@ -335,7 +346,9 @@ def sheets_context(
         .where(VisitRequest.id.in_(ids))
         .options(selectinload(VisitRequest.case), selectinload(VisitRequest.address))
     )
-    return teams, agents, {request.id: request for request in requests}
+    by_id = {request.id: request for request in requests}
+    asked = third_parties_service.asked_by_case(session, {request.case_id for request in by_id.values()})
+    return teams, agents, by_id, asked
 
 
 def day_sheets(
@@ -532,9 +545,11 @@ def _check_pin(session: Session, run: PlanningRun, request: VisitRequest, data: 
             errors=[{"pointer": "#/team_id", "detail": "not a team of the run's date"}],
         )
     if data.start_time is not None:
-        branch = session.get_one(Branch, run.branch_id)
-        window = visit_window(branch, request)
-        hours_ok = window is not None and window.contains(seconds_of(data.start_time))
+        rules = branches_service.rules_of(session.get_one(Branch, run.branch_id))
+        avoid = eligibility.verdicts(session, rules, run.work_date, [request])[request.id].avoid
+        windows = visit_windows(rules, run.work_date, request, avoid) if request.address.point is not None else ()
+        start_s = seconds_of(data.start_time)
+        hours_ok = not isinstance(windows, Closed) and any(window.contains(start_s) for window in windows)
         shift_ok = team.shift_start <= data.start_time < team.shift_end
         if not (hours_ok and shift_ok):
             raise PinTimeOutsideHours(

@@ -11,12 +11,14 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     Time,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.cases.models import Address, DebtCase
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
+from api.rules.eligibility import EligibilityFlag
 
 
 class VisitPurpose(StrEnum):
@@ -69,3 +71,17 @@ class VisitRequest(Base):
 
     case: Mapped[DebtCase] = relationship(viewonly=True)
     address: Mapped[Address] = relationship(viewonly=True)
+
+
+class EligibilityRelease(Base):
+    """A supervisor's release of one request from one block of the eligibility gate, with the reason."""
+
+    __tablename__ = "eligibility_release"
+    __table_args__ = (UniqueConstraint("visit_request_id", "flag"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    visit_request_id: Mapped[UUID] = mapped_column(ForeignKey("visit_request.id"), index=True)
+    flag: Mapped[EligibilityFlag] = mapped_column(enum_column_type(EligibilityFlag, "eligibility_flag"))
+    reason: Mapped[str] = mapped_column(Text())
+    released_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
+    released_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -6,12 +6,18 @@ from fastapi import APIRouter, Query, status
 
 from api.cases.service import CaseNotFound
 from api.db import SessionDep
-from api.deps import CaseWorker
+from api.deps import CaseWorker, Manager
 from api.pagination import CursorQuery, LimitQuery, Page
-from api.problems import ValidationFailed, problem_responses
+from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.visit_requests import service
 from api.visit_requests.models import VisitPurpose, VisitRequestStatus
-from api.visit_requests.schemas import VisitRequestCreate, VisitRequestRead, VisitRequestUpdate
+from api.visit_requests.schemas import (
+    EligibilityReleaseCreate,
+    EligibilityReleaseRead,
+    VisitRequestCreate,
+    VisitRequestRead,
+    VisitRequestUpdate,
+)
 
 router = APIRouter(prefix="/visit-requests", tags=["visit_requests"])
 
@@ -94,3 +100,20 @@ def update_visit_request(
 ) -> VisitRequestRead:
     """Reschedule, reprioritise or annotate an open request, cancel it, or reopen a cancelled one."""
     return VisitRequestRead.from_row(service.update_visit_request(session, user, visit_request_id, body))
+
+
+@router.post(
+    "/{visit_request_id}/eligibility-releases",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(
+        RoleNotAllowed,
+        service.VisitRequestNotFound,
+        service.EligibilityReleaseNotAllowed,
+        service.EligibilityAlreadyReleased,
+    ),
+)
+def release_eligibility(
+    visit_request_id: UUID, body: EligibilityReleaseCreate, session: SessionDep, user: Manager
+) -> EligibilityReleaseRead:
+    """Release the request from one block of the eligibility gate, with a reason, where the rule pack allows it."""
+    return EligibilityReleaseRead.model_validate(service.release_eligibility(session, user, visit_request_id, body))

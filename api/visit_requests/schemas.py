@@ -5,6 +5,7 @@ from uuid import UUID
 from pydantic import Field
 
 from api.geo import GeoPoint
+from api.rules.eligibility import EligibilityFlag
 from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
 from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
 
@@ -96,3 +97,21 @@ class VisitRequestRead(Read):
             created_at=request.created_at,
             updated_at=request.updated_at,
         )
+
+
+class EligibilityReleaseCreate(Body):
+    """A supervisor's release of one request from one block of the eligibility gate, where the rule pack allows it."""
+
+    flag: FromJson[EligibilityFlag] = Field(description="The case flag released, or `visit_cap`.")
+    reason: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S", description="Why, for the record.")]
+
+
+class EligibilityReleaseRead(Read):
+    """A request's release from one block of the eligibility gate."""
+
+    id: UUID
+    visit_request_id: UUID
+    flag: EligibilityFlag
+    reason: str
+    released_by_id: UUID
+    released_at: Instant

@@ -6,15 +6,18 @@ from uuid import UUID
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
+from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.branches.service import local_today
 from api.cases import service as cases_service
 from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, ValidationFailed, problem_members
+from api.rules.eligibility import EligibilityFlag, release_rule
+from api.rules.hours import hours_detail, window_meets_hours
 from api.users.models import User
-from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
-from api.visit_requests.schemas import VisitRequestCreate, VisitRequestUpdate
+from api.visit_requests.models import EligibilityRelease, VisitPurpose, VisitRequest, VisitRequestStatus
+from api.visit_requests.schemas import EligibilityReleaseCreate, VisitRequestCreate, VisitRequestUpdate
 
 
 class VisitRequestNotFound(NotFound):
@@ -58,8 +61,9 @@ class WindowOutsideVisitingHours(ValidationFailed):
     title = "The time window is outside the branch's visiting hours"
     slug = "window-outside-visiting-hours"
     members = problem_members(
-        visiting_from=(str, "The branch's visiting hours begin, HH:MM local time."),
+        visiting_from=(str, "The visiting hours begin, HH:MM local time at the debtor's location."),
         visiting_until=(str, "They end, HH:MM local time."),
+        rule=(str, "The rule the hours come from, e.g. `US §1006.6(b)(1)`, or the branch's stricter hours."),
     )
 
 
@@ -85,6 +89,22 @@ class VisitRequestStatusChangeNotAllowed(Conflict):
         visit_request_id=(UUID, "The request."),
         current_status=(VisitRequestStatus, "Its status now."),
     )
+
+
+class EligibilityReleaseNotAllowed(Conflict):
+    title = "The branch's rule pack allows no release from this rule"
+    slug = "eligibility-release-not-allowed"
+    members = problem_members(
+        flag=(EligibilityFlag, "The block asked to be released."),
+        rule=(str, "The pack's rule, e.g. `US §1006.6(b)(2)`."),
+        source=(str, "Where the rule comes from."),
+    )
+
+
+class EligibilityAlreadyReleased(Conflict):
+    title = "The request is already released from this block"
+    slug = "eligibility-already-released"
+    members = problem_members(release_id=(UUID, "The release."))
 
 
 # statuses of a request that will still lead to a visit: a second one for the same address and dates double-books
@@ -263,12 +283,14 @@ def check_schedule(schedule: Schedule, branch: Branch) -> None:
             f"window_start {start:%H:%M} is not before window_end {end:%H:%M}.",
             errors=[{"pointer": "#/window_end", "detail": "not after window_start"}],
         )
-    if end <= branch.visiting_from or start >= branch.visiting_until:
+    rules = branches_service.rules_of(branch)
+    if not window_meets_hours(rules, start, end):
         raise WindowOutsideVisitingHours(
-            f"The window {start:%H:%M}-{end:%H:%M} does not overlap the branch's visiting hours "
-            f"{branch.visiting_from:%H:%M}-{branch.visiting_until:%H:%M}.",
-            visiting_from=branch.visiting_from.strftime("%H:%M"),
-            visiting_until=branch.visiting_until.strftime("%H:%M"),
+            f"The window {start:%H:%M}-{end:%H:%M} does not overlap the visiting hours at the debtor's location:"
+            f" {hours_detail(rules)}.",
+            visiting_from=rules.opens.strftime("%H:%M"),
+            visiting_until=rules.closes.strftime("%H:%M"),
+            rule=rules.hours_rule.label,
             errors=[{"pointer": "#/window_start", "detail": "outside visiting hours"}],
         )
 
@@ -311,3 +333,34 @@ def _ensure_no_duplicate(session: Session, address_id: UUID, schedule: Schedule,
         raise VisitRequestDuplicate(
             f"Visit request {clash} already asks for this address on overlapping dates.", visit_request_id=clash
         )
+
+
+def release_eligibility(
+    session: Session, user: User, visit_request_id: UUID, data: EligibilityReleaseCreate
+) -> EligibilityRelease:
+    """Let the request through one block of the eligibility gate, where the branch's pack allows a release."""
+    request = get_visit_request(session, user, visit_request_id)
+    pack = branches_service.rules_of(_branch_of(session, request.case)).pack
+    rule, allowed = release_rule(pack, data.flag)
+    if not allowed:
+        raise EligibilityReleaseNotAllowed(
+            f"{rule.label} allows no release ({rule.source}).",
+            flag=data.flag,
+            rule=rule.label,
+            source=rule.source,
+        )
+    existing = session.scalar(
+        select(EligibilityRelease.id).where(
+            EligibilityRelease.visit_request_id == request.id, EligibilityRelease.flag == data.flag
+        )
+    )
+    if existing is not None:
+        raise EligibilityAlreadyReleased(
+            f"Request {request.id} is already released from {data.flag.value}.", release_id=existing
+        )
+    release = EligibilityRelease(
+        visit_request_id=request.id, flag=data.flag, reason=data.reason, released_by_id=user.id
+    )
+    session.add(release)
+    session.flush()
+    return release
