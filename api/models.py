@@ -5,15 +5,16 @@ from api.addresses.models import GeocodeAnswer
 from api.audit.models import AuditEvent, AuditHead
 from api.auth.models import RefreshToken
 from api.branches.models import Branch
-from api.cases.models import Address, DebtCase, DebtorContact
+from api.cases.models import Address, CaseRestriction, DebtCase, DebtorContact
 from api.db import Base
 from api.findings.models import Finding
 from api.idempotency import IdempotencyRecord
 from api.sheets.models import PlanEdit, PlanningRun, SheetStop, UnplannedRequest, VisitSheet
 from api.teams.models import Team, TeamMember
+from api.third_parties.models import ThirdPartyInquiry
 from api.users.models import User
 from api.visit_evidence.models import EvidenceItem
-from api.visit_requests.models import VisitRequest
+from api.visit_requests.models import EligibilityRelease, VisitRequest
 from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
 from api.webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -24,11 +25,13 @@ __all__ = [
     "AuditHead",
     "Base",
     "Branch",
+    "CaseRestriction",
     "CashApproval",
     "CheckIn",
     "DebtCase",
     "DebtorContact",
     "DepartureCheck",
+    "EligibilityRelease",
     "EvidenceItem",
     "Finding",
     "GeocodeAnswer",
@@ -40,6 +43,7 @@ __all__ = [
     "SheetStop",
     "Team",
     "TeamMember",
+    "ThirdPartyInquiry",
     "UnplannedRequest",
     "User",
     "Visit",

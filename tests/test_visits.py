@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
 from api.address_reports.models import AddressReport
+from api.audit.models import AuditEvent
 from api.branches.models import Branch
 from api.cases.models import DebtCase, DebtorContact
+from api.rules.packs import Jurisdiction
 from api.sheets.models import SheetStop, StopState
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
@@ -50,8 +52,9 @@ class Day:
         time_machine: TimeMachineFixture,
         *,
         complaint: bool = False,
+        jurisdiction: Jurisdiction = Jurisdiction.CN,
     ) -> None:
-        branch = make_branch(session)
+        branch = make_branch(session, jurisdiction=jurisdiction)
         self.client, self.session = client, session
         self.supervisor = make_user(session, Role.SUPERVISOR, branch)
         self.team = make_team(session, branch)
@@ -534,7 +537,15 @@ def test_the_door_is_closed_before_the_work_date_and_outside_visiting_hours(
 
     assert early["rule"] == "work_date" and early["work_date"] == day.work_date.isoformat()
     assert late["rule"] == "visiting_hours" and (late["visiting_from"], late["visiting_until"]) == ("08:00", "21:00")
+    assert (late["rule_label"], late["pack"], late["timezone"], late["local_time"]) == (
+        "CN NIFA convention",
+        "CN",
+        "Asia/Shanghai",
+        "21:30",
+    )
+    assert late["override_allowed"] and "催收时间" in late["rule_source"]
     assert start.status_code == 409 and problem_type(start) == "outside-visiting-hours"
+    assert start.json()["detail"].startswith("Not now: it is 21:05 at the address; CN NIFA convention: only 08:00")
     assert session.get_one(Visit, day.visit_id()).started_at is None
 
 
@@ -557,6 +568,29 @@ def test_a_supervisor_allows_the_door_outside_the_hours_with_a_reason_recorded(
     assert allowed.json()["hours_override_by_id"] == str(day.supervisor.id)
     visit = client.get(f"/visits/{visit_id}", headers=auth_headers(day.supervisor)).json()
     assert visit["status"] == "in_progress" and visit["hours_override_at"].endswith("Z")
+    audited = session.scalars(
+        select(AuditEvent).where(AuditEvent.entity == "visit", AuditEvent.entity_id == str(visit_id))
+    ).all()
+    assert any(event.actor_id == day.supervisor.id and reason["reason"] in str(event.changes) for event in audited)
+
+
+def test_where_the_pack_allows_no_override_the_door_stays_shut_outside_the_hours(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Day(client, session, time_machine, jurisdiction=Jurisdiction.IN)  # RBI: 08:00-19:00, no exceptions
+    for agent in (day.a, day.b):
+        assert day.depart(agent).status_code == 201
+    day.at(time(19, 5))
+    url = f"/visit-sheets/{day.sheet_id}/stops/{day.request.id}/hours-override"
+    reason = {"reason": "the debtor asked for a visit after his night shift"}
+    assert client.post(url, json=reason, headers=auth_headers(day.supervisor)).status_code == 200
+
+    refused = _refused(session, lambda: day.check_in(day.a), 409, "outside-visiting-hours")
+
+    assert (refused["rule_label"], refused["override_allowed"]) == ("IN RBI recovery agents", False)
+    assert refused["detail"].endswith("No override is allowed (IN RBI recovery agents).")
+    day.at(time(18, 30))
+    assert day.check_in(day.a).status_code == 201
 
 
 def _refused(session: Session, call: Any, status: int, problem: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ class FindingKind(StrEnum):
     """What the field learned that the supervisor and the case's phone collector need to know: a repayment promise,
     new or verified contact data, an address reported or confirmed invalid (the case goes back to its collector) or
     a report rejected, a suspected fake address, a visit where nobody was met, a photo of a visit flagged for review
-    (taken far from the address or outside the visit)."""
+    (taken far from the address or outside the visit), a visit longer on site than the branch allows."""
 
     REPAYMENT_PROMISED = "repayment_promised"
     CONTACT_FOUND = "contact_found"
@@ -24,6 +24,7 @@ class FindingKind(StrEnum):
     FAKE_ADDRESS_SUSPECTED = "fake_address_suspected"
     VISIT_FAILED = "visit_failed"
     EVIDENCE_FLAGGED = "evidence_flagged"
+    VISIT_OVERSTAYED = "visit_overstayed"
 
 
 class Finding(Base):

@@ -99,6 +99,13 @@ class EvidenceFlagged(AtAVisit):
     )
 
 
+class VisitOverstayed(AtAVisit):
+    """The team stayed longer at the door than the branch's maximum time on site: the visit is flagged for review."""
+
+    on_site_s: int = Field(description="Seconds from the arrival at the door to the outcome's submission.")
+    max_on_site_s: int = Field(description="The branch's maximum time on site.")
+
+
 PAYLOADS: dict[FindingKind, type[FindingPayload]] = {
     FindingKind.REPAYMENT_PROMISED: RepaymentPromised,
     FindingKind.CONTACT_FOUND: ContactFound,
@@ -108,6 +115,7 @@ PAYLOADS: dict[FindingKind, type[FindingPayload]] = {
     FindingKind.FAKE_ADDRESS_SUSPECTED: FakeAddressSuspected,
     FindingKind.VISIT_FAILED: VisitFailed,
     FindingKind.EVIDENCE_FLAGGED: EvidenceFlagged,
+    FindingKind.VISIT_OVERSTAYED: VisitOverstayed,
 }
 
 

@@ -25,6 +25,8 @@ from api.sheets.models import (
     VisitSheet,
 )
 from api.teams.models import Team
+from api.third_parties.models import ThirdPartyInquiry
+from api.third_parties.schemas import ThirdPartyAsked
 from api.users.models import User
 from api.visit_requests.models import VisitPurpose, VisitRequest
 
@@ -258,6 +260,10 @@ class SheetStopRead(BaseModel):
     case: SheetCase
     care_flags: list[CareFlag]
     collector_notes: str = Field(description="The phone collector's notes on the request.")
+    third_parties_asked: list[ThirdPartyAsked] = Field(
+        description="Neighbours and property managements asked about the case at its earlier visits, oldest first:"
+        " ask them again only with a reason."
+    )
 
 
 class SheetMember(BaseModel):
@@ -290,8 +296,13 @@ class VisitSheetRead(BaseModel):
 
 
 def sheet_read(
-    sheet: VisitSheet, team: Team, agents: Mapping[UUID, User], requests: Mapping[UUID, VisitRequest]
+    sheet: VisitSheet,
+    team: Team,
+    agents: Mapping[UUID, User],
+    requests: Mapping[UUID, VisitRequest],
+    asked: Mapping[UUID, list[ThirdPartyInquiry]],
 ) -> VisitSheetRead:
+    """The sheet as shown; `asked`: the third parties asked about each case of its stops."""
     return VisitSheetRead(
         id=sheet.id,
         run_id=sheet.run_id,
@@ -311,11 +322,11 @@ def sheet_read(
         distance_m=sheet.distance_m,
         travel_s=sheet.travel_s,
         route=mapping(to_shape(sheet.route)) if sheet.route is not None else None,
-        stops=[_stop_read(stop, requests[stop.visit_request_id]) for stop in sheet.stops],
+        stops=[_stop_read(stop, requests[stop.visit_request_id], asked) for stop in sheet.stops],
     )
 
 
-def _stop_read(stop: SheetStop, request: VisitRequest) -> SheetStopRead:
+def _stop_read(stop: SheetStop, request: VisitRequest, asked: Mapping[UUID, list[ThirdPartyInquiry]]) -> SheetStopRead:
     case, address = request.case, request.address
     return SheetStopRead(
         position=stop.position,
@@ -350,6 +361,7 @@ def _stop_read(stop: SheetStop, request: VisitRequest) -> SheetStopRead:
         ),
         care_flags=care_flags(case.complaint_history, address.elderly_resident),
         collector_notes=request.notes,
+        third_parties_asked=[ThirdPartyAsked.from_row(row) for row in asked[case.id] if row.visit_id != stop.visit_id],
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
+from api.rules.valuables import ApprovalKind
 
 
 class VisitStatus(StrEnum):
@@ -36,6 +37,12 @@ class VisitStatus(StrEnum):
 
 
 AWAITING_CONFIRMATION = (VisitStatus.REPORTED, VisitStatus.AMENDMENT_REPORTED)
+
+
+class ReviewFlag(StrEnum):
+    """Why a supervisor should look at a visit: `overstayed`: longer on site than the branch's maximum."""
+
+    OVERSTAYED = "overstayed"
 
 
 class DepartureCheck(Base):
@@ -77,6 +84,9 @@ class Visit(Base):
     hours_override_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))
     hours_override_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # from the arrival at the door to the submission of the first outcome; set with that outcome
+    on_site_s: Mapped[int | None] = mapped_column(Integer())
+    review_flags: Mapped[list[str]] = mapped_column(JSON(), default=list, server_default="[]")  # ReviewFlag values
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     check_ins: Mapped[list["CheckIn"]] = relationship(order_by="CheckIn.received_at", lazy="selectin", viewonly=True)
@@ -127,14 +137,25 @@ class Outcome(Base):
 
 
 class CashApproval(Base):
-    """A supervisor's permission, given before the visit's outcome, to take a cash payment of up to `max_amount`."""
+    """A supervisor's permission, given before the visit's outcome, to take a cash payment of up to `max_amount`
+    or (kind `item`) to receive the one valuable it describes: a cheque, a bank card, a document of title…"""
 
     __tablename__ = "cash_approval"
-    __table_args__ = (CheckConstraint("max_amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'cash' AND max_amount > 0 AND item_description = '')"
+            " OR (kind = 'item' AND max_amount IS NULL AND item_description <> '')",
+            name="cash_or_item",
+        ),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     visit_id: Mapped[UUID] = mapped_column(ForeignKey("visit.id"), index=True)
-    max_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2, asdecimal=True))
+    kind: Mapped[ApprovalKind] = mapped_column(
+        enum_column_type(ApprovalKind, "approval_kind"), default=ApprovalKind.CASH, server_default="cash"
+    )
+    max_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2, asdecimal=True))
+    item_description: Mapped[str] = mapped_column(Text(), default="", server_default="")
     reason: Mapped[str] = mapped_column(Text())
     approved_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

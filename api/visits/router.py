@@ -37,6 +37,8 @@ _OUTCOME_PROBLEMS = (
     service.VisitNotInProgress,
     service.CareNoteRequired,
     service.CashNotApproved,
+    service.ItemNotApproved,
+    service.ThirdPartyAskedAgain,
     service.ClientIdReused,
     StopCancelled,
 )
@@ -179,14 +181,15 @@ def amend_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, user
     responses=problem_responses(RoleNotAllowed, service.VisitNotFound, service.VisitCompleted),
 )
 def approve_cash(visit_id: UUID, body: CashApprovalCreate, session: SessionDep, user: Manager) -> CashApprovalRead:
-    """Allow the team to take a cash payment at this visit, up to an amount; without it, cash is refused."""
+    """Allow the team to take a cash payment at this visit, up to an amount, or to receive one named item (a
+    cheque, a bank card…); without it, cash and items are refused."""
     approval = service.approve_cash(session, user, visit_id, body)
     return CashApprovalRead.model_validate(approval, from_attributes=True)
 
 
 @router.get("/visits/{visit_id}/cash-approvals", responses=problem_responses(service.VisitNotFound))
 def list_cash_approvals(visit_id: UUID, session: SessionDep, user: CurrentUser) -> list[CashApprovalRead]:
-    """The supervisors' approvals of cash at the visit, oldest first."""
+    """The supervisors' approvals of cash and of items at the visit, oldest first."""
     return [
         CashApprovalRead.model_validate(row, from_attributes=True)
         for row in service.cash_approvals(session, user, visit_id)

@@ -8,9 +8,10 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.cases.models import ContactKind
+from api.rules.valuables import ApprovalKind
 from api.schemas import Body, FromJson, Instant
 from api.sheets.schemas import CareFlag
-from api.visits.models import CheckIn, Outcome, Visit, VisitStatus
+from api.visits.models import CheckIn, Outcome, ReviewFlag, Visit, VisitStatus
 
 ShortText = Annotated[str, Field(max_length=200)]
 Notes = Annotated[str, Field(max_length=4000)]
@@ -136,6 +137,11 @@ class LocationInquiry(Part):
     usual_return_time: ShortText = ""
     who_lives_here: ShortText = ""
     message_passed_on: bool = Field(default=False, description="Asked to pass on a message to contact the agency.")
+    reason_asked_again: Annotated[str, Field(max_length=1000)] = Field(
+        default="",
+        description="Why this third party is asked again: required when an earlier visit of the case asked them (the"
+        " same kind at the same address, named with the same words; the sheet's stop lists them).",
+    )
 
 
 class ContactFinding(Part):
@@ -170,19 +176,42 @@ class CashPayment(Part):
     receipt_number: ShortText = Field(min_length=1)
 
 
-class CashApprovalCreate(Body):
-    """Allow the team to take a cash payment at this visit, up to an amount."""
+class ItemReceived(Part):
+    """A valuable other than cash the team received (a cheque, a bank card, a phone, a document of title…), with
+    the supervisor's approval of the visit that names it, given beforehand."""
 
-    max_amount: FromJson[Amount]
+    description: ShortText = Field(min_length=1, description="What it is, in the words of its approval.")
+    approval_id: FromJson[UUID] = Field(description="The approval (kind `item`) of this visit naming the item.")
+
+
+class CashApprovalCreate(Body):
+    """Allow the team to take a cash payment at this visit, up to an amount (kind `cash`), or to receive one named
+    item (kind `item`)."""
+
+    kind: FromJson[ApprovalKind] = ApprovalKind.CASH
+    max_amount: FromJson[Amount] | None = Field(default=None, description="Cash: the most that may be taken.")
+    item_description: Annotated[str, Field(max_length=200)] = Field(
+        default="", description="Item: what may be received, e.g. 'cheque no. 004512, ICBC'."
+    )
     reason: Annotated[str, Field(min_length=5, max_length=1000)]
+
+    @model_validator(mode="after")
+    def _fits_the_kind(self) -> "CashApprovalCreate":
+        if self.kind is ApprovalKind.CASH and (self.max_amount is None or self.item_description):
+            raise ValueError("a cash approval needs max_amount and no item_description")
+        if self.kind is ApprovalKind.ITEM and (self.max_amount is not None or not self.item_description.strip()):
+            raise ValueError("an item approval needs item_description and no max_amount")
+        return self
 
 
 class CashApprovalRead(BaseModel):
-    """A supervisor's permission to take cash at a visit."""
+    """A supervisor's permission to take cash, or to receive a named item, at a visit."""
 
     id: UUID
     visit_id: UUID
-    max_amount: Decimal
+    kind: ApprovalKind
+    max_amount: Decimal | None = Field(description="Cash: the most that may be taken; null for an item.")
+    item_description: str = Field(description="Item: what may be received; empty for cash.")
     reason: str
     approved_by_id: UUID
     created_at: Instant
@@ -202,6 +231,9 @@ class OutcomeCreate(Body):
     employer: Employer | None = None
     promise: RepaymentPromise | None = None
     cash_payment: CashPayment | None = None
+    items_received: list[ItemReceived] = Field(
+        default_factory=list, max_length=10, description="Valuables other than cash, each with its own approval."
+    )
     signs_moved: bool = False
     signs_house_sold: bool = False
     signs_fake_address: bool = False
@@ -272,6 +304,10 @@ class VisitRead(BaseModel):
     hours_override_by_id: UUID | None
     hours_override_at: Instant | None
     completed_at: Instant | None
+    on_site_s: int | None = Field(
+        description="Seconds from the arrival at the door to the submission of the first outcome; null before it."
+    )
+    review_flags: list[ReviewFlag] = Field(description="Why a supervisor should look at the visit.")
     check_ins: list[CheckInRead]
     outcomes: list[OutcomeRead]
 
@@ -297,6 +333,8 @@ class VisitRead(BaseModel):
             hours_override_by_id=visit.hours_override_by_id,
             hours_override_at=visit.hours_override_at,
             completed_at=visit.completed_at,
+            on_site_s=visit.on_site_s,
+            review_flags=[ReviewFlag(flag) for flag in visit.review_flags],
             check_ins=[CheckInRead.from_row(row) for row in visit.check_ins],
             outcomes=[OutcomeRead.from_row(row) for row in outcomes],
         )

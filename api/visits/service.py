@@ -2,17 +2,17 @@
 submitted by one agent and confirmed by the other, amendments instead of edits."""
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.address_reports import service as reports_service
 from api.address_reports.models import ReportOrigin
 from api.addresses.grades import PointSource
+from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.cases.models import (
     Address,
@@ -30,14 +30,20 @@ from api.findings.models import FindingKind
 from api.geo import GeoPoint, distance_m
 from api.pagination import filter_equal, paginate
 from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed, problem_members
+from api.rules import valuables
 from api.rules.hours import DoorRule, door_closed
-from api.rules.position import Fix, door_point
+from api.rules.on_site import overstayed, time_on_site_s
+from api.rules.position import Fix, check_ins_apart, checkin_too_far, door_point
+from api.rules.third_parties import Asked, Inquiry, ThirdParty, ThirdPartyKind, asked_again_without_reason
+from api.rules.zones import zone_at
 from api.scope import in_scope
 from api.sheets import service as sheets_service
 from api.sheets.models import SheetStop, StopState, VisitSheet
 from api.sheets.schemas import care_flags
 from api.teams.models import Team
 from api.teams.service import TeamNotFound, teams_of
+from api.third_parties import service as third_parties_service
+from api.third_parties.schemas import ThirdPartyAsked
 from api.users.models import Role, User
 from api.visit_evidence import policy as evidence_policy
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
@@ -47,6 +53,7 @@ from api.visits.models import (
     CheckIn,
     DepartureCheck,
     Outcome,
+    ReviewFlag,
     Visit,
     VisitStatus,
 )
@@ -145,6 +152,30 @@ class CashNotApproved(Conflict):
     members = problem_members(approved_up_to=(str, "The amount approved for this visit, if any (a decimal string)."))
 
 
+class ItemNotApproved(Conflict):
+    title = "No valuables without a supervisor's approval naming them"
+    slug = "item-not-approved"
+    members = problem_members(
+        description=(str, "The first item refused, as the outcome describes it."),
+        approval_id=(UUID, "The approval it names."),
+        why=(
+            valuables.ItemRefusal,
+            "`not_approved`: this visit has no such approval; `cash_approval`: it approves cash, not an item;"
+            " `other_item`: it names another item; `approval_used`: another item of the outcome uses it.",
+        ),
+    )
+
+
+class ThirdPartyAskedAgain(ValidationFailed):
+    title = "This third party was asked about the case at an earlier visit"
+    slug = "third-party-asked-again"
+    members = problem_members(
+        rule_label=(str, "The pack's rule on third parties, e.g. `CN: debtor and guarantors only`."),
+        rule_source=(str, "Where the rule comes from."),
+        asked_before=(list[ThirdPartyAsked], "When and by which visit they were asked before."),
+    )
+
+
 class VisitCompleted(Conflict):
     title = "The visit is complete"
     slug = "visit-completed"
@@ -152,10 +183,15 @@ class VisitCompleted(Conflict):
 
 
 _DOOR_MEMBERS = problem_members(
-    rule=(DoorRule, "The rule: `work_date` or `visiting_hours`."),
+    rule=(DoorRule, "The rule: `work_date`, `visiting_hours` or `visiting_day` (a public holiday, say)."),
+    rule_label=(str, "The rule as its jurisdiction's pack names it, e.g. `US §1006.6(b)(1)`, `CN: public holiday`."),
+    rule_source=(str, "Where the rule comes from."),
+    pack=(str, "The branch's jurisdiction pack, e.g. `CN`."),
+    override_allowed=(bool, "Whether a supervisor's written override lets the visit go ahead anyway."),
     work_date=(date, "The sheet's work date."),
-    local_time=(str, "The time now at the branch, HH:MM."),
-    visiting_from=(str, "The branch's visiting hours begin, HH:MM local time."),
+    local_time=(str, "The time now at the address, HH:MM in its own time zone."),
+    timezone=(str, "The address's time zone."),
+    visiting_from=(str, "The visiting hours begin, HH:MM local time at the address."),
     visiting_until=(str, "They end, HH:MM local time."),
 )
 
@@ -167,12 +203,22 @@ class NotTheWorkDate(Conflict):
 
 
 class OutsideVisitingHours(Conflict):
-    title = "Outside the branch's visiting hours"
+    title = "Outside the legal visiting hours at the address"
     slug = "outside-visiting-hours"
     members = _DOOR_MEMBERS
 
 
-_DOOR_PROBLEMS = {DoorRule.WORK_DATE: NotTheWorkDate, DoorRule.VISITING_HOURS: OutsideVisitingHours}
+class NotAVisitingDay(Conflict):
+    title = "No visits on this day at the address"
+    slug = "not-a-visiting-day"
+    members = _DOOR_MEMBERS
+
+
+_DOOR_PROBLEMS = {
+    DoorRule.WORK_DATE: NotTheWorkDate,
+    DoorRule.VISITING_HOURS: OutsideVisitingHours,
+    DoorRule.VISITING_DAY: NotAVisitingDay,
+}
 
 
 def visible_visits(user: User) -> Select[tuple[Visit]]:
@@ -298,8 +344,7 @@ def check_in(
     _ensure_door_open(session, visit, sheet)
     point = to_shape(session.get_one(Address, visit.address_id).point)
     distance = distance_m(data.lat, data.lon, point.y, point.x)
-    allowance = rules.geofence_radius_m + min(data.accuracy_m, rules.geofence_radius_m)
-    if distance > allowance:
+    if checkin_too_far(distance, data.accuracy_m, rules.geofence_radius_m):
         raise CheckInTooFar(
             f"You are {distance:.0f} m from the address; check in within {rules.geofence_radius_m} m"
             f" (plus the fix's accuracy, {data.accuracy_m:.0f} m, up to {rules.geofence_radius_m} m).",
@@ -377,9 +422,16 @@ def submit_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCr
     if visit.status is not VisitStatus.IN_PROGRESS:
         raise VisitNotInProgress(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
     _ensure_care_note(session, visit, data)
-    _ensure_cash_approved(session, visit, data)
-    session.add(_outcome(visit, user, data, amends=None))
+    _ensure_valuables_approved(session, visit, data)
+    inquiries = _ensure_third_parties_heard(session, visit, data)
+    outcome = _outcome(visit, user, data, amends=None)
+    session.add(outcome)
     visit.status = VisitStatus.REPORTED
+    session.flush()
+    third_parties_service.record_inquiries(
+        session, visit.case_id, visit.id, outcome.id, outcome.submitted_at, inquiries
+    )
+    _measure_time_on_site(session, visit, outcome)
     session.flush()
     _sync_stop(session, visit)
     return visit
@@ -396,9 +448,15 @@ def amend_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCre
             f"Visit {visit.id} has no confirmed outcome to amend (it is {visit.status.value}).", visit_id=visit.id
         )
     _ensure_care_note(session, visit, data)
-    _ensure_cash_approved(session, visit, data)
-    session.add(_outcome(visit, user, data, amends=outcomes[-1]))
+    _ensure_valuables_approved(session, visit, data)
+    inquiries = _ensure_third_parties_heard(session, visit, data)
+    outcome = _outcome(visit, user, data, amends=outcomes[-1])
+    session.add(outcome)
     visit.status = VisitStatus.AMENDMENT_REPORTED
+    session.flush()
+    third_parties_service.record_inquiries(
+        session, visit.case_id, visit.id, outcome.id, outcome.submitted_at, inquiries
+    )
     session.flush()
     _sync_stop(session, visit)
     return visit
@@ -463,11 +521,19 @@ def _learn_address(session: Session, visit: Visit, outcome: Outcome) -> None:
 
 
 def approve_cash(session: Session, user: User, visit_id: UUID, data: CashApprovalCreate) -> CashApproval:
-    """A supervisor allows a cash payment at the visit, up to an amount, before its outcome is recorded."""
+    """A supervisor allows a cash payment at the visit, up to an amount, or the receipt of one named item, before
+    its outcome is recorded."""
     visit = get_visit(session, user, visit_id)
     if visit.status in (VisitStatus.COMPLETED, VisitStatus.AMENDMENT_REPORTED):
-        raise VisitCompleted(f"Visit {visit.id} is complete; approve cash before the outcome.", visit_id=visit.id)
-    approval = CashApproval(visit_id=visit.id, max_amount=data.max_amount, reason=data.reason, approved_by_id=user.id)
+        raise VisitCompleted(f"Visit {visit.id} is complete; approve before the outcome.", visit_id=visit.id)
+    approval = CashApproval(
+        visit_id=visit.id,
+        kind=data.kind,
+        max_amount=data.max_amount,
+        item_description=data.item_description.strip(),
+        reason=data.reason,
+        approved_by_id=user.id,
+    )
     session.add(approval)
     session.flush()
     return approval
@@ -481,16 +547,98 @@ def cash_approvals(session: Session, user: User, visit_id: UUID) -> list[CashApp
     )
 
 
-def _ensure_cash_approved(session: Session, visit: Visit, data: OutcomeCreate) -> None:
-    if data.cash_payment is None:
+def _ensure_valuables_approved(session: Session, visit: Visit, data: OutcomeCreate) -> None:
+    """No cash and no other valuables without a supervisor's approval of the visit, given beforehand."""
+    if data.cash_payment is None and not data.items_received:
         return
-    allowed = session.scalar(select(func.max(CashApproval.max_amount)).where(CashApproval.visit_id == visit.id))
-    if allowed is None or allowed < data.cash_payment.amount:
+    approvals = [
+        valuables.Approval(row.id, row.kind, row.max_amount, row.item_description)
+        for row in session.scalars(select(CashApproval).where(CashApproval.visit_id == visit.id))
+    ]
+    if data.cash_payment is not None and not valuables.cash_approved(data.cash_payment.amount, approvals):
+        allowed = valuables.cash_allowed(approvals)
         raise CashNotApproved(
             f"Cash of {data.cash_payment.amount} needs a supervisor's approval for this visit"
             + (f"; the approval covers {allowed}." if allowed is not None else ", given before the outcome."),
             approved_up_to=str(allowed) if allowed is not None else None,
         )
+    items = [valuables.ItemReceived(item.description, item.approval_id) for item in data.items_received]
+    refused = valuables.item_refusals(items, approvals)
+    if refused:
+        first, why = items[refused[0][0]], refused[0][1]
+        raise ItemNotApproved(
+            f"'{first.description}' needs a supervisor's approval of this visit naming it, given before the outcome"
+            f" ({why.value}).",
+            description=first.description,
+            approval_id=first.approval_id,
+            why=why,
+            errors=[
+                {"pointer": f"#/items_received/{index}", "detail": f"{items[index].description}: {why.value}"}
+                for index, why in refused
+            ],
+        )
+
+
+def _inquiries(visit: Visit, data: OutcomeCreate) -> list[Inquiry]:
+    """The third parties the outcome says were asked, each with its JSON pointer."""
+    asked = [(f"#/neighbours/{index}", ThirdPartyKind.NEIGHBOUR, one) for index, one in enumerate(data.neighbours)]
+    if data.property_management is not None:
+        asked.append(("#/property_management", ThirdPartyKind.PROPERTY_MANAGEMENT, data.property_management))
+    return [
+        Inquiry(where, ThirdParty(kind, visit.address_id, inquiry.who), inquiry.reason_asked_again.strip())
+        for where, kind, inquiry in asked
+    ]
+
+
+def _ensure_third_parties_heard(session: Session, visit: Visit, data: OutcomeCreate) -> list[Inquiry]:
+    """The outcome's inquiries, once none asks a third party an earlier visit of the case asked without saying
+    why: a neighbour or the property management is not asked about the debtor over and over."""
+    inquiries = _inquiries(visit, data)
+    if not inquiries:
+        return inquiries
+    rows = third_parties_service.asked_elsewhere(session, visit.case_id, visit.id)
+    repeated = asked_again_without_reason(inquiries, [Asked(row.party, row.asked_at, row.visit_id) for row in rows])
+    if repeated:
+        rule = branches_service.rules_of(session.get_one(Branch, visit.branch_id)).pack.third_parties
+        again = {one.inquiry.party.key for one in repeated}
+        raise ThirdPartyAskedAgain(
+            f"{len(repeated)} third part{'y was' if len(repeated) == 1 else 'ies were'} asked about this case at an"
+            f" earlier visit; ask again only with reason_asked_again ({rule.label}).",
+            rule_label=rule.label,
+            rule_source=rule.source,
+            asked_before=[ThirdPartyAsked.from_row(row) for row in rows if row.party.key in again],
+            errors=[
+                {
+                    "pointer": one.inquiry.where,
+                    "detail": f"{one.inquiry.party.who!r} was asked at visit {one.before[-1].visit_id} on"
+                    f" {one.before[-1].asked_at:%Y-%m-%d}: give reason_asked_again",
+                }
+                for one in repeated
+            ],
+        )
+    return inquiries
+
+
+def _measure_time_on_site(session: Session, visit: Visit, outcome: Outcome) -> None:
+    """From the arrival at the door to the first outcome: longer than the branch allows, and the visit is flagged
+    for the supervisor's review ("leave as soon as the purpose is reached")."""
+    arrived = evidence_policy.arrival(session, visit)
+    if arrived is None:
+        return
+    visit.on_site_s = time_on_site_s(arrived, outcome.submitted_at)
+    limit = branches_service.rules_of(session.get_one(Branch, visit.branch_id)).max_on_site_s
+    on_site = overstayed(arrived, outcome.submitted_at, limit)
+    if on_site is None:
+        return
+    visit.review_flags = [*visit.review_flags, ReviewFlag.OVERSTAYED.value]
+    findings_service.publish(
+        session,
+        session.get_one(DebtCase, visit.case_id),
+        FindingKind.VISIT_OVERSTAYED,
+        visit_id=str(visit.id),
+        on_site_s=on_site,
+        max_on_site_s=limit,
+    )
 
 
 def _own_team(session: Session, user: User, team_id: UUID) -> Team:
@@ -545,28 +693,32 @@ def _stop_state(visit: Visit, now: StopState, confirmed: Outcome | None) -> Stop
 
 
 def _ensure_door_open(session: Session, visit: Visit, sheet: VisitSheet) -> None:
-    """On the sheet's work date and inside the branch's visiting hours, unless a supervisor allowed it."""
-    if visit.hours_override_reason:
+    """On the sheet's work date and inside the legal hours at the address (its own time zone), on a day its
+    jurisdiction visits; or with a supervisor's written override where the rule broken allows one."""
+    rules = branches_service.rules_of(session.get_one(Branch, visit.branch_id))
+    point = to_shape(session.get_one(Address, visit.address_id).point)
+    zone = zone_at(point.y, point.x, rules.timezone)
+    now = utcnow()
+    closed = door_closed(rules, now, sheet.work_date, zone)
+    if closed is None or (visit.hours_override_reason and closed.override):
         return
-    branch = session.get_one(Branch, visit.branch_id)
-    now = utcnow().astimezone(ZoneInfo(branch.timezone))
-    broken = door_closed(now, sheet.work_date, branch.visiting_from, branch.visiting_until)
-    if broken is None:
-        return
-    problem = _DOOR_PROBLEMS[broken]
-    why = (
-        f"this sheet is for {sheet.work_date.isoformat()}, and it is {now:%Y-%m-%d} at the branch"
-        if broken is DoorRule.WORK_DATE
-        else f"it is {now:%H:%M} at the branch; doors are visited {branch.visiting_from:%H:%M}-"
-        f"{branch.visiting_until:%H:%M}"
+    advice = (
+        "A supervisor may allow it with a reason (POST .../hours-override)"
+        if closed.override
+        else f"No override is allowed ({closed.rule.label})"
     )
-    raise problem(
-        f"Not now: {why}. A supervisor may allow it with a reason (POST .../hours-override).",
-        rule=broken,
+    raise _DOOR_PROBLEMS[closed.door_rule](
+        f"Not now: {closed.detail}. {advice}.",
+        rule=closed.door_rule,
+        rule_label=closed.rule.label,
+        rule_source=closed.rule.source,
+        pack=rules.pack.code.value,
+        override_allowed=closed.override,
         work_date=sheet.work_date,
-        local_time=now.strftime("%H:%M"),
-        visiting_from=branch.visiting_from.strftime("%H:%M"),
-        visiting_until=branch.visiting_until.strftime("%H:%M"),
+        local_time=now.astimezone(zone).strftime("%H:%M"),
+        timezone=zone.key,
+        visiting_from=rules.opens.strftime("%H:%M"),
+        visiting_until=rules.closes.strftime("%H:%M"),
     )
 
 
@@ -588,8 +740,8 @@ def _ensure_both_checked_in(visit: Visit, members: list[UUID], rules: VisitSetti
             f"{len(missing)} of the team's two agents has not checked in at the address yet.", missing_agents=missing
         )
     first, second = (latest[agent].received_at for agent in members)
-    gap = abs(first - second)
-    if gap > timedelta(seconds=rules.checkin_max_gap_s):
+    gap = check_ins_apart(first, second, rules.checkin_max_gap_s)
+    if gap is not None:
         raise CheckInsTooFarApart(
             f"The check-ins are {gap.total_seconds() / 60:.0f} min apart; both must be within"
             f" {rules.checkin_max_gap_s // 60} min: check in again.",

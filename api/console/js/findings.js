@@ -18,6 +18,7 @@ function summary(kind, payload) {
     case "address_confirmed_invalid": return t(`reason.${payload.reason}`);
     case "address_report_rejected": return payload.why;
     case "evidence_flagged": return `${payload.purpose}: ${payload.flags.join(", ")}`;
+    case "visit_overstayed": return `${Math.round(payload.on_site_s / 60)} / ${Math.round(payload.max_on_site_s / 60)} min`;
     default: return "";
   }
 }

@@ -129,7 +129,7 @@ export async function visitView(view, { id, context }) {
   const actions = h("div", { class: "visit-actions" },
     h("h3", { text: t("cash") }),
     h("ul", { class: "approvals", id: "cash-approvals" }, approvals.map((row) =>
-      h("li", { text: `${t("approved")} ${money(row.max_amount, kase.currency)} · ${row.reason} · ${moment(row.created_at)}` }))));
+      h("li", { text: `${t("approved")} ${row.kind === "item" ? row.item_description : money(row.max_amount, kase.currency)} · ${row.reason} · ${moment(row.created_at)}` }))));
   const page = h("section", { class: "page visit", id: "visit-detail", dataset: { status: visit.status } },
     h("a", { href: "#/visits", text: `← ${t("back")}` }),
     h("h2", { text: `${kase.debtor_name} · ${kase.reference}` }),
