@@ -1,5 +1,5 @@
 """The `fieldvisit` command: serve, plan, work on queued plans, migrate, seed the demo, export the OpenAPI document,
-import cases, verify the audit trail and the stored evidence."""
+import cases, write a case's dossier, verify the audit trail and the stored evidence."""
 
 import difflib
 import sys
@@ -18,11 +18,14 @@ from sqlalchemy import select
 from alembic import command
 from api.addresses.terminal import geocode_in_terminal, precheck_in_terminal
 from api.audit.chain import audited_sessions, verify
+from api.cases.dossier import dossier_of, render_pdf
+from api.cases.models import DebtCase
 from api.config import Settings
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine
 from api.problems import Problem
-from api.sheets.console import PlanFailed, plan_in_terminal
+from api.sheets.console import PlanFailed, find_branch, plan_in_terminal
 from api.sheets.jobs import run_worker
+from api.sheets.printing import SheetFontMissing
 from api.telemetry import log_config
 from api.visit_evidence.service import StoreFault, verify_store
 from api.visit_evidence.store import open_store
@@ -45,6 +48,8 @@ evidence_cli = typer.Typer(help="Stored evidence.", no_args_is_help=True)
 cli.add_typer(evidence_cli, name="evidence")
 addresses_cli = typer.Typer(help="Addresses: geocoding and the evening pre-check.", no_args_is_help=True)
 cli.add_typer(addresses_cli, name="addresses")
+case_cli = typer.Typer(help="Debt cases.", no_args_is_help=True)
+cli.add_typer(case_cli, name="case")
 
 
 def _fail(message: str) -> None:
@@ -302,6 +307,50 @@ def addresses_precheck(
         precheck_in_terminal(settings, sessions, branch, work_date.date() if work_date else None, Console())
     except PlanFailed as failure:
         _fail(str(failure))
+
+
+@case_cli.command("dossier")
+def case_dossier(
+    reference: Annotated[str, typer.Argument(help="The case's reference.")],
+    out: Annotated[
+        Path, typer.Option(file_okay=False, help="Directory to write <reference>-dossier.json and .pdf to.")
+    ],
+    branch: Annotated[str | None, typer.Option(help="Branch name or id (when branches share the reference).")] = None,
+) -> None:
+    """Write a case's dossier (every record of its field collection, citing the audit chain) as JSON and PDF, and
+    verify the chain it cites; the read is audited as the system's."""
+    settings = _checked_settings()
+    engine = make_engine(settings.database_url)
+    with audited_sessions(engine)() as session:
+        query = select(DebtCase).where(DebtCase.reference == reference)
+        if branch is not None:
+            try:
+                query = query.where(DebtCase.branch_id == find_branch(session, branch).id)
+            except PlanFailed as failure:
+                _fail(str(failure))
+        cases = session.scalars(query.limit(2)).all()
+        if not cases:
+            _fail(f"No case {reference!r}" + (f" in branch {branch!r}." if branch else "."))
+        if len(cases) > 1:
+            _fail(f"Several branches have a case {reference!r}: name one with --branch.")
+        dossier = dossier_of(session, cases[0])
+        try:
+            pdf = render_pdf(dossier)
+        except SheetFontMissing as error:
+            _fail(str(error))
+        session.commit()  # the read is on record before anything is disclosed
+    with engine.connect() as connection:
+        verdict = verify(connection)
+    engine.dispose()
+    out.mkdir(parents=True, exist_ok=True)
+    stem = reference.replace("/", "_")
+    written = (out / f"{stem}-dossier.json", out / f"{stem}-dossier.pdf")
+    written[0].write_text(dossier.model_dump_json(indent=2), encoding="utf-8")
+    written[1].write_bytes(pdf)
+    typer.echo(f"{len(dossier.records)} records of case {reference}: wrote {written[0]} and {written[1]}")
+    if verdict.reason:
+        _fail(f"the audit trail does not hold at event #{verdict.broken_seq}: {verdict.reason}")
+    typer.echo(f"audit trail intact: {verdict.events} events, the dossier citing up to #{dossier.audit_chain.head_seq}")
 
 
 def main() -> None:

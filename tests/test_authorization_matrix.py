@@ -64,7 +64,12 @@ MATRIX: dict[str, tuple[Body, bool]] = {
     "PATCH /cases/{case_id}": (lambda: {"notes": "changed"}, False),
     "GET /cases/{case_id}/addresses": (lambda: None, False),
     "POST /cases/{case_id}/addresses": (lambda: {"kind": "home", "raw_text": "上海市静安区南京西路1号"}, False),
+    "GET /cases/{case_id}/dossier": (lambda: None, False),
+    "GET /cases/{case_id}/dossier.pdf": (lambda: None, False),
     "GET /cases/{case_id}/contacts": (lambda: None, False),
+    "GET /cases/{case_id}/restrictions": (lambda: None, False),
+    "POST /cases/{case_id}/restrictions": (lambda: {"flag": "vulnerable"}, False),
+    "POST /cases/{case_id}/restrictions/{restriction_id}/lift": (lambda: {"reason": "no longer"}, False),
     "POST /cases/{case_id}/contacts": (lambda: {"phone": "13900000000", "kind": "mobile"}, False),
     "GET /contacts/{contact_id}": (lambda: None, False),
     "PATCH /contacts/{contact_id}": (lambda: {"notes": "changed"}, False),
@@ -89,6 +94,10 @@ MATRIX: dict[str, tuple[Body, bool]] = {
     "PATCH /users/{user_id}": (lambda: {"full_name": "Renamed"}, False),
     "GET /visit-requests/{visit_request_id}": (lambda: None, False),
     "PATCH /visit-requests/{visit_request_id}": (lambda: {"notes": "changed"}, False),
+    "POST /visit-requests/{visit_request_id}/eligibility-releases": (
+        lambda: {"flag": "visit_cap", "reason": "asked for"},
+        False,
+    ),
     "GET /visit-sheets/{sheet_id}": (lambda: None, True),
     "GET /visit-sheets/{sheet_id}.csv": (lambda: None, True),
     "GET /visit-sheets/{sheet_id}.pdf": (lambda: None, True),
@@ -144,7 +153,10 @@ def _world(client: TestClient, app: FastAPI, session: Session, time_machine: Tim
         json={"url": "http://127.0.0.1:9/hooks", "secret": "a-secret-of-the-branch-crm"},
         headers=auth_headers(day.supervisor),
     )
-    assert declared.status_code == report.status_code == webhook.status_code == 201
+    restriction = client.post(
+        f"/cases/{day.request.case_id}/restrictions", json={"flag": "attorney"}, headers=auth_headers(day.supervisor)
+    )
+    assert declared.status_code == report.status_code == webhook.status_code == restriction.status_code == 201
     run = session.scalars(select(PlanningRun.id).where(PlanningRun.branch_id == day.team.branch_id)).one()
     return {
         "address_id": str(day.request.address_id),
@@ -153,6 +165,7 @@ def _world(client: TestClient, app: FastAPI, session: Session, time_machine: Tim
         "contact_id": str(make_contact(session, session.get_one(DebtCase, day.request.case_id)).id),
         "evidence_id": declared.json()["id"],
         "report_id": report.json()["id"],
+        "restriction_id": restriction.json()["id"],
         "run_id": str(run),
         "team_id": str(day.team.id),
         "user_id": str(day.a.id),

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Integer, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, UtcDateTime
@@ -13,6 +13,8 @@ class AuditEvent(Base):
     so that changing, removing or inserting a row breaks every hash after it."""
 
     __tablename__ = "audit_event"
+    # a record's rows, as a case's dossier cites them
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False

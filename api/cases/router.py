@@ -1,11 +1,11 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 
 from api.audit.chain import record_read
 from api.branches.service import BranchNotFound, BranchRequired
-from api.cases import importer, service
+from api.cases import dossier, importer, restrictions, service
 from api.cases.models import AddressValidity, OverdueBucket
 from api.cases.schemas import (
     AddressCreate,
@@ -17,12 +17,18 @@ from api.cases.schemas import (
     ContactCreate,
     ContactRead,
     ContactUpdate,
+    DossierRead,
     ImportSummary,
+    RestrictionCreate,
+    RestrictionLift,
+    RestrictionRead,
 )
 from api.db import SessionDep
 from api.deps import CaseWorker, Manager
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import PayloadTooLarge, RoleNotAllowed, UnsupportedMediaType, ValidationFailed, problem_responses
+from api.sheets.printing import SheetFontMissing
+from api.sheets.router import PrintingUnavailable
 
 router = APIRouter(tags=["cases"])
 
@@ -215,3 +221,66 @@ def get_address(address_id: UUID, session: SessionDep, user: CaseWorker) -> Addr
 def update_address(address_id: UUID, body: AddressUpdate, session: SessionDep, user: CaseWorker) -> AddressRead:
     """Correct an address, place it on the map, or report it invalid (confirming or revoking invalidity: managers)."""
     return AddressRead.from_row(service.update_address(session, user, address_id, body))
+
+
+@router.post(
+    "/cases/{case_id}/restrictions",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(RoleNotAllowed, service.CaseNotFound, restrictions.RestrictionInvalid),
+)
+def set_restriction(case_id: UUID, body: RestrictionCreate, session: SessionDep, user: CaseWorker) -> RestrictionRead:
+    """Restrict visits of a case: planning leaves its requests out where the branch's rule pack says so."""
+    return RestrictionRead.model_validate(restrictions.set_restriction(session, user, case_id, body))
+
+
+@router.get(
+    "/cases/{case_id}/restrictions",
+    responses=problem_responses(RoleNotAllowed, service.CaseNotFound, ValidationFailed),
+)
+def list_restrictions(
+    case_id: UUID,
+    session: SessionDep,
+    user: CaseWorker,
+    lifted: Annotated[bool | None, Query(description="Only lifted (true) or holding (false) ones.")] = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[RestrictionRead]:
+    """The restrictions of a case, lifted ones included, in the order they were set."""
+    rows, next_cursor = restrictions.list_restrictions(session, user, case_id, lifted, cursor, limit)
+    return Page[RestrictionRead](items=[RestrictionRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/cases/{case_id}/restrictions/{restriction_id}/lift",
+    responses=problem_responses(
+        RoleNotAllowed, service.CaseNotFound, restrictions.RestrictionNotFound, restrictions.RestrictionAlreadyLifted
+    ),
+)
+def lift_restriction(
+    case_id: UUID, restriction_id: UUID, body: RestrictionLift, session: SessionDep, user: Manager
+) -> RestrictionRead:
+    """Lift a restriction, saying why: the case's requests may be planned again."""
+    return RestrictionRead.model_validate(restrictions.lift_restriction(session, user, case_id, restriction_id, body))
+
+
+@router.get("/cases/{case_id}/dossier", responses=problem_responses(RoleNotAllowed, service.CaseNotFound))
+def get_case_dossier(case_id: UUID, session: SessionDep, user: Manager) -> DossierRead:
+    """The whole record of the case's field collection in time order, each record citing its audit-chain rows,
+    and the chain verified (the read itself is audited)."""
+    return dossier.case_dossier(session, user, case_id)
+
+
+@router.get(
+    "/cases/{case_id}/dossier.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The printable dossier, A4."}}
+    | problem_responses(RoleNotAllowed, service.CaseNotFound, PrintingUnavailable),
+)
+def get_case_dossier_pdf(case_id: UUID, session: SessionDep, user: Manager) -> Response:
+    """The case's dossier as a printable document, times in the branch's time zone."""
+    try:
+        pdf = dossier.render_pdf(dossier.case_dossier(session, user, case_id))
+    except SheetFontMissing as error:
+        raise PrintingUnavailable(str(error)) from error
+    disposition = f'inline; filename="case-dossier-{case_id}.pdf"'
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})

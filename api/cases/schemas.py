@@ -1,5 +1,7 @@
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, ClassVar
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, Strict, WithJsonSchema
@@ -17,7 +19,8 @@ from api.cases.models import (
     OverdueBucket,
 )
 from api.geo import GeoPoint
-from api.schemas import Body, FromJson, Instant, Patch, Read
+from api.rules.packs import CaseFlag
+from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
 
 # ISO 7064 MOD 11-2 as GB 11643 applies it: weight 2^(17-i) mod 11 for the 17 digits, and the remainder picks the check
 _ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
@@ -319,6 +322,54 @@ class AddressRead(Read):
         )
 
 
+class RestrictionCreate(Body):
+    """A restriction on visiting a case, as the debtor or the file says: an open complaint, an attorney, a
+    particularly vulnerable debtor, a bereavement, or `inconvenient` times (local at the address) and/or an address."""
+
+    flag: FromJson[CaseFlag]
+    note: Notes = Field(default="", description="What is known, e.g. the attorney's name or what the debtor said.")
+    starts_on: FromJson[date] | None = Field(
+        default=None, description="The first day it is in force; defaults to today at the branch."
+    )
+    ends_on: FromJson[date] | None = Field(
+        default=None,
+        description="The last day it is in force; null: until lifted (a bereavement: the pack's quiet days).",
+    )
+    time_from: LocalTime | None = Field(
+        default=None, description="`inconvenient` only: the start of the inconvenient time, at the address."
+    )
+    time_until: LocalTime | None = Field(default=None, description="Its end, after time_from; give both or neither.")
+    address_id: FromJson[UUID] | None = Field(
+        default=None,
+        description="`inconvenient` only: an address of the case not to visit (with times: not then).",
+    )
+
+
+class RestrictionLift(Body):
+    """Why a restriction no longer holds."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S", description="Not blank.")]
+
+
+class RestrictionRead(Read):
+    """A restriction on visiting a case, who set it and when, and who lifted it (null while it holds)."""
+
+    id: UUID
+    case_id: UUID
+    flag: CaseFlag
+    note: str
+    starts_on: date
+    ends_on: date | None
+    time_from: LocalTime | None
+    time_until: LocalTime | None
+    address_id: UUID | None
+    set_by_id: UUID
+    set_at: Instant
+    lifted_by_id: UUID | None
+    lifted_at: Instant | None
+    lift_reason: str
+
+
 class ImportSummary(Read):
     """What a CSV import created."""
 
@@ -329,3 +380,77 @@ class ImportSummary(Read):
     visit_requests: int
     addresses_without_point: int = Field(description="Geocoded in the background when a geocoder is set.")
     grades: dict[AddressGrade, int] = Field(description="The imported addresses by grade.")
+
+
+class DossierKind(StrEnum):
+    """What a record of a case's dossier is: a visit request; a published sheet version holding the case and the
+    case's stop on it; a visit, a supervisor's hours or start override of it, an agent's check-in; a cash approval,
+    an outcome or an amendment of it; an item of evidence; an address report and the supervisor's decision on it."""
+
+    VISIT_REQUEST = "visit_request"
+    SHEET_VERSION = "sheet_version"
+    SHEET_STOP = "sheet_stop"
+    VISIT = "visit"
+    HOURS_OVERRIDE = "hours_override"
+    CHECK_IN = "check_in"
+    START_OVERRIDE = "start_override"
+    CASH_APPROVAL = "cash_approval"
+    EVIDENCE = "evidence"
+    OUTCOME = "outcome"
+    AMENDMENT = "amendment"
+    ADDRESS_REPORT = "address_report"
+    ADDRESS_DECISION = "address_decision"
+
+
+class AuditPosition(Read):
+    """An audit-chain row that recorded the record: its place in the chain and its hash."""
+
+    seq: int
+    hash: str = Field(description="The row's SHA-256, as `fieldvisit audit verify` recomputes it.")
+    action: str = Field(description="insert or update.")
+    at: Instant
+
+
+class DossierRecord(Read):
+    """One thing that happened in the collection of the case, with the rows of the audit chain that recorded it."""
+
+    at: Instant
+    kind: DossierKind
+    entity: str = Field(description="The table the record is a row of.")
+    entity_id: str = Field(description="The row's key as the audit chain names it (a sheet stop: `sheet_id,position`).")
+    summary: str = Field(description="The record in one line, for a person.")
+    data: dict[str, Any] = Field(description="The row's columns, JSON-safe (moments in UTC, amounts as text).")
+    audit: list[AuditPosition] = Field(description="The chain's rows (inserts and updates) of this record, in order.")
+
+
+class DossierCase(Read):
+    """The case the dossier is of."""
+
+    id: UUID
+    reference: str
+    debtor_name: str
+    debtor_id_number_masked: str
+    amount_owed: AmountText
+    currency: str
+    branch_id: UUID
+    branch_name: str
+    timezone: str = Field(description="The branch's time zone, in which the printed dossier shows times.")
+    created_at: Instant
+    audit: list[AuditPosition] = Field(description="The chain's rows of the case itself.")
+
+
+class AuditChainState(Read):
+    """The audit chain's head when the dossier was made, its read included: `fieldvisit audit verify` recomputes
+    every hash up to it, and so vouches for each row the records cite."""
+
+    head_seq: int = Field(description="The chain's last row (0: an empty chain).")
+    head_hash: str = Field(description="The last row's hash, as the chain's head keeps it.")
+
+
+class DossierRead(Read):
+    """The whole record of a case's field collection, in time order, each record citing the audit chain."""
+
+    case: DossierCase
+    generated_at: Instant
+    records: list[DossierRecord]
+    audit_chain: AuditChainState

@@ -241,7 +241,7 @@ def draw_scale_bar(
 
 
 @cache
-def _register_font() -> None:
+def register_font() -> None:
     found = next((path for path in FONT_FILES if path.is_file()), None)
     if found is None:
         raise SheetFontMissing(f"The printed sheet needs the font of {FONT_PACKAGE}: apt-get install {FONT_PACKAGE}.")
@@ -251,7 +251,7 @@ def _register_font() -> None:
 def render_pdf(sheet: PrintedSheet) -> bytes:
     """An A4 PDF of the sheet: header, route picture, the table of stops and a signature line per agent. Raises
     SheetFontMissing when the font it embeds is not installed."""
-    _register_font()
+    register_font()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,

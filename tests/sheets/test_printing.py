@@ -296,10 +296,10 @@ def test_each_stop_prints_what_the_collector_asked_for_in_the_sheets_language() 
 
 def test_a_server_without_the_font_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(printing, "FONT_FILES", (Path("/nonexistent/font.ttc"),))
-    printing._register_font.cache_clear()
+    printing.register_font.cache_clear()
     try:
         with pytest.raises(SheetFontMissing, match="apt-get install fonts-wqy-microhei"):
             render_pdf(make_sheet(()))
     finally:
         monkeypatch.undo()
-        printing._register_font.cache_clear()
+        printing.register_font.cache_clear()
