@@ -39,6 +39,11 @@ PURE = {
     "routing": (),
     "api.rules": ("api.rules",),
     "api.rules.position": ("api.rules",),
+    "api.rules.hours": ("api.rules",),
+    "api.rules.packs": ("api.rules",),
+    "api.rules.evidence": ("api.rules",),
+    "api.rules.eligibility": ("api.rules",),
+    "api.rules.zones": ("api.rules",),
     "evidence.storage": (),
     "api.addresses.grading": ("api.addresses", "api.addresses.grades", "api.addresses.grading"),
 }
@@ -53,3 +58,26 @@ def test_the_pure_libraries_load_no_web_or_database_code(library: str) -> None:
     assert not {name for name in loaded if name.startswith("api.") and not any(
         name == prefix or name.startswith(prefix + ".") for prefix in own
     )}  # fmt: skip
+
+
+def test_a_lower_domain_does_not_reach_up_for_shared_vocabularies() -> None:
+    imported = set().union(*(_imported_in(path) for path in (ROOT / "api" / "branches").glob("*.py")))
+
+    assert not {name for name in imported if name.startswith("api.visit_evidence")}
+
+
+def test_the_visiting_hours_are_read_only_through_the_rules() -> None:
+    """Only the branch's own module and the rules see the stored hours: every other caller asks `api.rules`."""
+    readers = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "api").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr in ("visiting_from", "visiting_until")
+    }
+
+    assert readers == {
+        "api/rules/branch.py",
+        "api/branches/rules.py",
+        "api/branches/schemas.py",
+        "api/branches/service.py",
+    }

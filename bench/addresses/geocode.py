@@ -42,9 +42,9 @@ from api.branches.models import Branch
 from api.cases.models import Address, AddressKind, ContactSource, DebtCase, OverdueBucket
 from api.db import make_engine
 from bench.addresses.generate import Sample, generate
-from bench.planning.day import _clock, _point
+from bench.planning.day import _point
 from bench.planning.measure import REPO_ROOT, DatabaseNotEmpty
-from bench.routing.branch_day import CENTRE, VISITING_HOURS
+from bench.routing.branch_day import CENTRE
 
 DELAY_S = 0.005  # what a real network adds to each request
 BURST = 1  # the limiter's bucket, as `configured_geocoders` builds it
@@ -104,8 +104,6 @@ def new_branch(name: str) -> Branch:
         timezone="Asia/Shanghai",
         office_address="上海市黄浦区人民大道200号",
         office_point=_point(*CENTRE),
-        visiting_from=_clock(VISITING_HOURS.start_s),
-        visiting_until=_clock(VISITING_HOURS.end_s),
     )
 
 

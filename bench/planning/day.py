@@ -129,8 +129,6 @@ def seed_day(session: Session, requests: int, teams: int, seed: int) -> UUID:
         timezone="Asia/Shanghai",
         office_address="上海市黄浦区人民大道200号",
         office_point=_point(*CENTRE),
-        visiting_from=_clock(VISITING_HOURS.start_s),
-        visiting_until=_clock(VISITING_HOURS.end_s),
     )
     work_date = local_today(branch) + timedelta(days=1)
     supervisor = _user(branch, Role.SUPERVISOR, "supervisor")

@@ -47,19 +47,21 @@ class PlanningRow:
     planned: int
     unplanned: int
     load_s: float
+    rules_s: float  # the field rules: the branch's pack, each request's legal hours, time zone and eligibility
     matrix_s: float
     solve_s: float
     store_s: float
     other_s: float  # total_s - solve_s
     other_pct: float  # other_s as a percentage of solve_s
+    rules_pct: float  # rules_s as a percentage of the rest of the time outside the solve (other_s - rules_s)
     total_s: float
     engine: str
     peak_mib: float
 
     @property
     def phases_s(self) -> float:
-        """The timed phases around the solve: load, matrix and store."""
-        return self.load_s + self.matrix_s + self.store_s
+        """The timed phases around the solve: load, rules, matrix and store."""
+        return self.load_s + self.rules_s + self.matrix_s + self.store_s
 
 
 def _alembic(database_url: str) -> Config:
@@ -113,6 +115,7 @@ def _row(run: str, figures: dict[str, Any], total_s: float) -> PlanningRow:
     timings = figures["timings"]
     solve_s = timings.get("solve_s", 0.0)
     other_s = total_s - solve_s
+    rules_s = timings.get("rules_s", 0.0)
     return PlanningRow(
         run=run,
         requests=figures["requests"],
@@ -120,11 +123,13 @@ def _row(run: str, figures: dict[str, Any], total_s: float) -> PlanningRow:
         planned=figures["planned"],
         unplanned=figures["unplanned"],
         load_s=timings["load_s"],
+        rules_s=rules_s,
         matrix_s=timings.get("matrix_s", 0.0),
         solve_s=solve_s,
         store_s=timings["store_s"],
         other_s=round(other_s, 3),
         other_pct=round(100 * other_s / solve_s, 1) if solve_s else math.nan,
+        rules_pct=round(100 * rules_s / (other_s - rules_s), 2) if other_s > rules_s else math.nan,
         total_s=round(total_s, 3),
         engine=figures.get("engine", ""),
         peak_mib=round(_peak_mib(), 1),

@@ -16,6 +16,9 @@ def test_a_small_day_is_planned_and_every_phase_timed() -> None:
     assert row.total_s >= row.solve_s + row.phases_s - 0.01  # the phases are rounded to milliseconds
     assert row.other_s == pytest.approx(row.total_s - row.solve_s, abs=0.002)
     assert row.other_pct == pytest.approx(100 * row.other_s / row.solve_s, abs=0.2)
+    assert 0 < row.rules_s < row.other_s and row.rules_pct == pytest.approx(
+        100 * row.rules_s / (row.other_s - row.rules_s), rel=0.05
+    )
     assert row.engine == "ortools" and row.peak_mib > 0
 
 
@@ -30,7 +33,22 @@ def test_a_given_database_keeps_the_day_and_must_be_empty(tmp_path: Path) -> Non
 def test_the_median_row_takes_each_column_apart() -> None:
     rows = [
         PlanningRow(
-            str(n), 10, 2, planned, 10 - planned, 0.1, 0.2, solve, 0.3, 0.7, 70 / solve, solve + 0.7, engine, 100.0
+            str(n),
+            10,
+            2,
+            planned,
+            10 - planned,
+            0.1,
+            0.05,
+            0.2,
+            solve,
+            0.3,
+            0.7,
+            70 / solve,
+            5.0,
+            solve + 0.7,
+            engine,
+            100.0,
         )
         for n, planned, solve, engine in ((1, 9, 1.0, "ortools"), (2, 8, 3.0, "pyvrp"), (3, 7, 2.0, "ortools"))
     ]
