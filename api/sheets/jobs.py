@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.audit.chain import audited_sessions
 from api.config import PlanningSettings, Settings
 from api.db import make_engine
+from api.rules import zones
 from api.sheets.models import RunStatus
 from api.sheets.planner import execute_run
 
@@ -79,6 +80,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Process planning runs from the queue until stopped (with `burst`: until the queue is empty)."""
     global _context
     assert settings.redis_url is not None
+    zones.load()
     engine = make_engine(settings.database_url)
     _context = _WorkerContext(audited_sessions(engine), settings.planning)
     connection = Redis.from_url(settings.redis_url)
@@ -97,4 +99,5 @@ def planning_queue(settings: Settings, sessions: sessionmaker[Session]) -> Plann
     """RQ on Redis when `redis_url` is set, else a worker thread of this process."""
     if settings.redis_url:
         return RedisQueue(settings.redis_url, settings.planning)
+    zones.load()  # this process plans
     return InProcessQueue(sessions, settings.planning)

@@ -19,6 +19,7 @@ from alembic import command
 from api.audit.chain import audited_sessions
 from api.config import PlanningSettings
 from api.db import make_engine
+from api.rules import zones
 from api.sheets import service
 from api.sheets.models import PlanningRun, RunStatus
 from api.sheets.planner import SessionFactory, execute_run
@@ -148,6 +149,7 @@ def measure(
 ) -> PlanningRow:
     """Plan a generated day of `requests` visit requests and `teams` teams on a fresh database and time it."""
     settings = PlanningSettings(time_limit_s=time_limit_s, solver_workers=solver_workers, seed=seed)
+    zones.load()  # as a planning worker does when it starts
     with fresh_database(database_url) as url:
         engine = make_engine(url)
         try:
