@@ -13,6 +13,8 @@ from time_machine import TimeMachineFixture
 
 from api.cases.models import Address
 from api.findings.models import Finding, FindingKind
+from api.sheets.exports import printed_sheet
+from api.sheets.schemas import VisitSheetRead
 from api.users.models import User
 from api.visits.models import Outcome
 from tests.factories import (
@@ -42,6 +44,7 @@ def test_a_third_party_is_asked_again_only_with_a_reason_and_the_next_sheet_says
     day.a, day.b = (session.get_one(User, member.agent_id) for member in team.members)
 
     shown = client.get(f"/visit-sheets/{sheet.id}", headers=auth_headers(day.a))
+    printed = client.get(f"/visit-sheets/{sheet.id}.pdf", headers=auth_headers(day.a))
     day.started()
     asking = {"who": "Neighbour 302", "debtor_lives_here": "no"}
     refused = day.outcome(day.a, neighbours=[{"who": "neighbour, 401", "debtor_lives_here": "no"}, asking])
@@ -51,6 +54,9 @@ def test_a_third_party_is_asked_again_only_with_a_reason_and_the_next_sheet_says
     assert [(row["kind"], row["who"], row["visit_id"]) for row in asked] == [
         ("neighbour", "neighbour, 302", str(first_visit))
     ]
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
+    paper = printed_sheet(VisitSheetRead.model_validate(shown.json()), day.branch, (0.0, 0.0))
+    assert paper.stops[0].asked_before == (f"邻居 neighbour neighbour, 302 ({day.work_date.isoformat()})",)
     assert refused.status_code == 422 and problem_type(refused) == "third-party-asked-again"
     body = refused.json()
     assert body["rule_label"] == "CN: debtor and guarantors only"

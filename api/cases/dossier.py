@@ -484,7 +484,7 @@ def _header(dossier: DossierRead) -> list[Flowable]:
         f"{case.branch_name}  ·  欠款 Owed {case.amount_owed:.2f} {case.currency}  ·  "
         f"{len(dossier.records)} 条记录 records",
         f"生成 Generated {_local(dossier, dossier.generated_at)} ({case.timezone})",
-        f"审计链 Audit chain head #{chain.head_seq} {chain.head_hash}  ·  fieldvisit audit verify",
+        f"审计链 Audit chain head #{chain.head_seq} {chain.head_hash}  ·  核验 verify: fieldvisit audit verify",
     )
     return [paragraph("案件档案 Case dossier", TITLE_STYLE), *(paragraph(line, TEXT_STYLE) for line in lines)]
 

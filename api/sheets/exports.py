@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from api.addresses.grades import AddressGrade
 from api.branches.models import Branch, Language
+from api.rules.third_parties import ThirdPartyKind
 from api.sheets.models import StopState
 from api.sheets.printing import PrintedSheet, PrintedStop
 from api.sheets.schemas import CareFlag, VisitSheetRead
@@ -21,6 +22,10 @@ _FLAGS = {
     CareFlag.ELDERLY_RESIDENT: ("老人", "elderly resident"),
 }
 _CANCELLED = ("已取消", "cancelled")
+_THIRD_PARTIES = {
+    ThirdPartyKind.NEIGHBOUR: ("邻居", "neighbour"),
+    ThirdPartyKind.PROPERTY_MANAGEMENT: ("物业", "property management"),
+}
 # an address that does not reach a door is said on the page, so the agents know to ask around
 _GRADES = {
     AddressGrade.BUILDING: ("地址仅到楼栋", "building only"),
@@ -67,6 +72,11 @@ def printed_sheet(sheet: VisitSheetRead, branch: Branch, office: tuple[float, fl
                 lat=stop.address.point.lat if stop.address.point else route[0][0],
                 lon=stop.address.point.lon if stop.address.point else route[0][1],
                 notes=stop.collector_notes,
+                asked_before=tuple(
+                    f"{_words(language, *_THIRD_PARTIES[asked.kind])} {asked.who}"
+                    f" ({asked.asked_at.astimezone(zone):%Y-%m-%d})"
+                    for asked in stop.third_parties_asked
+                ),
             )
             for stop in sheet.stops
         ),

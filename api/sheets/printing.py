@@ -76,6 +76,7 @@ LABELS = {
             "标记<br/>Flags",
         ),
         "notes": "备注 Notes",
+        "asked_before": "已问过（勿再问，除非有理由） Asked before",
         "signature": "签名 Signature",
         "date": "日期 Date",
         "page": "第 {page} 页 page {page}",
@@ -90,6 +91,7 @@ LABELS = {
         "travel": "travel",
         "columns": ("No.", "Time", "Address", "Purpose", "Case/Debtor", "Flags"),
         "notes": "Notes",
+        "asked_before": "Asked before (not again without a reason)",
         "signature": "Signature",
         "date": "Date",
         "page": "page {page}",
@@ -130,6 +132,9 @@ class PrintedStop:
     lat: float
     lon: float
     notes: str = ""  # what the phone collector asked for
+    asked_before: tuple[
+        str, ...
+    ] = ()  # third parties asked at earlier visits of the case, e.g. "邻居 302室 (2026-11-20)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +336,10 @@ def stops_table(sheet: PrintedSheet, width_pt: float) -> Table:
 
 
 def _notes(sheet: PrintedSheet, stop: PrintedStop) -> list[Paragraph]:
-    return [paragraph(f"{_label(sheet, 'notes')}: {stop.notes}", NOTE_STYLE)] if stop.notes.strip() else []
+    notes = [paragraph(f"{_label(sheet, 'notes')}: {stop.notes}", NOTE_STYLE)] if stop.notes.strip() else []
+    if stop.asked_before:
+        notes.append(paragraph(f"{_label(sheet, 'asked_before')}: {'; '.join(stop.asked_before)}", NOTE_STYLE))
+    return notes
 
 
 def signatures(sheet: PrintedSheet) -> KeepTogether:

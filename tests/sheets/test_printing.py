@@ -303,3 +303,16 @@ def test_a_server_without_the_font_says_what_to_install(monkeypatch: pytest.Monk
     finally:
         monkeypatch.undo()
         printing.register_font.cache_clear()
+
+
+def test_each_stop_prints_who_was_asked_before_so_the_team_does_not_ask_again() -> None:
+    asked = replace(make_stop(1, 31.24, 121.48), asked_before=("邻居 neighbour 302室 (2026-11-20)",))
+    sheet = make_sheet((asked, make_stop(2, 31.25, 121.49)))
+
+    purposes = [row[3] for row in stops_table(sheet, 500)._cellvalues[1:]]
+
+    assert [paragraph.getPlainText() for paragraph in purposes[0]][-1] == (
+        "已问过（勿再问，除非有理由） Asked before: 邻居 neighbour 302室 (2026-11-20)"
+    )
+    assert [paragraph.getPlainText() for paragraph in purposes[1]] == [purposes[1][0].getPlainText()]
+    assert render_pdf(sheet).startswith(b"%PDF")
