@@ -15,11 +15,9 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 from reportlab.platypus.flowables import Flowable
 from sqlalchemy import Row, and_, inspect, or_, select
 from sqlalchemy.orm import Session
@@ -46,8 +44,10 @@ from api.sheets.printing import (
     NOTE_STYLE,
     TEXT_STYLE,
     TITLE_STYLE,
+    a4_document,
     paragraph,
     register_font,
+    ruled_table,
 )
 from api.users.models import User
 from api.visit_evidence.models import EvidenceItem
@@ -454,15 +454,7 @@ def render_pdf(dossier: DossierRead) -> bytes:
     branch's time zone) with the chain rows each cites. Raises SheetFontMissing when the font is not installed."""
     register_font()
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        title=dossier_title(dossier),
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=18 * mm,
-    )
+    document = a4_document(buffer, dossier_title(dossier))
     footer = _page_footer(dossier)
     story = [*_header(dossier), Spacer(0, 4 * mm), _records_table(dossier, document.width)]
     document.build(story, onFirstPage=footer, onLaterPages=footer)
@@ -500,17 +492,7 @@ def _records_table(dossier: DossierRead, width_pt: float) -> Table:
         ]
         for record in dossier.records
     ]
-    table = Table(rows, colWidths=[share * width_pt for share in COLUMN_SHARES], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e5e7eb")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
-    return table
+    return ruled_table(rows, [share * width_pt for share in COLUMN_SHARES])
 
 
 def _notes(record: DossierRecord) -> list[str]:

@@ -8,7 +8,7 @@ language (`zh`: Chinese with the English beside it; `en`: English).
 import csv
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -258,15 +258,7 @@ def render_pdf(sheet: PrintedSheet) -> bytes:
     SheetFontMissing when the font it embeds is not installed."""
     register_font()
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        title=sheet_title(sheet),
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=18 * mm,
-    )
+    document = a4_document(buffer, sheet_title(sheet))
     story = [
         *header(sheet),
         picture_flowable(sheet, document.width),
@@ -277,6 +269,19 @@ def render_pdf(sheet: PrintedSheet) -> bytes:
     footer = page_footer(sheet)
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
+
+
+def a4_document(buffer: io.BytesIO, title: str) -> SimpleDocTemplate:
+    """An A4 page with the margins the printed pages share, room left at the bottom for the footer."""
+    return SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=title,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=18 * mm,
+    )
 
 
 def sheet_title(sheet: PrintedSheet) -> str:
@@ -322,7 +327,12 @@ def stops_table(sheet: PrintedSheet, width_pt: float) -> Table:
         ]
         for stop in sheet.stops
     ]
-    table = Table(rows, colWidths=[share * width_pt for share in COLUMN_SHARES], repeatRows=1)
+    return ruled_table(rows, [share * width_pt for share in COLUMN_SHARES])
+
+
+def ruled_table(rows: Sequence[Sequence[Flowable | list[Flowable]]], widths: Sequence[float]) -> Table:
+    """A table with a grey grid and a shaded heading row that repeats on each page."""
+    table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
             [

@@ -99,6 +99,7 @@ export async function dayView(view, { context, date: workDate }) {
   const checkIns = L.layerGroup().addTo(map);
   let etag = null;
   let timer = null;
+  let left = false;  // the user moved on: answers still on their way draw nothing
 
   function onStop(sheet, stop, marker) {
     marker.bindPopup(stopDetails(sheet, stop), { maxWidth: 360 }).openPopup();
@@ -107,6 +108,7 @@ export async function dayView(view, { context, date: workDate }) {
   async function drawCheckIns(workDate) {
     if (!["supervisor", "admin"].includes(context.user.role)) return;
     const visits = await allPages("/visits", { work_date: workDate });
+    if (left) return;
     checkIns.clearLayers();
     for (const visit of visits) {
       for (const checkIn of visit.check_ins) {
@@ -122,10 +124,11 @@ export async function dayView(view, { context, date: workDate }) {
     const response = await api.raw(`/visit-sheets/days/${workDate}`, {
       headers: etag ? { "If-None-Match": etag } : {},
     });
-    if (workDate !== date.value) return;  // the date changed meanwhile: that load shows its own day
+    if (left || workDate !== date.value) return;  // the date changed meanwhile: that load shows its own day
     if (response.status !== 304) {
       etag = response.headers.get("ETag");
       const shown = await response.json();
+      if (left) return;
       const teams = drawSheets(map, routes, shown, { onStop, fit });
       fill(list, teams.map(({ sheet, colour }) =>
         teamCard(sheet, colour, () => {
@@ -140,7 +143,7 @@ export async function dayView(view, { context, date: workDate }) {
   function schedule() {
     timer = setTimeout(async () => {
       await load({ fit: false }).catch(() => undefined);
-      schedule();
+      if (!left) schedule();
     }, context.config.day_poll_s * 1000);
   }
 
@@ -152,6 +155,7 @@ export async function dayView(view, { context, date: workDate }) {
   await load({ fit: true });
   schedule();
   return () => {
+    left = true;
     clearTimeout(timer);
     disposeMap(map);
   };

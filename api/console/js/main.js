@@ -24,6 +24,7 @@ const DETAILS = { visits: visitView, cases: caseView };
 /** What every screen knows: the user, their branch, the console's settings. */
 export const context = { user: null, branch: null, config: null };
 let leave = null;
+let routed = 0;  // which route() is current: a screen that finishes loading after the user moved on is left at once
 
 function translate() {
   document.querySelectorAll("[data-t]").forEach((element) => {
@@ -59,6 +60,7 @@ async function route() {
   if (!context.user) return;
   leave?.();
   leave = null;
+  const mine = ++routed;
   const [path = "", id, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
   const allowed = screensOf(context.user.role);
   const screen = SCREENS.find((candidate) => candidate.path === path);
@@ -81,7 +83,9 @@ async function route() {
     return;
   }
   try {
-    leave = (await render(view, { id, date, rest, context })) || null;
+    const left = (await render(view, { id, date, rest, context })) || null;
+    if (mine === routed) leave = left;
+    else left?.();
   } catch (error) {
     showError(error);
   }

@@ -36,7 +36,10 @@ export function makeMap(element, centre = [31.23, 121.47], zoom = 11) {
     L.tileLayer(config.tile_url, { maxZoom: 19, attribution: config.tile_attribution || "" }).addTo(map);
   } else {
     map.attributionControl.setPrefix(false);
+    let removed = false;  // the user may leave the screen before the outlines arrive
+    map.on("unload", () => { removed = true; });
     districtOutlines().then((outlines) => {
+      if (removed) return;
       const layer = L.geoJSON(outlines, {
         interactive: false,
         style: { color: "#8a9bb0", weight: 1, fillColor: "#eef2f6", fillOpacity: 1, className: "fv-district" },
