@@ -243,7 +243,9 @@ def test_the_demo_day_through_the_api(
     session.expire_all()
     assert session.get_one(VisitRequest, request_id).status is VisitRequestStatus.CANCELLED
     decisions = session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "update", AuditEvent.entity_id.in_([str(request_id), report_id]))
+        select(AuditEvent)
+        .where(AuditEvent.action == "update", AuditEvent.entity_id.in_([str(request_id), report_id]))
+        .order_by(AuditEvent.seq)
     ).all()
     assert [(event.entity, event.changes["status"]) for event in decisions] == [
         ("visit_request", "planned"),  # published

@@ -218,7 +218,9 @@ def test_a_supervisor_places_an_address_and_planning_trusts_it(client: TestClien
     shown = client.get(f"/addresses/{address.id}", headers=auth_headers(evening.supervisor)).json()
     assert shown["grade"] == "complete" and shown["parts"]["road"] == "福州路"
     audited = session.scalars(
-        select(AuditEvent).where(AuditEvent.entity == "address", AuditEvent.entity_id == str(address.id))
+        select(AuditEvent)
+        .where(AuditEvent.entity == "address", AuditEvent.entity_id == str(address.id))
+        .order_by(AuditEvent.seq)
     ).all()
     last = audited[-1]
     assert last.actor_id == evening.supervisor.id and last.changes["point_source"] == ["geocoder", "supervisor"]
