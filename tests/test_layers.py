@@ -44,6 +44,8 @@ PURE = {
     "api.rules.evidence": ("api.rules",),
     "api.rules.eligibility": ("api.rules",),
     "api.rules.zones": ("api.rules",),
+    "api.rules.tracking": ("api.rules",),
+    "api.rules.presence": ("api.rules",),
     "evidence.storage": (),
     "api.addresses.grading": ("api.addresses", "api.addresses.grades", "api.addresses.grading"),
 }

@@ -1,10 +1,11 @@
 """A branch's rules, gathered once per request or planning run: its jurisdiction's pack and the stricter settings
 the branch adds. The firm-wide distances at the door come from `Settings` into `api.rules.position`."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 
 from api.rules.packs import Pack, Rule
+from api.rules.tracking import TrackingRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,7 @@ class BranchRules:
     recording_coverage: float  # share of the time on site the recordings must cover
     photo_purposes: tuple[str, ...]  # photos a visit needs before it is complete
     max_on_site_s: int  # a visit longer on site is flagged for review
+    tracking: TrackingRules = field(default_factory=TrackingRules)
 
     @property
     def opens(self) -> time:
