@@ -3,7 +3,7 @@ import cases, write a case's dossier, verify the audit trail and the stored evid
 
 import difflib
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -27,6 +27,8 @@ from api.sheets.console import PlanFailed, find_branch, plan_in_terminal
 from api.sheets.jobs import run_worker
 from api.sheets.printing import SheetFontMissing
 from api.telemetry import log_config
+from api.tracks.service import purge_expired
+from api.tracks.watch import watch_tracks
 from api.visit_evidence.service import StoreFault, verify_store
 from api.visit_evidence.store import open_store
 from evidence.storage import StorageError
@@ -50,6 +52,8 @@ addresses_cli = typer.Typer(help="Addresses: geocoding and the evening pre-check
 cli.add_typer(addresses_cli, name="addresses")
 case_cli = typer.Typer(help="Debt cases.", no_args_is_help=True)
 cli.add_typer(case_cli, name="case")
+tracks_cli = typer.Typer(help="Agents' on-duty tracks.", no_args_is_help=True)
+cli.add_typer(tracks_cli, name="tracks")
 
 
 def _fail(message: str) -> None:
@@ -359,3 +363,35 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@tracks_cli.command("purge")
+def tracks_purge() -> None:
+    """Delete the tracks whose work date is past their branch's retention (run it daily, from cron say); each
+    branch's purge is recorded in the audit chain with its count."""
+    settings = _checked_settings()
+    engine = make_engine(settings.database_url)
+    with audited_sessions(engine).begin() as session:
+        deleted = purge_expired(session)
+    engine.dispose()
+    for name, fixes in deleted.items():
+        typer.echo(f"{name}: {fixes} fixes purged")
+    typer.echo(f"{sum(deleted.values())} fixes purged in {len(deleted)} branches")
+
+
+@tracks_cli.command("watch")
+def tracks_watch() -> None:
+    """Look over the on-duty tracks once for gaps and detours (the server does it every
+    FIELDVISIT_TRACKING__WATCH_INTERVAL_S); prints the findings published."""
+    settings = _checked_settings()
+    engine = make_engine(settings.database_url)
+    with audited_sessions(engine).begin() as session:
+        found = watch_tracks(session, timedelta(minutes=settings.tracking.duty_margin_min))
+        lines = [
+            f"{finding.kind.value}: {finding.payload['team_name']} · {finding.payload['agent_name']}"
+            for finding in found
+        ]
+    engine.dispose()
+    for line in lines:
+        typer.echo(line)
+    typer.echo(f"{len(lines)} findings")

@@ -107,6 +107,17 @@ class GeocodingSettings(BaseModel):
     retries: int = Field(default=3, ge=0, description="Retries of a request after a 5xx, a timeout or no connection.")
 
 
+class TrackingSettings(BaseModel):
+    """On-duty tracks (the branch sets how long they are kept and when a gap or a detour is a finding)."""
+
+    duty_margin_min: int = Field(
+        default=30, ge=0, le=240, description="Fixes are accepted this long after the end of the team's sheet."
+    )
+    watch_interval_s: float | None = Field(
+        default=60, gt=0, description="How often the server looks for gaps and detours in on-duty tracks; unset: never."
+    )
+
+
 class ConsoleSettings(BaseModel):
     """The supervisors' console at /console/. Without a tile server it draws the city's district outlines."""
 
@@ -139,6 +150,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     geocoding: GeocodingSettings = GeocodingSettings()
     console: ConsoleSettings = ConsoleSettings()
+    tracking: TrackingSettings = TrackingSettings()
     redis_url: str | None = Field(default=None, description="Set: planning runs go through an RQ queue on Redis.")
     webhook_interval_s: float | None = Field(
         default=1.0, gt=0, description="How often the server sends due webhooks; null: not from this process."

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -36,6 +37,8 @@ from api.sheets.jobs import planning_queue
 from api.sheets.router import me_router, runs_router, sheets_router
 from api.teams.router import router as teams_router
 from api.telemetry import RequestTelemetryMiddleware, Telemetry, metrics_router
+from api.tracks.router import router as tracks_router
+from api.tracks.watch import TrackWatch
 from api.users.router import router as users_router
 from api.visit_evidence.router import router as evidence_router
 from api.visit_evidence.store import open_store
@@ -82,11 +85,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.webhook_interval_s
             else None
         )
-        if dispatcher:
-            dispatcher.start()
+        tracking = settings.tracking
+        watch = (
+            TrackWatch(app.state.sessionmaker, timedelta(minutes=tracking.duty_margin_min), tracking.watch_interval_s)
+            if tracking.watch_interval_s
+            else None
+        )
+        for worker in filter(None, (dispatcher, watch)):
+            worker.start()
         yield
-        if dispatcher:
-            dispatcher.stop()
+        for worker in filter(None, (dispatcher, watch)):
+            worker.stop()
         app.state.planning_queue.close()
         if app.state.geocoding is not None:
             app.state.geocoding.close()
@@ -145,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sheets_router,
         me_router,
         visits_router,
+        tracks_router,
         address_reports_router,
         addresses_router,
         findings_router,

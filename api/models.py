@@ -12,10 +12,11 @@ from api.idempotency import IdempotencyRecord
 from api.sheets.models import PlanEdit, PlanningRun, SheetStop, UnplannedRequest, VisitSheet
 from api.teams.models import Team, TeamMember
 from api.third_parties.models import ThirdPartyInquiry
+from api.tracks.models import PositionFix, Track, TrackAlert
 from api.users.models import User
 from api.visit_evidence.models import EvidenceItem
 from api.visit_requests.models import EligibilityRelease, VisitRequest
-from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
+from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit, VisitPresence
 from api.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -39,14 +40,18 @@ __all__ = [
     "Outcome",
     "PlanEdit",
     "PlanningRun",
+    "PositionFix",
     "RefreshToken",
     "SheetStop",
     "Team",
     "TeamMember",
     "ThirdPartyInquiry",
+    "Track",
+    "TrackAlert",
     "UnplannedRequest",
     "User",
     "Visit",
+    "VisitPresence",
     "VisitRequest",
     "VisitSheet",
     "WebhookDelivery",

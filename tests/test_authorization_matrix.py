@@ -89,6 +89,7 @@ MATRIX: dict[str, tuple[Body, bool]] = {
     "POST /planning-runs/{run_id}/resolve": (lambda: None, False),
     "GET /teams/{team_id}": (lambda: None, False),
     "PATCH /teams/{team_id}": (lambda: {"name": f"Renamed {uuid4().hex[:6]}"}, False),
+    "GET /teams/{team_id}/track": (lambda: None, False),
     "POST /teams/{team_id}/departure-checks": (lambda: {"items": CHECKLIST, "client_id": str(uuid4())}, True),
     "GET /users/{user_id}": (lambda: None, False),
     "PATCH /users/{user_id}": (lambda: {"full_name": "Renamed"}, False),

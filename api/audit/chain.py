@@ -18,7 +18,7 @@ from api.db import utcnow
 
 GENESIS = "0" * 64
 ACTOR = "audit_actor_id"  # Session.info key: who acts in this session
-_NOT_AUDITED = frozenset({"audit_event", "audit_head", "idempotency_record", "refresh_token"})
+_NOT_AUDITED = frozenset({"audit_event", "audit_head", "idempotency_record", "refresh_token", "position_fix"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,13 @@ def record_read(session: Session, entity: str, *entity_ids: UUID, what: str = ""
     entries = [Entry("read", entity, str(entity_id), details) for entity_id in entity_ids]
     if entries:
         _append(session.connection(), entries, session)
+
+
+def record_bulk(session: Session, action: str, entity: str, entity_id: str, summary: dict[str, Any]) -> None:
+    """Append one row for many rows written or deleted outside the ORM whose content the chain must not copy:
+    positions are purged when their retention ends, and the chain is never purged, so it keeps their count and
+    digest instead."""
+    _append(session.connection(), [Entry(action, entity, entity_id, summary)], session)
 
 
 def update_where(session: Session, model: type[Any], where: Iterable[Any], values: dict[str, Any]) -> int:

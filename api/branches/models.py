@@ -10,11 +10,13 @@ from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
 from api.geo import point_column_type
 from api.rules.packs import Jurisdiction
+from api.rules.tracking import TrackingRules
 
 DEFAULT_CHECKLIST = ("recorder_charged", "camera_charged", "letters_carried", "forms_carried")
 DEFAULT_RECORDING_COVERAGE = 0.9
 DEFAULT_PHOTO_PURPOSES = ("door", "mailbox")
 DEFAULT_MAX_ON_SITE_MIN = 60
+TRACKING = TrackingRules()
 
 
 class Language(StrEnum):
@@ -29,6 +31,8 @@ class Branch(Base):
     __table_args__ = (
         CheckConstraint("visiting_from < visiting_until", name="visiting_hours_order"),
         CheckConstraint("max_on_site_min BETWEEN 5 AND 600", name="max_on_site_range"),
+        CheckConstraint("track_retention_days BETWEEN 1 AND 365", name="track_retention_range"),
+        CheckConstraint("presence_threshold BETWEEN 0 AND 100", name="presence_threshold_range"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
@@ -45,6 +49,23 @@ class Branch(Base):
     visiting_until: Mapped[time | None] = mapped_column(Time())
     # a visit longer on site than this is flagged for review ("leave as soon as the purpose is reached")
     max_on_site_min: Mapped[int] = mapped_column(Integer(), default=DEFAULT_MAX_ON_SITE_MIN, server_default="60")
+    # on-duty tracks: kept this long after their work date; a gap or a time off route this long is a finding
+    track_retention_days: Mapped[int] = mapped_column(
+        Integer(), default=TRACKING.retention_days, server_default=str(TRACKING.retention_days)
+    )
+    out_of_contact_min: Mapped[int] = mapped_column(
+        Integer(), default=TRACKING.out_of_contact_s // 60, server_default=str(TRACKING.out_of_contact_s // 60)
+    )
+    off_route_m: Mapped[int] = mapped_column(
+        Integer(), default=TRACKING.off_route_m, server_default=str(TRACKING.off_route_m)
+    )
+    off_route_min: Mapped[int] = mapped_column(
+        Integer(), default=TRACKING.off_route_s // 60, server_default=str(TRACKING.off_route_s // 60)
+    )
+    # a visit whose presence score is under this is a "presence doubtful" finding
+    presence_threshold: Mapped[int] = mapped_column(
+        Integer(), default=TRACKING.presence_threshold, server_default=str(TRACKING.presence_threshold)
+    )
     # what each agent confirms before the team's first visit of the day
     departure_checklist: Mapped[list[str]] = mapped_column(JSON(), default=lambda: list(DEFAULT_CHECKLIST))
     # the evidence a visit needs before it is complete: recordings over this share of the time on site, and photos

@@ -3,6 +3,7 @@
 from api.branches.models import Branch
 from api.rules.branch import BranchRules
 from api.rules.packs import pack
+from api.rules.tracking import TrackingRules
 
 
 def rules_of(branch: Branch) -> BranchRules:
@@ -15,4 +16,11 @@ def rules_of(branch: Branch) -> BranchRules:
         recording_coverage=branch.evidence_recording_coverage,
         photo_purposes=tuple(branch.evidence_photo_purposes),
         max_on_site_s=branch.max_on_site_min * 60,
+        tracking=TrackingRules(
+            retention_days=branch.track_retention_days,
+            out_of_contact_s=branch.out_of_contact_min * 60,
+            off_route_m=branch.off_route_m,
+            off_route_s=branch.off_route_min * 60,
+            presence_threshold=branch.presence_threshold,
+        ),
     )

@@ -11,6 +11,7 @@ from api.branches.models import (
     DEFAULT_MAX_ON_SITE_MIN,
     DEFAULT_PHOTO_PURPOSES,
     DEFAULT_RECORDING_COVERAGE,
+    TRACKING,
     Branch,
     Language,
 )
@@ -55,6 +56,21 @@ RecordingCoverage = Annotated[
 MaxOnSite = Annotated[
     int, Field(ge=5, le=600, description="Minutes on site after which a visit is flagged for review.")
 ]
+TrackRetention = Annotated[
+    int, Field(ge=1, le=365, description="Days an on-duty track is kept after its work date, then purged.")
+]
+OutOfContact = Annotated[
+    int, Field(ge=5, le=240, description="Minutes without a fix from an agent on duty: the team is out of contact.")
+]
+OffRouteDistance = Annotated[
+    int, Field(ge=200, le=50_000, description="Metres from the day's route (straight lines between its stops).")
+]
+OffRouteTime = Annotated[
+    int, Field(ge=5, le=240, description="Minutes farther than off_route_m from the route: the team is off route.")
+]
+PresenceThreshold = Annotated[
+    int, Field(ge=0, le=100, description="A visit whose presence score is under this is 'presence doubtful'.")
+]
 PhotoPurposes = Annotated[
     list[FromJson[EvidencePurpose]],
     Field(max_length=7, description="Photos every visit needs before it is complete, e.g. door and mailbox."),
@@ -81,6 +97,11 @@ class BranchCreate(Body):
         description="The branch's own latest end of a visit; only earlier than the pack's. Unset: the pack's.",
     )
     max_on_site_min: MaxOnSite = DEFAULT_MAX_ON_SITE_MIN
+    track_retention_days: TrackRetention = TRACKING.retention_days
+    out_of_contact_min: OutOfContact = TRACKING.out_of_contact_s // 60
+    off_route_m: OffRouteDistance = TRACKING.off_route_m
+    off_route_min: OffRouteTime = TRACKING.off_route_s // 60
+    presence_threshold: PresenceThreshold = TRACKING.presence_threshold
     departure_checklist: Checklist = Field(default_factory=lambda: list(DEFAULT_CHECKLIST))
     evidence_recording_coverage: RecordingCoverage = DEFAULT_RECORDING_COVERAGE
     evidence_photo_purposes: PhotoPurposes = Field(
@@ -105,6 +126,11 @@ class BranchUpdate(Patch):
     visiting_from: LocalTime | None = None
     visiting_until: LocalTime | None = None
     max_on_site_min: MaxOnSite | None = None
+    track_retention_days: TrackRetention | None = None
+    out_of_contact_min: OutOfContact | None = None
+    off_route_m: OffRouteDistance | None = None
+    off_route_min: OffRouteTime | None = None
+    presence_threshold: PresenceThreshold | None = None
     departure_checklist: Checklist | None = None
     evidence_recording_coverage: RecordingCoverage | None = None
     evidence_photo_purposes: PhotoPurposes | None = None
@@ -131,6 +157,11 @@ class BranchRead(Read):
     visiting_until: LocalTime = Field(description="Visits end by this time.")
     hours_rule: str = Field(description="Where the hours come from: the pack's rule, or the branch's stricter hours.")
     max_on_site_min: int
+    track_retention_days: int
+    out_of_contact_min: int
+    off_route_m: int
+    off_route_min: int
+    presence_threshold: int
     departure_checklist: list[str]
     evidence_recording_coverage: float
     evidence_photo_purposes: list[EvidencePurpose]
@@ -155,6 +186,11 @@ class BranchRead(Read):
             visiting_until=rules.closes,
             hours_rule=rules.hours_rule.label,
             max_on_site_min=branch.max_on_site_min,
+            track_retention_days=branch.track_retention_days,
+            out_of_contact_min=branch.out_of_contact_min,
+            off_route_m=branch.off_route_m,
+            off_route_min=branch.off_route_min,
+            presence_threshold=branch.presence_threshold,
             departure_checklist=branch.departure_checklist,
             evidence_recording_coverage=branch.evidence_recording_coverage,
             evidence_photo_purposes=[EvidencePurpose(purpose) for purpose in branch.evidence_photo_purposes],

@@ -3,7 +3,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, UtcDateTime, utcnow
@@ -12,9 +12,10 @@ from api.enums import enum_column_type
 
 class FindingKind(StrEnum):
     """What the field learned that the supervisor and the case's phone collector need to know: a repayment promise,
-    new or verified contact data, an address reported or confirmed invalid (the case goes back to its collector) or
-    a report rejected, a suspected fake address, a visit where nobody was met, a photo of a visit flagged for review
-    (taken far from the address or outside the visit), a visit longer on site than the branch allows."""
+        new or verified contact data, an address reported or confirmed invalid (the case goes back to its collector) or
+        a report rejected, a suspected fake address, a visit where nobody was met, a photo of a visit flagged for review
+        (taken far from the address or outside the visit), a visit longer on site than the branch allows, a visit whose
+    presence is doubtful; and, about a team rather than a case, a team out of contact or off its route."""
 
     REPAYMENT_PROMISED = "repayment_promised"
     CONTACT_FOUND = "contact_found"
@@ -25,16 +26,26 @@ class FindingKind(StrEnum):
     VISIT_FAILED = "visit_failed"
     EVIDENCE_FLAGGED = "evidence_flagged"
     VISIT_OVERSTAYED = "visit_overstayed"
+    PRESENCE_DOUBTFUL = "presence_doubtful"
+    TEAM_OUT_OF_CONTACT = "team_out_of_contact"
+    TEAM_OFF_ROUTE = "team_off_route"
+
+
+# about the team's conduct, not the debtor: for the supervisor's feed and webhooks, not the phone collector's
+STAFF_ONLY = frozenset({FindingKind.PRESENCE_DOUBTFUL, FindingKind.TEAM_OUT_OF_CONTACT, FindingKind.TEAM_OFF_ROUTE})
 
 
 class Finding(Base):
-    """One event of the findings feed; its `id` orders the feed and is the cursor."""
+    """One event of the findings feed, about a case or (`team_id`) a team; its `id` orders the feed and is the
+    cursor."""
 
     __tablename__ = "finding"
+    __table_args__ = (CheckConstraint("case_id IS NOT NULL OR team_id IS NOT NULL", name="about_case_or_team"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"), index=True)
-    case_id: Mapped[UUID] = mapped_column(ForeignKey("debt_case.id"), index=True)
+    case_id: Mapped[UUID | None] = mapped_column(ForeignKey("debt_case.id"), index=True)
+    team_id: Mapped[UUID | None] = mapped_column(ForeignKey("team.id"))
     kind: Mapped[FindingKind] = mapped_column(enum_column_type(FindingKind, "finding_kind"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

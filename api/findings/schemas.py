@@ -13,14 +13,18 @@ from api.schemas import Instant
 
 
 class FindingPayload(BaseModel):
-    """What a finding says; every kind names its case by reference."""
+    """What a finding says."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class CasePayload(FindingPayload):
+    """A finding about a case names it by reference."""
 
     case_reference: str = Field(description="The creditor's reference of the case.")
 
 
-class AtAVisit(FindingPayload):
+class AtAVisit(CasePayload):
     """A finding made at a visit."""
 
     visit_id: UUID
@@ -62,7 +66,7 @@ class VisitFailed(AtAVisit):
     reason: str
 
 
-class AddressReported(FindingPayload):
+class AddressReported(CasePayload):
     """The address was reported invalid (by an agent, the evening pre-check or a visit's outcome); it waits for the
     supervisor's decision."""
 
@@ -73,7 +77,7 @@ class AddressReported(FindingPayload):
     raised_by: Literal["agent", "precheck", "outcome"] = "agent"
 
 
-class AddressConfirmedInvalid(FindingPayload):
+class AddressConfirmedInvalid(CasePayload):
     """The supervisor confirmed the address invalid: its visits are cancelled; the case goes back to its collector."""
 
     report_id: UUID
@@ -81,7 +85,7 @@ class AddressConfirmedInvalid(FindingPayload):
     reason: InvalidReason
 
 
-class AddressReportRejected(FindingPayload):
+class AddressReportRejected(CasePayload):
     """The supervisor rejected the report: the visit stays."""
 
     report_id: UUID
@@ -106,6 +110,56 @@ class VisitOverstayed(AtAVisit):
     max_on_site_s: int = Field(description="The branch's maximum time on site.")
 
 
+class PresenceSignal(BaseModel):
+    """One signal behind a presence score: what was measured, its weight, how far it supports presence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="e.g. dwell, co_presence, continuity, mock_location, photo_agreement.")
+    value: float | None = Field(description="What was measured, in `unit`; null: no data.")
+    unit: str
+    weight: float = Field(description="Its weight in the score; 0 when it does not apply (no photos yet, say).")
+    score: float = Field(ge=0, le=1, description="How far it supports presence, 0 to 1.")
+    flagged: bool = Field(description="It says fraud on its own (a spoofed position, say).")
+    detail: str = Field(description="What it found, in a sentence with its figures.")
+
+
+class PresenceDoubtful(AtAVisit):
+    """The visit's presence score is under the branch's threshold: the track, the check-ins and the evidence do not
+    show both agents at the door for the time claimed."""
+
+    stage: Literal["start", "completion"] = Field(description="When it was assessed: the visit's start or completion.")
+    score: int = Field(ge=0, le=100)
+    threshold: int = Field(description="The branch's presence threshold.")
+    flagged: list[str] = Field(description="The signals that say fraud on their own.")
+    signals: list[PresenceSignal]
+
+
+class AboutATeam(FindingPayload):
+    """A finding about a team's day, from its agents' on-duty tracks."""
+
+    team_id: UUID
+    team_name: str
+    work_date: date
+    agent_id: UUID = Field(description="The agent whose track shows it.")
+    agent_name: str
+    since: Instant = Field(description="When it began: the last fix before the gap, or the first fix off route.")
+
+
+class TeamOutOfContact(AboutATeam):
+    """No position from an agent on duty for longer than the branch allows."""
+
+    minutes: int = Field(description="Minutes without a fix when it was found (more if it still lasts).")
+    ongoing: bool = Field(description="Still no fix when it was found.")
+
+
+class TeamOffRoute(AboutATeam):
+    """An agent on duty far from the day's route for longer than the branch allows."""
+
+    minutes: int = Field(description="Minutes off route.")
+    distance_m: int = Field(description="The farthest fix from the route, in metres.")
+
+
 PAYLOADS: dict[FindingKind, type[FindingPayload]] = {
     FindingKind.REPAYMENT_PROMISED: RepaymentPromised,
     FindingKind.CONTACT_FOUND: ContactFound,
@@ -116,6 +170,9 @@ PAYLOADS: dict[FindingKind, type[FindingPayload]] = {
     FindingKind.VISIT_FAILED: VisitFailed,
     FindingKind.EVIDENCE_FLAGGED: EvidenceFlagged,
     FindingKind.VISIT_OVERSTAYED: VisitOverstayed,
+    FindingKind.PRESENCE_DOUBTFUL: PresenceDoubtful,
+    FindingKind.TEAM_OUT_OF_CONTACT: TeamOutOfContact,
+    FindingKind.TEAM_OFF_ROUTE: TeamOffRoute,
 }
 
 
@@ -129,7 +186,8 @@ class FindingEvent(BaseModel):
 
     id: int = Field(description="Its place in the feed (pass the last one seen as `after`); the Webhook-Id.")
     kind: FindingKind
-    case_id: UUID
+    case_id: UUID | None = Field(description="The case it is about; null for a finding about a team.")
+    team_id: UUID | None = Field(description="The team it is about, for findings from tracks; else null.")
     payload: FindingPayload
     created_at: Instant
 
@@ -156,6 +214,7 @@ def event_of(finding: Finding) -> FindingEvent:
             "id": finding.id,
             "kind": finding.kind.value,
             "case_id": finding.case_id,
+            "team_id": finding.team_id,
             "payload": finding.payload,
             "created_at": finding.created_at,
         }

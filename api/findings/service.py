@@ -6,9 +6,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.cases.models import DebtCase
-from api.findings.models import Finding, FindingKind
+from api.findings.models import STAFF_ONLY, Finding, FindingKind
 from api.findings.schemas import payload_of
 from api.scope import in_scope
+from api.teams.models import Team
 from api.users.models import Role, User
 from api.webhooks.delivery import queue_finding
 
@@ -24,10 +25,23 @@ def publish(session: Session, case: DebtCase, kind: FindingKind, **payload: Any)
     return finding
 
 
+def publish_for_team(session: Session, team: Team, kind: FindingKind, **payload: Any) -> Finding:
+    """Add a finding about a team's day (from its tracks) to the branch's feed, in the caller's transaction."""
+    stored = payload_of(kind, payload | {"team_id": team.id, "team_name": team.name, "work_date": team.work_date})
+    finding = Finding(branch_id=team.branch_id, team_id=team.id, kind=kind, payload=stored)
+    session.add(finding)
+    session.flush()
+    queue_finding(session, finding)
+    return finding
+
+
 def visible_findings(user: User) -> Select[tuple[Finding]]:
     query = select(Finding).where(in_scope(user, Finding.branch_id))
     if user.role is Role.PHONE_COLLECTOR:
-        query = query.where(Finding.case_id.in_(select(DebtCase.id).where(DebtCase.phone_collector_id == user.id)))
+        query = query.where(
+            Finding.case_id.in_(select(DebtCase.id).where(DebtCase.phone_collector_id == user.id)),
+            Finding.kind.not_in(STAFF_ONLY),
+        )
     return query
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -159,3 +160,25 @@ class CashApproval(Base):
     reason: Mapped[str] = mapped_column(Text())
     approved_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class PresenceStage(StrEnum):
+    """When a visit's presence was assessed: `start`, when it started; `completion`, when both agents agreed on its
+    outcome."""
+
+    START = "start"
+    COMPLETION = "completion"
+
+
+class VisitPresence(Base):
+    """A visit's presence assessment at its start or its completion: the score and the signals behind it."""
+
+    __tablename__ = "visit_presence"
+    __table_args__ = (UniqueConstraint("visit_id", "stage"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    visit_id: Mapped[UUID] = mapped_column(ForeignKey("visit.id"), index=True)
+    stage: Mapped[PresenceStage] = mapped_column(enum_column_type(PresenceStage, "presence_stage"))
+    score: Mapped[int] = mapped_column(SmallInteger())
+    signals: Mapped[list[dict[str, Any]]] = mapped_column(JSON())
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 from uuid import UUID
@@ -5,15 +6,19 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
+from api.branches.models import Branch
+from api.branches.rules import rules_of
+from api.branches.service import BranchNotFound
 from api.db import SessionDep
 from api.deps import Agent, CurrentUser, Manager, require_roles
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.sheets.service import SheetNotCurrent, StopCancelled, StopNotOnSheet, VisitSheetNotFound
 from api.teams.service import TeamNotFound
+from api.tracks.schemas import DayTracksRead
 from api.users.models import Role, User
 from api.visit_evidence.policy import EvidenceIncomplete
-from api.visits import service
+from api.visits import presence, review, service
 from api.visits.models import Visit, VisitStatus
 from api.visits.schemas import (
     CashApprovalCreate,
@@ -23,6 +28,7 @@ from api.visits.schemas import (
     DepartureCheckRead,
     HoursOverrideCreate,
     OutcomeCreate,
+    PresenceRead,
     StartVisit,
     VisitRead,
 )
@@ -45,9 +51,24 @@ _OUTCOME_PROBLEMS = (
 _DOOR_PROBLEMS = (StopNotOnSheet, StopCancelled, service.NotTheWorkDate, service.OutsideVisitingHours)
 
 
-def _read(session: Session, visit: Visit) -> VisitRead:
+def _read(session: Session, visit: Visit, user: User) -> VisitRead:
     subject = service.visit_subjects(session, [visit])[visit.id]
-    return VisitRead.from_row(visit, service.outcomes_of(session, visit), subject)
+    presence = _presence(session, user, [visit])
+    return VisitRead.from_row(visit, service.outcomes_of(session, visit), subject, presence[visit.id])
+
+
+def _presence(session: Session, user: User, visits: Sequence[Visit]) -> dict[UUID, list[PresenceRead]]:
+    """The visits' presence assessments, for supervisors and admins only: an agent is not shown what gives a visit
+    away."""
+    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        return {visit.id: [] for visit in visits}
+    rows = presence.presence_of(session, [visit.id for visit in visits])
+    threshold = {
+        visit.id: rules_of(session.get_one(Branch, visit.branch_id)).tracking.presence_threshold for visit in visits
+    }
+    return {
+        visit_id: [PresenceRead.from_row(row, threshold[visit_id]) for row in own] for visit_id, own in rows.items()
+    }
 
 
 @router.post(
@@ -81,7 +102,7 @@ def check_in(
 ) -> VisitRead:
     """Check in at a stop of your team's sheet with the phone's position; both agents do, each for themselves."""
     rules = request.app.state.settings.visits
-    return _read(session, service.check_in(session, user, sheet_id, visit_request_id, body, rules))
+    return _read(session, service.check_in(session, user, sheet_id, visit_request_id, body, rules), user)
 
 
 @router.post(
@@ -95,7 +116,7 @@ def override_hours(
 ) -> VisitRead:
     """Let the team check in and start this stop's visit outside the sheet's work date or the visiting hours, with
     the reason; recorded on the visit."""
-    return _read(session, service.override_hours(session, user, sheet_id, visit_request_id, body))
+    return _read(session, service.override_hours(session, user, sheet_id, visit_request_id, body), user)
 
 
 @router.get("/visits", responses=problem_responses(ValidationFailed))
@@ -115,8 +136,9 @@ def list_visits(
         session, user, work_date=work_date, team_id=team_id, case_id=case_id, status=status, cursor=cursor, limit=limit
     )
     outcomes, subjects = service.outcomes_by_visit(session, rows), service.visit_subjects(session, rows)
+    assessed = _presence(session, user, rows)
     return Page[VisitRead](
-        items=[VisitRead.from_row(visit, outcomes[visit.id], subjects[visit.id]) for visit in rows],
+        items=[VisitRead.from_row(visit, outcomes[visit.id], subjects[visit.id], assessed[visit.id]) for visit in rows],
         next_cursor=next_cursor,
     )
 
@@ -124,7 +146,7 @@ def list_visits(
 @router.get("/visits/{visit_id}", responses=problem_responses(service.VisitNotFound))
 def get_visit(visit_id: UUID, session: SessionDep, user: CurrentUser) -> VisitRead:
     """A visit with its check-ins and outcomes (agents: their team's; phone collectors: their cases')."""
-    return _read(session, service.get_visit(session, user, visit_id))
+    return _read(session, service.get_visit(session, user, visit_id), user)
 
 
 @router.post(
@@ -143,7 +165,7 @@ def get_visit(visit_id: UUID, session: SessionDep, user: CurrentUser) -> VisitRe
 def start_visit(visit_id: UUID, body: StartVisit, request: Request, session: SessionDep, user: Starter) -> VisitRead:
     """Start the visit once both agents checked in near the address; a supervisor may override, with a reason."""
     rules = request.app.state.settings.visits
-    return _read(session, service.start_visit(session, user, visit_id, body, rules))
+    return _read(session, service.start_visit(session, user, visit_id, body, rules), user)
 
 
 @router.post(
@@ -151,7 +173,7 @@ def start_visit(visit_id: UUID, body: StartVisit, request: Request, session: Ses
 )
 def submit_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, user: Agent) -> VisitRead:
     """Submit what happened at the door; your partner confirms it."""
-    return _read(session, service.submit_outcome(session, user, visit_id, body))
+    return _read(session, service.submit_outcome(session, user, visit_id, body), user)
 
 
 @router.post(
@@ -160,9 +182,10 @@ def submit_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, use
         RoleNotAllowed, service.VisitNotFound, service.NothingToConfirm, service.SameAgentConfirms, EvidenceIncomplete
     ),
 )
-def confirm_outcome(visit_id: UUID, session: SessionDep, user: Agent) -> VisitRead:
+def confirm_outcome(visit_id: UUID, request: Request, session: SessionDep, user: Agent) -> VisitRead:
     """Confirm the outcome (or amendment) your partner submitted: the visit is complete."""
-    return _read(session, service.confirm_outcome(session, user, visit_id))
+    rules = request.app.state.settings.visits
+    return _read(session, service.confirm_outcome(session, user, visit_id, rules), user)
 
 
 @router.post(
@@ -172,7 +195,7 @@ def confirm_outcome(visit_id: UUID, session: SessionDep, user: Agent) -> VisitRe
 )
 def amend_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, user: Agent) -> VisitRead:
     """Correct a confirmed outcome: a new outcome linked to it, confirmed by your partner; both are kept."""
-    return _read(session, service.amend_outcome(session, user, visit_id, body))
+    return _read(session, service.amend_outcome(session, user, visit_id, body), user)
 
 
 @router.post(
@@ -194,3 +217,18 @@ def list_cash_approvals(visit_id: UUID, session: SessionDep, user: CurrentUser) 
         CashApprovalRead.model_validate(row, from_attributes=True)
         for row in service.cash_approvals(session, user, visit_id)
     ]
+
+
+@router.get(
+    "/visit-sheets/days/{work_date}/tracks",
+    responses=problem_responses(RoleNotAllowed, BranchNotFound, ValidationFailed),
+)
+def get_day_tracks(
+    work_date: date,
+    session: SessionDep,
+    user: Annotated[User, Depends(require_roles(Role.SUPERVISOR))],
+    branch_id: Annotated[UUID | None, Query(description="Your branch (the default).")] = None,
+) -> DayTracksRead:
+    """Each team's last position and path of the day, and its visits' presence scores: the review of the day beside
+    its sheets (supervisors of the branch; each read is audited)."""
+    return review.day_tracks(session, user, work_date, branch_id)

@@ -8,10 +8,11 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.cases.models import ContactKind
+from api.findings.schemas import PresenceSignal
 from api.rules.valuables import ApprovalKind
 from api.schemas import Body, FromJson, Instant
 from api.sheets.schemas import CareFlag
-from api.visits.models import CheckIn, Outcome, ReviewFlag, Visit, VisitStatus
+from api.visits.models import CheckIn, Outcome, PresenceStage, ReviewFlag, Visit, VisitPresence, VisitStatus
 
 ShortText = Annotated[str, Field(max_length=200)]
 Notes = Annotated[str, Field(max_length=4000)]
@@ -280,6 +281,27 @@ class VisitSubject:
     care_flags: list[CareFlag]
 
 
+class PresenceRead(BaseModel):
+    """A presence assessment of the visit: how far its check-ins, its agents' tracks and its evidence show both
+    agents at the door for the time claimed."""
+
+    stage: PresenceStage = Field(description="`start`: assessed when the visit started; `completion`: when completed.")
+    score: int = Field(ge=0, le=100)
+    doubtful: bool = Field(description="Under the branch's presence threshold.")
+    signals: list[PresenceSignal]
+    computed_at: Instant
+
+    @classmethod
+    def from_row(cls, row: VisitPresence, threshold: int) -> "PresenceRead":
+        return cls(
+            stage=row.stage,
+            score=row.score,
+            doubtful=row.score < threshold,
+            signals=[PresenceSignal.model_validate(signal) for signal in row.signals],
+            computed_at=row.computed_at,
+        )
+
+
 class VisitRead(BaseModel):
     """A visit at the door: its check-ins, whether and how it started, and its outcomes (amendments last)."""
 
@@ -310,9 +332,14 @@ class VisitRead(BaseModel):
     review_flags: list[ReviewFlag] = Field(description="Why a supervisor should look at the visit.")
     check_ins: list[CheckInRead]
     outcomes: list[OutcomeRead]
+    presence: list[PresenceRead] = Field(
+        description="Its presence assessments, start first (supervisors and admins; empty for anyone else)."
+    )
 
     @classmethod
-    def from_row(cls, visit: Visit, outcomes: list[Outcome], subject: VisitSubject) -> "VisitRead":
+    def from_row(
+        cls, visit: Visit, outcomes: list[Outcome], subject: VisitSubject, presence: list[PresenceRead]
+    ) -> "VisitRead":
         return cls(
             id=visit.id,
             sheet_id=visit.sheet_id,
@@ -337,4 +364,5 @@ class VisitRead(BaseModel):
             review_flags=[ReviewFlag(flag) for flag in visit.review_flags],
             check_ins=[CheckInRead.from_row(row) for row in visit.check_ins],
             outcomes=[OutcomeRead.from_row(row) for row in outcomes],
+            presence=presence,
         )

@@ -44,15 +44,18 @@ from api.teams.models import Team
 from api.teams.service import TeamNotFound, teams_of
 from api.third_parties import service as third_parties_service
 from api.third_parties.schemas import ThirdPartyAsked
+from api.tracks import service as tracks_service
 from api.users.models import Role, User
 from api.visit_evidence import policy as evidence_policy
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.visits import presence
 from api.visits.models import (
     AWAITING_CONFIRMATION,
     CashApproval,
     CheckIn,
     DepartureCheck,
     Outcome,
+    PresenceStage,
     ReviewFlag,
     Visit,
     VisitStatus,
@@ -321,6 +324,7 @@ def confirm_departure(session: Session, user: User, team_id: UUID, data: Departu
         session.add(check)
     check.items = list(checklist)
     session.flush()
+    tracks_service.open_track(session, team, user.id, check.created_at)
     return check
 
 
@@ -410,6 +414,7 @@ def start_visit(session: Session, user: User, visit_id: UUID, data: StartVisit, 
     visit.status, visit.started_at = VisitStatus.IN_PROGRESS, utcnow()
     session.flush()
     _sync_stop(session, visit)
+    presence.assess_visit(session, visit, PresenceStage.START, rules)
     return visit
 
 
@@ -462,7 +467,7 @@ def amend_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCre
     return visit
 
 
-def confirm_outcome(session: Session, user: User, visit_id: UUID) -> Visit:
+def confirm_outcome(session: Session, user: User, visit_id: UUID, rules: VisitSettings) -> Visit:
     """The other agent agrees with the outcome (or amendment) waiting: once the evidence meets the branch's policy,
     the visit is complete, the request done, and contacts found at the door join the case."""
     visit = get_visit(session, user, visit_id)
@@ -475,7 +480,8 @@ def confirm_outcome(session: Session, user: User, visit_id: UUID) -> Visit:
     if visit.status is VisitStatus.REPORTED:
         evidence_policy.ensure_met(session, visit, until=waiting.submitted_at)
     waiting.confirmed_by_id, waiting.confirmed_at = user.id, utcnow()
-    if visit.status is VisitStatus.REPORTED:
+    completing = visit.status is VisitStatus.REPORTED
+    if completing:
         visit.completed_at = waiting.confirmed_at
         session.get_one(VisitRequest, visit.visit_request_id).status = VisitRequestStatus.COMPLETED
     visit.status = VisitStatus.COMPLETED
@@ -484,6 +490,8 @@ def confirm_outcome(session: Session, user: User, visit_id: UUID) -> Visit:
     _learn_address(session, visit, waiting)
     session.flush()
     _sync_stop(session, visit, confirmed=waiting)
+    if completing:
+        presence.assess_visit(session, visit, PresenceStage.COMPLETION, rules)
     return visit
 
 

@@ -23,7 +23,9 @@ def _request(source: PointSource, precision: Precision | None) -> VisitRequest:
 
 
 def test_a_road_match_for_a_door_address_is_left_out_and_finer_or_human_points_are_planned() -> None:
-    branch = Branch(timezone="Asia/Shanghai", jurisdiction=Jurisdiction.CN, max_on_site_min=60)
+    branch = Branch(timezone="Asia/Shanghai", jurisdiction=Jurisdiction.CN, max_on_site_min=60)  # never stored:
+    branch.track_retention_days, branch.out_of_contact_min, branch.presence_threshold = 30, 15, 60  # no defaults
+    branch.off_route_m, branch.off_route_min = 2000, 20
     branch.evidence_recording_coverage, branch.evidence_photo_purposes = 0.0, []
     road, door, building = (
         _request(PointSource.GEOCODER, p) for p in (Precision.ROAD, Precision.DOOR, Precision.BUILDING)
