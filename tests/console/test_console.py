@@ -107,15 +107,29 @@ def _started_visit(live: Live, sheet: dict[str, Any], stop: dict[str, Any]) -> s
 
 def _completed_visit(live: Live, sheet: dict[str, Any], stop: dict[str, Any]) -> str:
     """A visit done whole: outcome, a two-minute recording, the door and mailbox photos, the partner's confirmation."""
-    first, second = _usernames(live, sheet)
     visit_id = _started_visit(live, sheet, stop)
+    _finish_visit(live, sheet, stop, visit_id)
+    return visit_id
+
+
+def _finish_visit(
+    live: Live,
+    sheet: dict[str, Any],
+    stop: dict[str, Any],
+    visit_id: str,
+    recording_s: float = 120,
+    recorded_from: datetime | None = None,
+) -> None:
+    """The started visit's outcome, a recording (two minutes from a minute ago unless told), the door and mailbox
+    photos, the partner's confirmation."""
+    first, second = _usernames(live, sheet)
     assert live.call(first, "POST", f"/visits/{visit_id}/outcome", json=_outcome_body()).status_code == 201
-    arrived = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    arrived = (recorded_from or datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     _upload(
         live,
         first,
         visit_id,
-        wav_bytes(120),
+        wav_bytes(recording_s),
         kind="recording",
         purpose="whole_visit",
         content_type="audio/wav",
@@ -127,8 +141,8 @@ def _completed_visit(live: Live, sheet: dict[str, Any], stop: dict[str, Any]) ->
         _upload(
             live, second, visit_id, photo, kind="photo", purpose=purpose, content_type="image/jpeg", captured_at=arrived
         )
-    assert live.call(second, "POST", f"/visits/{visit_id}/outcome/confirm").json()["status"] == "completed"
-    return visit_id
+    confirmed = live.call(second, "POST", f"/visits/{visit_id}/outcome/confirm")
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "completed", confirmed.text
 
 
 def test_a_supervisor_plans_and_publishes_the_demo_day(console: Console, live: Live) -> None:

@@ -1,9 +1,10 @@
 // The findings feed: promises, new contacts, suspected fake addresses, failed visits, address reports, flagged
-// evidence, newest first; new ones arrive by polling `/events?after=` every `findings_poll_s`.
+// evidence, doubtful presence, teams out of contact or off route, newest first; new ones arrive by polling
+// `/events?after=` every `findings_poll_s`.
 
 import { api } from "./api.js";
 import { fill, h, showError } from "./dom.js";
-import { moment, money, t } from "./i18n.js";
+import { clock, km, moment, money, t } from "./i18n.js";
 
 /** The line of a finding: what it says, in words, from its payload. */
 function summary(kind, payload) {
@@ -19,6 +20,15 @@ function summary(kind, payload) {
     case "address_report_rejected": return payload.why;
     case "evidence_flagged": return `${payload.purpose}: ${payload.flags.join(", ")}`;
     case "visit_overstayed": return `${Math.round(payload.on_site_s / 60)} / ${Math.round(payload.max_on_site_s / 60)} min`;
+    case "presence_doubtful":
+      return [`${t(`presence.${payload.stage}`)} · ${t("score")} ${payload.score} / ${payload.threshold}`,
+        ...payload.flagged.map((name) => t(`signal.${name}`))].join(" · ");
+    case "team_out_of_contact":
+      return `${payload.agent_name} · ${t("since")} ${clock(payload.since)} · ${payload.minutes} ${t("min")}`
+        + `${payload.ongoing ? ` · ${t("ongoing")}` : ""}`;
+    case "team_off_route":
+      return `${payload.agent_name} · ${t("since")} ${clock(payload.since)} · ${payload.minutes} ${t("min")} · `
+        + `${km(payload.distance_m)}`;
     default: return "";
   }
 }
@@ -29,7 +39,8 @@ function links(event) {
     payload.visit_id ? h("a", { href: `#/visits/${payload.visit_id}`, text: t("open_visit") }) : null,
     payload.report_id && event.kind === "address_reported"
       ? h("a", { href: "#/addresses", text: t("open_report") }) : null,
-    h("a", { href: `#/cases/${event.case_id}`, text: t("open_case") }));
+    event.case_id ? h("a", { href: `#/cases/${event.case_id}`, text: t("open_case") }) : null,
+    event.team_id ? h("a", { href: `#/day/${payload.work_date}`, text: t("open_day") }) : null);
 }
 
 export async function findingsView(view, { context }) {
@@ -43,7 +54,7 @@ export async function findingsView(view, { context }) {
   function item(event, fresh) {
     return h("li", { class: `finding finding-${event.kind}${fresh ? " fresh" : ""}`, dataset: { id: event.id, kind: event.kind } },
       h("strong", { text: t(`finding.${event.kind}`) }), " ",
-      h("span", { class: "muted", text: `${moment(event.created_at)} · ${event.payload.case_reference}` }),
+      h("span", { class: "muted", text: `${moment(event.created_at)} · ${event.payload.case_reference ?? event.payload.team_name}` }),
       h("div", { text: summary(event.kind, event.payload) }),
       links(event));
   }

@@ -71,6 +71,27 @@ export function routeLine(geojson, colour) {
   return L.polyline(points, { color: colour, weight: 3, opacity: 0.85, className: "fv-route" });
 }
 
+/** An agent's path of the day as the phone reported it: thin and dashed, so that it reads apart from the planned
+route drawn in the same colour. */
+export function trackLine(points, colour) {
+  return L.polyline(points, { color: colour, weight: 2, opacity: 0.9, dashArray: "4 5", className: "fv-track" });
+}
+
+/** An agent's last position: a small dot in the team's colour (greyed when the position is old). */
+export function agentMarker(latLng, colour, stale) {
+  return L.circleMarker(latLng, {
+    radius: 5, color: "#fff", weight: 2, fillColor: stale ? "#9e9e9e" : colour, fillOpacity: 1,
+    className: `fv-agent${stale ? " fv-agent-stale" : ""}`,
+  });
+}
+
+/** A small label beside a stop (its presence score): placed right of the stop's marker, its text set as text. */
+export function stopBadge(latLng, text, className) {
+  const label = h("span", { text });
+  const icon = L.divIcon({ html: label, className: `fv-badge ${className}`, iconSize: null, iconAnchor: [-13, 8] });
+  return L.marker(latLng, { icon, keyboard: false, zIndexOffset: -100 });
+}
+
 /** The key to the stop colours, in the map's corner. */
 export function stateLegend(label) {
   const control = L.control({ position: "bottomright" });

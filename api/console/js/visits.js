@@ -100,6 +100,42 @@ function openPhoto(item) {
   document.body.append(overlay);
 }
 
+/** A measured value in its unit: a share as a percentage, a count as a number, metres, seconds and km/h whole. */
+function measured(value, unit) {
+  if (value === null || value === undefined) return "–";
+  if (unit === "share") return `${Math.round(value * 100)} %`;
+  if (unit === "count") return String(Math.round(value));
+  return `${Math.round(value)} ${unit}`;
+}
+
+/** The visit's presence assessments (at its start, at its completion), each with the signals behind its score;
+the signals that say fraud on their own stand out. */
+function presenceSection(assessments) {
+  return h("section", { class: "presence", id: "presence" },
+    h("h3", { text: t("presence_review") }),
+    assessments.length ? assessments.map((assessment) =>
+      h("div", { class: `assessment${assessment.doubtful ? " doubtful" : ""}`, dataset: { stage: assessment.stage } },
+        h("h4", {},
+          `${t(`presence.${assessment.stage}`)} · ${t("score")} ${assessment.score}`, " ",
+          h("span", {
+            class: `chip ${assessment.doubtful ? "presence-doubtful" : "presence-ok"}`,
+            text: assessment.doubtful ? t("doubtful") : t("plausible"),
+          }),
+          h("span", { class: "muted", text: ` · ${moment(assessment.computed_at)}` })),
+        h("table", { class: "signals" },
+          h("thead", {}, h("tr", {}, [t("signal"), t("value"), t("weight"), t("score"), t("flagged"), t("detail")]
+            .map((label) => h("th", { text: label })))),
+          h("tbody", {}, assessment.signals.map((signal) =>
+            h("tr", { class: signal.flagged ? "flagged" : "", dataset: { signal: signal.name } },
+              h("td", { text: t(`signal.${signal.name}`) }),
+              h("td", { class: "number", text: measured(signal.value, signal.unit) }),
+              h("td", { class: "number", text: signal.weight ? signal.weight.toFixed(2) : "–" }),
+              h("td", { class: "number", text: signal.score.toFixed(2) }),
+              h("td", { text: signal.flagged ? `⚠ ${t("flagged")}` : "" }),
+              h("td", { class: "detail", text: signal.detail })))))))
+      : h("p", { class: "muted", text: t("no_presence") }));
+}
+
 /** An outcome's structured details as nested lists (every value as text). */
 function details(value) {
   if (Array.isArray(value)) return h("ol", {}, value.map((item) => h("li", {}, details(item))));
@@ -148,6 +184,7 @@ export async function visitView(view, { id, context }) {
           text: `${names.get(checkIn.agent_id) ?? checkIn.agent_id} · ${clock(checkIn.received_at)} · `
             + `${t("distance_to_address")} ${Math.round(checkIn.distance_m)} m · ${t("accuracy")} ${Math.round(checkIn.accuracy_m)} m`,
         }))),
+        manager ? presenceSection(visit.presence ?? []) : null,
         actions),
       h("div", {},
         h("h3", { text: t("evidence") }),
