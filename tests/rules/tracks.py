@@ -231,9 +231,10 @@ def plan(
     approach_s: float = BEFORE_S,
     silent: tuple[float, float] | None = None,
     skew_s: tuple[int, int] = (0, 0),
+    errand: bool = True,
 ) -> Plan:
     """An honest day's visit drawn from `seed`; the keywords fix what a variant needs (`silent`: when the second
-    agent's phone sent nothing, in seconds from the arrival)."""
+    agent's phone sent nothing, in seconds from the arrival; `errand` False: the two agents never part)."""
     rng = random.Random(seed)
     if door is None:
         north, east = rng.uniform(-6000, 6000), rng.uniform(-6000, 6000)
@@ -279,7 +280,7 @@ def plan(
         (errand_at + walk_errand + errand_s, errand[0] - beside[0], errand[1] - beside[1]),
         (errand_at + 2 * walk_errand + errand_s, *stand_a),
     ]
-    routes = [route((0, 0), []), route(beside, errand_keys)]
+    routes = [route((0, 0), []), route(beside, errand_keys if errand else [])]
     phones = [
         Phone(rng.uniform(1.5, 2.5), skew_s[0], rng.random() < 0.8, None, rng.uniform(0.9, 1.3)),
         Phone(rng.uniform(1.5, 2.5), skew_s[1], rng.random() < 0.8, silent, rng.uniform(0.9, 1.3)),
