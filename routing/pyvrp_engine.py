@@ -10,11 +10,14 @@ costs). Demand, skills, visit limits and team pins are load dimensions: a stop d
 each dimension that restricts it, and a team has capacity only where it is allowed. Position pins have no faithful
 PyVRP counterpart, and neither have breaks: for a day with breaks, PyVRP only plans the routes OR-Tools starts from
 (`seed_routes`).
+
+Given a previous plan (`initial_routes`), the search starts from it instead of a random solution; a search may stop
+once it has settled (`routing.settle`), at the latest at the time limit.
 """
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,6 +29,7 @@ from routing.breaks import trim
 from routing.model import Instance, Stop, Team
 from routing.plan import Plan, Route, SolverStats, Visit
 from routing.reasons import explain_dropped, unservable
+from routing.settle import Settling, patience_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +50,25 @@ class _Clients:
 
 
 @dataclass(frozen=True, slots=True)
-class _Deadline:
-    """A PyVRP stopping criterion at a fixed `time.perf_counter()` instant. PyVRP's own MaxRuntime starts counting
-    only after its initial local search, which takes most of a second on a 1,000-stop day."""
+class _Stop:
+    """A PyVRP stopping criterion: `settling` says when. PyVRP's own MaxRuntime starts counting only after its
+    initial local search, which takes most of a second on a 1,000-stop day."""
 
-    at: float
+    settling: Settling
 
-    def __call__(self, best_cost: int) -> bool:
-        return time.perf_counter() >= self.at
+    def __call__(self, best_cost: float) -> bool:
+        self.settling.improved(best_cost)
+        return self.settling.over()
 
 
-def solve_pyvrp(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> Plan | None:
+def solve_pyvrp(
+    instance: Instance,
+    *,
+    time_limit: timedelta,
+    seed: int = 0,
+    initial_routes: Mapping[str, Sequence[str]] | None = None,
+    settle: bool | None = None,
+) -> Plan | None:
     """Plan the day with PyVRP's iterated local search, or return None (before solving) when PyVRP cannot express
     the instance faithfully: team breaks, stops pinned to a position, or matrices with a non-zero diagonal (PyVRP
     rejects them).
@@ -71,37 +83,61 @@ def solve_pyvrp(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> 
     search is never cut short. Timings are recomputed from the matrices: each team leaves at its shift start and
     starts each visit as early as its windows allow. `seed` seeds PyVRP's random number generator; PyVRP stops on
     wall-clock time, so two runs with the same seed and limit can differ in how many iterations they get through,
-    and so in the plan found.
+    and so in the plan found. With `initial_routes` (stop keys in order, per team key; keys of stops that no plan
+    can include, or that the instance lacks, are skipped) the search starts from them. With `settle` it stops once
+    settled; by default it does when it starts from `initial_routes`.
     """
     if not expressible(instance):
         return None
     started = time.perf_counter()
-    orders, feasible = _search(instance, started + time_limit.total_seconds(), seed, relax_breaks=False)
-    routes = tuple(_route(instance, team, orders[team.key]) for team in instance.teams)
-    planned = {visit.stop for route in routes for visit in route.visits}
+    until = started + time_limit.total_seconds()
+    settles = initial_routes is not None if settle is None else settle
+    orders, feasible = _search(instance, until, seed, relax_breaks=False, initial_routes=initial_routes, settle=settles)
+    keys = {team: [stop.key for stop in stops] for team, stops in orders.items()}
+    return plan_of(instance, keys, feasible=feasible, seed=seed, wall_s=time.perf_counter() - started)
+
+
+def plan_of(
+    instance: Instance, routes: Mapping[str, Sequence[str]], *, feasible: bool, seed: int, wall_s: float
+) -> Plan:
+    """PyVRP's plan of the day from each team's stop keys in order (a team without any stays home); `feasible`
+    is whether PyVRP found them feasible."""
+    by_key = {stop.key: stop for stop in instance.stops}
+    ordered = tuple(
+        _route(instance, team, [by_key[key] for key in routes.get(team.key, ())]) for team in instance.teams
+    )
+    planned = {visit.stop for route in ordered for visit in route.visits}
     left_out = [stop for stop in instance.stops if stop.key not in planned]
-    objective = sum(route.distance_m for route in routes) + sum(s.drop_cost for s in left_out if not s.must_visit)
+    objective = sum(route.distance_m for route in ordered) + sum(s.drop_cost for s in left_out if not s.must_visit)
     stats = SolverStats(
         engine="pyvrp",
         status="feasible" if feasible else "infeasible",
         objective=objective,
-        wall_s=time.perf_counter() - started,
+        wall_s=wall_s,
         seed=seed,
     )
-    return Plan(routes=routes, dropped=explain_dropped(instance, [stop.key for stop in left_out]), stats=stats)
+    return Plan(routes=ordered, dropped=explain_dropped(instance, [stop.key for stop in left_out]), stats=stats)
 
 
-def seed_routes(instance: Instance, *, time_limit: timedelta, seed: int = 0) -> dict[str, list[str]] | None:
+def seed_routes(
+    instance: Instance,
+    *,
+    time_limit: timedelta,
+    seed: int = 0,
+    settle: bool = False,
+) -> dict[str, list[str]] | None:
     """Routes for OR-Tools to start from on an instance PyVRP expresses but for its team breaks, or None when it
     does not (position pins, a non-zero diagonal).
 
     PyVRP plans the day without breaks, each team's route lasting at most its shift less its breaks, so that room
     for them is left; each route is then trimmed (`routing.breaks.trim`) until the team can take its breaks on it.
     The result maps team keys to stop keys in order; the stops left out are for OR-Tools to place or drop.
+    With `settle`, PyVRP stops once settled.
     """
     if not expressible(instance, breaks=False):
         return None
-    orders, _ = _search(instance, time.perf_counter() + time_limit.total_seconds(), seed, relax_breaks=True)
+    until = time.perf_counter() + time_limit.total_seconds()
+    orders, _ = _search(instance, until, seed, relax_breaks=True, settle=settle)
     return {
         team.key: [stop.key for stop in trim(instance, team, orders[team.key])]
         for team in instance.teams
@@ -120,17 +156,54 @@ def expressible(instance: Instance, *, breaks: bool = True) -> bool:
     )
 
 
-def _search(instance: Instance, until: float, seed: int, *, relax_breaks: bool) -> tuple[dict[str, list[Stop]], bool]:
+def _search(
+    instance: Instance,
+    until: float,
+    seed: int,
+    *,
+    relax_breaks: bool,
+    initial_routes: Mapping[str, Sequence[str]] | None = None,
+    settle: bool = False,
+) -> tuple[dict[str, list[Stop]], bool]:
     """PyVRP's iterated local search until `until` (a `time.perf_counter()` instant) over the stops some plan can
-    include: each team's stops in order, and whether PyVRP's best solution is feasible for its model."""
+    include, from `initial_routes` when given, and with `settle` only until settled: each team's stops in order,
+    and whether PyVRP's best solution is feasible for its model."""
     impossible = unservable(instance)
     candidates = [stop for stop in instance.stops if stop.key not in impossible]
     data, clients = _problem_data(instance, candidates, relax_breaks=relax_breaks)
+    start = None if initial_routes is None else _solution(instance, data, clients, initial_routes)
+    settling = Settling(until, patience_s(len(candidates)) if settle else None)
     with warnings.catch_warnings():
         # PyVRP warns when it struggles to find a feasible solution; the plan's status already says so
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        result = pyvrp.solve(data, _Deadline(until), seed=seed, collect_stats=False)
+        result = pyvrp.solve(data, _Stop(settling), seed=seed, collect_stats=False, initial_solution=start)
     return _orders(instance, result.best, clients), result.best.is_feasible()
+
+
+def _solution(
+    instance: Instance, data: pyvrp.ProblemData, clients: _Clients, routes: Mapping[str, Sequence[str]]
+) -> pyvrp.Solution:
+    """`routes` as a PyVRP solution: each team's route on its vehicle type, each stop as the client of the first of
+    its windows that the route's earliest timing can use; stops outside the model are skipped. It may break
+    constraints (a stop moved onto a team by a pin, say): PyVRP's search repairs what it penalises."""
+    of_stop: dict[str, list[int]] = {}
+    for index, stop in enumerate(clients.stops):
+        of_stop.setdefault(stop.key, []).append(index)
+    type_of = {row: kind for kind, rows in enumerate(clients.teams_of_type) for row in rows}
+    built = []
+    for row, team in enumerate(instance.teams):
+        clock, here, visits = team.shift.start_s, team.start_location, []
+        for key in (key for key in routes.get(team.key, ()) if key in of_stop):
+            stop = clients.stops[of_stop[key][0]]
+            clock += int(instance.durations_s[here, stop.location])
+            options = of_stop[key]
+            index = next((i for i in options if clock <= data.client(i).tw_late), options[-1])
+            clock = max(clock, data.client(index).tw_early) + stop.service_s
+            here = stop.location
+            visits.append(index)
+        if visits:
+            built.append(pyvrp.Route(data, visits, type_of[row]))
+    return pyvrp.Solution(data, built)
 
 
 def _service_start(stop: Stop, arrival: int) -> int:

@@ -23,6 +23,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from routing.model import Instance, Stop, Team
 from routing.plan import BreakTaken, Plan, Route, SolverStats, Visit
 from routing.reasons import eligible, explain_dropped, unservable
+from routing.settle import Settling, patience_s
 
 _FALLBACK_STRATEGY = "PATH_CHEAPEST_ARC"
 _INSERTION = "PARALLEL_CHEAPEST_INSERTION"
@@ -49,6 +50,7 @@ def solve_ortools(
     seed: int = 0,
     initial_routes: Mapping[str, Sequence[str]] | None = None,
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
+    warm: bool = False,
 ) -> Plan:
     """Assign stops to teams and order them with OR-Tools; stops that cannot be served are in Plan.dropped.
 
@@ -60,6 +62,11 @@ def solve_ortools(
     always comes back (at worst with every stop dropped). PATH_CHEAPEST_ARC as the strategy gets a third of the
     time to find its first plan when there are must-visit stops. A later attempt gets at least 0.1 s even when the
     time limit is spent.
+
+    With `warm`, the initial routes are a previous plan, perhaps without some must-visit stops (a pin just added):
+    the search starts from them on the model where must-visit stops may be dropped at a cost above any plan, so
+    that it inserts them, and stops once it has settled (`routing.settle`), at the latest at the time limit; if
+    they cannot be restored, the search starts over as without `warm`.
 
     Visit times are the earliest the plan allows; a break taken on the way to a stop shows as waiting there.
     OR-Tools' routing search has no seed: `seed` is only recorded in the stats. The search itself has no
@@ -73,12 +80,12 @@ def solve_ortools(
     began = time.perf_counter()
     if first_solution not in routing_enums_pb2.FirstSolutionStrategy.Value.keys():  # noqa: SIM118 (a protobuf enum)
         raise ValueError(f"unknown first solution strategy {first_solution!r}")
-    _check_initial_routes(instance, initial_routes or {})
+    check_initial_routes(instance, initial_routes or {})
     impossible = unservable(instance)
     stops = tuple(stop for stop in instance.stops if stop.key not in impossible)
     able = eligible(instance, stops)
     deadline = began + time_limit.total_seconds()
-    model, solution = _solve(instance, stops, able, first_solution, deadline, initial_routes)
+    model, solution = _solve(instance, stops, able, first_solution, deadline, initial_routes, warm)
     routes = tuple(_route(instance, model, solution, vehicle) for vehicle in range(len(instance.teams)))
     planned = {visit.stop for route in routes for visit in route.visits}
     left_out = [stop.key for stop in stops if stop.key not in planned]
@@ -92,7 +99,8 @@ def solve_ortools(
     return Plan(routes, dropped, stats)
 
 
-def _check_initial_routes(instance: Instance, initial_routes: Mapping[str, Sequence[str]]) -> None:
+def check_initial_routes(instance: Instance, initial_routes: Mapping[str, Sequence[str]]) -> None:
+    """Raises ValueError for a team or stop key of `initial_routes` that the instance does not have."""
     teams = {team.key for team in instance.teams}
     stops = {stop.key for stop in instance.stops}
     for team_key, keys in initial_routes.items():
@@ -110,12 +118,21 @@ def _solve(
     first_solution: str,
     deadline: float,
     initial_routes: Mapping[str, Sequence[str]] | None,
+    warm: bool,
 ) -> tuple[_Model, pywrapcp.Assignment]:
     """The first attempt that finds a plan: hard must-visits with the given strategy, then with PATH_CHEAPEST_ARC
     (a quarter of the time left), then with must-visits made droppable and PARALLEL_CHEAPEST_INSERTION, which
     inserts every stop it can; the last model falls back to empty routes. PATH_CHEAPEST_ARC backtracks when it
     cannot place every must-visit stop and may do so until the time limit (measured on a 1,000-stop day), so as the
-    given strategy it only gets a third of the time to find a first plan; an insertion strategy fails fast."""
+    given strategy it only gets a third of the time to find a first plan; an insertion strategy fails fast.
+    A warm start first tries the previous plan on the model with droppable must-visits, until settled."""
+    if warm and initial_routes:
+        model = _build(instance, stops, able, soften=any(stop.must_visit for stop in stops))
+        settling = Settling(deadline, patience_s(len(stops)))
+        solution = _restored(model, _route_indices(instance, model, able, initial_routes), first_solution, settling)
+        if solution is not None:
+            return model, solution
+        initial_routes = None
     if not any(stop.must_visit for stop in stops):
         attempts = [(first_solution, False, 1.0)]
     elif first_solution == _FALLBACK_STRATEGY:
@@ -125,7 +142,7 @@ def _solve(
     for strategy, soften, share in attempts:
         model = _build(instance, stops, able, soften)
         now = time.perf_counter()
-        initial = _route_indices(instance, model, initial_routes) if initial_routes else None
+        initial = _route_indices(instance, model, able, initial_routes) if initial_routes else None
         solution = _search(model, strategy, initial, now + share * (deadline - now), deadline)
         if solution is not None:
             return model, solution
@@ -173,17 +190,44 @@ def _search(
     return routing.SolveWithParameters(_parameters(first_solution, deadline))
 
 
-def _route_indices(instance: Instance, model: _Model, initial_routes: Mapping[str, Sequence[str]]) -> list[list[int]]:
+def _restored(
+    model: _Model, initial: list[list[int]], first_solution: str, settling: Settling
+) -> pywrapcp.Assignment | None:
+    """Guided local search from the initial routes until `settling` says stop; None when they cannot be restored.
+    OR-Tools reports each better plan to a callback, which ends the search once it has settled."""
+    routing = model.routing
+    routing.CloseModelWithParameters(_parameters(first_solution, settling.deadline))
+    start = routing.ReadAssignmentFromRoutes(initial, True)
+    if start is None:
+        return None
+
+    def report() -> None:
+        settling.improved(routing.CostVar().Value())
+        if settling.over():
+            routing.solver().FinishCurrentSearch()
+
+    routing.AddAtSolutionCallback(report)
+    handed = _parameters(first_solution, settling.deadline)
+    handed.lns_time_limit.FromTimedelta(max(_RESTORE_LIMIT_LEAST, _RESTORE_LIMIT_PER_NODE * routing.Size()))
+    return routing.SolveFromAssignmentWithParameters(start, handed)
+
+
+def _route_indices(
+    instance: Instance, model: _Model, able: npt.NDArray[np.bool_], initial_routes: Mapping[str, Sequence[str]]
+) -> list[list[int]]:
     """Initial routes as OR-Tools indices per vehicle, each stop on the node of the first of its windows that its
-    earliest start (breaks aside) can use; stops outside the model are skipped."""
+    earliest start (breaks aside) can use; stops outside the model, or on a team that may not have them, are
+    skipped."""
     nodes: dict[str, list[int]] = {}
     for node, row in enumerate(model.stop_of):
         nodes.setdefault(model.stops[row].key, []).append(model.manager.NodeToIndex(node))
+    row_of = {stop.key: row for row, stop in enumerate(model.stops)}
     by_key = {stop.key: stop for stop in model.stops}
     routes = []
-    for team in instance.teams:
+    for vehicle, team in enumerate(instance.teams):
         where, now, route = team.start_location, team.shift.start_s, []
-        for key in (key for key in initial_routes.get(team.key, ()) if key in nodes):
+        kept = (key for key in initial_routes.get(team.key, ()) if key in nodes and able[row_of[key], vehicle])
+        for key in kept:
             stop = by_key[key]
             now += int(instance.durations_s[where, stop.location])
             index = next((i for i in nodes[key] if now <= model.time.CumulVar(i).Max()), nodes[key][-1])
