@@ -50,6 +50,16 @@ class PlanningSettings(BaseModel):
     solver_workers: int = Field(default=2, ge=1, le=2, description="2: a portfolio of engines on two processes.")
     travel_mode: str = Field(default="driving", pattern="^(walking|transit|driving)$")
     seed: int = 1
+    warm_resolve: bool = Field(
+        default=True,
+        description="A re-solve starts from the plan of the run it re-solves and stops once the search has settled.",
+    )
+    resolve_time_limit_s: int = Field(
+        default=8,
+        ge=1,
+        le=3600,
+        description="Solver time of a re-solve that asks for none (at most time_limit_s): it starts from a plan.",
+    )
     queue_name: str = Field(default="planning", description="RQ queue of planning runs (with redis_url).")
     precheck_district_radius_m: float = Field(
         default=40_000,

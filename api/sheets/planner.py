@@ -55,6 +55,7 @@ from api.sheets.models import (
     UnplannedRequest,
     VisitSheet,
 )
+from api.sheets.warm import previous_routes
 from api.teams.models import Team
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from routing import solve
@@ -122,12 +123,15 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
             windows, left_out = _sort_out(rules, run.work_date, teams, kept, gate)
         plannable = [request for request in requests if request.id in windows]
         left_out += [(request, UnplannedReason.REMOVED, "taken off the plan by a supervisor") for request in removed]
-        day = plan = None
+        day = plan = start = None
         if plannable and teams:
             _stage(session, run, "matrix", 10)
             with _timed(timings, "matrix_s"):
                 travel = GreatCircle(settings.travel_mode)
                 day, matrices = build_day(branch, run.work_date, teams, plannable, windows, travel, _pins(edits))
+            if run.based_on_id is not None and settings.warm_resolve:
+                edited = {str(key) for key in edits}
+                start = previous_routes(session, run.based_on_id, day, _pins(edits), edited)
             _stage(session, run, "solving", 15)
             with _timed(timings, "solve_s"), _progress_ticker(sessions, run_id, run.time_limit_s):
                 plan = solve(
@@ -135,8 +139,13 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
                     time_limit=timedelta(seconds=run.time_limit_s),
                     seed=settings.seed,
                     workers=settings.solver_workers,
+                    initial_routes=start,
                 )
-            figures_source = {"matrix": matrices.source, "engine": plan.stats.engine, "status": plan.stats.status}
+            figures_source = {
+                "matrix": matrices.source,
+                "engine": plan.stats.engine,
+                "status": plan.stats.status,
+            }
         else:
             figures_source = {}
         session.commit()
@@ -150,7 +159,8 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
             _store(session, run, branch, teams, day, plan, left_out)
             session.flush()  # the inserts (and their audit rows) count as storing; the commit below is one row
         run.status, run.stage, run.progress, run.finished_at = RunStatus.SUCCEEDED, "done", 100, utcnow()
-        run.figures = _figures(run, day, plan, left_out) | figures_source | {"timings": timings, "worker": _WORKER}
+        about = {"warm_start": start is not None, "timings": timings, "worker": _WORKER}
+        run.figures = _figures(run, day, plan, left_out) | figures_source | about
         session.commit()
     return RunStatus.SUCCEEDED
 

@@ -2,8 +2,9 @@
 
 Stops the team has been at (checking in, under way, done or failed) keep their order at the head of the sheet;
 cancelled stops stay on it, at the end, so the phones still show them. Only planned stops are solved again, for this
-one team, leaving from its current position at the current time, through the same translation as planning. A stop
-that no longer fits is taken off the sheet, reported with its reason, and its request is open again for another day.
+one team, leaving from its current position at the current time, through the same translation as planning, and
+the solver starts from their order on the sheet (stopping once it has settled). A stop that no longer fits is taken
+off the sheet, reported with its reason, and its request is open again for another day.
 """
 
 from datetime import datetime, timedelta
@@ -87,7 +88,8 @@ def replan_sheet(
         GreatCircle(travel_mode),
         resume={str(team.id): Resume((position.lat, position.lon), now_s, visits_made=len(visited))},
     )
-    plan = solve(day.instance, time_limit=TIME_LIMIT, workers=1)
+    order = [key for stop in planned if (key := str(stop.visit_request_id)) in day.requests]
+    plan = solve(day.instance, time_limit=TIME_LIMIT, workers=1, initial_routes={str(team.id): order})
     route = plan.routes[0]
     resumed = sheet_stops(day, route, first_position=len(visited) + 1)
     kept = [_copy(stop, number) for number, stop in enumerate(visited, start=1)]

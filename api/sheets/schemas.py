@@ -52,7 +52,8 @@ class PlanningRunCreate(Body):
 
 
 class PlanningRunResolve(Body):
-    """Re-solve a run around its edits, optionally in less time (a pin on a small day settles in seconds)."""
+    """Re-solve a run around its edits. The re-solve starts from the run's plan and stops once the search has settled;
+    by default it gets at most the re-solve time limit of the settings (8 s unless configured)."""
 
     time_limit_s: TimeLimit | None = None
 

@@ -466,9 +466,14 @@ def delete_edit(session: Session, user: User, run_id: UUID, request_id: UUID) ->
 def resolve_run(
     session: Session, user: User, run_id: UUID, data: PlanningRunResolve, settings: PlanningSettings
 ) -> PlanningRun:
-    """A new run of the same branch and date that plans around the run's pins and removals (all its edits)."""
+    """A new run of the same branch and date that plans around the run's pins and removals (all its edits). It
+    starts from the run's plan (`api.sheets.warm`), so unless a time limit is asked for it gets the shorter
+    `resolve_time_limit_s`."""
     base = _editable_run(session, user, run_id)
-    time_limit_s = _time_limit(data.time_limit_s, settings)
+    asked = data.time_limit_s
+    if asked is None and settings.warm_resolve:
+        asked = min(settings.resolve_time_limit_s, settings.time_limit_s)
+    time_limit_s = _time_limit(asked, settings)
     _give_up_abandoned(session, base.branch_id, base.work_date)
     _ensure_no_active_run(session, base.branch_id, base.work_date)
     run = PlanningRun(

@@ -83,6 +83,7 @@ def test_pins_and_removals_are_applied_by_a_re_solve(client: TestClient, app: Fa
     again = _resolve(client, app, supervisor, run)
 
     assert again["status"] == "succeeded" and again["based_on_id"] == run["id"]
+    assert run["figures"]["warm_start"] is False and again["figures"]["warm_start"] is True  # from run's plan
     assert [edit["pending"] for edit in again["edits"]] == [False, False, False]
     session.expire_all()
     assert _team_of(again, session, first) == (other_team.id, 1)

@@ -391,7 +391,7 @@ def test_a_request_left_out_is_explained_with_team_names_and_times(
 def test_a_supervisor_asks_for_a_shorter_solve_but_not_a_longer_one(settings: Settings, session: Session) -> None:
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
-    base = _requests(session, branch, 1)
+    base = _requests(session, branch, 2)
     make_team(session, branch)
     application = create_app(settings.model_copy(update={"planning": PlanningSettings(time_limit_s=60)}))
     with TestClient(application) as client:
@@ -408,6 +408,9 @@ def test_a_supervisor_asks_for_a_shorter_solve_but_not_a_longer_one(settings: Se
             f"/planning-runs/{run['id']}/resolve", json={"time_limit_s": 2}, headers=auth_headers(supervisor)
         )
         wait_for_run(application)
+        by_default = client.post(f"/planning-runs/{run['id']}/resolve", headers=auth_headers(supervisor))
+        wait_for_run(application)
+        settled = client.get(by_default.headers["Location"], headers=auth_headers(supervisor)).json()
     application.state.engine.dispose()
 
     assert longer.status_code == 422 and problem_type(longer) == "time-limit-too-long"
@@ -416,3 +419,6 @@ def test_a_supervisor_asks_for_a_shorter_solve_but_not_a_longer_one(settings: Se
     assert started.status_code == 202 and run["time_limit_s"] == 1 and run["status"] == "succeeded"
     assert run["figures"]["solver_wall_s"] <= 1.5
     assert resolved.status_code == 202 and resolved.json()["time_limit_s"] == 2
+    # a re-solve starts from the plan: it gets the shorter re-solve limit and stops once settled, well before it
+    assert by_default.json()["time_limit_s"] == 8 and settled["status"] == "succeeded"
+    assert settled["figures"]["warm_start"] is True and settled["figures"]["solver_wall_s"] < 8
