@@ -13,18 +13,21 @@ from typing import Any
 from uuid import UUID
 
 from alembic.config import Config
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from alembic import command
 from api.audit.chain import audited_sessions
+from api.branches.models import Branch
 from api.config import PlanningSettings
 from api.db import make_engine
+from api.demo import BRANCH_NAME, seed_demo
 from api.rules import zones
 from api.sheets import service
-from api.sheets.models import PlanningRun, RunStatus
+from api.sheets.models import EditAction, PlanningRun, RunStatus, VisitSheet
 from api.sheets.planner import SessionFactory, execute_run
-from api.sheets.schemas import PlanningRunCreate
-from api.users.models import User
+from api.sheets.schemas import PlanEditPut, PlanningRunCreate, PlanningRunResolve
+from api.users.models import Role, User
 from bench.planning.day import seed_day
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +50,7 @@ class PlanningRow:
     teams: int
     planned: int
     unplanned: int
+    distance_km: float
     load_s: float
     rules_s: float  # the field rules: the branch's pack, each request's legal hours, time zone and eligibility
     matrix_s: float
@@ -63,6 +67,16 @@ class PlanningRow:
     def phases_s(self) -> float:
         """The timed phases around the solve: load, rules, matrix and store."""
         return self.load_s + self.rules_s + self.matrix_s + self.store_s
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """What to plan: a generated day of `requests` and `teams` (drawn with `seed`), or the demo branch's day."""
+
+    requests: int
+    teams: int
+    seed: int
+    demo: bool = False
 
 
 def _alembic(database_url: str) -> Config:
@@ -91,12 +105,42 @@ def fresh_database(database_url: str | None) -> Iterator[str]:
     yield database_url
 
 
-def _queue_run(sessions: SessionFactory, requests: int, teams: int, seed: int, settings: PlanningSettings) -> UUID:
+def _queue_run(sessions: SessionFactory, day: Day, settings: PlanningSettings) -> UUID:
     with sessions() as session:
-        supervisor = session.get_one(User, seed_day(session, requests, teams, seed))
+        supervisor = session.get_one(User, _seed(session, day))
         run = service.start_run(session, supervisor, PlanningRunCreate(), settings)
         session.commit()
         return run.id
+
+
+def _seed(session: Session, day: Day) -> UUID:
+    """The day's supervisor, after seeding it: the generated day, or the demo branch (`fieldvisit demo seed`)."""
+    if not day.demo:
+        return seed_day(session, day.requests, day.teams, day.seed)
+    seed_demo(session)
+    session.flush()
+    branch = session.scalars(select(Branch).where(Branch.name == BRANCH_NAME)).one()
+    query = select(User.id).where(User.branch_id == branch.id, User.role == Role.SUPERVISOR).order_by(User.username)
+    return session.scalars(query.limit(1)).one()
+
+
+def _pin_and_resolve(sessions: SessionFactory, run_id: UUID, settings: PlanningSettings) -> tuple[UUID, str]:
+    """Pin one request of the run to another team (the first stop of the first team's sheet, to the next team with
+    a sheet) and queue the re-solve; returns the new run and what was pinned."""
+    with sessions() as session:
+        base = session.get_one(PlanningRun, run_id)
+        supervisor = session.get_one(User, base.requested_by_id)
+        sheets = session.scalars(
+            select(VisitSheet).where(VisitSheet.run_id == run_id).order_by(VisitSheet.team_name)
+        ).all()
+        loaded = [sheet for sheet in sheets if sheet.stops]
+        first, other = loaded[0], loaded[1]
+        stop = min(first.stops, key=lambda row: row.position)
+        edit = PlanEditPut(action=EditAction.PIN, team_id=other.team_id)
+        service.put_edit(session, supervisor, run_id, stop.visit_request_id, edit)
+        run = service.resolve_run(session, supervisor, run_id, PlanningRunResolve(), settings)
+        session.commit()
+        return run.id, f"request {stop.visit_request_id} from {first.team_name} to {other.team_name}"
 
 
 def _figures(sessions: SessionFactory, run_id: UUID) -> dict[str, Any]:
@@ -123,6 +167,7 @@ def _row(run: str, figures: dict[str, Any], total_s: float) -> PlanningRow:
         teams=figures["teams"],
         planned=figures["planned"],
         unplanned=figures["unplanned"],
+        distance_km=round(figures["distance_m"] / 1000, 3),
         load_s=timings["load_s"],
         rules_s=rules_s,
         matrix_s=timings.get("matrix_s", 0.0),
@@ -137,31 +182,48 @@ def _row(run: str, figures: dict[str, Any], total_s: float) -> PlanningRow:
     )
 
 
+def _timed_run(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID, run: str) -> PlanningRow:
+    began = time.perf_counter()
+    execute_run(sessions, settings, run_id)
+    total_s = time.perf_counter() - began
+    return _row(run, _figures(sessions, run_id), total_s)
+
+
 def measure(
-    requests: int,
-    teams: int,
+    day: Day,
     time_limit_s: int,
-    seed: int,
     *,
     database_url: str | None = None,
     solver_workers: int = 2,
     run: str = "1",
-) -> PlanningRow:
-    """Plan a generated day of `requests` visit requests and `teams` teams on a fresh database and time it."""
-    settings = PlanningSettings(time_limit_s=time_limit_s, solver_workers=solver_workers, seed=seed)
+    resolve: bool = False,
+) -> list[PlanningRow]:
+    """Plan the day on a fresh database and time it; with `resolve`, then pin one request to another team and
+    time the re-solve, which starts from the plan (a row whose run is suffixed "r"), and the same re-solve from
+    scratch for the whole time limit, the cold solve it is measured against ("c")."""
+    settings = PlanningSettings(time_limit_s=time_limit_s, solver_workers=solver_workers, seed=day.seed)
     zones.load()  # as a planning worker does when it starts
     with fresh_database(database_url) as url:
         engine = make_engine(url)
         try:
             sessions = audited_sessions(engine)
-            run_id = _queue_run(sessions, requests, teams, seed, settings)
-            began = time.perf_counter()
-            execute_run(sessions, settings, run_id)
-            total_s = time.perf_counter() - began
-            figures = _figures(sessions, run_id)
+            rows = [_timed_run(sessions, settings, _queue_run(sessions, day, settings), run)]
+            if resolve:
+                with sessions() as session:
+                    cold = session.scalars(select(PlanningRun.id).where(PlanningRun.based_on_id.is_(None))).one()
+                again, pinned = _pin_and_resolve(sessions, cold, settings)
+                print(f"pinned {pinned}", flush=True)
+                rows.append(_timed_run(sessions, settings, again, f"{run}r"))
+                from_scratch = settings.model_copy(update={"warm_resolve": False})
+                with sessions() as session:
+                    supervisor = session.get_one(User, session.get_one(PlanningRun, cold).requested_by_id)
+                    asked = PlanningRunResolve(time_limit_s=from_scratch.time_limit_s)
+                    scratch = service.resolve_run(session, supervisor, cold, asked, from_scratch).id
+                    session.commit()
+                rows.append(_timed_run(sessions, from_scratch, scratch, f"{run}c"))
         finally:
             engine.dispose()
-    return _row(run, figures, total_s)
+    return rows
 
 
 def median_row(rows: Sequence[PlanningRow]) -> PlanningRow:

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.planning.measure import DatabaseNotEmpty, PlanningRow, measure, median_row
+from bench.planning.measure import DatabaseNotEmpty, Day, PlanningRow, measure, median_row
 
 
 def test_a_small_day_is_planned_and_every_phase_timed() -> None:
-    row = measure(30, 3, time_limit_s=1, seed=1, solver_workers=1)
+    (row,) = measure(Day(30, 3, seed=1), time_limit_s=1, solver_workers=1)
 
     assert (row.requests, row.teams) == (30, 3)
     assert row.planned + row.unplanned == row.requests and row.planned > 0
@@ -24,10 +24,10 @@ def test_a_small_day_is_planned_and_every_phase_timed() -> None:
 
 def test_a_given_database_keeps_the_day_and_must_be_empty(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'planning.db'}"
-    measure(5, 1, time_limit_s=1, seed=2, database_url=url, solver_workers=1)
+    measure(Day(5, 1, seed=2), time_limit_s=1, database_url=url, solver_workers=1)
 
     with pytest.raises(DatabaseNotEmpty):
-        measure(5, 1, time_limit_s=1, seed=2, database_url=url, solver_workers=1)
+        measure(Day(5, 1, seed=2), time_limit_s=1, database_url=url, solver_workers=1)
 
 
 def test_the_median_row_takes_each_column_apart() -> None:
@@ -38,6 +38,7 @@ def test_the_median_row_takes_each_column_apart() -> None:
             2,
             planned,
             10 - planned,
+            12.5,
             0.1,
             0.05,
             0.2,
@@ -57,3 +58,17 @@ def test_the_median_row_takes_each_column_apart() -> None:
 
     assert (median.run, median.planned, median.unplanned, median.solve_s) == ("median", 8, 2, 2.0)
     assert median.engine == "ortools/pyvrp"
+
+
+def test_a_re_solve_after_one_pin_is_timed_beside_the_same_re_solve_from_scratch() -> None:
+    planned, warm, scratch = measure(Day(20, 3, seed=3), time_limit_s=1, solver_workers=1, resolve=True)
+
+    assert (planned.run, warm.run, scratch.run) == ("1", "1r", "1c")
+    assert planned.requests == warm.requests == scratch.requests
+    assert min(warm.planned, scratch.planned, warm.distance_km, scratch.distance_km) > 0
+
+
+def test_the_demo_day_can_be_measured() -> None:
+    (row,) = measure(Day(0, 0, seed=1, demo=True), time_limit_s=1, solver_workers=1)
+
+    assert row.teams == 4 and row.planned > 0
