@@ -12,7 +12,6 @@ they cost less than its old ones, so the plan never gets worse from one round to
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from datetime import timedelta
 from multiprocessing import get_context
 
@@ -47,7 +46,10 @@ def solve_decomposed(instance: Instance, *, finish_by: float, seed: int = 0) -> 
     with ProcessPoolExecutor(2, mp_context=get_context("spawn"), initializer=_adopt, initargs=(instance,)) as pool:
         whole_by = time.time() + _WHOLE_SHARE * total_s
         searches = [pool.submit(_whole, whole_by, seed + offset) for offset in (0, 1)]
-        best = min((future.result() for future in searches), key=lambda plan: _cost(instance, _routes(plan)))
+        best = min(
+            (future.result() for future in searches),
+            key=lambda plan: (plan.stats.status != "feasible", _cost(instance, _routes(plan))),
+        )
         routes, feasible = _routes(best), best.stats.status == "feasible"
         round_s = max(_ROUND_LEAST_S, _ROUND_SHARE * total_s)
         number = 0
@@ -64,8 +66,7 @@ def solve_decomposed(instance: Instance, *, finish_by: float, seed: int = 0) -> 
                 old = {team: routes[team] for team in teams if team in routes}
                 if ok and _cost(instance, improved, stops) < _cost(instance, old, stops):
                     routes.update({team: improved.get(team, []) for team in teams})
-    plan = plan_of(instance, routes, feasible=feasible, seed=seed, wall_s=time.perf_counter() - began)
-    return replace(plan, stats=replace(plan.stats, wall_s=time.perf_counter() - began))
+    return plan_of(instance, routes, feasible=feasible, seed=seed, wall_s=time.perf_counter() - began)
 
 
 def halves(
