@@ -207,9 +207,9 @@ def assess(scene: VisitScene, rules: PresenceRules = PresenceRules()) -> Assessm
     return Assessment(score, signals)
 
 
-def doubtful(assessment: Assessment, threshold: int) -> bool:
-    """Whether presence is doubtful: the score is under the branch's threshold."""
-    return assessment.score < threshold
+def doubtful(score: int, threshold: int) -> bool:
+    """Whether presence with this score is doubtful: it is under the branch's threshold."""
+    return score < threshold
 
 
 WHO = ("the first agent", "the second agent")

@@ -55,7 +55,7 @@ def assess_visit(session: Session, visit: Visit, stage: PresenceStage, door: Vis
     threshold = branches_service.rules_of(session.get_one(Branch, visit.branch_id)).tracking.presence_threshold
     # phones that sent no fix at all are the out-of-contact finding's business: doubtful here is what the data shows
     shown = assessment.flagged or any(scene.tracks.values())
-    if shown and doubtful(assessment, threshold) and not _already_doubted(session, visit):
+    if shown and doubtful(assessment.score, threshold) and not _already_doubted(session, visit):
         findings_service.publish(
             session,
             session.get_one(DebtCase, visit.case_id),

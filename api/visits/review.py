@@ -11,6 +11,7 @@ from api.branches import service as branches_service
 from api.branches.rules import rules_of
 from api.db import utcnow
 from api.problems import RoleNotAllowed
+from api.rules.presence import doubtful
 from api.sheets import service as sheets_service
 from api.tracks import service as tracks_service
 from api.tracks.schemas import DayTracksRead, PresenceBrief
@@ -39,7 +40,7 @@ def day_tracks(session: Session, user: User, work_date: date, branch_id: UUID | 
                 visit_request_id=visit.visit_request_id,
                 stage=latest.stage.value,
                 score=latest.score,
-                doubtful=latest.score < threshold,
+                doubtful=doubtful(latest.score, threshold),
                 flagged=[signal["name"] for signal in latest.signals if signal["flagged"]],
             )
         )

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from api.cases.models import ContactKind
 from api.findings.schemas import PresenceSignal
+from api.rules.presence import doubtful
 from api.rules.valuables import ApprovalKind
 from api.schemas import Body, FromJson, Instant
 from api.sheets.schemas import CareFlag
@@ -296,7 +297,7 @@ class PresenceRead(BaseModel):
         return cls(
             stage=row.stage,
             score=row.score,
-            doubtful=row.score < threshold,
+            doubtful=doubtful(row.score, threshold),
             signals=[PresenceSignal.model_validate(signal) for signal in row.signals],
             computed_at=row.computed_at,
         )

@@ -61,7 +61,7 @@ def confusion(cases: list[Case], threshold: int, rules: PresenceRules) -> None:
             if stage == "start" and case.name.startswith("photo_"):
                 continue  # no photos at the start
             scene = case.scene if stage == "completion" else case.start_scene
-            verdict = doubtful(assess(scene, rules), threshold)
+            verdict = doubtful(assess(scene, rules).score, threshold)
             table[case.fraud, verdict] += 1
             if verdict != case.fraud:
                 wrong["honest" if not case.fraud else case.name] += 1

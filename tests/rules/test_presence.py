@@ -28,7 +28,7 @@ def confusion(cases: list[Case], rules: PresenceRules = PresenceRules()) -> dict
     """(fraud, flagged as doubtful) → number of visits, judged at completion."""
     table = {(fraud, flagged): 0 for fraud in (False, True) for flagged in (False, True)}
     for case in cases:
-        table[case.fraud, doubtful(assess(case.scene, rules), THRESHOLD)] += 1
+        table[case.fraud, doubtful(assess(case.scene, rules).score, THRESHOLD)] += 1
     return table
 
 
@@ -54,7 +54,7 @@ def test_an_honest_visit_scores_high_and_flags_nothing(case: Case) -> None:
 
     assert completed.flagged == () and started.flagged == ()
     assert completed.score >= 80, [(s.name, s.score, s.detail) for s in completed.signals if s.score < 1]
-    assert not doubtful(started, THRESHOLD), [(s.name, s.detail) for s in started.signals if s.score < 1]
+    assert not doubtful(started.score, THRESHOLD), [(s.name, s.detail) for s in started.signals if s.score < 1]
 
 
 @pytest.mark.parametrize("case", FRAUDS, ids=lambda case: case.name)
@@ -63,7 +63,7 @@ def test_a_fraud_is_flagged_by_its_signal_and_doubtful(case: Case) -> None:
 
     assert case.expected <= set(assessment.flagged), [(s.name, s.detail) for s in assessment.signals]
     assert assessment.score <= PresenceRules().flagged_cap
-    assert doubtful(assessment, THRESHOLD)
+    assert doubtful(assessment.score, THRESHOLD)
 
 
 def test_the_confusion_table_over_the_library_has_no_false_verdict(capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,7 +102,7 @@ def test_a_visit_without_any_fix_is_not_flagged_but_shows_no_presence() -> None:
     assert assessment.flagged == ()
     assert by_name[SignalName.DWELL].score == 0 and by_name[SignalName.CO_PRESENCE].score == 0
     assert by_name[SignalName.MOCK_LOCATION].weight == 0  # nothing to look at weighs nothing
-    assert doubtful(assessment, THRESHOLD)  # the check-ins alone do not prove a visit
+    assert doubtful(assessment.score, THRESHOLD)  # the check-ins alone do not prove a visit
 
 
 def test_one_mock_flagged_fix_caps_the_score() -> None:
