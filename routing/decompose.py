@@ -48,7 +48,7 @@ def solve_decomposed(instance: Instance, *, finish_by: float, seed: int = 0) -> 
         searches = [pool.submit(_whole, whole_by, seed + offset) for offset in (0, 1)]
         best = min(
             (future.result() for future in searches),
-            key=lambda plan: (plan.stats.status != "feasible", _cost(instance, _routes(plan))),
+            key=lambda plan: (plan.stats.status != "feasible", plan.stats.objective),
         )
         routes, feasible = _routes(best), best.stats.status == "feasible"
         round_s = max(_ROUND_LEAST_S, _ROUND_SHARE * total_s)
@@ -62,9 +62,9 @@ def solve_decomposed(instance: Instance, *, finish_by: float, seed: int = 0) -> 
                 for side, (teams, stops) in enumerate(cut)
             ]
             for (teams, stops), job in zip(cut, jobs, strict=True):
-                improved, ok = job.result()
+                improved, ok, cost = job.result()
                 old = {team: routes[team] for team in teams if team in routes}
-                if ok and _cost(instance, improved, stops) < _cost(instance, old, stops):
+                if ok and cost < _cost(instance, old, stops):
                     routes.update({team: improved.get(team, []) for team in teams})
     return plan_of(instance, routes, feasible=feasible, seed=seed, wall_s=time.perf_counter() - began)
 
@@ -118,8 +118,8 @@ def _medoid(instance: Instance, locations: Sequence[int]) -> int:
     return int(rows[instance.distances_m[np.ix_(rows, rows)].sum(axis=1).argmin()])
 
 
-def _cost(instance: Instance, routes: Mapping[str, Sequence[str]], stops: frozenset[str] | None = None) -> int:
-    """Distance of `routes` plus the drop costs of the optional stops (of `stops`, default all) not on them."""
+def _cost(instance: Instance, routes: Mapping[str, Sequence[str]], stops: frozenset[str]) -> int:
+    """Distance of `routes` plus the drop costs of the optional stops of `stops` not on them: a half's objective."""
     teams = {team.key: team for team in instance.teams}
     location = {stop.key: stop.location for stop in instance.stops}
     distance = 0
@@ -132,7 +132,7 @@ def _cost(instance: Instance, routes: Mapping[str, Sequence[str]], stops: frozen
     dropped = sum(
         stop.drop_cost
         for stop in instance.stops
-        if not stop.must_visit and stop.key not in on_routes and (stops is None or stop.key in stops)
+        if not stop.must_visit and stop.key not in on_routes and stop.key in stops
     )
     return distance + dropped
 
@@ -155,9 +155,9 @@ def _whole(until: float, seed: int) -> Plan:
 
 def _half(
     teams: frozenset[str], stops: frozenset[str], routes: Mapping[str, Sequence[str]], until: float, seed: int
-) -> tuple[Routes, bool]:
-    """A half improved from its routes until `until`: its teams' new routes, and whether PyVRP found them
-    feasible."""
+) -> tuple[Routes, bool, int]:
+    """A half improved from its routes until `until`: its teams' new routes, whether PyVRP found them feasible, and
+    their objective (distance plus the drop costs of the half's optional stops left out)."""
     assert _day is not None
     half = Instance(
         [team for team in _day.teams if team.key in teams],
@@ -169,4 +169,4 @@ def _half(
     limit = timedelta(seconds=max(0.1, until - time.time()))
     plan = solve_pyvrp(half, time_limit=limit, seed=seed, initial_routes=start, settle=False)
     assert plan is not None
-    return _routes(plan), plan.stats.status == "feasible"
+    return _routes(plan), plan.stats.status == "feasible", plan.stats.objective

@@ -171,10 +171,7 @@ def _search(
     the strategy.
     """
     routing = model.routing
-    start = None
-    if initial is not None:
-        routing.CloseModelWithParameters(_parameters(first_solution, deadline))
-        start = routing.ReadAssignmentFromRoutes(initial, True)
+    start = None if initial is None else _restore(model, initial, first_solution, deadline)
     if start is None and first_by < deadline:
         probe = _parameters(first_solution, first_by)
         probe.solution_limit = 1
@@ -182,9 +179,7 @@ def _search(
         if start is None:
             return None
     if start is not None:
-        handed = _parameters(first_solution, deadline)
-        handed.lns_time_limit.FromTimedelta(max(_RESTORE_LIMIT_LEAST, _RESTORE_LIMIT_PER_NODE * routing.Size()))
-        improved = routing.SolveFromAssignmentWithParameters(start, handed)
+        improved = _improve(model, start, first_solution, deadline)
         if improved is not None:
             return improved
     return routing.SolveWithParameters(_parameters(first_solution, deadline))
@@ -195,11 +190,10 @@ def _restored(
 ) -> pywrapcp.Assignment | None:
     """Guided local search from the initial routes until `settling` says stop; None when they cannot be restored.
     OR-Tools reports each better plan to a callback, which ends the search once it has settled."""
-    routing = model.routing
-    routing.CloseModelWithParameters(_parameters(first_solution, settling.deadline))
-    start = routing.ReadAssignmentFromRoutes(initial, True)
+    start = _restore(model, initial, first_solution, settling.deadline)
     if start is None:
         return None
+    routing = model.routing
 
     def report() -> None:
         settling.improved(routing.CostVar().Value())
@@ -207,7 +201,24 @@ def _restored(
             routing.solver().FinishCurrentSearch()
 
     routing.AddAtSolutionCallback(report)
-    handed = _parameters(first_solution, settling.deadline)
+    return _improve(model, start, first_solution, settling.deadline)
+
+
+def _restore(
+    model: _Model, initial: list[list[int]], first_solution: str, deadline: float
+) -> pywrapcp.Assignment | None:
+    """The initial routes as an assignment of the closed model; None when they are no plan of it."""
+    model.routing.CloseModelWithParameters(_parameters(first_solution, deadline))
+    return model.routing.ReadAssignmentFromRoutes(initial, True)
+
+
+def _improve(
+    model: _Model, start: pywrapcp.Assignment, first_solution: str, deadline: float
+) -> pywrapcp.Assignment | None:
+    """Guided local search from `start` until `deadline`, restoring it under an LNS time limit growing with the
+    model (see `_search`); None when that fails."""
+    routing = model.routing
+    handed = _parameters(first_solution, deadline)
     handed.lns_time_limit.FromTimedelta(max(_RESTORE_LIMIT_LEAST, _RESTORE_LIMIT_PER_NODE * routing.Size()))
     return routing.SolveFromAssignmentWithParameters(start, handed)
 

@@ -128,10 +128,10 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
             _stage(session, run, "matrix", 10)
             with _timed(timings, "matrix_s"):
                 travel = GreatCircle(settings.travel_mode)
-                day, matrices = build_day(branch, run.work_date, teams, plannable, windows, travel, _pins(edits))
+                pins = _pins(edits)
+                day, matrices = build_day(branch, run.work_date, teams, plannable, windows, travel, pins)
             if run.based_on_id is not None and settings.warm_resolve:
-                edited = {str(key) for key in edits}
-                start = previous_routes(session, run.based_on_id, day, _pins(edits), edited)
+                start = previous_routes(session, run.based_on_id, day, pins, {str(key) for key in edits})
             _stage(session, run, "solving", 15)
             with _timed(timings, "solve_s"), _progress_ticker(sessions, run_id, run.time_limit_s):
                 plan = solve(

@@ -124,12 +124,11 @@ def _seed(session: Session, day: Day) -> UUID:
     return session.scalars(query.limit(1)).one()
 
 
-def _pin_and_resolve(sessions: SessionFactory, run_id: UUID, settings: PlanningSettings) -> tuple[UUID, str]:
+def _pin(sessions: SessionFactory, run_id: UUID) -> str:
     """Pin one request of the run to another team (the first stop of the first team's sheet, to the next team with
-    a sheet) and queue the re-solve; returns the new run and what was pinned."""
+    a sheet); returns what was pinned."""
     with sessions() as session:
-        base = session.get_one(PlanningRun, run_id)
-        supervisor = session.get_one(User, base.requested_by_id)
+        supervisor = session.get_one(User, session.get_one(PlanningRun, run_id).requested_by_id)
         sheets = session.scalars(
             select(VisitSheet).where(VisitSheet.run_id == run_id).order_by(VisitSheet.team_name)
         ).all()
@@ -138,9 +137,19 @@ def _pin_and_resolve(sessions: SessionFactory, run_id: UUID, settings: PlanningS
         stop = min(first.stops, key=lambda row: row.position)
         edit = PlanEditPut(action=EditAction.PIN, team_id=other.team_id)
         service.put_edit(session, supervisor, run_id, stop.visit_request_id, edit)
-        run = service.resolve_run(session, supervisor, run_id, PlanningRunResolve(), settings)
         session.commit()
-        return run.id, f"request {stop.visit_request_id} from {first.team_name} to {other.team_name}"
+        return f"request {stop.visit_request_id} from {first.team_name} to {other.team_name}"
+
+
+def _queue_resolve(
+    sessions: SessionFactory, run_id: UUID, settings: PlanningSettings, asked: PlanningRunResolve
+) -> UUID:
+    """Queue a re-solve of the run around its edits, as its supervisor."""
+    with sessions() as session:
+        supervisor = session.get_one(User, session.get_one(PlanningRun, run_id).requested_by_id)
+        again = service.resolve_run(session, supervisor, run_id, asked, settings)
+        session.commit()
+        return again.id
 
 
 def _figures(sessions: SessionFactory, run_id: UUID) -> dict[str, Any]:
@@ -207,19 +216,15 @@ def measure(
         engine = make_engine(url)
         try:
             sessions = audited_sessions(engine)
-            rows = [_timed_run(sessions, settings, _queue_run(sessions, day, settings), run)]
+            planned = _queue_run(sessions, day, settings)
+            rows = [_timed_run(sessions, settings, planned, run)]
             if resolve:
-                with sessions() as session:
-                    cold = session.scalars(select(PlanningRun.id).where(PlanningRun.based_on_id.is_(None))).one()
-                again, pinned = _pin_and_resolve(sessions, cold, settings)
-                print(f"pinned {pinned}", flush=True)
-                rows.append(_timed_run(sessions, settings, again, f"{run}r"))
+                print(f"pinned {_pin(sessions, planned)}", flush=True)
+                warm = _queue_resolve(sessions, planned, settings, PlanningRunResolve())
+                rows.append(_timed_run(sessions, settings, warm, f"{run}r"))
                 from_scratch = settings.model_copy(update={"warm_resolve": False})
-                with sessions() as session:
-                    supervisor = session.get_one(User, session.get_one(PlanningRun, cold).requested_by_id)
-                    asked = PlanningRunResolve(time_limit_s=from_scratch.time_limit_s)
-                    scratch = service.resolve_run(session, supervisor, cold, asked, from_scratch).id
-                    session.commit()
+                asked = PlanningRunResolve(time_limit_s=time_limit_s)
+                scratch = _queue_resolve(sessions, planned, from_scratch, asked)
                 rows.append(_timed_run(sessions, from_scratch, scratch, f"{run}c"))
         finally:
             engine.dispose()
