@@ -56,10 +56,10 @@ class Pin:
 
 @dataclass(frozen=True, slots=True)
 class Resume:
-    """Where a team's day goes on when its sheet is re-planned: from `point` at `at_s` (seconds after midnight),
-    after `visits_made` stops that count against its visit limit."""
+    """Where a team's day goes on when it is re-planned under way: from `point` (None: its start point) at `at_s`
+    (seconds after midnight), after `visits_made` stops that count against its visit limit."""
 
-    point: Point
+    point: Point | None
     at_s: int
     visits_made: int
 
@@ -184,7 +184,7 @@ def build_day(
 
 
 def _start_point(team: Team, office: Point, resumed: Resume | None) -> Point:
-    return resumed.point if resumed is not None else team_point(team, "start", office)
+    return resumed.point if resumed is not None and resumed.point else team_point(team, "start", office)
 
 
 def _routing_team(team: Team, start: int, end: int, resume: Mapping[str, Resume]) -> RoutingTeam:

@@ -38,6 +38,25 @@ class RunStatus(StrEnum):
 ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
+class RunKind(StrEnum):
+    """`evening`: plans a date that has not begun in the branch; `in_day`: plans the rest of a date under way, from
+    now, keeping every stop that has a visit or is cancelled."""
+
+    EVENING = "evening"
+    IN_DAY = "in_day"
+
+
+class RunFailure(StrEnum):
+    """Why a run failed, beside its words in `error`: no team works on the date, no request can be planned, the
+    engines planned none within the limit, no worker finished it, or an error."""
+
+    NO_TEAMS = "no_teams"
+    NOTHING_TO_PLAN = "nothing_to_plan"
+    NO_PLAN = "no_plan"
+    ABANDONED = "abandoned"
+    ERROR = "error"
+
+
 class SheetStatus(StrEnum):
     """`draft`: planned, under the supervisor's review; `published`: on the agents' phones (the highest version
     of a team's day is the current one)."""
@@ -109,6 +128,9 @@ class PlanningRun(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"), index=True)
     work_date: Mapped[date] = mapped_column(Date())
+    kind: Mapped[RunKind] = mapped_column(
+        enum_column_type(RunKind, "run_kind"), default=RunKind.EVENING, server_default=RunKind.EVENING.value
+    )
     status: Mapped[RunStatus] = mapped_column(enum_column_type(RunStatus, "run_status"), default=RunStatus.QUEUED)
     stage: Mapped[str] = mapped_column(String(20), default="queued")
     progress: Mapped[int] = mapped_column(SmallInteger(), default=0)
@@ -116,6 +138,7 @@ class PlanningRun(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean(), default=False)
     figures: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
     error: Mapped[str] = mapped_column(Text(), default="")
+    failure: Mapped[RunFailure | None] = mapped_column(enum_column_type(RunFailure, "run_failure"))
     requested_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
     based_on_id: Mapped[UUID | None] = mapped_column(ForeignKey("planning_run.id"))  # the run it re-solves
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

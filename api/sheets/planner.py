@@ -12,12 +12,13 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, timedelta
 from typing import Any
 from uuid import UUID
 
+from geoalchemy2.shape import to_shape
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -36,6 +37,7 @@ from api.sheets import eligibility, reasons
 from api.sheets.instance import (
     Pin,
     PlannedDay,
+    Resume,
     address_points,
     build_day,
     local_midnight,
@@ -43,12 +45,17 @@ from api.sheets.instance import (
     route_points,
     seconds_of,
     sheet_stops,
+    team_point,
     visit_windows,
 )
+from api.sheets.live import LiveDay, TeamDay, compose, live_day, visited_path
+from api.sheets.live import resumes as live_resumes
 from api.sheets.models import (
     EditAction,
     PlanEdit,
     PlanningRun,
+    RunFailure,
+    RunKind,
     RunStatus,
     SheetStop,
     UnplannedReason,
@@ -59,7 +66,7 @@ from api.sheets.warm import previous_routes
 from api.teams.models import Team
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from routing import solve
-from routing.matrix import GreatCircle
+from routing.matrix import GreatCircle, Point
 from routing.model import TimeWindow
 from routing.plan import Plan, Route
 
@@ -90,11 +97,12 @@ def execute_run(sessions: SessionFactory, settings: PlanningSettings, run_id: UU
         status = _plan(sessions, settings, run_id)
     except RunCancelled:
         status = RunStatus.CANCELLED
-        _finish(sessions, run_id, status, "")
+        _finish(sessions, run_id, status, "", None)
     except Exception as error:
         log.exception("planning run %s failed", run_id)
         status = RunStatus.FAILED
-        _finish(sessions, run_id, status, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}")
+        detail = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"
+        _finish(sessions, run_id, status, detail, RunFailure.ERROR)
     return status
 
 
@@ -114,7 +122,10 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
                 edit.visit_request_id: edit
                 for edit in session.scalars(select(PlanEdit).where(PlanEdit.run_id == run.id))
             }
-            requests = _requests(session, run, [key for key, edit in edits.items() if edit.action is EditAction.PIN])
+            live = live_day(session, run.branch_id, run.work_date)
+            held = live.kept_requests()  # stops with a visit or cancelled stay as they are
+            pinned = [key for key, edit in edits.items() if edit.action is EditAction.PIN]
+            requests = [request for request in _requests(session, run, pinned) if request.id not in held]
         removed = [request for request in requests if _action(edits, request) is EditAction.REMOVE]
         with _timed(timings, "rules_s"):
             rules = branches_service.rules_of(branch)
@@ -128,8 +139,9 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
             _stage(session, run, "matrix", 10)
             with _timed(timings, "matrix_s"):
                 travel = GreatCircle(settings.travel_mode)
-                pins = _pins(edits)
-                day, matrices = build_day(branch, run.work_date, teams, plannable, windows, travel, pins)
+                pins = {key: pin for key, pin in _pins(edits).items() if UUID(key) not in held}
+                resume = _resumes(session, branch, run.work_date, teams, live)
+                day, matrices = build_day(branch, run.work_date, teams, plannable, windows, travel, pins, resume)
             if run.based_on_id is not None and settings.warm_resolve:
                 start = previous_routes(session, run.based_on_id, day, pins, {str(key) for key in edits})
             _stage(session, run, "solving", 15)
@@ -148,6 +160,7 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
             }
         else:
             figures_source = {}
+        failure = _failure(run, teams, requests, plannable, plan)
         session.commit()
         # the lock makes a cancellation either come before the storing (and win) or after it (and be refused)
         writing(session)
@@ -156,13 +169,54 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
             raise RunCancelled
         _stage(session, run, "storing", 95)
         with _timed(timings, "store_s"):
-            _store(session, run, branch, teams, day, plan, left_out)
+            if failure is None:
+                _store(session, run, branch, teams, day, plan, live)
+            _store_left_out(session, run, day, plan, left_out)
             session.flush()  # the inserts (and their audit rows) count as storing; the commit below is one row
-        run.status, run.stage, run.progress, run.finished_at = RunStatus.SUCCEEDED, "done", 100, utcnow()
-        about = {"warm_start": start is not None, "timings": timings, "worker": _WORKER}
+        status = RunStatus.SUCCEEDED if failure is None else RunStatus.FAILED
+        run.status, run.stage, run.progress, run.finished_at = status, "done", 100, utcnow()
+        if failure is not None:
+            run.failure, run.error = failure
+        about = {"warm_start": start is not None, "timings": timings, "worker": _WORKER, "kept": len(held)}
         run.figures = _figures(run, day, plan, left_out) | figures_source | about
         session.commit()
-    return RunStatus.SUCCEEDED
+    return status
+
+
+def _resumes(
+    session: Session, branch: Branch, work_date: date, teams: list[Team], live: LiveDay
+) -> dict[str, Resume] | None:
+    """Once the date has begun, each team's day goes on from now (after the visit under way), where it is."""
+    midnight, now = local_midnight(branch, work_date), utcnow()
+    return live_resumes(session, live, teams, midnight, now) if now >= midnight else None
+
+
+def _failure(
+    run: PlanningRun,
+    teams: list[Team],
+    requests: list[VisitRequest],
+    plannable: list[VisitRequest],
+    plan: Plan | None,
+) -> tuple[RunFailure, str] | None:
+    """Why the run has no sheets to publish, in a code and words; None when it has."""
+    day = run.work_date.isoformat()
+    if not teams:
+        return RunFailure.NO_TEAMS, f"No team works for the branch on {day}: make the day's teams, then plan again."
+    if not requests:
+        still = " still to visit" if run.kind is RunKind.IN_DAY else ""
+        return RunFailure.NOTHING_TO_PLAN, f"No visit request is due on {day}{still}: there is nothing to plan."
+    if not plannable:
+        return (
+            RunFailure.NOTHING_TO_PLAN,
+            f"None of the {len(requests)} visit requests due on {day} can be planned: each is listed with the reason.",
+        )
+    if plan is None or not plan.planned:
+        return (
+            RunFailure.NO_PLAN,
+            f"The solver planned none of the {len(plannable)} visit requests within {run.time_limit_s} s: see why"
+            " each is left out, or plan again with a longer time limit.",
+        )
+    return None
 
 
 def _teams(session: Session, run: PlanningRun) -> list[Team]:
@@ -260,13 +314,28 @@ def _store(
     teams: list[Team],
     day: PlannedDay | None,
     plan: Plan | None,
+    live: LiveDay,
+) -> None:
+    """One draft sheet per team: the stops it keeps from its published sheet and its planned route."""
+    routes = {route.team: route for route in plan.routes} if plan is not None else {}
+    office_shape = to_shape(branch.office_point)
+    office = (office_shape.y, office_shape.x)
+    for team in teams:
+        route, kept = routes.get(str(team.id)), live.teams.get(team.id)
+        if day is not None and route is not None:
+            head = visited_path(kept, live.requests, team_point(team, "start", office))
+            session.add(planned_sheet(run, team, day, route, kept, head))
+        else:
+            session.add(_empty_sheet(run, branch, team, kept))
+
+
+def _store_left_out(
+    session: Session,
+    run: PlanningRun,
+    day: PlannedDay | None,
+    plan: Plan | None,
     left_out: list[tuple[VisitRequest, UnplannedReason, str]],
 ) -> None:
-    routes = {route.team: route for route in plan.routes} if plan is not None else {}
-    for team in teams:
-        route = routes.get(str(team.id))
-        sheet = planned_sheet(run, team, day, route) if day is not None and route is not None else None
-        session.add(sheet or _empty_sheet(run, branch, team))
     for request, reason, detail in left_out:
         session.add(UnplannedRequest(run_id=run.id, visit_request_id=request.id, reason=reason, detail=detail))
     if day is not None and plan is not None:
@@ -282,25 +351,35 @@ def _store(
             )
 
 
-def planned_sheet(run: PlanningRun, team: Team, day: PlannedDay, route: Route) -> VisitSheet:
-    """The draft sheet a run stores for a team's route."""
+def planned_sheet(
+    run: PlanningRun,
+    team: Team,
+    day: PlannedDay,
+    route: Route,
+    kept: TeamDay | None = None,
+    head: Sequence[Point] = (),
+) -> VisitSheet:
+    """The draft sheet a run stores for a team's route, after the stops it keeps from its published sheet (`kept`,
+    whose visited part `head` draws: see `live.visited_path`)."""
+    visited = kept.visited if kept is not None else ()
+    path = [*head, *route_points(day, route)] if route.visits or head else []
     return VisitSheet(
         run_id=run.id,
         branch_id=run.branch_id,
         team_id=team.id,
         team_name=team.name,
         work_date=run.work_date,
-        distance_m=route.distance_m,
+        distance_m=sum(stop.travel_m for stop in visited) + route.distance_m,
         travel_s=route.travel_s,
-        leaves_at=day.moment(route.start_s),
+        leaves_at=kept.sheet.leaves_at if kept is not None and visited else day.moment(route.start_s),
         returns_at=day.moment(route.end_s),
-        route=route_line(route_points(day, route)) if route.visits else None,
-        stops=sheet_stops(day, route),
+        route=route_line(path) if path else None,
+        stops=compose(kept, sheet_stops(day, route)),
     )
 
 
-def _empty_sheet(run: PlanningRun, branch: Branch, team: Team) -> VisitSheet:
-    """The sheet of a team with nothing to visit: it is told so."""
+def _empty_sheet(run: PlanningRun, branch: Branch, team: Team, kept: TeamDay | None) -> VisitSheet:
+    """The sheet of a team with nothing (more) to visit: it is told so, beside the stops it keeps."""
     leaves = (local_midnight(branch, run.work_date) + timedelta(seconds=seconds_of(team.shift_start))).astimezone(UTC)
     return VisitSheet(
         run_id=run.id,
@@ -308,12 +387,12 @@ def _empty_sheet(run: PlanningRun, branch: Branch, team: Team) -> VisitSheet:
         team_id=team.id,
         team_name=team.name,
         work_date=run.work_date,
-        distance_m=0,
+        distance_m=sum(stop.travel_m for stop in kept.visited) if kept is not None else 0,
         travel_s=0,
-        leaves_at=leaves,
-        returns_at=leaves,
-        route=None,
-        stops=[],
+        leaves_at=kept.sheet.leaves_at if kept is not None else leaves,
+        returns_at=kept.sheet.returns_at if kept is not None else leaves,
+        route=kept.sheet.route if kept is not None and kept.visited else None,
+        stops=compose(kept, []),
     )
 
 
@@ -342,13 +421,13 @@ def _stage(session: Session, run: PlanningRun, stage: str, progress: int) -> Non
     session.commit()
 
 
-def _finish(sessions: SessionFactory, run_id: UUID, status: RunStatus, error: str) -> None:
+def _finish(sessions: SessionFactory, run_id: UUID, status: RunStatus, error: str, failure: RunFailure | None) -> None:
     with sessions() as session:
         update_where(
             session,
             PlanningRun,
             [PlanningRun.id == run_id],
-            {"status": status, "stage": "done", "finished_at": utcnow(), "error": error},
+            {"status": status, "stage": "done", "finished_at": utcnow(), "error": error, "failure": failure},
         )
         session.commit()
 

@@ -8,11 +8,9 @@ off the sheet, reported with its reason, and its request is open again for anoth
 """
 
 from datetime import datetime, timedelta
-from uuid import UUID
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from api.audit.chain import update_where
 from api.branches import service as branches_service
@@ -21,19 +19,19 @@ from api.db import utcnow
 from api.geo import GeoPoint
 from api.problems import ValidationFailed
 from api.rules.hours import Closed
-from api.sheets import eligibility, reasons
+from api.sheets import eligibility, live, reasons
 from api.sheets import service as sheets_service
 from api.sheets.instance import (
     Resume,
-    address_point,
     build_day,
     local_midnight,
     route_line,
+    route_points,
     sheet_stops,
     team_point,
     visit_windows,
 )
-from api.sheets.models import SheetStop, StopState, UnplannedReason, VisitSheet
+from api.sheets.models import StopState, UnplannedReason, VisitSheet
 from api.sheets.reasons import LeftOut
 from api.teams.models import Team
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
@@ -62,10 +60,10 @@ def replan_sheet(
             f"{now.isoformat()} is not on {sheet.work_date.isoformat()} in the branch's time zone.",
             errors=[{"pointer": "#/time", "detail": "not on the sheet's work day"}],
         )
-    visited = [stop for stop in sheet.stops if stop.state not in (StopState.PLANNED, StopState.CANCELLED)]
-    cancelled = [stop for stop in sheet.stops if stop.state is StopState.CANCELLED]
+    team_day = live.team_day(sheet)
     planned = [stop for stop in sheet.stops if stop.state is StopState.PLANNED]
-    requests = _requests(session, [stop.visit_request_id for stop in sheet.stops])
+    requests = live.requests_by_id(session, [stop.visit_request_id for stop in sheet.stops])
+    point, at_s, made = live.resume(session, team_day, requests, midnight, now, (position.lat, position.lon))
     rules = branches_service.rules_of(branch)
     gate = eligibility.verdicts(session, rules, sheet.work_date, [requests[stop.visit_request_id] for stop in planned])
     windows, closed = {}, []
@@ -86,18 +84,17 @@ def replan_sheet(
         [requests[key] for key in windows],
         windows,
         GreatCircle(travel_mode),
-        resume={str(team.id): Resume((position.lat, position.lon), now_s, visits_made=len(visited))},
+        resume={str(team.id): Resume(point, at_s, made)},
     )
     order = [key for stop in planned if (key := str(stop.visit_request_id)) in day.requests]
     plan = solve(day.instance, time_limit=TIME_LIMIT, workers=1, initial_routes={str(team.id): order})
     route = plan.routes[0]
-    resumed = sheet_stops(day, route, first_position=len(visited) + 1)
-    kept = [_copy(stop, number) for number, stop in enumerate(visited, start=1)]
-    kept += [_copy(stop, number) for number, stop in enumerate(cancelled, start=len(visited) + len(resumed) + 1)]
+    resumed = sheet_stops(day, route)
+    stops = live.compose(team_day, resumed)
     # positions are the primary key: the old rows go before the renumbered ones come
     sheet.stops.clear()
     session.flush()
-    sheet.stops.extend(sorted([*kept, *resumed], key=lambda stop: stop.position))
+    sheet.stops.extend(stops)
     unfit = closed + reasons.left_out(day, plan)
     if unfit:
         update_where(
@@ -111,28 +108,10 @@ def replan_sheet(
         )
     office_shape = to_shape(branch.office_point)
     start = team_point(team, "start", (office_shape.y, office_shape.x))
-    path = [start, *(address_point(requests[stop.visit_request_id]) for stop in visited)]
-    path += [day.points[day.instance.team(route.team).start_location]]
-    path += [address_point(requests[stop.visit_request_id]) for stop in resumed]
-    path += [day.points[day.instance.team(route.team).end_location]]
-    sheet.route = route_line(path)
-    sheet.distance_m = sum(stop.travel_m for stop in visited) + route.distance_m
+    path = live.visited_path(team_day, requests, start) or [start]
+    sheet.route = route_line([*path, *route_points(day, route)])
+    sheet.distance_m = sum(stop.travel_m for stop in team_day.visited) + route.distance_m
     sheet.travel_s = route.travel_s
     sheet.returns_at = day.moment(route.end_s)
     session.flush()
     return unfit
-
-
-def _requests(session: Session, ids: list[UUID]) -> dict[UUID, VisitRequest]:
-    query = (
-        select(VisitRequest)
-        .where(VisitRequest.id.in_(ids))
-        .options(selectinload(VisitRequest.case), selectinload(VisitRequest.address))
-    )
-    return {request.id: request for request in session.scalars(query)}
-
-
-def _copy(stop: SheetStop, position: int) -> SheetStop:
-    """The stop as it stands, at another position."""
-    columns = {attr.key: getattr(stop, attr.key) for attr in inspect(SheetStop).column_attrs}
-    return SheetStop(**(columns | {"position": position}))

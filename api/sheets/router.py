@@ -111,11 +111,16 @@ def cancel_planning_run(run_id: UUID, session: SessionDep, user: Manager) -> Pla
 @runs_router.post(
     "/{run_id}/publish",
     responses=problem_responses(
-        RoleNotAllowed, service.PlanningRunNotFound, service.PlanningRunNotPublishable, service.PlanEditsPending
+        RoleNotAllowed,
+        service.PlanningRunNotFound,
+        service.PlanningRunNotPublishable,
+        service.PlanEditsPending,
+        service.PlanOutdated,
     ),
 )
 def publish_planning_run(run_id: UUID, session: SessionDep, user: Manager) -> PlanningRunRead:
-    """Publish every sheet of a succeeded run at once, each as the next version of its team's day."""
+    """Publish every sheet of a succeeded run at once, each as the next version of its team's day; stops with a
+    visit or cancelled keep their state and visit, and a plan that would drop one is refused."""
     return PlanningRunRead.from_row(service.publish_run(session, user, run_id))
 
 

@@ -17,6 +17,8 @@ from api.schemas import Body, FromJson, Instant, LocalTime
 from api.sheets.models import (
     EditAction,
     PlanningRun,
+    RunFailure,
+    RunKind,
     RunStatus,
     SheetStatus,
     SheetStop,
@@ -138,6 +140,10 @@ class PlanningRunRead(BaseModel):
     id: UUID
     branch_id: UUID
     work_date: date
+    kind: RunKind = Field(
+        description="`evening`: a date not yet begun; `in_day`: the rest of a date under way, planned from now,"
+        " keeping every stop that has a visit or is cancelled."
+    )
     status: RunStatus
     stage: str = Field(description="queued, loading, matrix, solving, storing or done.")
     progress: int = Field(description="Percent done, 0 to 100.")
@@ -147,7 +153,8 @@ class PlanningRunRead(BaseModel):
         description="Counts, distance, solver engine and status, and the seconds spent loading, building the"
         " matrix, solving and storing."
     )
-    error: str
+    error: str = Field(description="Why the run failed, in words.")
+    failure: RunFailure | None = Field(description="Why the run failed, as a code; null unless it failed.")
     requested_by_id: UUID
     based_on_id: UUID | None = Field(description="The run whose edits this one re-solved.")
     created_at: Instant
@@ -164,6 +171,7 @@ class PlanningRunRead(BaseModel):
             id=run.id,
             branch_id=run.branch_id,
             work_date=run.work_date,
+            kind=run.kind,
             status=run.status,
             stage=run.stage,
             progress=run.progress,
@@ -171,6 +179,7 @@ class PlanningRunRead(BaseModel):
             time_limit_s=run.time_limit_s,
             figures=run.figures,
             error=run.error,
+            failure=run.failure,
             requested_by_id=run.requested_by_id,
             based_on_id=run.based_on_id,
             created_at=run.created_at,

@@ -1,5 +1,6 @@
 from collections.abc import Collection
 from datetime import date, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, func, select
@@ -16,7 +17,7 @@ from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
 from api.rules.hours import Closed
 from api.scope import in_scope
-from api.sheets import eligibility
+from api.sheets import eligibility, live
 from api.sheets.instance import seconds_of, visit_windows
 from api.sheets.models import (
     ACTIVE_RUN_STATUSES,
@@ -24,6 +25,8 @@ from api.sheets.models import (
     EditAction,
     PlanEdit,
     PlanningRun,
+    RunFailure,
+    RunKind,
     RunStatus,
     SheetStatus,
     SheetStop,
@@ -38,6 +41,7 @@ from api.third_parties import service as third_parties_service
 from api.third_parties.models import ThirdPartyInquiry
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.visits.models import Visit
 
 # a run no worker has finished this long after its time limit is taken to be lost (its worker died)
 ABANDONED_AFTER = timedelta(minutes=10)
@@ -130,10 +134,21 @@ def start_run(session: Session, user: User, data: PlanningRunCreate, settings: P
     time_limit_s = _time_limit(data.time_limit_s, settings)
     _give_up_abandoned(session, branch.id, work_date)
     _ensure_no_active_run(session, branch.id, work_date)
-    run = PlanningRun(branch_id=branch.id, work_date=work_date, time_limit_s=time_limit_s, requested_by_id=user.id)
+    run = PlanningRun(
+        branch_id=branch.id,
+        work_date=work_date,
+        kind=run_kind(branch, work_date),
+        time_limit_s=time_limit_s,
+        requested_by_id=user.id,
+    )
     session.add(run)
     session.flush()  # the partial unique index refuses a concurrent twin (409)
     return run
+
+
+def run_kind(branch: Branch, work_date: date) -> RunKind:
+    """A run made once the date has begun in the branch plans the rest of it (`in_day`)."""
+    return RunKind.IN_DAY if work_date <= branches_service.local_today(branch) else RunKind.EVENING
 
 
 def _ensure_no_active_run(session: Session, branch_id: UUID, work_date: date) -> None:
@@ -177,9 +192,22 @@ def cancel_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
     return run
 
 
+class PlanOutdated(Conflict):
+    title = "The day has moved on since this plan was made"
+    slug = "plan-outdated"
+    members = problem_members(
+        done=(int, "Stops of the day done or failed so far."),
+        in_progress=(int, "Stops being visited now (checking in or under way)."),
+        cancelled=(int, "Stops of the day cancelled."),
+        in_day_replan=(dict[str, Any], "How to re-plan the rest of the day instead: `method`, `href` and `body`."),
+    )
+
+
 def publish_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
-    """Publish every sheet of the run as the next version of its team's day, in this one transaction. Requests on
-    the sheets become planned; those only an earlier version held go back to open."""
+    """Publish the run's sheets as the next version of each team's day whose sheet changes, in this one transaction.
+    Every stop that has a visit or is cancelled keeps its state and visit in the new version (the visit follows its
+    stop); a plan that would drop one, or that a later publication superseded, is refused. Requests on the sheets
+    become planned; those only an earlier version held go back to open."""
     run = get_run(session, user, run_id)
     if pending_edits(run):
         raise PlanEditsPending(
@@ -200,17 +228,83 @@ def publish_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
             run_status=run.status,
         )
     session.refresh(run)
+    day = live.live_day(session, run.branch_id, run.work_date, lock=True)  # the door waits until this is done
+    _ensure_up_to_date(run, day)
     earlier = set(_published_requests(session, run.branch_id, run.work_date))
     now = utcnow()
     for sheet in run.sheets:
         latest = session.scalar(select(func.max(VisitSheet.version)).where(VisitSheet.team_id == sheet.team_id))
         sheet_row = session.get_one(VisitSheet, sheet.id)
+        team_day = day.teams.get(sheet.team_id)
+        if team_day is not None:
+            _carry(session, team_day, sheet_row)
         sheet_row.version, sheet_row.status, sheet_row.published_at = (latest or 0) + 1, SheetStatus.PUBLISHED, now
     session.flush()
     _mark_requests(session, run, earlier, now)
     session.flush()
     session.refresh(run)
     return run
+
+
+def _ensure_up_to_date(run: PlanningRun, day: live.LiveDay) -> None:
+    """Refuse a plan whose sheets would drop a stop that has a visit or is cancelled, or that a publication made
+    after it superseded, saying in words what the day holds and offering the in-day re-plan."""
+    drafts = {sheet.team_id: {stop.visit_request_id: stop for stop in sheet.stops} for sheet in run.sheets}
+    dropped = [
+        stop
+        for team_id, team_day in day.teams.items()
+        for stop in team_day.kept
+        if team_id in drafts and stop.visit_request_id not in drafts[team_id]
+    ]
+    # an evening plan that shows as planned a stop visited since: it was made for a day that has not begun
+    unaware = [
+        stop
+        for team_id, team_day in day.teams.items()
+        for stop in team_day.visited
+        if (copy := drafts.get(team_id, {}).get(stop.visit_request_id)) is not None and copy.state is StopState.PLANNED
+    ]
+    before = run.kind is RunKind.EVENING and bool(unaware)
+    later = [team.sheet.published_at for team in day.teams.values() if team.sheet.published_at > run.created_at]
+    if not dropped and not later and not before:
+        return
+    counts = day.counts()
+    held = _in_words(counts)
+    if later:
+        why = f"Sheets of {run.work_date.isoformat()} were published after this plan was made ({max(later):%H:%M} UTC)"
+    elif before:
+        why = "This plan was made before the day got under way"
+    else:
+        why = f"This plan would drop {len(dropped)} stops that have a visit or are cancelled"
+    raise PlanOutdated(
+        f"{why}; the day has {held}. Re-plan the rest of the day instead (POST /planning-runs for the date: an"
+        " in-day re-plan keeps every visit and cancelled stop), and publish that.",
+        **counts,
+        in_day_replan={
+            "method": "POST",
+            "href": "/planning-runs",
+            "body": {"branch_id": str(run.branch_id), "work_date": run.work_date.isoformat()},
+        },
+    )
+
+
+def _in_words(counts: dict[str, int]) -> str:
+    done, under_way, cancelled = counts["done"], counts["in_progress"], counts["cancelled"]
+    return (
+        f"{done} visit{'s' if done != 1 else ''} done, {under_way} in progress and {cancelled} stop"
+        f"{'s' if cancelled != 1 else ''} cancelled"
+    )
+
+
+def _carry(session: Session, team_day: live.TeamDay, sheet: VisitSheet) -> None:
+    """The kept stops of the team's published sheet as they stand now, on its new version; their visits follow."""
+    by_request = {stop.visit_request_id: stop for stop in sheet.stops}
+    for kept in team_day.kept:
+        stop = by_request[kept.visit_request_id]
+        stop.state, stop.visit_id, stop.awaiting_confirmation = kept.state, kept.visit_id, kept.awaiting_confirmation
+        stop.cancel_reason, stop.cancelled_at = kept.cancel_reason, kept.cancelled_at
+    visits = [kept.visit_id for kept in team_day.kept if kept.visit_id is not None]
+    if visits:
+        update_where(session, Visit, [Visit.id.in_(visits)], {"sheet_id": sheet.id})
 
 
 def _mark_requests(session: Session, run: PlanningRun, earlier: set[UUID], now: datetime) -> None:
@@ -255,7 +349,7 @@ def _give_up_abandoned(session: Session, branch_id: UUID, work_date: date) -> No
         since = run.started_at or run.created_at
         if utcnow() - since > timedelta(seconds=run.time_limit_s) + ABANDONED_AFTER:
             run.status, run.stage, run.finished_at = RunStatus.FAILED, "done", utcnow()
-            run.error = "abandoned: no worker finished the run"
+            run.error, run.failure = "abandoned: no worker finished the run", RunFailure.ABANDONED
     session.flush()
 
 
@@ -479,6 +573,7 @@ def resolve_run(
     run = PlanningRun(
         branch_id=base.branch_id,
         work_date=base.work_date,
+        kind=run_kind(session.get_one(Branch, base.branch_id), base.work_date),
         time_limit_s=time_limit_s,
         requested_by_id=user.id,
         based_on_id=base.id,
@@ -583,14 +678,68 @@ class SheetNotCurrent(Conflict):
 
 
 def ensure_current(session: Session, sheet: VisitSheet) -> None:
-    latest = session.scalar(
-        select(VisitSheet.id)
-        .where(VisitSheet.team_id == sheet.team_id, VisitSheet.status == SheetStatus.PUBLISHED)
+    lock_sheet(session, sheet.id)
+    latest = _latest_version(session, sheet.team_id)
+    if sheet.status is not SheetStatus.PUBLISHED or latest is None or latest.id != sheet.id:
+        raise SheetNotCurrent(
+            f"Sheet {sheet.id} is not the team's current published sheet.",
+            current_sheet_id=latest.id if latest is not None else None,
+        )
+
+
+class StopMoved(Conflict):
+    title = "The stop is no longer on your team's current sheet"
+    slug = "stop-moved"
+    members = problem_members(
+        visit_request_id=(UUID, "The stop's visit request."),
+        current_sheet_id=(UUID, "The team's current published sheet, to work on instead."),
+        team_name=(str | None, "The team whose current sheet holds the stop now; null when no team's does."),
+    )
+
+
+def door_sheet(session: Session, sheet: VisitSheet, request_id: UUID) -> VisitSheet:
+    """The sheet the door works on for a stop of `sheet`: the team's current published version (a phone still
+    showing an earlier one is followed to it while it holds the stop). Its row stays locked until the transaction
+    ends, so a publication waits for the door or the door for it. Refused when the current version no longer holds
+    the stop, naming the team that has it now."""
+    lock_sheet(session, sheet.id)
+    current = _latest_version(session, sheet.team_id)
+    if current is None or sheet.status is not SheetStatus.PUBLISHED:
+        raise SheetNotCurrent(f"Sheet {sheet.id} is not published.", current_sheet_id=None)
+    if current.id == sheet.id:
+        return sheet
+    lock_sheet(session, current.id)
+    session.refresh(current, ["stops"])
+    if any(stop.visit_request_id == request_id for stop in current.stops):
+        return current
+    holder = session.scalar(
+        select(VisitSheet)
+        .join(SheetStop, SheetStop.sheet_id == VisitSheet.id)
+        .where(SheetStop.visit_request_id == request_id, VisitSheet.id.in_(current_sheets()))
+        .where(VisitSheet.status == SheetStatus.PUBLISHED, VisitSheet.work_date == sheet.work_date)
+        .limit(1)
+    )
+    where = f"it is on {holder.team_name}'s sheet now" if holder is not None else "it was taken off the day"
+    raise StopMoved(
+        f"Version {current.version} of your team's sheet no longer has this stop: {where}. Open the current sheet.",
+        visit_request_id=request_id,
+        current_sheet_id=current.id,
+        team_name=holder.team_name if holder is not None else None,
+    )
+
+
+def lock_sheet(session: Session, sheet_id: UUID) -> None:
+    """Hold the sheet's row until the transaction ends (PostgreSQL; SQLite's writers take the whole database)."""
+    session.execute(select(VisitSheet.id).where(VisitSheet.id == sheet_id).with_for_update())
+
+
+def _latest_version(session: Session, team_id: UUID) -> VisitSheet | None:
+    return session.scalar(
+        select(VisitSheet)
+        .where(VisitSheet.team_id == team_id, VisitSheet.status == SheetStatus.PUBLISHED)
         .order_by(VisitSheet.version.desc())
         .limit(1)
     )
-    if sheet.status is not SheetStatus.PUBLISHED or latest != sheet.id:
-        raise SheetNotCurrent(f"Sheet {sheet.id} is not the team's current published sheet.", current_sheet_id=latest)
 
 
 class StopNotOnSheet(NotFound):

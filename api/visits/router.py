@@ -13,7 +13,7 @@ from api.db import SessionDep
 from api.deps import Agent, CurrentUser, Manager, require_roles
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
-from api.sheets.service import SheetNotCurrent, StopCancelled, StopNotOnSheet, VisitSheetNotFound
+from api.sheets.service import SheetNotCurrent, StopCancelled, StopMoved, StopNotOnSheet, VisitSheetNotFound
 from api.teams.service import TeamNotFound
 from api.tracks.schemas import DayTracksRead
 from api.users.models import Role, User
@@ -91,6 +91,7 @@ def confirm_departure(
         RoleNotAllowed,
         VisitSheetNotFound,
         SheetNotCurrent,
+        StopMoved,
         *_DOOR_PROBLEMS,
         service.CheckInTooFar,
         service.VisitAlreadyStarted,
@@ -108,7 +109,13 @@ def check_in(
 @router.post(
     "/visit-sheets/{sheet_id}/stops/{visit_request_id}/hours-override",
     responses=problem_responses(
-        RoleNotAllowed, VisitSheetNotFound, SheetNotCurrent, StopNotOnSheet, StopCancelled, service.VisitAlreadyStarted
+        RoleNotAllowed,
+        VisitSheetNotFound,
+        SheetNotCurrent,
+        StopMoved,
+        StopNotOnSheet,
+        StopCancelled,
+        service.VisitAlreadyStarted,
     ),
 )
 def override_hours(

@@ -333,8 +333,7 @@ def check_in(
 ) -> Visit:
     """Record the agent's check-in at a stop of their team's current sheet, if near enough to the address, on the
     sheet's day and inside the visiting hours."""
-    sheet = sheets_service.get_sheet(session, user, sheet_id)
-    sheets_service.ensure_current(session, sheet)
+    sheet = sheets_service.door_sheet(session, sheets_service.get_sheet(session, user, sheet_id), request_id)
     stop = sheets_service.stop_of(session, sheet.id, request_id)
     earlier = session.scalar(select(CheckIn).where(CheckIn.client_id == data.client_id))
     if earlier is not None:
@@ -377,8 +376,7 @@ def check_in(
 def override_hours(session: Session, user: User, sheet_id: UUID, request_id: UUID, data: HoursOverrideCreate) -> Visit:
     """A supervisor lets the team check in and start this stop's visit outside the sheet's work date or the
     visiting hours, giving the reason; it is recorded on the visit."""
-    sheet = sheets_service.get_sheet(session, user, sheet_id)
-    sheets_service.ensure_current(session, sheet)
+    sheet = sheets_service.door_sheet(session, sheets_service.get_sheet(session, user, sheet_id), request_id)
     stop = sheets_service.stop_of(session, sheet.id, request_id)
     sheets_service.ensure_not_cancelled(stop)
     visit = _visit_for(session, sheet, stop)
@@ -682,12 +680,24 @@ def ensure_stop_open(session: Session, visit: Visit) -> None:
 def _sync_stop(session: Session, visit: Visit, confirmed: Outcome | None = None) -> None:
     """Keep the visit's stop saying where the visit stands: the phones rebuild their day from the sheet alone.
     `confirmed`: the outcome just confirmed, which tells a completed visit done from failed."""
+    _hold_sheet(session, visit)
     stop = sheets_service.stop_of(session, visit.sheet_id, visit.visit_request_id)
     stop.visit_id = visit.id
     stop.awaiting_confirmation = visit.status in AWAITING_CONFIRMATION
     if stop.state is not StopState.CANCELLED:
         stop.state = _stop_state(visit, stop.state, confirmed)
     session.flush()
+
+
+def _hold_sheet(session: Session, visit: Visit) -> None:
+    """Lock the sheet the visit's stop is on: a publication that moves the visit to a new version of its sheet
+    either comes first (the visit is then read on the new one) or waits for this transaction."""
+    while True:
+        sheet_id = visit.sheet_id
+        sheets_service.lock_sheet(session, sheet_id)
+        session.refresh(visit, ["sheet_id"])
+        if visit.sheet_id == sheet_id:
+            return
 
 
 def _stop_state(visit: Visit, now: StopState, confirmed: Outcome | None) -> StopState:

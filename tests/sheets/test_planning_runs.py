@@ -17,7 +17,7 @@ from api.cases.models import AddressValidity, InvalidReason
 from api.config import PlanningSettings, Settings
 from api.main import create_app
 from api.sheets import planner
-from api.sheets.models import PlanningRun, RunStatus, SheetStop, UnplannedRequest, VisitSheet
+from api.sheets.models import PlanningRun, RunFailure, RunStatus, SheetStop, UnplannedRequest, VisitSheet
 from api.teams.models import Team
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest
@@ -206,13 +206,15 @@ def test_the_database_refuses_two_active_runs_for_one_branch_and_date(app: FastA
 def test_a_run_left_running_long_ago_is_given_up(client: TestClient, app: FastAPI, session: Session) -> None:
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+    _requests(session, branch, 1)
     stale = _running_run(session, supervisor, started_at=datetime(2020, 1, 1, tzinfo=UTC))
 
     run = plan(client, app, supervisor)
 
     assert run["status"] == "succeeded"
     session.refresh(stale)
-    assert stale.status is RunStatus.FAILED and "abandoned" in stale.error
+    assert stale.status is RunStatus.FAILED and "abandoned" in stale.error and stale.failure is RunFailure.ABANDONED
 
 
 def test_a_queued_run_cancelled_is_never_planned(client: TestClient, app: FastAPI, session: Session) -> None:
@@ -309,6 +311,7 @@ def test_runs_are_listed_by_day_and_state_for_the_branchs_managers(
     supervisor = make_user(session, Role.SUPERVISOR, branch)
     make_team(session, branch)
     _requests(session, branch, 2)
+    make_team(session, branch, work_date=tomorrow(branch) + timedelta(days=1))
     first = plan(client, app, supervisor)
     second = plan(client, app, supervisor)
     later = plan(client, app, supervisor, work_date=(tomorrow(branch) + timedelta(days=1)).isoformat())
@@ -344,16 +347,21 @@ def test_a_past_work_date_is_refused(client: TestClient, session: Session) -> No
     assert count_rows(session, PlanningRun) == 0
 
 
-def test_a_day_without_teams_leaves_every_request_unplanned(client: TestClient, app: FastAPI, session: Session) -> None:
+def test_a_day_without_teams_fails_and_leaves_every_request_unplanned(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
     requests = _requests(session, branch, 2)
 
     run = plan(client, app, supervisor)
 
-    assert run["status"] == "succeeded" and run["sheets"] == []
+    assert run["status"] == "failed" and run["failure"] == "no_teams" and run["sheets"] == []
+    assert "No team works" in run["error"]
     assert {row["visit_request_id"] for row in run["unplanned"]} == {str(r.id) for r in requests}
     assert {row["reason"] for row in run["unplanned"]} == {"no_teams"}
+    refused = client.post(f"/planning-runs/{run['id']}/publish", headers=auth_headers(supervisor))
+    assert refused.status_code == 409 and problem_type(refused) == "planning-run-not-publishable"
 
 
 def test_cancelling_a_running_run_flags_it_for_its_worker(client: TestClient, session: Session) -> None:

@@ -1,0 +1,191 @@
+"""A day under way: what each team's current published sheet holds now, and what no new plan may change.
+
+A stop that has a visit (checking in, in progress, done, failed) or is cancelled is *kept*: planning, re-solving,
+re-planning and publishing carry it into every later version of its team's sheet with its state and visit. Kept
+stops the team has been at open the sheet in their order; cancelled ones close it, so the phones still show them.
+A team's day goes on (`Resume`) from where it is once the visit under way there ends, never before now.
+"""
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from api.db import utcnow
+from api.sheets.instance import SERVICE_MINUTES, Resume, address_point
+from api.sheets.models import SheetStatus, SheetStop, StopState, VisitSheet
+from api.teams.models import Team
+from api.visit_requests.models import VisitRequest
+from api.visits.models import Visit
+from routing.matrix import Point
+
+VISITED_STATES = (StopState.CHECKING_IN, StopState.IN_PROGRESS, StopState.DONE, StopState.FAILED)
+UNDER_WAY_STATES = (StopState.CHECKING_IN, StopState.IN_PROGRESS)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamDay:
+    """A team's current published sheet and its kept stops: `visited` in sheet order, `cancelled` likewise."""
+
+    sheet: VisitSheet
+    visited: tuple[SheetStop, ...]
+    cancelled: tuple[SheetStop, ...]
+
+    @property
+    def kept(self) -> tuple[SheetStop, ...]:
+        return (*self.visited, *self.cancelled)
+
+    @property
+    def head(self) -> tuple[SheetStop, ...]:
+        """The kept stops up to the last one the team has been at, in their order: they keep their places."""
+        last = max((stop.position for stop in self.visited), default=0)
+        return tuple(stop for stop in self.kept_in_order() if stop.position <= last)
+
+    @property
+    def tail(self) -> tuple[SheetStop, ...]:
+        """The cancelled stops after the last one the team has been at: they close the sheet."""
+        last = max((stop.position for stop in self.visited), default=0)
+        return tuple(stop for stop in self.cancelled if stop.position > last)
+
+    def kept_in_order(self) -> list[SheetStop]:
+        return sorted(self.kept, key=lambda stop: stop.position)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDay:
+    """Each team's day as published now, by team id (teams without a published sheet are absent), and the visit
+    requests of the kept stops (with their cases and addresses)."""
+
+    teams: dict[UUID, TeamDay] = field(default_factory=dict)
+    requests: dict[UUID, VisitRequest] = field(default_factory=dict)
+
+    def kept_requests(self) -> set[UUID]:
+        return {stop.visit_request_id for team in self.teams.values() for stop in team.kept}
+
+    def counts(self) -> dict[str, int]:
+        """How many stops are done (done or failed), in progress (checking in or under way) and cancelled."""
+        states = [stop.state for team in self.teams.values() for stop in team.kept]
+        return {
+            "done": sum(state in (StopState.DONE, StopState.FAILED) for state in states),
+            "in_progress": sum(state in UNDER_WAY_STATES for state in states),
+            "cancelled": states.count(StopState.CANCELLED),
+        }
+
+
+def live_day(session: Session, branch_id: UUID, work_date: date, *, lock: bool = False) -> LiveDay:
+    """The branch's current published sheets of the date with their kept stops. `lock`: hold the sheets' rows until
+    the transaction ends, so that the door (which locks the sheet it works on) cannot change a stop meanwhile."""
+    newer = aliased(VisitSheet)
+    later = (
+        select(func.max(newer.version)).where(newer.team_id == VisitSheet.team_id).correlate(VisitSheet)
+    ).scalar_subquery()
+    query = select(VisitSheet).where(
+        VisitSheet.branch_id == branch_id,
+        VisitSheet.work_date == work_date,
+        VisitSheet.status == SheetStatus.PUBLISHED,
+        VisitSheet.version == later,
+    )
+    if lock:
+        query = query.with_for_update()
+    teams = {}
+    for sheet in session.scalars(query.execution_options(populate_existing=True)):
+        session.refresh(sheet, ["stops"])
+        teams[sheet.team_id] = team_day(sheet)
+    kept = [stop.visit_request_id for team in teams.values() for stop in team.kept]
+    return LiveDay(teams, requests_by_id(session, kept))
+
+
+def requests_by_id(session: Session, ids: Collection[UUID]) -> dict[UUID, VisitRequest]:
+    """The visit requests, with their cases and addresses, in one query."""
+    query = (
+        select(VisitRequest)
+        .where(VisitRequest.id.in_(list(ids)))
+        .options(selectinload(VisitRequest.case), selectinload(VisitRequest.address))
+    )
+    return {request.id: request for request in session.scalars(query)} if ids else {}
+
+
+def team_day(sheet: VisitSheet) -> TeamDay:
+    return TeamDay(
+        sheet=sheet,
+        visited=tuple(stop for stop in sheet.stops if stop.state in VISITED_STATES),
+        cancelled=tuple(stop for stop in sheet.stops if stop.state is StopState.CANCELLED),
+    )
+
+
+def resume(
+    session: Session,
+    team_day: TeamDay | None,
+    requests: dict[UUID, VisitRequest],
+    midnight: datetime,
+    now: datetime,
+    position: Point | None,
+) -> tuple[Point | None, int, int]:
+    """Where the team's day goes on from, when (seconds after `midnight`: now, or once the visit under way ends),
+    and how many visits it has made. The place is `position` if given, else the address of the stop it went to
+    last (None: it has not been anywhere, it leaves from its start). `requests`: those of the visited stops."""
+    now_s = int((now - midnight).total_seconds())
+    visited = team_day.visited if team_day is not None else ()
+    visits = _visits(session, [stop.visit_id for stop in visited if stop.visit_id is not None])
+    free_s = now_s
+    for stop in visited:
+        if stop.state in UNDER_WAY_STATES and not stop.awaiting_confirmation:
+            visit = visits.get(stop.visit_id) if stop.visit_id else None
+            began = visit.started_at if visit is not None and visit.started_at is not None else now
+            ends = began + _service(requests[stop.visit_request_id])
+            free_s = max(free_s, int((ends - midnight).total_seconds()))
+    if position is None and visited:
+        last = max(visited, key=lambda stop: _went_at(visits.get(stop.visit_id) if stop.visit_id else None))
+        position = address_point(requests[last.visit_request_id])
+    return position, free_s, len(visited)
+
+
+def resumes(
+    session: Session, live: LiveDay, teams: Sequence[Team], midnight: datetime, now: datetime
+) -> dict[str, Resume]:
+    """Each team's `Resume` at `now` (from its start point when it has been nowhere yet), by team key."""
+    found = {}
+    for team in teams:
+        point, at_s, made = resume(session, live.teams.get(team.id), live.requests, midnight, now, None)
+        found[str(team.id)] = Resume(point, at_s, made)
+    return found
+
+
+def visited_path(team_day: TeamDay | None, requests: dict[UUID, VisitRequest], start: Point) -> list[Point]:
+    """The team's start and the addresses of the stops it has been at, for the head of its route's line (empty
+    when it has been nowhere)."""
+    if team_day is None or not team_day.visited:
+        return []
+    return [start, *(address_point(requests[stop.visit_request_id]) for stop in team_day.visited)]
+
+
+def compose(team_day: TeamDay | None, resumed: Sequence[SheetStop]) -> list[SheetStop]:
+    """A sheet's stops, numbered from 1: copies of the team's kept stops up to the last it has been at, in their
+    order (`TeamDay.head`), the newly planned ones after them, copies of the later cancelled ones at the end."""
+    head, tail = (team_day.head, team_day.tail) if team_day is not None else ((), ())
+    kept = [copy(stop, number) for number, stop in enumerate(head, start=1)]
+    for number, stop in enumerate(resumed, start=len(kept) + 1):
+        stop.position = number
+    last = len(kept) + len(resumed)
+    return [*kept, *resumed, *(copy(stop, number) for number, stop in enumerate(tail, start=last + 1))]
+
+
+def copy(stop: SheetStop, position: int) -> SheetStop:
+    """The stop as it stands, at another position (of another sheet, once added to one)."""
+    columns = {attr.key: getattr(stop, attr.key) for attr in inspect(SheetStop).column_attrs}
+    return SheetStop(**(columns | {"position": position, "sheet_id": None}))
+
+
+def _visits(session: Session, ids: Sequence[UUID]) -> dict[UUID, Visit]:
+    return {visit.id: visit for visit in session.scalars(select(Visit).where(Visit.id.in_(ids)))} if ids else {}
+
+
+def _service(request: VisitRequest) -> timedelta:
+    return timedelta(minutes=SERVICE_MINUTES[request.purpose])
+
+
+def _went_at(visit: Visit | None) -> datetime:
+    return visit.created_at if visit is not None else utcnow()

@@ -1,0 +1,303 @@
+"""A day under way is never damaged: planning, re-solving and publishing the date at 10:32 keep every stop that has a
+visit or is cancelled where it is, with its state and visit, and plan nothing before now (issue 29, part 1)."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from time_machine import TimeMachineFixture
+
+from api.geo import GeoPoint
+from api.users.models import Role, User
+from tests.factories import (
+    PEOPLES_SQUARE,
+    auth_headers,
+    make_address,
+    make_branch,
+    make_case,
+    make_team,
+    make_user,
+    make_visit_request,
+    problem_type,
+)
+from tests.sheets.test_planning_runs import plan, wait_for_run
+from tests.test_visits import CHECKLIST
+
+# eight addresses 1-3 km around the office, far enough apart that the order of a day matters
+POINTS = [
+    GeoPoint(lat=PEOPLES_SQUARE.lat + 0.006 * (i % 4), lon=PEOPLES_SQUARE.lon + 0.008 * (i // 4)) for i in range(1, 9)
+]
+
+
+class Morning:
+    """A branch's day planned and published the evening before, then worked until 10:32: stop 1 done, stop 2
+    failed (nobody met), stop 3 cancelled (its address confirmed invalid), stop 4 in progress, the rest planned."""
+
+    def __init__(self, client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture) -> None:
+        self.client, self.app, self.session, self.time_machine = client, app, session, time_machine
+        self.branch = make_branch(session)
+        self.supervisor = make_user(session, Role.SUPERVISOR, self.branch)
+        self.team = make_team(session, self.branch)
+        self.work_date: date = self.team.work_date
+        self.a, self.b = (session.get_one(User, member.agent_id) for member in self.team.members)
+        self.requests = {
+            request.id: request
+            for request in (
+                make_visit_request(session, make_address(session, make_case(session, self.branch), point=point))
+                for point in POINTS
+            )
+        }
+        self.evening_run = plan(client, app, self.supervisor, work_date=self.work_date.isoformat())
+        assert self.evening_run["figures"]["planned"] == len(POINTS), self.evening_run
+        self.publish(self.evening_run["id"])
+        self.sheet = self.my_sheet()
+        self.stops = [UUID(stop["visit_request_id"]) for stop in self.sheet["stops"]]
+        self.visits: dict[UUID, str] = {}
+
+    def at(self, clock: time) -> None:
+        moment = datetime.combine(self.work_date, clock, tzinfo=ZoneInfo(self.branch.timezone))
+        self.time_machine.move_to(moment, tick=True)
+
+    def moment(self, clock: time) -> datetime:
+        return datetime.combine(self.work_date, clock, tzinfo=ZoneInfo(self.branch.timezone))
+
+    def publish(self, run_id: str) -> Any:
+        return self.client.post(f"/planning-runs/{run_id}/publish", headers=auth_headers(self.supervisor))
+
+    def my_sheet(self) -> dict[str, Any]:
+        response = self.client.get(
+            "/me/sheet", params={"work_date": self.work_date.isoformat()}, headers=auth_headers(self.a)
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def post(self, user: User, url: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.client.post(url, json=body if body is not None else {}, headers=auth_headers(user))
+        assert response.status_code in (200, 201), f"{url}: {response.text}"
+        return response.json()
+
+    def start(self, position: int) -> str:
+        """Both agents check in at the stop and the visit starts; its id."""
+        request = self.requests[self.stops[position - 1]]
+        point = POINTS[list(self.requests).index(request.id)]
+        for agent in (self.a, self.b):
+            body = {
+                "lat": point.lat,
+                "lon": point.lon,
+                "accuracy_m": 10,
+                "device_time": datetime.now(UTC).isoformat(),
+                "client_id": str(uuid4()),
+            }
+            self.post(agent, f"/visit-sheets/{self.sheet['id']}/stops/{request.id}/check-ins", body)
+        visit = self.post(self.a, f"/visits/{self.visit_id(request.id)}/start")
+        self.visits[request.id] = visit["id"]
+        return str(visit["id"])
+
+    def visit_id(self, request_id: UUID) -> str:
+        found = self.client.get(
+            "/visits", params={"work_date": self.work_date.isoformat()}, headers=auth_headers(self.supervisor)
+        ).json()["items"]
+        return next(visit["id"] for visit in found if visit["visit_request_id"] == str(request_id))
+
+    def complete(self, position: int, contact_result: str) -> None:
+        visit_id = self.start(position)
+        body: dict[str, Any] = {
+            "contact_result": contact_result,
+            "mailbox": {"checked": True, "mail_for_debtor": False},
+            "address_assessment": "lives_here",
+            "notes": "",
+            "client_id": str(uuid4()),
+        }
+        self.post(self.a, f"/visits/{visit_id}/outcome", body)
+        self.post(self.b, f"/visits/{visit_id}/outcome/confirm")
+
+    def cancel(self, position: int) -> None:
+        request = self.requests[self.stops[position - 1]]
+        body = {"reason": "demolished", "note": "the block is fenced off", "client_id": str(uuid4())}
+        report = self.post(self.a, f"/addresses/{request.address_id}/invalid-reports", body)
+        self.post(self.supervisor, f"/invalid-address-reports/{report['id']}/confirm")
+
+    def work_until_10_32(self) -> None:
+        self.at(time(9, 0))
+        for agent in (self.a, self.b):
+            self.post(agent, f"/teams/{self.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())})
+        self.at(time(9, 20))
+        self.complete(1, "met_debtor")
+        self.at(time(9, 50))
+        self.complete(2, "nobody")
+        self.cancel(3)
+        self.at(time(10, 25))
+        self.start(4)
+        self.at(time(10, 32))
+
+
+def _states(sheet: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    return {stop["visit_request_id"]: (stop["state"], stop["visit_id"]) for stop in sheet["stops"]}
+
+
+def test_a_new_run_published_at_10_32_keeps_the_mornings_stops_and_plans_nothing_before_now(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    day.work_until_10_32()
+    before = day.my_sheet()
+
+    run = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
+    published = day.publish(run["id"])
+
+    assert published.status_code == 200, published.text
+    after = day.my_sheet()
+    assert after["version"] == before["version"] + 1
+    kept = {key: value for key, value in _states(before).items() if value[0] != "planned"}
+    assert len(kept) == 4
+    assert {key: _states(after)[key] for key in kept} == kept  # done, failed, cancelled and in progress, same visits
+    assert [stop["visit_request_id"] for stop in after["stops"][:2]] == [str(key) for key in day.stops[:2]]
+    assert after["stops"][3]["visit_request_id"] == str(day.stops[3])
+    assert {stop["visit_request_id"] for stop in after["stops"]} == {str(key) for key in day.stops}
+    running = client.get(f"/visits/{day.visits[day.stops[3]]}", headers=auth_headers(day.a)).json()
+    assert running["status"] == "in_progress" and running["sheet_id"] == after["id"]
+    # the in-progress 20-minute visit started at 10:25 ends at 10:45: nothing else is planned before then
+    remaining = [stop for stop in after["stops"] if stop["state"] == "planned"]
+    assert len(remaining) == 4
+    for stop in remaining:
+        assert datetime.fromisoformat(stop["arrives_at"]) >= day.moment(time(10, 45)), stop
+    # the phones go on with the running visit on the new version: the partner's outcome lands on its stop
+    visit_id = day.visits[day.stops[3]]
+    body = {"contact_result": "nobody", "mailbox": {"checked": True, "mail_for_debtor": False}}
+    body |= {"address_assessment": "lives_here", "notes": ""}
+    day.post(day.a, f"/visits/{visit_id}/outcome", body | {"client_id": str(uuid4())})
+    day.post(day.b, f"/visits/{visit_id}/outcome/confirm")
+    assert _states(day.my_sheet())[str(day.stops[3])] == ("failed", visit_id)
+
+
+def test_an_evening_draft_is_not_published_over_a_day_under_way_and_says_why(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    draft = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())  # made the evening before
+    day.work_until_10_32()
+    before = day.my_sheet()
+
+    refused = day.publish(draft["id"])
+
+    assert refused.status_code == 409, refused.text
+    assert problem_type(refused) == "plan-outdated"
+    body = refused.json()
+    assert body["done"] == 2 and body["in_progress"] == 1 and body["cancelled"] == 1
+    assert "2 visits done" in body["detail"] and "1 in progress" in body["detail"]
+    assert body["in_day_replan"]["method"] == "POST" and body["in_day_replan"]["href"] == "/planning-runs"
+    assert day.my_sheet() == before  # nothing changed
+
+
+def test_a_draft_superseded_by_a_later_publication_is_refused(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    older = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
+    newer = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
+    assert day.publish(newer["id"]).status_code == 200
+
+    refused = day.publish(older["id"])
+
+    assert refused.status_code == 409 and problem_type(refused) == "plan-outdated"
+    assert "published after this plan was made" in refused.json()["detail"]
+
+
+def test_re_solving_an_evening_draft_at_10_32_keeps_the_morning(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    draft = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
+    day.work_until_10_32()
+    before = _states(day.my_sheet())
+
+    response = client.post(f"/planning-runs/{draft['id']}/resolve", json={}, headers=auth_headers(day.supervisor))
+    assert response.status_code == 202, response.text
+    wait_for_run(app)
+    resolved = client.get(response.headers["Location"], headers=auth_headers(day.supervisor)).json()
+    published = day.publish(resolved["id"])
+
+    assert published.status_code == 200, published.text
+    after = day.my_sheet()
+    assert {key: _states(after)[key] for key, value in before.items() if value[0] != "planned"} == {
+        key: value for key, value in before.items() if value[0] != "planned"
+    }
+    now = day.moment(time(10, 32))
+    assert all(datetime.fromisoformat(s["arrives_at"]) >= now for s in after["stops"] if s["state"] == "planned")
+
+
+def test_a_run_with_nothing_due_fails_with_the_reason(client: TestClient, app: FastAPI, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+
+    run = plan(client, app, supervisor)
+
+    assert run["status"] == "failed" and run["failure"] == "nothing_to_plan"
+    assert run["sheets"] == [] and "No visit request" in run["error"]
+
+
+def test_a_replan_right_after_a_start_counts_the_visits_remaining_time(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    day.at(time(9, 0))
+    for agent in (day.a, day.b):
+        day.post(agent, f"/teams/{day.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())})
+    day.at(time(13, 0))
+    day.start(1)
+    here = POINTS[list(day.requests).index(day.stops[0])]
+
+    replanned = day.post(
+        day.a,
+        f"/visit-sheets/{day.sheet['id']}/replan",
+        {"position": {"lat": here.lat, "lon": here.lon}, "time": datetime.now(UTC).isoformat()},
+    )
+
+    visit_ends = day.moment(time(13, 0)) + timedelta(minutes=20)  # a 20-minute visit (confirm the address)
+    later = [stop for stop in replanned["sheet"]["stops"] if stop["state"] == "planned"]
+    assert later
+    for stop in later:
+        assert datetime.fromisoformat(stop["arrives_at"]) >= visit_ends, stop
+
+
+def test_a_phone_showing_the_old_version_checks_in_on_the_current_one_or_hears_where_the_stop_went(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    day.work_until_10_32()
+    run = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
+    still, removed = (UUID(stop["visit_request_id"]) for stop in run_sheet_planned(client, day, run)[:2])
+    edit = client.put(
+        f"/planning-runs/{run['id']}/edits/{removed}", json={"action": "remove"}, headers=auth_headers(day.supervisor)
+    )
+    assert edit.status_code == 200, edit.text
+    response = client.post(f"/planning-runs/{run['id']}/resolve", json={}, headers=auth_headers(day.supervisor))
+    wait_for_run(app)
+    resolved = client.get(response.headers["Location"], headers=auth_headers(day.supervisor)).json()
+    assert day.publish(resolved["id"]).status_code == 200
+    current = day.my_sheet()
+
+    def check_in(request_id: UUID) -> Any:
+        point = POINTS[list(day.requests).index(request_id)]
+        body = {"lat": point.lat, "lon": point.lon, "accuracy_m": 10, "device_time": datetime.now(UTC).isoformat()}
+        url = f"/visit-sheets/{day.sheet['id']}/stops/{request_id}/check-ins"  # the version the phone still shows
+        return client.post(url, json=body | {"client_id": str(uuid4())}, headers=auth_headers(day.a))
+
+    followed, gone = check_in(still), check_in(removed)
+
+    assert followed.status_code == 201, followed.text
+    assert followed.json()["sheet_id"] == current["id"]
+    assert _states(day.my_sheet())[str(still)] == ("checking_in", followed.json()["id"])
+    assert gone.status_code == 409 and problem_type(gone) == "stop-moved"
+    assert "taken off the day" in gone.json()["detail"] and gone.json()["current_sheet_id"] == current["id"]
+
+
+def run_sheet_planned(client: TestClient, day: Morning, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The planned stops of the run's draft sheet for the day's team."""
+    sheet = client.get(f"/visit-sheets/{run['sheets'][0]['id']}", headers=auth_headers(day.supervisor)).json()
+    return [stop for stop in sheet["stops"] if stop["state"] == "planned"]
