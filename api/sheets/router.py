@@ -299,6 +299,7 @@ _EDIT_PROBLEMS = (RoleNotAllowed, service.PlanningRunNotFound, service.PlanningR
     responses=problem_responses(
         *_EDIT_PROBLEMS,
         service.RequestNotPlannable,
+        service.StopAlreadyVisited,
         service.TeamNotWorking,
         service.PinTimeOutsideHours,
         service.PinPositionTaken,

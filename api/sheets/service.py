@@ -525,6 +525,7 @@ def pending_edits(run: PlanningRun) -> list[PlanEdit]:
 def put_edit(session: Session, user: User, run_id: UUID, request_id: UUID, data: PlanEditPut) -> PlanEdit:
     """Record a pin or a removal of a request for the next re-solve of the run (replacing its earlier edit)."""
     run = _editable_run(session, user, run_id)
+    _ensure_not_kept(session, run, request_id)
     request = _plannable_request(session, run, request_id, adding=data.action is EditAction.PIN)
     if data.action is EditAction.PIN:
         _check_pin(session, run, request, data)
@@ -633,6 +634,29 @@ def _why_not_plannable(session: Session, run: PlanningRun, request: VisitRequest
     if not point_trusted(address.point_source, address.grade, address.point_precision):
         return f"has a geocoded point ({address.point_precision}) coarser than its {address.grade} address"
     return None
+
+
+class StopAlreadyVisited(Conflict):
+    title = "The stop has a visit or is cancelled: no plan moves it"
+    slug = "stop-already-visited"
+    members = problem_members(
+        visit_request_id=(UUID, "The request."),
+        state=(StopState, "Where its stop stands on the team's current sheet."),
+        team_name=(str, "The team whose sheet holds it."),
+    )
+
+
+def _ensure_not_kept(session: Session, run: PlanningRun, request_id: UUID) -> None:
+    for team_day in live.live_day(session, run.branch_id, run.work_date).teams.values():
+        for stop in team_day.kept:
+            if stop.visit_request_id == request_id:
+                raise StopAlreadyVisited(
+                    f"This stop is {stop.state.value.replace('_', ' ')} on {team_day.sheet.team_name}'s sheet: it"
+                    " stays where it is.",
+                    visit_request_id=request_id,
+                    state=stop.state,
+                    team_name=team_day.sheet.team_name,
+                )
 
 
 def _check_pin(session: Session, run: PlanningRun, request: VisitRequest, data: PlanEditPut) -> None:

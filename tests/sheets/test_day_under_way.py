@@ -301,3 +301,26 @@ def run_sheet_planned(client: TestClient, day: Morning, run: dict[str, Any]) -> 
     """The planned stops of the run's draft sheet for the day's team."""
     sheet = client.get(f"/visit-sheets/{run['sheets'][0]['id']}", headers=auth_headers(day.supervisor)).json()
     return [stop for stop in sheet["stops"] if stop["state"] == "planned"]
+
+
+def test_a_stop_with_a_visit_cannot_be_pinned_or_removed(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    day.work_until_10_32()
+    run = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
+    done = day.stops[0]
+
+    pin = client.put(
+        f"/planning-runs/{run['id']}/edits/{done}",
+        json={"action": "pin", "team_id": str(day.team.id)},
+        headers=auth_headers(day.supervisor),
+    )
+    remove = client.put(
+        f"/planning-runs/{run['id']}/edits/{done}", json={"action": "remove"}, headers=auth_headers(day.supervisor)
+    )
+
+    for refused in (pin, remove):
+        assert refused.status_code == 409 and problem_type(refused) == "stop-already-visited", refused.text
+        assert refused.json()["state"] == "done" and "stays where it is" in refused.json()["detail"]
+    assert client.get(f"/planning-runs/{run['id']}", headers=auth_headers(day.supervisor)).json()["edits"] == []
