@@ -15,13 +15,17 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from api.db import utcnow
+from api.rules.tracking import server_time
 from api.sheets.instance import SERVICE_MINUTES, Resume, address_point
 from api.sheets.models import SheetStatus, SheetStop, StopState, VisitSheet
 from api.teams.models import Team
+from api.tracks.models import FIX_COLUMNS, PositionFix, Track, epoch_ms, stored_fix
 from api.visit_requests.models import VisitRequest
 from api.visits.models import Visit
 from routing.matrix import Point
 
+FRESH_FIX = timedelta(minutes=20)  # a team's last fix older than this no longer says where it is
+SKEW_MARGIN = timedelta(hours=1)
 VISITED_STATES = (StopState.CHECKING_IN, StopState.IN_PROGRESS, StopState.DONE, StopState.FAILED)
 UNDER_WAY_STATES = (StopState.CHECKING_IN, StopState.IN_PROGRESS)
 
@@ -146,12 +150,35 @@ def resume(
 def resumes(
     session: Session, live: LiveDay, teams: Sequence[Team], midnight: datetime, now: datetime
 ) -> dict[str, Resume]:
-    """Each team's `Resume` at `now` (from its start point when it has been nowhere yet), by team key."""
+    """Each team's `Resume` at `now`, by team key: from its last on-duty fix of the past `FRESH_FIX` when it is not
+    at a door, else from the stop it went to last, else from its start point."""
+    fixes = last_fixes(session, [team.id for team in teams], now)
     found = {}
     for team in teams:
-        point, at_s, made = resume(session, live.teams.get(team.id), live.requests, midnight, now, None)
+        team_day = live.teams.get(team.id)
+        at_door = team_day is not None and any(stop.state in UNDER_WAY_STATES for stop in team_day.visited)
+        position = None if at_door else fixes.get(team.id)
+        point, at_s, made = resume(session, team_day, live.requests, midnight, now, position)
         found[str(team.id)] = Resume(point, at_s, made)
     return found
+
+
+def last_fixes(session: Session, team_ids: Sequence[UUID], now: datetime) -> dict[UUID, Point]:
+    """Each team's latest on-duty position (by the server's clock, mock fixes ignored) taken within `FRESH_FIX`
+    before `now`; teams without one are absent."""
+    since_ms = epoch_ms(now - FRESH_FIX - SKEW_MARGIN)  # the device's clock may be ahead or behind
+    rows = session.execute(
+        select(Track.team_id, *FIX_COLUMNS)
+        .join(PositionFix, PositionFix.track_id == Track.id)
+        .where(Track.team_id.in_(list(team_ids)), PositionFix.at_ms >= since_ms, PositionFix.mock.is_(False))
+    )
+    latest: dict[UUID, tuple[datetime, Point]] = {}
+    for team_id, *columns in rows:
+        fix = stored_fix(columns)
+        at = server_time(fix.at, fix.clock_skew_s)
+        if now - FRESH_FIX <= at <= now and (team_id not in latest or at > latest[team_id][0]):
+            latest[team_id] = (at, (fix.lat, fix.lon))
+    return {team_id: point for team_id, (_, point) in latest.items()}
 
 
 def visited_path(team_day: TeamDay | None, requests: dict[UUID, VisitRequest], start: Point) -> list[Point]:

@@ -324,3 +324,26 @@ def test_a_stop_with_a_visit_cannot_be_pinned_or_removed(
         assert refused.status_code == 409 and problem_type(refused) == "stop-already-visited", refused.text
         assert refused.json()["state"] == "done" and "stays where it is" in refused.json()["detail"]
     assert client.get(f"/planning-runs/{run['id']}", headers=auth_headers(day.supervisor)).json()["edits"] == []
+
+
+def test_an_in_day_run_leaves_from_where_the_team_last_was_seen(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    day.at(time(9, 0))
+    for agent in (day.a, day.b):
+        day.post(agent, f"/teams/{day.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())})
+    day.at(time(9, 20))
+    day.complete(1, "met_debtor")
+    there = POINTS[list(day.requests).index(day.stops[-1])]  # the team drove to the far end of its day
+    day.at(time(10, 30))
+    now = datetime.now(UTC).isoformat()
+    fix = {"client_id": str(uuid4()), "at": now, "lat": there.lat, "lon": there.lon, "accuracy_m": 8}
+    day.post(day.a, "/me/positions", {"sent_at": now, "fixes": [fix]})
+    day.at(time(10, 32))
+
+    run = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
+
+    assert run["kind"] == "in_day" and run["status"] == "succeeded", run
+    first = run_sheet_planned(client, day, run)[0]
+    assert first["visit_request_id"] == str(day.stops[-1]) and first["travel_m"] == 0
