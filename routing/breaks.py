@@ -9,8 +9,18 @@ decides exactly.
 """
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from routing.model import Break, Instance, Stop, Team
+from routing.plan import BreakTaken, Route, Visit
+
+
+class _Timed(NamedTuple):
+    """A route so far, for one set of breaks taken: when it is ready to go on, its visits and its breaks."""
+
+    ready_s: int
+    visits: tuple[Visit, ...]
+    rests: tuple[BreakTaken, ...]
 
 
 def fits(instance: Instance, team: Team, stops: Sequence[Stop]) -> bool:
@@ -42,6 +52,64 @@ def trim(instance: Instance, team: Team, stops: Sequence[Stop]) -> list[Stop]:
         mending = next((i for i in by_cost if fits(instance, team, kept[:i] + kept[i + 1 :])), by_cost[0])
         del kept[mending]
     return kept
+
+
+def timed_route(instance: Instance, team: Team, stops: Sequence[Stop]) -> Route | None:
+    """The earliest schedule of `team` visiting `stops` in this order and taking its breaks, as a Route the checker
+    accepts, or None when the team does not `fit` them. A break taken on the way shows as waiting at the next stop
+    (as in OR-Tools' plans); a team with no visits stays home and takes no break."""
+    if not stops:
+        return Route(team.key, (), team.shift.start_s, team.shift.start_s, 0, 0)
+    states = {0: _Timed(team.shift.start_s, (), ())}  # breaks taken (a bit mask) -> the earliest route so far
+    here, distance, travel = team.start_location, 0, 0
+    for stop in stops:
+        leg = int(instance.durations_s[here, stop.location])
+        reached: dict[int, _Timed] = {}
+        for taken, (ready, before, rests) in _timed_leg(states, leg, team.breaks).items():
+            start = _service_start(stop, ready)
+            if start is not None:
+                arrival = before.ready_s + leg
+                visit = Visit(stop.key, arrival, start - arrival, start, start + stop.service_s)
+                reached[taken] = _Timed(visit.departure_s, (*before.visits, visit), rests)
+        if not reached:
+            return None
+        distance += int(instance.distances_m[here, stop.location])
+        travel += leg
+        states, here = reached, stop.location
+    leg = int(instance.durations_s[here, team.end_location])
+    back = _timed_leg(states, leg, team.breaks).get((1 << len(team.breaks)) - 1)
+    if back is None or back[0] > team.shift.end_s:
+        return None
+    end_s, last, rests = back
+    distance += int(instance.distances_m[here, team.end_location])
+    return Route(team.key, last.visits, team.shift.start_s, end_s, distance, travel + leg, rests)
+
+
+def _timed_leg(
+    states: dict[int, _Timed], travel_s: int, rests: Sequence[Break]
+) -> dict[int, tuple[int, _Timed, tuple[BreakTaken, ...]]]:
+    """`_leg` keeping what it decides: for each set of breaks taken by the end of the leg, the earliest the team is
+    there, the route it left from and every break taken so far, with its start."""
+    ready: dict[int, tuple[int, _Timed, tuple[BreakTaken, ...]]] = {}
+
+    def onwards(taken: int, now: int, travel_left: int, source: _Timed, taken_so_far: tuple[BreakTaken, ...]) -> None:
+        if taken not in ready or now + travel_left < ready[taken][0]:
+            ready[taken] = (now + travel_left, source, taken_so_far)
+        for bit, rest in enumerate(rests):
+            begins = max(now, rest.earliest_start_s)
+            if taken & (1 << bit) or begins > rest.latest_start_s:
+                continue
+            onwards(
+                taken | (1 << bit),
+                begins + rest.duration_s,
+                travel_left - min(travel_left, begins - now),
+                source,
+                (*taken_so_far, BreakTaken(begins, rest.duration_s)),
+            )
+
+    for taken, state in states.items():
+        onwards(taken, state.ready_s, travel_s, state, state.rests)
+    return ready
 
 
 def _leg(clock: dict[int, int], travel_s: int, rests: Sequence[Break]) -> dict[int, int]:

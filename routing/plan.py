@@ -53,13 +53,19 @@ class Dropped:
 
 @dataclass(frozen=True, slots=True)
 class SolverStats:
-    """How the plan was found: which engine won, its status and objective, and the wall time spent."""
+    """How the plan was found: which engine won, its status and objective, and the wall time spent.
+
+    `timed_out` is True when no engine found a plan within the time limit: the limit ran out with no stop planned
+    though some could be (every servable stop is dropped, and the reasons given are not why), so a caller should
+    treat the run as failed rather than store empty routes. `status` does not say so: OR-Tools reports
+    ROUTING_PARTIAL_SUCCESS_LOCAL_OPTIMUM_NOT_REACHED for such a plan as for most plans the limit stopped."""
 
     engine: str
     status: str
     objective: int
     wall_s: float
     seed: int
+    timed_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,27 +1,32 @@
 """`solve`: plan a day on both cores with a portfolio of engines and keep the best plan the checker accepts."""
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from multiprocessing import get_context
+from multiprocessing.connection import Connection
 
+from routing.breaks import timed_route
 from routing.check import check
 from routing.decompose import large, solve_decomposed
 from routing.model import Instance
-from routing.plan import Plan
+from routing.plan import Plan, Route, SolverStats
 from routing.pyvrp_engine import expressible, seed_routes, solve_pyvrp
+from routing.reasons import explain_dropped
 from routing.solver import check_initial_routes, solve_ortools
 
 # returning the plans and checking them take about this much of the caller's time limit (a 1,000-stop day)
 _WRAP_UP_S = 0.5
+# a worker may hand its plan back this long after the engines' deadline (the limit less _WRAP_UP_S): its process
+# started late on a busy machine, or its engine overran; later it is stopped and its plan not waited for
+_LATE_S = _WRAP_UP_S + 2.0
 _LEAST_S = 0.2  # an engine gets at least this long, even when starting its process took the whole limit
 # of a seeded solve's time, PyVRP's share for the routes OR-Tools starts from
 _SEEDING_SHARE = 0.7
-# when neither PyVRP search finds a plan the checker accepts, OR-Tools gets this share of the limit after them
-_FALLBACK_SHARE = 0.25
+# when neither PyVRP search finds a plan the checker accepts, OR-Tools gets what is left of the limit, at least this
 _FALLBACK_LEAST = timedelta(seconds=1)
 
 Engine = Callable[..., Plan | None]
@@ -38,7 +43,36 @@ def solve_seeded(instance: Instance, *, time_limit: timedelta, seed: int = 0, se
     left = max(timedelta(), time_limit - timedelta(seconds=time.perf_counter() - began))
     plan = solve_ortools(instance, time_limit=left, seed=seed, initial_routes=routes, warm=settle and bool(routes))
     engine = "ortools" if routes is None else "pyvrp+ortools"
+    if routes and (plan.stats.timed_out or len(plan.planned) < sum(map(len, routes.values()))):
+        # OR-Tools had too little time left to take the routes over (a busy machine): they are a plan as they are
+        seeded = _seed_plan(instance, routes, seed)
+        if seeded is not None and _cost(instance, seeded) < _cost(instance, plan):
+            plan, engine = seeded, "pyvrp"
     return replace(plan, stats=replace(plan.stats, engine=engine, wall_s=time.perf_counter() - began))
+
+
+def _seed_plan(instance: Instance, routes: Routes, seed: int) -> Plan | None:
+    """PyVRP's trimmed routes with their breaks timed (`routing.breaks.timed_route`), if the checker accepts them:
+    PyVRP's best solution may break a constraint it penalises (a skill, a pin)."""
+    by_key = {stop.key: stop for stop in instance.stops}
+    timed = [timed_route(instance, team, [by_key[key] for key in routes.get(team.key, ())]) for team in instance.teams]
+    if any(route is None for route in timed):
+        return None
+    ordered = tuple(route for route in timed if route is not None)
+    planned = {visit.stop for route in ordered for visit in route.visits}
+    left_out = [stop for stop in instance.stops if stop.key not in planned]
+    objective = sum(route.distance_m for route in ordered) + sum(s.drop_cost for s in left_out if not s.must_visit)
+    stats = SolverStats("pyvrp", "seed_routes", objective, 0.0, seed)
+    plan = Plan(ordered, explain_dropped(instance, [stop.key for stop in left_out]), stats)
+    return plan if check(instance, plan).ok else None
+
+
+def _no_plan(instance: Instance, seed: int) -> Plan:
+    """What `solve` gives when no engine's plan came back within the limit: every team stays home, `timed_out`."""
+    routes = tuple(Route(team.key, (), team.shift.start_s, team.shift.start_s, 0, 0) for team in instance.teams)
+    objective = sum(stop.drop_cost for stop in instance.stops if not stop.must_visit)
+    stats = SolverStats("none", "no_plan_in_time", objective, 0.0, seed, timed_out=True)
+    return Plan(routes, explain_dropped(instance, [stop.key for stop in instance.stops]), stats)
 
 
 def _engines(instance: Instance, seed: int, initial_routes: Routes | None) -> list[Engine]:
@@ -72,10 +106,47 @@ def _cost(instance: Instance, plan: Plan) -> tuple[int, int]:
     return must, plan.distance_m + penalties
 
 
-def _until(engine: Engine, instance: Instance, finish_by: float) -> Plan | None:
-    """Run the engine for what is left until `finish_by` (a `time.time()`), once its process has started: spawning
-    it and importing the engines take a second or more of the caller's time limit on a busy machine."""
-    return engine(instance, time_limit=timedelta(seconds=max(_LEAST_S, finish_by - time.time())))
+def _work(sender: Connection, engine: Engine, instance: Instance, finish_by: float) -> None:
+    """A worker process: run the engine for what is left until `finish_by` (a `time.time()`) once the process has
+    started (spawning it and importing the engines take a second or more of the limit on a busy machine) and send
+    back its plan, or the error it raised."""
+    left = max(_LEAST_S, finish_by - time.time())
+    try:
+        plan = engine(instance, time_limit=timedelta(seconds=left))
+    except Exception as error:  # raised again in the caller's process
+        sender.send(error)
+        return
+    sender.send(plan)
+
+
+@contextmanager
+def _worker(engine: Engine, instance: Instance, finish_by: float) -> Iterator[Callable[[float], Plan | None]]:
+    """Start the engine in a spawned process; the context gives a function that waits for its plan until a
+    `time.time()` instant (None if it has not come by then), and stops the process on leaving."""
+    context = get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_work, args=(sender, engine, instance, finish_by), daemon=True)
+    process.start()
+    sender.close()
+
+    def result(by: float) -> Plan | None:
+        if not receiver.poll(max(0.0, by - time.time())):
+            return None
+        try:
+            outcome = receiver.recv()
+        except EOFError:  # the process died without a word (killed, out of memory)
+            return None
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    try:
+        yield result
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
 
 
 def solve(
@@ -88,19 +159,26 @@ def solve(
 ) -> Plan:
     """Assign the stops to teams and order them, within `time_limit`.
 
-    With `workers` >= 2 two engines run at once in separate processes, each for the whole time limit. For the
+    With `workers` >= 2 two engines run at once, each in a process of its own, until the time limit. For the
     instances PyVRP can express (skills, visit limits, capacity and team pins as load dimensions; windows; no
-    breaks or position pins) they are two PyVRP searches, seeded `seed` and `seed + 1`: where OR-Tools beside PyVRP
-    never won, a second PyVRP search often does (bench/README.md has the figures); a large such day
-    (`routing.decompose.large`) is cut into halves after a while, each searched on its own core
-    (`routing.decompose`). For instances PyVRP expresses
-    but for their breaks, OR-Tools started from PyVRP's routes (`solve_seeded`) runs beside OR-Tools alone; for the
-    rest, OR-Tools with two first-solution strategies. Every plan is verified by `routing.check.check`; the best
-    valid one wins (fewest must-visit stops dropped, then distance plus drop costs), ties to the first engine. When
-    neither PyVRP search finds a valid plan (must-visit stops that cannot all fit), OR-Tools, which names what it
-    drops, gets a quarter of the limit (at least 1 s) after them. With `workers` = 1 only OR-Tools runs, in this
-    process. Deterministic engines given the same seed and limit give the same choice; `Plan.stats.engine` names
-    the winner.
+    breaks or position pins) they are two PyVRP searches, seeded `seed` and `seed + 1`:
+    where OR-Tools beside PyVRP never won, a second PyVRP search often does (bench/README.md has the figures); a
+    large such day (`routing.decompose.large`) is cut into halves after a while, each searched on its own core
+    (`routing.decompose`). For instances PyVRP expresses but for their breaks, OR-Tools started from PyVRP's routes
+    (`solve_seeded`) runs beside OR-Tools alone; for the rest, OR-Tools with two first-solution strategies. Every
+    plan is verified by `routing.check.check`; the best valid one wins (fewest must-visit stops dropped, then
+    distance plus drop costs), ties to the first engine. When neither PyVRP search finds a valid plan (must-visit
+    stops that cannot all fit), OR-Tools, which names what it drops, gets what is left of the limit, at least 1 s.
+    With `workers` = 1 only OR-Tools runs, in this process. Deterministic engines given the same seed and limit
+    give the same choice; `Plan.stats.engine` names the winner.
+
+    The engines run in spawned processes, never in the caller's (OR-Tools holds the GIL for its whole search: a
+    server planning in a thread would stop answering). The time limit holds within a small margin, however busy
+    the machine: each engine gets what is left of the limit once its process has started (a second or more under
+    load; at least 0.2 s), and a worker whose plan has not come back 2 s after the time limit is stopped and left
+    out. What can still run over: that grace, the OR-Tools fallback above (at least 1 s) and checking the plans.
+    When no engine's plan came back in time, every stop is dropped and `Plan.stats.timed_out` says so: the caller
+    should not take it for a plan.
 
     `initial_routes` is a previous plan (stop keys in order, per team key; stops that no plan can include, or on a
     team that may not have them, are skipped): a re-solve after an edit. One engine then improves it and the other
@@ -118,18 +196,19 @@ def solve(
     if not warm and expressible(instance) and large(instance):
         plans: list[Plan | None] = [solve_decomposed(instance, finish_by=finish_by, seed=seed)]
     else:
-        engines = _engines(instance, seed, initial_routes)
-        with ProcessPoolExecutor(max_workers=len(engines), mp_context=get_context("spawn")) as pool:
-            futures: list[Future[Plan | None]] = [
-                pool.submit(_until, engine, instance, finish_by) for engine in engines
-            ]
-            plans = [future.result() for future in futures]
+        first, second = _engines(instance, seed, initial_routes)
+        with _worker(first, instance, finish_by) as one, _worker(second, instance, finish_by) as other:
+            plans = [one(finish_by + _LATE_S), other(finish_by + _LATE_S)]
     valid = [plan for plan in plans if plan is not None and check(instance, plan).ok]
     if valid:
-        best = min(valid, key=lambda plan: _cost(instance, plan))
-    elif all(plan is not None and plan.stats.engine == "pyvrp" for plan in plans):
-        fallback = max(_FALLBACK_LEAST, time_limit * _FALLBACK_SHARE)
-        best = solve_ortools(instance, time_limit=fallback, seed=seed, initial_routes=initial_routes, warm=warm)
-    else:  # no engine found a plan the checker accepts: give OR-Tools' plan, which names its dropped stops
-        best = next(plan for plan in reversed(plans) if plan is not None)
+        best = min(valid, key=lambda plan: (*_cost(instance, plan), plan.stats.timed_out))
+    else:
+        if all(plan is not None and plan.stats.engine == "pyvrp" for plan in plans):
+            left = max(_FALLBACK_LEAST.total_seconds(), time_limit.total_seconds() - (time.perf_counter() - started))
+            ortools = partial(solve_ortools, seed=seed, initial_routes=initial_routes, warm=warm)
+            with _worker(ortools, instance, time.time() + left) as fallback:
+                plans.append(fallback(time.time() + left + _LATE_S))
+        # no engine found a plan the checker accepts: give OR-Tools' plan, which names its dropped stops
+        found = [plan for plan in reversed(plans) if plan is not None]
+        best = found[0] if found else _no_plan(instance, seed)
     return replace(best, stats=replace(best.stats, wall_s=time.perf_counter() - started))

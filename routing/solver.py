@@ -59,9 +59,10 @@ def solve_ortools(
     FirstSolutionStrategy), and improves it by guided local search until `time_limit`. If the strategy finds no
     first plan with every must-visit stop, PATH_CHEAPEST_ARC gets a quarter of the time left to find one, and then
     a model where must-visit stops may be dropped at a cost above any plan without drops has the rest, so a plan
-    always comes back (at worst with every stop dropped). PATH_CHEAPEST_ARC as the strategy gets a third of the
-    time to find its first plan when there are must-visit stops. A later attempt gets at least 0.1 s even when the
-    time limit is spent.
+    always comes back: at worst, when no attempt finds one before the limit, every stop dropped; `stats.timed_out`
+    is set when the limit ran out with no stop planned though some could be. PATH_CHEAPEST_ARC as the strategy gets
+    a third of the time to find its first plan when there are must-visit stops. A later attempt gets at least 0.1 s
+    even when the time limit is spent.
 
     With `warm`, the initial routes are a previous plan, perhaps without some must-visit stops (a pin just added):
     the search starts from them on the model where must-visit stops may be dropped at a cost above any plan, so
@@ -86,7 +87,10 @@ def solve_ortools(
     able = eligible(instance, stops)
     deadline = began + time_limit.total_seconds()
     model, solution = _solve(instance, stops, able, first_solution, deadline, initial_routes, warm)
-    routes = tuple(_route(instance, model, solution, vehicle) for vehicle in range(len(instance.teams)))
+    if solution is None:  # no attempt found a plan in time: every team stays home
+        routes = tuple(Route(team.key, (), team.shift.start_s, team.shift.start_s, 0, 0) for team in instance.teams)
+    else:
+        routes = tuple(_route(instance, model, solution, vehicle) for vehicle in range(len(instance.teams)))
     planned = {visit.stop for route in routes for visit in route.visits}
     left_out = [stop.key for stop in stops if stop.key not in planned]
     dropped = tuple(impossible.values()) + explain_dropped(instance, left_out)
@@ -95,7 +99,10 @@ def solve_ortools(
         stop.drop_cost for stop in instance.stops if stop.key in unplanned and not stop.must_visit
     )
     status = routing_enums_pb2.RoutingSearchStatus.Value.Name(model.routing.status())
-    stats = SolverStats("ortools", status, objective, time.perf_counter() - began, seed)
+    # out of time, OR-Tools' insertion also completes its first plan by dropping every stop it has not placed yet, and
+    # may return nothing placed with a status that most good plans have too
+    timed_out = solution is None or (not planned and bool(stops) and time.perf_counter() >= deadline)
+    stats = SolverStats("ortools", status, objective, time.perf_counter() - began, seed, timed_out=timed_out)
     return Plan(routes, dropped, stats)
 
 
@@ -119,10 +126,10 @@ def _solve(
     deadline: float,
     initial_routes: Mapping[str, Sequence[str]] | None,
     warm: bool,
-) -> tuple[_Model, pywrapcp.Assignment]:
+) -> tuple[_Model, pywrapcp.Assignment | None]:
     """The first attempt that finds a plan: hard must-visits with the given strategy, then with PATH_CHEAPEST_ARC
     (a quarter of the time left), then with must-visits made droppable and PARALLEL_CHEAPEST_INSERTION, which
-    inserts every stop it can; the last model falls back to empty routes. PATH_CHEAPEST_ARC backtracks when it
+    inserts every stop it can; None when even that finds none before the deadline. PATH_CHEAPEST_ARC backtracks when it
     cannot place every must-visit stop and may do so until the time limit (measured on a 1,000-stop day), so as the
     given strategy it only gets a third of the time to find a first plan; an insertion strategy fails fast.
     A warm start first tries the previous plan on the model with droppable must-visits, until settled."""
@@ -146,9 +153,9 @@ def _solve(
         solution = _search(model, strategy, initial, now + share * (deadline - now), deadline)
         if solution is not None:
             return model, solution
-    # every stop of the last model may be dropped, so doing nothing is a plan
-    nothing = model.routing.ReadAssignmentFromRoutes([[] for _ in instance.teams], True)
-    return model, nothing
+    # every stop of the last model may be dropped, so only time running out leaves it without a plan; reading empty
+    # routes into it then fails as well (its solver's limit is spent), hence None rather than an assignment
+    return model, None
 
 
 def _parameters(first_solution: str, until: float) -> pywrapcp.DefaultRoutingSearchParameters:

@@ -210,11 +210,16 @@ def _failure(
             RunFailure.NOTHING_TO_PLAN,
             f"None of the {len(requests)} visit requests due on {day} can be planned: each is listed with the reason.",
         )
-    if plan is None or not plan.planned:
+    if plan is None or plan.stats.timed_out:
         return (
             RunFailure.NO_PLAN,
-            f"The solver planned none of the {len(plannable)} visit requests within {run.time_limit_s} s: see why"
-            " each is left out, or plan again with a longer time limit.",
+            f"No engine returned a plan within {run.time_limit_s} s (the machine may be busy): plan again, with a"
+            " longer time limit if it happens again.",
+        )
+    if not plan.planned:
+        return (
+            RunFailure.NO_PLAN,
+            f"None of the {len(plannable)} visit requests fits any team's day: each is listed with the reason.",
         )
     return None
 
@@ -338,7 +343,7 @@ def _store_left_out(
 ) -> None:
     for request, reason, detail in left_out:
         session.add(UnplannedRequest(run_id=run.id, visit_request_id=request.id, reason=reason, detail=detail))
-    if day is not None and plan is not None:
+    if day is not None and plan is not None and not plan.stats.timed_out:  # out of time, its reasons are not why
         for row in reasons.left_out(day, plan):
             session.add(
                 UnplannedRequest(

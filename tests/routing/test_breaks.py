@@ -4,9 +4,10 @@ from datetime import timedelta
 
 from hypothesis import given, settings
 
-from routing.breaks import fits, trim
+from routing.breaks import fits, timed_route, trim
 from routing.check import check
 from routing.model import Break, Instance, Stop, Team, TimeWindow
+from routing.plan import Plan, SolverStats
 from routing.solver import solve_ortools
 from tests.routing.strategies import small_instances
 
@@ -91,3 +92,36 @@ def test_trimmed_orders_fit_and_keep_their_order(instance: Instance) -> None:
         assert fits(instance, team, trimmed)
         positions = [instance.stops.index(stop) for stop in trimmed]
         assert positions == sorted(positions)
+
+
+@settings(max_examples=40, deadline=None)
+@given(small_instances(with_loads=False))
+def test_an_order_that_fits_is_timed_as_the_checker_wants(instance: Instance) -> None:
+    for team in instance.teams:
+        order = trim(instance, team, instance.stops)
+        route = timed_route(instance, team, order)
+        plan = Plan((route,), (), SolverStats("test", "", 0, 0.0, 0)) if route is not None else None
+
+        assert route is not None and plan is not None
+        assert [visit.stop for visit in route.visits] == [stop.key for stop in order]
+        # skills, limits, pins and the stops left out aside, the checker finds nothing wrong with its timings
+        violations = check(instance, plan).violations
+        assert not [
+            v
+            for v in violations
+            if any(word in v for word in ("arrive", "starts at", "leaves at", "back at", "break", "waits", "reports"))
+        ]
+        assert (timed_route(instance, team, instance.stops) is None) != fits(instance, team, instance.stops)
+
+
+def test_the_lunch_is_timed_as_early_as_the_visits_allow() -> None:
+    first, second = Stop("s1", 1, 900), Stop("s2", 2, 300)  # s1 from 100 to 1000, s2 from 1100 to 1400
+    instance, team = _day(first, second)
+
+    route = timed_route(instance, team, [first, second])
+
+    assert route is not None
+    assert [visit.start_s for visit in route.visits] == [100, 1_100]
+    assert [(rest.start_s, rest.duration_s) for rest in route.breaks] == [(1_400, 600)]  # on the way back
+    assert route.end_s == 2_200 and route.distance_m == 400
+    assert check(instance, Plan((route,), (), SolverStats("test", "", 0, 0.0, 0))).ok

@@ -1,11 +1,16 @@
 """The portfolio runs the engines at once and keeps the best plan the checker accepts."""
 
+import time
 from datetime import timedelta
 
-from routing import solve
+import pytest
+
+from bench.routing.branch_day import branch_day
+from routing import portfolio, solve
 from routing.check import assert_feasible
 from routing.model import Break, Instance, Stop, Team, TimeWindow
 from routing.portfolio import solve_seeded
+from routing.solver import solve_ortools
 
 LIMIT = timedelta(seconds=1.5)
 
@@ -88,3 +93,60 @@ def test_one_worker_runs_ortools_in_process() -> None:
 
     assert plan.stats.engine == "ortools"
     assert_feasible(instance, plan)
+
+
+# returning within the limit plus this is what `solve` promises (a late worker's grace, checking); generous, as the
+# test machine may be busy
+MARGIN_S = 3.0
+
+
+def test_a_large_day_under_a_short_limit_comes_back_in_time_with_a_valid_plan() -> None:
+    instance = branch_day(1_000, 1)  # lunch breaks: OR-Tools from PyVRP's routes beside OR-Tools alone
+    limit = timedelta(seconds=3)
+
+    began = time.perf_counter()
+    plan = solve(instance, time_limit=limit, seed=1)
+    wall_s = time.perf_counter() - began
+
+    assert_feasible(instance, plan)
+    assert wall_s < limit.total_seconds() + MARGIN_S
+    assert plan.planned and not plan.stats.timed_out
+
+
+def test_ortools_out_of_time_says_so_and_drops_every_stop() -> None:
+    instance = branch_day(1_000, 1)  # its first plan takes OR-Tools seconds
+
+    plan = solve_ortools(instance, time_limit=timedelta(milliseconds=100))
+
+    assert plan.stats.timed_out
+    assert not plan.planned and len(plan.dropped) == len(instance.stops)
+    assert_feasible(instance, plan)
+
+
+def test_pyvrp_routes_are_kept_when_ortools_has_no_time_to_take_them_over() -> None:
+    instance = branch_day(1_000, 1)
+
+    plan = solve_seeded(instance, time_limit=timedelta(seconds=1), seed=1)
+
+    assert_feasible(instance, plan)
+    assert plan.planned and not plan.stats.timed_out
+
+
+def _stuck(instance: Instance, *, time_limit: timedelta) -> None:
+    """An engine whose process never hands a plan back in time (a machine too busy to run it)."""
+    time.sleep(60)
+
+
+def test_when_no_engine_comes_back_in_time_the_plan_says_so_and_the_limit_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance = branch_day(100, 1)
+    monkeypatch.setattr(portfolio, "_engines", lambda *_: [_stuck, _stuck])
+    limit = timedelta(milliseconds=500)
+
+    began = time.perf_counter()
+    plan = solve(instance, time_limit=limit, seed=1)
+    wall_s = time.perf_counter() - began
+
+    assert wall_s < limit.total_seconds() + MARGIN_S
+    assert plan.stats.timed_out and not plan.planned and len(plan.dropped) == len(instance.stops)

@@ -6,13 +6,16 @@ from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
 from api.geo import GeoPoint
+from api.sheets import planner
 from api.users.models import Role, User
+from routing import portfolio
 from tests.factories import (
     PEOPLES_SQUARE,
     auth_headers,
@@ -347,3 +350,19 @@ def test_an_in_day_run_leaves_from_where_the_team_last_was_seen(
     assert run["kind"] == "in_day" and run["status"] == "succeeded", run
     first = run_sheet_planned(client, day, run)[0]
     assert first["visit_request_id"] == str(day.stops[-1]) and first["travel_m"] == 0
+
+
+def test_a_run_whose_engines_return_no_plan_in_time_fails_with_the_reason(
+    client: TestClient, app: FastAPI, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+    make_visit_request(session, make_address(session, make_case(session, branch), point=POINTS[0]))
+    monkeypatch.setattr(planner, "solve", lambda instance, **_: portfolio._no_plan(instance, 0))  # a machine too busy
+
+    run = plan(client, app, supervisor)
+
+    assert run["status"] == "failed" and run["failure"] == "no_plan", run
+    assert "No engine returned a plan within 1 s" in run["error"]
+    assert run["sheets"] == [] and run["unplanned"] == []
