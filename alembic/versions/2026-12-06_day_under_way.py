@@ -1,5 +1,5 @@
 """A day under way: a planning run's kind (`evening`, or `in_day` for the rest of a date that has begun) and, for a
-failed run, why in a machine code beside its words.
+failed run, why in a machine code beside its words; findings of a team's sheet changed during its day.
 
 Revision ID: e29c0e1f2b40
 Revises: d18c0e1f2b3f
@@ -19,10 +19,31 @@ depends_on: str | Sequence[str] | None = None
 
 KINDS = ("evening", "in_day")
 FAILURES = ("no_teams", "nothing_to_plan", "no_plan", "abandoned", "error")
+FINDING_KINDS = (
+    "repayment_promised",
+    "contact_found",
+    "address_reported",
+    "address_confirmed_invalid",
+    "address_report_rejected",
+    "fake_address_suspected",
+    "visit_failed",
+    "evidence_flagged",
+    "visit_overstayed",
+    "presence_doubtful",
+    "team_out_of_contact",
+    "team_off_route",
+)
+NEW_FINDING_KIND = "sheet_changed"
 
 
-def _enum(name: str, *values: str) -> sa.Enum:
-    return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=max(map(len, values)))
+def _enum(name: str, *values: str, length: int | None = None) -> sa.Enum:
+    return sa.Enum(
+        *values, name=name, native_enum=False, create_constraint=True, length=length or max(map(len, values))
+    )
+
+
+def _finding_kind(*kinds: str) -> sa.Enum:
+    return _enum("finding_kind", *kinds, length=25)
 
 
 def upgrade() -> None:
@@ -31,9 +52,26 @@ def upgrade() -> None:
         batch.add_column(sa.Column("failure", _enum("run_failure", *FAILURES), nullable=True))
     op.execute("UPDATE planning_run SET failure = 'abandoned' WHERE status = 'failed' AND error LIKE 'abandoned%'")
     op.execute("UPDATE planning_run SET failure = 'error' WHERE status = 'failed' AND failure IS NULL")
+    with op.batch_alter_table("finding") as batch:
+        batch.alter_column(
+            "kind",
+            existing_type=_finding_kind(*FINDING_KINDS),
+            type_=_finding_kind(*FINDING_KINDS, NEW_FINDING_KIND),
+            existing_nullable=False,
+        )
 
 
 def downgrade() -> None:
+    new = f"SELECT id FROM finding WHERE kind = '{NEW_FINDING_KIND}'"
+    op.execute(f"DELETE FROM webhook_delivery WHERE finding_id IN ({new})")
+    op.execute(f"DELETE FROM finding WHERE id IN ({new})")
+    with op.batch_alter_table("finding") as batch:
+        batch.alter_column(
+            "kind",
+            existing_type=_finding_kind(*FINDING_KINDS, NEW_FINDING_KIND),
+            type_=_finding_kind(*FINDING_KINDS),
+            existing_nullable=False,
+        )
     with op.batch_alter_table("planning_run") as batch:
         batch.drop_constraint(op.f("ck_planning_run_run_failure"), type_="check")
         batch.drop_constraint(op.f("ck_planning_run_run_kind"), type_="check")

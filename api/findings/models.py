@@ -15,7 +15,8 @@ class FindingKind(StrEnum):
         new or verified contact data, an address reported or confirmed invalid (the case goes back to its collector) or
         a report rejected, a suspected fake address, a visit where nobody was met, a photo of a visit flagged for review
         (taken far from the address or outside the visit), a visit longer on site than the branch allows, a visit whose
-    presence is doubtful; and, about a team rather than a case, a team out of contact or off its route."""
+    presence is doubtful; and, about a team rather than a case, a team out of contact or off its route, and a team's
+    day changed by a new version of its sheet published while the day is under way."""
 
     REPAYMENT_PROMISED = "repayment_promised"
     CONTACT_FOUND = "contact_found"
@@ -29,10 +30,18 @@ class FindingKind(StrEnum):
     PRESENCE_DOUBTFUL = "presence_doubtful"
     TEAM_OUT_OF_CONTACT = "team_out_of_contact"
     TEAM_OFF_ROUTE = "team_off_route"
+    SHEET_CHANGED = "sheet_changed"
 
 
 # about the team's conduct, not the debtor: for the supervisor's feed and webhooks, not the phone collector's
-STAFF_ONLY = frozenset({FindingKind.PRESENCE_DOUBTFUL, FindingKind.TEAM_OUT_OF_CONTACT, FindingKind.TEAM_OFF_ROUTE})
+STAFF_ONLY = frozenset(
+    {
+        FindingKind.PRESENCE_DOUBTFUL,
+        FindingKind.TEAM_OUT_OF_CONTACT,
+        FindingKind.TEAM_OFF_ROUTE,
+        FindingKind.SHEET_CHANGED,
+    }
+)
 
 
 class Finding(Base):

@@ -12,7 +12,7 @@ from api.users.models import Role, User
 
 router = APIRouter(tags=["findings"])
 
-FindingReader = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR))]
+FindingReader = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN, Role.PHONE_COLLECTOR, Role.AGENT))]
 
 
 class FindingFeed(BaseModel):
@@ -29,7 +29,8 @@ def list_findings(
     after: Annotated[int, Query(ge=0, le=2**63 - 1, description="The last finding id seen; 0 for the start.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> FindingFeed:
-    """The findings feed of your scope (supervisors: the branch; phone collectors: their cases), in order."""
+    """The findings feed of your scope (supervisors: the branch; phone collectors: their cases; agents: changes to
+    their teams' sheets), in order."""
     rows = service.feed(session, user, after, limit)
     return FindingFeed(
         items=[event_of(row) for row in rows],

@@ -160,6 +160,24 @@ class TeamOffRoute(AboutATeam):
     distance_m: int = Field(description="The farthest fix from the route, in metres.")
 
 
+class SheetChanged(FindingPayload):
+    """A new version of a team's sheet was published for a day already under way (an in-day re-plan, an urgent
+    visit, a team stood down): the team's phones fetch `/me/sheet?since_version=` to tell the agents what changed."""
+
+    team_id: UUID
+    team_name: str
+    work_date: date
+    sheet_id: UUID = Field(description="The new current sheet.")
+    version: int
+    previous_version: int
+    added: int = Field(description="Stops new to the team's day, moved in from another team included.")
+    removed: int = Field(description="Stops gone from the team's day, moved out to another team included.")
+    moved_in: int
+    moved_out: int
+    retimed: int = Field(description="Stops whose start moved by more than 15 minutes.")
+    summary: str = Field(description="What changed, in words.")
+
+
 PAYLOADS: dict[FindingKind, type[FindingPayload]] = {
     FindingKind.REPAYMENT_PROMISED: RepaymentPromised,
     FindingKind.CONTACT_FOUND: ContactFound,
@@ -173,6 +191,7 @@ PAYLOADS: dict[FindingKind, type[FindingPayload]] = {
     FindingKind.PRESENCE_DOUBTFUL: PresenceDoubtful,
     FindingKind.TEAM_OUT_OF_CONTACT: TeamOutOfContact,
     FindingKind.TEAM_OFF_ROUTE: TeamOffRoute,
+    FindingKind.SHEET_CHANGED: SheetChanged,
 }
 
 

@@ -10,6 +10,7 @@ from api.findings.models import STAFF_ONLY, Finding, FindingKind
 from api.findings.schemas import payload_of
 from api.scope import in_scope
 from api.teams.models import Team
+from api.teams.service import teams_of
 from api.users.models import Role, User
 from api.webhooks.delivery import queue_finding
 
@@ -36,7 +37,11 @@ def publish_for_team(session: Session, team: Team, kind: FindingKind, **payload:
 
 
 def visible_findings(user: User) -> Select[tuple[Finding]]:
+    """Managers see their branch's feed; a phone collector what is about their cases; an agent the changes to their
+    own teams' sheets."""
     query = select(Finding).where(in_scope(user, Finding.branch_id))
+    if user.role is Role.AGENT:
+        return query.where(Finding.kind == FindingKind.SHEET_CHANGED, Finding.team_id.in_(teams_of(user.id)))
     if user.role is Role.PHONE_COLLECTOR:
         query = query.where(
             Finding.case_id.in_(select(DebtCase.id).where(DebtCase.phone_collector_id == user.id)),

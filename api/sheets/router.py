@@ -29,6 +29,7 @@ from api.sheets.schemas import (
     SheetSummary,
     UnfitStop,
     VisitSheetRead,
+    change_reads,
     sheet_read,
 )
 from api.users.models import Role, User
@@ -95,8 +96,10 @@ def list_planning_runs(
 
 @runs_router.get("/{run_id}", responses=problem_responses(RoleNotAllowed, service.PlanningRunNotFound))
 def get_planning_run(run_id: UUID, session: SessionDep, user: Manager) -> PlanningRunRead:
-    """A planning run: status, progress, solver figures, errors, its sheets and what it left unplanned."""
-    return PlanningRunRead.from_row(service.get_run(session, user, run_id))
+    """A planning run: status, progress, solver figures, errors, its sheets (on a draft: how each changes its team's
+    published day) and what it left unplanned."""
+    run = service.get_run(session, user, run_id)
+    return PlanningRunRead.from_row(run, service.run_changes(session, run))
 
 
 @runs_router.post(
@@ -260,17 +263,24 @@ def get_visit_sheet(sheet_id: UUID, session: SessionDep, user: SheetViewer) -> V
 
 @me_router.get(
     "/sheet",
-    responses=problem_responses(RoleNotAllowed, service.VisitSheetNotFound)
+    responses=problem_responses(RoleNotAllowed, service.VisitSheetNotFound, service.VersionNotFound)
     | {304: {"description": "The sheet is unchanged since the ETag given in If-None-Match."}},
 )
 def get_my_sheet(
     session: SessionDep,
     user: Agent,
     work_date: Annotated[date, Query(description="The day of the sheet (the branch's local date).")],
+    since_version: Annotated[
+        int | None, Query(ge=1, description="The version the app holds: the answer says what changed since.")
+    ] = None,
     if_none_match: Annotated[str | None, Header(description="The ETag of the copy the app holds.")] = None,
 ) -> VisitSheetRead:
-    """Your team's latest published sheet for a day, whole, so that the app works offline; with an ETag."""
-    sheet = _read(session, service.my_sheet(session, user, work_date))
+    """Your team's latest published sheet for a day, whole, so that the app works offline; with an ETag, and what
+    changed since the version the app holds."""
+    row = service.my_sheet(session, user, work_date)
+    sheet = _read(session, row)
+    if since_version is not None:
+        sheet.changes = change_reads(service.sheet_changes(session, row, since_version))
     return _etagged(sheet.model_dump_json().encode(), if_none_match)  # type: ignore[return-value]
 
 

@@ -14,6 +14,7 @@ from api.cases.models import OverdueBucket
 from api.cases.schemas import AddressParts, mask_id_number
 from api.geo import GeoPoint
 from api.schemas import Body, FromJson, Instant, LocalTime
+from api.sheets.changes import ChangeKind, StopChange
 from api.sheets.models import (
     EditAction,
     PlanningRun,
@@ -92,6 +93,34 @@ class PlanEditRead(BaseModel):
     pending: bool
 
 
+class StopChangeRead(BaseModel):
+    """How one stop of a team's day changes: `kind` to switch on, the times and the other team beside it."""
+
+    visit_request_id: UUID
+    kind: ChangeKind
+    position: int | None = Field(description="Its place on the new version; null when it left the team's day.")
+    starts_at: Instant | None = Field(description="Its planned start on the new version.")
+    was_starts_at: Instant | None = Field(description="Its planned start before.")
+    other_team_id: UUID | None = Field(description="Where a moved stop came from (`moved_in`) or went (`moved_out`).")
+    other_team_name: str | None
+
+    @classmethod
+    def from_change(cls, change: StopChange) -> "StopChangeRead":
+        return cls(
+            visit_request_id=change.visit_request_id,
+            kind=change.kind,
+            position=change.position,
+            starts_at=change.starts_at,
+            was_starts_at=change.was_starts_at,
+            other_team_id=change.other_team.team_id if change.other_team else None,
+            other_team_name=change.other_team.team_name if change.other_team else None,
+        )
+
+
+def change_reads(found: list[StopChange] | None) -> list[StopChangeRead] | None:
+    return [StopChangeRead.from_change(change) for change in found] if found is not None else None
+
+
 class SheetSummary(BaseModel):
     """One team's sheet of a run, in brief."""
 
@@ -106,9 +135,14 @@ class SheetSummary(BaseModel):
     stops: int
     distance_m: int
     travel_s: int
+    changes: list[StopChangeRead] | None = Field(
+        default=None,
+        description="On a draft of a date already published (one run read alone): how it changes the team's"
+        " published day; empty when it changes nothing (publishing then makes no new version for the team).",
+    )
 
     @classmethod
-    def from_row(cls, sheet: VisitSheet) -> "SheetSummary":
+    def from_row(cls, sheet: VisitSheet, found: list[StopChange] | None = None) -> "SheetSummary":
         return cls(
             id=sheet.id,
             run_id=sheet.run_id,
@@ -121,6 +155,7 @@ class SheetSummary(BaseModel):
             stops=len(sheet.stops),
             distance_m=sheet.distance_m,
             travel_s=sheet.travel_s,
+            changes=change_reads(found),
         )
 
 
@@ -166,7 +201,10 @@ class PlanningRunRead(BaseModel):
     edits: list[PlanEditRead]
 
     @classmethod
-    def from_row(cls, run: PlanningRun) -> "PlanningRunRead":
+    def from_row(
+        cls, run: PlanningRun, changes: Mapping[UUID, list[StopChange] | None] | None = None
+    ) -> "PlanningRunRead":
+        """The run; `changes`: how each of its sheets changes its team's published day, by sheet id."""
         return cls(
             id=run.id,
             branch_id=run.branch_id,
@@ -186,7 +224,7 @@ class PlanningRunRead(BaseModel):
             started_at=run.started_at,
             finished_at=run.finished_at,
             published_at=run.published_at,
-            sheets=[SheetSummary.from_row(sheet) for sheet in run.sheets],
+            sheets=[SheetSummary.from_row(sheet, (changes or {}).get(sheet.id)) for sheet in run.sheets],
             unplanned=[
                 UnplannedRead(
                     visit_request_id=row.visit_request_id,
@@ -303,6 +341,11 @@ class VisitSheetRead(BaseModel):
     travel_s: int
     route: dict[str, Any] | None = Field(description="GeoJSON LineString from the start point through every stop.")
     stops: list[SheetStopRead]
+    changes: list[StopChangeRead] | None = Field(
+        default=None,
+        description="With `?since_version=` on /me/sheet: what changed since that version, to tell the agents;"
+        " otherwise null.",
+    )
 
 
 def sheet_read(

@@ -1,4 +1,5 @@
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -13,11 +14,14 @@ from api.branches.models import Branch
 from api.cases.models import Address, AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow
+from api.findings import service as findings_service
+from api.findings.models import FindingKind
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
 from api.rules.hours import Closed
 from api.scope import in_scope
 from api.sheets import eligibility, live
+from api.sheets.changes import ChangeKind, Holder, StopChange, changes, same_day
 from api.sheets.instance import seconds_of, visit_windows
 from api.sheets.models import (
     ACTIVE_RUN_STATUSES,
@@ -231,19 +235,131 @@ def publish_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
     day = live.live_day(session, run.branch_id, run.work_date, lock=True)  # the door waits until this is done
     _ensure_up_to_date(run, day)
     earlier = set(_published_requests(session, run.branch_id, run.work_date))
+    found = run_changes(session, run, day)
     now = utcnow()
     for sheet in run.sheets:
+        team_day = day.teams.get(sheet.team_id)
+        if team_day is not None and same_day(team_day.sheet.stops, sheet.stops):
+            continue  # the team's day stays as its phones have it: no new version
         latest = session.scalar(select(func.max(VisitSheet.version)).where(VisitSheet.team_id == sheet.team_id))
         sheet_row = session.get_one(VisitSheet, sheet.id)
-        team_day = day.teams.get(sheet.team_id)
         if team_day is not None:
             _carry(session, team_day, sheet_row)
         sheet_row.version, sheet_row.status, sheet_row.published_at = (latest or 0) + 1, SheetStatus.PUBLISHED, now
+        if team_day is not None:
+            _tell_team(session, sheet_row, team_day.sheet, found[sheet.id] or [])
     session.flush()
     _mark_requests(session, run, earlier, now)
     session.flush()
     session.refresh(run)
     return run
+
+
+def run_changes(
+    session: Session, run: PlanningRun, day: live.LiveDay | None = None
+) -> dict[UUID, list[StopChange] | None]:
+    """How each sheet of the run changes its team's published day (by sheet id); None for a sheet of a team with
+    nothing published for the date, or one the run published itself."""
+    day = day or live.live_day(session, run.branch_id, run.work_date)
+    before = _holders(team_day.sheet for team_day in day.teams.values())
+    after = _holders(run.sheets)
+    found: dict[UUID, list[StopChange] | None] = {}
+    for sheet in run.sheets:
+        team_day = day.teams.get(sheet.team_id)
+        if team_day is None or team_day.sheet.id == sheet.id or sheet.status is SheetStatus.PUBLISHED:
+            found[sheet.id] = None
+            continue
+        others_before = {key: team for key, team in before.items() if team.team_id != sheet.team_id}
+        others_after = {key: team for key, team in after.items() if team.team_id != sheet.team_id}
+        found[sheet.id] = changes(team_day.sheet.stops, sheet.stops, others_before, others_after)
+    return found
+
+
+def sheet_changes(session: Session, sheet: VisitSheet, since_version: int) -> list[StopChange]:
+    """How the team's published `sheet` differs from its version `since_version` of the same day (the one a phone
+    holds); refused when the team has no such version."""
+    earlier = session.scalar(
+        select(VisitSheet).where(
+            VisitSheet.team_id == sheet.team_id,
+            VisitSheet.status == SheetStatus.PUBLISHED,
+            VisitSheet.version == since_version,
+        )
+    )
+    if earlier is None or sheet.version is None or since_version > sheet.version:
+        raise VersionNotFound(
+            f"Team {sheet.team_name} has no version {since_version} of its sheet of {sheet.work_date.isoformat()}"
+            f" (the current one is {sheet.version}).",
+            current_version=sheet.version,
+            errors=[{"pointer": "#/since_version", "detail": f"1 to {sheet.version}"}],
+        )
+    published = select(VisitSheet).where(
+        VisitSheet.branch_id == sheet.branch_id,
+        VisitSheet.work_date == sheet.work_date,
+        VisitSheet.status == SheetStatus.PUBLISHED,
+        VisitSheet.team_id != sheet.team_id,
+    )
+    then = [other for other in session.scalars(published) if other.published_at <= earlier.published_at]
+    now = [other for other in session.scalars(published) if other.published_at <= (sheet.published_at or utcnow())]
+    return changes(earlier.stops, sheet.stops, _holders(_latest_of(then)), _holders(_latest_of(now)))
+
+
+class VersionNotFound(ValidationFailed):
+    title = "The team has no such version of its sheet"
+    slug = "sheet-version-not-found"
+    members = problem_members(current_version=(int | None, "The team's current version."))
+
+
+def _latest_of(sheets: Iterable[VisitSheet]) -> list[VisitSheet]:
+    """Each team's highest version among `sheets`."""
+    latest: dict[UUID, VisitSheet] = {}
+    for sheet in sheets:
+        if sheet.team_id not in latest or (sheet.version or 0) > (latest[sheet.team_id].version or 0):
+            latest[sheet.team_id] = sheet
+    return list(latest.values())
+
+
+def _holders(sheets: Iterable[VisitSheet]) -> dict[UUID, Holder]:
+    return {stop.visit_request_id: Holder(sheet.team_id, sheet.team_name) for sheet in sheets for stop in sheet.stops}
+
+
+def _tell_team(session: Session, sheet: VisitSheet, previous: VisitSheet, found: list[StopChange]) -> None:
+    """A `sheet_changed` finding for the team's phones and the supervisor."""
+    count = Counter(change.kind for change in found)
+    moved_in, moved_out = count[ChangeKind.MOVED_IN], count[ChangeKind.MOVED_OUT]
+    added, removed = count[ChangeKind.ADDED] + moved_in, count[ChangeKind.REMOVED] + moved_out
+    findings_service.publish_for_team(
+        session,
+        session.get_one(Team, sheet.team_id),
+        FindingKind.SHEET_CHANGED,
+        sheet_id=sheet.id,
+        version=sheet.version,
+        previous_version=previous.version,
+        added=added,
+        removed=removed,
+        moved_in=moved_in,
+        moved_out=moved_out,
+        retimed=count[ChangeKind.RETIMED],
+        summary=change_summary(found),
+    )
+
+
+def change_summary(found: Sequence[StopChange]) -> str:
+    """What changed, in words: "2 stops added (1 from Team 3), 1 moved to Team 2, 3 re-timed"."""
+    parts = []
+    for kind, words in (
+        (ChangeKind.ADDED, "added"),
+        (ChangeKind.MOVED_IN, "moved in"),
+        (ChangeKind.REMOVED, "removed"),
+        (ChangeKind.MOVED_OUT, "moved out"),
+        (ChangeKind.CANCELLED, "cancelled"),
+        (ChangeKind.RETIMED, "re-timed by more than 15 minutes"),
+    ):
+        of_kind = [change for change in found if change.kind is kind]
+        if of_kind:
+            teams = sorted({change.other_team.team_name for change in of_kind if change.other_team is not None})
+            where = f" ({'from' if kind is ChangeKind.MOVED_IN else 'to'} {', '.join(teams)})" if teams else ""
+            parts.append(f"{len(of_kind)} stop{'s' if len(of_kind) != 1 else ''} {words}{where}")
+    return "; ".join(parts) or "times adjusted"
 
 
 def _ensure_up_to_date(run: PlanningRun, day: live.LiveDay) -> None:

@@ -38,13 +38,16 @@ POINTS = [
 
 class Morning:
     """A branch's day planned and published the evening before, then worked until 10:32: stop 1 done, stop 2
-    failed (nobody met), stop 3 cancelled (its address confirmed invalid), stop 4 in progress, the rest planned."""
+    failed (nobody met), stop 3 cancelled (its address confirmed invalid), stop 4 in progress, the rest planned;
+    the team, planned from 08:00, runs late, so that the rest of its stops were planned before now."""
 
     def __init__(self, client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture) -> None:
         self.client, self.app, self.session, self.time_machine = client, app, session, time_machine
         self.branch = make_branch(session)
         self.supervisor = make_user(session, Role.SUPERVISOR, self.branch)
         self.team = make_team(session, self.branch)
+        self.team.shift_start = time(8, 0)
+        session.commit()
         self.work_date: date = self.team.work_date
         self.a, self.b = (session.get_one(User, member.agent_id) for member in self.team.members)
         self.requests = {
@@ -201,8 +204,9 @@ def test_a_draft_superseded_by_a_later_publication_is_refused(
 ) -> None:
     day = Morning(client, app, session, time_machine)
     older = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
+    make_visit_request(session, make_address(session, make_case(session, day.branch), point=PEOPLES_SQUARE))
     newer = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
-    assert day.publish(newer["id"]).status_code == 200
+    assert day.publish(newer["id"]).status_code == 200 and day.my_sheet()["version"] == 2
 
     refused = day.publish(older["id"])
 
@@ -366,3 +370,77 @@ def test_a_run_whose_engines_return_no_plan_in_time_fails_with_the_reason(
     assert run["status"] == "failed" and run["failure"] == "no_plan", run
     assert "No engine returned a plan within 1 s" in run["error"]
     assert run["sheets"] == [] and run["unplanned"] == []
+
+
+def test_the_draft_says_what_changes_and_the_phones_learn_it_from_the_feed_and_since_version(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    day.work_until_10_32()
+    run = plan(client, app, day.supervisor, work_date=day.work_date.isoformat())
+    removed = UUID(run_sheet_planned(client, day, run)[-1]["visit_request_id"])
+    client.put(
+        f"/planning-runs/{run['id']}/edits/{removed}", json={"action": "remove"}, headers=auth_headers(day.supervisor)
+    )
+    response = client.post(f"/planning-runs/{run['id']}/resolve", json={}, headers=auth_headers(day.supervisor))
+    wait_for_run(app)
+    draft = client.get(response.headers["Location"], headers=auth_headers(day.supervisor)).json()
+
+    kinds = {(change["visit_request_id"], change["kind"]) for change in draft["sheets"][0]["changes"]}
+    assert (str(removed), "removed") in kinds
+    assert {kind for _, kind in kinds} == {"removed", "retimed"}  # the late team's other stops move on by over 15 min
+    assert day.publish(draft["id"]).status_code == 200
+
+    feed = client.get("/events", headers=auth_headers(day.b)).json()["items"]  # the partner's phone
+    assert [event["kind"] for event in feed] == ["sheet_changed"]
+    told = feed[0]["payload"]
+    assert (told["version"], told["previous_version"], told["removed"]) == (2, 1, 1)
+    assert "1 stop removed" in told["summary"] and "re-timed" in told["summary"]
+    since = client.get(
+        "/me/sheet", params={"work_date": day.work_date.isoformat(), "since_version": 1}, headers=auth_headers(day.a)
+    )
+    assert since.status_code == 200
+    assert {(change["visit_request_id"], change["kind"]) for change in since.json()["changes"]} == kinds
+    unknown = client.get(
+        "/me/sheet", params={"work_date": day.work_date.isoformat(), "since_version": 7}, headers=auth_headers(day.a)
+    )
+    assert unknown.status_code == 422 and problem_type(unknown) == "sheet-version-not-found"
+
+
+def test_a_stop_moved_to_another_team_is_moved_out_of_one_day_and_into_the_other(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    teams = [make_team(session, branch) for _ in range(2)]
+    for point in POINTS[:6]:
+        make_visit_request(session, make_address(session, make_case(session, branch), point=point))
+    work_date = teams[0].work_date
+    evening = plan(client, app, supervisor, work_date=work_date.isoformat())
+    assert client.post(f"/planning-runs/{evening['id']}/publish", headers=auth_headers(supervisor)).status_code == 200
+    time_machine.move_to(datetime.combine(work_date, time(8, 30), tzinfo=ZoneInfo(branch.timezone)), tick=True)
+    run = plan(client, app, supervisor, work_date=work_date.isoformat())
+    giver = next(sheet for sheet in run["sheets"] if sheet["stops"] > 0)
+    taker = next(sheet for sheet in run["sheets"] if sheet is not giver)
+    detail = client.get(f"/visit-sheets/{giver['id']}", headers=auth_headers(supervisor)).json()
+    moved = detail["stops"][0]["visit_request_id"]
+    pin = {"action": "pin", "team_id": taker["team_id"]}
+    edit = client.put(f"/planning-runs/{run['id']}/edits/{moved}", json=pin, headers=auth_headers(supervisor))
+    assert edit.status_code == 200, edit.text
+    response = client.post(f"/planning-runs/{run['id']}/resolve", json={}, headers=auth_headers(supervisor))
+    wait_for_run(app)
+    draft = client.get(response.headers["Location"], headers=auth_headers(supervisor)).json()
+
+    by_team = {sheet["team_id"]: sheet["changes"] for sheet in draft["sheets"]}
+    out = next(change for change in by_team[giver["team_id"]] if change["visit_request_id"] == moved)
+    into = next(change for change in by_team[taker["team_id"]] if change["visit_request_id"] == moved)
+    assert (out["kind"], out["other_team_name"]) == ("moved_out", taker["team_name"])
+    assert (into["kind"], into["other_team_name"]) == ("moved_in", giver["team_name"])
+    assert client.post(f"/planning-runs/{draft['id']}/publish", headers=auth_headers(supervisor)).status_code == 200
+    agent = session.get_one(User, next(team for team in teams if str(team.id) == giver["team_id"]).members[0].agent_id)
+    since = client.get(
+        "/me/sheet", params={"work_date": work_date.isoformat(), "since_version": 1}, headers=auth_headers(agent)
+    ).json()
+    assert {"visit_request_id": moved, "kind": "moved_out", "other_team_name": taker["team_name"]}.items() <= next(
+        change for change in since["changes"] if change["visit_request_id"] == moved
+    ).items()

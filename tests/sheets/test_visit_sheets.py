@@ -71,18 +71,25 @@ def test_publishing_makes_every_sheet_version_one_and_the_requests_planned(
     assert again.status_code == 409 and problem_type(again) == "planning-run-not-publishable"
 
 
-def test_publishing_again_makes_a_new_version_and_keeps_the_earlier_one_readable(
+def test_publishing_again_makes_a_new_version_of_a_changed_day_only_and_keeps_the_earlier_one_readable(
     client: TestClient, app: FastAPI, session: Session
 ) -> None:
-    supervisor, teams, _ = _day(session)
+    supervisor, teams, _ = _day(session, requests=2)
     first = _publish(client, supervisor, plan(client, app, supervisor))
+    same = _publish(client, supervisor, plan(client, app, supervisor))  # nothing changed: the phones keep version 1
+    branch = session.get_one(Branch, supervisor.branch_id)
+    for point in NEAR_OFFICE[2:5]:
+        make_visit_request(session, make_address(session, make_case(session, branch), point=point))
     second = _publish(client, supervisor, plan(client, app, supervisor))
 
-    assert [sheet["version"] for sheet in second["sheets"]] == [2, 2]
-    agent = _agent(session, teams[0])
+    assert [(sheet["status"], sheet["version"]) for sheet in same["sheets"]] == [("draft", None)] * 2
+    changed = [sheet for sheet in second["sheets"] if sheet["version"] == 2]
+    assert changed and all(sheet["status"] == "draft" for sheet in second["sheets"] if sheet not in changed)
+    team = next(team for team in teams if str(team.id) == changed[0]["team_id"])
+    agent = _agent(session, team)
     mine = client.get("/me/sheet", params={"work_date": second["work_date"]}, headers=auth_headers(agent)).json()
     assert mine["version"] == 2 and mine["run_id"] == second["id"]
-    old = next(sheet for sheet in first["sheets"] if sheet["team_id"] == str(teams[0].id))
+    old = next(sheet for sheet in first["sheets"] if sheet["team_id"] == str(team.id))
     earlier = client.get(f"/visit-sheets/{old['id']}", headers=auth_headers(agent))
     assert earlier.status_code == 200 and earlier.json()["version"] == 1
 
