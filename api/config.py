@@ -60,6 +60,12 @@ class PlanningSettings(BaseModel):
         le=3600,
         description="Solver time of a re-solve that asks for none (at most time_limit_s): it starts from a plan.",
     )
+    move_cost_m: int = Field(
+        default=3_000,
+        ge=0,
+        le=1_000_000,
+        description="In-day re-plans: what moving a not-started stop to another team costs, as metres of detour.",
+    )
     queue_name: str = Field(default="planning", description="RQ queue of planning runs (with redis_url).")
     precheck_district_radius_m: float = Field(
         default=40_000,

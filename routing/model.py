@@ -93,12 +93,16 @@ class Stop:
     pin_team: str | None = None  # only this team may visit it
     pin_position: int | None = None  # 1-based position in pin_team's route
     demand: int = 0  # load it takes from the visiting team's capacity
+    home_team: str | None = None  # the team that has it now (a day under way): visiting it by another costs move_cost
+    move_cost: int = 0  # in the objective's unit (metres), added when a team other than home_team visits it
 
     def __post_init__(self) -> None:
         _check(bool(self.key), "a stop needs a key")
         _check(self.service_s >= 0, f"stop {self.key}: service_s must be >= 0")
         _check(self.demand >= 0, f"stop {self.key}: demand must be >= 0")
         _check(self.drop_cost >= 0, f"stop {self.key}: drop_cost must be >= 0")
+        _check(self.move_cost >= 0, f"stop {self.key}: move_cost must be >= 0")
+        _check(self.move_cost == 0 or self.home_team is not None, f"stop {self.key}: move_cost needs a home_team")
         ordered = sorted(self.windows, key=lambda w: w.start_s)
         for before, after in pairwise(ordered):
             _check(before.end_s < after.start_s, f"stop {self.key}: time windows overlap")
@@ -166,6 +170,10 @@ class Instance:
             _check(
                 stop.pin_team is None or stop.pin_team in known, f"stop {stop.key}: unknown pin_team {stop.pin_team}"
             )
+            _check(
+                stop.home_team is None or stop.home_team in known,
+                f"stop {stop.key}: unknown home_team {stop.home_team}",
+            )
             if stop.pin_position is not None:
                 assert stop.pin_team is not None
                 slot = (stop.pin_team, stop.pin_position)
@@ -174,6 +182,14 @@ class Instance:
 
     def team(self, key: str) -> Team:
         return next(team for team in self.teams if team.key == key)
+
+    def moves_cost(self, routes: Iterable[tuple[str, Iterable[str]]]) -> int:
+        """What the stops of `routes` (a team's key and its stops' keys) cost for being visited by a team other than
+        their home team (`Stop.move_cost`)."""
+        stops = {stop.key: stop for stop in self.stops}
+        return sum(
+            stops[key].move_cost for team, keys in routes for key in keys if stops[key].home_team not in (None, team)
+        )
 
     def stop(self, key: str) -> Stop:
         return next(stop for stop in self.stops if stop.key == key)

@@ -85,3 +85,7 @@ class Plan:
     @property
     def planned(self) -> tuple[str, ...]:
         return tuple(visit.stop for route in self.routes for visit in route.visits)
+
+    def team_stops(self) -> list[tuple[str, list[str]]]:
+        """Each route's team key and its stops' keys, in order."""
+        return [(route.team, [visit.stop for visit in route.visits]) for route in self.routes]

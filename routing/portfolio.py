@@ -99,11 +99,12 @@ def _engines(instance: Instance, seed: int, initial_routes: Routes | None) -> li
 
 
 def _cost(instance: Instance, plan: Plan) -> tuple[int, int]:
-    """Must-visit stops left out first, then the objective: distance plus what the dropped stops cost."""
+    """Must-visit stops left out first, then the objective: distance plus what the dropped stops and the stops moved
+    off their home team cost."""
     dropped = {d.stop for d in plan.dropped}
     must = sum(1 for stop in instance.stops if stop.must_visit and stop.key in dropped)
     penalties = sum(stop.drop_cost for stop in instance.stops if stop.key in dropped and not stop.must_visit)
-    return must, plan.distance_m + penalties
+    return must, plan.distance_m + penalties + instance.moves_cost(plan.team_stops())
 
 
 def _work(sender: Connection, engine: Engine, instance: Instance, finish_by: float) -> None:

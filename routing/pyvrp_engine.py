@@ -146,10 +146,12 @@ def seed_routes(
 
 
 def expressible(instance: Instance, *, breaks: bool = True) -> bool:
-    """Whether PyVRP's model holds every constraint of the instance exactly (with `breaks` False: every one but the
-    team breaks)."""
+    """Whether PyVRP's model holds every constraint and cost of the instance exactly (with `breaks` False: every one
+    but the team breaks and the cost of moving a stop off its home team, which OR-Tools adds when it takes PyVRP's
+    routes over)."""
     return (
         not (breaks and any(team.breaks for team in instance.teams))
+        and not (breaks and any(stop.move_cost for stop in instance.stops))
         and not any(stop.pin_position is not None for stop in instance.stops)
         and not np.diagonal(instance.durations_s).any()
         and not np.diagonal(instance.distances_m).any()

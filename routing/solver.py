@@ -98,6 +98,7 @@ def solve_ortools(
     objective = sum(route.distance_m for route in routes) + sum(
         stop.drop_cost for stop in instance.stops if stop.key in unplanned and not stop.must_visit
     )
+    objective += instance.moves_cost((route.team, [visit.stop for visit in route.visits]) for route in routes)
     status = routing_enums_pb2.RoutingSearchStatus.Value.Name(model.routing.status())
     # out of time, OR-Tools' insertion also completes its first plan by dropping every stop it has not placed yet, and
     # may return nothing placed with a status that most good plans have too
@@ -295,9 +296,14 @@ def _build(instance: Instance, stops: tuple[Stop, ...], able: npt.NDArray[np.boo
         _bound_shift(routing, time_dimension, vehicle, team, bool(able[:, vehicle].any()))
     penalty = _must_visit_penalty(instance, stops) if soften else None
     first = 0
+    vehicle_of = {team.key: vehicle for vehicle, team in enumerate(teams)}
     for row, stop in enumerate(stops):
         indices = [manager.NodeToIndex(node) for node in range(first, first + len(spans[row]))]
         _bound_stop(routing, indices, spans[row], stop, able[row], penalty)
+        if stop.move_cost and stop.home_team is not None:
+            home = routing.Start(vehicle_of[stop.home_team])
+            for index in indices:  # a stop's window nodes: one is visited; visited by another team it costs the move
+                routing.AddSoftSameVehicleConstraint([home, index], stop.move_cost)
         first += len(spans[row])
     breaks = _add_breaks(routing, manager, time_dimension, teams, able.any(axis=0), service)
     return _Model(manager, routing, time_dimension, stops, stop_of, breaks)

@@ -1,5 +1,5 @@
 """A day under way: a planning run's kind (`evening`, or `in_day` for the rest of a date that has begun) and, for a
-failed run, why in a machine code beside its words; findings of a team's sheet changed during its day.
+failed run, why in a machine code beside its words, and what moving a stop to another team costs it; findings of a team's sheet changed during its day.
 
 Revision ID: e29c0e1f2b40
 Revises: d18c0e1f2b3f
@@ -50,6 +50,7 @@ def upgrade() -> None:
     with op.batch_alter_table("planning_run") as batch:
         batch.add_column(sa.Column("kind", _enum("run_kind", *KINDS), server_default="evening", nullable=False))
         batch.add_column(sa.Column("failure", _enum("run_failure", *FAILURES), nullable=True))
+        batch.add_column(sa.Column("move_cost_m", sa.Integer(), server_default="3000", nullable=False))
     op.execute("UPDATE planning_run SET failure = 'abandoned' WHERE status = 'failed' AND error LIKE 'abandoned%'")
     op.execute("UPDATE planning_run SET failure = 'error' WHERE status = 'failed' AND failure IS NULL")
     with op.batch_alter_table("finding") as batch:
@@ -75,5 +76,6 @@ def downgrade() -> None:
     with op.batch_alter_table("planning_run") as batch:
         batch.drop_constraint(op.f("ck_planning_run_run_failure"), type_="check")
         batch.drop_constraint(op.f("ck_planning_run_run_kind"), type_="check")
+        batch.drop_column("move_cost_m")
         batch.drop_column("failure")
         batch.drop_column("kind")

@@ -11,7 +11,7 @@ from where it is, at that time, with what is left of its visit limit and the bre
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -149,11 +149,14 @@ def build_day(
     travel: MatrixProvider,
     pins: Mapping[str, Pin] | None = None,
     resume: Mapping[str, Resume] | None = None,
+    homes: Mapping[str, str] | None = None,
+    move_cost_m: int = 0,
 ) -> tuple[PlannedDay, Matrices]:
     """The routing instance of the day: `requests` must have a located address, and `windows` (by request id) the
     times each may start in (see `visit_windows`).
     `pins` (by request id) keep requests on a team, at a position or a start time; pins to teams not working that
-    day are ignored. `resume` (by team id) continues teams' days already under way."""
+    day are ignored. `resume` (by team id) continues teams' days already under way. `homes` (request id -> team id):
+    the team whose published sheet has the request now; another team visiting it costs `move_cost_m`."""
     pins = {key: pin for key, pin in (pins or {}).items() if pin.team_key in {str(team.id) for team in teams}}
     resume = resume or {}
     office_shape = to_shape(branch.office_point)
@@ -167,10 +170,14 @@ def build_day(
         _routing_team(team, depot_row[starts[team.id]], depot_row[team_point(team, "end", office)], resume)
         for team in teams
     ]
+    working = {str(team.id) for team in teams}
+    homes = {key: team for key, team in (homes or {}).items() if team in working}
     stops = [
-        request_stop(windows[request.id], request, row, pins.get(str(request.id)))
+        request_stop(windows[request.id], request, row, pins.get(str(request.id)), homes.get(str(request.id)))
         for row, request in enumerate(requests, start=len(depots))
     ]
+    if move_cost_m:
+        stops = [replace(stop, move_cost=move_cost_m) if stop.home_team else stop for stop in stops]
     instance = Instance(routing_teams, stops, durations_s=matrices.durations_s, distances_m=matrices.distances_m)
     day = PlannedDay(
         instance=instance,
@@ -212,8 +219,15 @@ def _routing_team(team: Team, start: int, end: int, resume: Mapping[str, Resume]
     )
 
 
-def request_stop(windows: tuple[TimeWindow, ...], request: VisitRequest, location: int, pin: Pin | None = None) -> Stop:
-    """The routing stop of a request that has `windows` to start in (see `visit_windows`)."""
+def request_stop(
+    windows: tuple[TimeWindow, ...],
+    request: VisitRequest,
+    location: int,
+    pin: Pin | None = None,
+    home: str | None = None,
+) -> Stop:
+    """The routing stop of a request that has `windows` to start in (see `visit_windows`); `home`: the team whose
+    sheet has it now (a pin overrides it)."""
     if pin is not None and pin.start_s is not None:
         windows = (TimeWindow(pin.start_s, pin.start_s),)
     return Stop(
@@ -225,6 +239,7 @@ def request_stop(windows: tuple[TimeWindow, ...], request: VisitRequest, locatio
         required_skills=frozenset({EXPERIENCED}) if request.case.complaint_history else frozenset(),
         pin_team=pin.team_key if pin else None,
         pin_position=pin.position if pin else None,
+        home_team=home if pin is None else None,
     )
 
 

@@ -69,6 +69,23 @@ class LiveDay:
     def kept_requests(self) -> set[UUID]:
         return {stop.visit_request_id for team in self.teams.values() for stop in team.kept}
 
+    def homes(self) -> dict[str, str]:
+        """The team key of each request still planned on a team's published sheet, by request key."""
+        return {
+            str(stop.visit_request_id): str(team_id)
+            for team_id, team in self.teams.items()
+            for stop in team.sheet.stops
+            if stop.state is StopState.PLANNED
+        }
+
+    def planned_routes(self, teams: Collection[str], requests: Collection[str]) -> dict[str, list[str]]:
+        """Each team's planned stops in their published order, over the team and request keys of a routing day."""
+        routes: dict[str, list[str]] = {key: [] for key in teams}
+        for key, team in self.homes().items():
+            if team in routes and key in requests:
+                routes[team].append(key)
+        return routes
+
     def counts(self) -> dict[str, int]:
         """How many stops are done (done or failed), in progress (checking in or under way) and cancelled."""
         states = [stop.state for team in self.teams.values() for stop in team.kept]

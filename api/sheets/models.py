@@ -139,6 +139,8 @@ class PlanningRun(Base):
     figures: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
     error: Mapped[str] = mapped_column(Text(), default="")
     failure: Mapped[RunFailure | None] = mapped_column(enum_column_type(RunFailure, "run_failure"))
+    # an in-day run: the cost of moving a not-started stop to another team (see routing.model.Stop.move_cost)
+    move_cost_m: Mapped[int] = mapped_column(Integer(), default=3_000, server_default="3000")
     requested_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
     based_on_id: Mapped[UUID | None] = mapped_column(ForeignKey("planning_run.id"))  # the run it re-solves
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

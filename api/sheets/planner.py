@@ -141,9 +141,14 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
                 travel = GreatCircle(settings.travel_mode)
                 pins = {key: pin for key, pin in _pins(edits).items() if UUID(key) not in held}
                 resume = _resumes(session, branch, run.work_date, teams, live)
-                day, matrices = build_day(branch, run.work_date, teams, plannable, windows, travel, pins, resume)
+                homes = live.homes() if resume is not None else {}  # an in-day run moves stops at a cost
+                day, matrices = build_day(
+                    branch, run.work_date, teams, plannable, windows, travel, pins, resume, homes, run.move_cost_m
+                )
             if run.based_on_id is not None and settings.warm_resolve:
                 start = previous_routes(session, run.based_on_id, day, pins, {str(key) for key in edits})
+            elif homes:
+                start = live.planned_routes(day.teams, day.requests)  # the day as published, to repair and improve
             _stage(session, run, "solving", 15)
             with _timed(timings, "solve_s"), _progress_ticker(sessions, run_id, run.time_limit_s):
                 plan = solve(

@@ -52,6 +52,13 @@ class PlanningRunCreate(Body):
         default=None, description="Local date to plan; default: tomorrow in the branch's time zone."
     )
     time_limit_s: TimeLimit | None = None
+    move_cost_m: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="An in-day re-plan moves a not-started stop to another team only when that saves more than this"
+        " many metres of driving (0: reassign freely; 1,000,000: never); default: the server's setting (3,000 m).",
+    )
 
 
 class PlanningRunResolve(Body):
@@ -190,6 +197,7 @@ class PlanningRunRead(BaseModel):
     )
     error: str = Field(description="Why the run failed, in words.")
     failure: RunFailure | None = Field(description="Why the run failed, as a code; null unless it failed.")
+    move_cost_m: int = Field(description="What moving a not-started stop to another team costs, in metres.")
     requested_by_id: UUID
     based_on_id: UUID | None = Field(description="The run whose edits this one re-solved.")
     created_at: Instant
@@ -218,6 +226,7 @@ class PlanningRunRead(BaseModel):
             figures=run.figures,
             error=run.error,
             failure=run.failure,
+            move_cost_m=run.move_cost_m,
             requested_by_id=run.requested_by_id,
             based_on_id=run.based_on_id,
             created_at=run.created_at,

@@ -143,6 +143,7 @@ def start_run(session: Session, user: User, data: PlanningRunCreate, settings: P
         work_date=work_date,
         kind=run_kind(branch, work_date),
         time_limit_s=time_limit_s,
+        move_cost_m=settings.move_cost_m if data.move_cost_m is None else data.move_cost_m,
         requested_by_id=user.id,
     )
     session.add(run)
@@ -692,6 +693,7 @@ def resolve_run(
         work_date=base.work_date,
         kind=run_kind(session.get_one(Branch, base.branch_id), base.work_date),
         time_limit_s=time_limit_s,
+        move_cost_m=base.move_cost_m,
         requested_by_id=user.id,
         based_on_id=base.id,
     )

@@ -444,3 +444,60 @@ def test_a_stop_moved_to_another_team_is_moved_out_of_one_day_and_into_the_other
     assert {"visit_request_id": moved, "kind": "moved_out", "other_team_name": taker["team_name"]}.items() <= next(
         change for change in since["changes"] if change["visit_request_id"] == moved
     ).items()
+
+
+def _two_teams_seen_at_each_others_stops(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> tuple[User, date, dict[str, set[str]]]:
+    """Two teams' published day; at 10:30 each is seen at the other's first stop. The supervisor, the date and each
+    team's planned requests."""
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    teams = [make_team(session, branch) for _ in range(2)]
+    for team in teams:
+        team.max_visits = 5  # both teams have stops
+    session.commit()
+    for point in POINTS:
+        make_visit_request(session, make_address(session, make_case(session, branch), point=point))
+    work_date = teams[0].work_date
+    evening = plan(client, app, supervisor, work_date=work_date.isoformat())
+    assert client.post(f"/planning-runs/{evening['id']}/publish", headers=auth_headers(supervisor)).status_code == 200
+    sheets = {
+        sheet["team_id"]: client.get(f"/visit-sheets/{sheet['id']}", headers=auth_headers(supervisor)).json()
+        for sheet in evening["sheets"]
+    }
+    assert all(sheet["stops"] for sheet in sheets.values()), "each team has stops"
+    time_machine.move_to(datetime.combine(work_date, time(10, 30), tzinfo=ZoneInfo(branch.timezone)), tick=True)
+    for team, other in zip(teams, reversed(teams), strict=True):
+        there = sheets[str(other.id)]["stops"][0]["address"]["point"]
+        for member in team.members:
+            agent = session.get_one(User, member.agent_id)
+            body = {"items": CHECKLIST, "client_id": str(uuid4())}
+            assert client.post(f"/teams/{team.id}/departure-checks", json=body, headers=auth_headers(agent)).is_success
+            now = datetime.now(UTC).isoformat()
+            fix = {"client_id": str(uuid4()), "at": now, "accuracy_m": 8} | there
+            posted = client.post("/me/positions", json={"sent_at": now, "fixes": [fix]}, headers=auth_headers(agent))
+            assert posted.status_code == 200, posted.text
+    planned = {team: {stop["visit_request_id"] for stop in sheet["stops"]} for team, sheet in sheets.items()}
+    return supervisor, work_date, planned
+
+
+def _moved(client: TestClient, supervisor: User, run: dict[str, Any], planned: dict[str, set[str]]) -> int:
+    moved = 0
+    for summary in run["sheets"]:
+        sheet = client.get(f"/visit-sheets/{summary['id']}", headers=auth_headers(supervisor)).json()
+        moved += sum(stop["visit_request_id"] not in planned[summary["team_id"]] for stop in sheet["stops"])
+    return moved
+
+
+@pytest.mark.parametrize(("move_cost_m", "moves"), [(0, True), (1_000_000, False)])
+def test_an_in_day_re_plan_moves_stops_between_teams_only_when_it_is_worth_the_move_cost(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, move_cost_m: int, moves: bool
+) -> None:
+    supervisor, work_date, planned = _two_teams_seen_at_each_others_stops(client, app, session, time_machine)
+
+    run = plan(client, app, supervisor, work_date=work_date.isoformat(), move_cost_m=move_cost_m)
+
+    assert run["status"] == "succeeded" and run["kind"] == "in_day" and run["move_cost_m"] == move_cost_m
+    assert run["figures"]["planned"] == len(POINTS)
+    assert (_moved(client, supervisor, run, planned) > 0) is moves
