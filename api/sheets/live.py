@@ -66,6 +66,10 @@ class LiveDay:
     teams: dict[UUID, TeamDay] = field(default_factory=dict)
     requests: dict[UUID, VisitRequest] = field(default_factory=dict)
 
+    def requests_held(self) -> set[UUID]:
+        """The requests of every stop of the teams' current sheets."""
+        return {stop.visit_request_id for team in self.teams.values() for stop in team.sheet.stops}
+
     def kept_requests(self) -> set[UUID]:
         return {stop.visit_request_id for team in self.teams.values() for stop in team.kept}
 

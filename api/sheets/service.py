@@ -235,7 +235,7 @@ def publish_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
     session.refresh(run)
     day = live.live_day(session, run.branch_id, run.work_date, lock=True)  # the door waits until this is done
     _ensure_up_to_date(run, day)
-    earlier = set(_published_requests(session, run.branch_id, run.work_date))
+    earlier = day.requests_held()
     found = run_changes(session, run, day)
     now = utcnow()
     for sheet in run.sheets:
@@ -250,7 +250,7 @@ def publish_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
         if team_day is not None:
             _tell_team(session, sheet_row, team_day.sheet, found[sheet.id] or [])
     session.flush()
-    _mark_requests(session, run, earlier, now)
+    _mark_requests(session, earlier, live.live_day(session, run.branch_id, run.work_date).requests_held(), now)
     session.flush()
     session.refresh(run)
     return run
@@ -424,34 +424,22 @@ def _carry(session: Session, team_day: live.TeamDay, sheet: VisitSheet) -> None:
         update_where(session, Visit, [Visit.id.in_(visits)], {"sheet_id": sheet.id})
 
 
-def _mark_requests(session: Session, run: PlanningRun, earlier: set[UUID], now: datetime) -> None:
-    """Requests on the run's sheets become planned; those only an earlier published version held are open again."""
-    planned = {stop.visit_request_id for sheet in run.sheets for stop in sheet.stops}
-    if planned:
+def _mark_requests(session: Session, earlier: set[UUID], held: set[UUID], now: datetime) -> None:
+    """Requests the teams' current sheets hold become planned; those only the versions before held are open again."""
+    if held:
         update_where(
             session,
             VisitRequest,
-            [VisitRequest.id.in_(planned), VisitRequest.status == VisitRequestStatus.OPEN],
+            [VisitRequest.id.in_(held), VisitRequest.status == VisitRequestStatus.OPEN],
             {"status": VisitRequestStatus.PLANNED, "updated_at": now},
         )
-    if earlier - planned:
+    if earlier - held:
         update_where(
             session,
             VisitRequest,
-            [VisitRequest.id.in_(earlier - planned), VisitRequest.status == VisitRequestStatus.PLANNED],
+            [VisitRequest.id.in_(earlier - held), VisitRequest.status == VisitRequestStatus.PLANNED],
             {"status": VisitRequestStatus.OPEN, "updated_at": now},
         )
-
-
-def _published_requests(session: Session, branch_id: UUID, work_date: date) -> list[UUID]:
-    return list(
-        session.scalars(
-            select(SheetStop.visit_request_id)
-            .join(VisitSheet, VisitSheet.id == SheetStop.sheet_id)
-            .where(VisitSheet.branch_id == branch_id, VisitSheet.work_date == work_date)
-            .where(VisitSheet.status == SheetStatus.PUBLISHED)
-        )
-    )
 
 
 def _give_up_abandoned(session: Session, branch_id: UUID, work_date: date) -> None:
