@@ -14,7 +14,7 @@ from api.deps import Agent, Manager, require_roles
 from api.geo import GeoPoint
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_responses
-from api.sheets import replan, service
+from api.sheets import replan, service, urgent
 from api.sheets.exports import printed_sheet
 from api.sheets.models import RunStatus, SheetStatus, VisitSheet
 from api.sheets.printing import PrintedSheet, SheetFontMissing, render_csv, render_pdf
@@ -27,12 +27,16 @@ from api.sheets.schemas import (
     ReplanRequest,
     SheetDayRead,
     SheetSummary,
+    TeamOptionRead,
     UnfitStop,
+    UrgentInsertionCreate,
+    UrgentOptionsRead,
     VisitSheetRead,
     change_reads,
     sheet_read,
 )
 from api.users.models import Role, User
+from api.visit_requests.service import VisitRequestNotFound
 
 runs_router = APIRouter(prefix="/planning-runs", tags=["planning"])
 sheets_router = APIRouter(prefix="/visit-sheets", tags=["visit_sheets"])
@@ -217,6 +221,67 @@ def list_visit_sheets(
         session, user, work_date=work_date, team_id=team_id, status=status, cursor=cursor, limit=limit
     )
     return Page[SheetSummary](items=[SheetSummary.from_row(sheet) for sheet in rows], next_cursor=next_cursor)
+
+
+@sheets_router.get(
+    "/days/{work_date}/urgent-options",
+    responses=problem_responses(
+        RoleNotAllowed, VisitRequestNotFound, urgent.UrgentRequestNotPlannable, ValidationFailed
+    ),
+)
+def get_urgent_options(
+    work_date: date,
+    request: Request,
+    session: SessionDep,
+    user: Manager,
+    visit_request_id: Annotated[UUID, Query(description="The urgent visit request.")],
+) -> UrgentOptionsRead:
+    """Which teams can take a visit request on a day under way, from where each is now: cheapest first, with the
+    new arrival and what it adds; then the teams that cannot, and why."""
+    travel_mode = request.app.state.settings.planning.travel_mode
+    visit_request, options = urgent.team_options(session, user, work_date, visit_request_id, travel_mode)
+    return UrgentOptionsRead(
+        visit_request_id=visit_request.id,
+        work_date=work_date,
+        options=[
+            TeamOptionRead(
+                team_id=option.team.id,
+                team_name=option.team.name,
+                sheet_id=option.sheet_id,
+                possible=option.refusal is None,
+                position=option.position,
+                arrives_at=option.arrives_at,
+                starts_at=option.starts_at,
+                added_m=option.added_m,
+                added_s=option.added_s,
+                refusal=option.refusal,
+                detail=option.detail,
+            )
+            for option in options
+        ],
+    )
+
+
+@sheets_router.post(
+    "/days/{work_date}/urgent-insertions",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(
+        RoleNotAllowed,
+        VisitRequestNotFound,
+        urgent.UrgentRequestNotPlannable,
+        urgent.InsertionRefused,
+        service.PlanOutdated,
+        ValidationFailed,
+    ),
+)
+def insert_urgent_visit(
+    work_date: date, body: UrgentInsertionCreate, request: Request, session: SessionDep, user: Manager
+) -> VisitSheetRead:
+    """Insert an urgent visit into the chosen team's day where it adds least: a new version of that team's sheet,
+    published at once with a `sheet_changed` finding; no other team's sheet changes."""
+    travel_mode = request.app.state.settings.planning.travel_mode
+    _, sheet = urgent.insert(session, user, work_date, body.visit_request_id, body.team_id, travel_mode)
+    return _read(session, sheet)
 
 
 @sheets_router.get(

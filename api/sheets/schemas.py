@@ -32,6 +32,7 @@ from api.third_parties.models import ThirdPartyInquiry
 from api.third_parties.schemas import ThirdPartyAsked
 from api.users.models import User
 from api.visit_requests.models import VisitPurpose, VisitRequest
+from routing.insertion import Refusal
 
 TimeLimit = Annotated[
     int,
@@ -460,3 +461,35 @@ class ReplanRead(BaseModel):
 
     sheet: VisitSheetRead
     unfit: list[UnfitStop]
+
+
+class TeamOptionRead(BaseModel):
+    """One team for an urgent visit: `possible`, then its new arrival and what the visit adds to its day; or why not
+    (`refusal` to switch on, `detail` in words)."""
+
+    team_id: UUID
+    team_name: str
+    sheet_id: UUID | None = Field(description="The team's current published sheet; null if it has none yet.")
+    possible: bool
+    position: int | None = Field(description="Where the visit would go on the team's new sheet.")
+    arrives_at: Instant | None
+    starts_at: Instant | None
+    added_m: int = Field(description="Distance the visit adds to the team's day.")
+    added_s: int = Field(description="How much later the team gets back.")
+    refusal: Refusal | None
+    detail: str
+
+
+class UrgentOptionsRead(BaseModel):
+    """The teams that can take an urgent visit now, cheapest first, then those that cannot and why."""
+
+    visit_request_id: UUID
+    work_date: date
+    options: list[TeamOptionRead]
+
+
+class UrgentInsertionCreate(Body):
+    """Insert an urgent visit into the chosen team's day: a new version of that team's sheet only."""
+
+    visit_request_id: FromJson[UUID]
+    team_id: FromJson[UUID]

@@ -721,16 +721,17 @@ def _plannable_request(session: Session, run: PlanningRun, request_id: UUID, *, 
     if request is None:
         raise RequestNotPlannable(f"No visit request {request_id} in the run's branch.", visit_request_id=request_id)
     if adding:
-        problem = _why_not_plannable(session, run, request)
+        problem = why_not_plannable(session, run.work_date, request)
         if problem:
             raise RequestNotPlannable(f"Request {request_id} {problem}.", visit_request_id=request_id)
     return request
 
 
-def _why_not_plannable(session: Session, run: PlanningRun, request: VisitRequest) -> str | None:
+def why_not_plannable(session: Session, work_date: date, request: VisitRequest) -> str | None:
+    """Why the request cannot be planned on `work_date`, in words after "Request …"; None when it can."""
     if request.status not in (VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED):
         return f"is {request.status.value}"
-    if not request.earliest_date <= run.work_date <= request.latest_date:
+    if not request.earliest_date <= work_date <= request.latest_date:
         return f"is due {request.earliest_date.isoformat()} to {request.latest_date.isoformat()}"
     address = session.get_one(Address, request.address_id)
     if address.validity in (AddressValidity.REPORTED_INVALID, AddressValidity.CONFIRMED_INVALID):

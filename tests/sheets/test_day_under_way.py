@@ -12,9 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
+from api.branches.models import Branch
 from api.geo import GeoPoint
 from api.sheets import planner
 from api.users.models import Role, User
+from api.visit_requests.models import VisitRequest
 from routing import portfolio
 from tests.factories import (
     PEOPLES_SQUARE,
@@ -501,3 +503,70 @@ def test_an_in_day_re_plan_moves_stops_between_teams_only_when_it_is_worth_the_m
     assert run["status"] == "succeeded" and run["kind"] == "in_day" and run["move_cost_m"] == move_cost_m
     assert run["figures"]["planned"] == len(POINTS)
     assert (_moved(client, supervisor, run, planned) > 0) is moves
+
+
+def test_an_urgent_visit_goes_to_the_team_it_costs_least_as_a_new_version_of_that_sheet_only(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    supervisor, work_date, planned = _two_teams_seen_at_each_others_stops(client, app, session, time_machine)
+    branch = session.get_one(Branch, supervisor.branch_id)
+    near = POINTS[0]
+    urgent = make_visit_request(
+        session,
+        make_address(session, make_case(session, branch), point=GeoPoint(lat=near.lat + 0.001, lon=near.lon)),
+        earliest_date=work_date,
+        latest_date=work_date,
+    )
+    complaint = make_visit_request(
+        session,
+        make_address(session, make_case(session, branch, complaint_history=True), point=near),
+        earliest_date=work_date,
+        latest_date=work_date,
+    )
+    url = f"/visit-sheets/days/{work_date.isoformat()}"
+    before = {sheet["team_id"]: sheet for sheet in client.get(url, headers=auth_headers(supervisor)).json()["sheets"]}
+
+    options = client.get(
+        f"{url}/urgent-options", params={"visit_request_id": str(urgent.id)}, headers=auth_headers(supervisor)
+    )
+
+    assert options.status_code == 200, options.text
+    found = options.json()["options"]
+    assert found[0]["possible"] and len(found) == 2
+    assert found[1]["added_m"] >= found[0]["added_m"] if found[1]["possible"] else found[1]["refusal"] == "visit_limit"
+    assert datetime.fromisoformat(found[0]["starts_at"]) >= datetime.now(UTC) - timedelta(minutes=1)
+    assert "arrives at" in found[0]["detail"]
+    chosen = found[0]["team_id"]
+    inserted = client.post(
+        f"{url}/urgent-insertions",
+        json={"visit_request_id": str(urgent.id), "team_id": chosen},
+        headers=auth_headers(supervisor),
+    )
+    assert inserted.status_code == 201, inserted.text
+    sheet = inserted.json()
+    assert sheet["version"] == 2 and sheet["team_id"] == chosen
+    assert sheet["stops"][found[0]["position"] - 1]["visit_request_id"] == str(urgent.id)
+    assert {stop["visit_request_id"] for stop in sheet["stops"]} == planned[chosen] | {str(urgent.id)}
+    after = {s["team_id"]: s for s in client.get(url, headers=auth_headers(supervisor)).json()["sheets"]}
+    other = next(team for team in after if team != chosen)
+    assert after[other] == before[other]  # the other team's day is untouched
+    session.expire_all()
+    assert session.get_one(VisitRequest, urgent.id).status.value == "planned"
+    events = client.get("/events", headers=auth_headers(supervisor)).json()["items"]
+    assert [(event["kind"], event["team_id"]) for event in events] == [("sheet_changed", chosen)]
+
+    refused = client.get(
+        f"{url}/urgent-options", params={"visit_request_id": str(complaint.id)}, headers=auth_headers(supervisor)
+    ).json()["options"]
+    assert {(option["possible"], option["refusal"]) for option in refused} == {(False, "skill")}
+    assert "not an experienced team" in refused[0]["detail"]
+    no = client.post(
+        f"{url}/urgent-insertions",
+        json={"visit_request_id": str(complaint.id), "team_id": chosen},
+        headers=auth_headers(supervisor),
+    )
+    assert no.status_code == 409 and problem_type(no) == "insertion-refused" and no.json()["refusal"] == "skill"
+    again = client.get(
+        f"{url}/urgent-options", params={"visit_request_id": str(urgent.id)}, headers=auth_headers(supervisor)
+    )
+    assert again.status_code == 409 and again.json()["reason"] == "already_on_a_sheet"

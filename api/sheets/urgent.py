@@ -1,0 +1,217 @@
+"""An urgent visit during the day: which teams can take a request now, at what cost and arrival, and inserting it
+into the chosen team's day as a new version of that team's sheet only.
+
+Each team's day goes on from now (`live.resumes`); its planned stops keep their order and the request goes where it
+adds the least distance while every stop keeps its window, the legal hours at its address and the team its shift,
+breaks, visit limit and skills (`routing.insertion`).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.branches import service as branches_service
+from api.branches.models import Branch
+from api.db import utcnow
+from api.problems import Conflict, problem_members
+from api.rules.hours import Closed
+from api.sheets import eligibility, live, reasons
+from api.sheets import service as sheets_service
+from api.sheets.instance import PlannedDay, build_day, local_midnight, team_point, visit_windows
+from api.sheets.models import PlanningRun, RunKind, RunStatus, VisitSheet
+from api.sheets.planner import planned_sheet
+from api.teams.models import Team
+from api.users.models import User
+from api.visit_requests import service as visit_requests_service
+from api.visit_requests.models import VisitRequest
+from routing.insertion import Insertion, Refusal, insertions
+from routing.matrix import GreatCircle
+from routing.model import TimeWindow
+
+
+class UrgentRequestNotPlannable(Conflict):
+    title = "This visit request cannot be visited on that day"
+    slug = "urgent-request-not-plannable"
+    members = problem_members(
+        visit_request_id=(UUID, "The request."),
+        reason=(str, "Why, as a code: `not_plannable`, `already_on_a_sheet`, an unplanned reason of the rules."),
+    )
+
+
+class InsertionRefused(Conflict):
+    title = "The team cannot take this visit"
+    slug = "insertion-refused"
+    members = problem_members(
+        team_id=(UUID, "The team."),
+        refusal=(Refusal | None, "Why, as a code; null for a team that does not work for the branch that day."),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TeamOption:
+    """Whether and how one team can take the urgent visit: its new arrival there and what it adds to the team's day,
+    or why not in a code and in words."""
+
+    team: Team
+    sheet_id: UUID | None  # the team's current published sheet
+    position: int | None  # on the team's new sheet
+    arrives_at: datetime | None
+    starts_at: datetime | None
+    added_m: int
+    added_s: int
+    refusal: Refusal | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    request: VisitRequest
+    day: PlannedDay
+    live: live.LiveDay
+    found: dict[str, Insertion]
+
+
+def team_options(
+    session: Session, user: User, work_date: date, request_id: UUID, travel_mode: str
+) -> tuple[VisitRequest, list[TeamOption]]:
+    """The teams that can take the request now, cheapest first, then those that cannot with the reason."""
+    options = _options(session, user, work_date, request_id, travel_mode)
+    teams = options.day.teams
+    shown = [_option(options, teams[key], insertion) for key, insertion in options.found.items()]
+    return options.request, shown
+
+
+def insert(
+    session: Session, user: User, work_date: date, request_id: UUID, team_id: UUID, travel_mode: str
+) -> tuple[PlanningRun, VisitSheet]:
+    """Insert the request into the team's day where it adds least and publish that team's new version (an in-day run
+    of one sheet, with its `sheet_changed` finding); the other teams' sheets stay as they are."""
+    options = _options(session, user, work_date, request_id, travel_mode)
+    insertion = options.found.get(str(team_id))
+    if insertion is None or insertion.route is None:
+        team = options.day.teams.get(str(team_id))
+        raise InsertionRefused(
+            _option(options, team, insertion).detail
+            if team is not None and insertion is not None
+            else f"Team {team_id} does not work for the branch on {work_date.isoformat()}.",
+            team_id=team_id,
+            refusal=insertion.refusal if insertion is not None else None,
+        )
+    team = options.day.teams[str(team_id)]
+    branch = session.get_one(Branch, team.branch_id)
+    now = utcnow()
+    run = PlanningRun(
+        branch_id=branch.id,
+        work_date=work_date,
+        kind=RunKind.IN_DAY,
+        status=RunStatus.SUCCEEDED,
+        stage="done",
+        progress=100,
+        time_limit_s=0,
+        requested_by_id=user.id,
+        started_at=now,
+        finished_at=now,
+        figures={
+            "urgent_visit_request_id": str(request_id),
+            "team_id": str(team_id),
+            "added_m": insertion.added_m,
+            "added_s": insertion.added_s,
+        },
+    )
+    session.add(run)
+    session.flush()
+    kept = options.live.teams.get(team.id)
+    office = to_shape(branch.office_point)
+    head = live.visited_path(kept, options.live.requests, team_point(team, "start", (office.y, office.x)))
+    sheet = planned_sheet(run, team, options.day, insertion.route, kept, head)
+    session.add(sheet)
+    session.flush()
+    sheets_service.publish_run(session, user, run.id)
+    session.refresh(sheet)
+    return run, sheet
+
+
+def _options(session: Session, user: User, work_date: date, request_id: UUID, travel_mode: str) -> _Options:
+    request = visit_requests_service.get_visit_request(session, user, request_id)
+    branch = session.get_one(Branch, request.case.branch_id)
+    problem = sheets_service.why_not_plannable(session, work_date, request)
+    if problem:
+        raise UrgentRequestNotPlannable(
+            f"Request {request_id} {problem}.", visit_request_id=request_id, reason="not_plannable"
+        )
+    day_now = live.live_day(session, branch.id, work_date)
+    holder = next(
+        (team for team in day_now.teams.values() if any(s.visit_request_id == request_id for s in team.sheet.stops)),
+        None,
+    )
+    if holder is not None:
+        raise UrgentRequestNotPlannable(
+            f"Request {request_id} is on {holder.sheet.team_name}'s sheet already: move it with an in-day re-plan.",
+            visit_request_id=request_id,
+            reason="already_on_a_sheet",
+        )
+    teams = list(
+        session.scalars(
+            select(Team).where(Team.branch_id == branch.id, Team.work_date == work_date).order_by(Team.name)
+        )
+    )
+    planned = live.requests_by_id(session, {UUID(key) for key in day_now.homes()})
+    rules = branches_service.rules_of(branch)
+    gate = eligibility.verdicts(session, rules, work_date, [request, *planned.values()])
+    verdict = gate[request.id]
+    if not verdict.eligible:
+        raise UrgentRequestNotPlannable(
+            f"Request {request_id}: {verdict.detail}.", visit_request_id=request_id, reason="not_eligible"
+        )
+    windows = {}
+    for each in [request, *planned.values()]:
+        found = visit_windows(rules, work_date, each, gate[each.id].avoid)
+        if isinstance(found, Closed):
+            if each.id == request.id:
+                raise UrgentRequestNotPlannable(
+                    f"Request {request_id}: {found.detail}.",
+                    visit_request_id=request_id,
+                    reason=reasons.CLOSED_REASONS[found.door_rule].value,
+                )
+            found = (TimeWindow(0, 24 * 3600),)  # a stop the law now closes stays on its sheet: the door refuses it
+        windows[each.id] = found
+    midnight = local_midnight(branch, work_date)
+    resume = live.resumes(session, day_now, teams, midnight, max(utcnow(), midnight))
+    ordered = [*planned.values(), request]
+    day, _ = build_day(branch, work_date, teams, ordered, windows, GreatCircle(travel_mode), resume=resume)
+    routes = day_now.planned_routes(day.teams, day.requests)
+    found = {option.team: option for option in insertions(day.instance, str(request.id), routes)}
+    return _Options(request, day, day_now, found)
+
+
+def _option(options: _Options, team: Team, insertion: Insertion) -> TeamOption:
+    kept = options.live.teams.get(team.id)
+    head = len(kept.head) if kept is not None else 0
+    sheet_id = kept.sheet.id if kept is not None else None
+    if insertion.route is None or insertion.position is None:
+        detail = _refusal_words(team, insertion.refusal)
+        return TeamOption(team, sheet_id, None, None, None, 0, 0, insertion.refusal, detail)
+    visit = insertion.route.visits[insertion.position - 1]
+    arrives, starts = options.day.moment(visit.arrival_s), options.day.moment(visit.start_s)
+    detail = (
+        f"{team.name} arrives at {starts.astimezone(options.day.midnight.tzinfo):%H:%M}, adding"
+        f" {insertion.added_m / 1000:.1f} km and {round(insertion.added_s / 60)} min to its day"
+    )
+    return TeamOption(
+        team, sheet_id, head + insertion.position, arrives, starts, insertion.added_m, insertion.added_s, None, detail
+    )
+
+
+def _refusal_words(team: Team, refusal: Refusal | None) -> str:
+    words = {
+        Refusal.SKILL: f"{team.name} is not an experienced team, and the case has had complaints",
+        Refusal.PINNED_ELSEWHERE: f"the request is pinned to another team than {team.name}",
+        Refusal.VISIT_LIMIT: f"{team.name} has its {team.max_visits} visits already",
+        Refusal.RUNNING_LATE: f"{team.name} runs late: its own stops no longer fit its shift",
+        Refusal.NO_TIME: f"no place in {team.name}'s day keeps the legal hours, the visit's window and its other stops",
+    }
+    return words[refusal] if refusal is not None else ""
