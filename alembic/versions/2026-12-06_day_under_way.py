@@ -1,5 +1,6 @@
 """A day under way: a planning run's kind (`evening`, or `in_day` for the rest of a date that has begun) and, for a
-failed run, why in a machine code beside its words, and what moving a stop to another team costs it; findings of a team's sheet changed during its day.
+failed run, why in a machine code beside its words, and what moving a stop to another team costs it; a team stood
+down for the rest of its day; findings of a team's sheet changed during its day.
 
 Revision ID: e29c0e1f2b40
 Revises: d18c0e1f2b3f
@@ -9,6 +10,8 @@ Create Date: 2026-12-06 00:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+
+import api.db
 
 from alembic import op
 
@@ -51,6 +54,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("kind", _enum("run_kind", *KINDS), server_default="evening", nullable=False))
         batch.add_column(sa.Column("failure", _enum("run_failure", *FAILURES), nullable=True))
         batch.add_column(sa.Column("move_cost_m", sa.Integer(), server_default="3000", nullable=False))
+    with op.batch_alter_table("team") as batch:
+        batch.add_column(sa.Column("stood_down_at", api.db.UtcDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("stood_down_reason", sa.Text(), server_default="", nullable=False))
     op.execute("UPDATE planning_run SET failure = 'abandoned' WHERE status = 'failed' AND error LIKE 'abandoned%'")
     op.execute("UPDATE planning_run SET failure = 'error' WHERE status = 'failed' AND failure IS NULL")
     with op.batch_alter_table("finding") as batch:
@@ -63,6 +69,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("team") as batch:
+        batch.drop_column("stood_down_reason")
+        batch.drop_column("stood_down_at")
     new = f"SELECT id FROM finding WHERE kind = '{NEW_FINDING_KIND}'"
     op.execute(f"DELETE FROM webhook_delivery WHERE finding_id IN ({new})")
     op.execute(f"DELETE FROM finding WHERE id IN ({new})")

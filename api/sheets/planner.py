@@ -118,6 +118,7 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
         with _timed(timings, "load_s"):
             branch = session.get_one(Branch, run.branch_id)
             teams = _teams(session, run)
+            working = [team for team in teams if team.stood_down_at is None]
             edits = {
                 edit.visit_request_id: edit
                 for edit in session.scalars(select(PlanEdit).where(PlanEdit.run_id == run.id))
@@ -131,19 +132,19 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
             rules = branches_service.rules_of(branch)
             kept = [request for request in requests if request not in removed]
             gate = eligibility.verdicts(session, rules, run.work_date, kept)
-            windows, left_out = _sort_out(rules, run.work_date, teams, kept, gate)
+            windows, left_out = _sort_out(rules, run.work_date, working, kept, gate)
         plannable = [request for request in requests if request.id in windows]
         left_out += [(request, UnplannedReason.REMOVED, "taken off the plan by a supervisor") for request in removed]
         day = plan = start = None
-        if plannable and teams:
+        if plannable and working:
             _stage(session, run, "matrix", 10)
             with _timed(timings, "matrix_s"):
                 travel = GreatCircle(settings.travel_mode)
                 pins = {key: pin for key, pin in _pins(edits).items() if UUID(key) not in held}
-                resume = _resumes(session, branch, run.work_date, teams, live)
+                resume = _resumes(session, branch, run.work_date, working, live)
                 homes = live.homes() if resume is not None else {}  # an in-day run moves stops at a cost
                 day, matrices = build_day(
-                    branch, run.work_date, teams, plannable, windows, travel, pins, resume, homes, run.move_cost_m
+                    branch, run.work_date, working, plannable, windows, travel, pins, resume, homes, run.move_cost_m
                 )
             if run.based_on_id is not None and settings.warm_resolve:
                 start = previous_routes(session, run.based_on_id, day, pins, {str(key) for key in edits})
@@ -165,7 +166,7 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
             }
         else:
             figures_source = {}
-        failure = _failure(run, teams, requests, plannable, plan)
+        failure = _failure(run, working, requests, plannable, plan)
         session.commit()
         # the lock makes a cancellation either come before the storing (and win) or after it (and be refused)
         writing(session)
@@ -206,7 +207,10 @@ def _failure(
     """Why the run has no sheets to publish, in a code and words; None when it has."""
     day = run.work_date.isoformat()
     if not teams:
-        return RunFailure.NO_TEAMS, f"No team works for the branch on {day}: make the day's teams, then plan again."
+        return (
+            RunFailure.NO_TEAMS,
+            f"No team works for the branch on {day} (none, or all stood down): make the day's teams, then plan again.",
+        )
     if not requests:
         still = " still to visit" if run.kind is RunKind.IN_DAY else ""
         return RunFailure.NOTHING_TO_PLAN, f"No visit request is due on {day}{still}: there is nothing to plan."
@@ -230,6 +234,7 @@ def _failure(
 
 
 def _teams(session: Session, run: PlanningRun) -> list[Team]:
+    """The date's teams, stood-down ones included: they get a sheet of the stops they keep."""
     query = select(Team).where(Team.branch_id == run.branch_id, Team.work_date == run.work_date).order_by(Team.name)
     return list(session.scalars(query))
 

@@ -156,7 +156,9 @@ def _options(session: Session, user: User, work_date: date, request_id: UUID, tr
         )
     teams = list(
         session.scalars(
-            select(Team).where(Team.branch_id == branch.id, Team.work_date == work_date).order_by(Team.name)
+            select(Team)
+            .where(Team.branch_id == branch.id, Team.work_date == work_date, Team.stood_down_at.is_(None))
+            .order_by(Team.name)
         )
     )
     planned = live.requests_by_id(session, {UUID(key) for key in day_now.homes()})

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     SmallInteger,
     String,
+    Text,
     Time,
     UniqueConstraint,
 )
@@ -56,6 +57,9 @@ class Team(Base):
     start_lon: Mapped[float | None] = mapped_column(Double())
     end_lat: Mapped[float | None] = mapped_column(Double())
     end_lon: Mapped[float | None] = mapped_column(Double())
+    # stood down for the rest of its day (an agent did not turn up): plans give its not-started stops to others
+    stood_down_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    stood_down_reason: Mapped[str] = mapped_column(Text(), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -12,7 +12,7 @@ from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.teams import service
 from api.teams.models import Team
-from api.teams.schemas import TeamCreate, TeamRead, TeamUpdate
+from api.teams.schemas import StandDownCreate, TeamCreate, TeamRead, TeamUpdate
 from api.users.models import Role, User
 
 router = APIRouter(prefix="/teams", tags=["teams"])
@@ -74,3 +74,13 @@ def get_team(team_id: UUID, session: SessionDep, user: TeamViewer) -> TeamRead:
 def update_team(team_id: UUID, body: TeamUpdate, session: SessionDep, user: Manager) -> TeamRead:
     """Rename a team or replace its two agents (supervisors and admins)."""
     return _read(session, service.update_team(session, user, team_id, body))
+
+
+@router.post(
+    "/{team_id}/stand-down",
+    responses=problem_responses(RoleNotAllowed, service.TeamNotFound, service.WorkDateInPast, service.TeamStoodDown),
+)
+def stand_down_team(team_id: UUID, body: StandDownCreate, session: SessionDep, user: Manager) -> TeamRead:
+    """Stand a team down for the rest of its day: no new visit starts, and the next in-day re-plan (POST
+    /planning-runs for the date) gives its stops not started to other teams or leaves them out with reasons."""
+    return _read(session, service.stand_down(session, user, team_id, body))

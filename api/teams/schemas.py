@@ -92,6 +92,8 @@ class TeamRead(Read):
     experienced: bool
     start_point: GeoPoint | None = Field(description="Null: the branch office.")
     end_point: GeoPoint | None = Field(description="Null: the branch office.")
+    stood_down_at: Instant | None = Field(description="When it was stood down for the rest of its day; else null.")
+    stood_down_reason: str
     created_at: Instant
     updated_at: Instant
 
@@ -118,6 +120,8 @@ class TeamRead(Read):
             experienced=team.experienced,
             start_point=_point(team.start_lat, team.start_lon),
             end_point=_point(team.end_lat, team.end_lon),
+            stood_down_at=team.stood_down_at,
+            stood_down_reason=team.stood_down_reason,
             created_at=team.created_at,
             updated_at=team.updated_at,
         )
@@ -131,3 +135,10 @@ def lunch_break(team: Team) -> BreakWindow | None:
 
 def _point(lat: float | None, lon: float | None) -> GeoPoint | None:
     return None if lat is None or lon is None else GeoPoint(lat=lat, lon=lon)
+
+
+class StandDownCreate(Body):
+    """Stand a team down for the rest of its day (an agent did not turn up and no spare agent pairs with the other):
+    its stops not started go to other teams through the in-day re-plan, or are left out with reasons."""
+
+    reason: Annotated[str, Field(min_length=5, max_length=1000)] = Field(description="Why, in words kept on the team.")

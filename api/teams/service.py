@@ -1,5 +1,5 @@
 from collections.abc import Mapping, Sequence
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +13,7 @@ from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, ValidationFailed, problem_members
 from api.scope import in_scope
 from api.teams.models import Team, TeamMember
-from api.teams.schemas import TeamCreate, TeamUpdate, lunch_break
+from api.teams.schemas import StandDownCreate, TeamCreate, TeamUpdate, lunch_break
 from api.users import service as users_service
 from api.users.models import Role, User
 
@@ -75,6 +75,39 @@ class TeamNameTaken(Conflict):
     title = "A team with this name exists on that date"
     slug = "team-name-taken"
     members = problem_members(team_id=(UUID, "The team of that day with the name."))
+
+
+class TeamStoodDown(Conflict):
+    title = "The team is stood down for the rest of its day"
+    slug = "team-stood-down"
+    members = problem_members(
+        team_id=(UUID, "The team."),
+        stood_down_at=(datetime, "When it was stood down."),
+        reason=(str, "Why, in words."),
+    )
+
+
+def ensure_not_stood_down(team: Team) -> None:
+    if team.stood_down_at is not None:
+        raise TeamStoodDown(
+            f"{team.name} was stood down at {team.stood_down_at:%H:%M} UTC ({team.stood_down_reason}): its stops go"
+            " to other teams.",
+            team_id=team.id,
+            stood_down_at=team.stood_down_at,
+            reason=team.stood_down_reason,
+        )
+
+
+def stand_down(session: Session, user: User, team_id: UUID, data: StandDownCreate) -> Team:
+    """Stand the team down for the rest of its day: no new visit starts; plans made from now leave it its stops with
+    a visit or cancelled and give the others to other teams (or leave them out, with reasons)."""
+    team = get_team(session, user, team_id)
+    branch = session.get_one(Branch, team.branch_id)
+    _ensure_not_past(branch, team.work_date)
+    ensure_not_stood_down(team)
+    team.stood_down_at, team.stood_down_reason = utcnow(), data.reason
+    session.flush()
+    return team
 
 
 def teams_of(agent_id: UUID) -> Select[tuple[UUID]]:

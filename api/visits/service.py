@@ -40,6 +40,7 @@ from api.scope import in_scope
 from api.sheets import service as sheets_service
 from api.sheets.models import SheetStop, StopState, VisitSheet
 from api.sheets.schemas import care_flags
+from api.teams import service as teams_service
 from api.teams.models import Team
 from api.teams.service import TeamNotFound, teams_of
 from api.third_parties import service as third_parties_service
@@ -336,6 +337,8 @@ def check_in(
     sheet = sheets_service.door_sheet(session, sheets_service.get_sheet(session, user, sheet_id), request_id)
     stop = sheets_service.stop_of(session, sheet.id, request_id)
     earlier = session.scalar(select(CheckIn).where(CheckIn.client_id == data.client_id))
+    if earlier is None:
+        teams_service.ensure_not_stood_down(session.get_one(Team, sheet.team_id))
     if earlier is not None:
         if earlier.agent_id != user.id or earlier.visit_id != stop.visit_id:
             raise ClientIdReused("This client_id was used for another check-in.", client_id=data.client_id)
@@ -398,6 +401,7 @@ def start_visit(session: Session, user: User, visit_id: UUID, data: StartVisit, 
     ensure_stop_open(session, visit)
     _ensure_door_open(session, visit, session.get_one(VisitSheet, visit.sheet_id))
     team = session.get_one(Team, visit.team_id)
+    teams_service.ensure_not_stood_down(team)
     members = [member.agent_id for member in team.members]
     _ensure_departure_checked(session, team, members)
     if user.role in (Role.SUPERVISOR, Role.ADMIN):

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
 from api.branches.models import Branch
 from api.geo import GeoPoint
 from api.sheets import planner
+from api.teams.models import Team
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest
 from routing import portfolio
@@ -570,3 +572,67 @@ def test_an_urgent_visit_goes_to_the_team_it_costs_least_as_a_new_version_of_tha
         f"{url}/urgent-options", params={"visit_request_id": str(urgent.id)}, headers=auth_headers(supervisor)
     )
     assert again.status_code == 409 and again.json()["reason"] == "already_on_a_sheet"
+
+
+def test_a_team_stood_down_keeps_no_stop_to_visit_and_the_in_day_re_plan_gives_them_to_the_others(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    supervisor, work_date, planned = _two_teams_seen_at_each_others_stops(client, app, session, time_machine)
+    down, other = list(planned)
+    for team in session.scalars(select(Team).where(Team.work_date == work_date)):
+        team.max_visits = 10  # room for the whole day on the team left
+    session.commit()
+    agent = session.get_one(Team, UUID(down)).members[0].agent_id
+
+    stood = client.post(
+        f"/teams/{down}/stand-down", json={"reason": "agent 2 is ill"}, headers=auth_headers(supervisor)
+    )
+    again = client.post(f"/teams/{down}/stand-down", json={"reason": "twice"}, headers=auth_headers(supervisor))
+
+    assert stood.status_code == 200 and stood.json()["stood_down_at"] and stood.json()["stood_down_reason"]
+    assert again.status_code == 409 and problem_type(again) == "team-stood-down"
+    sheet = client.get(
+        "/me/sheet", params={"work_date": work_date.isoformat()}, headers=auth_headers(session.get_one(User, agent))
+    ).json()
+    point = sheet["stops"][0]["address"]["point"]
+    body = {"accuracy_m": 10, "device_time": datetime.now(UTC).isoformat(), "client_id": str(uuid4())} | point
+    refused = client.post(
+        f"/visit-sheets/{sheet['id']}/stops/{sheet['stops'][0]['visit_request_id']}/check-ins",
+        json=body,
+        headers=auth_headers(session.get_one(User, agent)),
+    )
+    assert refused.status_code == 409 and problem_type(refused) == "team-stood-down"
+
+    run = plan(client, app, supervisor, work_date=work_date.isoformat())
+    assert run["status"] == "succeeded", run
+    drafts = {summary["team_id"]: summary for summary in run["sheets"]}
+    assert drafts[down]["stops"] == 0
+    assert {change["kind"] for change in drafts[down]["changes"]} == {"moved_out"}
+    assert run["figures"]["planned"] == len(POINTS)
+    assert client.post(f"/planning-runs/{run['id']}/publish", headers=auth_headers(supervisor)).status_code == 200
+    taken = client.get(f"/visit-sheets/{drafts[other]['id']}", headers=auth_headers(supervisor)).json()
+    assert {stop["visit_request_id"] for stop in taken["stops"]} == planned[down] | planned[other]
+
+
+def test_a_spare_agent_takes_the_seat_of_one_who_did_not_turn_up_and_the_door_follows_the_new_pair(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    spare = make_user(session, Role.AGENT, day.branch)
+    day.at(time(8, 45))
+
+    repaired = client.patch(
+        f"/teams/{day.team.id}",
+        json={"agent_ids": [str(day.a.id), str(spare.id)]},
+        headers=auth_headers(day.supervisor),
+    )
+
+    assert repaired.status_code == 200, repaired.text
+    absent = client.get("/me/sheet", params={"work_date": day.work_date.isoformat()}, headers=auth_headers(day.b))
+    assert absent.status_code == 404
+    day.b = spare
+    day.at(time(9, 0))
+    for agent in (day.a, day.b):
+        day.post(agent, f"/teams/{day.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())})
+    visit = day.start(1)  # both check-ins of the new pair start it
+    assert client.get(f"/visits/{visit}", headers=auth_headers(spare)).json()["status"] == "in_progress"
