@@ -38,13 +38,13 @@ def large(instance: Instance) -> bool:
 
 
 def solve_decomposed(instance: Instance, *, finish_by: float, seed: int = 0) -> Plan:
-    """PyVRP's plan of the day by the rounds above, until `finish_by` (a `time.time()` instant), on two worker
+    """PyVRP's plan of the day by the rounds above, until `finish_by` (a `time.monotonic()` instant), on two worker
     processes; `stats.wall_s` is the whole call's."""
     began = time.perf_counter()
-    total_s = finish_by - time.time()
+    total_s = finish_by - time.monotonic()
     rng = np.random.default_rng(seed)
     with ProcessPoolExecutor(2, mp_context=get_context("spawn"), initializer=_adopt, initargs=(instance,)) as pool:
-        whole_by = time.time() + _WHOLE_SHARE * total_s
+        whole_by = time.monotonic() + _WHOLE_SHARE * total_s
         searches = [pool.submit(_whole, whole_by, seed + offset) for offset in (0, 1)]
         best = min(
             (future.result() for future in searches),
@@ -53,9 +53,9 @@ def solve_decomposed(instance: Instance, *, finish_by: float, seed: int = 0) -> 
         routes, feasible = _routes(best), best.stats.status == "feasible"
         round_s = max(_ROUND_LEAST_S, _ROUND_SHARE * total_s)
         number = 0
-        while finish_by - time.time() >= round_s / 2:
+        while finish_by - time.monotonic() >= round_s / 2:
             number += 1
-            until = min(finish_by, time.time() + round_s)
+            until = min(finish_by, time.monotonic() + round_s)
             cut = halves(instance, routes, rng)
             jobs = [
                 pool.submit(_half, teams, stops, routes, until, seed + 2 * number + side)
@@ -148,7 +148,7 @@ def _adopt(instance: Instance) -> None:
 
 def _whole(until: float, seed: int) -> Plan:
     assert _day is not None
-    plan = solve_pyvrp(_day, time_limit=timedelta(seconds=max(0.1, until - time.time())), seed=seed)
+    plan = solve_pyvrp(_day, time_limit=timedelta(seconds=max(0.1, until - time.monotonic())), seed=seed)
     assert plan is not None  # only days PyVRP expresses are cut in two
     return plan
 
@@ -166,7 +166,7 @@ def _half(
         _day.distances_m,
     )
     start = {team: list(routes.get(team, ())) for team in teams}
-    limit = timedelta(seconds=max(0.1, until - time.time()))
+    limit = timedelta(seconds=max(0.1, until - time.monotonic()))
     plan = solve_pyvrp(half, time_limit=limit, seed=seed, initial_routes=start, settle=False)
     assert plan is not None
     return _routes(plan), plan.stats.status == "feasible", plan.stats.objective

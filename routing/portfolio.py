@@ -108,10 +108,10 @@ def _cost(instance: Instance, plan: Plan) -> tuple[int, int]:
 
 
 def _work(sender: Connection, engine: Engine, instance: Instance, finish_by: float) -> None:
-    """A worker process: run the engine for what is left until `finish_by` (a `time.time()`) once the process has
+    """A worker process: run the engine for what is left until `finish_by` (`time.monotonic()`) once the process has
     started (spawning it and importing the engines take a second or more of the limit on a busy machine) and send
     back its plan, or the error it raised."""
-    left = max(_LEAST_S, finish_by - time.time())
+    left = max(_LEAST_S, finish_by - time.monotonic())
     try:
         plan = engine(instance, time_limit=timedelta(seconds=left))
     except Exception as error:  # raised again in the caller's process
@@ -123,7 +123,7 @@ def _work(sender: Connection, engine: Engine, instance: Instance, finish_by: flo
 @contextmanager
 def _worker(engine: Engine, instance: Instance, finish_by: float) -> Iterator[Callable[[float], Plan | None]]:
     """Start the engine in a spawned process; the context gives a function that waits for its plan until a
-    `time.time()` instant (None if it has not come by then), and stops the process on leaving."""
+    `time.monotonic()` instant (None if it has not come by then), and stops the process on leaving."""
     context = get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_work, args=(sender, engine, instance, finish_by), daemon=True)
@@ -131,7 +131,7 @@ def _worker(engine: Engine, instance: Instance, finish_by: float) -> Iterator[Ca
     sender.close()
 
     def result(by: float) -> Plan | None:
-        if not receiver.poll(max(0.0, by - time.time())):
+        if not receiver.poll(max(0.0, by - time.monotonic())):
             return None
         try:
             outcome = receiver.recv()
@@ -193,7 +193,9 @@ def solve(
     if workers < 2:
         plan = solve_ortools(instance, time_limit=time_limit, seed=seed, initial_routes=initial_routes, warm=warm)
         return replace(plan, stats=replace(plan.stats, wall_s=time.perf_counter() - started))
-    finish_by = time.time() + time_limit.total_seconds() - _WRAP_UP_S  # wall clock: the same in every process
+    finish_by = (
+        time.monotonic() + time_limit.total_seconds() - _WRAP_UP_S
+    )  # CLOCK_MONOTONIC: one clock for every process of the machine, whatever the wall clock does
     if not warm and expressible(instance) and large(instance):
         plans: list[Plan | None] = [solve_decomposed(instance, finish_by=finish_by, seed=seed)]
     else:
@@ -207,8 +209,8 @@ def solve(
         if all(plan is not None and plan.stats.engine == "pyvrp" for plan in plans):
             left = max(_FALLBACK_LEAST.total_seconds(), time_limit.total_seconds() - (time.perf_counter() - started))
             ortools = partial(solve_ortools, seed=seed, initial_routes=initial_routes, warm=warm)
-            with _worker(ortools, instance, time.time() + left) as fallback:
-                plans.append(fallback(time.time() + left + _LATE_S))
+            with _worker(ortools, instance, time.monotonic() + left) as fallback:
+                plans.append(fallback(time.monotonic() + left + _LATE_S))
         # no engine found a plan the checker accepts: give OR-Tools' plan, which names its dropped stops
         found = [plan for plan in reversed(plans) if plan is not None]
         best = found[0] if found else _no_plan(instance, seed)
