@@ -87,7 +87,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         tracking = settings.tracking
         watch = (
-            TrackWatch(app.state.sessionmaker, timedelta(minutes=tracking.duty_margin_min), tracking.watch_interval_s)
+            TrackWatch(
+                app.state.sessionmaker,
+                timedelta(minutes=tracking.duty_margin_min),
+                tracking.watch_interval_s,
+                settings.planning.travel_mode,
+            )
             if tracking.watch_interval_s
             else None
         )

@@ -36,7 +36,7 @@ FINDING_KINDS = (
     "team_out_of_contact",
     "team_off_route",
 )
-NEW_FINDING_KIND = "sheet_changed"
+NEW_FINDING_KINDS = ("sheet_changed", "team_running_late")
 
 
 def _enum(name: str, *values: str, length: int | None = None) -> sa.Enum:
@@ -63,7 +63,7 @@ def upgrade() -> None:
         batch.alter_column(
             "kind",
             existing_type=_finding_kind(*FINDING_KINDS),
-            type_=_finding_kind(*FINDING_KINDS, NEW_FINDING_KIND),
+            type_=_finding_kind(*FINDING_KINDS, *NEW_FINDING_KINDS),
             existing_nullable=False,
         )
 
@@ -72,13 +72,13 @@ def downgrade() -> None:
     with op.batch_alter_table("team") as batch:
         batch.drop_column("stood_down_reason")
         batch.drop_column("stood_down_at")
-    new = f"SELECT id FROM finding WHERE kind = '{NEW_FINDING_KIND}'"
+    new = "SELECT id FROM finding WHERE kind IN ('sheet_changed', 'team_running_late')"
     op.execute(f"DELETE FROM webhook_delivery WHERE finding_id IN ({new})")
     op.execute(f"DELETE FROM finding WHERE id IN ({new})")
     with op.batch_alter_table("finding") as batch:
         batch.alter_column(
             "kind",
-            existing_type=_finding_kind(*FINDING_KINDS, NEW_FINDING_KIND),
+            existing_type=_finding_kind(*FINDING_KINDS, *NEW_FINDING_KINDS),
             type_=_finding_kind(*FINDING_KINDS),
             existing_nullable=False,
         )

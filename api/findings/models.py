@@ -16,7 +16,8 @@ class FindingKind(StrEnum):
         a report rejected, a suspected fake address, a visit where nobody was met, a photo of a visit flagged for review
         (taken far from the address or outside the visit), a visit longer on site than the branch allows, a visit whose
     presence is doubtful; and, about a team rather than a case, a team out of contact or off its route, and a team's
-    day changed by a new version of its sheet published while the day is under way."""
+    day changed by a new version of its sheet published while the day is under way, and a team that can no longer
+    reach all its stops."""
 
     REPAYMENT_PROMISED = "repayment_promised"
     CONTACT_FOUND = "contact_found"
@@ -31,6 +32,7 @@ class FindingKind(StrEnum):
     TEAM_OUT_OF_CONTACT = "team_out_of_contact"
     TEAM_OFF_ROUTE = "team_off_route"
     SHEET_CHANGED = "sheet_changed"
+    TEAM_RUNNING_LATE = "team_running_late"
 
 
 # about the team's conduct, not the debtor: for the supervisor's feed and webhooks, not the phone collector's
@@ -40,6 +42,7 @@ STAFF_ONLY = frozenset(
         FindingKind.TEAM_OUT_OF_CONTACT,
         FindingKind.TEAM_OFF_ROUTE,
         FindingKind.SHEET_CHANGED,
+        FindingKind.TEAM_RUNNING_LATE,
     }
 )
 

@@ -178,6 +178,30 @@ class SheetChanged(FindingPayload):
     summary: str = Field(description="What changed, in words.")
 
 
+class LateMove(BaseModel):
+    """A stop the late team will miss, and the team proposed to take it."""
+
+    visit_request_id: UUID
+    to_team_id: UUID | None = Field(description="Null: no team can take it today; the fix leaves it for another day.")
+    to_team_name: str | None
+
+
+class TeamRunningLate(FindingPayload):
+    """From where a team is now, it can no longer reach all its planned stops inside their windows, the legal hours
+    and its shift. The proposal moves each stop it will miss to the team where it adds least; the supervisor applies
+    it in one action (`POST /visit-sheets/days/{work_date}/late-fixes`)."""
+
+    team_id: UUID
+    team_name: str
+    work_date: date
+    sheet_id: UUID = Field(description="The sheet the finding is about: it is raised once per version.")
+    version: int
+    after: Instant = Field(description="When it is through the stops it can still make: it misses the others.")
+    missed: int
+    proposal: list[LateMove]
+    summary: str = Field(description="What will be missed and the fix, in words.")
+
+
 PAYLOADS: dict[FindingKind, type[FindingPayload]] = {
     FindingKind.REPAYMENT_PROMISED: RepaymentPromised,
     FindingKind.CONTACT_FOUND: ContactFound,
@@ -192,6 +216,7 @@ PAYLOADS: dict[FindingKind, type[FindingPayload]] = {
     FindingKind.TEAM_OUT_OF_CONTACT: TeamOutOfContact,
     FindingKind.TEAM_OFF_ROUTE: TeamOffRoute,
     FindingKind.SHEET_CHANGED: SheetChanged,
+    FindingKind.TEAM_RUNNING_LATE: TeamRunningLate,
 }
 
 

@@ -7,18 +7,22 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request,
 from sqlalchemy.orm import Session
 
 from api.audit.chain import record_read
+from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.branches.service import BranchNotFound, BranchRequired
 from api.db import SessionDep
 from api.deps import Agent, Manager, require_roles
+from api.findings.schemas import LateMove
 from api.geo import GeoPoint
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_responses
-from api.sheets import replan, service, urgent
+from api.sheets import lateness, replan, service, urgent
 from api.sheets.exports import printed_sheet
 from api.sheets.models import RunStatus, SheetStatus, VisitSheet
 from api.sheets.printing import PrintedSheet, SheetFontMissing, render_csv, render_pdf
 from api.sheets.schemas import (
+    LateFixCreate,
+    LateTeamRead,
     PlanEditPut,
     PlanningRunCreate,
     PlanningRunRead,
@@ -35,6 +39,7 @@ from api.sheets.schemas import (
     change_reads,
     sheet_read,
 )
+from api.teams.service import TeamNotFound
 from api.users.models import Role, User
 from api.visit_requests.service import VisitRequestNotFound
 
@@ -282,6 +287,65 @@ def insert_urgent_visit(
     travel_mode = request.app.state.settings.planning.travel_mode
     _, sheet = urgent.insert(session, user, work_date, body.visit_request_id, body.team_id, travel_mode)
     return _read(session, sheet)
+
+
+@sheets_router.get(
+    "/days/{work_date}/late-teams",
+    responses=problem_responses(RoleNotAllowed, BranchRequired, BranchNotFound, ValidationFailed),
+)
+def list_late_teams(
+    work_date: date,
+    request: Request,
+    session: SessionDep,
+    user: Manager,
+    branch_id: Annotated[UUID | None, Query(description="The branch (required for admins).")] = None,
+) -> list[LateTeamRead]:
+    """The teams that can no longer reach all their planned stops from where they are now, each with the stops it
+    will miss and the teams proposed to take them (the `team_running_late` finding says the same)."""
+    branch = (
+        branches_service.get_branch(session, user, branch_id)
+        if branch_id is not None
+        else branches_service.branch_for_new_row(session, user, None)
+    )
+    travel_mode = request.app.state.settings.planning.travel_mode
+    return [
+        LateTeamRead(
+            team_id=late.team.id,
+            team_name=late.team.name,
+            sheet_id=late.sheet.id,
+            version=late.sheet.version,
+            after=late.after,
+            missed=len(late.moves),
+            proposal=[
+                LateMove(
+                    visit_request_id=move.visit_request_id,
+                    to_team_id=move.to_team.id if move.to_team else None,
+                    to_team_name=move.to_team.name if move.to_team else None,
+                )
+                for move in late.moves
+            ],
+            summary=late.summary(late.day.midnight),
+        )
+        for late in lateness.late_teams(session, branch, work_date, travel_mode)
+    ]
+
+
+@sheets_router.post(
+    "/days/{work_date}/late-fixes",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(
+        RoleNotAllowed, TeamNotFound, lateness.TeamNotLate, service.PlanOutdated, ValidationFailed
+    ),
+)
+def apply_late_fix(
+    work_date: date, body: LateFixCreate, request: Request, session: SessionDep, user: Manager
+) -> PlanningRunRead:
+    """Apply a late team's proposed fix in one action: its missed stops go to the teams proposed (those no team can
+    take go back to their requests' queue), each changed team's sheet a new version, published at once."""
+    travel_mode = request.app.state.settings.planning.travel_mode
+    run, _ = lateness.apply_fix(session, user, work_date, body.team_id, travel_mode)
+    session.refresh(run)
+    return PlanningRunRead.from_row(run)
 
 
 @sheets_router.get(

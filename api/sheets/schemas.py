@@ -12,6 +12,7 @@ from shapely.geometry import mapping
 from api.addresses.grades import AddressGrade
 from api.cases.models import OverdueBucket
 from api.cases.schemas import AddressParts, mask_id_number
+from api.findings.schemas import LateMove
 from api.geo import GeoPoint
 from api.schemas import Body, FromJson, Instant, LocalTime
 from api.sheets.changes import ChangeKind, StopChange
@@ -492,4 +493,23 @@ class UrgentInsertionCreate(Body):
     """Insert an urgent visit into the chosen team's day: a new version of that team's sheet only."""
 
     visit_request_id: FromJson[UUID]
+    team_id: FromJson[UUID]
+
+
+class LateTeamRead(BaseModel):
+    """A team that can no longer reach all its planned stops from where it is now, and the proposed fix."""
+
+    team_id: UUID
+    team_name: str
+    sheet_id: UUID
+    version: int | None
+    after: Instant = Field(description="When it is through the stops it can still make: it misses the others.")
+    missed: int
+    proposal: list[LateMove]
+    summary: str
+
+
+class LateFixCreate(Body):
+    """Apply the proposed fix of a late team: its missed stops to the teams proposed, each a new version."""
+
     team_id: FromJson[UUID]

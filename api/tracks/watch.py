@@ -15,6 +15,7 @@ from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import Finding, FindingKind
 from api.rules.tracking import Duty, Point, Span, TimedFix, TrackingRules, duty, gaps, off_route, server_time
+from api.sheets import lateness
 from api.sheets.models import VisitSheet
 from api.teams.models import Team
 from api.tracks import service as tracks_service
@@ -116,10 +117,12 @@ def _alert(session: Session, track: Track, kind: AlertKind, span: Span) -> Findi
 
 
 class TrackWatch:
-    """Looks over the on-duty tracks from a thread of the server, every `interval_s`."""
+    """Looks over the on-duty tracks and the days under way (teams running late) from a thread of the server, every
+    `interval_s`."""
 
-    def __init__(self, sessions: sessionmaker[Session], margin: timedelta, interval_s: float) -> None:
+    def __init__(self, sessions: sessionmaker[Session], margin: timedelta, interval_s: float, travel_mode: str) -> None:
         self._sessions, self._margin, self._interval_s = sessions, margin, interval_s
+        self._travel_mode = travel_mode
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="track-watch", daemon=True)
 
@@ -135,5 +138,7 @@ class TrackWatch:
             try:
                 with self._sessions.begin() as session:
                     watch_tracks(session, self._margin)
+                with self._sessions.begin() as session:
+                    lateness.watch_all(session, self._travel_mode)
             except Exception:  # the database may be away a moment: the next round tries again
                 log.exception("track watch round failed")

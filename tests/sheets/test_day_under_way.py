@@ -15,7 +15,7 @@ from time_machine import TimeMachineFixture
 
 from api.branches.models import Branch
 from api.geo import GeoPoint
-from api.sheets import planner
+from api.sheets import lateness, planner
 from api.teams.models import Team
 from api.users.models import Role, User
 from api.visit_requests.models import VisitRequest
@@ -636,3 +636,37 @@ def test_a_spare_agent_takes_the_seat_of_one_who_did_not_turn_up_and_the_door_fo
         day.post(agent, f"/teams/{day.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())})
     visit = day.start(1)  # both check-ins of the new pair start it
     assert client.get(f"/visits/{visit}", headers=auth_headers(spare)).json()["status"] == "in_progress"
+
+
+def test_a_team_running_late_is_found_with_a_fix_the_supervisor_applies_in_one_action(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    helper = make_team(session, day.branch, work_date=day.work_date)  # a team added to the day, with no stops yet
+    day.at(time(15, 30))  # nothing visited yet: eight stops no longer fit before 18:00
+    url = f"/visit-sheets/days/{day.work_date.isoformat()}"
+
+    late = client.get(f"{url}/late-teams", headers=auth_headers(day.supervisor))
+
+    assert late.status_code == 200, late.text
+    [found] = late.json()
+    assert found["team_id"] == str(day.team.id) and found["missed"] >= 1
+    assert {move["to_team_name"] for move in found["proposal"]} == {helper.name}
+    assert f"{day.team.name} will miss {found['missed']} stop" in found["summary"]
+    assert datetime.fromisoformat(found["after"]) >= day.moment(time(15, 30))
+    branch = session.get_one(Branch, day.branch.id)
+    told = lateness.watch(session, branch, day.work_date, "driving")
+    assert [finding.kind.value for finding in told] == ["team_running_late"]
+    assert lateness.watch(session, branch, day.work_date, "driving") == []  # once per version of the sheet
+    session.commit()
+
+    fixed = client.post(f"{url}/late-fixes", json={"team_id": str(day.team.id)}, headers=auth_headers(day.supervisor))
+
+    assert fixed.status_code == 201, fixed.text
+    moved = {move["visit_request_id"] for move in found["proposal"]}
+    sheets = {
+        sheet["team_id"]: sheet for sheet in client.get(url, headers=auth_headers(day.supervisor)).json()["sheets"]
+    }
+    assert not moved & {stop["visit_request_id"] for stop in sheets[str(day.team.id)]["stops"]}
+    assert moved <= {stop["visit_request_id"] for stop in sheets[str(helper.id)]["stops"]}
+    assert client.get(f"{url}/late-teams", headers=auth_headers(day.supervisor)).json() == []
