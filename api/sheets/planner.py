@@ -148,7 +148,7 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
                 )
             if run.based_on_id is not None and settings.warm_resolve:
                 start = previous_routes(session, run.based_on_id, day, pins, {str(key) for key in edits})
-            elif homes:
+            elif homes and settings.warm_resolve:
                 start = live.planned_routes(day.teams, day.requests)  # the day as published, to repair and improve
             _stage(session, run, "solving", 15)
             with _timed(timings, "solve_s"), _progress_ticker(sessions, run_id, run.time_limit_s):

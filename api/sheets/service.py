@@ -124,7 +124,9 @@ def list_runs(
 
 
 def start_run(session: Session, user: User, data: PlanningRunCreate, settings: PlanningSettings) -> PlanningRun:
-    """Queue a run for the branch and date; refused while another is queued or running for them."""
+    """Queue a run for the branch and date; refused while another is queued or running for them. An in-day run
+    starts from the published day and stops once settled, so unless a time limit is asked for it gets the shorter
+    `resolve_time_limit_s`, as a re-solve does."""
     branch = branches_service.branch_for_new_row(session, user, data.branch_id)
     today = branches_service.local_today(branch)
     work_date = data.work_date or today + timedelta(days=1)
@@ -135,13 +137,17 @@ def start_run(session: Session, user: User, data: PlanningRunCreate, settings: P
             today=today,
             errors=[{"pointer": "#/work_date", "detail": "today or later"}],
         )
-    time_limit_s = _time_limit(data.time_limit_s, settings)
+    kind = run_kind(branch, work_date)
+    asked = data.time_limit_s
+    if asked is None and kind is RunKind.IN_DAY and settings.warm_resolve:
+        asked = min(settings.resolve_time_limit_s, settings.time_limit_s)
+    time_limit_s = _time_limit(asked, settings)
     _give_up_abandoned(session, branch.id, work_date)
     _ensure_no_active_run(session, branch.id, work_date)
     run = PlanningRun(
         branch_id=branch.id,
         work_date=work_date,
-        kind=run_kind(branch, work_date),
+        kind=kind,
         time_limit_s=time_limit_s,
         move_cost_m=settings.move_cost_m if data.move_cost_m is None else data.move_cost_m,
         requested_by_id=user.id,

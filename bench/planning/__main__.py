@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import astuple, fields, replace
 from pathlib import Path
 
+from bench.planning.in_day import measure_in_day, print_in_day
 from bench.planning.measure import DatabaseNotEmpty, Day, PlanningFailed, PlanningRow, measure, median_row
 
 TARGET_SHARE = 0.10  # the issue: "solving dominates, and the rest stays under 10 % of it"
@@ -109,6 +110,12 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--resolve", action="store_true", help="then pin one request to another team and time the re-solve"
     )
     parser.add_argument("--demo", action="store_true", help="plan the demo branch's day instead of a generated one")
+    parser.add_argument(
+        "--in-day",
+        action="store_true",
+        help="publish the day, then at 11:00 (40 %% done, 3 teams down) time the in-day re-plan, a cold re-plan and"
+        " an urgent visit (bench/planning/in_day.py)",
+    )
     args = parser.parse_args(argv)
     if min(args.requests, args.teams, args.time_limit, args.repeat) < 1:
         parser.error("--requests, --teams, --time-limit and --repeat must be at least 1")
@@ -137,6 +144,16 @@ def _runs(args: argparse.Namespace) -> tuple[list[PlanningRow], list[PlanningRow
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark the arguments ask for."""
     args = _arguments(argv)
+    if args.in_day:
+        print(f"in-day: {args.requests} requests, {args.teams} teams, evening {args.time_limit} s, seed {args.seed}")
+        try:
+            result = measure_in_day(
+                args.requests, args.teams, args.seed, args.time_limit, database_url=args.database_url
+            )
+        except (DatabaseNotEmpty, PlanningFailed) as error:
+            raise SystemExit(f"{type(error).__name__}: {error}") from None
+        print_in_day(result)
+        return
     what = "the demo day" if args.demo else f"{args.requests} requests, {args.teams} teams"
     print(f"planning: {what}, {args.time_limit} s, seed {args.seed}", flush=True)
     _print_line(HEADER)
