@@ -45,6 +45,19 @@ function removeButton(run, requestId, onChange) {
   });
 }
 
+/** What a draft changes in its team's published day, counted by kind ("新增 2 · 调出 1 → 外访二组 · 改时 3"). */
+function changeLine(changed) {
+  if (!changed.length) return h("p", { class: "changes muted", text: t("no_change") });
+  const kinds = ["added", "moved_in", "removed", "moved_out", "cancelled", "retimed"];
+  const parts = kinds.map((kind) => {
+    const of = changed.filter((change) => change.kind === kind);
+    if (!of.length) return null;
+    const teams = [...new Set(of.map((change) => change.other_team_name).filter(Boolean))];
+    return `${t(`change.${kind}`)} ${of.length}${teams.length ? ` (${teams.join("、")})` : ""}`;
+  }).filter(Boolean);
+  return h("p", { class: "changes", text: parts.join(" · ") });
+}
+
 /** The run against the one before it: planned, left out, km, and per team. */
 function comparison(run, previous) {
   if (!previous || previous.status !== "succeeded") return null;
@@ -93,7 +106,7 @@ export async function planningView(view, { date: workDate }) {
           href: "#/planning", dataset: { run: run.id },
           onclick: (event) => { event.preventDefault(); show(run); },
           text: `#${index + 1} ${moment(run.created_at)} · ${t(`run.${run.status}`)}`
-            + (run.published_at ? ` · ${t("published")}` : ""),
+            + (run.kind === "in_day" ? ` · ${t("in_day")}` : "") + (run.published_at ? ` · ${t("published")}` : ""),
         }))) : h("li", { class: "muted", text: t("no_runs") }));
   }
 
@@ -127,13 +140,17 @@ export async function planningView(view, { date: workDate }) {
     const head = h("div", { class: "run-head", dataset: { status: run.status } },
       h("strong", { id: "run-status", text: `${t("run_status")}: ${t(`run.${run.status}`)}` }),
       ` · ${t("stage")}: ${run.stage} `, progress, ` ${run.progress}%`,
-      run.error ? h("p", { class: "error", text: run.error }) : null);
+      run.failure ? h("p", { class: "error", id: "run-failure", text: `${t(`failure.${run.failure}`)} (${run.failure})` }) : null,
+      run.error && run.failure === "error" ? h("p", { class: "error", text: run.error }) : null);
     fill(panel, head);
     watch(run);
     if (run.status !== "succeeded") {
       layer.clearLayers();
+      if (run.unplanned.length) append(panel, [leftOutTable(run, null, () => {})]);
       return;
     }
+    if (!run.published_at) run = await api.get(`/planning-runs/${run.id}`);  // with what each sheet changes
+    const changes = new Map(run.sheets.map((sheet) => [sheet.id, sheet.changes]));
     const day = await api.get(`/visit-sheets/days/${run.work_date}?run_id=${run.id}`);
     const teams = drawSheets(map, layer, day, {
       onStop: (sheet, stop, marker) => marker.bindPopup(stopDetails(sheet, stop), { maxWidth: 360 }).openPopup(),
@@ -141,7 +158,9 @@ export async function planningView(view, { date: workDate }) {
     const changed = (updated) => show(updated).catch(showError);
     const pending = run.edits.filter((edit) => edit.pending);
     const index = runs.findIndex((candidate) => candidate.id === run.id);
-    const previous = runs.find((candidate) => candidate.id === run.based_on_id) || runs[index - 1];
+    // against what it re-solves, else what the phones have now (the latest published run), else the run before
+    const published = runs.filter((candidate) => candidate.published_at && candidate.id !== run.id).at(-1);
+    const previous = runs.find((candidate) => candidate.id === run.based_on_id) || published || runs[index - 1];
     const actions = h("div", { class: "toolbar" });
     if (!run.published_at) {
       actions.append(
@@ -159,20 +178,30 @@ export async function planningView(view, { date: workDate }) {
         }),
         h("button", {
           type: "button", id: "publish-run", class: "primary", text: t("publish"),
-          onclick: async () => {
+          onclick: async (event) => {
+            const button = event.currentTarget;
+            if (run.kind === "in_day" && !button.dataset.confirming) {
+              button.dataset.confirming = "yes";
+              button.textContent = t("confirm_publish");
+              actions.after(h("p", { class: "warning", id: "publish-warning", text: t("publish_in_day") }));
+              return;
+            }
             try {
               const published = await api.post(`/planning-runs/${run.id}/publish`);
               toast(t("published_ok"));
               await loadRuns();
               await show(published);
             } catch (error) {
-              showError(error);
+              if (error.problem?.type?.endsWith("/plan-outdated")) outdated(error.problem, run);
+              else showError(error);
             }
           },
         }));
     }
     const sheets = h("ul", { class: "team-list" }, teams.map(({ sheet, colour }) => {
       const card = teamCard(sheet, colour);
+      const sheetChanges = changes.get(sheet.id);
+      if (sheetChanges) card.append(changeLine(sheetChanges));
       card.append(h("button", {
         type: "button", class: "small link pdf", text: `${t("pdf")} (PDF)`,
         onclick: (event) => {
@@ -189,15 +218,7 @@ export async function planningView(view, { date: workDate }) {
       }
       return card;
     }));
-    const leftOut = h("table", { class: "left-out", id: "left-out" },
-      h("caption", { text: `${t("left_out")} (${run.unplanned.length})` }),
-      h("tbody", {}, run.unplanned.map((row) => {
-        const request = requests.get(row.visit_request_id);
-        return h("tr", { dataset: { request: row.visit_request_id } },
-          h("td", { text: request ? `${request.debtor_name} · ${request.address_text}` : row.visit_request_id }),
-          h("td", { class: "reason", text: `${row.reason}: ${row.detail}` }),
-          h("td", {}, run.published_at ? null : pinForm(run, row.visit_request_id, day.sheets, changed)));
-      })));
+    const leftOut = leftOutTable(run, day, changed);
     const edits = run.edits.length ? h("ul", { class: "edits", id: "edits" }, run.edits.map((edit) => {
       const request = requests.get(edit.visit_request_id);
       return h("li", {},
@@ -219,6 +240,41 @@ export async function planningView(view, { date: workDate }) {
       facts([[t("planned"), run.figures.planned], [t("unplanned"), run.figures.unplanned],
         [t("distance"), km(run.figures.distance_m || 0)], [t("published"), moment(run.published_at)]]),
       actions, comparison(run, previous), edits ? h("h4", { text: t("edits") }) : null, edits, sheets, leftOut]);
+  }
+
+  /** The left-out requests with their reason (and, on an unpublished draft, a pin form each). */
+  function leftOutTable(run, day, changed) {
+    return h("table", { class: "left-out", id: "left-out" },
+      h("caption", { text: `${t("left_out")} (${run.unplanned.length})` }),
+      h("tbody", {}, run.unplanned.map((row) => {
+        const request = requests.get(row.visit_request_id);
+        return h("tr", { dataset: { request: row.visit_request_id } },
+          h("td", { text: request ? `${request.debtor_name} · ${request.address_text}` : row.visit_request_id }),
+          h("td", { class: "reason", text: `${row.reason}: ${row.detail}` }),
+          h("td", {}, run.published_at || !day ? null : pinForm(run, row.visit_request_id, day.sheets, changed)));
+      })));
+  }
+
+  /** A plan the day has moved past: what the day holds, in words, and the in-day re-plan to make instead. */
+  function outdated(problem, run) {
+    panel.querySelector("#plan-outdated")?.remove();
+    const why = problem.detail?.startsWith("Sheets of") ? t("outdated_superseded") : t("outdated_before");
+    const holds = t("day_holds").replace("{done}", problem.done).replace("{in_progress}", problem.in_progress)
+      .replace("{cancelled}", problem.cancelled);
+    panel.prepend(h("div", { class: "error", id: "plan-outdated", role: "alert" },
+      h("p", { text: `${t("plan_outdated")}${why}${holds}` }),
+      h("button", {
+        type: "button", id: "in-day-replan", class: "primary", text: t("in_day_replan"),
+        onclick: async () => {
+          try {
+            const next = await api.post("/planning-runs", { work_date: run.work_date });
+            await loadRuns();
+            await show(next);
+          } catch (error) {
+            showError(error);
+          }
+        },
+      })));
   }
 
   start.addEventListener("click", async () => {
