@@ -91,6 +91,7 @@ MATRIX: dict[str, tuple[Body, bool]] = {
     "PATCH /teams/{team_id}": (lambda: {"name": f"Renamed {uuid4().hex[:6]}"}, False),
     "GET /teams/{team_id}/track": (lambda: None, False),
     "POST /teams/{team_id}/departure-checks": (lambda: {"items": CHECKLIST, "client_id": str(uuid4())}, True),
+    "POST /teams/{team_id}/stand-down": (lambda: {"reason": "an agent is ill"}, False),
     "GET /users/{user_id}": (lambda: None, False),
     "PATCH /users/{user_id}": (lambda: {"full_name": "Renamed"}, False),
     "GET /visit-requests/{visit_request_id}": (lambda: None, False),

@@ -2,13 +2,17 @@
 told why in words and re-plans the rest of the day in one click, sees what each team's sheet changes, and confirms
 before publishing; the morning's visits stay where they were."""
 
-from datetime import time
+from datetime import date, time
+from uuid import UUID
 
 from playwright.sync_api import expect
 from time_machine import TimeMachineFixture
 
-from tests.console.conftest import Console, Live
+from api.cases.models import DebtCase
+from api.geo import GeoPoint
+from tests.console.conftest import Console, Live, wait_until
 from tests.console.test_console import _completed_visit, _day, _on_the_day, _planned, _seeded
+from tests.factories import make_address, make_visit_request
 
 
 def test_an_evening_draft_is_refused_in_words_and_the_in_day_re_plan_is_published_after_a_confirmation(
@@ -56,4 +60,56 @@ def test_an_evening_draft_is_refused_in_words_and_the_in_day_re_plan_is_publishe
     page.click("#language")
     expect(page.locator("#run-list li").nth(2)).to_contain_text("in-day re-plan")
     console.screenshot("in-day-english")
+    assert console.problems == []
+
+
+def test_today_shows_each_team_s_timeline_and_an_urgent_request_goes_to_a_team_that_can_take_it(
+    console: Console, live: Live, time_machine: TimeMachineFixture
+) -> None:
+    work_date = _seeded(live)
+    _planned(live, work_date)
+    _on_the_day(time_machine, work_date, time(10, 0))
+    sheets = _day(live, work_date)["sheets"]
+    _completed_visit(live, sheets[0], sheets[0]["stops"][0])
+    stop = sheets[1]["stops"][-1]  # a new request beside the second team's last stop, due today
+    case_id = live.call("supervisor", "GET", f"/visit-requests/{stop['visit_request_id']}").json()["case_id"]
+    point = stop["address"]["point"]
+    with live.app.state.sessionmaker() as session:
+        case = session.get_one(DebtCase, UUID(case_id))
+        address = make_address(session, case, point=GeoPoint(lat=point["lat"] + 0.002, lon=point["lon"]))
+        day = date.fromisoformat(work_date)
+        urgent = make_visit_request(session, address, priority=5, earliest_date=day, latest_date=day)
+        urgent_id = str(urgent.id)
+    longer = live.call("supervisor", "PATCH", f"/teams/{sheets[1]['team_id']}", json={"shift_end": "20:00"})
+    assert longer.status_code == 200, longer.text  # the demo day is full: this team stays on to take more
+    page = console.page
+    console.log_in("supervisor")
+
+    console.go(f"today/{work_date}")
+
+    expect(page.locator("#timeline li.timeline-row")).to_have_count(len(sheets))
+    expect(page.locator("#timeline .stop-block.state-done")).to_have_count(1)
+    expect(page.locator("#timeline .now-line")).to_have_count(len(sheets))
+    request = page.locator(f"#open-requests li.open-request[data-request='{urgent_id}']")
+    request.locator("button.who-can-take").click()
+    expect(request.locator("li.option").first).to_contain_text("到达")
+    console.screenshot("today-options")
+    request.locator("button.insert").first.click()
+    expect(page.locator(f"#open-requests li.open-request[data-request='{urgent_id}']")).to_have_count(0)
+    held = {stop["visit_request_id"] for sheet in _day(live, work_date)["sheets"] for stop in sheet["stops"]}
+    assert urgent_id in held
+    row = page.locator("#timeline li.timeline-row").last
+    row.locator("input[name=stand_down_reason]").fill("agent ill this morning")
+    row.locator("button.danger").click()
+    team_id = row.get_attribute("data-team")
+    wait_until(
+        lambda: live.call("supervisor", "GET", f"/teams/{team_id}").json()["stood_down_at"] is not None,
+        what="the stand-down",
+    )
+    expect(page.locator(f"#timeline li.timeline-row[data-team='{team_id}'] .stood-down-since")).to_contain_text(
+        "已停工"
+    )
+    console.screenshot("today")
+    page.click("#language")
+    expect(page.locator("h3").first).to_have_text("Teams' timelines")
     assert console.problems == []

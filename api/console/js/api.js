@@ -96,7 +96,17 @@ async function send(path, { method = "GET", body, headers = {}, anonymous = fals
   return finish(response, raw);
 }
 
+// how far the server's clock is ahead of this device's, from the Date header of its last answer (whole seconds)
+let serverAheadMs = 0;
+
+/** Now by the server's clock: a tablet whose clock is off still draws the now-line where the server's day is. */
+export function serverNow() {
+  return Date.now() + serverAheadMs;
+}
+
 async function finish(response, raw) {
+  const date = Date.parse(response.headers.get("date") || "");
+  if (!Number.isNaN(date)) serverAheadMs = date - Date.now();
   if (raw && (response.ok || response.status === 304)) return response;
   if (!response.ok) {
     const type = response.headers.get("content-type") || "";

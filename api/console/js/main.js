@@ -6,6 +6,7 @@ import { setLanguage, setTimeZone, t, currentLanguage } from "./i18n.js";
 import { configureMaps } from "./map.js";
 import { dayView } from "./day.js";
 import { planningView } from "./planning.js";
+import { todayView } from "./today.js";
 import { addressesView } from "./addresses.js";
 import { visitsView, visitView } from "./visits.js";
 import { findingsView } from "./findings.js";
@@ -14,6 +15,7 @@ import { caseView } from "./cases.js";
 const MANAGERS = ["supervisor", "admin"];
 const SCREENS = [
   { path: "day", roles: ["supervisor", "admin", "agent"], view: dayView },
+  { path: "today", roles: MANAGERS, view: todayView },
   { path: "planning", roles: MANAGERS, view: planningView },
   { path: "addresses", roles: MANAGERS, view: addressesView },
   { path: "visits", roles: MANAGERS, view: visitsView },
