@@ -3,34 +3,27 @@ windows, the legal hours and its shift; a proposed fix (each such stop to the te
 another day); the finding that tells the supervisor; and the fix applied in one action.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
 from api.branches.models import Branch
-from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import Finding, FindingKind
 from api.problems import Conflict, problem_members
-from api.rules.hours import Closed
-from api.sheets import eligibility, live
-from api.sheets import service as sheets_service
-from api.sheets.instance import PlannedDay, build_day, local_midnight, team_point, visit_windows
-from api.sheets.models import PlanningRun, RunKind, RunStatus, VisitSheet
-from api.sheets.planner import planned_sheet
+from api.sheets import direct, live
+from api.sheets.instance import PlannedDay
+from api.sheets.models import PlanningRun, VisitSheet
+from api.sheets.rest import rest_of_day
 from api.teams import service as teams_service
 from api.teams.models import Team
 from api.users.models import User
 from routing.breaks import fits, timed_route, trim
 from routing.insertion import insertions
-from routing.matrix import GreatCircle
-from routing.model import TimeWindow
 from routing.plan import Route
 
 
@@ -76,31 +69,10 @@ class TeamNotLate(Conflict):
 def late_teams(session: Session, branch: Branch, work_date: date, travel_mode: str) -> list[LateTeam]:
     """The branch's teams at work that can no longer reach all their planned stops from where they are now, each
     with the proposed fix."""
-    day_now = live.live_day(session, branch.id, work_date)
-    teams = list(
-        session.scalars(
-            select(Team)
-            .where(Team.branch_id == branch.id, Team.work_date == work_date, Team.stood_down_at.is_(None))
-            .order_by(Team.name)
-        )
-    )
-    if not day_now.teams or not teams:
+    rest = rest_of_day(session, branch, work_date, travel_mode)
+    if rest is None:
         return []
-    planned = live.requests_by_id(session, {UUID(key) for key in day_now.homes()})
-    if not planned:
-        return []
-    rules = branches_service.rules_of(branch)
-    gate = eligibility.verdicts(session, rules, work_date, list(planned.values()))
-    windows = {}
-    for request in planned.values():
-        found = visit_windows(rules, work_date, request, gate[request.id].avoid)
-        windows[request.id] = () if isinstance(found, Closed) else found
-    midnight = local_midnight(branch, work_date)
-    resume = live.resumes(session, day_now, teams, midnight, max(utcnow(), midnight))
-    travel = GreatCircle(travel_mode)
-    day, _ = build_day(branch, work_date, teams, list(planned.values()), _open_windows(windows), travel, resume=resume)
-    routes = day_now.planned_routes(day.teams, day.requests)
-    found = (_late(day, day_now, key, routes) for key in routes)
+    found = (_late(rest.day, rest.live, key, rest.routes) for key in rest.routes)
     return [late for late in found if late is not None]
 
 
@@ -181,31 +153,8 @@ def apply_fix(
     late = next((each for each in late_teams(session, branch, work_date, travel_mode) if each.team.id == team_id), None)
     if late is None:
         raise TeamNotLate(f"{team.name}'s day still fits: there is nothing to fix.", team_id=team_id)
-    now = utcnow()
-    run = PlanningRun(
-        branch_id=branch.id,
-        work_date=work_date,
-        kind=RunKind.IN_DAY,
-        status=RunStatus.SUCCEEDED,
-        stage="done",
-        progress=100,
-        time_limit_s=0,
-        requested_by_id=user.id,
-        started_at=now,
-        finished_at=now,
-        figures={"late_team_id": str(team_id), "moves": len(late.moves)},
-    )
-    session.add(run)
-    session.flush()
-    day_now = live.live_day(session, branch.id, work_date)
-    office = to_shape(branch.office_point)
-    for key, route in late.routes.items():
-        taker = late.day.teams[key]
-        kept = day_now.teams.get(taker.id)
-        head = live.visited_path(kept, day_now.requests, team_point(taker, "start", (office.y, office.x)))
-        session.add(planned_sheet(run, taker, late.day, route, kept, head))
-    session.flush()
-    sheets_service.publish_run(session, user, run.id)
+    figures = {"late_team_id": str(team_id), "moves": len(late.moves)}
+    run, _ = direct.publish_routes(session, user, branch, work_date, late.day, late.routes, figures)
     return run, late
 
 
@@ -219,8 +168,3 @@ def watch_all(session: Session, travel_mode: str) -> list[Finding]:
         ):
             found += watch(session, branch, today, travel_mode)
     return found
-
-
-def _open_windows(windows: dict[UUID, Sequence[TimeWindow]]) -> dict[UUID, tuple[TimeWindow, ...]]:
-    """A stop the law closes today has no time left to visit it: an empty window that no team meets."""
-    return {key: tuple(found) if found else (TimeWindow(0, 0),) for key, found in windows.items()}

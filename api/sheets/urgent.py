@@ -10,27 +10,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from geoalchemy2.shape import to_shape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
 from api.branches.models import Branch
-from api.db import utcnow
 from api.problems import Conflict, problem_members
 from api.rules.hours import Closed
-from api.sheets import eligibility, live, reasons
+from api.sheets import direct, eligibility, live, reasons
 from api.sheets import service as sheets_service
-from api.sheets.instance import PlannedDay, build_day, local_midnight, team_point, visit_windows
-from api.sheets.models import PlanningRun, RunKind, RunStatus, VisitSheet
-from api.sheets.planner import planned_sheet
+from api.sheets.instance import PlannedDay, visit_windows
+from api.sheets.models import PlanningRun, VisitSheet
+from api.sheets.rest import rest_of_day
 from api.teams.models import Team
 from api.users.models import User
 from api.visit_requests import service as visit_requests_service
 from api.visit_requests.models import VisitRequest
 from routing.insertion import Insertion, Refusal, insertions
-from routing.matrix import GreatCircle
-from routing.model import TimeWindow
 
 
 class UrgentRequestNotPlannable(Conflict):
@@ -38,7 +33,11 @@ class UrgentRequestNotPlannable(Conflict):
     slug = "urgent-request-not-plannable"
     members = problem_members(
         visit_request_id=(UUID, "The request."),
-        reason=(str, "Why, as a code: `not_plannable`, `already_on_a_sheet`, an unplanned reason of the rules."),
+        reason=(
+            str,
+            "Why, as a code: `not_plannable`, `already_on_a_sheet`, `not_eligible`, `no_teams`, or a legal-hours"
+            " reason (`outside_legal_hours`, `not_a_visiting_day`).",
+        ),
     )
 
 
@@ -102,36 +101,16 @@ def insert(
             refusal=insertion.refusal if insertion is not None else None,
         )
     team = options.day.teams[str(team_id)]
+    figures = {
+        "urgent_visit_request_id": str(request_id),
+        "team_id": str(team_id),
+        "added_m": insertion.added_m,
+        "added_s": insertion.added_s,
+    }
     branch = session.get_one(Branch, team.branch_id)
-    now = utcnow()
-    run = PlanningRun(
-        branch_id=branch.id,
-        work_date=work_date,
-        kind=RunKind.IN_DAY,
-        status=RunStatus.SUCCEEDED,
-        stage="done",
-        progress=100,
-        time_limit_s=0,
-        requested_by_id=user.id,
-        started_at=now,
-        finished_at=now,
-        figures={
-            "urgent_visit_request_id": str(request_id),
-            "team_id": str(team_id),
-            "added_m": insertion.added_m,
-            "added_s": insertion.added_s,
-        },
+    run, [sheet] = direct.publish_routes(
+        session, user, branch, work_date, options.day, {str(team_id): insertion.route}, figures
     )
-    session.add(run)
-    session.flush()
-    kept = options.live.teams.get(team.id)
-    office = to_shape(branch.office_point)
-    head = live.visited_path(kept, options.live.requests, team_point(team, "start", (office.y, office.x)))
-    sheet = planned_sheet(run, team, options.day, insertion.route, kept, head)
-    session.add(sheet)
-    session.flush()
-    sheets_service.publish_run(session, user, run.id)
-    session.refresh(sheet)
     return run, sheet
 
 
@@ -154,40 +133,26 @@ def _options(session: Session, user: User, work_date: date, request_id: UUID, tr
             visit_request_id=request_id,
             reason="already_on_a_sheet",
         )
-    teams = list(
-        session.scalars(
-            select(Team)
-            .where(Team.branch_id == branch.id, Team.work_date == work_date, Team.stood_down_at.is_(None))
-            .order_by(Team.name)
-        )
-    )
-    planned = live.requests_by_id(session, {UUID(key) for key in day_now.homes()})
     rules = branches_service.rules_of(branch)
-    gate = eligibility.verdicts(session, rules, work_date, [request, *planned.values()])
-    verdict = gate[request.id]
+    verdict = eligibility.verdicts(session, rules, work_date, [request])[request.id]
     if not verdict.eligible:
         raise UrgentRequestNotPlannable(
             f"Request {request_id}: {verdict.detail}.", visit_request_id=request_id, reason="not_eligible"
         )
-    windows = {}
-    for each in [request, *planned.values()]:
-        found = visit_windows(rules, work_date, each, gate[each.id].avoid)
-        if isinstance(found, Closed):
-            if each.id == request.id:
-                raise UrgentRequestNotPlannable(
-                    f"Request {request_id}: {found.detail}.",
-                    visit_request_id=request_id,
-                    reason=reasons.CLOSED_REASONS[found.door_rule].value,
-                )
-            found = (TimeWindow(0, 24 * 3600),)  # a stop the law now closes stays on its sheet: the door refuses it
-        windows[each.id] = found
-    midnight = local_midnight(branch, work_date)
-    resume = live.resumes(session, day_now, teams, midnight, max(utcnow(), midnight))
-    ordered = [*planned.values(), request]
-    day, _ = build_day(branch, work_date, teams, ordered, windows, GreatCircle(travel_mode), resume=resume)
-    routes = day_now.planned_routes(day.teams, day.requests)
-    found = {option.team: option for option in insertions(day.instance, str(request.id), routes)}
-    return _Options(request, day, day_now, found)
+    windows = visit_windows(rules, work_date, request, verdict.avoid)
+    if isinstance(windows, Closed):
+        raise UrgentRequestNotPlannable(
+            f"Request {request_id}: {windows.detail}.",
+            visit_request_id=request_id,
+            reason=reasons.CLOSED_REASONS[windows.door_rule].value,
+        )
+    rest = rest_of_day(session, branch, work_date, travel_mode, {request: windows})
+    if rest is None:
+        raise UrgentRequestNotPlannable(
+            f"No team works for the branch on {work_date.isoformat()}.", visit_request_id=request_id, reason="no_teams"
+        )
+    found = {option.team: option for option in insertions(rest.day.instance, str(request.id), rest.routes)}
+    return _Options(request, rest.day, rest.live, found)
 
 
 def _option(options: _Options, team: Team, insertion: Insertion) -> TeamOption:

@@ -1,0 +1,69 @@
+"""The rest of a day under way as a routing day: the teams at work, each from where it is now (`live.resumes`), with
+its planned stops in their published order, for the changes made to it without a solver (an urgent visit, a late
+team's fix). A planned stop the law or the eligibility gate closes now is left out: the door refuses it anyway."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.branches import service as branches_service
+from api.branches.models import Branch
+from api.db import utcnow
+from api.rules.hours import Closed
+from api.sheets import eligibility, live
+from api.sheets.instance import PlannedDay, build_day, local_midnight, visit_windows
+from api.teams.models import Team
+from api.visit_requests.models import VisitRequest
+from routing.matrix import GreatCircle
+from routing.model import TimeWindow
+
+
+@dataclass(frozen=True, slots=True)
+class RestOfDay:
+    day: PlannedDay
+    live: live.LiveDay
+    routes: dict[str, list[str]]  # each team's planned stops in their published order, by team key
+
+
+def working_teams(session: Session, branch: Branch, work_date: date) -> list[Team]:
+    """The date's teams not stood down, in name order."""
+    query = (
+        select(Team)
+        .where(Team.branch_id == branch.id, Team.work_date == work_date, Team.stood_down_at.is_(None))
+        .order_by(Team.name)
+    )
+    return list(session.scalars(query))
+
+
+def rest_of_day(
+    session: Session,
+    branch: Branch,
+    work_date: date,
+    travel_mode: str,
+    extra: Mapping[VisitRequest, tuple[TimeWindow, ...]] | None = None,
+) -> RestOfDay | None:
+    """The rest of the day, with the `extra` requests (and their windows) as stops on no route; None when no team
+    works."""
+    teams = working_teams(session, branch, work_date)
+    if not teams:
+        return None
+    day_now = live.live_day(session, branch.id, work_date)
+    planned = live.requests_by_id(session, {UUID(key) for key in day_now.homes()})
+    rules = branches_service.rules_of(branch)
+    gate = eligibility.verdicts(session, rules, work_date, list(planned.values()))
+    windows: dict[UUID, tuple[TimeWindow, ...]] = {}
+    for request in planned.values():
+        found = visit_windows(rules, work_date, request, gate[request.id].avoid) if gate[request.id].eligible else None
+        if found is not None and not isinstance(found, Closed):
+            windows[request.id] = found
+    for request, found in (extra or {}).items():
+        windows[request.id] = found
+    requests = [request for request in [*planned.values(), *(extra or {})] if request.id in windows]
+    midnight = local_midnight(branch, work_date)
+    resume = live.resumes(session, day_now, teams, midnight, max(utcnow(), midnight))
+    day, _ = build_day(branch, work_date, teams, requests, windows, GreatCircle(travel_mode), resume=resume)
+    return RestOfDay(day, day_now, day_now.planned_routes(day.teams, day.requests))
