@@ -1,12 +1,17 @@
-"""Cheapest insertion of one stop into the teams' routes of a day under way, each route otherwise kept as it is."""
+"""Cheapest insertion into the teams' routes of a day under way, each route otherwise kept as it is: of one stop, with
+why each team cannot take it (`insertions`), or of every stop the routes lack that fits (`insert_unplanned`)."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from routing.breaks import timed_route
+from routing.breaks import fits, timed_route
 from routing.model import Instance, Stop, Team
 from routing.plan import Route
+from routing.reasons import eligible, unservable
+
+# how many of a stop's cheapest places `insert_unplanned` tries before leaving it out
+_TRIES = 40
 
 
 class Refusal(StrEnum):
@@ -69,3 +74,64 @@ def _refusal(team: Team, stop: Stop, route: Sequence[Stop]) -> Refusal | None:
     if team.max_visits is not None and len(route) + 1 > team.max_visits:
         return Refusal.VISIT_LIMIT
     return None
+
+
+def insert_unplanned(
+    instance: Instance, routes: Mapping[str, Sequence[str]], *, tries: int = _TRIES
+) -> dict[str, list[str]]:
+    """`routes` (stop keys in order, by team key) with the stops they lack put in, one at a time, each where it adds
+    the least distance while every route still `fits`, if that is less than its drop cost (a must-visit stop: at
+    any cost); no stop already on a route changes team or order. Must-visit stops go first, then by drop cost, the
+    dearest first. Only the `tries` cheapest places of a stop are tried (a stop that fits none of them stays out),
+    and a route that does not fit as it is gets nothing. Keys of stops no plan can include, or on a team that may
+    not have them, are left out of the result. A cheap start for a search from a day under way: the stops of the
+    teams stood down and those the previous plan dropped go where they fit, without moving any other."""
+    able = eligible(instance)
+    row_of = {stop.key: row for row, stop in enumerate(instance.stops)}
+    impossible = unservable(instance)
+    kept: dict[str, list[Stop]] = {}
+    for column, team in enumerate(instance.teams):
+        keys = [key for key in routes.get(team.key, ()) if key not in impossible and able[row_of[key], column]]
+        kept[team.key] = [instance.stops[row_of[key]] for key in keys]
+    placed = {stop.key for stops in kept.values() for stop in stops}
+    waiting = sorted(
+        (stop for stop in instance.stops if stop.key not in placed and stop.key not in impossible),
+        key=lambda stop: (not stop.must_visit, -stop.drop_cost, row_of[stop.key]),
+    )
+    timing = {team.key: _departures(instance, team, kept[team.key]) for team in instance.teams}
+    distance = instance.distances_m
+    for stop in waiting:
+        row = row_of[stop.key]
+        places: list[tuple[int, int, int]] = []  # added distance, team column, index in its route
+        for column, team in enumerate(instance.teams):
+            route, departures = kept[team.key], timing[team.key]
+            if departures is None or not able[row, column] or len(route) >= (team.max_visits or len(instance.stops)):
+                continue
+            chain = [team.start_location, *(each.location for each in route), team.end_location]
+            closes = max((window.end_s for window in stop.windows), default=team.shift.end_s)
+            for place in range(len(route) + 1):
+                before, after = chain[place], chain[place + 1]
+                if departures[place] + int(instance.durations_s[before, stop.location]) > closes:
+                    continue  # it would arrive after its last window
+                added = int(distance[before, stop.location] + distance[stop.location, after] - distance[before, after])
+                places.append((added, column, place))
+        places.sort()
+        for added, column, place in places[:tries]:
+            if not stop.must_visit and added >= stop.drop_cost:
+                break
+            team = instance.teams[column]
+            trial = [*kept[team.key][:place], stop, *kept[team.key][place:]]
+            if fits(instance, team, trial):
+                kept[team.key] = trial
+                timing[team.key] = _departures(instance, team, trial)
+                break
+    return {team: [stop.key for stop in stops] for team, stops in kept.items() if stops}
+
+
+def _departures(instance: Instance, team: Team, route: Sequence[Stop]) -> list[int] | None:
+    """When the team leaves its start and each stop of `route` at the earliest (breaks taken as early as they may),
+    or None when it cannot visit them in order."""
+    timed = timed_route(instance, team, route)
+    if timed is None:
+        return None
+    return [team.shift.start_s, *(visit.departure_s for visit in timed.visits)]

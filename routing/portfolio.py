@@ -12,6 +12,7 @@ from multiprocessing.connection import Connection
 from routing.breaks import timed_route
 from routing.check import check
 from routing.decompose import large, solve_decomposed
+from routing.insertion import insert_unplanned
 from routing.model import Instance
 from routing.plan import Plan, Route, SolverStats
 from routing.pyvrp_engine import expressible, seed_routes, solve_pyvrp
@@ -41,7 +42,9 @@ def solve_seeded(instance: Instance, *, time_limit: timedelta, seed: int = 0, se
     began = time.perf_counter()
     routes = seed_routes(instance, time_limit=time_limit * _SEEDING_SHARE, seed=seed, settle=settle)
     left = max(timedelta(), time_limit - timedelta(seconds=time.perf_counter() - began))
-    plan = solve_ortools(instance, time_limit=left, seed=seed, initial_routes=routes, warm=settle and bool(routes))
+    plan = solve_ortools(
+        instance, time_limit=left, seed=seed, initial_routes=routes, warm=settle and bool(routes), restart=not routes
+    )
     engine = "ortools" if routes is None else "pyvrp+ortools"
     if routes and (plan.stats.timed_out or len(plan.planned) < sum(map(len, routes.values()))):
         # OR-Tools had too little time left to take the routes over (a busy machine): they are a plan as they are
@@ -51,9 +54,27 @@ def solve_seeded(instance: Instance, *, time_limit: timedelta, seed: int = 0, se
     return replace(plan, stats=replace(plan.stats, engine=engine, wall_s=time.perf_counter() - began))
 
 
-def _seed_plan(instance: Instance, routes: Routes, seed: int) -> Plan | None:
-    """PyVRP's trimmed routes with their breaks timed (`routing.breaks.timed_route`), if the checker accepts them:
-    PyVRP's best solution may break a constraint it penalises (a skill, a pin)."""
+def solve_warm(instance: Instance, *, time_limit: timedelta, initial_routes: Routes, seed: int = 0) -> Plan:
+    """OR-Tools' search from a previous plan until settled, the stops it lacks first put in where they fit
+    (`routing.insertion.insert_unplanned`): OR-Tools' local search from a day under way, which lacks the stops of
+    the teams stood down and those the previous plan dropped, adds hardly any of them before the time limit. When
+    OR-Tools cannot take the routes over in time (a busy machine), or its plan is no better, the routes as they are
+    with breaks timed. A day with stops pinned to a position is handed to OR-Tools as it is."""
+    began = time.perf_counter()
+    if any(stop.pin_position is not None for stop in instance.stops):
+        return solve_ortools(instance, time_limit=time_limit, seed=seed, initial_routes=initial_routes, warm=True)
+    routes = insert_unplanned(instance, initial_routes)
+    left = max(timedelta(), time_limit - timedelta(seconds=time.perf_counter() - began))
+    plan = solve_ortools(instance, time_limit=left, seed=seed, initial_routes=routes, warm=True, restart=False)
+    inserted = _seed_plan(instance, routes, seed, engine="insertion")
+    if inserted is not None and (plan.stats.timed_out or _cost(instance, inserted) < _cost(instance, plan)):
+        plan = inserted
+    return replace(plan, stats=replace(plan.stats, wall_s=time.perf_counter() - began))
+
+
+def _seed_plan(instance: Instance, routes: Routes, seed: int, engine: str = "pyvrp") -> Plan | None:
+    """Routes with their breaks timed (`routing.breaks.timed_route`), if the checker accepts them: PyVRP's trimmed
+    routes may break a constraint it penalises (a skill, a pin)."""
     by_key = {stop.key: stop for stop in instance.stops}
     timed = [timed_route(instance, team, [by_key[key] for key in routes.get(team.key, ())]) for team in instance.teams]
     if any(route is None for route in timed):
@@ -62,7 +83,8 @@ def _seed_plan(instance: Instance, routes: Routes, seed: int) -> Plan | None:
     planned = {visit.stop for route in ordered for visit in route.visits}
     left_out = [stop for stop in instance.stops if stop.key not in planned]
     objective = sum(route.distance_m for route in ordered) + sum(s.drop_cost for s in left_out if not s.must_visit)
-    stats = SolverStats("pyvrp", "seed_routes", objective, 0.0, seed)
+    objective += instance.moves_cost((route.team, [visit.stop for visit in route.visits]) for route in ordered)
+    stats = SolverStats(engine, "seed_routes", objective, 0.0, seed)
     plan = Plan(ordered, explain_dropped(instance, [stop.key for stop in left_out]), stats)
     return plan if check(instance, plan).ok else None
 
@@ -78,8 +100,8 @@ def _no_plan(instance: Instance, seed: int) -> Plan:
 def _engines(instance: Instance, seed: int, initial_routes: Routes | None) -> list[Engine]:
     """Two PyVRP searches with different seeds when the instance fits PyVRP's model; OR-Tools from PyVRP's routes
     beside OR-Tools alone when it fits but for breaks; otherwise two OR-Tools strategies. With `initial_routes`,
-    one engine improves them and the other searches afresh, both until settled (OR-Tools alone: both improve them,
-    from different strategies should they fail to restore)."""
+    one engine improves them (`solve_warm`: the stops they lack put in first) and the other searches afresh, both
+    until settled (OR-Tools alone: both improve them, from different strategies should they fail to restore)."""
     if initial_routes is None:
         ortools = partial(solve_ortools, seed=seed)
         if expressible(instance):
@@ -88,14 +110,15 @@ def _engines(instance: Instance, seed: int, initial_routes: Routes | None) -> li
             return [partial(solve_seeded, seed=seed), ortools]
         return [partial(ortools, first_solution="LOCAL_CHEAPEST_INSERTION"), ortools]
     ortools = partial(solve_ortools, seed=seed, initial_routes=initial_routes, warm=True)
+    warm = partial(solve_warm, seed=seed, initial_routes=initial_routes)
     if expressible(instance):
         return [
             partial(solve_pyvrp, seed=seed, initial_routes=initial_routes),
             partial(solve_pyvrp, seed=seed + 1, settle=True),
         ]
     if expressible(instance, breaks=False):
-        return [ortools, partial(solve_seeded, seed=seed, settle=True)]
-    return [ortools, partial(ortools, first_solution="LOCAL_CHEAPEST_INSERTION")]
+        return [warm, partial(solve_seeded, seed=seed, settle=True)]
+    return [warm, partial(ortools, first_solution="LOCAL_CHEAPEST_INSERTION")]
 
 
 def _cost(instance: Instance, plan: Plan) -> tuple[int, int]:
@@ -182,7 +205,9 @@ def solve(
     should not take it for a plan.
 
     `initial_routes` is a previous plan (stop keys in order, per team key; stops that no plan can include, or on a
-    team that may not have them, are skipped): a re-solve after an edit. One engine then improves it and the other
+    team that may not have them, are skipped): a re-solve after an edit, or a day under way. Where PyVRP alone does
+    not express the instance, the improving engine first puts in the stops the plan lacks where they fit
+    (`solve_warm`), without moving any other. One engine then improves it and the other
     searches afresh (lest the edit leave the old plan in a poor corner), and each stops once its search has settled
     (`routing.settle`), at the latest at the time limit. Raises ValueError for a team or stop key in it that the
     instance does not have.

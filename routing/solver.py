@@ -51,6 +51,7 @@ def solve_ortools(
     initial_routes: Mapping[str, Sequence[str]] | None = None,
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
     warm: bool = False,
+    restart: bool = True,
 ) -> Plan:
     """Assign stops to teams and order them with OR-Tools; stops that cannot be served are in Plan.dropped.
 
@@ -69,6 +70,10 @@ def solve_ortools(
     that it inserts them, and stops once it has settled (`routing.settle`), at the latest at the time limit; if
     they cannot be restored, the search starts over as without `warm`.
 
+    Without `restart`, initial routes that cannot be restored (a busy machine: restoring a 1,000-stop day with breaks
+    takes seconds) end the search with no plan (`stats.timed_out`) rather than starting over from the strategy,
+    whose first plan of such a day can take twice the time limit: for a caller that has a plan of the routes itself.
+
     Visit times are the earliest the plan allows; a break taken on the way to a stop shows as waiting there.
     OR-Tools' routing search has no seed: `seed` is only recorded in the stats. The search itself has no
     randomness, but it runs until the time limit and keeps the best plan found by then: on a small instance that
@@ -86,7 +91,7 @@ def solve_ortools(
     stops = tuple(stop for stop in instance.stops if stop.key not in impossible)
     able = eligible(instance, stops)
     deadline = began + time_limit.total_seconds()
-    model, solution = _solve(instance, stops, able, first_solution, deadline, initial_routes, warm)
+    model, solution = _solve(instance, stops, able, first_solution, deadline, initial_routes, warm, restart)
     if solution is None:  # no attempt found a plan in time: every team stays home
         routes = tuple(Route(team.key, (), team.shift.start_s, team.shift.start_s, 0, 0) for team in instance.teams)
     else:
@@ -127,18 +132,20 @@ def _solve(
     deadline: float,
     initial_routes: Mapping[str, Sequence[str]] | None,
     warm: bool,
+    restart: bool = True,
 ) -> tuple[_Model, pywrapcp.Assignment | None]:
     """The first attempt that finds a plan: hard must-visits with the given strategy, then with PATH_CHEAPEST_ARC
     (a quarter of the time left), then with must-visits made droppable and PARALLEL_CHEAPEST_INSERTION, which
     inserts every stop it can; None when even that finds none before the deadline. PATH_CHEAPEST_ARC backtracks when it
     cannot place every must-visit stop and may do so until the time limit (measured on a 1,000-stop day), so as the
     given strategy it only gets a third of the time to find a first plan; an insertion strategy fails fast.
-    A warm start first tries the previous plan on the model with droppable must-visits, until settled."""
+    A warm start first tries the previous plan on the model with droppable must-visits, until settled. Without
+    `restart`, initial routes that cannot be restored give no plan (None) instead of the attempts above."""
     if warm and initial_routes:
         model = _build(instance, stops, able, soften=any(stop.must_visit for stop in stops))
         settling = Settling(deadline, patience_s(len(stops)))
         solution = _restored(model, _route_indices(instance, model, able, initial_routes), first_solution, settling)
-        if solution is not None:
+        if solution is not None or not restart:
             return model, solution
         initial_routes = None
     if not any(stop.must_visit for stop in stops):
@@ -151,8 +158,8 @@ def _solve(
         model = _build(instance, stops, able, soften)
         now = time.perf_counter()
         initial = _route_indices(instance, model, able, initial_routes) if initial_routes else None
-        solution = _search(model, strategy, initial, now + share * (deadline - now), deadline)
-        if solution is not None:
+        solution = _search(model, strategy, initial, now + share * (deadline - now), deadline, restart)
+        if solution is not None or (initial is not None and not restart):
             return model, solution
     # every stop of the last model may be dropped, so only time running out leaves it without a plan; reading empty
     # routes into it then fails as well (its solver's limit is spent), hence None rather than an assignment
@@ -169,10 +176,16 @@ def _parameters(first_solution: str, until: float) -> pywrapcp.DefaultRoutingSea
 
 
 def _search(
-    model: _Model, first_solution: str, initial: list[list[int]] | None, first_by: float, deadline: float
+    model: _Model,
+    first_solution: str,
+    initial: list[list[int]] | None,
+    first_by: float,
+    deadline: float,
+    restart: bool = True,
 ) -> pywrapcp.Assignment | None:
     """Guided local search until `deadline`, from the initial routes when they are a plan, else from the strategy's
-    first plan; None when the strategy finds no first plan (by `first_by`, if that is earlier than the deadline).
+    first plan; None when the strategy finds no first plan (by `first_by`, if that is earlier than the deadline),
+    or, without `restart`, when the initial routes cannot be restored.
 
     A plan handed to OR-Tools is restored under the LNS time limit (0.1 s by default), too short for a large day
     with breaks, hence a limit growing with the model; should the hand-over still fail, the search starts over from
@@ -180,6 +193,8 @@ def _search(
     """
     routing = model.routing
     start = None if initial is None else _restore(model, initial, first_solution, deadline)
+    if initial is not None and not restart:
+        return None if start is None else _improve(model, start, first_solution, deadline)
     if start is None and first_by < deadline:
         probe = _parameters(first_solution, first_by)
         probe.solution_limit = 1
