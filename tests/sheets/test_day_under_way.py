@@ -145,6 +145,14 @@ class Morning:
         self.at(time(10, 32))
 
 
+def resolve(client: TestClient, app: FastAPI, supervisor: User, run: dict[str, Any]) -> dict[str, Any]:
+    """Re-solve the run around its edits and wait for the new run."""
+    response = client.post(f"/planning-runs/{run['id']}/resolve", json={}, headers=auth_headers(supervisor))
+    assert response.status_code == 202, response.text
+    wait_for_run(app)
+    return dict(client.get(response.headers["Location"], headers=auth_headers(supervisor)).json())
+
+
 def _states(sheet: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
     return {stop["visit_request_id"]: (stop["state"], stop["visit_id"]) for stop in sheet["stops"]}
 
@@ -226,10 +234,7 @@ def test_re_solving_an_evening_draft_at_10_32_keeps_the_morning(
     day.work_until_10_32()
     before = _states(day.my_sheet())
 
-    response = client.post(f"/planning-runs/{draft['id']}/resolve", json={}, headers=auth_headers(day.supervisor))
-    assert response.status_code == 202, response.text
-    wait_for_run(app)
-    resolved = client.get(response.headers["Location"], headers=auth_headers(day.supervisor)).json()
+    resolved = resolve(client, app, day.supervisor, draft)
     published = day.publish(resolved["id"])
 
     assert published.status_code == 200, published.text
@@ -287,9 +292,7 @@ def test_a_phone_showing_the_old_version_checks_in_on_the_current_one_or_hears_w
         f"/planning-runs/{run['id']}/edits/{removed}", json={"action": "remove"}, headers=auth_headers(day.supervisor)
     )
     assert edit.status_code == 200, edit.text
-    response = client.post(f"/planning-runs/{run['id']}/resolve", json={}, headers=auth_headers(day.supervisor))
-    wait_for_run(app)
-    resolved = client.get(response.headers["Location"], headers=auth_headers(day.supervisor)).json()
+    resolved = resolve(client, app, day.supervisor, run)
     assert day.publish(resolved["id"]).status_code == 200
     current = day.my_sheet()
 
@@ -386,9 +389,7 @@ def test_the_draft_says_what_changes_and_the_phones_learn_it_from_the_feed_and_s
     client.put(
         f"/planning-runs/{run['id']}/edits/{removed}", json={"action": "remove"}, headers=auth_headers(day.supervisor)
     )
-    response = client.post(f"/planning-runs/{run['id']}/resolve", json={}, headers=auth_headers(day.supervisor))
-    wait_for_run(app)
-    draft = client.get(response.headers["Location"], headers=auth_headers(day.supervisor)).json()
+    draft = resolve(client, app, day.supervisor, run)
 
     kinds = {(change["visit_request_id"], change["kind"]) for change in draft["sheets"][0]["changes"]}
     assert (str(removed), "removed") in kinds
@@ -431,9 +432,7 @@ def test_a_stop_moved_to_another_team_is_moved_out_of_one_day_and_into_the_other
     pin = {"action": "pin", "team_id": taker["team_id"]}
     edit = client.put(f"/planning-runs/{run['id']}/edits/{moved}", json=pin, headers=auth_headers(supervisor))
     assert edit.status_code == 200, edit.text
-    response = client.post(f"/planning-runs/{run['id']}/resolve", json={}, headers=auth_headers(supervisor))
-    wait_for_run(app)
-    draft = client.get(response.headers["Location"], headers=auth_headers(supervisor)).json()
+    draft = resolve(client, app, supervisor, run)
 
     by_team = {sheet["team_id"]: sheet["changes"] for sheet in draft["sheets"]}
     out = next(change for change in by_team[giver["team_id"]] if change["visit_request_id"] == moved)
