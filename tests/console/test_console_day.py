@@ -2,7 +2,7 @@
 told why in words and re-plans the rest of the day in one click, sees what each team's sheet changes, and confirms
 before publishing; the morning's visits stay where they were."""
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from uuid import UUID
 
 from playwright.sync_api import expect
@@ -112,4 +112,32 @@ def test_today_shows_each_team_s_timeline_and_an_urgent_request_goes_to_a_team_t
     console.screenshot("today")
     page.click("#language")
     expect(page.locator("h3").first).to_have_text("Teams' timelines")
+    assert console.problems == []
+
+
+def test_the_roster_pairs_two_free_agents_into_a_team_of_the_date(console: Console, live: Live) -> None:
+    work_date = _seeded(live)
+    later = (date.fromisoformat(work_date) + timedelta(days=1)).isoformat()  # a date with no team yet
+    for username, name in (("spare1", "郑一"), ("spare2", "钱二")):
+        body = {"username": username, "full_name": name, "role": "agent", "password": "a-long-enough-password"}
+        assert live.call("supervisor", "POST", "/users", json=body).status_code == 201
+    page = console.page
+    console.log_in("supervisor")
+    console.go(f"planning/{later}")
+    expect(page.locator("#roster summary")).to_contain_text("小组名单 (0)")
+
+    form = page.locator("#new-team")
+    form.locator("input[name=team_name]").fill("外访五组")
+    form.locator("select[name=agent_1]").select_option(label="郑一 (spare1)")
+    form.locator("select[name=agent_2]").select_option(label="钱二 (spare2)")
+    form.locator("input[name=experienced]").check()
+    form.locator("button[type=submit]").click()
+
+    expect(page.locator("#roster summary")).to_contain_text("小组名单 (1)")
+    expect(page.locator("#roster li")).to_contain_text("外访五组 · 郑一、钱二 · 09:00–18:00 · 有经验")
+    expect(page.locator("#roster li")).to_be_visible()
+    teams = live.call("supervisor", "GET", f"/teams?work_date={later}").json()["items"]
+    assert [(team["name"], team["experienced"]) for team in teams] == [("外访五组", True)]
+    assert {member["username"] for member in teams[0]["members"]} == {"spare1", "spare2"}
+    console.screenshot("roster")
     assert console.problems == []

@@ -82,13 +82,14 @@ export async function planningView(view, { date: workDate }) {
   const limit = h("input", { type: "number", name: "time_limit_s", min: 1, max: 3600, value: 10, class: "narrow" });
   const start = h("button", { type: "button", id: "start-run", text: t("start_run") });
   const runList = h("ul", { class: "run-list", id: "run-list" });
+  const roster = h("section", { class: "roster", id: "roster" });
   const panel = h("section", { class: "run-panel", id: "run-panel" });
   const mapBox = h("div", { class: "map", id: "planning-map" });
   fill(view, h("div", { class: "split" },
     h("aside", { class: "side wide" },
       h("div", { class: "toolbar" }, h("label", {}, t("date"), " ", date),
         h("label", {}, t("time_limit"), " ", limit), start),
-      h("h3", { text: t("runs") }), runList, panel),
+      roster, h("h3", { text: t("runs") }), runList, panel),
     mapBox));
   const map = makeMap(mapBox);
   const layer = L.layerGroup().addTo(map);
@@ -286,13 +287,56 @@ export async function planningView(view, { date: workDate }) {
       showError(error);
     }
   });
+  /** The date's teams and a form pairing two free agents into a new one: planning from the console alone. */
+  async function loadRoster(keepOpen = false) {
+    const [teams, agents] = await Promise.all([
+      allPages("/teams", { work_date: date.value }),
+      allPages("/users", { role: "agent", active: true }),
+    ]);
+    const seated = new Set(teams.flatMap((team) => team.members.map((member) => member.agent_id)));
+    const free = agents.filter((agent) => !seated.has(agent.id));
+    const pick = (name) => h("select", { name, "aria-label": t("agents") },
+      h("option", { value: "", text: "–" }),
+      free.map((agent) => h("option", { value: agent.id, text: `${agent.full_name} (${agent.username})` })));
+    const name = h("input", { name: "team_name", placeholder: t("team_name"), required: true, class: "narrow-wide" });
+    const first = pick("agent_1");
+    const second = pick("agent_2");
+    const from = h("input", { type: "time", name: "shift_start", value: "09:00", "aria-label": t("shift") });
+    const until = h("input", { type: "time", name: "shift_end", value: "18:00", "aria-label": t("shift") });
+    const experienced = h("input", { type: "checkbox", name: "experienced" });
+    const form = h("form", {
+      class: "inline roster-form", id: "new-team",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          await api.post("/teams", {
+            work_date: date.value, name: name.value, agent_ids: [first.value, second.value],
+            shift_start: from.value, shift_end: until.value, experienced: experienced.checked,
+          });
+          toast(`${name.value}: ${t("team_created")}`);
+          await loadRoster(true);
+        } catch (error) {
+          showError(error);
+        }
+      },
+    }, name, first, second, from, until, h("label", {}, experienced, t("experienced")),
+    h("button", { type: "submit", class: "small", text: t("new_team") }));
+    fill(roster, h("details", { open: keepOpen || teams.length === 0 },
+      h("summary", { text: `${t("roster")} (${teams.length})` }),
+      h("ul", { class: "roster-list" }, teams.map((team) => h("li", { dataset: { team: team.id } },
+        `${team.name} · ${team.members.map((member) => member.full_name).join("、")} · ${team.shift_start.slice(0, 5)}`
+          + `–${team.shift_end.slice(0, 5)}${team.experienced ? ` · ${t("experienced")}` : ""}`
+          + (team.stood_down_at ? ` · ${t("stood_down")}` : "")))),
+      form));
+  }
+
   /** The date's runs, showing the latest (or nothing when there is none). */
   async function openDate() {
     const workDate = date.value;
     selected = null;
     fill(panel);
     layer.clearLayers();
-    await Promise.all([loadRuns(), loadRequests()]);
+    await Promise.all([loadRuns(), loadRequests(), loadRoster()]);
     if (runs.length && workDate === date.value) await show(runs.at(-1));
   }
 
