@@ -74,11 +74,11 @@ def changes(
     return found
 
 
-def same_day(before: Sequence[SheetStop], after: Sequence[SheetStop]) -> bool:
-    """Whether a new version would change nothing the agents act on: the same stops in the same order, none
-    cancelled anew or re-timed by more than `RETIMED_AFTER`."""
+def same_day(before: Sequence[SheetStop], after: Sequence[SheetStop], found: Sequence[StopChange]) -> bool:
+    """Whether a new version would change nothing the agents act on: the same stops in the same order, and none of
+    the `changes` between them (none cancelled anew or re-timed by more than `RETIMED_AFTER`)."""
     ordered = [stop.visit_request_id for stop in before] == [stop.visit_request_id for stop in after]
-    return ordered and not changes(before, after, {}, {})
+    return ordered and not found
 
 
 def _both(kind: ChangeKind, stop: SheetStop, was: SheetStop) -> StopChange:

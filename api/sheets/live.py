@@ -115,10 +115,9 @@ def live_day(session: Session, branch_id: UUID, work_date: date, *, lock: bool =
     )
     if lock:
         query = query.with_for_update()
-    teams = {}
-    for sheet in session.scalars(query.execution_options(populate_existing=True)):
-        session.refresh(sheet, ["stops"])
-        teams[sheet.team_id] = team_day(sheet)
+    # populate_existing reaches the stops loaded with the sheets too: their states as the database has them now
+    loaded = query.options(selectinload(VisitSheet.stops)).execution_options(populate_existing=True)
+    teams = {sheet.team_id: team_day(sheet) for sheet in session.scalars(loaded)}
     kept = [stop.visit_request_id for team in teams.values() for stop in team.kept]
     return LiveDay(teams, requests_by_id(session, kept))
 

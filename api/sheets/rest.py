@@ -45,13 +45,14 @@ def rest_of_day(
     work_date: date,
     travel_mode: str,
     extra: Mapping[VisitRequest, tuple[TimeWindow, ...]] | None = None,
+    day_now: live.LiveDay | None = None,
 ) -> RestOfDay | None:
     """The rest of the day, with the `extra` requests (and their windows) as stops on no route; None when no team
-    works."""
+    works. `day_now`: the day as published, when the caller has read it already."""
     teams = working_teams(session, branch, work_date)
     if not teams:
         return None
-    day_now = live.live_day(session, branch.id, work_date)
+    day_now = day_now or live.live_day(session, branch.id, work_date)
     planned = live.requests_by_id(session, {UUID(key) for key in day_now.homes()})
     rules = branches_service.rules_of(branch)
     gate = eligibility.verdicts(session, rules, work_date, list(planned.values()))

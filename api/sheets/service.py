@@ -242,12 +242,14 @@ def publish_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
     day = live.live_day(session, run.branch_id, run.work_date, lock=True)  # the door waits until this is done
     _ensure_up_to_date(run, day)
     earlier = day.requests_held()
+    held = {team_id: team_day.sheet for team_id, team_day in day.teams.items()}  # each team's current sheet after
     found = run_changes(session, run, day)
     now = utcnow()
     for sheet in run.sheets:
         team_day = day.teams.get(sheet.team_id)
-        if team_day is not None and same_day(team_day.sheet.stops, sheet.stops):
+        if team_day is not None and same_day(team_day.sheet.stops, sheet.stops, found[sheet.id] or []):
             continue  # the team's day stays as its phones have it: no new version
+        held[sheet.team_id] = sheet
         latest = session.scalar(select(func.max(VisitSheet.version)).where(VisitSheet.team_id == sheet.team_id))
         sheet_row = session.get_one(VisitSheet, sheet.id)
         if team_day is not None:
@@ -256,7 +258,7 @@ def publish_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
         if team_day is not None:
             _tell_team(session, sheet_row, team_day.sheet, found[sheet.id] or [])
     session.flush()
-    _mark_requests(session, earlier, live.live_day(session, run.branch_id, run.work_date).requests_held(), now)
+    _mark_requests(session, earlier, {stop.visit_request_id for kept in held.values() for stop in kept.stops}, now)
     session.flush()
     session.refresh(run)
     return run
@@ -305,8 +307,9 @@ def sheet_changes(session: Session, sheet: VisitSheet, since_version: int) -> li
         VisitSheet.status == SheetStatus.PUBLISHED,
         VisitSheet.team_id != sheet.team_id,
     )
-    then = [other for other in session.scalars(published) if other.published_at <= earlier.published_at]
-    now = [other for other in session.scalars(published) if other.published_at <= (sheet.published_at or utcnow())]
+    others = list(session.scalars(published))
+    then = [other for other in others if other.published_at <= earlier.published_at]
+    now = [other for other in others if other.published_at <= (sheet.published_at or utcnow())]
     return changes(earlier.stops, sheet.stops, _holders(_latest_of(then)), _holders(_latest_of(now)))
 
 

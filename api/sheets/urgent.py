@@ -146,7 +146,7 @@ def _options(session: Session, user: User, work_date: date, request_id: UUID, tr
             visit_request_id=request_id,
             reason=reasons.CLOSED_REASONS[windows.door_rule].value,
         )
-    rest = rest_of_day(session, branch, work_date, travel_mode, {request: windows})
+    rest = rest_of_day(session, branch, work_date, travel_mode, {request: windows}, day_now)
     if rest is None:
         raise UrgentRequestNotPlannable(
             f"No team works for the branch on {work_date.isoformat()}.", visit_request_id=request_id, reason="no_teams"
