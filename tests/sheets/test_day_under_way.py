@@ -131,10 +131,14 @@ class Morning:
         report = self.post(self.a, f"/addresses/{request.address_id}/invalid-reports", body)
         self.post(self.supervisor, f"/invalid-address-reports/{report['id']}/confirm")
 
-    def work_until_10_32(self) -> None:
+    def depart(self) -> None:
+        """Both agents confirm the departure check at 09:00."""
         self.at(time(9, 0))
         for agent in (self.a, self.b):
             self.post(agent, f"/teams/{self.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())})
+
+    def work_until_10_32(self) -> None:
+        self.depart()
         self.at(time(9, 20))
         self.complete(1, "met_debtor")
         self.at(time(9, 50))
@@ -261,9 +265,7 @@ def test_a_replan_right_after_a_start_counts_the_visits_remaining_time(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
     day = Morning(client, app, session, time_machine)
-    day.at(time(9, 0))
-    for agent in (day.a, day.b):
-        day.post(agent, f"/teams/{day.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())})
+    day.depart()
     day.at(time(13, 0))
     day.start(1)
     here = POINTS[list(day.requests).index(day.stops[0])]
@@ -344,9 +346,7 @@ def test_an_in_day_run_leaves_from_where_the_team_last_was_seen(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
     day = Morning(client, app, session, time_machine)
-    day.at(time(9, 0))
-    for agent in (day.a, day.b):
-        day.post(agent, f"/teams/{day.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())})
+    day.depart()
     day.at(time(9, 20))
     day.complete(1, "met_debtor")
     there = POINTS[list(day.requests).index(day.stops[-1])]  # the team drove to the far end of its day
@@ -630,9 +630,7 @@ def test_a_spare_agent_takes_the_seat_of_one_who_did_not_turn_up_and_the_door_fo
     absent = client.get("/me/sheet", params={"work_date": day.work_date.isoformat()}, headers=auth_headers(day.b))
     assert absent.status_code == 404
     day.b = spare
-    day.at(time(9, 0))
-    for agent in (day.a, day.b):
-        day.post(agent, f"/teams/{day.team.id}/departure-checks", {"items": CHECKLIST, "client_id": str(uuid4())})
+    day.depart()
     visit = day.start(1)  # both check-ins of the new pair start it
     assert client.get(f"/visits/{visit}", headers=auth_headers(spare)).json()["status"] == "in_progress"
 
