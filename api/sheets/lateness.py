@@ -44,7 +44,7 @@ class LateTeam:
     routes: dict[str, Route]  # the new routes of the teams the fix changes, by team key
     day: PlannedDay
 
-    def summary(self, zone_of: datetime) -> str:
+    def summary(self) -> str:
         """ "Team 3 will miss 2 stops after 17:40: 1 to Team 5, 1 that no team can take today"."""
         taken: dict[str, int] = {}
         for move in self.moves:
@@ -54,7 +54,7 @@ class LateTeam:
         if "" in taken:
             parts.append(f"{taken['']} that no team can take today")
         count = len(self.moves)
-        clock = self.after.astimezone(zone_of.tzinfo)
+        clock = self.after.astimezone(self.day.midnight.tzinfo)  # the branch's clock
         return f"{self.team.name} will miss {count} stop{'s' if count != 1 else ''} after {clock:%H:%M}: " + ", ".join(
             parts
         )
@@ -137,7 +137,7 @@ def watch(session: Session, branch: Branch, work_date: date, travel_mode: str) -
                     }
                     for move in late.moves
                 ],
-                summary=late.summary(late.day.midnight),
+                summary=late.summary(),
             )
         )
     return found

@@ -324,7 +324,7 @@ def list_late_teams(
                 )
                 for move in late.moves
             ],
-            summary=late.summary(late.day.midnight),
+            summary=late.summary(),
         )
         for late in lateness.late_teams(session, branch, work_date, travel_mode)
     ]
