@@ -36,6 +36,7 @@ class Insertion:
     added_m: int  # distance the stop adds to the route
     added_s: int  # how much later the team gets back
     refusal: Refusal | None = None
+    misses: str | None = None  # refused for time at a given place: the first stop the team could then not keep
 
 
 def insertions(instance: Instance, stop_key: str, routes: Mapping[str, Sequence[str]]) -> list[Insertion]:
@@ -64,6 +65,33 @@ def _best(instance: Instance, team: Team, stop: Stop, route: list[Stop]) -> Inse
         if best is None or (option.added_m, option.added_s) < (best.added_m, best.added_s):
             best = option
     return best or Insertion(team.key, None, None, 0, 0, Refusal.NO_TIME)
+
+
+def insertion_at(
+    instance: Instance, stop_key: str, routes: Mapping[str, Sequence[str]], team_key: str, place: int
+) -> Insertion:
+    """`stop_key` put at `place` (0-based) of the team's route (`routes` as for `insertions`, without the stop), or
+    why not: a skill, a pin or the visit limit, the team's own route no longer fitting, or, for time, the first stop
+    of the new route the team could no longer keep in its window and its shift (`misses`; the moved stop itself,
+    or one after it)."""
+    team = instance.team(team_key)
+    stop = instance.stop(stop_key)
+    by_key = {each.key: each for each in instance.stops}
+    route = [by_key[key] for key in routes.get(team_key, ())]
+    refusal = _refusal(team, stop, route)
+    base = timed_route(instance, team, route) if refusal is None else None
+    if refusal is None and base is None:
+        refusal = Refusal.RUNNING_LATE
+    if refusal is not None or base is None:
+        return Insertion(team.key, None, None, 0, 0, refusal)
+    trial = [*route[:place], stop, *route[place:]]
+    timed = timed_route(instance, team, trial)
+    if timed is None:
+        missed = next(
+            each for length, each in enumerate(trial, 1) if timed_route(instance, team, trial[:length]) is None
+        )
+        return Insertion(team.key, None, None, 0, 0, Refusal.NO_TIME, missed.key)
+    return Insertion(team.key, place + 1, timed, timed.distance_m - base.distance_m, timed.end_s - base.end_s)
 
 
 def _refusal(team: Team, stop: Stop, route: Sequence[Stop]) -> Refusal | None:

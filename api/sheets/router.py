@@ -16,7 +16,7 @@ from api.findings.schemas import LateMove
 from api.geo import GeoPoint
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_responses
-from api.sheets import lateness, replan, service, urgent
+from api.sheets import lateness, moves, replan, service, urgent
 from api.sheets.exports import printed_sheet
 from api.sheets.models import RunStatus, SheetStatus, VisitSheet
 from api.sheets.printing import PrintedSheet, SheetFontMissing, render_csv, render_pdf
@@ -31,6 +31,8 @@ from api.sheets.schemas import (
     ReplanRequest,
     SheetDayRead,
     SheetSummary,
+    StopMoveCreate,
+    StopMoveOptionsRead,
     TeamOptionRead,
     UnfitStop,
     UrgentInsertionCreate,
@@ -246,25 +248,72 @@ def get_urgent_options(
     travel_mode = request.app.state.settings.planning.travel_mode
     visit_request, options = urgent.team_options(session, user, work_date, visit_request_id, travel_mode)
     return UrgentOptionsRead(
-        visit_request_id=visit_request.id,
-        work_date=work_date,
-        options=[
-            TeamOptionRead(
-                team_id=option.team.id,
-                team_name=option.team.name,
-                sheet_id=option.sheet_id,
-                possible=option.refusal is None,
-                position=option.position,
-                arrives_at=option.arrives_at,
-                starts_at=option.starts_at,
-                added_m=option.added_m,
-                added_s=option.added_s,
-                refusal=option.refusal,
-                detail=option.detail,
-            )
-            for option in options
-        ],
+        visit_request_id=visit_request.id, work_date=work_date, options=[_option_read(each) for each in options]
     )
+
+
+def _option_read(option: urgent.TeamOption) -> TeamOptionRead:
+    return TeamOptionRead(
+        team_id=option.team.id,
+        team_name=option.team.name,
+        sheet_id=option.sheet_id,
+        possible=option.refusal is None,
+        position=option.position,
+        arrives_at=option.arrives_at,
+        starts_at=option.starts_at,
+        added_m=option.added_m,
+        added_s=option.added_s,
+        refusal=option.refusal,
+        detail=option.detail,
+    )
+
+
+@sheets_router.get(
+    "/days/{work_date}/stop-moves",
+    responses=problem_responses(RoleNotAllowed, VisitRequestNotFound, moves.StopNotMovable, ValidationFailed),
+)
+def get_stop_move_options(
+    work_date: date,
+    request: Request,
+    session: SessionDep,
+    user: Manager,
+    visit_request_id: Annotated[UUID, Query(description="The request of the stop to move.")],
+) -> StopMoveOptionsRead:
+    """Where a not-started stop of a day under way could go: each team at work, its own included, from where the team
+    is now, cheapest first with its new arrival and what the stop adds; then the teams that cannot take it, and why."""
+    travel_mode = request.app.state.settings.planning.travel_mode
+    holder, options = moves.move_options(session, user, work_date, visit_request_id, travel_mode)
+    return StopMoveOptionsRead(
+        visit_request_id=visit_request_id,
+        work_date=work_date,
+        from_team_id=holder.id,
+        options=[_option_read(each) for each in options],
+    )
+
+
+@sheets_router.post(
+    "/days/{work_date}/stop-moves",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(
+        RoleNotAllowed,
+        VisitRequestNotFound,
+        moves.StopNotMovable,
+        moves.StopMoveRefused,
+        service.PlanOutdated,
+        ValidationFailed,
+    ),
+)
+def move_stop(
+    work_date: date, body: StopMoveCreate, request: Request, session: SessionDep, user: Manager
+) -> PlanningRunRead:
+    """Move a not-started stop to a team, or to another place in its own team's day, checked at once against its
+    window, the legal hours at its address and the team's skills, shift, breaks and visit limit (refused, never
+    bent to fit): the teams it changes get new versions of their sheets, published at once with `sheet_changed`
+    findings; the run that published them is returned."""
+    travel_mode = request.app.state.settings.planning.travel_mode
+    run, _ = moves.move(session, user, work_date, body.visit_request_id, body.team_id, body.position, travel_mode)
+    session.refresh(run)
+    return PlanningRunRead.from_row(run)
 
 
 @sheets_router.post(

@@ -496,6 +496,30 @@ class UrgentInsertionCreate(Body):
     team_id: FromJson[UUID]
 
 
+class StopMoveOptionsRead(BaseModel):
+    """Where a not-started stop of a day under way could go: each team at work (its own team too) from where it is
+    now, cheapest first, then those that cannot take it and why."""
+
+    visit_request_id: UUID
+    work_date: date
+    from_team_id: UUID = Field(description="The team whose sheet holds the stop now.")
+    options: list[TeamOptionRead]
+
+
+class StopMoveCreate(Body):
+    """Move a not-started stop to a team (its own, to re-order it), at a place of the team's new sheet or where it
+    adds least: new versions of the teams it changes, published at once."""
+
+    visit_request_id: FromJson[UUID]
+    team_id: FromJson[UUID]
+    position: int | None = Field(
+        default=None,
+        ge=1,
+        description="1-based place on the team's new sheet, after the stops the team has been at; null: where the stop"
+        " adds least.",
+    )
+
+
 class LateTeamRead(BaseModel):
     """A team that can no longer reach all its planned stops from where it is now, and the proposed fix."""
 

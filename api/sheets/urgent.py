@@ -80,7 +80,7 @@ def team_options(
     """The teams that can take the request now, cheapest first, then those that cannot with the reason."""
     options = _options(session, user, work_date, request_id, travel_mode)
     teams = options.day.teams
-    shown = [_option(options, teams[key], insertion) for key, insertion in options.found.items()]
+    shown = [option(options.day, options.live, teams[key], insertion) for key, insertion in options.found.items()]
     return options.request, shown
 
 
@@ -94,7 +94,7 @@ def insert(
     if insertion is None or insertion.route is None:
         team = options.day.teams.get(str(team_id))
         raise InsertionRefused(
-            _option(options, team, insertion).detail
+            option(options.day, options.live, team, insertion).detail
             if team is not None and insertion is not None
             else f"Team {team_id} does not work for the branch on {work_date.isoformat()}.",
             team_id=team_id,
@@ -155,17 +155,19 @@ def _options(session: Session, user: User, work_date: date, request_id: UUID, tr
     return _Options(request, rest.day, rest.live, found)
 
 
-def _option(options: _Options, team: Team, insertion: Insertion) -> TeamOption:
-    kept = options.live.teams.get(team.id)
+def option(day: PlannedDay, day_now: live.LiveDay, team: Team, insertion: Insertion) -> TeamOption:
+    """What taking the stop (`insertion`) means for the team: its place on the team's new sheet and its arrival,
+    or why not in words."""
+    kept = day_now.teams.get(team.id)
     head = len(kept.head) if kept is not None else 0
     sheet_id = kept.sheet.id if kept is not None else None
     if insertion.route is None or insertion.position is None:
-        detail = _refusal_words(team, insertion.refusal)
+        detail = refusal_words(team, insertion.refusal)
         return TeamOption(team, sheet_id, None, None, None, 0, 0, insertion.refusal, detail)
     visit = insertion.route.visits[insertion.position - 1]
-    arrives, starts = options.day.moment(visit.arrival_s), options.day.moment(visit.start_s)
+    arrives, starts = day.moment(visit.arrival_s), day.moment(visit.start_s)
     detail = (
-        f"{team.name} arrives at {starts.astimezone(options.day.midnight.tzinfo):%H:%M}, adding"
+        f"{team.name} arrives at {starts.astimezone(day.midnight.tzinfo):%H:%M}, adding"
         f" {insertion.added_m / 1000:.1f} km and {round(insertion.added_s / 60)} min to its day"
     )
     return TeamOption(
@@ -173,7 +175,7 @@ def _option(options: _Options, team: Team, insertion: Insertion) -> TeamOption:
     )
 
 
-def _refusal_words(team: Team, refusal: Refusal | None) -> str:
+def refusal_words(team: Team, refusal: Refusal | None) -> str:
     words = {
         Refusal.SKILL: f"{team.name} is not an experienced team, and the case has had complaints",
         Refusal.PINNED_ELSEWHERE: f"the request is pinned to another team than {team.name}",

@@ -1,6 +1,6 @@
 """Cheapest insertion of an urgent stop: the team and place that add the least, every other stop kept as it is."""
 
-from routing.insertion import Refusal, insertions
+from routing.insertion import Refusal, insertion_at, insertions
 from routing.model import Break, Instance, Stop, Team, TimeWindow
 
 DAY = TimeWindow(0, 20_000)
@@ -61,3 +61,19 @@ def test_no_place_in_the_window_is_no_time_and_a_late_team_is_running_late() -> 
         "a": Refusal.RUNNING_LATE,
         "b": None,
     }
+
+
+def test_a_stop_put_at_a_chosen_place_is_timed_there_or_refused_naming_the_first_stop_it_makes_miss() -> None:
+    instance = Instance(
+        [Team("a", 0, 0, DAY)],
+        [Stop("s2", 2, 60, windows=(TimeWindow(0, 400),)), Stop("s4", 4, 60), Stop("urgent", 5, 60)],
+        _line(21),
+        _line(21),
+    )
+
+    last = insertion_at(instance, "urgent", {"a": ["s2", "s4"]}, "a", 2)
+    first = insertion_at(instance, "urgent", {"a": ["s2", "s4"]}, "a", 0)  # 500 s to 5, then back to 2: too late
+
+    assert last.route is not None and [visit.stop for visit in last.route.visits] == ["s2", "s4", "urgent"]
+    assert (last.position, last.added_m) == (3, 200)
+    assert (first.route, first.refusal, first.misses) == (None, Refusal.NO_TIME, "s2")
