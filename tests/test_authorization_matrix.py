@@ -87,6 +87,7 @@ MATRIX: dict[str, tuple[Body, bool]] = {
     "PUT /planning-runs/{run_id}/edits/{visit_request_id}": (lambda: {"action": "remove"}, False),
     "POST /planning-runs/{run_id}/publish": (lambda: None, False),
     "POST /planning-runs/{run_id}/resolve": (lambda: None, False),
+    "GET /planning-runs/{run_id}/unplanned/{visit_request_id}/options": (lambda: None, False),
     "GET /teams/{team_id}": (lambda: None, False),
     "PATCH /teams/{team_id}": (lambda: {"name": f"Renamed {uuid4().hex[:6]}"}, False),
     "GET /teams/{team_id}/track": (lambda: None, False),

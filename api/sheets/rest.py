@@ -2,7 +2,7 @@
 its planned stops in their published order, for the changes made to it without a solver (an urgent visit, a late
 team's fix). A planned stop the law or the eligibility gate closes now is left out: the door refuses it anyway."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -49,22 +49,39 @@ def rest_of_day(
 ) -> RestOfDay | None:
     """The rest of the day, with the `extra` requests (and their windows) as stops on no route; None when no team
     works. `day_now`: the day as published, when the caller has read it already."""
+    day_now = day_now or live.live_day(session, branch.id, work_date)
+    day = day_from_now(session, branch, work_date, travel_mode, {UUID(key) for key in day_now.homes()}, extra, day_now)
+    if day is None:
+        return None
+    return RestOfDay(day, day_now, day_now.planned_routes(day.teams, day.requests))
+
+
+def day_from_now(
+    session: Session,
+    branch: Branch,
+    work_date: date,
+    travel_mode: str,
+    planned: Collection[UUID],
+    extra: Mapping[VisitRequest, tuple[TimeWindow, ...]] | None,
+    day_now: live.LiveDay,
+) -> PlannedDay | None:
+    """The routing day of the teams at work, each from where it is now, over the `planned` requests the law and the
+    eligibility gate still leave open and the `extra` ones; None when no team works."""
     teams = working_teams(session, branch, work_date)
     if not teams:
         return None
-    day_now = day_now or live.live_day(session, branch.id, work_date)
-    planned = live.requests_by_id(session, {UUID(key) for key in day_now.homes()})
+    requests_planned = live.requests_by_id(session, planned)
     rules = branches_service.rules_of(branch)
-    gate = eligibility.verdicts(session, rules, work_date, list(planned.values()))
+    gate = eligibility.verdicts(session, rules, work_date, list(requests_planned.values()))
     windows: dict[UUID, tuple[TimeWindow, ...]] = {}
-    for request in planned.values():
+    for request in requests_planned.values():
         found = visit_windows(rules, work_date, request, gate[request.id].avoid) if gate[request.id].eligible else None
         if found is not None and not isinstance(found, Closed):
             windows[request.id] = found
     for request, found in (extra or {}).items():
         windows[request.id] = found
-    requests = [request for request in [*planned.values(), *(extra or {})] if request.id in windows]
+    requests = [request for request in [*requests_planned.values(), *(extra or {})] if request.id in windows]
     midnight = local_midnight(branch, work_date)
     resume = live.resumes(session, day_now, teams, midnight, max(utcnow(), midnight))
     day, _ = build_day(branch, work_date, teams, requests, windows, GreatCircle(travel_mode), resume=resume)
-    return RestOfDay(day, day_now, day_now.planned_routes(day.teams, day.requests))
+    return day

@@ -16,13 +16,14 @@ from api.findings.schemas import LateMove
 from api.geo import GeoPoint
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_responses
-from api.sheets import lateness, moves, replan, service, urgent
+from api.sheets import lateness, left_out, moves, replan, service, urgent
 from api.sheets.exports import printed_sheet
 from api.sheets.models import RunStatus, SheetStatus, VisitSheet
 from api.sheets.printing import PrintedSheet, SheetFontMissing, render_csv, render_pdf
 from api.sheets.schemas import (
     LateFixCreate,
     LateTeamRead,
+    LeftOutOptionsRead,
     PlanEditPut,
     PlanningRunCreate,
     PlanningRunRead,
@@ -265,6 +266,26 @@ def _option_read(option: urgent.TeamOption) -> TeamOptionRead:
         added_s=option.added_s,
         refusal=option.refusal,
         detail=option.detail,
+    )
+
+
+@runs_router.get(
+    "/{run_id}/unplanned/{visit_request_id}/options",
+    responses=problem_responses(
+        RoleNotAllowed, service.PlanningRunNotFound, left_out.LeftOutRequestNotFound, left_out.LeftOutForNoTeam
+    ),
+)
+def get_left_out_options(
+    run_id: UUID, visit_request_id: UUID, request: Request, session: SessionDep, user: Manager
+) -> LeftOutOptionsRead:
+    """Who could take a request the run left out, and why not: each team where the request would add least to the
+    team's draft day (from where it is now, on a day under way), cheapest first with its arrival and what it adds;
+    then the teams that cannot, and why. A request left out for its address, the law or the eligibility gate
+    concerns no team: 409 with that reason."""
+    travel_mode = request.app.state.settings.planning.travel_mode
+    options = left_out.team_options(session, user, run_id, visit_request_id, travel_mode)
+    return LeftOutOptionsRead(
+        run_id=run_id, visit_request_id=visit_request_id, options=[_option_read(each) for each in options]
     )
 
 

@@ -496,6 +496,15 @@ class UrgentInsertionCreate(Body):
     team_id: FromJson[UUID]
 
 
+class LeftOutOptionsRead(BaseModel):
+    """Who could take a request the run left out: each team where it would add least to the team's draft day,
+    cheapest first; then the teams that cannot, and why. Pin it to one that can and re-solve."""
+
+    run_id: UUID
+    visit_request_id: UUID
+    options: list[TeamOptionRead]
+
+
 class StopMoveOptionsRead(BaseModel):
     """Where a not-started stop of a day under way could go: each team at work (its own team too) from where it is
     now, cheapest first, then those that cannot take it and why."""
