@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from api.address_reports.router import router as address_reports_router
 from api.addresses.geocoders import configured_geocoders
@@ -43,6 +43,7 @@ from api.users.router import router as users_router
 from api.visit_evidence.router import router as evidence_router
 from api.visit_evidence.store import open_store
 from api.visit_requests.router import router as visit_requests_router
+from api.visits.pairing import refuse_repair_at_the_door
 from api.visits.router import router as visits_router
 from api.webhooks.delivery import Dispatcher
 from api.webhooks.router import document_webhooks
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = audited_sessions(engine)
+    event.listen(app.state.sessionmaker, "before_flush", refuse_repair_at_the_door)
     app.state.planning_queue = planning_queue(settings, app.state.sessionmaker)
     geocoders = configured_geocoders(settings.geocoding)
     app.state.geocoding = BackgroundGeocoding(app.state.sessionmaker, geocoders) if geocoders else None

@@ -70,7 +70,7 @@ def get_team(team_id: UUID, session: SessionDep, user: TeamViewer) -> TeamRead:
     return _read(session, service.get_team(session, user, team_id))
 
 
-@router.patch("/{team_id}", responses=problem_responses(service.TeamNotFound, *_WRITE_PROBLEMS))
+@router.patch("/{team_id}", responses=problem_responses(service.TeamNotFound, service.TeamAtTheDoor, *_WRITE_PROBLEMS))
 def update_team(team_id: UUID, body: TeamUpdate, session: SessionDep, user: Manager) -> TeamRead:
     """Rename a team or replace its two agents (supervisors and admins)."""
     return _read(session, service.update_team(session, user, team_id, body))

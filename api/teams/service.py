@@ -87,6 +87,12 @@ class TeamStoodDown(Conflict):
     )
 
 
+class TeamAtTheDoor(Conflict):
+    title = "The team's pair cannot change while one of its visits is open"
+    slug = "team-at-the-door"
+    members = problem_members(team_id=(UUID, "The team."), visit_id=(UUID, "Its visit not yet confirmed by both."))
+
+
 def ensure_not_stood_down(team: Team) -> None:
     if team.stood_down_at is not None:
         raise TeamStoodDown(

@@ -635,6 +635,24 @@ def test_a_spare_agent_takes_the_seat_of_one_who_did_not_turn_up_and_the_door_fo
     assert client.get(f"/visits/{visit}", headers=auth_headers(spare)).json()["status"] == "in_progress"
 
 
+def test_a_team_is_not_re_paired_while_one_of_its_visits_is_open(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    spare = make_user(session, Role.AGENT, day.branch)
+    day.depart()
+    visit = day.start(1)
+    pair = {"agent_ids": [str(day.a.id), str(spare.id)]}
+
+    refused = client.patch(f"/teams/{day.team.id}", json=pair, headers=auth_headers(day.supervisor))
+    renamed = client.patch(f"/teams/{day.team.id}", json={"name": "外访九组"}, headers=auth_headers(day.supervisor))
+
+    assert refused.status_code == 409 and problem_type(refused) == "team-at-the-door", refused.text
+    assert refused.json()["visit_id"] == visit
+    assert renamed.status_code == 200, renamed.text
+    assert {member["agent_id"] for member in renamed.json()["members"]} == {str(day.a.id), str(day.b.id)}
+
+
 def test_a_team_running_late_is_found_with_a_fix_the_supervisor_applies_in_one_action(
     client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
 ) -> None:
