@@ -108,6 +108,19 @@ def test_supervisor_requests_with_defaults_and_an_address_without_a_point(client
     assert body["priority"] == 3 and body["notes"] == "" and body["address_point"] is None
     assert body["window_start"] is None and body["window_end"] is None
     assert body["requested_by_id"] == str(supervisor.id)
+    assert (body["amount_owed"], body["currency"], body["required_skills"]) == ("12345.67", "CNY", [])
+
+
+def test_a_request_says_what_is_owed_and_that_a_complaint_case_needs_an_experienced_team(
+    client: TestClient, session: Session
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    address = make_address(session, make_case(session, branch, complaint_history=True))
+
+    body = _create(client, auth_headers(supervisor), address, tomorrow(branch)).json()
+
+    assert body["required_skills"] == ["experienced"]
 
 
 def test_collector_cannot_request_for_a_case_of_another_collector(client: TestClient, session: Session) -> None:

@@ -24,6 +24,7 @@ from api.branches.models import Branch
 from api.cases.models import OverdueBucket
 from api.rules.branch import BranchRules
 from api.rules.hours import Closed, visit_starts
+from api.rules.skills import required_skills, team_skills
 from api.rules.zones import zone_at
 from api.sheets.models import SheetStop
 from api.teams.models import Team
@@ -41,7 +42,6 @@ SERVICE_MINUTES = {
 }
 DROP_COST_PER_PRIORITY_M = 20_000  # a priority-5 request is worth a 100 km detour
 DROP_COST_PER_OVERDUE_MONTH_M = 4_000
-EXPERIENCED = "experienced"
 PINNED_DROP_COST_M = 1_000_000  # a supervisor's pin outweighs any detour; dropped only when it cannot be kept
 
 
@@ -214,7 +214,7 @@ def _routing_team(team: Team, start: int, end: int, resume: Mapping[str, Resume]
         end_location=end,
         shift=shift,
         max_visits=max_visits,
-        skills=frozenset({EXPERIENCED}) if team.experienced else frozenset(),
+        skills=team_skills(team.experienced),
         breaks=breaks,
     )
 
@@ -236,7 +236,7 @@ def request_stop(
         service_s=SERVICE_MINUTES[request.purpose] * 60,
         windows=windows,
         drop_cost=PINNED_DROP_COST_M if pin else drop_cost(request),
-        required_skills=frozenset({EXPERIENCED}) if request.case.complaint_history else frozenset(),
+        required_skills=required_skills(request.case.complaint_history),
         pin_team=pin.team_key if pin else None,
         pin_position=pin.position if pin else None,
         home_team=home if pin is None else None,

@@ -4,8 +4,10 @@ from uuid import UUID
 
 from pydantic import Field
 
+from api.cases.schemas import AmountText
 from api.geo import GeoPoint
 from api.rules.eligibility import EligibilityFlag
+from api.rules.skills import required_skills
 from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
 from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
 
@@ -59,6 +61,11 @@ class VisitRequestRead(Read):
     case_id: UUID
     case_reference: str = Field(description="The creditor's reference of the case.")
     debtor_name: str
+    amount_owed: AmountText = Field(description="What the debtor owes on the case, in `currency`.")
+    currency: str
+    required_skills: list[str] = Field(
+        description="The skills a team needs to take the visit: `experienced` for a debtor who has complained."
+    )
     address_id: UUID
     address_text: str = Field(description="The address as written.")
     address_point: GeoPoint | None = Field(description="Where the address is, null until geocoded.")
@@ -82,6 +89,9 @@ class VisitRequestRead(Read):
             case_id=request.case_id,
             case_reference=case.reference,
             debtor_name=case.debtor_name,
+            amount_owed=case.amount_owed,
+            currency=case.currency,
+            required_skills=sorted(required_skills(case.complaint_history)),
             address_id=request.address_id,
             address_text=address.raw_text,
             address_point=GeoPoint.from_wkb(address.point),
