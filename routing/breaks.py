@@ -9,9 +9,10 @@ decides exactly.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import NamedTuple
 
-from routing.model import Break, Instance, Stop, Team
+from routing.model import Break, Instance, Stop, Team, TimeWindow
 from routing.plan import BreakTaken, Route, Visit
 
 
@@ -52,6 +53,20 @@ def trim(instance: Instance, team: Team, stops: Sequence[Stop]) -> list[Stop]:
         mending = next((i for i in by_cost if fits(instance, team, kept[:i] + kept[i + 1 :])), by_cost[0])
         del kept[mending]
     return kept
+
+
+def late_route(instance: Instance, team: Team, stops: Sequence[Stop]) -> Route | None:
+    """The earliest schedule of `team` visiting `stops` in this order when the ends of their last windows and of
+    its shift are let slip: when a team running late will really reach them, for a day kept as it is although it no
+    longer fits. None when even so its breaks cannot be taken."""
+    slip = max([team.shift.end_s, *(stop.windows[-1].end_s for stop in stops if stop.windows)]) + 86_400
+    slipped = [
+        replace(stop, windows=(*stop.windows[:-1], TimeWindow(stop.windows[-1].start_s, slip)))
+        if stop.windows
+        else stop
+        for stop in stops
+    ]
+    return timed_route(instance, replace(team, shift=TimeWindow(team.shift.start_s, slip)), slipped)
 
 
 def timed_route(instance: Instance, team: Team, stops: Sequence[Stop]) -> Route | None:

@@ -19,7 +19,7 @@ from api.sheets.rest import RestOfDay, rest_of_day
 from api.teams.models import Team
 from api.users.models import User
 from api.visit_requests import service as visit_requests_service
-from routing.breaks import timed_route
+from routing.breaks import late_route, timed_route
 from routing.insertion import Insertion, Refusal, insertion_at, insertions
 from routing.plan import Route
 
@@ -34,8 +34,8 @@ class StopNotMovable(Conflict):
             "Why, as a code: `not_on_a_sheet` (no team's current sheet of the date holds it), `visited` (its visit"
             " has begun or ended), `cancelled`, `closed_now` (the legal hours or the eligibility gate close it for"
             " the rest of the day: the door would refuse it anywhere), `from_team_stood_down` (the in-day re-plan"
-            " gives a stood-down team's stops to the teams at work), `from_team_running_late` (its team's other"
-            " stops no longer fit its shift: apply the late team's fix first).",
+            " gives a stood-down team's stops to the teams at work), `from_team_running_late` (its team runs so"
+            " late that its breaks no longer fit: apply the late team's fix first).",
         ),
     )
 
@@ -179,12 +179,12 @@ def _move(session: Session, user: User, work_date: date, request_id: UUID, trave
         )
     instance = rest.day.instance
     routes = {team: [each for each in order if each != key] for team, order in rest.routes.items()}
-    left = timed_route(
-        instance, instance.team(str(holder.id)), [instance.stop(each) for each in routes[str(holder.id)]]
-    )
+    holder_team, its_others = instance.team(str(holder.id)), [instance.stop(each) for each in routes[str(holder.id)]]
+    # a team running late keeps its other stops in their order, at the times it will really reach them
+    left = timed_route(instance, holder_team, its_others) or late_route(instance, holder_team, its_others)
     if left is None:
         raise StopNotMovable(
-            f"{holder.name} runs late: its other stops no longer fit its shift. Apply its late fix first.",
+            f"{holder.name} runs late and its breaks no longer fit its day: apply its late fix first.",
             visit_request_id=request_id,
             reason="from_team_running_late",
         )

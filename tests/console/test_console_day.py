@@ -90,7 +90,17 @@ def test_today_shows_each_team_s_timeline_and_an_urgent_request_goes_to_a_team_t
     expect(page.locator("#timeline li.timeline-row")).to_have_count(len(sheets))
     expect(page.locator("#timeline .stop-block.state-done")).to_have_count(1)
     expect(page.locator("#timeline .now-line")).to_have_count(len(sheets))
+    marker = page.locator(f"#today-map .fv-request-label[data-request='{urgent_id}']")
+    marker.click()
+    details = page.locator(f"#today-map .request-details[data-request='{urgent_id}']")
+    owed = "¥" + live.call("supervisor", "GET", f"/visit-requests/{urgent_id}").json()["amount_owed"]
+    for shown in ("P5", owed, "全天", "所需资质", "核实地址"):
+        expect(details).to_contain_text(shown)
+    details.locator("button.who-can-take").click()
+    expect(details.locator("li.option").first).to_contain_text("到达")
+    console.screenshot("today-map-request")
     request = page.locator(f"#open-requests li.open-request[data-request='{urgent_id}']")
+    expect(request).to_contain_text(owed)
     request.locator("button.who-can-take").click()
     expect(request.locator("li.option").first).to_contain_text("到达")
     console.screenshot("today-options")

@@ -1,5 +1,6 @@
 """Cheapest insertion of an urgent stop: the team and place that add the least, every other stop kept as it is."""
 
+from routing.breaks import late_route, timed_route
 from routing.insertion import Refusal, insertion_at, insertions
 from routing.model import Break, Instance, Stop, Team, TimeWindow
 
@@ -77,3 +78,19 @@ def test_a_stop_put_at_a_chosen_place_is_timed_there_or_refused_naming_the_first
     assert last.route is not None and [visit.stop for visit in last.route.visits] == ["s2", "s4", "urgent"]
     assert (last.position, last.added_m) == (3, 200)
     assert (first.route, first.refusal, first.misses) == (None, Refusal.NO_TIME, "s2")
+
+
+def test_a_route_that_no_longer_fits_is_timed_as_late_as_it_will_really_be() -> None:
+    instance = Instance(
+        [Team("a", 0, 0, TimeWindow(0, 500))],
+        [Stop("s2", 2, 60, windows=(TimeWindow(0, 250),)), Stop("s4", 4, 60)],
+        _line(21),
+        _line(21),
+    )
+    team, stops = instance.teams[0], list(instance.stops)
+
+    late = late_route(instance, team, stops[::-1])  # s4 first: s2 after its window, back after the shift
+
+    assert timed_route(instance, team, stops[::-1]) is None
+    assert late is not None and [visit.stop for visit in late.visits] == ["s4", "s2"]
+    assert (late.visits[1].start_s, late.end_s) == (660, 920)

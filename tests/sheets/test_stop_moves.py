@@ -1,7 +1,7 @@
 """A not-started stop of a day under way moved by hand to another team or place: where it could go and why not,
 the move checked at once and refused in a code and words, never bent to fit; the teams it changes get new versions."""
 
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +13,7 @@ from time_machine import TimeMachineFixture
 from api.teams.models import Team
 from api.users.models import User
 from api.visit_requests.models import VisitRequest
-from tests.factories import auth_headers, problem_type
+from tests.factories import auth_headers, make_team, problem_type
 from tests.sheets.test_day_under_way import Morning, _two_teams_seen_at_each_others_stops
 
 
@@ -136,3 +136,25 @@ def test_a_stop_moved_where_it_or_a_later_stop_would_miss_its_window_is_refused_
     assert pushed.status_code == 409 and pushed.json()["misses"] == str(urgent.id), pushed.text
     assert "later stop" in pushed.json()["detail"]
     assert day.my_sheet()["version"] == 1
+
+
+def test_a_stop_is_taken_from_a_team_running_late_which_keeps_its_others_in_order_at_their_real_times(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    day = Morning(client, app, session, time_machine)
+    helper = make_team(session, day.branch, work_date=day.work_date)
+    day.at(time(15, 30))  # nothing visited yet: eight stops no longer fit before 18:00
+    before = day.my_sheet()
+    moved = day.stops[7]
+
+    done = client.post(
+        f"/visit-sheets/days/{day.work_date.isoformat()}/stop-moves",
+        json={"visit_request_id": str(moved), "team_id": str(helper.id)},
+        headers=auth_headers(day.supervisor),
+    )
+
+    assert done.status_code == 201, done.text
+    after = day.my_sheet()
+    assert _order(after) == [key for key in _order(before) if key != str(moved)]
+    assert datetime.fromisoformat(after["stops"][0]["starts_at"]) >= day.moment(time(15, 30))
+    assert datetime.fromisoformat(after["returns_at"]) > day.moment(time(18, 0))  # late, as it will be

@@ -121,6 +121,7 @@ export const api = {
   get: (path, options) => send(path, options),
   post: (path, body, options = {}) => send(path, { ...options, method: "POST", body: body ?? {} }),
   put: (path, body) => send(path, { method: "PUT", body }),
+  patch: (path, body) => send(path, { method: "PATCH", body }),
   delete: (path) => send(path, { method: "DELETE" }),
   /** The raw response (for ETags and files). */
   raw: (path, options = {}) => send(path, { ...options, raw: true }),

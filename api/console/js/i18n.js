@@ -69,6 +69,18 @@ const zh = {
   "reason.nonexistent": "地址不存在", "reason.other": "其他", "origin.agent": "外访员", "origin.precheck": "预检",
   "origin.outcome": "外访结果", "purpose.find_new_information": "寻找新信息", "purpose.confirm_address": "核实地址",
   "purpose.negotiate": "协商还款", "purpose.deliver_letter": "送达函件",
+  move_stop: "移动站点", close: "关闭", move_here: "移到此组（最佳位置）", move_to_place: "移到第几站",
+  drag_to_move: "拖到其他小组或位置，或点击选择", stop_moved: "站点已移动，相关外访表已发布",
+  move_hint: "未开始的站点可拖到其他小组的时间线上；也可点击站点（或按回车）选择小组和顺序。各组会立即显示能否接收及原因。",
+  priority: "优先级", any_time: "全天", skill: "所需资质", no_skill_needed: "无", "skill.experienced": "有经验的小组",
+  "refusal.position": "该位置不可用：须在已外访站点之后，最多紧随最后一个计划站点",
+  "refusal.team_not_working": "该小组当日不工作",
+  "not_movable.not_on_a_sheet": "该请求不在任何小组的外访表上", "not_movable.visited": "该站点的外访已开始或已结束",
+  "not_movable.cancelled": "该站点已取消", "not_movable.closed_now": "当日剩余时间法律或准入规则不允许外访",
+  "not_movable.from_team_stood_down": "所在小组已停工：请用当日重排分配其站点",
+  "not_movable.from_team_running_late": "所在小组严重落后，休息已排不下：请先应用其调整",
+  pin_here: "固定给此组", pinned_ok: "已固定，重新求解后生效", change_pair: "换人", pair_changed: "小组成员已更换",
+  team_at_the_door: "该组有外访尚未由两人确认，确认后才能换人",
 };
 
 const en = {
@@ -148,6 +160,20 @@ const en = {
   "reason.nonexistent": "does not exist", "reason.other": "other", "origin.agent": "agent",
   "origin.precheck": "pre-check", "origin.outcome": "visit outcome", "purpose.find_new_information": "find new information",
   "purpose.confirm_address": "confirm the address", "purpose.negotiate": "negotiate", "purpose.deliver_letter": "deliver a letter",
+  move_stop: "Move the stop", close: "Close", move_here: "Move to this team (best place)", move_to_place: "Move to place",
+  drag_to_move: "drag to another team or place, or click to choose", stop_moved: "stop moved; the sheets it changes are published",
+  move_hint: "Drag a stop not yet started onto another team's timeline, or click it (or press Enter) to choose a team and a place. Each team says at once whether it can take it, and why not.",
+  priority: "Priority", any_time: "any time", skill: "Skill needed", no_skill_needed: "none",
+  "skill.experienced": "an experienced team",
+  "refusal.position": "that place is not free: after the stops visited, at most right after the last planned one",
+  "refusal.team_not_working": "the team does not work that day",
+  "not_movable.not_on_a_sheet": "no team's sheet holds it", "not_movable.visited": "its visit has begun or ended",
+  "not_movable.cancelled": "the stop is cancelled", "not_movable.closed_now": "the law or the eligibility gate close it for the rest of the day",
+  "not_movable.from_team_stood_down": "its team is stood down: the in-day re-plan gives its stops to the others",
+  "not_movable.from_team_running_late": "its team runs so late that its breaks no longer fit: apply its fix first",
+  pin_here: "Pin to this team", pinned_ok: "pinned: it takes effect when re-solved", change_pair: "Change pair",
+  pair_changed: "the team's pair changed",
+  team_at_the_door: "the team has a visit not yet confirmed by both: change the pair after it",
 };
 
 const dictionaries = { zh, en };

@@ -60,6 +60,16 @@ export function stopMarker(latLng, number, state, colour) {
   return L.marker(latLng, { icon, keyboard: false, riseOnHover: true });
 }
 
+/** A request on no team's sheet yet: a square tag with its priority (a star when it needs an experienced team),
+shaped apart from the teams' round stops. */
+export function requestMarker(latLng, requestId, priority, needsSkill) {
+  const label = h("span", {
+    class: "fv-request-label", text: `P${priority}${needsSkill ? "★" : ""}`, dataset: { request: requestId },
+  });
+  const icon = L.divIcon({ html: label, className: `fv-request fv-priority-${priority}`, iconSize: null });
+  return L.marker(latLng, { icon, keyboard: true, riseOnHover: true, zIndexOffset: 500 });
+}
+
 /** A small round marker (office, check-in, photo position). */
 export function dot(latLng, colour, className, radius = 6) {
   return L.circleMarker(latLng, { radius, color: "#222", weight: 1, fillColor: colour, fillOpacity: 0.9, className });

@@ -6,6 +6,10 @@ import { append, facts, fill, h, keepInAddress, showError, toast } from "./dom.j
 import { km, localDate, moment, t } from "./i18n.js";
 import { L, makeMap, disposeMap } from "./map.js";
 import { drawSheets, stopDetails, teamCard } from "./day.js";
+import { optionText, refusalText } from "./teamoptions.js";
+
+// the reasons the solver leaves a request out for: the teams' days had no room, so a team may yet take it
+const SOLVER_REASONS = new Set(["outside_every_shift", "no_team_with_skill", "pin_impossible", "lower_priority"]);
 
 const ACTIVE = ["queued", "running"];
 
@@ -249,11 +253,45 @@ export async function planningView(view, { date: workDate }) {
       h("caption", { text: `${t("left_out")} (${run.unplanned.length})` }),
       h("tbody", {}, run.unplanned.map((row) => {
         const request = requests.get(row.visit_request_id);
+        const draft = !run.published_at && day;
         return h("tr", { dataset: { request: row.visit_request_id } },
           h("td", { text: request ? `${request.debtor_name} · ${request.address_text}` : row.visit_request_id }),
           h("td", { class: "reason", text: `${row.reason}: ${row.detail}` }),
-          h("td", {}, run.published_at || !day ? null : pinForm(run, row.visit_request_id, day.sheets, changed)));
+          h("td", {}, draft ? pinForm(run, row.visit_request_id, day.sheets, changed) : null,
+            draft && SOLVER_REASONS.has(row.reason) ? whoCanTake(run, row, changed) : null));
       })));
+  }
+
+  /** "Who can take it": each team against its draft day, where the request would add least or why it cannot; a
+  team that can gets it pinned in one click (the next re-solve places it). */
+  function whoCanTake(run, row, changed) {
+    const list = h("ul", { class: "options" });
+    return h("div", { class: "who-can-take-box" },
+      h("button", {
+        type: "button", class: "small who-can-take", text: t("who_can_take"),
+        onclick: async () => {
+          try {
+            const found = await api.get(`/planning-runs/${run.id}/unplanned/${row.visit_request_id}/options`);
+            fill(list, found.options.map((option) => h("li", { class: option.possible ? "option" : "option muted" },
+              optionText(option),
+              option.possible ? h("button", {
+                type: "button", class: "small pin-here", text: t("pin_here"),
+                onclick: async () => {
+                  try {
+                    changed(await api.put(`/planning-runs/${run.id}/edits/${row.visit_request_id}`,
+                      { action: "pin", team_id: option.team_id }));
+                    toast(`${option.team_name}: ${t("pinned_ok")}`);
+                  } catch (error) {
+                    showError(error);
+                  }
+                },
+              }) : null)));
+          } catch (error) {
+            const reason = error.problem?.reason;
+            fill(list, h("li", { class: "error", text: reason ? refusalText(reason) : String(error.message) }));
+          }
+        },
+      }), list);
   }
 
   /** A plan the day has moved past: what the day holds, in words, and the in-day re-plan to make instead. */
@@ -326,8 +364,37 @@ export async function planningView(view, { date: workDate }) {
       h("ul", { class: "roster-list" }, teams.map((team) => h("li", { dataset: { team: team.id } },
         `${team.name} · ${team.members.map((member) => member.full_name).join("、")} · ${team.shift_start.slice(0, 5)}`
           + `–${team.shift_end.slice(0, 5)}${team.experienced ? ` · ${t("experienced")}` : ""}`
-          + (team.stood_down_at ? ` · ${t("stood_down")}` : "")))),
+          + (team.stood_down_at ? ` · ${t("stood_down")}` : ""),
+        team.stood_down_at ? null : pairForm(team, free)))),
       form));
+  }
+
+  /** Change a team's pair (an agent who did not turn up, a spare who takes the seat): its two agents or free ones. */
+  function pairForm(team, free) {
+    const choices = [...team.members.map((member) => ({ id: member.agent_id, label: member.full_name })),
+      ...free.map((agent) => ({ id: agent.id, label: `${agent.full_name} (${agent.username})` }))];
+    const seat = (name, current) => h("select", { name, "aria-label": t("agents") },
+      choices.map((choice) => h("option", { value: choice.id, text: choice.label, selected: choice.id === current })));
+    const first = seat("pair_1", team.members[0]?.agent_id);
+    const second = seat("pair_2", team.members[1]?.agent_id);
+    const refused = h("span", { class: "error", role: "alert" });
+    return h("details", { class: "pair" }, h("summary", { text: t("change_pair") }),
+      h("form", {
+        class: "inline pair-form",
+        onsubmit: async (event) => {
+          event.preventDefault();
+          fill(refused);
+          try {
+            await api.patch(`/teams/${team.id}`, { agent_ids: [first.value, second.value] });
+            toast(`${team.name}: ${t("pair_changed")}`);
+            await loadRoster(true);
+          } catch (error) {
+            const code = error.problem?.type?.split("/").pop();
+            if (code === "team-at-the-door") fill(refused, `${t("team_at_the_door")} (${code})`);
+            else showError(error);
+          }
+        },
+      }, first, second, h("button", { type: "submit", class: "small", text: t("change_pair") }), refused));
   }
 
   /** The date's runs, showing the latest (or nothing when there is none). */
