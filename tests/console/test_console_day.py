@@ -134,7 +134,7 @@ def test_the_roster_pairs_two_free_agents_into_a_team_of_the_date(console: Conso
     page = console.page
     console.log_in("supervisor")
     console.go(f"planning/{later}")
-    expect(page.locator("#roster summary")).to_contain_text("小组名单 (0)")
+    expect(page.locator("#roster > details > summary")).to_contain_text("小组名单 (0)")
 
     form = page.locator("#new-team")
     form.locator("input[name=team_name]").fill("外访五组")
@@ -143,7 +143,7 @@ def test_the_roster_pairs_two_free_agents_into_a_team_of_the_date(console: Conso
     form.locator("input[name=experienced]").check()
     form.locator("button[type=submit]").click()
 
-    expect(page.locator("#roster summary")).to_contain_text("小组名单 (1)")
+    expect(page.locator("#roster > details > summary")).to_contain_text("小组名单 (1)")
     expect(page.locator("#roster li")).to_contain_text("外访五组 · 郑一、钱二 · 09:00–18:00 · 有经验")
     expect(page.locator("#roster li")).to_be_visible()
     teams = live.call("supervisor", "GET", f"/teams?work_date={later}").json()["items"]

@@ -31,6 +31,10 @@ function districtOutlines() {
 /** A map in `element`, centred on `centre` ([lat, lon]), with its basemap. */
 export function makeMap(element, centre = [31.23, 121.47], zoom = 11) {
   // zoom limits of its own: without tiles Leaflet has none, and fitting a lone point would zoom without end
+  // Leaflet focuses the map on the first press (for its keys) and restores only the window's scroll: in a screen
+  // that scrolls inside, the focus would jump the map into view under the pointer and swallow that click. Focus it
+  // first, without scrolling.
+  element.addEventListener("mousedown", () => element.focus({ preventScroll: true }), { capture: true });
   const map = L.map(element, { zoomSnap: 0.25, minZoom: 8, maxZoom: 19 }).setView(centre, zoom);
   if (config.tile_url) {
     L.tileLayer(config.tile_url, { maxZoom: 19, attribution: config.tile_attribution || "" }).addTo(map);

@@ -259,16 +259,16 @@ export async function todayView(view, { date: asked }) {
       const marker = requestMarker([request.address_point.lat, request.address_point.lon], request.id,
         request.priority, request.required_skills.length > 0);
       marker.bindTooltip(h("span", { text: `P${request.priority} · ${request.debtor_name}` }));
-      marker.on("click", () => {
+      marker.bindPopup(() => {  // built when opened: who can take it is asked afresh
         const options = h("ul", { class: "options" });
-        marker.bindPopup(h("div", { class: "request-details", dataset: { request: request.id } },
+        return h("div", { class: "request-details", dataset: { request: request.id } },
           requestFacts(request),
           h("button", {
             type: "button", class: "small who-can-take", text: t("who_can_take"),
             onclick: () => whoCanTake(request, options),
           }),
-          options), { maxWidth: 380, maxHeight: 340 }).openPopup();
-      });
+          options);
+      }, { maxWidth: 380, maxHeight: 340 });
       marker.addTo(waiting);
     }
   }
