@@ -98,6 +98,11 @@ def test_today_shows_each_team_s_timeline_and_an_urgent_request_goes_to_a_team_t
         expect(details).to_contain_text(shown)
     details.locator("button.who-can-take").click()
     expect(details.locator("li.option").first).to_contain_text("到达")
+    shown = page.locator("#today-map")
+    wait_until(  # the map pans so that the lengthened popup shows whole
+        lambda: page.locator("#today-map .leaflet-popup").bounding_box()["y"] >= shown.bounding_box()["y"],
+        what="the popup inside the map",
+    )
     console.screenshot("today-map-request")
     request = page.locator(f"#open-requests li.open-request[data-request='{urgent_id}']")
     expect(request).to_contain_text(owed)

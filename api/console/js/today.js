@@ -259,16 +259,18 @@ export async function todayView(view, { date: asked }) {
       const marker = requestMarker([request.address_point.lat, request.address_point.lon], request.id,
         request.priority, request.required_skills.length > 0);
       marker.bindTooltip(h("span", { text: `P${request.priority} · ${request.debtor_name}` }));
-      marker.bindPopup(() => {  // built when opened: who can take it is asked afresh
+      // the popup is built afresh each time it opens, so that it never shows an earlier answer
+      marker.bindPopup("", { maxWidth: 380, maxHeight: 340 }).on("popupopen", ({ popup }) => {
         const options = h("ul", { class: "options" });
-        return h("div", { class: "request-details", dataset: { request: request.id } },
+        popup.setContent(h("div", { class: "request-details", dataset: { request: request.id } },
           requestFacts(request),
           h("button", {
             type: "button", class: "small who-can-take", text: t("who_can_take"),
-            onclick: () => whoCanTake(request, options),
+            // the answers lengthen the popup: lay it out again, panning the map so that it shows whole
+            onclick: () => whoCanTake(request, options).then(() => popup.update()),
           }),
-          options);
-      }, { maxWidth: 380, maxHeight: 340 });
+          options));
+      });
       marker.addTo(waiting);
     }
   }
