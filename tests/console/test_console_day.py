@@ -2,6 +2,7 @@
 told why in words and re-plans the rest of the day in one click, sees what each team's sheet changes, and confirms
 before publishing; the morning's visits stay where they were."""
 
+import re
 from datetime import date, time, timedelta
 from uuid import UUID
 
@@ -89,6 +90,9 @@ def test_today_shows_each_team_s_timeline_and_an_urgent_request_goes_to_a_team_t
 
     expect(page.locator("#timeline li.timeline-row")).to_have_count(len(sheets))
     expect(page.locator("#timeline .stop-block.state-done")).to_have_count(1)
+    expect(page.locator("#timeline .actual-block.state-done")).to_have_count(1)  # when the team really was there
+    expect(page.locator("#timeline .actual-block").first).to_have_attribute("title", re.compile("实际 .* · 计划 "))
+    console.screenshot("today-timeline")
     expect(page.locator("#timeline .now-line")).to_have_count(len(sheets))
     marker = page.locator(f"#today-map .fv-request-label[data-request='{urgent_id}']")
     marker.click()

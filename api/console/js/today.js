@@ -1,5 +1,5 @@
-// Today: the day under way at a glance. A timeline per team (planned stops by state, a now-line, late stops
-// marked) whose not-started stops move to another team or place by dragging or from their move panel, the teams
+// Today: the day under way at a glance. A timeline per team (planned stops by state and, under them, when the team
+// really was at each door; a now-line, late stops marked) whose not-started stops move to another team or place by dragging or from their move panel, the teams
 // running late with the fix to apply, a map of the routes and of the requests still open today (priority, amount
 // owed, window, skill), who can take each and why not, a team stood down, and the in-day re-plan one click away.
 
@@ -27,9 +27,11 @@ function at(element, left, width) {
 
 /** A team's row: its stops along the day (a planned one can be dragged, or opened with a click or Enter to move
 it), the now-line, how late it runs, and standing it down. */
-function timeline(sheet, team, from, to, now, { onStandDown, onDrag, onOpen }) {
+function timeline(sheet, team, from, to, now, actual, { onStandDown, onDrag, onOpen }) {
   const bar = h("div", { class: "timeline-bar" });
   for (const stop of sheet.stops) {
+    const visit = stop.visit_id ? actual.get(stop.visit_id) : null;
+    if (visit) bar.append(actualBlock(stop, visit, from, to, now));
     const late = stop.state === "planned" && Date.parse(stop.starts_at) < now;
     const movable = stop.state === "planned" && !team?.stood_down_at;
     const left = place(stop.starts_at, from, to);
@@ -65,6 +67,20 @@ function timeline(sheet, team, from, to, now, { onStandDown, onDrag, onOpen }) {
       down ? h("span", { class: "error stood-down-since", text: `${t("stood_down")} ${clock(down)}` }) : standDown,
       h("span", { class: "move-verdict" })),
     bar);
+}
+
+/** When the team was really at the stop, under its planned block: from the first check-in at the door to the
+outcome (still open: to now). */
+function actualBlock(stop, visit, from, to, now) {
+  const arrived = Math.min(...visit.check_ins.map((check) => Date.parse(check.received_at)));
+  const left = visit.on_site_s !== null ? arrived + visit.on_site_s * 1000 : now;
+  const start = place(new Date(arrived).toISOString(), from, to);
+  const width = Math.max(0.4, place(new Date(left).toISOString(), from, to) - start);
+  return at(h("span", {
+    class: `actual-block state-${stop.state}`,
+    title: `${stop.position}. ${t("actual")} ${clock(arrived)}–${visit.on_site_s !== null ? clock(left) : ""}`
+      + ` · ${t("planned_at")} ${clock(stop.starts_at)}–${clock(stop.departs_at)}`,
+  }), start, width);
 }
 
 /** What a supervisor weighs before sending a team: priority, what is owed, when the debtor can be met, the skill
@@ -276,13 +292,15 @@ export async function todayView(view, { date: asked }) {
   }
 
   async function load() {
-    const [found, late, requests, teams] = await Promise.all([
+    const [found, late, requests, teams, visits] = await Promise.all([
       api.get(`/visit-sheets/days/${workDate}`),
       api.get(`/visit-sheets/days/${workDate}/late-teams`),
       allPages("/visit-requests", { date: workDate, status: "open" }),
       allPages("/teams", { work_date: workDate }),
+      allPages("/visits", { work_date: workDate }),
     ]);
     const teamOf = new Map(teams.map((team) => [team.id, team]));
+    const actual = new Map(visits.filter((visit) => visit.check_ins.length).map((visit) => [visit.id, visit]));
     const now = serverNow();
     const times = found.sheets.flatMap((sheet) => [Date.parse(sheet.leaves_at), Date.parse(sheet.returns_at)]);
     const from = Math.min(now - 30 * MINUTE, ...times);
@@ -290,7 +308,7 @@ export async function todayView(view, { date: asked }) {
     day = { ...found, from, to };
     const actions = { onStandDown: standDown, onDrag: startDrag, onOpen: openMove };
     fill(rows, found.sheets.length
-      ? found.sheets.map((sheet) => timeline(sheet, teamOf.get(sheet.team_id), from, to, now, actions))
+      ? found.sheets.map((sheet) => timeline(sheet, teamOf.get(sheet.team_id), from, to, now, actual, actions))
       : h("li", { class: "muted", text: t("no_sheets") }));
     drawSheets(map, routes, found, { fit: !fitted });
     fitted ||= found.sheets.length > 0;
