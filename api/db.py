@@ -196,22 +196,53 @@ def check_spatial_backend(engine: Engine) -> None:
         raise
 
 
+DEFERRED_COMMIT = "fieldvisit.deferred_commit"  # scope key: the request's commit is the idempotency middleware's
+
+
+class DeferredCommit:
+    """A request whose answer must be kept in the same transaction as its writes (a POST with an Idempotency-Key):
+    the session dependency hands its open session over here instead of committing, and the idempotency middleware
+    commits it together with the answer, or rolls it back."""
+
+    def __init__(self) -> None:
+        self.session: Session | None = None
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One request, one transaction: committed before the response leaves, rolled back on any error. A request
     that may write takes SQLite's write lock at its first statement (not before: a dependency that does not touch
-    the database, such as checking a password, runs without it)."""
+    the database, such as checking a password, runs without it). Under a `DeferredCommit`, what would be committed
+    is handed over open instead, to be committed with the answer."""
     engine: Engine = request.app.state.engine
     bind = engine if request.method in READ_METHODS else engine.execution_options(**{WRITING: True})
-    with request.app.state.sessionmaker(bind=bind) as session:
-        try:
-            yield session
-            session.commit()
-        except Problem as problem:
-            session.commit() if problem.commits else session.rollback()
-            raise
-        except Exception:
+    deferred: DeferredCommit | None = request.scope.get(DEFERRED_COMMIT)
+    session = request.app.state.sessionmaker(bind=bind)
+    handed_over = False
+    try:
+        yield session
+        handed_over = _commit(session, deferred)
+    except Problem as problem:
+        if problem.commits:
+            handed_over = _commit(session, deferred)
+        else:
             session.rollback()
-            raise
+        raise
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        if not handed_over:
+            session.close()
+
+
+def _commit(session: Session, deferred: DeferredCommit | None) -> bool:
+    """Commit, or hand the open transaction to whoever commits it with the answer; whether it was handed over."""
+    if deferred is None:
+        session.commit()
+        return False
+    session.flush()  # a write the database refuses fails the request here, as a commit would
+    deferred.session = session
+    return True
 
 
 def get_read_session(request: Request) -> Iterator[Session]:

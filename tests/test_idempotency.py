@@ -15,13 +15,13 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
 from api.cases import service as cases_service
-from api.cases.models import DebtCase, DebtorContact
+from api.cases.models import Address, DebtCase, DebtorContact
 from api.db import utcnow
 from api.idempotency import IdempotencyRecord, claims
 from api.idempotency.middleware import request_digest
@@ -221,3 +221,46 @@ def test_a_claim_that_fails_for_a_reason_of_the_code_is_logged_as_itself(
     crashes = [record for record in caplog.records if record.exc_info]
     assert [record.exc_info[0] for record in crashes if record.exc_info] == [ProgrammingError]
     assert _contacts(session) == 0
+
+
+def _add_address(client: TestClient, supervisor: User, case_id: Any) -> Any:
+    """A phone's address for the case, with the one key it retries until it has an answer."""
+    body = {"kind": "home", "raw_text": "上海市静安区南京西路1号"}
+    headers = auth_headers(supervisor) | {"Idempotency-Key": "address-1"}
+    return client.post(f"/cases/{case_id}/addresses", json=body, headers=headers)
+
+
+def test_a_write_whose_answer_cannot_be_kept_is_not_kept_either_and_the_retry_creates_it_once(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    """The database fails as the answer is kept (it went away after the write, as when PostgreSQL was killed): the
+    phone must not be told of a row that its retry, taken over, creates a second time."""
+    supervisor, case = _supervisor_and_case(session)
+    failing = True
+
+    def lose_the_answer(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if (
+            failing
+            and statement.lstrip().upper().startswith("UPDATE IDEMPOTENCY_RECORD")
+            and "status_code" in statement
+        ):
+            raise OperationalError(statement, {}, Exception("server closed the connection unexpectedly"))
+
+    event.listen(app.state.engine, "before_cursor_execute", lose_the_answer)
+    try:
+        first = _add_address(client, supervisor, case.id)
+    finally:
+        failing = False
+        event.remove(app.state.engine, "before_cursor_execute", lose_the_answer)
+    # the attempt's process is gone by now: its claim, if any is left, has lapsed
+    session.execute(update(IdempotencyRecord).values(lease_until=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    retried = _add_address(client, supervisor, case.id)
+
+    assert retried.status_code == 201, retried.text
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Address).where(Address.case_id == case.id)) == 1
+    if first.status_code == 201:  # told it succeeded: the retry must be the same answer
+        assert retried.json()["id"] == first.json()["id"]
+    else:
+        assert first.status_code >= 500 and first.headers["content-type"] == "application/problem+json"

@@ -87,24 +87,50 @@ def renew(sessions: Sessions, user_id: UUID, key: str, claim: str) -> None:
 
 
 def settle(sessions: Sessions, user_id: UUID, key: str, claim: str, captured: dict[str, Any]) -> None:
-    """Keep the answer to replay it; after a server error (or none at all) free the key for a retry."""
+    """Keep the answer of an attempt that wrote nothing, to replay it; after a server error (or none at all) free
+    the key for a retry."""
     with sessions() as session:
+        _keep(session, user_id, key, claim, captured)
+        session.commit()
+
+
+def settle_with_writes(session: Session, user_id: UUID, key: str, claim: str, captured: dict[str, Any]) -> None:
+    """Commit the attempt's writes (`session`, still open) and its answer together: a process or a database that
+    dies at any moment leaves both or neither. After a server error, or no answer, the writes are rolled back and
+    the key freed. Closes the session."""
+    try:
         status = captured.get("status")
         if status is None or status >= 500:
-            session.execute(delete(IdempotencyRecord).where(*_held_by(user_id, key, claim)))
-        else:
-            headers = {name.decode().lower(): value.decode() for name, value in captured["headers"]}
-            session.execute(
-                update(IdempotencyRecord)
-                .where(*_held_by(user_id, key, claim))
-                .values(
-                    status_code=status,
-                    body=captured["body"],
-                    headers={name: value for name, value in headers.items() if name in REPLAYED_HEADERS},
-                    lease_until=None,
-                )
-            )
+            session.rollback()
+        if not _keep(session, user_id, key, claim, captured) and status is not None and status < 500:
+            session.rollback()  # another attempt took the key over meanwhile: it does the work, not this one
+            raise ClaimLost(f"idempotency key {key!r} was taken over while its first attempt ran")
         session.commit()
+    finally:
+        session.close()
+
+
+class ClaimLost(Exception):
+    """The attempt's claim on its key was taken over by a retry: its writes were not kept."""
+
+
+def _keep(session: Session, user_id: UUID, key: str, claim: str, captured: dict[str, Any]) -> bool:
+    """Keep the answer (or free the key after a server error); whether this attempt still held the key."""
+    status = captured.get("status")
+    if status is None or status >= 500:
+        return session.execute(delete(IdempotencyRecord).where(*_held_by(user_id, key, claim))).rowcount == 1
+    headers = {name.decode().lower(): value.decode() for name, value in captured["headers"]}
+    kept = session.execute(
+        update(IdempotencyRecord)
+        .where(*_held_by(user_id, key, claim))
+        .values(
+            status_code=status,
+            body=captured["body"],
+            headers={name: value for name, value in headers.items() if name in REPLAYED_HEADERS},
+            lease_until=None,
+        )
+    )
+    return kept.rowcount == 1
 
 
 def _held_by(user_id: UUID, key: str, claim: str) -> tuple[Any, ...]:

@@ -13,11 +13,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth.security import read_access_token
+from api.db import DEFERRED_COMMIT, DeferredCommit
 from api.idempotency import claims
 from api.idempotency.claims import Claimed, Sessions
 from api.idempotency.models import KEY_FORMAT, KEY_PATTERN, MAX_KEY_LENGTH, IdempotencyRecord
 from api.problems import (
     Conflict,
+    InternalError,
     Problem,
     ValidationFailed,
     database_problem,
@@ -78,7 +80,8 @@ class IdempotencyMiddleware:
         if held.taken_over:
             log.warning("idempotency key %r of user %s taken over from an attempt that stopped", key, user_id)
             request.app.state.telemetry.idempotency_taken_over.inc()
-        attempt = _Attempt(sessions, user_id, key, held, send)
+        attempt = _Attempt(request, sessions, user_id, key, held, send)
+        scope[DEFERRED_COMMIT] = attempt.deferred  # its writes commit with its answer, not before
         failed: Exception | None = None
         try:
             async with anyio.create_task_group() as keeping:
@@ -89,7 +92,7 @@ class IdempotencyMiddleware:
                     failed = error
                 keeping.cancel_scope.cancel()
         finally:
-            if not attempt.settled:  # no whole answer: the key is free for a retry
+            if not attempt.settled:  # no whole answer: nothing is kept, and the key is free for a retry
                 with anyio.CancelScope(shield=True):
                     await attempt.settle()
         if failed is not None:
@@ -97,11 +100,16 @@ class IdempotencyMiddleware:
 
 
 class _Attempt:
-    """One attempt holding a key: it renews the claim while the app works, and holds the answer until it is kept,
-    so that a client that has it and retries at once gets it replayed."""
+    """One attempt holding a key: it renews the claim while the app works, and holds the answer until it is kept
+    (with the attempt's writes, in one commit), so that a client that has it and retries at once gets it replayed,
+    and a process that dies at any moment leaves the writes and the answer both kept or both undone."""
 
-    def __init__(self, sessions: Sessions, user_id: UUID, key: str, held: Claimed, send: Send) -> None:
-        self.sessions, self.user_id, self.key, self.claim, self.send = sessions, user_id, key, held.claim, send
+    def __init__(
+        self, request: Request, sessions: Sessions, user_id: UUID, key: str, held: Claimed, send: Send
+    ) -> None:
+        self.request, self.sessions, self.user_id, self.key, self.claim = request, sessions, user_id, key, held.claim
+        self.send = send
+        self.deferred = DeferredCommit()
         self.captured: dict[str, Any] = {"body": b""}
         self.held: list[Message] = []
         self.settled = False
@@ -124,19 +132,44 @@ class _Attempt:
             return
         self.held.append(message)
         if message["type"] == "http.response.body" and not message.get("more_body", False):
-            await self.settle()
-            for answer in self.held:
-                await self.send(answer)
+            refused = await self.settle()
+            if refused is not None:  # nothing was kept: the client is told so, never that it succeeded
+                await _send_problem(self.request, self.send, refused)
+            else:
+                for answer in self.held:
+                    await self.send(answer)
             self.held.clear()
 
-    async def settle(self) -> None:
-        """Settle the key; if the database fails now, the answer still goes to the client (the work is committed)
-        and the claim ends with its lease."""
+    async def settle(self) -> Problem | None:
+        """Commit the attempt's writes with its answer (or keep the answer of one that wrote nothing); the problem
+        to answer instead when that failed and nothing was kept."""
         self.settled = True
+        pending, self.deferred.session = self.deferred.session, None
+        if pending is None:
+            try:
+                await to_thread.run_sync(
+                    claims.settle, self.sessions, self.user_id, self.key, self.claim, self.captured
+                )
+            except Exception:  # it wrote nothing: the answer still goes, and the claim ends with its lease
+                log.exception("could not keep the answer to idempotency key %r of user %s", self.key, self.user_id)
+            return None
         try:
-            await to_thread.run_sync(claims.settle, self.sessions, self.user_id, self.key, self.claim, self.captured)
-        except Exception:
-            log.exception("could not keep the answer to idempotency key %r of user %s", self.key, self.user_id)
+            await to_thread.run_sync(
+                claims.settle_with_writes, pending, self.user_id, self.key, self.claim, self.captured
+            )
+        except claims.ClaimLost:
+            log.warning(
+                "idempotency key %r of user %s was taken over: this attempt kept nothing", self.key, self.user_id
+            )
+            return RequestInProgress("A retry took this request over; retry again to get its answer.")
+        except DBAPIError as error:
+            log.exception("could not commit the request of idempotency key %r of user %s", self.key, self.user_id)
+            try:  # nothing was kept: free the key for the retry now, if the database lets us
+                await to_thread.run_sync(claims.settle, self.sessions, self.user_id, self.key, self.claim, {})
+            except Exception:
+                log.warning("the claim of idempotency key %r ends with its lease", self.key, exc_info=True)
+            return database_problem(error) or InternalError("The request could not be saved: nothing was kept.")
+        return None
 
 
 def request_digest(path: str, query: str, body: bytes) -> str:
