@@ -17,6 +17,7 @@ from multiprocessing import get_context
 
 import numpy as np
 
+from routing.children import die_with_parent
 from routing.model import Instance
 from routing.plan import Plan
 from routing.pyvrp_engine import plan_of, solve_pyvrp
@@ -143,6 +144,7 @@ def _routes(plan: Plan) -> Routes:
 
 def _adopt(instance: Instance) -> None:
     global _day
+    die_with_parent()
     _day = instance
 
 

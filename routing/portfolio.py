@@ -11,6 +11,7 @@ from multiprocessing.connection import Connection
 
 from routing.breaks import timed_route
 from routing.check import check
+from routing.children import die_with_parent
 from routing.decompose import large, solve_decomposed
 from routing.insertion import insert_unplanned
 from routing.model import Instance
@@ -29,6 +30,7 @@ _LEAST_S = 0.2  # an engine gets at least this long, even when starting its proc
 _SEEDING_SHARE = 0.7
 # when neither PyVRP search finds a plan the checker accepts, OR-Tools gets what is left of the limit, at least this
 _FALLBACK_LEAST = timedelta(seconds=1)
+_STOP_POLL_S = 0.25  # how often a wait for the engines asks whether to stop
 
 Engine = Callable[..., Plan | None]
 Routes = Mapping[str, Sequence[str]]
@@ -134,6 +136,7 @@ def _work(sender: Connection, engine: Engine, instance: Instance, finish_by: flo
     """A worker process: run the engine for what is left until `finish_by` (`time.monotonic()`) once the process has
     started (spawning it and importing the engines take a second or more of the limit on a busy machine) and send
     back its plan, or the error it raised."""
+    die_with_parent()
     left = max(_LEAST_S, finish_by - time.monotonic())
     try:
         plan = engine(instance, time_limit=timedelta(seconds=left))
@@ -144,9 +147,12 @@ def _work(sender: Connection, engine: Engine, instance: Instance, finish_by: flo
 
 
 @contextmanager
-def _worker(engine: Engine, instance: Instance, finish_by: float) -> Iterator[Callable[[float], Plan | None]]:
+def _worker(
+    engine: Engine, instance: Instance, finish_by: float, stop: Callable[[], bool] | None = None
+) -> Iterator[Callable[[float], Plan | None]]:
     """Start the engine in a spawned process; the context gives a function that waits for its plan until a
-    `time.monotonic()` instant (None if it has not come by then), and stops the process on leaving."""
+    `time.monotonic()` instant (None if it has not come by then, or once `stop()` says so), and stops the process
+    on leaving."""
     context = get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_work, args=(sender, engine, instance, finish_by), daemon=True)
@@ -154,8 +160,9 @@ def _worker(engine: Engine, instance: Instance, finish_by: float) -> Iterator[Ca
     sender.close()
 
     def result(by: float) -> Plan | None:
-        if not receiver.poll(max(0.0, by - time.monotonic())):
-            return None
+        while not receiver.poll(max(0.0, min(_STOP_POLL_S, by - time.monotonic()))):
+            if time.monotonic() >= by or (stop is not None and stop()):
+                return None
         try:
             outcome = receiver.recv()
         except EOFError:  # the process died without a word (killed, out of memory)
@@ -180,6 +187,7 @@ def solve(
     seed: int = 0,
     workers: int = 2,
     initial_routes: Routes | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Plan:
     """Assign the stops to teams and order them, within `time_limit`.
 
@@ -193,11 +201,13 @@ def solve(
     plan is verified by `routing.check.check`; the best valid one wins (fewest must-visit stops dropped, then
     distance plus drop costs), ties to the first engine. When neither PyVRP search finds a valid plan (must-visit
     stops that cannot all fit), OR-Tools, which names what it drops, gets what is left of the limit, at least 1 s.
-    With `workers` = 1 only OR-Tools runs, in this process. Deterministic engines given the same seed and limit
+    With `workers` = 1 only OR-Tools runs, in one process. Deterministic engines given the same seed and limit
     give the same choice; `Plan.stats.engine` names the winner.
 
     The engines run in spawned processes, never in the caller's (OR-Tools holds the GIL for its whole search: a
-    server planning in a thread would stop answering). The time limit holds within a small margin, however busy
+    server planning in a thread would stop answering), and die with the caller's process. `stop()`, asked a few
+    times a second while the engines search, ends the waiting at once (a cancelled run): the engines are stopped
+    and the plan is the timed-out one below. The time limit holds within a small margin, however busy
     the machine: each engine gets what is left of the limit once its process has started (a second or more under
     load; at least 0.2 s), and a worker whose plan has not come back 2 s after the time limit is stopped and left
     out. What can still run over: that grace, the OR-Tools fallback above (at least 1 s) and checking the plans.
@@ -215,17 +225,18 @@ def solve(
     started = time.perf_counter()
     check_initial_routes(instance, initial_routes or {})
     warm = initial_routes is not None
-    if workers < 2:
-        plan = solve_ortools(instance, time_limit=time_limit, seed=seed, initial_routes=initial_routes, warm=warm)
-        return replace(plan, stats=replace(plan.stats, wall_s=time.perf_counter() - started))
     finish_by = (
         time.monotonic() + time_limit.total_seconds() - _WRAP_UP_S
     )  # CLOCK_MONOTONIC: one clock for every process of the machine, whatever the wall clock does
-    if not warm and expressible(instance) and large(instance):
-        plans: list[Plan | None] = [solve_decomposed(instance, finish_by=finish_by, seed=seed)]
+    if workers < 2:
+        alone = partial(solve_ortools, seed=seed, initial_routes=initial_routes, warm=warm)
+        with _worker(alone, instance, finish_by, stop) as only:
+            plans: list[Plan | None] = [only(finish_by + _LATE_S)]
+    elif not warm and expressible(instance) and large(instance):
+        plans = [solve_decomposed(instance, finish_by=finish_by, seed=seed)]
     else:
         first, second = _engines(instance, seed, initial_routes)
-        with _worker(first, instance, finish_by) as one, _worker(second, instance, finish_by) as other:
+        with _worker(first, instance, finish_by, stop) as one, _worker(second, instance, finish_by, stop) as other:
             plans = [one(finish_by + _LATE_S), other(finish_by + _LATE_S)]
     valid = [plan for plan in plans if plan is not None and check(instance, plan).ok]
     if valid:

@@ -1,5 +1,6 @@
 """A server killed (kill -9) while it handles a POST with an Idempotency-Key leaves no wedged key: the phone's retry
-to a server started again runs the request, once."""
+to a server started again runs the request, once. One killed while it plans leaves no engine searching on and no run
+that says it is running."""
 
 import os
 import signal
@@ -17,11 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.cases.models import DebtCase
-from api.config import Settings
+from api.config import PlanningSettings, Settings
 from api.idempotency import IdempotencyRecord
 from api.users.models import Role
 from tests.conftest import TEST_JWT_SECRET
 from tests.factories import auth_headers, make_branch, make_user, tomorrow
+from tests.sheets.test_run_lifetime import busy_day
 from tests.test_case_import import CSV_HEADERS, row, to_csv
 
 ROWS = 1500  # enough for the import to take a while after its key is claimed
@@ -109,3 +111,50 @@ def test_a_server_killed_between_claim_and_answer_leaves_no_wedged_key(
 def _post_ignoring_errors(url: str, body: bytes, headers: dict[str, str]) -> None:
     with suppress(httpx2.TransportError):  # the server dies under it, as meant
         httpx2.post(url, content=body, headers=headers, timeout=120)
+
+
+def _children(pid: int) -> set[int]:
+    """The processes `pid` started, still running."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with suppress(OSError):
+            found |= {int(child) for child in (task / "children").read_text().split()}
+    return {child for child in found if _running(child)}
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_server_killed_mid_solve_takes_its_engines_with_it_and_its_run_is_failed_at_the_next_look(
+    settings: Settings, session: Session, tmp_path: Path
+) -> None:
+    supervisor = busy_day(session)
+    slow = settings.model_copy(update={"planning": PlanningSettings(time_limit_s=60)})
+    headers = auth_headers(supervisor)
+
+    with _server(slow, tmp_path / "server.log") as (base, process):
+        started = httpx2.post(f"{base}/planning-runs", json={"time_limit_s": 60}, headers=headers, timeout=30)
+        assert started.status_code == 202, started.text
+        url = f"{base}{started.headers['Location']}"
+        deadline = time.monotonic() + 60
+        while not (engines := _children(process.pid)) or httpx2.get(url, headers=headers).json()["stage"] != "solving":
+            assert time.monotonic() < deadline, "the run never started solving"
+            time.sleep(0.1)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_running(engine) for engine in engines):
+            assert time.monotonic() < deadline, f"engines {engines} outlived their server"
+            time.sleep(0.1)
+
+    with _server(slow, tmp_path / "server.log") as (base, _):
+        looked = httpx2.get(f"{base}{started.headers['Location']}", headers=headers).json()
+        again = httpx2.post(f"{base}/planning-runs", json={"time_limit_s": 1}, headers=headers, timeout=30)
+
+    assert (looked["status"], looked["failure"]) == ("failed", "abandoned"), looked
+    assert again.status_code == 202, again.text

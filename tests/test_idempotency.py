@@ -19,6 +19,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from api import processes
 from api.branches.models import Branch
 from api.cases import service as cases_service
 from api.cases.models import Address, DebtCase, DebtorContact
@@ -96,7 +97,7 @@ def _contact_body(phone: str = "13800001111") -> bytes:
 
 @pytest.mark.parametrize(
     ("owner", "lease_s"),
-    [(f"{claims.HOST}:{2**22 + 17}", 20), ("another-host:4242", -1)],
+    [(f"{processes.HOST}:{2**22 + 17}", 20), ("another-host:4242", -1)],
     ids=["its-process-is-gone", "its-lease-ran-out"],
 )
 def test_a_claim_whose_attempt_stopped_is_taken_over_by_the_retry(

@@ -5,8 +5,6 @@ attempt (`claim`, random) and its process (`owner`); only that attempt may renew
 was taken over, and comes back late, changes nothing.
 """
 
-import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import utcnow
 from api.idempotency.models import IdempotencyRecord
+from api.processes import gone, owner
 
 LEASE = timedelta(seconds=30)  # a claim not renewed for this long belongs to an attempt that is not running
 RENEW_EVERY_S = LEASE.total_seconds() / 3
-HOST = socket.gethostname()
 REPLAYED_HEADERS = ("content-type", "location", "etag")
 
 
@@ -34,10 +32,6 @@ class Claimed:
 
 
 Sessions = sessionmaker[Session]
-
-
-def owner() -> str:
-    return f"{HOST}:{os.getpid()}"
 
 
 def claim_key(sessions: Sessions, user_id: UUID, key: str, digest: str) -> Claimed | IdempotencyRecord:
@@ -73,10 +67,7 @@ def claim_key(sessions: Sessions, user_id: UUID, key: str, digest: str) -> Claim
 
 def abandoned(record: IdempotencyRecord, now: datetime) -> bool:
     """Its attempt is not running any more: the lease ran out, or its process on this host is gone."""
-    if record.lease_until is None or record.lease_until <= now:
-        return True
-    host, _, pid = record.owner.rpartition(":")
-    return host == HOST and pid.isdigit() and not _alive(int(pid))
+    return record.lease_until is None or record.lease_until <= now or gone(record.owner)
 
 
 def renew(sessions: Sessions, user_id: UUID, key: str, claim: str) -> None:
@@ -139,13 +130,3 @@ def _held_by(user_id: UUID, key: str, claim: str) -> tuple[Any, ...]:
 
 def _lease() -> datetime:
     return utcnow() + LEASE
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True

@@ -136,6 +136,8 @@ class PlanningRun(Base):
     progress: Mapped[int] = mapped_column(SmallInteger(), default=0)
     time_limit_s: Mapped[int] = mapped_column(Integer())
     cancel_requested: Mapped[bool] = mapped_column(Boolean(), default=False)
+    worker: Mapped[str] = mapped_column(String(300), default="", server_default="")  # its process, "host:pid"
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())  # kept moving while the worker plans
     figures: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)
     error: Mapped[str] = mapped_column(Text(), default="")
     failure: Mapped[RunFailure | None] = mapped_column(enum_column_type(RunFailure, "run_failure"))

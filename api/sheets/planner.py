@@ -7,8 +7,6 @@ A cancellation asked for while the solver works is honoured when it returns: not
 """
 
 import logging
-import os
-import socket
 import threading
 import time
 import traceback
@@ -30,10 +28,11 @@ from api.branches.models import Branch
 from api.cases.models import AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow, writing
+from api.processes import owner
 from api.rules.branch import BranchRules
 from api.rules.eligibility import ELIGIBLE, Verdict
 from api.rules.hours import Closed
-from api.sheets import eligibility, reasons
+from api.sheets import eligibility, leases, reasons
 from api.sheets.instance import (
     Pin,
     PlannedDay,
@@ -72,7 +71,6 @@ from routing.plan import Plan, Route
 
 log = logging.getLogger(__name__)
 
-_WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who planned a run, shown in its figures
 
 SessionFactory = Callable[[], Session]
 
@@ -81,32 +79,51 @@ class RunCancelled(Exception):
     pass
 
 
+class RunLost(Exception):
+    """The run was given up on (its lease lapsed) while this process planned it: another may plan the date now."""
+
+
 def execute_run(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) -> RunStatus | None:
-    """Plan the run if it is still queued; returns its final status, or None when another worker had it."""
+    """Plan the run if it is still queued, under a lease this process keeps (`api.sheets.leases`); returns its final
+    status, or None when another worker had it or it was given up on meanwhile."""
+    worker = owner()
     with sessions() as session:
         claimed = update_where(
             session,
             PlanningRun,
             [PlanningRun.id == run_id, PlanningRun.status == RunStatus.QUEUED],
-            {"status": RunStatus.RUNNING, "stage": "loading", "progress": 5, "started_at": utcnow()},
+            {
+                "status": RunStatus.RUNNING,
+                "stage": "loading",
+                "progress": 5,
+                "started_at": utcnow(),
+                "worker": worker,
+                "lease_until": leases.lease(),
+            },
         )
         session.commit()
         if claimed != 1:
             return None
     try:
-        status = _plan(sessions, settings, run_id)
+        with leases.kept(sessions, run_id, worker) as cancelled:
+            status = _plan(sessions, settings, run_id, worker, cancelled)
     except RunCancelled:
         status = RunStatus.CANCELLED
-        _finish(sessions, run_id, status, "", None)
+        _finish(sessions, run_id, worker, status, "", None)
+    except RunLost:
+        log.warning("planning run %s was given up on while this process planned it: nothing stored", run_id)
+        return None
     except Exception as error:
         log.exception("planning run %s failed", run_id)
         status = RunStatus.FAILED
         detail = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"
-        _finish(sessions, run_id, status, detail, RunFailure.ERROR)
+        _finish(sessions, run_id, worker, status, detail, RunFailure.ERROR)
     return status
 
 
-def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) -> RunStatus:
+def _plan(
+    sessions: SessionFactory, settings: PlanningSettings, run_id: UUID, worker: str, cancelled: threading.Event
+) -> RunStatus:
     timings: dict[str, float] = {}
     with sessions() as session, _timed(timings, "precheck_s"):  # what the pre-check reports waits for the supervisor
         run = session.get_one(PlanningRun, run_id)
@@ -158,6 +175,7 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
                     seed=settings.seed,
                     workers=settings.solver_workers,
                     initial_routes=start,
+                    stop=cancelled.is_set,
                 )
             figures_source = {
                 "matrix": matrices.source,
@@ -171,6 +189,8 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
         # the lock makes a cancellation either come before the storing (and win) or after it (and be refused)
         writing(session)
         run = session.get_one(PlanningRun, run_id, with_for_update=True, populate_existing=True)
+        if run.status is not RunStatus.RUNNING or run.worker != worker:
+            raise RunLost
         if run.cancel_requested:
             raise RunCancelled
         _stage(session, run, "storing", 95)
@@ -183,7 +203,7 @@ def _plan(sessions: SessionFactory, settings: PlanningSettings, run_id: UUID) ->
         run.status, run.stage, run.progress, run.finished_at = status, "done", 100, utcnow()
         if failure is not None:
             run.failure, run.error = failure
-        about = {"warm_start": start is not None, "timings": timings, "worker": _WORKER, "kept": len(held)}
+        about = {"warm_start": start is not None, "timings": timings, "worker": worker, "kept": len(held)}
         run.figures = _figures(run, day, plan, left_out) | figures_source | about
         session.commit()
     return status
@@ -436,12 +456,14 @@ def _stage(session: Session, run: PlanningRun, stage: str, progress: int) -> Non
     session.commit()
 
 
-def _finish(sessions: SessionFactory, run_id: UUID, status: RunStatus, error: str, failure: RunFailure | None) -> None:
+def _finish(
+    sessions: SessionFactory, run_id: UUID, worker: str, status: RunStatus, error: str, failure: RunFailure | None
+) -> None:
     with sessions() as session:
         update_where(
             session,
             PlanningRun,
-            [PlanningRun.id == run_id],
+            [PlanningRun.id == run_id, PlanningRun.status == RunStatus.RUNNING, PlanningRun.worker == worker],
             {"status": status, "stage": "done", "finished_at": utcnow(), "error": error, "failure": failure},
         )
         session.commit()

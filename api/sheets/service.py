@@ -20,7 +20,7 @@ from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
 from api.rules.hours import Closed
 from api.scope import in_scope
-from api.sheets import eligibility, live
+from api.sheets import eligibility, leases, live
 from api.sheets.changes import ChangeKind, Holder, StopChange, changes, same_day
 from api.sheets.instance import seconds_of, visit_windows
 from api.sheets.models import (
@@ -107,10 +107,38 @@ def visible_runs(user: User) -> Select[tuple[PlanningRun]]:
 
 
 def get_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
+    run = _visible_run(session, user, run_id)
+    give_up_lapsed(session, [run])
+    return run
+
+
+def _visible_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
     run = session.scalar(visible_runs(user).where(PlanningRun.id == run_id))
     if run is None:
         raise PlanningRunNotFound(f"No planning run {run_id}.", run_id=run_id)
     return run
+
+
+def give_up_lapsed(session: Session, runs: Iterable[PlanningRun]) -> None:
+    """Fail each running run whose process stopped (`leases.lapsed`): whoever looks sees it ended, and its branch
+    and date are free to plan again."""
+    now = utcnow()
+    for run in runs:
+        if not leases.lapsed(run, now):
+            continue
+        update_where(
+            session,
+            PlanningRun,
+            [PlanningRun.id == run.id, PlanningRun.status == RunStatus.RUNNING, PlanningRun.worker == run.worker],
+            {
+                "status": RunStatus.FAILED,
+                "stage": "done",
+                "finished_at": now,
+                "failure": RunFailure.ABANDONED,
+                "error": f"abandoned: the process planning it ({run.worker or 'unknown'}) stopped",
+            },
+        )
+        session.refresh(run)
 
 
 def list_runs(
@@ -120,7 +148,9 @@ def list_runs(
     loaded = query.options(
         selectinload(PlanningRun.sheets), selectinload(PlanningRun.unplanned), selectinload(PlanningRun.edits)
     )
-    return paginate(session, loaded, PlanningRun, cursor, limit)
+    runs, after = paginate(session, loaded, PlanningRun, cursor, limit)
+    give_up_lapsed(session, runs)
+    return runs, after
 
 
 def start_run(session: Session, user: User, data: PlanningRunCreate, settings: PlanningSettings) -> PlanningRun:
@@ -178,8 +208,18 @@ def _ensure_no_active_run(session: Session, branch_id: UUID, work_date: date) ->
 
 
 def cancel_run(session: Session, user: User, run_id: UUID) -> PlanningRun:
-    """A queued run ends at once; a running one stops when its solver returns, storing nothing."""
-    run = get_run(session, user, run_id)
+    """A queued run ends at once; a running one within a few seconds (its process stops the engines and stores
+    nothing), or at once when its process is gone."""
+    run = _visible_run(session, user, run_id)
+    if leases.lapsed(run, utcnow()):  # nobody plans it any more: it ends now
+        update_where(
+            session,
+            PlanningRun,
+            [PlanningRun.id == run.id, PlanningRun.status == RunStatus.RUNNING, PlanningRun.worker == run.worker],
+            {"status": RunStatus.CANCELLED, "stage": "done", "finished_at": utcnow(), "cancel_requested": True},
+        )
+        session.refresh(run)
+        return run
     # conditional updates: a worker claiming or finishing the run at the same moment cannot be overwritten
     ended = update_where(
         session,
@@ -452,15 +492,20 @@ def _mark_requests(session: Session, earlier: set[UUID], held: set[UUID], now: d
 
 
 def _give_up_abandoned(session: Session, branch_id: UUID, work_date: date) -> None:
-    """Fail the branch's active run for the date if no worker finished it long after its time limit."""
-    for run in session.scalars(
-        select(PlanningRun).where(
-            PlanningRun.branch_id == branch_id,
-            PlanningRun.work_date == work_date,
-            PlanningRun.status.in_(ACTIVE_RUN_STATUSES),
+    """Fail the branch's active run for the date if its process stopped (`give_up_lapsed`), or if no worker took
+    it from the queue long after its time limit."""
+    active = list(
+        session.scalars(
+            select(PlanningRun).where(
+                PlanningRun.branch_id == branch_id,
+                PlanningRun.work_date == work_date,
+                PlanningRun.status.in_(ACTIVE_RUN_STATUSES),
+            )
         )
-    ):
-        since = run.started_at or run.created_at
+    )
+    give_up_lapsed(session, active)
+    for run in (run for run in active if run.status is RunStatus.QUEUED):
+        since = run.created_at
         if utcnow() - since > timedelta(seconds=run.time_limit_s) + ABANDONED_AFTER:
             run.status, run.stage, run.finished_at = RunStatus.FAILED, "done", utcnow()
             run.error, run.failure = "abandoned: no worker finished the run", RunFailure.ABANDONED

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api import processes
 from api.address_reports.models import AddressProblem, AddressReport
 from api.branches.models import Branch
 from api.cases.models import AddressValidity, InvalidReason
 from api.config import PlanningSettings, Settings
 from api.main import create_app
-from api.sheets import planner
+from api.sheets import leases, planner
 from api.sheets.models import PlanningRun, RunFailure, RunStatus, SheetStop, UnplannedRequest, VisitSheet
 from api.teams.models import Team
 from api.users.models import Role, User
@@ -47,16 +48,22 @@ def plan(client: TestClient, app: FastAPI, supervisor: User, **body: Any) -> dic
     return client.get(response.headers["Location"], headers=auth_headers(supervisor)).json()
 
 
-def _running_run(session: Session, supervisor: User, started_at: datetime | None = None) -> PlanningRun:
-    """A run of the supervisor's branch for tomorrow that a worker is planning (since `started_at`, default now)."""
+def _running_run(
+    session: Session, supervisor: User, started_at: datetime | None = None, worker: str | None = None
+) -> PlanningRun:
+    """A run of the supervisor's branch for tomorrow that a worker (default: this live process) is planning since
+    `started_at` (default now), its lease last renewed then."""
     branch = session.get_one(Branch, supervisor.branch_id)
+    since = started_at or datetime.now(UTC)
     run = PlanningRun(
         branch_id=branch.id,
         work_date=tomorrow(branch),
         status=RunStatus.RUNNING,
-        started_at=started_at or datetime.now(UTC),
+        started_at=since,
         time_limit_s=60,
         requested_by_id=supervisor.id,
+        worker=worker or processes.owner(),
+        lease_until=since + timedelta(minutes=10) if started_at is None else since + leases.RUN_LEASE,
     )
     session.add(run)
     session.commit()
@@ -362,6 +369,35 @@ def test_a_day_without_teams_fails_and_leaves_every_request_unplanned(
     assert {row["reason"] for row in run["unplanned"]} == {"no_teams"}
     refused = client.post(f"/planning-runs/{run['id']}/publish", headers=auth_headers(supervisor))
     assert refused.status_code == 409 and problem_type(refused) == "planning-run-not-publishable"
+
+
+def test_a_run_whose_process_stopped_is_failed_at_the_next_look_and_frees_its_date(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+    _requests(session, branch, 1)
+    dead = _running_run(session, supervisor, worker=f"{processes.HOST}:{2**22 + 17}")  # its process is gone
+
+    looked = client.get(f"/planning-runs/{dead.id}", headers=auth_headers(supervisor)).json()
+    run = plan(client, app, supervisor)
+
+    assert (looked["status"], looked["failure"]) == ("failed", "abandoned")
+    assert str(2**22 + 17) in looked["error"]
+    assert run["status"] == "succeeded"
+
+
+def test_a_run_of_another_machine_whose_lease_lapsed_is_cancelled_at_once(client: TestClient, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    lapsed = _running_run(session, supervisor, worker="another-host:4242")
+    lapsed.lease_until = datetime.now(UTC) - timedelta(seconds=1)
+    session.commit()
+
+    cancelled = client.post(f"/planning-runs/{lapsed.id}/cancel", headers=auth_headers(supervisor))
+
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
 
 
 def test_cancelling_a_running_run_flags_it_for_its_worker(client: TestClient, session: Session) -> None:
