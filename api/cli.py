@@ -87,7 +87,7 @@ def serve(
         "api.main:app",
         host=host or settings.host,
         port=port or settings.port,
-        proxy_headers=True,
+        proxy_headers=False,  # the app believes forwarded headers from FIELDVISIT_TRUSTED_PROXIES only
         log_config=log_config(),
         access_log=False,  # fieldvisit.access writes one line a request, with its route and request id
     )

@@ -177,5 +177,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1 << 20, gt=0, description="Largest request body of a route that does not set its own (JSON)."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the reverse proxies in front of the server: only a request from"
+        " one of them has its X-Forwarded-For (the client's address, for the login throttle and the logs) and"
+        " X-Forwarded-Proto believed. Empty: no forwarded header is believed; the peer is the client.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import event, text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.address_reports.router import router as address_reports_router
 from api.addresses.geocoders import configured_geocoders
@@ -129,7 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.telemetry = Telemetry(app.state.sessionmaker)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, default_bytes=settings.max_body_bytes)  # outside: before it reads
-    app.add_middleware(RequestTelemetryMiddleware)  # outermost: every answer has its request id
+    app.add_middleware(RequestTelemetryMiddleware)  # every answer has its request id
+    if settings.trusted_proxies:  # outermost: every part of the app sees the client the proxy names
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -36,14 +36,20 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(settings: Settings, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`fieldvisit serve` in a process of its own, on the test's database."""
+def server(
+    settings: Settings, log: Path, env: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`fieldvisit serve` in a process of its own, on the test's database (`env`: more of its settings)."""
     port = _free_port()
-    env = os.environ | {
-        "FIELDVISIT_DATABASE_URL": settings.database_url,
-        "FIELDVISIT_VAR_DIR": str(settings.var_dir),
-        "FIELDVISIT_AUTH__JWT_SECRET": TEST_JWT_SECRET,
-    }
+    env = (
+        os.environ
+        | {
+            "FIELDVISIT_DATABASE_URL": settings.database_url,
+            "FIELDVISIT_VAR_DIR": str(settings.var_dir),
+            "FIELDVISIT_AUTH__JWT_SECRET": TEST_JWT_SECRET,
+        }
+        | dict(env or {})
+    )
     command = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -81,7 +87,7 @@ def test_a_server_killed_between_claim_and_answer_leaves_no_wedged_key(
     body = to_csv(rows).encode()
     headers = CSV_HEADERS | auth_headers(supervisor) | {"Idempotency-Key": "import-1"}
 
-    with _server(settings, tmp_path / "server.log") as (base, process):
+    with server(settings, tmp_path / "server.log") as (base, process):
         first = threading.Thread(
             target=lambda: _post_ignoring_errors(f"{base}/cases/import", body, headers), daemon=True
         )
@@ -97,7 +103,7 @@ def test_a_server_killed_between_claim_and_answer_leaves_no_wedged_key(
     assert wedged is not None and wedged.status_code is None and claim.status_code is None
     assert (session.scalar(select(func.count()).select_from(DebtCase)) or 0) == 0
 
-    with _server(settings, tmp_path / "server.log") as (base, _):
+    with server(settings, tmp_path / "server.log") as (base, _):
         retried = httpx2.post(f"{base}/cases/import", content=body, headers=headers, timeout=120)
         replayed = httpx2.post(f"{base}/cases/import", content=body, headers=headers, timeout=120)
 
@@ -137,7 +143,7 @@ def test_a_server_killed_mid_solve_takes_its_engines_with_it_and_its_run_is_fail
     slow = settings.model_copy(update={"planning": PlanningSettings(time_limit_s=60)})
     headers = auth_headers(supervisor)
 
-    with _server(slow, tmp_path / "server.log") as (base, process):
+    with server(slow, tmp_path / "server.log") as (base, process):
         started = httpx2.post(f"{base}/planning-runs", json={"time_limit_s": 60}, headers=headers, timeout=30)
         assert started.status_code == 202, started.text
         url = f"{base}{started.headers['Location']}"
@@ -152,7 +158,7 @@ def test_a_server_killed_mid_solve_takes_its_engines_with_it_and_its_run_is_fail
             assert time.monotonic() < deadline, f"engines {engines} outlived their server"
             time.sleep(0.1)
 
-    with _server(slow, tmp_path / "server.log") as (base, _):
+    with server(slow, tmp_path / "server.log") as (base, _):
         looked = httpx2.get(f"{base}{started.headers['Location']}", headers=headers).json()
         again = httpx2.post(f"{base}/planning-runs", json={"time_limit_s": 1}, headers=headers, timeout=30)
 
