@@ -26,6 +26,7 @@ from api.db import check_spatial_backend, make_engine
 from api.findings.router import router as findings_router
 from api.idempotency import IdempotencyMiddleware, document_idempotency
 from api.limits import BodyLimitMiddleware
+from api.paths import refuse_other_methods
 from api.problems import (
     AUTHENTICATED_RESPONSES,
     COMMON_RESPONSES,
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evidence_router,
     ):
         app.include_router(router, responses=AUTHENTICATED_RESPONSES)
+    refuse_other_methods(app)
     mount_console(app, settings.console)
     return app
 

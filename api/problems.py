@@ -339,10 +339,15 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """Every method some route takes at `path`, as the OpenAPI document lists them (HEAD with GET)."""
     if not hasattr(app.state, "methods_by_path"):
         app.state.methods_by_path = [
-            (compile_path(template)[0], {method.upper() for method in methods})
+            (template, compile_path(template)[0], {method.upper() for method in methods})
             for template, methods in app.openapi().get("paths", {}).items()
         ]
-    found = {method for pattern, methods in app.state.methods_by_path if pattern.match(path) for method in methods}
+    exact = [methods for template, _, methods in app.state.methods_by_path if template == path]
+    found = (
+        exact[0]  # a fixed path: its own methods, not those of the parametrised path it also fits
+        if exact
+        else {method for _, pattern, methods in app.state.methods_by_path if pattern.match(path) for method in methods}
+    )
     return sorted(found | ({"HEAD"} if "GET" in found else set()))
 
 

@@ -1,6 +1,7 @@
 """Base classes of request and response bodies."""
 
-from datetime import UTC, datetime, time
+import re
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
@@ -23,6 +24,26 @@ def _not_a_number(value: object) -> object:
     if isinstance(value, (bool, int, float)):
         raise ValueError("must be a string")
     return value
+
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # the days a branch plans, visits and reports on
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_day(value: object) -> object:
+    if not isinstance(value, (str, date)) or (isinstance(value, str) and not _ISO_DAY.match(value)):
+        raise ValueError("give a date as YYYY-MM-DD")
+    return value
+
+
+def _on_the_calendar(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"give a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}")
+    return value
+
+
+# A day in a URL's path or query: YYYY-MM-DD between FIRST_DAY and LAST_DAY (never a number of seconds, year 1 or 9999).
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_on_the_calendar)]
 
 
 # FastAPI validates bodies in pydantic's Python mode, where strict types refuse the strings JSON carries UUIDs, dates,

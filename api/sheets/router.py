@@ -1,5 +1,4 @@
 import hashlib
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from api.findings.schemas import LateMove
 from api.geo import GeoPoint
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_responses
+from api.schemas import Day
 from api.sheets import lateness, left_out, moves, replan, service, urgent
 from api.sheets.exports import printed_sheet
 from api.sheets.models import RunStatus, SheetStatus, VisitSheet
@@ -95,7 +95,7 @@ def start_planning_run(
 def list_planning_runs(
     session: SessionDep,
     user: Manager,
-    work_date: Annotated[date | None, Query(description="Only runs planning this day.")] = None,
+    work_date: Annotated[Day | None, Query(description="Only runs planning this day.")] = None,
     status: Annotated[RunStatus | None, Query(description="Only runs in this state.")] = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
@@ -217,7 +217,7 @@ def replan_visit_sheet(
 def list_visit_sheets(
     session: SessionDep,
     user: SheetViewer,
-    work_date: Annotated[date | None, Query(description="Only sheets of this day.")] = None,
+    work_date: Annotated[Day | None, Query(description="Only sheets of this day.")] = None,
     team_id: Annotated[UUID | None, Query(description="Only this team's sheets.")] = None,
     status: Annotated[SheetStatus | None, Query(description="Only sheets in this state.")] = None,
     cursor: CursorQuery = None,
@@ -238,7 +238,7 @@ def list_visit_sheets(
     ),
 )
 def get_urgent_options(
-    work_date: date,
+    work_date: Day,
     request: Request,
     session: SessionDep,
     user: Manager,
@@ -294,7 +294,7 @@ def get_left_out_options(
     responses=problem_responses(RoleNotAllowed, VisitRequestNotFound, moves.StopNotMovable, ValidationFailed),
 )
 def get_stop_move_options(
-    work_date: date,
+    work_date: Day,
     request: Request,
     session: SessionDep,
     user: Manager,
@@ -325,7 +325,7 @@ def get_stop_move_options(
     ),
 )
 def move_stop(
-    work_date: date, body: StopMoveCreate, request: Request, session: SessionDep, user: Manager
+    work_date: Day, body: StopMoveCreate, request: Request, session: SessionDep, user: Manager
 ) -> PlanningRunRead:
     """Move a not-started stop to a team, or to another place in its own team's day, checked at once against its
     window, the legal hours at its address and the team's skills, shift, breaks and visit limit (refused, never
@@ -350,7 +350,7 @@ def move_stop(
     ),
 )
 def insert_urgent_visit(
-    work_date: date, body: UrgentInsertionCreate, request: Request, session: SessionDep, user: Manager
+    work_date: Day, body: UrgentInsertionCreate, request: Request, session: SessionDep, user: Manager
 ) -> VisitSheetRead:
     """Insert an urgent visit into the chosen team's day where it adds least: a new version of that team's sheet,
     published at once with a `sheet_changed` finding; no other team's sheet changes."""
@@ -364,7 +364,7 @@ def insert_urgent_visit(
     responses=problem_responses(RoleNotAllowed, BranchRequired, BranchNotFound, ValidationFailed),
 )
 def list_late_teams(
-    work_date: date,
+    work_date: Day,
     request: Request,
     session: SessionDep,
     user: Manager,
@@ -408,7 +408,7 @@ def list_late_teams(
     ),
 )
 def apply_late_fix(
-    work_date: date, body: LateFixCreate, request: Request, session: SessionDep, user: Manager
+    work_date: Day, body: LateFixCreate, request: Request, session: SessionDep, user: Manager
 ) -> PlanningRunRead:
     """Apply a late team's proposed fix in one action: its missed stops go to the teams proposed (those no team can
     take go back to their requests' queue), each changed team's sheet a new version, published at once."""
@@ -426,7 +426,7 @@ def apply_late_fix(
     | {304: {"description": "The day is unchanged since the ETag given in If-None-Match."}},
 )
 def get_sheet_day(
-    work_date: date,
+    work_date: Day,
     session: SessionDep,
     user: SheetViewer,
     run_id: Annotated[UUID | None, Query(description="A planning run of this day: its draft sheets.")] = None,
@@ -468,7 +468,7 @@ def get_visit_sheet(sheet_id: UUID, session: SessionDep, user: SheetViewer) -> V
 def get_my_sheet(
     session: SessionDep,
     user: Agent,
-    work_date: Annotated[date, Query(description="The day of the sheet (the branch's local date).")],
+    work_date: Annotated[Day, Query(description="The day of the sheet (the branch's local date).")],
     since_version: Annotated[
         int | None, Query(ge=1, description="The version the app holds: the answer says what changed since.")
     ] = None,

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from api.db import SessionDep
 from api.deps import Manager, require_roles
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
+from api.schemas import Day
 from api.teams import service
 from api.teams.models import Team
 from api.teams.schemas import StandDownCreate, TeamCreate, TeamRead, TeamUpdate
@@ -51,7 +51,7 @@ def create_team(body: TeamCreate, session: SessionDep, user: Manager) -> TeamRea
 def list_teams(
     session: SessionDep,
     user: TeamViewer,
-    work_date: Annotated[date | None, Query(description="Only teams working on this date.")] = None,
+    work_date: Annotated[Day | None, Query(description="Only teams working on this date.")] = None,
     branch_id: Annotated[UUID | None, Query(description="Only this branch (admins).")] = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,

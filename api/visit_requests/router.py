@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -9,6 +8,7 @@ from api.db import SessionDep
 from api.deps import CaseWorker, Manager
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
+from api.schemas import Day
 from api.visit_requests import service
 from api.visit_requests.models import VisitPurpose, VisitRequestStatus
 from api.visit_requests.schemas import (
@@ -46,16 +46,14 @@ def list_visit_requests(
     user: CaseWorker,
     status: Annotated[VisitRequestStatus | None, Query(description="Only requests with this status.")] = None,
     on_date: Annotated[
-        date | None,
+        Day | None,
         Query(
             alias="date",
             description="Only requests that may be visited this day: earliest_date <= date <= latest_date.",
         ),
     ] = None,
-    from_date: Annotated[date | None, Query(description="Only requests whose dates reach this day or later.")] = None,
-    to_date: Annotated[
-        date | None, Query(description="Only requests whose dates start on this day or earlier.")
-    ] = None,
+    from_date: Annotated[Day | None, Query(description="Only requests whose dates reach this day or later.")] = None,
+    to_date: Annotated[Day | None, Query(description="Only requests whose dates start on this day or earlier.")] = None,
     case_id: Annotated[UUID | None, Query(description="Only requests of this case.")] = None,
     purpose: Annotated[VisitPurpose | None, Query(description="Only requests with this purpose.")] = None,
     branch_id: Annotated[UUID | None, Query(description="Only this branch (admins).")] = None,

@@ -1,5 +1,4 @@
 from collections.abc import Sequence
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from api.db import SessionDep
 from api.deps import Agent, CurrentUser, Manager, require_roles
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
+from api.schemas import Day
 from api.sheets.service import SheetNotCurrent, StopCancelled, StopMoved, StopNotOnSheet, VisitSheetNotFound
 from api.teams.service import TeamNotFound
 from api.tracks.schemas import DayTracksRead
@@ -130,7 +130,7 @@ def override_hours(
 def list_visits(
     session: SessionDep,
     user: CurrentUser,
-    work_date: Annotated[date | None, Query(description="Only visits of this day's sheets.")] = None,
+    work_date: Annotated[Day | None, Query(description="Only visits of this day's sheets.")] = None,
     team_id: Annotated[UUID | None, Query(description="Only this team's visits.")] = None,
     case_id: Annotated[UUID | None, Query(description="Only visits of this case.")] = None,
     status: Annotated[VisitStatus | None, Query(description="Only visits in this state.")] = None,
@@ -231,7 +231,7 @@ def list_cash_approvals(visit_id: UUID, session: SessionDep, user: CurrentUser) 
     responses=problem_responses(RoleNotAllowed, BranchNotFound, ValidationFailed),
 )
 def get_day_tracks(
-    work_date: date,
+    work_date: Day,
     session: SessionDep,
     user: Annotated[User, Depends(require_roles(Role.SUPERVISOR))],
     branch_id: Annotated[UUID | None, Query(description="Your branch (the default).")] = None,
