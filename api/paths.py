@@ -2,25 +2,39 @@
 parameter its segment happens to fill: `PATCH /cases/import` is not `PATCH /cases/{case_id}` with a case id of
 "import" (which would answer 422 about a malformed id)."""
 
+from collections.abc import Iterable, Iterator
+
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
-from starlette.routing import compile_path
+from starlette.routing import BaseRoute
 
 
 def refuse_other_methods(app: FastAPI) -> None:
-    """Put, before every route, a 405 route for each fixed path and the methods that only a parametrised path of
-    the API would take there."""
-    paths = {template: {method.upper() for method in methods} for template, methods in app.openapi()["paths"].items()}
-    patterns = [(compile_path(template)[0], methods) for template, methods in paths.items() if "{" in template]
+    """Put, before every route, a 405 route for each fixed path and the methods that only a parametrised route
+    would take there. The routers are included without a prefix of their own: their routes' paths are whole."""
+    routes = list(_api_routes(app.router.routes))
+    fixed: dict[str, set[str]] = {}
+    for route in routes:
+        if "{" not in route.path:
+            fixed.setdefault(route.path, set()).update(route.methods)
     guards = []
-    for template, methods in paths.items():
-        if "{" in template:
-            continue
-        shadowed = {method for pattern, others in patterns if pattern.match(template) for method in others} - methods
-        if shadowed:
-            guards.append(APIRoute(template, _not_allowed, methods=sorted(shadowed), include_in_schema=False))
+    for path, methods in fixed.items():
+        shadowed = {
+            method for route in routes if "{" in route.path and route.path_regex.match(path) for method in route.methods
+        }
+        if shadowed - methods:
+            guards.append(APIRoute(path, _not_allowed, methods=sorted(shadowed - methods), include_in_schema=False))
     app.router.routes[0:0] = guards
+
+
+def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # a router included into the app
+        if included is not None:
+            yield from _api_routes(included.routes)
 
 
 async def _not_allowed() -> None:
