@@ -28,13 +28,16 @@ def current_user(
     if access is None:
         raise NotAuthenticated("The access token is invalid or has expired; refresh it or log in again.")
     found = session.execute(
-        select(User, auth_service.login_ended(access.login_id)).where(User.id == access.user_id)
+        select(User, auth_service.login_live(access.user_id, access.login_id)).where(User.id == access.user_id)
     ).one_or_none()
     if found is None or not found[0].active:
         raise NotAuthenticated("This account is deactivated or no longer exists.")
-    user, ended = found
-    if ended:
-        raise NotAuthenticated("This login was ended (logout, a password change or a leaked token); log in again.")
+    user, live = found
+    if not live:
+        raise NotAuthenticated(
+            "This login was ended (logout, a password change or a leaked token), or is not this account's; log in"
+            " again."
+        )
     act_as(session, user.id)
     return user
 

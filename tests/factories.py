@@ -2,14 +2,16 @@
 
 import itertools
 import re
+import secrets
 from datetime import date, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from api.addresses.grades import PointSource
+from api.auth.models import RefreshToken
 from api.auth.security import hash_password, issue_access_token
 from api.branches.models import Branch
 from api.branches.service import local_today, rules_of
@@ -184,8 +186,23 @@ def make_visit_request(
 
 
 def auth_headers(user: User) -> dict[str, str]:
+    """The bearer token of a new login of `user`, recorded as a real login is (a refresh token of its own family)
+    in the database of the session `user` belongs to."""
+    loaded = object_session(user)
+    assert loaded is not None, "auth_headers needs a user loaded in a session"
+    login_id = uuid4()
+    with Session(loaded.get_bind()) as session:  # a session of its own: tests call this from several threads
+        session.add(
+            RefreshToken(
+                user_id=user.id,
+                family_id=login_id,
+                token_sha256=secrets.token_hex(32),
+                expires_at=utcnow() + timedelta(days=1),
+            )
+        )
+        session.commit()
     settings = Settings(auth=AuthSettings())
-    token, _ = issue_access_token(TEST_JWT_SECRET, settings, user.id, uuid4(), utcnow())
+    token, _ = issue_access_token(TEST_JWT_SECRET, settings, user.id, login_id, utcnow())
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -1,14 +1,20 @@
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
+from api.auth.models import RefreshToken
+from api.auth.security import issue_access_token
+from api.config import AuthSettings, Settings
+from api.db import utcnow
 from api.users.models import Role
-from tests.factories import PASSWORD, auth_headers, make_user, problem_type
+from tests.conftest import TEST_JWT_SECRET
+from tests.factories import PASSWORD, auth_headers, make_branch, make_user, problem_type
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
@@ -125,6 +131,24 @@ def test_missing_bad_and_foreign_tokens_are_401(client: TestClient, session: Ses
     forged = auth_headers(make_user(session, Role.AGENT))
     forged["Authorization"] = forged["Authorization"][:-2] + "xx"
     assert client.get("/me", headers=forged).status_code == 401
+
+
+def test_a_token_signed_with_the_real_key_naming_no_login_or_anothers_is_401(
+    client: TestClient, session: Session
+) -> None:
+    branch = make_branch(session)
+    agent, other = make_user(session, Role.AGENT, branch), make_user(session, Role.AGENT, branch)
+    others_login = RefreshToken(
+        user_id=other.id, family_id=uuid4(), token_sha256="0" * 64, expires_at=utcnow() + timedelta(days=1)
+    )
+    session.add(others_login)
+    session.commit()
+    settings = Settings(auth=AuthSettings())
+
+    for login_id in (uuid4(), others_login.family_id):
+        token, _ = issue_access_token(TEST_JWT_SECRET, settings, agent.id, login_id, utcnow())
+        refused = client.get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 401 and problem_type(refused) == "not-authenticated", refused.text
 
 
 def test_deactivated_user_loses_access_at_once(client: TestClient, session: Session) -> None:

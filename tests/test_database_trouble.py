@@ -89,8 +89,9 @@ def test_a_write_that_cannot_have_the_lock_is_503_with_retry_after(
 ) -> None:
     supervisor = make_user(session, Role.SUPERVISOR)
     monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 0.3)
+    logins = (auth_headers(supervisor), {**auth_headers(supervisor), "Idempotency-Key": "k-busy-1"})
     with app.state.engine.execution_options(**{db.WRITING: True}).begin():  # holds the writer lock
-        for headers in (auth_headers(supervisor), {**auth_headers(supervisor), "Idempotency-Key": "k-busy-1"}):
+        for headers in logins:
             busy = client.post("/webhooks", json=HOOK, headers=headers)
 
             assert busy.status_code == 503 and problem_type(busy) == "database-busy"

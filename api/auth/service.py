@@ -2,7 +2,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from sqlalchemy import Exists, exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import Session
 
 from api.auth import throttle
@@ -120,9 +120,12 @@ def logout(session: Session, token: str) -> None:
         _revoke_family(session, stored.family_id)
 
 
-def login_ended(login_id: UUID) -> Exists:
-    """Whether the login (refresh-token family) was ended: by logout, a password change, deactivation or reuse."""
-    return exists().where(RefreshToken.family_id == login_id, RefreshToken.revoked_at.is_not(None))
+def login_live(user_id: UUID, login_id: UUID) -> ColumnElement[bool]:
+    """Whether the login (refresh-token family) an access token names is one of this user's, and was not ended (by
+    logout, a password change, deactivation or reuse): a token naming another's login, or none, is not."""
+    ours = exists().where(RefreshToken.family_id == login_id, RefreshToken.user_id == user_id)
+    ended = exists().where(RefreshToken.family_id == login_id, RefreshToken.revoked_at.is_not(None))
+    return and_(ours, ~ended)
 
 
 def _stored(session: Session, token: str) -> RefreshToken | None:
