@@ -1,5 +1,6 @@
 """Engine, sessions and the declarative base shared by every domain's tables."""
 
+import hashlib
 import os
 import re
 import threading
@@ -179,6 +180,17 @@ def writing(session: Session) -> None:
     """Declare that the session's next transaction writes: on SQLite it takes the write lock from its start (its
     reads then see no other writer's changes until it ends). Call it before the transaction's first statement."""
     session.connection(execution_options={WRITING: True})
+
+
+def one_at_a_time(session: Session, name: str) -> None:
+    """Make the session's next transaction the only one called `name` running, across every process of every
+    machine: another waits until it ends, then sees what it wrote. For background rounds that read and then write
+    (the track watch's findings), which two processes would otherwise both write. SQLite: its write lock from the
+    start; PostgreSQL: a transaction's advisory lock. Call it before the transaction's first statement."""
+    writing(session)
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def check_spatial_backend(engine: Engine) -> None:

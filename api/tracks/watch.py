@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.branches.models import Branch
 from api.branches.rules import rules_of
-from api.db import utcnow
+from api.db import one_at_a_time, utcnow
 from api.findings import service as findings_service
 from api.findings.models import Finding, FindingKind
 from api.rules.tracking import Duty, Point, Span, TimedFix, TrackingRules, duty, gaps, off_route, server_time
@@ -136,9 +136,16 @@ class TrackWatch:
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                with self._sessions.begin() as session:
-                    watch_tracks(session, self._margin)
-                with self._sessions.begin() as session:
-                    lateness.watch_all(session, self._travel_mode)
+                self.round()
             except Exception:  # the database may be away a moment: the next round tries again
                 log.exception("track watch round failed")
+
+    def round(self) -> None:
+        """One look over the tracks and the days under way. Every process of the server watches; their rounds take
+        turns (`one_at_a_time`), so that a finding one round raises, the next sees and does not raise again."""
+        with self._sessions.begin() as session:
+            one_at_a_time(session, "track-watch")
+            watch_tracks(session, self._margin)
+        with self._sessions.begin() as session:
+            one_at_a_time(session, "track-watch")
+            lateness.watch_all(session, self._travel_mode)
