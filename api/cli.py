@@ -80,13 +80,17 @@ def _alembic(settings: Settings) -> Config:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default: FIELDVISIT_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: FIELDVISIT_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes sharing the port.")] = 1,
 ) -> None:
-    """Serve the API (docs at /docs)."""
+    """Serve the API (docs at /docs), in one process or in `--workers` of them. Every process runs the webhook
+    sending and the track watch; deliveries are claimed one by one and watch rounds take turns, so nothing is sent
+    or raised twice."""
     settings = _checked_settings()
     uvicorn.run(
         "api.main:app",
         host=host or settings.host,
         port=port or settings.port,
+        workers=workers,
         proxy_headers=False,  # the app believes forwarded headers from FIELDVISIT_TRUSTED_PROXIES only
         log_config=log_config(),
         access_log=False,  # fieldvisit.access writes one line a request, with its route and request id

@@ -37,9 +37,10 @@ def _free_port() -> int:
 
 @contextmanager
 def server(
-    settings: Settings, log: Path, env: Mapping[str, str] | None = None
+    settings: Settings, log: Path, env: Mapping[str, str] | None = None, *options: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`fieldvisit serve` in a process of its own, on the test's database (`env`: more of its settings)."""
+    """`fieldvisit serve` in a process of its own, on the test's database (`env`: more of its settings; `options`:
+    more of the command's)."""
     port = _free_port()
     env = (
         os.environ
@@ -50,7 +51,7 @@ def server(
         }
         | dict(env or {})
     )
-    command = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port)]
+    command = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port), *options]
     process = subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
