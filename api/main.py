@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = audited_sessions(engine)
     event.listen(app.state.sessionmaker, "before_flush", refuse_repair_at_the_door)
     app.state.planning_queue = planning_queue(settings, app.state.sessionmaker)
-    geocoders = configured_geocoders(settings.geocoding)
+    geocoders = configured_geocoders(settings.geocoding, app.state.sessionmaker)
     app.state.geocoding = BackgroundGeocoding(app.state.sessionmaker, geocoders) if geocoders else None
     app.state.jwt_secret = jwt_secret(settings)
     app.state.evidence_store = open_store(settings)

@@ -7,15 +7,22 @@ import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import geocoordinates_ffi
 import httpx2
 import tenacity
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from api.addresses.grades import Precision
+from api.addresses.models import GeocoderPace
 from api.config import GeocodingSettings
+from api.db import utcnow, writing
 
 # between attempts: 0.5 s, doubled at each retry up to 8 s, plus up to 0.5 s of jitter
 _BACKOFF = tenacity.wait_exponential(multiplier=0.5, max=8) + tenacity.wait_random(0, 0.5)
@@ -58,6 +65,13 @@ def normalise(text: str) -> str:
     return collapsed.rstrip(_TRAILING_PUNCTUATION)
 
 
+class Limiter(Protocol):
+    """Paces the queries to a provider."""
+
+    def acquire(self) -> None:
+        """Block until the next query may go."""
+
+
 class RateLimiter:
     """A token bucket: `per_second` tokens a second, at most `burst` saved up. Thread-safe; each caller reserves
     its slot under the lock and sleeps outside it, so callers are served in the order they came."""
@@ -91,6 +105,49 @@ class RateLimiter:
             self._sleep(wait_s)
 
 
+class SharedRateLimiter:
+    """`per_second` queries a second for every process of every machine that asks a provider with one key: each
+    caller books the next free slot in the database (`GeocoderPace`, in a short transaction that takes turns) and
+    sleeps until it, outside it."""
+
+    def __init__(
+        self,
+        sessions: Callable[[], Session],
+        provider: str,
+        per_second: float,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_second <= 0:
+            raise ValueError(f"per_second must be positive, not {per_second}")
+        self._sessions, self._provider, self._sleep = sessions, provider, sleep
+        self._gap = timedelta(seconds=1 / per_second)
+
+    def acquire(self) -> None:
+        """Block until this caller's slot, and take it."""
+        with self._sessions() as session:
+            writing(session)  # SQLite: the write lock from the start; PostgreSQL: the row's lock below
+            session.execute(_pace_row(session, self._provider))
+            booked = session.scalar(
+                select(GeocoderPace.next_at).where(GeocoderPace.provider == self._provider).with_for_update()
+            )
+            slot = max(utcnow(), booked or utcnow())
+            session.execute(
+                update(GeocoderPace).where(GeocoderPace.provider == self._provider).values(next_at=slot + self._gap)
+            )
+            session.commit()
+        wait_s = (slot - utcnow()).total_seconds()
+        if wait_s > 0:
+            self._sleep(wait_s)
+
+
+def _pace_row(session: Session, provider: str) -> Any:
+    """An INSERT of the provider's pace row that does nothing when it is there (first use, by any process)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(GeocoderPace).values(provider=provider, next_at=utcnow()).on_conflict_do_nothing()
+
+
 class Geocoder(ABC):
     """Turns an address's text into candidates, best first; an empty list when the provider found nothing."""
 
@@ -118,7 +175,7 @@ class _HttpGeocoder(Geocoder):
         self,
         client: httpx2.Client,
         *,
-        limiter: RateLimiter,
+        limiter: Limiter,
         retries: int,
         sleep: Callable[[float], None],
     ) -> None:
@@ -250,7 +307,7 @@ class AMapGeocoder(_HttpGeocoder):
         *,
         base_url: str = "https://restapi.amap.com",
         timeout_s: float = 5.0,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -346,7 +403,7 @@ class NominatimGeocoder(_HttpGeocoder):
         user_agent: str,
         email: str | None = None,
         timeout_s: float = 5.0,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -379,9 +436,9 @@ class NominatimGeocoder(_HttpGeocoder):
         )
 
 
-def configured_geocoders(settings: GeocodingSettings) -> list[Geocoder]:
+def configured_geocoders(settings: GeocodingSettings, sessions: Callable[[], Session]) -> list[Geocoder]:
     """The geocoders the settings turn on, in the order to ask them: AMap if it has a key, then Nominatim if it
-    has a server; none otherwise."""
+    has a server; none otherwise. Their rates hold across every process using the database (`SharedRateLimiter`)."""
     geocoders: list[Geocoder] = []
     if settings.amap_key:  # an empty key is no key
         geocoders.append(
@@ -389,7 +446,7 @@ def configured_geocoders(settings: GeocodingSettings) -> list[Geocoder]:
                 settings.amap_key.get_secret_value(),
                 base_url=settings.amap_base_url,
                 timeout_s=settings.timeout_s,
-                limiter=RateLimiter(settings.amap_per_second),
+                limiter=SharedRateLimiter(sessions, "amap", settings.amap_per_second),
                 retries=settings.retries,
             )
         )
@@ -400,7 +457,7 @@ def configured_geocoders(settings: GeocodingSettings) -> list[Geocoder]:
                 user_agent=settings.nominatim_user_agent,
                 email=settings.nominatim_email,
                 timeout_s=settings.timeout_s,
-                limiter=RateLimiter(settings.nominatim_per_second),
+                limiter=SharedRateLimiter(sessions, "nominatim", settings.nominatim_per_second),
                 retries=settings.retries,
             )
         )

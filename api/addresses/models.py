@@ -18,3 +18,13 @@ class GeocodeAnswer(Base):
     query: Mapped[str] = mapped_column(Text())
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON(), default=list)
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class GeocoderPace(Base):
+    """When a geocoder may next be asked, shared by every process of every machine that uses its key (a provider
+    counts its queries a second per key, not per process)."""
+
+    __tablename__ = "geocoder_pace"
+
+    provider: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UtcDateTime())

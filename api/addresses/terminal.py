@@ -19,7 +19,7 @@ def geocode_in_terminal(
     settings: Settings, sessions: sessionmaker[Session], branch_name: str | None, limit: int | None, console: Console
 ) -> GeocodeSummary:
     """Geocode the addresses without a point (of one branch if named), showing progress; print the summary."""
-    geocoders = configured_geocoders(settings.geocoding)
+    geocoders = configured_geocoders(settings.geocoding, sessions)
     if not geocoders:
         raise PlanFailed(
             "No geocoder is set: set FIELDVISIT_GEOCODING__AMAP_KEY or FIELDVISIT_GEOCODING__NOMINATIM_BASE_URL."

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import geocoordinates_ffi
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from api.addresses.geocoders import (
@@ -25,6 +26,7 @@ from api.addresses.geocoders import (
     GeocoderUnavailable,
     NominatimGeocoder,
     RateLimiter,
+    SharedRateLimiter,
     configured_geocoders,
     gcj02_to_wgs84,
     normalise,
@@ -576,23 +578,36 @@ def test_normalise_is_the_cache_key(text: str, key: str) -> None:
     assert normalise(text) == key
 
 
-def test_no_geocoder_unless_configured() -> None:
-    assert configured_geocoders(GeocodingSettings()) == []
-    assert configured_geocoders(GeocodingSettings(amap_key=SecretStr(""))) == []
+def test_no_geocoder_unless_configured(app: FastAPI) -> None:
+    assert configured_geocoders(GeocodingSettings(), app.state.sessionmaker) == []
+    assert configured_geocoders(GeocodingSettings(amap_key=SecretStr("")), app.state.sessionmaker) == []
 
 
-def test_configured_geocoders_are_amap_first_then_nominatim() -> None:
+def test_configured_geocoders_are_amap_first_then_nominatim(app: FastAPI) -> None:
     settings = GeocodingSettings(amap_key=SecretStr("k"), nominatim_base_url="http://127.0.0.1:1")
 
-    geocoders = configured_geocoders(settings)
+    geocoders = configured_geocoders(settings, app.state.sessionmaker)
 
     assert [geocoder.name for geocoder in geocoders] == ["amap", "nominatim"]
     for geocoder in geocoders:
         geocoder.close()
 
 
-def test_only_nominatim_when_only_its_server_is_set() -> None:
-    [geocoder] = configured_geocoders(GeocodingSettings(nominatim_base_url="http://127.0.0.1:1"))
+def test_only_nominatim_when_only_its_server_is_set(app: FastAPI) -> None:
+    [geocoder] = configured_geocoders(
+        GeocodingSettings(nominatim_base_url="http://127.0.0.1:1"), app.state.sessionmaker
+    )
 
     with geocoder:
         assert isinstance(geocoder, NominatimGeocoder)
+
+
+def test_two_processes_asking_one_provider_keep_its_rate_between_them(app: FastAPI) -> None:
+    """Each server process had a bucket of its own: two at 5 queries a second asked at 10 together."""
+    limiters = [SharedRateLimiter(app.state.sessionmaker, "amap", 5) for _ in range(2)]  # one per process
+    began = time.monotonic()
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda n: limiters[n % 2].acquire(), range(10)))
+
+    assert time.monotonic() - began >= (10 - 1) / 5 - 0.05  # nine gaps of 0.2 s, whichever process asked
