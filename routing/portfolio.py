@@ -6,13 +6,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
-from multiprocessing import get_context
-from multiprocessing.connection import Connection
 
 from routing.breaks import timed_route
 from routing.check import check
-from routing.children import die_with_parent
 from routing.decompose import large, solve_decomposed
+from routing.engines import engines
 from routing.insertion import insert_unplanned
 from routing.model import Instance
 from routing.plan import Plan, Route, SolverStats
@@ -25,7 +23,6 @@ _WRAP_UP_S = 0.5
 # a worker may hand its plan back this long after the engines' deadline (the limit less _WRAP_UP_S): its process
 # started late on a busy machine, or its engine overran; later it is stopped and its plan not waited for
 _LATE_S = _WRAP_UP_S + 2.0
-_LEAST_S = 0.2  # an engine gets at least this long, even when starting its process took the whole limit
 # of a seeded solve's time, PyVRP's share for the routes OR-Tools starts from
 _SEEDING_SHARE = 0.7
 # when neither PyVRP search finds a plan the checker accepts, OR-Tools gets what is left of the limit, at least this
@@ -132,52 +129,35 @@ def _cost(instance: Instance, plan: Plan) -> tuple[int, int]:
     return must, plan.distance_m + penalties + instance.moves_cost(plan.team_stops())
 
 
-def _work(sender: Connection, engine: Engine, instance: Instance, finish_by: float) -> None:
-    """A worker process: run the engine for what is left until `finish_by` (`time.monotonic()`) once the process has
-    started (spawning it and importing the engines take a second or more of the limit on a busy machine) and send
-    back its plan, or the error it raised."""
-    die_with_parent()
-    left = max(_LEAST_S, finish_by - time.monotonic())
-    try:
-        plan = engine(instance, time_limit=timedelta(seconds=left))
-    except Exception as error:  # raised again in the caller's process
-        sender.send(error)
-        return
-    sender.send(plan)
-
-
 @contextmanager
 def _worker(
     engine: Engine, instance: Instance, finish_by: float, stop: Callable[[], bool] | None = None
 ) -> Iterator[Callable[[float], Plan | None]]:
-    """Start the engine in a spawned process; the context gives a function that waits for its plan until a
-    `time.monotonic()` instant (None if it has not come by then, or once `stop()` says so), and stops the process
-    on leaving."""
-    context = get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_work, args=(sender, engine, instance, finish_by), daemon=True)
-    process.start()
-    sender.close()
-
-    def result(by: float) -> Plan | None:
-        while not receiver.poll(max(0.0, min(_STOP_POLL_S, by - time.monotonic()))):
-            if time.monotonic() >= by or (stop is not None and stop()):
-                return None
-        try:
-            outcome = receiver.recv()
-        except EOFError:  # the process died without a word (killed, out of memory)
-            return None
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
-
+    """Run the engine in an engine process (`routing.engines`) until `finish_by`; the context gives a function that
+    waits for its plan until a `time.monotonic()` instant (None if it has not come by then, or once `stop()` says
+    so). On leaving, a process that answered waits for the next solve; any other is stopped."""
+    worker = engines.take()
+    answered = False
     try:
+        worker.connection.send((engine, instance, finish_by))
+
+        def result(by: float) -> Plan | None:
+            nonlocal answered
+            while not worker.connection.poll(max(0.0, min(_STOP_POLL_S, by - time.monotonic()))):
+                if time.monotonic() >= by or (stop is not None and stop()):
+                    return None
+            try:
+                outcome = worker.connection.recv()
+            except EOFError:  # the process died without a word (killed, out of memory)
+                return None
+            answered = True
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
+
         yield result
     finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
+        engines.done(worker, answered)
 
 
 def solve(

@@ -83,7 +83,7 @@ def test_position_pins_go_to_two_ortools_strategies() -> None:
     assert solve_seeded(instance, time_limit=LIMIT, seed=1).stats.engine == "ortools"
 
 
-def test_one_worker_runs_ortools_in_process() -> None:
+def test_one_worker_runs_ortools_alone_in_an_engine_process() -> None:
     durations, distances = _line(2)
     instance = Instance(
         [Team("a", 0, 0, TimeWindow(0, 5_000))], [Stop("s1", 1, 0), Stop("s2", 2, 0)], durations, distances

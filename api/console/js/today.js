@@ -276,7 +276,7 @@ export async function todayView(view, { date: asked }) {
         request.priority, request.required_skills.length > 0);
       marker.bindTooltip(h("span", { text: `P${request.priority} · ${request.debtor_name}` }));
       // the popup is built afresh each time it opens, so that it never shows an earlier answer
-      marker.bindPopup("", { maxWidth: 380, maxHeight: 340 }).on("popupopen", ({ popup }) => {
+      marker.bindPopup(h("div"), { maxWidth: 380, maxHeight: 340 }).on("popupopen", ({ popup }) => {
         const options = h("ul", { class: "options" });
         popup.setContent(h("div", { class: "request-details", dataset: { request: request.id } },
           requestFacts(request),
