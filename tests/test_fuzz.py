@@ -34,7 +34,7 @@ def test_no_input_breaks_the_api(label: str, app: FastAPI, callers: list[dict[st
     operation = schemathesis.openapi.from_asgi("/openapi.json", app).find_operation_by_label(label)
     assert operation is not None
 
-    @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
     @given(case=operation.as_strategy(), caller=st.sampled_from(callers))
     def check(case: schemathesis.Case, caller: dict[str, str] | None) -> None:
         case.call_and_validate(headers=caller, excluded_checks=[schemathesis.checks.positive_data_acceptance])

@@ -95,6 +95,9 @@ def test_a_request_left_out_says_who_could_take_it_and_is_pinned_to_that_team(co
     form.locator("input[name=team_name]").fill("外访五组")
     form.locator("select[name=agent_1]").select_option(label="郑一 (spare1)")
     form.locator("select[name=agent_2]").select_option(label="钱二 (spare2)")
+    form.locator("input[name=shift_start]").fill("08:00")  # a whole day, and complaint cases too: it can take any
+    form.locator("input[name=shift_end]").fill("20:30")
+    form.locator("input[name=experienced]").check()
     form.locator("button[type=submit]").click()
     added = page.locator("#roster li", has_text="外访五组")
     expect(added).to_be_visible()
