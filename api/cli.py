@@ -212,6 +212,7 @@ def import_cases(
     ] = None,
 ) -> None:
     """Import cases with their contacts, addresses and visit requests: all rows or none."""
+    from api.addresses.jobs import ask_for_pass
     from api.cases.importer import import_cases as run_import
     from api.users.models import Role, User
 
@@ -234,6 +235,8 @@ def import_cases(
                 where = f"row {error.get('row')}, {error.get('column')}" if error.get("row") else ""
                 typer.echo(f"  {where}: {error.get('detail')}", err=True)
             raise typer.Exit(1) from None
+        if settings.geocoding.on and summary.addresses_without_point:
+            ask_for_pass(session, summary.branch_id)  # a running server geocodes them
         session.commit()
     typer.echo(f"imported {summary.model_dump()}")
 

@@ -122,6 +122,11 @@ class GeocodingSettings(BaseModel):
     timeout_s: float = Field(default=5, gt=0)
     retries: int = Field(default=3, ge=0, description="Retries of a request after a 5xx, a timeout or no connection.")
 
+    @property
+    def on(self) -> bool:
+        """Whether any geocoder is set."""
+        return bool(self.amap_key) or bool(self.nominatim_base_url)
+
 
 class TrackingSettings(BaseModel):
     """On-duty tracks (the branch sets how long they are kept and when a gap or a detour is a finding)."""

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from geoalchemy2 import load_spatialite
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -180,6 +182,13 @@ def writing(session: Session) -> None:
     """Declare that the session's next transaction writes: on SQLite it takes the write lock from its start (its
     reads then see no other writer's changes until it ends). Call it before the transaction's first statement."""
     session.connection(execution_options={WRITING: True})
+
+
+def upsert(session: Session, entity: type[Any]) -> Any:
+    """An INSERT of the session's dialect (PostgreSQL's or SQLite's), which can say what to do on a conflict."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(entity)
+    return sqlite_insert(entity)
 
 
 def one_at_a_time(session: Session, name: str) -> None:

@@ -99,14 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if tracking.watch_interval_s
             else None
         )
-        for worker in filter(None, (dispatcher, watch)):
+        for worker in filter(None, (dispatcher, watch, app.state.geocoding)):
             worker.start()
         yield
-        for worker in filter(None, (dispatcher, watch)):
+        for worker in filter(None, (dispatcher, watch, app.state.geocoding)):
             worker.stop()
         app.state.planning_queue.close()
-        if app.state.geocoding is not None:
-            app.state.geocoding.close()
         engine.dispose()
 
     app = FastAPI(

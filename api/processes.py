@@ -1,8 +1,15 @@
-"""Which process holds a claim (a key being handled, a run being planned), and whether it is still there: a claim
-names its process as "host:pid"; a process of this host that is gone holds nothing any more."""
+"""Which process holds a claim (a key being handled, a run being planned, a geocoding pass), and whether it is still
+there: a claim names its process as "host:pid"; a process of this host that is gone holds nothing any more. A claim
+held for long is a lease, renewed while its holder works (`renewing`)."""
 
+import logging
 import os
 import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
 
 HOST = socket.gethostname()
 
@@ -26,3 +33,25 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
+
+
+@contextmanager
+def renewing(renew: Callable[[], None], every_s: float, name: str) -> Iterator[None]:
+    """While the block runs, `renew` (a lease's) is called every `every_s` seconds in a thread of its own; a failure
+    is logged and the next call tries again (a lease outlives a few misses: the database may be away a moment)."""
+    done = threading.Event()
+
+    def keep() -> None:
+        while not done.wait(every_s):
+            try:
+                renew()
+            except Exception:
+                log.warning("could not renew the lease of %s", name, exc_info=True)
+
+    keeper = threading.Thread(target=keep, name=f"lease {name}", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        done.set()
+        keeper.join()

@@ -15,14 +15,12 @@ import geocoordinates_ffi
 import httpx2
 import tenacity
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from api.addresses.grades import Precision
 from api.addresses.models import GeocoderPace
 from api.config import GeocodingSettings
-from api.db import utcnow, writing
+from api.db import upsert, utcnow, writing
 
 # between attempts: 0.5 s, doubled at each retry up to 8 s, plus up to 0.5 s of jitter
 _BACKOFF = tenacity.wait_exponential(multiplier=0.5, max=8) + tenacity.wait_random(0, 0.5)
@@ -143,9 +141,7 @@ class SharedRateLimiter:
 
 def _pace_row(session: Session, provider: str) -> Any:
     """An INSERT of the provider's pace row that does nothing when it is there (first use, by any process)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert(GeocoderPace).values(provider=provider, next_at=utcnow()).on_conflict_do_nothing()
+    return upsert(session, GeocoderPace).values(provider=provider, next_at=utcnow()).on_conflict_do_nothing()
 
 
 class Geocoder(ABC):

@@ -1,42 +1,157 @@
-"""Geocoding in the background: after an import commits, a thread of this process geocodes the branch's addresses
-that have no point, one pass at a time, so that no request waits on a provider."""
+"""Geocoding in the background. An import that leaves addresses without a point asks, in its own transaction, for a
+geocoding pass of its branch (`ask_for_pass`); a thread of every server process takes the passes asked for, one at
+a time, under a lease it keeps moving while it works. A pass whose process stopped (killed, its machine down) is
+taken over by the next process that looks: no pass is lost, and while one runs no other process runs it too."""
 
 import logging
+import threading
+import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from uuid import UUID
 
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.addresses.geocoders import Geocoder
+from api.addresses.models import GeocodingDue
 from api.addresses.service import GeocodeSummary, geocode_unplaced
+from api.db import upsert, utcnow, writing
+from api.processes import gone, owner, renewing
 
 log = logging.getLogger(__name__)
 
+PASS_LEASE = timedelta(seconds=30)  # a pass not renewed for this long is not running any more
+RENEW_EVERY_S = 5.0
+LOOK_EVERY_S = 10.0  # how often a process looks for passes asked elsewhere or left by a process that stopped
+
+
+def ask_for_pass(session: Session, branch_id: UUID) -> None:
+    """Ask for a geocoding pass of the branch, in the caller's transaction: the ask commits with the addresses that
+    need it, or not at all. A pass already running ends without taking this ask away (its addresses may be new)."""
+    now = utcnow()
+    session.execute(
+        upsert(session, GeocodingDue)
+        .values(branch_id=branch_id, asks=1, asked_at=now, worker="")
+        .on_conflict_do_update(index_elements=["branch_id"], set_={"asks": GeocodingDue.asks + 1, "asked_at": now})
+    )
+
+
+class _Stopping(Exception):
+    """The process is stopping: the pass is left for another to take at once."""
+
 
 class BackgroundGeocoding:
+    """The thread that runs the passes asked for, in this process, under leases."""
+
     def __init__(self, sessions: sessionmaker[Session], geocoders: Sequence[Geocoder]) -> None:
         self._sessions = sessions
         self._geocoders = list(geocoders)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geocoding")
-        self.last: Future[GeocodeSummary | None] | None = None
+        self._worker = owner()
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def submit(self, branch_id: UUID) -> None:
-        self.last = self._pool.submit(self._pass, branch_id)
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="geocoding", daemon=True)
+        self._thread.start()
 
-    def _pass(self, branch_id: UUID) -> GeocodeSummary | None:
+    def nudge(self) -> None:
+        """Look for passes now (an import asked for one)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop, leaving a pass under way to the next process that looks; then close the geocoders."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        for geocoder in self._geocoders:
+            geocoder.close()
+
+    def settled(self, timeout_s: float) -> bool:
+        """Wait until no pass is asked for or running (in any process), at most `timeout_s`; whether it came."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._sessions() as session:
+                if not session.scalar(select(func.count()).select_from(GeocodingDue)):
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                taken = self._take()
+            except Exception:  # the database may be away a moment: look again later
+                log.warning("could not look for geocoding passes", exc_info=True)
+                taken = None
+            if taken is not None:
+                self._pass(*taken)
+                continue
+            self._wake.wait(LOOK_EVERY_S)
+            self._wake.clear()
+
+    def _take(self) -> tuple[UUID, int] | None:
+        """Claim the oldest pass nobody runs (a lapsed lease, or a process of this host that is gone), if any."""
+        now = utcnow()
+        with self._sessions() as session:
+            writing(session)  # SQLite: the write lock from the start, so that two processes cannot both claim
+            for due in session.scalars(select(GeocodingDue).order_by(GeocodingDue.asked_at)).all():
+                if due.worker and due.lease_until is not None and due.lease_until > now and not gone(due.worker):
+                    continue
+                lease_was = (
+                    GeocodingDue.lease_until.is_(None)
+                    if due.lease_until is None
+                    else GeocodingDue.lease_until == due.lease_until
+                )
+                claimed = session.execute(
+                    update(GeocodingDue)
+                    .where(GeocodingDue.branch_id == due.branch_id, GeocodingDue.worker == due.worker, lease_was)
+                    .values(worker=self._worker, lease_until=now + PASS_LEASE)
+                )
+                if claimed.rowcount:  # type: ignore[attr-defined]
+                    session.commit()
+                    if due.worker:
+                        log.warning("took over the geocoding pass of branch %s from %s", due.branch_id, due.worker)
+                    return due.branch_id, due.asks
+        return None
+
+    def _pass(self, branch_id: UUID, asks: int) -> None:
+        def renew() -> None:
+            with self._sessions.begin() as session:
+                session.execute(self._mine(update(GeocodingDue), branch_id).values(lease_until=utcnow() + PASS_LEASE))
+
+        def stopping(_done: int, _total: int) -> None:
+            if self._stop.is_set():
+                raise _Stopping
+
         try:
-            summary = geocode_unplaced(self._sessions, self._geocoders, branch_id=branch_id)
-        except Exception:  # the next import or `fieldvisit addresses geocode` tries again
+            with renewing(renew, RENEW_EVERY_S, f"geocoding branch {branch_id}"):
+                summary = geocode_unplaced(self._sessions, self._geocoders, branch_id=branch_id, progress=stopping)
+        except _Stopping:
+            self._release(branch_id)
+            return
+        except Exception:  # its lease lapses and a process takes it again
             log.exception("geocoding the addresses of branch %s failed", branch_id)
-            return None
+            return
+        self._finish(branch_id, asks, summary)
+
+    def _finish(self, branch_id: UUID, asks: int, summary: GeocodeSummary) -> None:
+        """End the asks the pass saw; an ask that came while it ran leaves the pass to run again."""
+        with self._sessions.begin() as session:
+            ended = session.execute(self._mine(delete(GeocodingDue), branch_id).where(GeocodingDue.asks == asks))
+        if not ended.rowcount:  # type: ignore[attr-defined]
+            self._release(branch_id)
         log.info(
             "geocoded %d addresses of branch %s: %d trusted, %d untrusted, %d not found, %d failed",
             summary.addresses, branch_id, summary.trusted, summary.untrusted, summary.not_found, summary.failed,
         )  # fmt: skip
-        return summary
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        for geocoder in self._geocoders:
-            geocoder.close()
+    def _release(self, branch_id: UUID) -> None:
+        with self._sessions.begin() as session:
+            session.execute(self._mine(update(GeocodingDue), branch_id).values(worker="", lease_until=None))
+
+    def _mine(self, statement, branch_id: UUID):  # type: ignore[no-untyped-def]
+        """The statement, narrowed to the branch's pass while this process holds it."""
+        return statement.where(GeocodingDue.branch_id == branch_id, GeocodingDue.worker == self._worker)

@@ -3,6 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 
+from api.addresses.jobs import ask_for_pass
 from api.audit.chain import record_read
 from api.branches.service import BranchNotFound, BranchRequired
 from api.cases import dossier, importer, restrictions, service
@@ -122,8 +123,8 @@ def import_cases(
     Addresses without a point are geocoded in the background once the import is saved (if a geocoder is set)."""
     summary = importer.import_cases(session, user, branch_id, text)
     if request.app.state.geocoding is not None and summary.addresses_without_point:
-        # background tasks run after the response, so after the session dependency committed the import
-        background.add_task(request.app.state.geocoding.submit, summary.branch_id)
+        ask_for_pass(session, summary.branch_id)  # commits with the import
+        background.add_task(request.app.state.geocoding.nudge)  # after the answer, so after the commit
     return summary
 
 

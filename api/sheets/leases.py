@@ -3,7 +3,6 @@ seconds while it works, and learns there whether a cancellation was asked for. A
 whose process on this host is gone, belongs to a process that stopped (killed, out of memory, its machine down): it
 is failed at the next look, and its branch and date are free to plan again."""
 
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,10 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
-from api.processes import gone
+from api.processes import gone, renewing
 from api.sheets.models import PlanningRun, RunStatus
-
-log = logging.getLogger(__name__)
 
 RUN_LEASE = timedelta(seconds=20)  # a run not renewed for this long is not being planned any more
 RENEW_EVERY_S = 2.0
@@ -38,32 +35,23 @@ def lapsed(run: PlanningRun, now: datetime) -> bool:
 def kept(sessions: Callable[[], Session], run_id: UUID, worker: str) -> Iterator[threading.Event]:
     """While `worker` plans the run: its lease moved on every `RENEW_EVERY_S`; the event is set once a cancellation
     is asked for (the solver stops waiting for its engines)."""
-    done, cancelled = threading.Event(), threading.Event()
+    cancelled = threading.Event()
 
     def renew() -> None:
-        while not done.wait(RENEW_EVERY_S):
-            try:
-                with sessions() as session:
-                    session.execute(
-                        update(PlanningRun)
-                        .where(
-                            PlanningRun.id == run_id,
-                            PlanningRun.status == RunStatus.RUNNING,
-                            PlanningRun.worker == worker,
-                        )
-                        .values(lease_until=lease())
-                    )
-                    asked = session.scalar(select(PlanningRun.cancel_requested).where(PlanningRun.id == run_id))
-                    session.commit()
-                if asked:
-                    cancelled.set()
-            except Exception:  # the database may be away a moment; the lease outlives a few misses
-                log.warning("could not renew the lease of planning run %s", run_id, exc_info=True)
+        with sessions() as session:
+            session.execute(
+                update(PlanningRun)
+                .where(
+                    PlanningRun.id == run_id,
+                    PlanningRun.status == RunStatus.RUNNING,
+                    PlanningRun.worker == worker,
+                )
+                .values(lease_until=lease())
+            )
+            asked = session.scalar(select(PlanningRun.cancel_requested).where(PlanningRun.id == run_id))
+            session.commit()
+        if asked:
+            cancelled.set()
 
-    keeper = threading.Thread(target=renew, name=f"lease {run_id}", daemon=True)
-    keeper.start()
-    try:
+    with renewing(renew, RENEW_EVERY_S, f"planning run {run_id}"):
         yield cancelled
-    finally:
-        done.set()
-        keeper.join()

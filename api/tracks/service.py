@@ -9,14 +9,12 @@ from zoneinfo import ZoneInfo
 
 from shapely import LineString
 from sqlalchemy import ScalarSelect, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from api.audit.chain import record_bulk, record_read
 from api.branches.models import Branch
 from api.config import TrackingSettings
-from api.db import utcnow
+from api.db import upsert, utcnow
 from api.problems import ValidationFailed
 from api.rules.tracking import Duty, duty, purged_before, server_time
 from api.sheets.models import SheetStatus, VisitSheet
@@ -162,9 +160,7 @@ def _row(fix: FixCreate, track: Track, skew_s: int) -> dict[str, object]:
 
 def _insert_new(session: Session):  # type: ignore[no-untyped-def]
     """An INSERT that skips a fix a concurrent resend stored first."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert(PositionFix).on_conflict_do_nothing(index_elements=["client_id"])
+    return upsert(session, PositionFix).on_conflict_do_nothing(index_elements=["client_id"])
 
 
 def _audit_batch(session: Session, user: User, rows: list[dict[str, object]]) -> None:

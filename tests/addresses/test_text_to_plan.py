@@ -120,7 +120,7 @@ def test_a_file_of_text_addresses_is_imported_geocoded_prechecked_cleaned_up_and
         day = tomorrow(branch).isoformat()
 
         imported = post_csv(client, supervisor, to_csv(_rows(day)))
-        app.state.geocoding.last.result(timeout=30)  # the background pass the import started
+        assert app.state.geocoding.settled(timeout_s=30)  # the background pass the import asked for
 
         assert imported.status_code == 201, imported.text
         assert imported.json()["addresses_without_point"] == 5
