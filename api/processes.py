@@ -46,9 +46,9 @@ def renewing(renew: Callable[[], None], every_s: float, name: str) -> Iterator[N
             try:
                 renew()
             except Exception:
-                log.warning("could not renew the lease of %s", name, exc_info=True)
+                log.warning("could not renew %s", name, exc_info=True)
 
-    keeper = threading.Thread(target=keep, name=f"lease {name}", daemon=True)
+    keeper = threading.Thread(target=keep, name=name, daemon=True)
     keeper.start()
     try:
         yield

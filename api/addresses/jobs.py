@@ -127,7 +127,7 @@ class BackgroundGeocoding:
                 raise _Stopping
 
         try:
-            with renewing(renew, RENEW_EVERY_S, f"geocoding branch {branch_id}"):
+            with renewing(renew, RENEW_EVERY_S, f"the lease of the geocoding pass of branch {branch_id}"):
                 summary = geocode_unplaced(self._sessions, self._geocoders, branch_id=branch_id, progress=stopping)
         except _Stopping:
             self._release(branch_id)

@@ -53,5 +53,5 @@ def kept(sessions: Callable[[], Session], run_id: UUID, worker: str) -> Iterator
         if asked:
             cancelled.set()
 
-    with renewing(renew, RENEW_EVERY_S, f"planning run {run_id}"):
+    with renewing(renew, RENEW_EVERY_S, f"the lease of planning run {run_id}"):
         yield cancelled

@@ -7,13 +7,10 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.problems import Conflict, NotFound, problem_members
-from api.rules.hours import Closed
-from api.sheets import eligibility, live, reasons, urgent
+from api.sheets import live, urgent
 from api.sheets import service as sheets_service
-from api.sheets.instance import visit_windows
 from api.sheets.models import PlanningRun, SheetStop, StopState, UnplannedReason, UnplannedRequest, VisitSheet
 from api.sheets.rest import day_from_now
 from api.sheets.warm import previous_routes
@@ -73,16 +70,11 @@ def team_options(
     problem = sheets_service.why_not_plannable(session, run.work_date, request)
     if problem:
         raise LeftOutForNoTeam(f"Request {request_id} {problem}.", visit_request_id=request_id, reason="not_plannable")
-    rules = branches_service.rules_of(branch)
-    verdict = eligibility.verdicts(session, rules, run.work_date, [request])[request.id]
-    if not verdict.eligible:
+    windows = urgent.windows_on(session, branch, run.work_date, request)
+    if isinstance(windows, urgent.NoWindow):
         raise LeftOutForNoTeam(
-            f"No team can take it: {verdict.detail}.", visit_request_id=request_id, reason="not_eligible"
+            f"No team can take it: {windows.detail}.", visit_request_id=request_id, reason=windows.reason
         )
-    windows = visit_windows(rules, run.work_date, request, verdict.avoid)
-    if isinstance(windows, Closed):
-        reason = reasons.CLOSED_REASONS[windows.door_rule].value
-        raise LeftOutForNoTeam(f"No team can take it: {windows.detail}.", visit_request_id=request_id, reason=reason)
     day_now = live.live_day(session, branch.id, run.work_date)
     day = day_from_now(session, branch, run.work_date, travel_mode, _drafted(session, run), {request: windows}, day_now)
     if day is None:

@@ -28,7 +28,7 @@ from api.branches.models import Branch
 from api.cases.models import AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow, writing
-from api.processes import owner
+from api.processes import owner, renewing
 from api.rules.branch import BranchRules
 from api.rules.eligibility import ELIGIBLE, Verdict
 from api.rules.hours import Closed
@@ -481,24 +481,17 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 @contextmanager
 def _progress_ticker(sessions: SessionFactory, run_id: UUID, time_limit_s: int) -> Iterator[None]:
     """While the solver works, move the run's progress from 15 towards 90 % with the time spent."""
-    done = threading.Event()
     began = time.monotonic()
 
     def tick() -> None:
-        while not done.wait(min(2.0, max(0.2, time_limit_s / 20))):
-            share = min(1.0, (time.monotonic() - began) / time_limit_s)
-            with sessions() as session:
-                session.execute(
-                    update(PlanningRun)
-                    .where(PlanningRun.id == run_id, PlanningRun.status == RunStatus.RUNNING)
-                    .values(progress=15 + int(75 * share))
-                )
-                session.commit()
+        share = min(1.0, (time.monotonic() - began) / time_limit_s)
+        with sessions() as session:
+            session.execute(
+                update(PlanningRun)
+                .where(PlanningRun.id == run_id, PlanningRun.status == RunStatus.RUNNING)
+                .values(progress=15 + int(75 * share))
+            )
+            session.commit()
 
-    ticker = threading.Thread(target=tick, name=f"progress {run_id}", daemon=True)
-    ticker.start()
-    try:
+    with renewing(tick, min(2.0, max(0.2, time_limit_s / 20)), f"the progress of planning run {run_id}"):
         yield
-    finally:
-        done.set()
-        ticker.join()

@@ -26,6 +26,7 @@ from api.users.models import User
 from api.visit_requests import service as visit_requests_service
 from api.visit_requests.models import VisitRequest
 from routing.insertion import Insertion, Refusal, insertions
+from routing.model import TimeWindow
 
 
 class UrgentRequestNotPlannable(Conflict):
@@ -114,6 +115,29 @@ def insert(
     return run, sheet
 
 
+@dataclass(frozen=True)
+class NoWindow:
+    """Why a request has no time on a date: not eligible, or the law closes its door (`reason` a left-out reason)."""
+
+    reason: str
+    detail: str
+
+
+def windows_on(
+    session: Session, branch: Branch, work_date: date, request: VisitRequest
+) -> tuple[TimeWindow, ...] | NoWindow:
+    """When a plannable request may be visited on the date (eligible, inside the legal hours at its address, out of
+    the debtor's inconvenient times), or why it may not."""
+    rules = branches_service.rules_of(branch)
+    verdict = eligibility.verdicts(session, rules, work_date, [request])[request.id]
+    if not verdict.eligible:
+        return NoWindow("not_eligible", verdict.detail)
+    windows = visit_windows(rules, work_date, request, verdict.avoid)
+    if isinstance(windows, Closed):
+        return NoWindow(reasons.CLOSED_REASONS[windows.door_rule].value, windows.detail)
+    return windows
+
+
 def _options(session: Session, user: User, work_date: date, request_id: UUID, travel_mode: str) -> _Options:
     request = visit_requests_service.get_visit_request(session, user, request_id)
     branch = session.get_one(Branch, request.case.branch_id)
@@ -133,18 +157,10 @@ def _options(session: Session, user: User, work_date: date, request_id: UUID, tr
             visit_request_id=request_id,
             reason="already_on_a_sheet",
         )
-    rules = branches_service.rules_of(branch)
-    verdict = eligibility.verdicts(session, rules, work_date, [request])[request.id]
-    if not verdict.eligible:
+    windows = windows_on(session, branch, work_date, request)
+    if isinstance(windows, NoWindow):
         raise UrgentRequestNotPlannable(
-            f"Request {request_id}: {verdict.detail}.", visit_request_id=request_id, reason="not_eligible"
-        )
-    windows = visit_windows(rules, work_date, request, verdict.avoid)
-    if isinstance(windows, Closed):
-        raise UrgentRequestNotPlannable(
-            f"Request {request_id}: {windows.detail}.",
-            visit_request_id=request_id,
-            reason=reasons.CLOSED_REASONS[windows.door_rule].value,
+            f"Request {request_id}: {windows.detail}.", visit_request_id=request_id, reason=windows.reason
         )
     rest = rest_of_day(session, branch, work_date, travel_mode, {request: windows}, day_now)
     if rest is None:

@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -147,19 +148,65 @@ def _reporter(fleet: Fleet, headers: dict[str, str], address_ids: list[str], unt
             acked.append(answer.json()["id"])
 
 
-def chaos(args: argparse.Namespace) -> None:
-    database_url, env = prepared(ROOT, args.database_url, "fieldvisit-chaos-")
+@dataclass
+class Figures:
+    """What the phones were told against what the database holds, at the end of a chaos run."""
+
+    kills: int = 0
+    acknowledged: dict[str, int] = field(default_factory=dict)  # distinct ids answered 201, by kind of write
+    stored: dict[str, int] = field(default_factory=dict)  # rows made, by kind of write
+    held: int = 0  # Idempotency-Keys still held by a request that never ended
+    findings: int = 0
+    delivered: int = 0  # distinct Webhook-Ids the receiver got
+    doubled_deliveries: int = 0
+    left_running: int = 0
+    later_run: int = 0  # the answer to the run started before the kills
+
+    def lost(self, kind: str) -> int:
+        return max(0, self.acknowledged[kind] - self.stored[kind])
+
+    def doubled(self, kind: str) -> int:
+        return max(0, self.stored[kind] - self.acknowledged[kind])
+
+    def print(self) -> None:
+        for kind in self.stored:
+            print(
+                f"{kind}: {self.acknowledged[kind]} acknowledged, {self.stored[kind]} stored:"
+                f" lost {self.lost(kind)}, doubled {self.doubled(kind)}"
+            )
+        print(f"processes killed: {self.kills}; keys still held: {self.held}")
+        print(
+            f"webhooks: {self.delivered} of the {self.findings} new findings delivered,"
+            f" {self.doubled_deliveries} deliveries doubled"
+        )
+        print(f"runs left running: {self.left_running} (the second run was {self.later_run})")
+
+
+def chaos(
+    database_url: str | None,
+    redis_url: str | None,
+    *,
+    servers: int,
+    workers: int,
+    phones: int,
+    seconds: float,
+    kill_every: float,
+    settle_s: float = 60,
+) -> Figures:
+    """A chaos run (see the module's docstring); the figures once every process is up again and either nothing is
+    left to settle (no run running, every finding delivered) or `settle_s` passed."""
+    database_url, env = prepared(ROOT, database_url, "fieldvisit-chaos-")
     receiver = Receiver()
     env |= {
         "FIELDVISIT_WEBHOOKS__ALLOW_HTTP": "true",
         "FIELDVISIT_WEBHOOKS__ALLOW_NETWORKS": '["127.0.0.0/8"]',
         "FIELDVISIT_PLANNING__TIME_LIMIT_S": "10",
     }
-    if args.redis_url:
-        env["FIELDVISIT_REDIS_URL"] = args.redis_url
+    if redis_url:  # a queue of its own: another run on the same Redis plans on another database
+        env |= {"FIELDVISIT_REDIS_URL": redis_url, "FIELDVISIT_PLANNING__QUEUE_NAME": f"chaos-{uuid4().hex}"}
     log = Path(env["FIELDVISIT_VAR_DIR"]) / "fleet.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    fleet = Fleet(env, args.servers, args.workers if args.redis_url else 0, log)
+    fleet = Fleet(env, servers, workers if redis_url else 0, log)
     fleet.start_all()
     try:
         with httpx2.Client(base_url=fleet.base(), timeout=120) as http:
@@ -185,35 +232,51 @@ def chaos(args: argparse.Namespace) -> None:
         before = _counts(database_url)
         added: list[str] = []
         reported: list[str] = []
-        until = time.monotonic() + args.seconds
-        phones: list[threading.Thread] = []
-        for _ in range(args.phones - len(agents)):
-            phones.append(threading.Thread(target=_adder, args=(fleet, supervisor, cases, until, added)))
+        until = time.monotonic() + seconds
+        threads: list[threading.Thread] = []
+        for _ in range(max(0, phones - len(agents))):
+            threads.append(threading.Thread(target=_adder, args=(fleet, supervisor, cases, until, added)))
         for headers, n in agents:
             mine = [stop["address"]["id"] for stop in sheets[n]["stops"]][n % 2 :: 2]  # partners split the stops
-            phones.append(threading.Thread(target=_reporter, args=(fleet, headers, mine, until, reported)))
-        for phone in phones:
+            threads.append(threading.Thread(target=_reporter, args=(fleet, headers, mine, until, reported)))
+        for phone in threads:
             phone.start()
         while time.monotonic() < until:
-            time.sleep(args.kill_every)
+            time.sleep(kill_every)
             fleet.kill_one()
-        for phone in phones:
+        for phone in threads:
             phone.join()
         for role, process in fleet.processes.items():
             if process is None or process.poll() is not None:
                 fleet.start(role)
         for port in fleet.ports:
             _wait_up(f"http://127.0.0.1:{port}")
-        time.sleep(25)  # leases lapse, due webhooks go out
+        figures = Figures(kills=fleet.kills, later_run=later.status_code)
+        figures.acknowledged = {"addresses": len(set(added)), "reports": len(set(reported))}
+        settled = time.monotonic() + settle_s
         with httpx2.Client(base_url=fleet.base(), timeout=120) as http:
-            left_running = [
-                run
-                for run in http.get("/planning-runs?limit=200", headers=_login(http, "supervisor")).json()["items"]
-                if run["status"] in ("queued", "running")
-            ]
-        _report(database_url, before, fleet, added, reported, receiver, left_running, later.status_code)
+            supervisor = _login(http, "supervisor")
+        while True:  # leases lapse, due webhooks go out
+            _measure(figures, database_url, before, receiver, fleet.base(), supervisor)
+            if time.monotonic() >= settled or (not figures.left_running and figures.delivered >= figures.findings):
+                return figures
+            time.sleep(1)
     finally:
         fleet.stop()
+
+
+def _measure(
+    figures: Figures, database_url: str, before: dict[str, int], receiver: Receiver, base: str, headers: dict[str, str]
+) -> None:
+    after = _counts(database_url)
+    figures.stored = {kind: after[kind] - before[kind] for kind in ("addresses", "reports")}
+    figures.held = after["held"]
+    figures.findings = after["findings"] - before["findings"]
+    seen = dict(receiver.seen)
+    figures.delivered = len(seen)
+    figures.doubled_deliveries = sum(count - 1 for count in seen.values() if count > 1)
+    runs = httpx2.get(f"{base}/planning-runs?limit=200", headers=headers, timeout=120).json()["items"]
+    figures.left_running = sum(run["status"] in ("queued", "running") for run in runs)
 
 
 def _counts(database_url: str) -> dict[str, int]:
@@ -229,33 +292,6 @@ def _counts(database_url: str) -> dict[str, int]:
         found = {name: int(connection.execute(text(query)).scalar_one()) for name, query in queries.items()}
     engine.dispose()
     return found
-
-
-def _report(
-    database_url: str,
-    before: dict[str, int],
-    fleet: Fleet,
-    added: list[str],
-    reported: list[str],
-    receiver: Receiver,
-    left_running: list[Any],
-    later: int,
-) -> None:
-    after = _counts(database_url)
-    made = {name: after[name] - before[name] for name in ("addresses", "reports", "findings")}
-    doubled_hooks = sum(count - 1 for count in receiver.seen.values() if count > 1)
-    for name, acked in (("addresses", added), ("reports", reported)):
-        stored, answered = made[name], len(set(acked))
-        print(
-            f"{name}: {len(acked)} acknowledged ({answered} distinct), {stored} stored:"
-            f" lost {max(0, answered - stored)}, doubled {max(0, stored - answered)}"
-        )
-    print(f"processes killed: {fleet.kills}; keys still held: {after['held']}")
-    print(
-        f"webhooks: {len(receiver.seen)} of the {made['findings']} new findings delivered,"
-        f" {doubled_hooks} deliveries doubled"
-    )
-    print(f"runs left running: {len(left_running)} (the second run was {later})")
 
 
 def throughput(args: argparse.Namespace) -> None:
@@ -308,7 +344,18 @@ def main() -> None:
     parser.add_argument("--kill-every", type=float, default=4)
     parser.add_argument("--throughput", action="store_true", help="measure 1 against 2 server processes instead")
     args = parser.parse_args()
-    (throughput if args.throughput else chaos)(args)
+    if args.throughput:
+        throughput(args)
+        return
+    chaos(
+        args.database_url,
+        args.redis_url,
+        servers=args.servers,
+        workers=args.workers,
+        phones=args.phones,
+        seconds=args.seconds,
+        kill_every=args.kill_every,
+    ).print()
 
 
 if __name__ == "__main__":
