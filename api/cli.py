@@ -4,6 +4,7 @@ import cases, write a case's dossier, verify the audit trail and the stored evid
 import difflib
 import sys
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -177,6 +178,7 @@ def demo_seed() -> None:
         typer.echo(f"  {login.username:<12} {login.role.value:<16}{team}")
 
 
+@cache  # the same for the life of the process
 def _openapi_yaml() -> str:
     from api.main import create_app
 

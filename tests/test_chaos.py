@@ -6,6 +6,7 @@ process is killed (SIGKILL) every few seconds and started again. Nothing a phone
 import os
 
 from bench.chaos.__main__ import chaos
+
 REDIS_URL = os.environ.get("FIELDVISIT_TEST_REDIS_URL")  # .ci/run's; without it the servers plan themselves
 
 

@@ -6,19 +6,19 @@ from typing import Any
 
 import pytest
 import yaml
-from fastapi import FastAPI
 from typer.testing import CliRunner
 
-import api.main  # noqa: F401  (every router, so that every kind of problem is defined)
 from api.cli import cli
+from api.main import app as default_app  # and every router, so that every kind of problem is defined
 from api.problems import Conflict, Problem, problem_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def document(app: FastAPI) -> dict[str, Any]:
-    return app.openapi()
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    """The app's document (the same for every app: made once)."""
+    return default_app.openapi()
 
 
 def test_openapi_yaml_matches_the_app(document: dict[str, Any]) -> None:

@@ -21,6 +21,17 @@ from api.sheets.models import RunStatus
 from api.sheets.planner import execute_run
 
 
+class PlanningWorker(SimpleWorker):
+    """RQ's worker, which ends at once when it stops. RQ's own waits for its command channel's thread, which may sit
+    a whole minute (RQ's `sleep_time`) waiting for a subscription that already ended: a worker told to stop, or done
+    with its queue in burst mode, then lingers for a minute."""
+
+    def unsubscribe(self) -> None:
+        if self.pubsub is not None and self.pubsub_thread is not None:
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.stop(timeout=1)  # a daemon thread: the process may end without it
+
+
 class PlanningQueue(Protocol):
     def submit(self, run_id: UUID) -> None: ...
 
@@ -86,7 +97,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     connection = Redis.from_url(settings.redis_url)
     try:
         # no fork per job: the solver starts its own processes, and the engine's connections stay in this one
-        SimpleWorker([Queue(settings.planning.queue_name, connection=connection)], connection=connection).work(
+        PlanningWorker([Queue(settings.planning.queue_name, connection=connection)], connection=connection).work(
             burst=burst, logging_level="INFO"
         )
     finally:

@@ -1,8 +1,10 @@
+from functools import cache
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, status
 from sqlalchemy.orm import Session
+from starlette.routing import BaseRoute
 
 from api.branches import service as branches_service
 from api.db import SessionDep
@@ -81,8 +83,16 @@ doubling to 1 h) until it is taken. The README has a verification example."""
 
 def document_webhooks(webhooks: APIRouter) -> None:
     """Describe, in the OpenAPI document's `webhooks`, the request sent for each kind of finding."""
+    webhooks.routes.extend(_webhook_routes())
+
+
+@cache
+def _webhook_routes() -> tuple[BaseRoute, ...]:
+    """The descriptions, made once: they are the same for every app."""
+    webhooks = APIRouter()
     for kind in FindingKind:
         _document(webhooks, kind)
+    return tuple(webhooks.routes)
 
 
 def _document(webhooks: APIRouter, kind: FindingKind) -> None:
