@@ -5,13 +5,19 @@ process is killed (SIGKILL) every few seconds and started again. Nothing a phone
 
 import os
 
+from sqlalchemy.orm import Session
+
+from api.demo import seed_demo
 from bench.chaos.__main__ import chaos
 
 REDIS_URL = os.environ.get("FIELDVISIT_TEST_REDIS_URL")  # .ci/run's; without it the servers plan themselves
 
 
-def test_processes_killed_at_random_lose_and_double_nothing(database_url: str) -> None:
-    figures = chaos(database_url, REDIS_URL, servers=2, workers=1, phones=12, seconds=12, kill_every=3, settle_s=45)
+def test_processes_killed_at_random_lose_and_double_nothing(database_url: str, session: Session) -> None:
+    seed_demo(session)
+    session.commit()
+    short = {"servers": 2, "workers": 1, "phones": 12, "seconds": 12, "kill_every": 3, "settle_s": 45}
+    figures = chaos(database_url, REDIS_URL, **short, first_plan_s=1, seeded=True)
     figures.print()
 
     assert figures.kills >= 3

@@ -16,6 +16,7 @@ import os
 import random
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -29,7 +30,7 @@ import httpx2
 from sqlalchemy import create_engine, text
 
 from bench.load.__main__ import _login, prepared
-from bench.load.server import SERVE, _free_port
+from bench.load.server import SERVE, _free_port, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = [*SERVE[:-1], "worker"]
@@ -192,10 +193,16 @@ def chaos(
     seconds: float,
     kill_every: float,
     settle_s: float = 60,
+    first_plan_s: int = 5,
+    seeded: bool = False,
 ) -> Figures:
     """A chaos run (see the module's docstring); the figures once every process is up again and either nothing is
-    left to settle (no run running, every finding delivered) or `settle_s` passed."""
-    database_url, env = prepared(ROOT, database_url, "fieldvisit-chaos-")
+    left to settle (no run running, every finding delivered) or `settle_s` passed. `seeded`: the database given is
+    migrated and holds the demo already; `first_plan_s`: the solver time of the day planned before the kills."""
+    if seeded and database_url:
+        env = server_env(database_url, Path(tempfile.mkdtemp(prefix="fieldvisit-chaos-")) / "var")
+    else:
+        database_url, env = prepared(ROOT, database_url, "fieldvisit-chaos-")
     receiver = Receiver()
     env |= {
         "FIELDVISIT_WEBHOOKS__ALLOW_HTTP": "true",
@@ -212,7 +219,8 @@ def chaos(
         with httpx2.Client(base_url=fleet.base(), timeout=120) as http:
             supervisor = _login(http, "supervisor")
             work_date = http.get("/teams", headers=supervisor).json()["items"][0]["work_date"]
-            run = http.post("/planning-runs", json={"work_date": work_date, "time_limit_s": 5}, headers=supervisor)
+            first = {"work_date": work_date, "time_limit_s": first_plan_s}
+            run = http.post("/planning-runs", json=first, headers=supervisor)
             while (state := http.get(f"/planning-runs/{run.json()['id']}", headers=supervisor).json())["status"] in (
                 "queued",
                 "running",

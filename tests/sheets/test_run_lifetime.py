@@ -61,13 +61,15 @@ def _solving(settings: Settings, supervisor: User) -> Iterator[tuple[TestClient,
 
 def test_a_solve_with_one_worker_never_stops_the_server_answering(settings: Settings, session: Session) -> None:
     supervisor = busy_day(session)
-    with _solving(settings, supervisor) as (client, application, _):
+    with _solving(settings, supervisor) as (client, application, url):
         waits = []
         for _ in range(12):
             began = time.monotonic()
             assert client.get("/health").status_code == 200
             waits.append(time.monotonic() - began)
             time.sleep(0.25)
+        assert client.get(url, headers=auth_headers(supervisor)).json()["stage"] == "solving"  # all along
+        client.post(f"{url}/cancel", headers=auth_headers(supervisor))
         wait_for_run(application)
 
     assert max(waits) < 1.0, waits
