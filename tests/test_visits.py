@@ -17,8 +17,10 @@ from time_machine import TimeMachineFixture
 
 from api.address_reports.models import AddressReport
 from api.audit.models import AuditEvent
+from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.cases.models import DebtCase, DebtorContact
+from api.rules.hours import closed_day
 from api.rules.packs import Jurisdiction
 from api.sheets.models import SheetStop, StopState
 from api.users.models import Role, User
@@ -574,22 +576,30 @@ def test_a_supervisor_allows_the_door_outside_the_hours_with_a_reason_recorded(
     assert any(event.actor_id == day.supervisor.id and reason["reason"] in str(event.changes) for event in audited)
 
 
-def test_where_the_pack_allows_no_override_the_door_stays_shut_outside_the_hours(
-    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+@pytest.mark.parametrize("pack", [Jurisdiction.IN, Jurisdiction.ID])
+def test_where_the_pack_allows_no_override_it_is_refused_and_the_door_stays_shut_outside_the_hours(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, pack: Jurisdiction
 ) -> None:
-    day = Day(client, session, time_machine, jurisdiction=Jurisdiction.IN)  # RBI: 08:00-19:00, no exceptions
+    day = Day(client, session, time_machine, jurisdiction=pack)  # IN (RBI) and ID (OJK): no exceptions
+    if closed_day(branches_service.rules_of(day.branch), day.work_date) is not None:
+        pytest.skip(f"{day.work_date} is no visiting day under {pack.value} (ID: Monday to Saturday)")
     for agent in (day.a, day.b):
         assert day.depart(agent).status_code == 201
-    day.at(time(19, 5))
     url = f"/visit-sheets/{day.sheet_id}/stops/{day.request.id}/hours-override"
     reason = {"reason": "the debtor asked for a visit after his night shift"}
-    assert client.post(url, json=reason, headers=auth_headers(day.supervisor)).status_code == 200
+    asked_ahead = client.post(url, json=reason, headers=auth_headers(day.supervisor))  # the door open, at 10:00
+    day.at(time(20, 5))
+    asked_then = client.post(url, json=reason, headers=auth_headers(day.supervisor))
 
+    for answer in (asked_ahead, asked_then):
+        assert answer.status_code == 409 and problem_type(answer) == "override-not-allowed", answer.text
+        assert answer.json()["rule"] == "visiting_hours" and answer.json()["pack"] == pack.value
+    assert "allows no override" in asked_then.json()["detail"]
+    assert count_rows(session, Visit) == 0  # nothing recorded: no visit holds the reason
     refused = _refused(session, lambda: day.check_in(day.a), 409, "outside-visiting-hours")
-
-    assert (refused["rule_label"], refused["override_allowed"]) == ("IN RBI recovery agents", False)
-    assert refused["detail"].endswith("No override is allowed (IN RBI recovery agents).")
-    day.at(time(18, 30))
+    assert refused["override_allowed"] is False and refused["rule_label"] == asked_then.json()["rule_label"]
+    assert refused["detail"].endswith(f"No override is allowed ({refused['rule_label']}).")
+    day.at(time(17, 30))
     assert day.check_in(day.a).status_code == 201
 
 

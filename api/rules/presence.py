@@ -596,13 +596,15 @@ def _replay(view: _View) -> Signal:
 
 
 def _photos(view: _View) -> Signal:
+    """Only a photo's position can agree with the door (then its time must fit the visit too); a time alone can
+    only disagree. A photo without a position is unknown, never agreement: geotagging is easy to switch off."""
     rules, door = view.rules, view.scene.door
-    checked, agree, problems = 0, 0, []
+    checked, agree, unplaced, problems = 0, 0, 0, []
     begins, ends = view.arrived - rules.photo_margin_s, view.until + rules.photo_margin_s
     for number, photo in enumerate(view.scene.photos, 1):
-        ok, known = True, False
+        placed = photo.lat is not None and photo.lon is not None
+        ok = True
         if photo.lat is not None and photo.lon is not None:
-            known = True
             far = distance_m(door.lat, door.lon, photo.lat, photo.lon)
             if far > door.radius_m:
                 ok = False
@@ -611,18 +613,19 @@ def _photos(view: _View) -> Signal:
             elif photo.taken_at is not None and not _near_track(view, photo.lat, photo.lon, photo.taken_at):
                 ok = False
         if photo.taken_at is not None:
-            known = True
             t = photo.taken_at.timestamp()
             if not begins <= t <= ends:
                 ok = False
                 problems.append(f"photo {number} was taken {_relative(view, t)}, outside the visit")
-        checked += known
-        agree += known and ok
+        unplaced += not placed
+        checked += placed or not ok
+        agree += placed and ok
     if not checked:
-        detail = "No photos yet." if not view.scene.photos else "No photo carries an EXIF position or time."
+        detail = "No photos yet." if not view.scene.photos else "No photo carries an EXIF position: unknown."
         return Signal(SignalName.PHOTO_AGREEMENT, None, "share", 0.0, 0.0, False, detail)
     share = agree / checked
-    detail = f"{agree} of {checked} photos with EXIF data agree with the door and the time of the visit"
+    detail = f"{agree} of {checked} photos agree with the door and the time of the visit"
+    detail += f" ({unplaced} without an EXIF position, which cannot)" if unplaced else ""
     detail += f": {' and '.join(problems)}." if problems else "."
     return Signal(
         SignalName.PHOTO_AGREEMENT, round(share, 3), "share", rules.photo_weight, share, bool(problems), detail

@@ -1,19 +1,26 @@
 """The eligibility gate where a day is planned, re-planned or pinned: the holding restrictions, the releases and the
 earlier visits of the day's cases, each loaded in one query for all of them, and `api.rules.eligibility`'s verdict
-for each request."""
+for each request. The same gate holds at the door, as the case stands at that moment (`door_block`), and each
+published stop shows what would hold it there (`stop_blocks`)."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.branches.models import Branch
+from api.branches.rules import rules_of
 from api.cases.models import CaseRestriction
 from api.rules.branch import BranchRules
-from api.rules.eligibility import ELIGIBLE, EligibilityFlag, Restriction, Verdict, check_eligibility
+from api.rules.eligibility import ELIGIBLE, Block, EligibilityFlag, Restriction, Verdict, check_eligibility
+from api.rules.packs import CaseFlag
+from api.rules.zones import zone_at
+from api.sheets.models import OPEN_STOP_STATES, SheetStop, VisitSheet
 from api.visit_requests.models import EligibilityRelease, VisitRequest
 from api.visits.models import Visit  # read only: the dates a case was visited, for the pack's cap
 
@@ -56,3 +63,48 @@ def verdicts(
         else ELIGIBLE
         for request in requests
     }
+
+
+def door_block(
+    session: Session, rules: BranchRules, work_date: date, request: VisitRequest, moment: datetime
+) -> Block | None:
+    """What keeps the request's visit from its door at `moment` of `work_date`, as the case stands now: a restriction
+    or the visit cap in force and not released, or a time the debtor said is inconvenient; None when nothing does."""
+    return _first_block(rules, verdicts(session, rules, work_date, [request])[request.id], request, moment)
+
+
+def stop_blocks(
+    session: Session, sheets: Sequence[VisitSheet], requests: Mapping[UUID, VisitRequest]
+) -> dict[tuple[UUID, UUID], Block]:
+    """`door_block` of each stop of the sheets where nothing has started yet, at its planned start, by (sheet id,
+    request id): three queries for each branch and date among them."""
+    days: dict[tuple[UUID, date], list[tuple[VisitSheet, SheetStop]]] = defaultdict(list)
+    for sheet in sheets:
+        for stop in sheet.stops:
+            if stop.state in OPEN_STOP_STATES:
+                days[(sheet.branch_id, sheet.work_date)].append((sheet, stop))
+    found: dict[tuple[UUID, UUID], Block] = {}
+    for (branch_id, work_date), stops in days.items():
+        rules = rules_of(session.get_one(Branch, branch_id))
+        gate = verdicts(session, rules, work_date, list({requests[stop.visit_request_id] for _, stop in stops}))
+        for sheet, stop in stops:
+            request = requests[stop.visit_request_id]
+            block = _first_block(rules, gate[request.id], request, stop.starts_at)
+            if block is not None:
+                found[(sheet.id, request.id)] = block
+    return found
+
+
+def _first_block(rules: BranchRules, verdict: Verdict, request: VisitRequest, moment: datetime) -> Block | None:
+    if verdict.blocks:
+        return verdict.blocks[0]
+    if not verdict.avoid:
+        return None
+    point = to_shape(request.address.point)
+    local = moment.astimezone(zone_at(point.y, point.x, rules.timezone)).time()
+    for start, end in verdict.avoid:
+        if start <= local < end:
+            eligibility = rules.pack.eligibility[CaseFlag.INCONVENIENT]
+            detail = f"{eligibility.rule.label}: the debtor said {start:%H:%M}–{end:%H:%M} is inconvenient"
+            return Block(EligibilityFlag.INCONVENIENT, eligibility.rule, detail, release=False)
+    return None

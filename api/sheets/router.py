@@ -437,7 +437,7 @@ def get_sheet_day(
     drafts (managers); agents get their own team's. With an ETag: a poll that changes nothing is a 304, and only
     a day sent is audited as a read of its cases."""
     branch, sheets = service.day_sheets(session, user, work_date, run_id=run_id, branch_id=branch_id)
-    teams, agents, requests, asked = service.sheets_context(session, sheets)
+    teams, agents, requests, asked, blocked = service.sheets_context(session, sheets)
     day = SheetDayRead(
         work_date=work_date,
         branch_id=branch.id,
@@ -445,7 +445,7 @@ def get_sheet_day(
         timezone=branch.timezone,
         office=GeoPoint.from_wkb(branch.office_point),
         run_id=run_id,
-        sheets=[sheet_read(sheet, teams[sheet.team_id], agents, requests, asked) for sheet in sheets],
+        sheets=[sheet_read(sheet, teams[sheet.team_id], agents, requests, asked, blocked) for sheet in sheets],
     )
     body = day.model_dump_json().encode()
     if not _matches(_etag(body), if_none_match):

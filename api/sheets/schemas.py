@@ -14,6 +14,7 @@ from api.cases.models import OverdueBucket
 from api.cases.schemas import AddressParts, mask_id_number
 from api.findings.schemas import LateMove
 from api.geo import GeoPoint
+from api.rules.eligibility import Block, EligibilityFlag
 from api.schemas import Body, FromJson, Instant, LocalTime
 from api.sheets.changes import ChangeKind, StopChange
 from api.sheets.models import (
@@ -295,6 +296,28 @@ class SheetAddress(BaseModel):
     point: GeoPoint | None
 
 
+class StopBlock(BaseModel):
+    """What keeps a stop from its door as the case stands now (a restriction or the visit cap set after the sheet
+    was published, or a time the debtor said is inconvenient, at the planned start): the door refuses the visit
+    until it no longer holds or a supervisor releases the request from it."""
+
+    flag: EligibilityFlag = Field(description="A case flag in force (e.g. `attorney`) or `visit_cap`.")
+    rule_label: str = Field(description="The rule as its jurisdiction's pack names it, e.g. `CN: represented`.")
+    rule_source: str = Field(description="Where the rule comes from.")
+    detail: str = Field(description="Why, in words that name the rule.")
+    release_allowed: bool = Field(description="Whether a supervisor may release the request from it, with a reason.")
+
+    @classmethod
+    def of(cls, block: Block) -> "StopBlock":
+        return cls(
+            flag=block.flag,
+            rule_label=block.rule.label,
+            rule_source=block.rule.source,
+            detail=block.detail,
+            release_allowed=block.release,
+        )
+
+
 class SheetStopRead(BaseModel):
     """A visit of the sheet, in order, with its planned times (UTC) and where it stands: enough for the app to
     rebuild its day from this sheet alone."""
@@ -322,6 +345,9 @@ class SheetStopRead(BaseModel):
     third_parties_asked: list[ThirdPartyAsked] = Field(
         description="Neighbours and property managements asked about the case at its earlier visits, oldest first:"
         " ask them again only with a reason."
+    )
+    blocked: StopBlock | None = Field(
+        description="What keeps the stop from its door now, if anything (only stops where nothing has started)."
     )
 
 
@@ -365,8 +391,10 @@ def sheet_read(
     agents: Mapping[UUID, User],
     requests: Mapping[UUID, VisitRequest],
     asked: Mapping[UUID, list[ThirdPartyInquiry]],
+    blocked: Mapping[tuple[UUID, UUID], Block],
 ) -> VisitSheetRead:
-    """The sheet as shown; `asked`: the third parties asked about each case of its stops."""
+    """The sheet as shown; `asked`: the third parties asked about each case of its stops; `blocked`: what keeps a
+    stop from its door, by (sheet id, request id)."""
     return VisitSheetRead(
         id=sheet.id,
         run_id=sheet.run_id,
@@ -386,11 +414,16 @@ def sheet_read(
         distance_m=sheet.distance_m,
         travel_s=sheet.travel_s,
         route=mapping(to_shape(sheet.route)) if sheet.route is not None else None,
-        stops=[_stop_read(stop, requests[stop.visit_request_id], asked) for stop in sheet.stops],
+        stops=[
+            _stop_read(stop, requests[stop.visit_request_id], asked, blocked.get((sheet.id, stop.visit_request_id)))
+            for stop in sheet.stops
+        ],
     )
 
 
-def _stop_read(stop: SheetStop, request: VisitRequest, asked: Mapping[UUID, list[ThirdPartyInquiry]]) -> SheetStopRead:
+def _stop_read(
+    stop: SheetStop, request: VisitRequest, asked: Mapping[UUID, list[ThirdPartyInquiry]], blocked: Block | None
+) -> SheetStopRead:
     case, address = request.case, request.address
     return SheetStopRead(
         position=stop.position,
@@ -426,6 +459,7 @@ def _stop_read(stop: SheetStop, request: VisitRequest, asked: Mapping[UUID, list
         care_flags=care_flags(case.complaint_history, address.elderly_resident),
         collector_notes=request.notes,
         third_parties_asked=[ThirdPartyAsked.from_row(row) for row in asked[case.id] if row.visit_id != stop.visit_id],
+        blocked=StopBlock.of(blocked) if blocked is not None else None,
     )
 
 

@@ -18,6 +18,7 @@ from api.findings import service as findings_service
 from api.findings.models import FindingKind
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
+from api.rules.eligibility import Block
 from api.rules.hours import Closed
 from api.scope import in_scope
 from api.sheets import eligibility, leases, live
@@ -571,22 +572,23 @@ def my_sheet(session: Session, user: User, work_date: date) -> VisitSheet:
 
 
 AskedByCase = dict[UUID, list[ThirdPartyInquiry]]  # the third parties asked about each case
+StopBlocks = dict[tuple[UUID, UUID], Block]  # what keeps a stop from its door, by (sheet id, request id)
 
 
 def sheet_context(
     session: Session, sheet: VisitSheet
-) -> tuple[Team, dict[UUID, User], dict[UUID, VisitRequest], AskedByCase]:
-    """The sheet's team, its agents, the visit requests of its stops (with case and address) and the third parties
-    asked about their cases, for showing it."""
-    teams, agents, requests, asked = sheets_context(session, [sheet])
-    return teams[sheet.team_id], agents, requests, asked
+) -> tuple[Team, dict[UUID, User], dict[UUID, VisitRequest], AskedByCase, StopBlocks]:
+    """The sheet's team, its agents, the visit requests of its stops (with case and address), the third parties
+    asked about their cases and what keeps a stop from its door now, for showing it."""
+    teams, agents, requests, asked, blocked = sheets_context(session, [sheet])
+    return teams[sheet.team_id], agents, requests, asked, blocked
 
 
 def sheets_context(
     session: Session, sheets: Collection[VisitSheet]
-) -> tuple[dict[UUID, Team], dict[UUID, User], dict[UUID, VisitRequest], AskedByCase]:
-    """The teams, agents, visit requests and third parties asked of several sheets, in a query each whatever their
-    number."""
+) -> tuple[dict[UUID, Team], dict[UUID, User], dict[UUID, VisitRequest], AskedByCase, StopBlocks]:
+    """The teams, agents, visit requests, third parties asked and door blocks of several sheets, in a few queries
+    whatever their number."""
     team_ids = {sheet.team_id for sheet in sheets}
     teams = {
         team.id: team
@@ -601,7 +603,7 @@ def sheets_context(
     )
     by_id = {request.id: request for request in requests}
     asked = third_parties_service.asked_by_case(session, {request.case_id for request in by_id.values()})
-    return teams, agents, by_id, asked
+    return teams, agents, by_id, asked, eligibility.stop_blocks(session, list(sheets), by_id)
 
 
 def day_sheets(

@@ -48,7 +48,14 @@ _OUTCOME_PROBLEMS = (
     service.ClientIdReused,
     StopCancelled,
 )
-_DOOR_PROBLEMS = (StopNotOnSheet, StopCancelled, service.NotTheWorkDate, service.OutsideVisitingHours)
+_DOOR_PROBLEMS = (
+    StopNotOnSheet,
+    StopCancelled,
+    service.NotTheWorkDate,
+    service.OutsideVisitingHours,
+    service.NotAVisitingDay,
+    service.VisitNotEligible,
+)
 
 
 def _read(session: Session, visit: Visit, user: User) -> VisitRead:
@@ -116,13 +123,15 @@ def check_in(
         StopNotOnSheet,
         StopCancelled,
         service.VisitAlreadyStarted,
+        service.OverrideNotAllowed,
     ),
 )
 def override_hours(
     sheet_id: UUID, visit_request_id: UUID, body: HoursOverrideCreate, session: SessionDep, user: Manager
 ) -> VisitRead:
     """Let the team check in and start this stop's visit outside the sheet's work date or the visiting hours, with
-    the reason; recorded on the visit."""
+    the reason; recorded on the visit. Refused, recording nothing, where the jurisdiction's pack allows no override
+    of the rule that keeps the door shut (or, while it is open, of the visiting hours)."""
     return _read(session, service.override_hours(session, user, sheet_id, visit_request_id, body), user)
 
 

@@ -31,12 +31,14 @@ from api.geo import GeoPoint, distance_m
 from api.pagination import filter_equal, paginate
 from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed, problem_members
 from api.rules import valuables
-from api.rules.hours import DoorRule, door_closed
+from api.rules.eligibility import EligibilityFlag
+from api.rules.hours import DoorRule, door_closed, hours_detail
 from api.rules.on_site import overstayed, time_on_site_s
 from api.rules.position import Fix, check_ins_apart, checkin_too_far, door_point
 from api.rules.third_parties import Asked, Inquiry, ThirdParty, ThirdPartyKind, asked_again_without_reason
 from api.rules.zones import zone_at
 from api.scope import in_scope
+from api.sheets import eligibility
 from api.sheets import service as sheets_service
 from api.sheets.models import SheetStop, StopState, VisitSheet
 from api.sheets.schemas import care_flags
@@ -218,6 +220,32 @@ class NotAVisitingDay(Conflict):
     members = _DOOR_MEMBERS
 
 
+class VisitNotEligible(Conflict):
+    title = "The case keeps this visit from the door now"
+    slug = "visit-not-eligible"
+    members = problem_members(
+        flag=(EligibilityFlag, "What holds it: a case flag in force (e.g. `attorney`) or `visit_cap`."),
+        rule_label=(str, "The rule as its jurisdiction's pack names it, e.g. `US §1006.6(b)(2)`, `CN: represented`."),
+        rule_source=(str, "Where the rule comes from."),
+        release_allowed=(
+            bool,
+            "Whether a supervisor may release the request from it, with a reason (POST"
+            " /visit-requests/{id}/eligibility-releases); an inconvenient time is waited out instead.",
+        ),
+    )
+
+
+class OverrideNotAllowed(Conflict):
+    title = "The jurisdiction allows no override of this rule"
+    slug = "override-not-allowed"
+    members = problem_members(
+        rule=(DoorRule, "The rule: `work_date`, `visiting_hours` or `visiting_day`."),
+        rule_label=(str, "The rule as its jurisdiction's pack names it, e.g. `IN: RBI hours`."),
+        rule_source=(str, "Where the rule comes from."),
+        pack=(str, "The branch's jurisdiction pack, e.g. `IN`."),
+    )
+
+
 _DOOR_PROBLEMS = {
     DoorRule.WORK_DATE: NotTheWorkDate,
     DoorRule.VISITING_HOURS: OutsideVisitingHours,
@@ -348,6 +376,7 @@ def check_in(
     if visit.status is not VisitStatus.CHECKING_IN:
         raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
     _ensure_door_open(session, visit, sheet)
+    _ensure_eligible(session, visit, sheet)
     point = to_shape(session.get_one(Address, visit.address_id).point)
     distance = distance_m(data.lat, data.lon, point.y, point.x)
     if checkin_too_far(distance, data.accuracy_m, rules.geofence_radius_m):
@@ -385,6 +414,7 @@ def override_hours(session: Session, user: User, sheet_id: UUID, request_id: UUI
     visit = _visit_for(session, sheet, stop)
     if visit.status is not VisitStatus.CHECKING_IN:
         raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
+    _ensure_override_allowed(session, visit, sheet)
     visit.hours_override_reason, visit.hours_override_by_id = data.reason, user.id
     visit.hours_override_at = utcnow()
     session.flush()
@@ -399,7 +429,9 @@ def start_visit(session: Session, user: User, visit_id: UUID, data: StartVisit, 
     if visit.status is not VisitStatus.CHECKING_IN:
         raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
     ensure_stop_open(session, visit)
-    _ensure_door_open(session, visit, session.get_one(VisitSheet, visit.sheet_id))
+    sheet = session.get_one(VisitSheet, visit.sheet_id)
+    _ensure_door_open(session, visit, sheet)
+    _ensure_eligible(session, visit, sheet)
     team = session.get_one(Team, visit.team_id)
     teams_service.ensure_not_stood_down(team)
     members = [member.agent_id for member in team.members]
@@ -741,6 +773,51 @@ def _ensure_door_open(session: Session, visit: Visit, sheet: VisitSheet) -> None
         timezone=zone.key,
         visiting_from=rules.opens.strftime("%H:%M"),
         visiting_until=rules.closes.strftime("%H:%M"),
+    )
+
+
+def _ensure_override_allowed(session: Session, visit: Visit, sheet: VisitSheet) -> None:
+    """The rule keeping the door shut now allows a supervisor's written override; while the door is open, the pack
+    allows overriding the visiting hours (an override asked ahead, for a visit that may run late)."""
+    rules = branches_service.rules_of(session.get_one(Branch, visit.branch_id))
+    point = to_shape(session.get_one(Address, visit.address_id).point)
+    closed = door_closed(rules, utcnow(), sheet.work_date, zone_at(point.y, point.x, rules.timezone))
+    if closed is not None:
+        if closed.override:
+            return
+        rule, door_rule, why = closed.rule, closed.door_rule, closed.detail
+    elif rules.pack.hours.override:
+        return
+    else:
+        rule, door_rule, why = rules.hours_rule, DoorRule.VISITING_HOURS, hours_detail(rules)
+    raise OverrideNotAllowed(
+        f"{why}; the {rules.pack.code.value} pack allows no override of it.",
+        rule=door_rule,
+        rule_label=rule.label,
+        rule_source=rule.source,
+        pack=rules.pack.code.value,
+    )
+
+
+def _ensure_eligible(session: Session, visit: Visit, sheet: VisitSheet) -> None:
+    """The case as it stands now lets the visit through its door: no restriction or visit cap in force and not
+    released (set after the sheet was published too), and not a time the debtor said is inconvenient."""
+    rules = branches_service.rules_of(session.get_one(Branch, visit.branch_id))
+    request = session.get_one(VisitRequest, visit.visit_request_id)
+    block = eligibility.door_block(session, rules, sheet.work_date, request, utcnow())
+    if block is None:
+        return
+    advice = (
+        "A supervisor may release the request from it with a reason"
+        if block.release
+        else "Not until it no longer holds"
+    )
+    raise VisitNotEligible(
+        f"Not now: {block.detail}. {advice}.",
+        flag=block.flag,
+        rule_label=block.rule.label,
+        rule_source=block.rule.source,
+        release_allowed=block.release,
     )
 
 

@@ -73,7 +73,7 @@ def _planned_day(url: str, requests: int, teams: int, time_limit_s: int) -> str:
 def _visits_and_reports(session: Session, run: PlanningRun) -> None:
     now = utcnow()
     sheets = list(session.scalars(select(VisitSheet).where(VisitSheet.run_id == run.id)))
-    teams, _, requests, _ = service.sheets_context(session, sheets)
+    teams, _, requests, _, _ = service.sheets_context(session, sheets)
     for sheet in sheets:
         members = [member.agent_id for member in teams[sheet.team_id].members]
         for stop in sheet.stops:

@@ -9,6 +9,7 @@ import pytest
 
 from api.rules.presence import (
     Assessment,
+    PhotoFix,
     PresenceRules,
     SignalName,
     TrackFix,
@@ -135,6 +136,21 @@ def test_a_device_clock_is_judged_by_its_skew_not_its_fixes_times() -> None:
     assert by_name[SignalName.CLOCK_SKEW].flagged
     assert not by_name[SignalName.DWELL].flagged and by_name[SignalName.DWELL].score > 0.8
     assert not by_name[SignalName.CO_PRESENCE].flagged
+
+
+def test_a_photo_without_a_position_is_unknown_never_agreement() -> None:
+    """The office spoofer turned geotagging off: photos timed inside the visit, no EXIF position (issue 31)."""
+    scene = HONEST[0].scene
+    timed_only = tuple(PhotoFix(None, None, photo.taken_at) for photo in scene.photos)
+    outside = (PhotoFix(None, None, scene.arrived_at - timedelta(hours=3)),)
+
+    unknown = next(s for s in assess(replace(scene, photos=timed_only)).signals if s.name is SignalName.PHOTO_AGREEMENT)
+    late = next(s for s in assess(replace(scene, photos=outside)).signals if s.name is SignalName.PHOTO_AGREEMENT)
+
+    assert all(photo.taken_at is not None for photo in timed_only)
+    assert (unknown.value, unknown.weight, unknown.score) == (None, 0.0, 0.0)
+    assert unknown.detail == "No photo carries an EXIF position: unknown."
+    assert (late.value, late.score, late.flagged) == (0.0, 0.0, True)  # a time alone can still disagree
 
 
 def test_the_rules_weights_decide_the_score() -> None:

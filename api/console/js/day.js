@@ -78,6 +78,8 @@ export function stopDetails(sheet, stop, presence) {
       [t("window"), `${clock(stop.starts_at)}–${clock(stop.departs_at)}`],
       [t("flags"), flags.length ? h("span", {}, flags) : ""],
       [t("reason"), stop.cancel_reason || ""],
+      [t("blocked"), stop.blocked
+        ? `${t(`eligibility.${stop.blocked.flag}`)} (${stop.blocked.flag}) · ${stop.blocked.rule_label}` : ""],
       [t("presence"), presence ? presenceText(presence) : ""],
     ]),
   );

@@ -81,6 +81,9 @@ const zh = {
   "not_movable.from_team_running_late": "所在小组严重落后，休息已排不下：请先应用其调整",
   pin_here: "固定给此组", pinned_ok: "已固定，重新求解后生效", change_pair: "换人", pair_changed: "小组成员已更换",
   team_at_the_door: "该组有外访尚未由两人确认，确认后才能换人",
+  blocked: "门前受阻", "eligibility.attorney": "已委托律师", "eligibility.vulnerable": "特别脆弱",
+  "eligibility.bereavement": "丧期", "eligibility.inconvenient": "债务人称不便", "eligibility.open_complaint": "投诉未结",
+  "eligibility.visit_cap": "外访次数已达上限",
 };
 
 const en = {
@@ -174,6 +177,10 @@ const en = {
   pin_here: "Pin to this team", pinned_ok: "pinned: it takes effect when re-solved", change_pair: "Change pair",
   pair_changed: "the team's pair changed",
   team_at_the_door: "the team has a visit not yet confirmed by both: change the pair after it",
+  blocked: "Blocked at the door", "eligibility.attorney": "represented by an attorney",
+  "eligibility.vulnerable": "particularly vulnerable", "eligibility.bereavement": "bereavement",
+  "eligibility.inconvenient": "inconvenient for the debtor", "eligibility.open_complaint": "open complaint",
+  "eligibility.visit_cap": "visit cap reached",
 };
 
 const dictionaries = { zh, en };
