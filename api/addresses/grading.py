@@ -71,9 +71,11 @@ _ROAD = re.compile(rf"[{_HAN}]{{1,12}}?(?:{_ROAD_SUFFIX})")  # the first suffix 
 # the longest name ending in a suffix: 梅园新村, not 梅园; 某某花园小区, not 某某花园
 _COMPOUND = re.compile(rf"[{_HAN}]{{1,15}}(?:{_ESTATE_SUFFIX}|{_LANDMARK_SUFFIX})")
 
+# demolition in Shanghai's own words (拆迁, 动迁, 征收, 待拆, 棚改) marks the text too; resettlement housing built for
+# those moved (拆迁安置房, 动迁房) stands and is an ordinary address
 _VAGUE = re.compile(
-    r"附近|旁边|旁(?![路街])|斜对面|对面|周边|一带|左右|大概|大约|已?拆迁|已拆除?|拆除|"
-    r"往[东南西北里]|[东南西北]侧|隔壁|后面|后边|背后|不详|不清楚|不明|\d+米"
+    r"附近|旁边|旁(?![路街])|斜对面|对面|周边|一带|左右|大概|大约|[已待]?(?:拆迁|动迁)(?!安置|房)|已拆除?|拆除|待拆|"
+    r"征收|棚改|往[东南西北里]|[东南西北]侧|隔壁|后面|后边|背后|不详|不清楚|不明|\d+米"
 )
 
 # --- normalising ---------------------------------------------------------------------------------------------------

@@ -116,6 +116,15 @@ ADDRESSES: list[tuple[str, AddressGrade, dict[str, Any]]] = [
     ("徐汇区漕溪北路某某小区旁边", G.VAGUE, {"road": "漕溪北路", "compound": "某某小区", "vague_markers": ("旁边",)}),
     ("上海市浦东新区银城中路722弄8号1201室对面", G.VAGUE, {"room": "1201", "vague_markers": ("对面",)}),
     ("浦东新区某某路100弄（已拆迁）", G.VAGUE, {"lane": "100", "vague_markers": ("已拆迁",)}),
+    # demolition in Shanghai's own words (issue 31: 9 of 18 such addresses reached sheets as complete)
+    ("浦东新区某某路100弄（动迁）", G.VAGUE, {"lane": "100", "vague_markers": ("动迁",)}),
+    ("杨浦区某某路88号1201室 征收中", G.VAGUE, {"room": "1201", "vague_markers": ("征收",)}),
+    ("虹口区某某路66号待拆", G.VAGUE, {"number": "66", "vague_markers": ("待拆",)}),
+    ("黄浦区某某路5号待拆迁", G.VAGUE, {"vague_markers": ("待拆迁",)}),
+    ("静安区某某路12号201室（棚改）", G.VAGUE, {"room": "201", "vague_markers": ("棚改",)}),
+    # resettlement housing stands: an ordinary address
+    ("浦东新区三林镇某某拆迁安置房8号楼502室", G.COMPLETE, {"compound": "某某拆迁安置房", "vague_markers": ()}),
+    ("闵行区某某动迁房3号楼101室", G.COMPLETE, {"building": "3", "room": "101", "vague_markers": ()}),
     ("徐汇区漕溪北路与中山南二路路口往东200米", G.VAGUE, {"vague_markers": ("往东", "200米")}),
     ("黄浦区人民广场", G.VAGUE, {"compound": "人民广场", "vague_markers": ()}),
     ("徐汇区漕溪北路某某医院", G.VAGUE, {"compound": "某某医院"}),
