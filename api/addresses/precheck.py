@@ -133,7 +133,7 @@ def _problems(address: Address, district_radius_m: float, shared: bool) -> list[
 
 
 def _shared_points(session: Session, addresses: list[Address]) -> set[UUID]:
-    """The addresses whose point is the very point of another debtor's address with another text: a geocoder that
+    """The addresses whose point is the very point of another debtor's address in another building: a geocoder that
     fell back to one place for both, or a copied coordinate."""
     by_point: defaultdict[tuple[float, float], list[Address]] = defaultdict(list)
     for address in addresses:
@@ -145,10 +145,22 @@ def _shared_points(session: Session, addresses: list[Address]) -> set[UUID]:
     for group in by_point.values():
         if len(group) < 2:
             continue
-        texts = {(debtors[address.case_id], normalise(address.raw_text)) for address in group}
-        if len({debtor for debtor, _ in texts}) > 1 and len({text for _, text in texts}) > 1:
+        buildings = {(debtors[address.case_id], building_key(address)) for address in group}
+        if len({debtor for debtor, _ in buildings}) > 1 and len({building for _, building in buildings}) > 1:
             shared |= {address.id for address in group}
     return shared
+
+
+_ABOVE_THE_ROOM = ("province", "city", "district", "town", "road", "lane", "number", "compound", "building")
+
+
+def building_key(address: Address) -> tuple[str | None, ...] | str:
+    """The address down to its building: debtors in different rooms (or units) of one building share its door-level
+    point as a matter of course. Text with no parts (another country's) is compared whole."""
+    parts = address.parts or {}
+    if not any(parts.get(key) for key in _ABOVE_THE_ROOM):
+        return normalise(address.raw_text)
+    return tuple(parts.get(key) for key in _ABOVE_THE_ROOM)
 
 
 def _debtors(session: Session, case_ids: set[UUID]) -> dict[UUID, str]:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.addresses.districts import district_centre
 from api.addresses.grades import AddressGrade, PointSource, Precision
 from api.addresses.models import GeocodeAnswer
-from api.addresses.precheck import PrecheckSummary, check_day
+from api.addresses.precheck import PrecheckSummary, building_key, check_day
 from api.addresses.service import query_key
 from api.audit.chain import audited_sessions
 from api.branches.models import Branch
@@ -81,14 +81,14 @@ def _road_answer(address: Address, lat: float, lon: float) -> GeocodeAnswer:
 
 
 def _pairs(addresses: Sequence[Address], wanted: int) -> list[tuple[Address, Address]]:
-    """Pairs of addresses in one district with different texts (a point near one is near the other's centre)."""
+    """Pairs of addresses in one district in different buildings (a point near one is near the other's centre)."""
     pairs: list[tuple[Address, Address]] = []
     waiting: dict[str, Address] = {}
     for address in addresses:
         if len(pairs) == wanted:
             break
         first = waiting.pop(address.parts["district"], None)
-        if first is not None and first.raw_text != address.raw_text:
+        if first is not None and building_key(first) != building_key(address):
             pairs.append((first, address))
         else:
             waiting[address.parts["district"]] = address

@@ -119,6 +119,22 @@ def test_each_problem_becomes_a_system_raised_report_and_nothing_else_does(
     assert again.json()["reports_raised"] == {} and again.json()["already_waiting"] == 7
 
 
+def test_debtors_in_different_rooms_of_one_building_share_its_point_without_a_report(
+    client: TestClient, session: Session
+) -> None:
+    evening = Evening(session)
+    door = dict(point_source=PointSource.GEOCODER, point_precision=Precision.DOOR, point_provider="amap")
+    entrance = GeoPoint(lat=31.2330, lon=121.4760)
+    evening._due(session, "room_301", "上海市黄浦区汉口路20号301室", entrance, **door)
+    evening._due(session, "room_302", "上海市黄浦区汉口路20号302室", entrance, debtor="440524188001010022", **door)
+    session.commit()
+
+    checked = evening.precheck(client)
+
+    assert checked.json()["reports_raised"]["shared_point"] == 2  # 汉口路10号 and 12号 still: two buildings, one point
+    assert {"room_301", "room_302"}.isdisjoint(evening.queue(client))
+
+
 def test_a_rejection_with_the_right_point_sends_the_address_back_to_planning_and_is_not_asked_again(
     client: TestClient, session: Session
 ) -> None:
