@@ -234,7 +234,8 @@ def import_cases(
             session.rollback()
             typer.secho(f"{problem.title}: {problem.detail or ''}", fg=typer.colors.RED, err=True)
             for error in problem.extensions.get("errors", []):
-                where = f"row {error.get('row')}, {error.get('column')}" if error.get("row") else ""
+                row, column = error.get("row"), error.get("column")
+                where = f"row {row}, {column}" if row else f"header, {column}" if column else "file"
                 typer.echo(f"  {where}: {error.get('detail')}", err=True)
             raise typer.Exit(1) from None
         if settings.geocoding.on and summary.addresses_without_point:

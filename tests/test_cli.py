@@ -51,6 +51,18 @@ def test_import_cases_all_or_nothing(runner: CliRunner, session: Session, tmp_pa
     assert session.scalar(select(func.count()).select_from(DebtCase)) == 1
 
 
+def test_import_names_the_column_of_a_header_error(runner: CliRunner, session: Session, tmp_path: Path) -> None:
+    supervisor = make_user(session, Role.SUPERVISOR, make_branch(session))
+    file = tmp_path / "cases.csv"
+    header, *rows = CSV.splitlines()
+    file.write_text("\n".join([header + ",colour", *(row + ",red" for row in rows)]) + "\n", encoding="utf-8")
+
+    refused = runner.invoke(cli, ["import", "cases", str(file), "--as", supervisor.username])
+
+    assert refused.exit_code == 1
+    assert "header, colour: unknown column" in refused.output
+
+
 def test_import_refuses_someone_who_may_not_import(runner: CliRunner, session: Session, tmp_path: Path) -> None:
     agent = make_user(session, Role.AGENT)
     file = tmp_path / "cases.csv"
