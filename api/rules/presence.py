@@ -28,7 +28,7 @@ class SignalName(StrEnum):
     DWELL = "dwell"  # fixes inside the geofence during [arrived_at, until]: dwell s vs claimed on-site s
     CO_PRESENCE = "co_presence"  # the two agents' tracks near each other around the visit
     TOGETHER_TOO_CLOSELY = "together_too_closely"  # one agent carrying both phones: never part, step identically
-    CONTINUITY = "continuity"  # no jump over the maximum speed, no teleport from the previous stop
+    CONTINUITY = "continuity"  # no jump over the maximum speed: along a track, from the previous stop, to a check-in
     MOCK_LOCATION = "mock_location"  # the platform's mock-location flag on any fix
     IMPOSSIBLE_ACCURACY = "impossible_accuracy"  # accuracy under 1 m, or the same accuracy on every fix
     REPEATED_COORDINATES = "repeated_coordinates"  # the same lat/lon to the last digit on consecutive fixes
@@ -455,6 +455,10 @@ def _continuity(view: _View) -> Signal:
                     where = (
                         f"{WHO[k]}'s first fix is {jump / 1000:.1f} km from the previous stop {_minutes(took)} after"
                     )
+    for check_in in scene.check_ins:
+        jumped = _check_in_jump(view, check_in)
+        if jumped is not None and jumped[0] > fastest:
+            fastest, where = jumped
     if not view.fix_count and previous is None:
         detail = "No fixes and no previous stop to follow the approach by."
         return Signal(SignalName.CONTINUITY, None, "km/h", 0.0, 0.0, False, detail)
@@ -468,6 +472,29 @@ def _continuity(view: _View) -> Signal:
     return Signal(
         SignalName.CONTINUITY, round(kmh, 1), "km/h", rules.continuity_weight, 0.0 if flagged else 1.0, flagged, detail
     )
+
+
+def _check_in_jump(view: _View, check_in: CheckInFix) -> tuple[float, str] | None:
+    """How fast the agent would have moved between the check-in and their own fixes just before and after it (m/s,
+    beyond both accuracies), the faster, and where: a check-in made away from the phone that tracks the agent."""
+    if check_in.agent not in view.scene.agents:
+        return None
+    k = view.scene.agents.index(check_in.agent)
+    track, door = view.tracks[k], view.scene.door
+    t = check_in.received_at.timestamp()
+    x, y = (check_in.lon - door.lon) * view.kx, (check_in.lat - door.lat) * view.ky
+    found: tuple[float, str] | None = None
+    i = bisect_right(track.t, t)
+    for j in (i - 1, i):
+        if not 0 <= j < len(track.t):
+            continue
+        jump = hypot(track.x[j] - x, track.y[j] - y) - track.acc[j] - check_in.accuracy_m
+        took = abs(t - track.t[j])
+        speed = jump / max(took, 1.0)
+        if jump > view.rules.min_jump_m and (found is None or speed > found[0]):
+            when = f"{_minutes(took)} {'before' if track.t[j] <= t else 'after'} it"
+            found = (speed, f"{WHO[k]}'s check-in is {jump / 1000:.1f} km from their own fix {when}")
+    return found
 
 
 def _mock(view: _View) -> Signal:

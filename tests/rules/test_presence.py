@@ -153,6 +153,28 @@ def test_a_photo_without_a_position_is_unknown_never_agreement() -> None:
     assert (late.value, late.score, late.flagged) == (0.0, 0.0, True)  # a time alone can still disagree
 
 
+def test_a_check_in_far_from_the_agents_own_track_is_a_jump() -> None:
+    """At the start: the agent's phone tracked them 5.3 km away until 10 s before a check-in at the door (issue 31);
+    their fixes move steadily, so only the check-in against them tells."""
+    scene = HONEST[0].scene
+    check_in = next(c for c in scene.check_ins if c.agent == AGENTS[0])
+    north = 5300 / 111_195
+    away = tuple(
+        replace(fix, lat=fix.lat + north)
+        for fix in scene.tracks[AGENTS[0]]
+        if fix.at <= check_in.received_at - timedelta(seconds=10)
+    )
+    tracks = {**scene.tracks, AGENTS[0]: away}
+    at_start = replace(scene, tracks=tracks, until=scene.arrived_at + timedelta(minutes=2), previous_stop=None)
+
+    assessment = assess(at_start)
+    continuity = next(s for s in assessment.signals if s.name is SignalName.CONTINUITY)
+
+    assert continuity.flagged and SignalName.CONTINUITY in assessment.flagged
+    assert "the first agent's check-in is 5.3 km from their own fix" in continuity.detail
+    assert assessment.score <= PresenceRules().flagged_cap
+
+
 def test_the_rules_weights_decide_the_score() -> None:
     scene = HONEST[2].scene
     photos_only = PresenceRules(
