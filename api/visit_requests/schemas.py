@@ -15,6 +15,9 @@ Priority = Annotated[int, Field(ge=1, le=5, description="1 (can wait) to 5 (most
 Notes = Annotated[str, Field(max_length=2000, description="What the visiting team should know.")]
 
 
+_AT = "local time at the address, in its own time zone, as the law counts visiting hours"
+
+
 class VisitRequestCreate(Body):
     """A phone collector's (or manager's) request that a team visit one of a case's addresses between two dates,
     optionally within a time window of the day."""
@@ -28,9 +31,14 @@ class VisitRequestCreate(Body):
         default=None, description="Last day the visit may happen; defaults to earliest_date."
     )
     window_start: LocalTime | None = Field(
-        default=None, description="Start of the time window; give both ends or neither."
+        default=None,
+        description=f"Start of the time window, {_AT} (not the branch's); give both ends or neither. It must"
+        " overlap the legal visiting hours there.",
     )
-    window_end: LocalTime | None = Field(default=None, description="End of the time window, after window_start.")
+    window_end: LocalTime | None = Field(
+        default=None,
+        description=f"End of the time window, after window_start; {_AT}.",
+    )
     notes: Notes = ""
 
 
@@ -45,9 +53,13 @@ class VisitRequestUpdate(Patch):
     earliest_date: FromJson[date] | None = None
     latest_date: FromJson[date] | None = None
     window_start: LocalTime | None = Field(
-        default=None, description="`null` together with window_end: any time of day."
+        default=None,
+        description=f"Start of the time window, {_AT}; `null` together with window_end: any time of day.",
     )
-    window_end: LocalTime | None = None
+    window_end: LocalTime | None = Field(
+        default=None,
+        description=f"End of the time window; {_AT}.",
+    )
     notes: Notes | None = None
     status: FromJson[VisitRequestStatus] | None = Field(
         default=None, description="`cancelled` (from open) or `open` (from cancelled)."
@@ -74,8 +86,8 @@ class VisitRequestRead(Read):
     requested_by_id: UUID
     earliest_date: date
     latest_date: date
-    window_start: LocalTime | None = Field(description="Start of the time window (branch-local), null for any time.")
-    window_end: LocalTime | None
+    window_start: LocalTime | None = Field(description=f"Start of the time window, {_AT}; null for any time.")
+    window_end: LocalTime | None = Field(description=f"End of the time window, {_AT}.")
     notes: str
     status: VisitRequestStatus
     created_at: Instant

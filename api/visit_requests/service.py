@@ -58,7 +58,7 @@ class VisitWindowInvalid(ValidationFailed):
 
 
 class WindowOutsideVisitingHours(ValidationFailed):
-    title = "The time window is outside the branch's visiting hours"
+    title = "The time window is outside the legal visiting hours at the address"
     slug = "window-outside-visiting-hours"
     members = problem_members(
         visiting_from=(str, "The visiting hours begin, HH:MM local time at the debtor's location."),
@@ -120,7 +120,8 @@ _SCHEDULE = frozenset({"earliest_date", "latest_date", "window_start", "window_e
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """When a visit may happen: a range of branch-local days and an optional time window of the day."""
+    """When a visit may happen: a range of branch-local days and an optional time window of the day, local time
+    at the address (as the law counts the visiting hours there)."""
 
     earliest_date: date
     latest_date: date

@@ -12,7 +12,16 @@ from time_machine import TimeMachineFixture
 from api.geo import GeoPoint
 from api.rules.packs import Jurisdiction
 from api.users.models import Role
-from tests.factories import auth_headers, make_address, make_branch, make_case, make_team, make_user, make_visit_request
+from tests.factories import (
+    auth_headers,
+    make_address,
+    make_branch,
+    make_case,
+    make_team,
+    make_user,
+    make_visit_request,
+    tomorrow,
+)
 from tests.sheets.test_planning_runs import plan
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -70,3 +79,38 @@ def test_a_debtor_in_another_time_zone_is_visited_by_their_own_clock(
     assert len(starts) == len(requests)
     assert min(start.astimezone(DENVER).time() for start in starts) == time(8, 0)
     assert min(start.astimezone(CHICAGO).time() for start in starts) == time(9, 0)
+
+
+def test_a_request_window_is_the_time_at_the_address_and_is_documented_so(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    """A Chicago branch, an El Paso debtor (an hour behind): "07:00–08:45" is El Paso's clock, which the legal hours
+    (08:00–21:00 there) overlap; the stop starts by 08:45 there, 09:45 at the branch (issue 31)."""
+    branch = make_branch(
+        session, timezone="America/Chicago", jurisdiction=Jurisdiction.US, office_point=EL_PASO.to_wkt()
+    )
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch).shift_start = time(7, 0)
+    case = make_case(session, branch)
+    address = make_address(session, case, point=EL_PASO, raw_text="100 N Oregon St, El Paso, TX 79901")
+    body = {
+        "case_id": str(case.id),
+        "address_id": str(address.id),
+        "purpose": "negotiate",
+        "earliest_date": tomorrow(branch).isoformat(),
+        "window_start": "07:00",
+        "window_end": "08:45",
+    }
+    created = client.post("/visit-requests", json=body, headers=auth_headers(supervisor))
+    assert created.status_code == 201, created.text
+
+    run = plan(client, app, supervisor, time_limit_s=1)
+
+    assert run["status"] == "succeeded" and run["unplanned"] == [], run["unplanned"]
+    sheet = client.get(f"/visit-sheets/{run['sheets'][0]['id']}", headers=auth_headers(supervisor)).json()
+    [stop] = sheet["stops"]
+    start = datetime.fromisoformat(stop["starts_at"])
+    assert time(8, 0) <= start.astimezone(DENVER).time() <= time(8, 45)
+    fields = app.openapi()["components"]["schemas"]["VisitRequestCreate"]["properties"]
+    assert "local time at the address" in fields["window_start"]["description"]
+    assert "local time at the address" in fields["window_end"]["description"]
