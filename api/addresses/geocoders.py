@@ -49,8 +49,12 @@ class GeocoderUnavailable(GeocoderError):
     """Server errors, timeouts or connection failures, still there after the retries."""
 
 
+class GeocoderThrottled(GeocoderUnavailable):
+    """The provider refused a query for going over its queries a second: asked again after a pause, like an outage."""
+
+
 class GeocoderQuotaExceeded(GeocoderError):
-    """A daily, per-second or concurrency limit of the provider: wait, do not retry now."""
+    """A daily or plan limit of the provider: wait, do not retry now."""
 
 
 class GeocoderRefused(GeocoderError):
@@ -103,10 +107,13 @@ class RateLimiter:
             self._sleep(wait_s)
 
 
+RATE_MARGIN = 0.9  # a provider counts its second its own way: at exactly its rate, a query now and then is refused
+
+
 class SharedRateLimiter:
-    """`per_second` queries a second for every process of every machine that asks a provider with one key: each
-    caller books the next free slot in the database (`GeocoderPace`, in a short transaction that takes turns) and
-    sleeps until it, outside it."""
+    """At most `per_second` queries a second (less `RATE_MARGIN`) for every process of every machine that asks a
+    provider with one key: each caller books the next free slot in the database (`GeocoderPace`, in a short
+    transaction that takes turns) and sleeps until it, outside it."""
 
     def __init__(
         self,
@@ -119,7 +126,7 @@ class SharedRateLimiter:
         if per_second <= 0:
             raise ValueError(f"per_second must be positive, not {per_second}")
         self._sessions, self._provider, self._sleep = sessions, provider, sleep
-        self._gap = timedelta(seconds=1 / per_second)
+        self._gap = timedelta(seconds=1 / (per_second * RATE_MARGIN))
 
     def acquire(self) -> None:
         """Block until this caller's slot, and take it."""
@@ -252,7 +259,7 @@ _AMAP_ERRORS: dict[str, type[GeocoderError]] = {
     "10001": GeocoderRefused,  # INVALID_USER_KEY
     "10002": GeocoderRefused,  # SERVICE_NOT_AVAILABLE
     "10003": GeocoderQuotaExceeded,  # DAILY_QUERY_OVER_LIMIT
-    "10004": GeocoderQuotaExceeded,  # ACCESS_TOO_FREQUENT
+    "10004": GeocoderThrottled,  # ACCESS_TOO_FREQUENT
     "10005": GeocoderRefused,  # INVALID_USER_IP
     "10006": GeocoderRefused,  # INVALID_USER_DOMAIN
     "10007": GeocoderRefused,  # INVALID_USER_SIGNATURE
@@ -262,13 +269,13 @@ _AMAP_ERRORS: dict[str, type[GeocoderError]] = {
     "10011": GeocoderRefused,  # NOT_SUPPORT_HTTPS
     "10012": GeocoderRefused,  # INSUFFICIENT_PRIVILEGES
     "10013": GeocoderRefused,  # USER_KEY_RECYCLED
-    "10014": GeocoderQuotaExceeded,  # QPS_HAS_EXCEEDED_THE_LIMIT
-    "10015": GeocoderQuotaExceeded,  # GATEWAY_TIMEOUT: a single machine's QPS limit
+    "10014": GeocoderThrottled,  # QPS_HAS_EXCEEDED_THE_LIMIT
+    "10015": GeocoderThrottled,  # GATEWAY_TIMEOUT: a single machine's QPS limit
     "10016": GeocoderUnavailable,  # SERVER_IS_BUSY
     "10017": GeocoderUnavailable,  # RESOURCE_UNAVAILABLE
-    "10019": GeocoderQuotaExceeded,  # CQPS_HAS_EXCEEDED_THE_LIMIT: a service's QPS
-    "10020": GeocoderQuotaExceeded,  # CKQPS_HAS_EXCEEDED_THE_LIMIT: a key's QPS
-    "10021": GeocoderQuotaExceeded,  # CUQPS_HAS_EXCEEDED_THE_LIMIT: an account's QPS
+    "10019": GeocoderThrottled,  # CQPS_HAS_EXCEEDED_THE_LIMIT: a service's QPS
+    "10020": GeocoderThrottled,  # CKQPS_HAS_EXCEEDED_THE_LIMIT: a key's QPS
+    "10021": GeocoderThrottled,  # CUQPS_HAS_EXCEEDED_THE_LIMIT: an account's QPS
     "10026": GeocoderRefused,  # INVALID_REQUEST: the account is blocked
     "10029": GeocoderQuotaExceeded,  # ABROAD_DAILY_QUERY_OVER_LIMIT
     "10041": GeocoderRefused,  # NO_EFFECTIVE_INTERFACE
