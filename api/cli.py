@@ -362,8 +362,12 @@ def case_dossier(
     written[0].write_text(dossier.model_dump_json(indent=2), encoding="utf-8")
     written[1].write_bytes(pdf)
     typer.echo(f"{len(dossier.records)} records of case {reference}: wrote {written[0]} and {written[1]}")
+    for warning in dossier.warnings:  # in the files too, on top
+        typer.secho(warning.message, fg=typer.colors.RED, err=True)
     if verdict.reason:
         _fail(f"the audit trail does not hold at event #{verdict.broken_seq}: {verdict.reason}")
+    if dossier.warnings:
+        _fail(f"the dossier does not hold: {len(dossier.warnings)} warning(s), written on top of both files")
     typer.echo(f"audit trail intact: {verdict.events} events, the dossier citing up to #{dossier.audit_chain.head_seq}")
 
 

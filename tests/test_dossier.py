@@ -13,17 +13,19 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
 from api.audit.models import AuditEvent
+from api.cases.dossier import _header
 from api.cases.models import AddressKind, DebtCase
-from api.cases.schemas import DossierKind
+from api.cases.schemas import DossierKind, DossierRead
 from api.cli import cli
 from api.sheets.printing import FONT
 from api.users.models import Role, User
+from api.visits.models import Outcome
 from tests.evidence.samples import jpeg_bytes
 from tests.factories import (
     NEAR_OFFICE,
@@ -38,7 +40,7 @@ from tests.factories import (
     publish_sheet,
 )
 from tests.sheets.test_printing import pdf_title
-from tests.test_visits import CHECKLIST
+from tests.test_visits import CHECKLIST, Day
 
 DEBTOR = "王秀英"
 
@@ -148,6 +150,13 @@ class CaseDay:
                 201,
             )
         home_request, work_request = self.requests
+        # a restriction the supervisor releases the home visit from, then lifts
+        said = {"flag": "vulnerable", "note": "the collector heard the debtor is in hospital"}
+        restriction = _ok(self.post(self.supervisor, f"/cases/{self.case.id}/restrictions", said), 201)["id"]
+        release = {"flag": "vulnerable", "reason": "the debtor asked for the visit himself, out of hospital"}
+        _ok(self.post(self.supervisor, f"/visit-requests/{home_request}/eligibility-releases", release), 201)
+        lift = {"reason": "the hospital discharged him; he asked to be visited"}
+        _ok(self.post(self.supervisor, f"/cases/{self.case.id}/restrictions/{restriction}/lift", lift))
         visit_id = _ok(self.post(self.a, f"{self.stop(home_request)}/check-ins", _at_door(NEAR_OFFICE[0])), 201)["id"]
         _ok(self.post(self.b, f"{self.stop(home_request)}/check-ins", _at_door(NEAR_OFFICE[0])), 201)
         _ok(self.post(self.a, f"/visits/{visit_id}/start", {}))
@@ -226,8 +235,21 @@ def test_the_dossier_holds_the_whole_day_in_time_order_citing_the_audit_chain(
     (override,) = (record for record in records if record["kind"] == "start_override")
     assert all("override_reason" in chain[position["seq"]].changes for position in override["audit"])
 
+    (restriction,) = (record for record in records if record["kind"] == "restriction")
+    (lifted,) = (record for record in records if record["kind"] == "restriction_lifted")
+    (release,) = (record for record in records if record["kind"] == "eligibility_release")
+    assert "set vulnerable" in restriction["summary"] and "discharged" in lifted["summary"]
+    assert release["data"]["flag"] == "vulnerable" and "out of hospital" in release["summary"]
+    assert kinds.index("restriction") < kinds.index("eligibility_release") < kinds.index("restriction_lifted")
+
     head = max(chain)
-    assert dossier["audit_chain"] == {"head_seq": head, "head_hash": chain[head].hash}
+    assert dossier["warnings"] == []
+    assert dossier["audit_chain"] == {
+        "head_seq": head,
+        "head_hash": chain[head].hash,
+        "verified": True,
+        "broken_seq": None,
+    }
     reads = [row for row in chain.values() if row.action == "read" and row.changes == {"what": "dossier"}]
     assert {(row.entity, row.entity_id, row.actor_id) for row in reads} == {
         ("debt_case", str(day.case.id), day.supervisor.id),
@@ -351,3 +373,46 @@ def test_the_command_writes_the_dossier_as_json_and_pdf(runner: CliRunner, sessi
     reads = session.scalars(select(AuditEvent).where(AuditEvent.action == "read")).all()
     assert [(row.entity_id, row.actor_id) for row in reads] == [(str(case.id), None), (str(twin.id), None)]
     assert session.get_one(DebtCase, twin.id).reference == "SHARED-1"
+
+
+def test_a_row_changed_behind_the_chain_and_a_broken_chain_are_warnings_the_command_fails_on(
+    client: TestClient, session: Session, time_machine: TimeMachineFixture, runner: CliRunner, tmp_path: Path
+) -> None:
+    """Issue 31: on a copy of the database an outcome was changed from met_debtor to nobody without touching the
+    chain, and the dossier printed "Outcome: nobody" citing rows that recorded met_debtor."""
+    day = Day(client, session, time_machine)
+    visit_id = day.started()
+    assert day.outcome(day.a, contact_result="met_debtor").status_code == 201
+    outcome = session.scalars(select(Outcome).where(Outcome.visit_id == visit_id)).one()
+    session.execute(update(Outcome).where(Outcome.id == outcome.id).values(contact_result="nobody"))
+    session.commit()
+
+    changed = _ok(client.get(f"/cases/{day.request.case_id}/dossier", headers=auth_headers(day.supervisor)))
+
+    (warning,) = changed["warnings"]
+    assert (warning["kind"], warning["entity"], warning["entity_id"], warning["column"]) == (
+        "row_disagrees",
+        "outcome",
+        str(outcome.id),
+        "contact_result",
+    )
+    assert (warning["row_value"], warning["chain_value"]) == ("nobody", "met_debtor")
+    assert changed["audit_chain"]["verified"] is True  # the chain itself holds: the row is what lies
+    header = [flowable.text for flowable in _header(DossierRead.model_validate(changed))]
+    assert header[1] == f"⚠ {warning['message']}" and "met_debtor" in header[1]  # on the first page, under the title
+
+    session.execute(update(Outcome).where(Outcome.id == outcome.id).values(contact_result="met_debtor"))
+    first = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).first()
+    assert first is not None
+    session.execute(update(AuditEvent).where(AuditEvent.seq == first.seq).values(changes={"forged": True}))
+    session.commit()
+    broken = _ok(client.get(f"/cases/{day.request.case_id}/dossier", headers=auth_headers(day.supervisor)))
+    case = session.get_one(DebtCase, day.request.case_id)
+    written = runner.invoke(cli, ["case", "dossier", case.reference, "--out", str(tmp_path)])
+
+    assert broken["audit_chain"] == broken["audit_chain"] | {"verified": False, "broken_seq": first.seq}
+    assert [warning["kind"] for warning in broken["warnings"]] == ["chain_broken"]
+    assert written.exit_code == 1, written.output
+    kept = json.loads((tmp_path / f"{case.reference}-dossier.json").read_text(encoding="utf-8"))
+    assert [warning["kind"] for warning in kept["warnings"]] == ["chain_broken"]  # the files say so too
+    assert "does not hold" in written.output

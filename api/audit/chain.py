@@ -62,8 +62,8 @@ def update_where(session: Session, model: type[Any], where: Iterable[Any], value
     table = inspect(model).local_table
     statement = update(model).where(*where).values(**values).returning(*table.primary_key.columns)
     changed = session.execute(statement).all()
-    plain = {key: _plain(value) for key, value in values.items()}
-    entries = [Entry("update", table.name, ",".join(str(value) for value in row), plain) for row in changed]
+    recorded = {key: plain(value) for key, value in values.items()}
+    entries = [Entry("update", table.name, ",".join(str(value) for value in row), recorded) for row in changed]
     if entries:
         _append(session.connection(), entries, session)
     return len(changed)
@@ -111,10 +111,10 @@ def _changes(session: Session) -> Iterator[Entry]:
             for attr in state.mapper.column_attrs:
                 history = state.attrs[attr.key].history
                 if action == "insert":
-                    values[attr.key] = _plain(getattr(obj, attr.key))
+                    values[attr.key] = plain(getattr(obj, attr.key))
                 elif action == "update" and history.has_changes():
                     before = history.deleted[0] if history.deleted else None
-                    values[attr.key] = [_plain(before), _plain(history.added[0] if history.added else None)]
+                    values[attr.key] = [plain(before), plain(history.added[0] if history.added else None)]
             if action == "update" and not values:
                 continue
             yield Entry(action, table, identity, values)
@@ -159,7 +159,7 @@ def _hash(previous: str, row: Any) -> str:
     return hashlib.sha256(f"{previous}|{canonical}".encode()).hexdigest()
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A value as JSON keeps it: numbers, text, booleans and null as they are, anything else as text."""
     if value is None or isinstance(value, bool | int | float | str):
         return value

@@ -2,9 +2,14 @@
 the audit chain that recorded it, and the chain's head, up to which `fieldvisit audit verify` vouches for them; as
 JSON and as an A4 PDF printed with the visit sheet's embedded font.
 
-Its records are the case's visit requests, the published sheet versions holding it and its stops on them, the visits
-with their check-ins, overrides, cash approvals, outcomes and amendments, the evidence items, and the address reports
-with the supervisors' decisions. They are loaded in a fixed number of queries, whatever the number of records."""
+Its records are the case's restrictions (set and lifted), its visit requests and their releases from the eligibility
+gate, the published sheet versions holding it and its stops on them, the visits with their check-ins, overrides,
+cash approvals, outcomes and amendments, the evidence items, and the address reports with the supervisors'
+decisions. They are loaded in a fixed number of queries, whatever the number of records.
+
+A dossier is checked as it is made: the whole chain is verified (on a connection of its own, so that no writer
+waits), and each record's row is compared with what the chain recorded of it. What does not hold is a warning on
+top of the JSON and on the PDF's first page."""
 
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,6 +20,9 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from geoalchemy2 import Geometry
+from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
@@ -23,11 +31,12 @@ from sqlalchemy import Row, and_, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from api.address_reports.models import AddressReport
-from api.audit.chain import record_read
+from api.audit.chain import plain as chain_plain
+from api.audit.chain import record_read, verify
 from api.audit.models import AuditEvent, AuditHead
 from api.branches.models import Branch
 from api.cases import service as cases_service
-from api.cases.models import DebtCase
+from api.cases.models import CaseRestriction, DebtCase
 from api.cases.schemas import (
     AuditChainState,
     AuditPosition,
@@ -35,6 +44,8 @@ from api.cases.schemas import (
     DossierKind,
     DossierRead,
     DossierRecord,
+    DossierWarning,
+    DossierWarningKind,
     mask_id_number,
 )
 from api.db import Base, utcnow
@@ -51,7 +62,7 @@ from api.sheets.printing import (
 )
 from api.users.models import User
 from api.visit_evidence.models import EvidenceItem
-from api.visit_requests.models import VisitRequest
+from api.visit_requests.models import EligibilityRelease, VisitRequest
 from api.visits.models import CashApproval, CheckIn, Outcome, Visit
 
 AuditRow = Row[Any]  # seq, hash, action, at, entity, entity_id, changes of an audit_event
@@ -104,11 +115,16 @@ def dossier_of(session: Session, case: DebtCase) -> DossierRead:
     approvals = session.scalars(select(CashApproval).where(CashApproval.visit_id.in_(visit_ids))).all()
     evidence = session.scalars(select(EvidenceItem).where(EvidenceItem.visit_id.in_(visit_ids))).all()
     reports = session.scalars(select(AddressReport).where(AddressReport.case_id == case.id)).all()
+    restrictions = session.scalars(select(CaseRestriction).where(CaseRestriction.case_id == case.id)).all()
+    releases = session.scalars(
+        select(EligibilityRelease).where(EligibilityRelease.visit_request_id.in_(request_ids))
+    ).all()
     addresses = {address.id: address.raw_text for address in case.addresses}
     record_read(session, "debt_case", case.id, what="dossier")
     record_read(session, "evidence_item", *(item.id for item in evidence), what="dossier")
 
-    text = _Text(zone, _names(session, [*requests, *visits, *outcomes, *approvals, *evidence, *reports]))
+    rows_shown: list[Base] = [*requests, *visits, *outcomes, *approvals, *evidence, *reports, *restrictions, *releases]
+    text = _Text(zone, _names(session, rows_shown))
     ids = {request.id for request in requests}
     drafts = [
         *(_request(text, request, addresses) for request in requests),
@@ -118,10 +134,22 @@ def dossier_of(session: Session, case: DebtCase) -> DossierRead:
         *(_approval(text, approval, case.currency) for approval in approvals),
         *(_evidence(text, item) for item in evidence),
         *(draft for report in reports for draft in _report(text, report, addresses)),
+        *(draft for restriction in restrictions for draft in _restriction(text, restriction, addresses)),
+        *(_release(text, release) for release in releases),
     ]
     drafts.sort(key=lambda draft: (draft.at, _ORDER[draft.kind], draft.entity_id))
     rows = _audit_rows(session, [("debt_case", str(case.id)), *((draft.entity, draft.entity_id) for draft in drafts)])
+    shown = [
+        case,
+        *rows_shown,
+        *sheets,
+        *(stop for sheet in sheets for stop in sheet.stops if stop.visit_request_id in ids),
+    ]
+    shown += [check_in for visit in visits for check_in in visit.check_ins]
+    chain = _chain_state(session)
+    warnings = [*_chain_warnings(chain), *_disagreements(shown, rows)]
     return DossierRead(
+        warnings=warnings,
         case=DossierCase(
             id=case.id,
             reference=case.reference,
@@ -148,7 +176,7 @@ def dossier_of(session: Session, case: DebtCase) -> DossierRead:
             )
             for draft in drafts
         ],
-        audit_chain=_chain_state(session),
+        audit_chain=chain,
     )
 
 
@@ -170,8 +198,75 @@ def _positions(rows: Iterable[AuditRow]) -> list[AuditPosition]:
 
 
 def _chain_state(session: Session) -> AuditChainState:
+    """The head (this dossier's read included) and the chain verified up to what is committed, on a connection of
+    its own: this session holds the chain's lock since it appended the read, and no writer waits for the check."""
     head_seq, head_hash = session.execute(select(AuditHead.seq, AuditHead.hash)).one()
-    return AuditChainState(head_seq=head_seq, head_hash=head_hash)
+    with session.get_bind().connect() as connection:
+        verdict = verify(connection)
+    return AuditChainState(
+        head_seq=head_seq, head_hash=head_hash, verified=not verdict.reason, broken_seq=verdict.broken_seq
+    )
+
+
+def _chain_warnings(chain: AuditChainState) -> list[DossierWarning]:
+    if chain.verified:
+        return []
+    where = f"from row #{chain.broken_seq}" if chain.broken_seq is not None else "at its end (rows removed)"
+    return [
+        DossierWarning(
+            kind=DossierWarningKind.CHAIN_BROKEN,
+            message=f"审计链不完整 The audit chain does not hold {where}: the records citing it are not vouched for.",
+            entity=None,
+            entity_id=None,
+            column=None,
+            row_value=None,
+            chain_value=None,
+            seq=chain.broken_seq,
+        )
+    ]
+
+
+def _disagreements(shown: Sequence[Base], rows: dict[tuple[str, str], list[AuditRow]]) -> list[DossierWarning]:
+    """Each column of a record's row that is not what the chain recorded last of it (a row changed outside the
+    application, which the chain would have recorded)."""
+    found = []
+    for row in shown:
+        state = inspect(row)
+        entity = state.mapper.local_table.name
+        entity_id = ",".join(str(value) for value in state.mapper.primary_key_from_instance(row))
+        recorded = _recorded(rows.get((entity, entity_id), []))
+        for attr in state.mapper.column_attrs:
+            column = attr.columns[0]
+            if attr.key not in recorded or isinstance(column.type, Geometry) or column.onupdate is not None:
+                continue  # a point's text differs from its stored form; a stamp the UPDATE sets is not recorded
+            now, (chain_value, seq) = chain_plain(getattr(row, attr.key)), recorded[attr.key]
+            if now != chain_value:
+                found.append(
+                    DossierWarning(
+                        kind=DossierWarningKind.ROW_DISAGREES,
+                        message=f"记录与审计链不符 The {entity} row {entity_id} says {attr.key} = {now!r}; the audit"
+                        f" chain recorded {chain_value!r} (row #{seq}).",
+                        entity=entity,
+                        entity_id=entity_id,
+                        column=attr.key,
+                        row_value=now,
+                        chain_value=chain_value,
+                        seq=seq,
+                    )
+                )
+    return found
+
+
+def _recorded(rows: Sequence[AuditRow]) -> dict[str, tuple[Any, int]]:
+    """A row's columns as the chain recorded them last, with the chain row that did: an insert's values, then each
+    update's (an ORM update records [before, after], a conditional update the value set)."""
+    values: dict[str, tuple[Any, int]] = {}
+    for row in rows:
+        for column, value in row.changes.items():
+            if row.action == "update" and isinstance(value, list) and len(value) == 2:
+                value = value[1]
+            values[column] = (value, row.seq)
+    return values
 
 
 def _sets(column: str) -> Callable[[AuditRow], bool]:
@@ -392,6 +487,48 @@ def _report(text: _Text, report: AddressReport, addresses: dict[UUID, str]) -> I
         )
 
 
+def _restriction(text: _Text, restriction: CaseRestriction, addresses: dict[UUID, str]) -> Iterator[_Draft]:
+    times = (
+        f" {restriction.time_from:%H:%M}–{restriction.time_until:%H:%M}"
+        if restriction.time_from and restriction.time_until
+        else ""
+    )
+    place = f" at {_short(addresses.get(restriction.address_id, ''))}" if restriction.address_id else ""
+    until = f" until {restriction.ends_on}" if restriction.ends_on else ""
+    note = f": {_short(restriction.note)}" if restriction.note else ""
+    yield _Draft(
+        restriction.set_at,
+        DossierKind.RESTRICTION,
+        "case_restriction",
+        str(restriction.id),
+        f"{text.who(restriction.set_by_id)} set {_words(restriction.flag)}{times}{place} from {restriction.starts_on}"
+        f"{until}{note}",
+        _fields(restriction),
+    )
+    if restriction.lifted_at is not None:
+        yield _Draft(
+            restriction.lifted_at,
+            DossierKind.RESTRICTION_LIFTED,
+            "case_restriction",
+            str(restriction.id),
+            f"{text.who(restriction.lifted_by_id)} lifted {_words(restriction.flag)}: "
+            f"{_short(restriction.lift_reason)}",
+            {"lifted_by_id": _plain(restriction.lifted_by_id), "lift_reason": restriction.lift_reason},
+            _sets("lifted_by_id"),
+        )
+
+
+def _release(text: _Text, release: EligibilityRelease) -> _Draft:
+    return _Draft(
+        release.released_at,
+        DossierKind.ELIGIBILITY_RELEASE,
+        "eligibility_release",
+        str(release.id),
+        f"{text.who(release.released_by_id)} released a request from {_words(release.flag)}: {_short(release.reason)}",
+        _fields(release),
+    )
+
+
 def _fields(row: Base, *leave_out: str) -> dict[str, Any]:
     """The row's columns as JSON keeps them."""
     return {
@@ -444,8 +581,12 @@ KIND_LABELS = {
     DossierKind.AMENDMENT: "结果更正 Amendment",
     DossierKind.ADDRESS_REPORT: "地址报告 Address report",
     DossierKind.ADDRESS_DECISION: "主管决定 Decision",
+    DossierKind.RESTRICTION: "限制 Restriction",
+    DossierKind.RESTRICTION_LIFTED: "解除限制 Lifted",
+    DossierKind.ELIGIBILITY_RELEASE: "特批放行 Release",
 }
 COLUMNS = ("时间 Time", "记录 Record", "内容 Summary", "审计链 Audit")
+WARNING_STYLE = ParagraphStyle("dossier-warning", parent=TEXT_STYLE, textColor=colors.red, fontSize=11, leading=15)
 COLUMN_SHARES = (0.14, 0.15, 0.53, 0.18)  # of the text width
 
 
@@ -476,9 +617,15 @@ def _header(dossier: DossierRead) -> list[Flowable]:
         f"{case.branch_name}  ·  欠款 Owed {case.amount_owed:.2f} {case.currency}  ·  "
         f"{len(dossier.records)} 条记录 records",
         f"生成 Generated {_local(dossier, dossier.generated_at)} ({case.timezone})",
-        f"审计链 Audit chain head #{chain.head_seq} {chain.head_hash}  ·  核验 verify: fieldvisit audit verify",
+        f"审计链 Audit chain head #{chain.head_seq} {chain.head_hash}  ·  "
+        + ("核验通过 verified" if chain.verified else f"核验失败 NOT verified from #{chain.broken_seq}"),
     )
-    return [paragraph("案件档案 Case dossier", TITLE_STYLE), *(paragraph(line, TEXT_STYLE) for line in lines)]
+    warnings = [paragraph(f"⚠ {warning.message}", WARNING_STYLE) for warning in dossier.warnings]
+    return [
+        paragraph("案件档案 Case dossier", TITLE_STYLE),
+        *warnings,
+        *(paragraph(line, TEXT_STYLE) for line in lines),
+    ]
 
 
 def _records_table(dossier: DossierRead, width_pt: float) -> Table:

@@ -383,11 +383,16 @@ class ImportSummary(Read):
 
 
 class DossierKind(StrEnum):
-    """What a record of a case's dossier is: a visit request; a published sheet version holding the case and the
-    case's stop on it; a visit, a supervisor's hours or start override of it, an agent's check-in; a cash approval,
-    an outcome or an amendment of it; an item of evidence; an address report and the supervisor's decision on it."""
+    """What a record of a case's dossier is: a restriction set on the case and its lifting; a visit request and a
+    supervisor's release of it from a block of the eligibility gate (the visit cap's too); a published sheet version
+    holding the case and the case's stop on it; a visit, a supervisor's hours or start override of it, an agent's
+    check-in; a cash approval, an outcome or an amendment of it; an item of evidence; an address report and the
+    supervisor's decision on it."""
 
+    RESTRICTION = "restriction"
+    RESTRICTION_LIFTED = "restriction_lifted"
     VISIT_REQUEST = "visit_request"
+    ELIGIBILITY_RELEASE = "eligibility_release"
     SHEET_VERSION = "sheet_version"
     SHEET_STOP = "sheet_stop"
     VISIT = "visit"
@@ -440,16 +445,43 @@ class DossierCase(Read):
 
 
 class AuditChainState(Read):
-    """The audit chain's head when the dossier was made, its read included: `fieldvisit audit verify` recomputes
-    every hash up to it, and so vouches for each row the records cite."""
+    """The audit chain's head when the dossier was made, its read included, and whether the chain held when the
+    dossier was made: every hash recomputed from the first row (as `fieldvisit audit verify` does)."""
 
     head_seq: int = Field(description="The chain's last row (0: an empty chain).")
     head_hash: str = Field(description="The last row's hash, as the chain's head keeps it.")
+    verified: bool = Field(description="Whether every row's hash held, from the first to the committed head.")
+    broken_seq: int | None = Field(description="The first row that does not hold, when one does not.")
+
+
+class DossierWarningKind(StrEnum):
+    """Why a dossier cannot be trusted as it stands: the chain does not hold, or a row says other than what the
+    chain recorded of it (the row was changed outside the application)."""
+
+    CHAIN_BROKEN = "chain_broken"
+    ROW_DISAGREES = "row_disagrees"
+
+
+class DossierWarning(Read):
+    """What a reader of the dossier must know first: shown on top of the JSON and on the PDF's first page."""
+
+    kind: DossierWarningKind
+    message: str = Field(description="The warning in words.")
+    entity: str | None = Field(description="The table of the row that disagrees.")
+    entity_id: str | None = Field(description="Its key, as the audit chain names it.")
+    column: str | None = Field(description="The column whose value disagrees.")
+    row_value: Any = Field(description="What the row says now.")
+    chain_value: Any = Field(description="What the chain recorded last.")
+    seq: int | None = Field(description="The chain row: the last that recorded the column, or the first that broke.")
 
 
 class DossierRead(Read):
     """The whole record of a case's field collection, in time order, each record citing the audit chain."""
 
+    warnings: list[DossierWarning] = Field(
+        description="Empty when the chain holds and every record's row is what the chain recorded; else read these"
+        " first: the records named are not vouched for."
+    )
     case: DossierCase
     generated_at: Instant
     records: list[DossierRecord]
