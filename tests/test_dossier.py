@@ -23,7 +23,7 @@ from api.cases.dossier import _header
 from api.cases.models import AddressKind, DebtCase
 from api.cases.schemas import DossierKind, DossierRead
 from api.cli import cli
-from api.sheets.printing import FONT
+from api.sheets.printing import FONT, register_font
 from api.users.models import Role, User
 from api.visits.models import Outcome
 from tests.evidence.samples import jpeg_bytes
@@ -398,8 +398,11 @@ def test_a_row_changed_behind_the_chain_and_a_broken_chain_are_warnings_the_comm
     )
     assert (warning["row_value"], warning["chain_value"]) == ("nobody", "met_debtor")
     assert changed["audit_chain"]["verified"] is True  # the chain itself holds: the row is what lies
+    register_font()
     header = [flowable.text for flowable in _header(DossierRead.model_validate(changed))]
-    assert header[1] == f"⚠ {warning['message']}" and "met_debtor" in header[1]  # on the first page, under the title
+    assert (
+        header[1] == f"【警告 Warning】{warning['message']}" and "met_debtor" in header[1]
+    )  # on the first page, under the title
 
     session.execute(update(Outcome).where(Outcome.id == outcome.id).values(contact_result="met_debtor"))
     first = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).first()

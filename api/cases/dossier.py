@@ -620,7 +620,7 @@ def _header(dossier: DossierRead) -> list[Flowable]:
         f"审计链 Audit chain head #{chain.head_seq} {chain.head_hash}  ·  "
         + ("核验通过 verified" if chain.verified else f"核验失败 NOT verified from #{chain.broken_seq}"),
     )
-    warnings = [paragraph(f"⚠ {warning.message}", WARNING_STYLE) for warning in dossier.warnings]
+    warnings = [paragraph(f"【警告 Warning】{warning.message}", WARNING_STYLE) for warning in dossier.warnings]
     return [
         paragraph("案件档案 Case dossier", TITLE_STYLE),
         *warnings,
