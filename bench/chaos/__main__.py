@@ -159,6 +159,8 @@ class Figures:
     held: int = 0  # Idempotency-Keys still held by a request that never ended
     findings: int = 0
     delivered: int = 0  # distinct Webhook-Ids the receiver got
+    pending: int = 0  # new findings not delivered yet, their delivery still due (to be retried)
+    undelivered: int = 0  # new findings neither delivered nor due: lost
     doubled_deliveries: int = 0
     left_running: int = 0
     later_run: int = 0  # the answer to the run started before the kills
@@ -177,8 +179,8 @@ class Figures:
             )
         print(f"processes killed: {self.kills}; keys still held: {self.held}")
         print(
-            f"webhooks: {self.delivered} of the {self.findings} new findings delivered,"
-            f" {self.doubled_deliveries} deliveries doubled"
+            f"webhooks: {self.delivered} of the {self.findings} new findings delivered, {self.pending} still due,"
+            f" {self.undelivered} lost, {self.doubled_deliveries} deliveries doubled"
         )
         print(f"runs left running: {self.left_running} (the second run was {self.later_run})")
 
@@ -282,9 +284,31 @@ def _measure(
     figures.findings = after["findings"] - before["findings"]
     seen = dict(receiver.seen)
     figures.delivered = len(seen)
+    new, due = _findings_since(database_url, before["last_finding"])
+    figures.pending = len(due - set(seen))
+    figures.undelivered = len(new - set(seen) - due)
     figures.doubled_deliveries = sum(count - 1 for count in seen.values() if count > 1)
     runs = httpx2.get(f"{base}/planning-runs?limit=200", headers=headers, timeout=120).json()["items"]
     figures.left_running = sum(run["status"] in ("queued", "running") for run in runs)
+
+
+def _findings_since(database_url: str, last: int) -> tuple[set[str], set[str]]:
+    """The ids (as Webhook-Id has them) of the findings after `last`, and of those whose delivery is still due."""
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        new = {
+            str(row)
+            for row in connection.execute(text("SELECT id FROM finding WHERE id > :last"), {"last": last}).scalars()
+        }
+        due = {
+            str(row)
+            for row in connection.execute(
+                text("SELECT finding_id FROM webhook_delivery WHERE delivered_at IS NULL AND finding_id > :last"),
+                {"last": last},
+            ).scalars()
+        }
+    engine.dispose()
+    return new, due
 
 
 def _counts(database_url: str) -> dict[str, int]:
@@ -294,6 +318,7 @@ def _counts(database_url: str) -> dict[str, int]:
         "reports": "SELECT count(*) FROM address_report WHERE raised_by = 'agent'",
         "held": "SELECT count(*) FROM idempotency_record WHERE status_code IS NULL",
         "findings": "SELECT count(*) FROM finding",
+        "last_finding": "SELECT coalesce(max(id), 0) FROM finding",
     }
     engine = create_engine(database_url)
     with engine.connect() as connection:
