@@ -2,8 +2,9 @@
 submitted by one agent and confirmed by the other, amendments instead of edits."""
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import Select, select
@@ -31,8 +32,9 @@ from api.geo import GeoPoint, distance_m
 from api.pagination import filter_equal, paginate
 from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed, problem_members
 from api.rules import valuables
+from api.rules.branch import BranchRules
 from api.rules.eligibility import EligibilityFlag
-from api.rules.hours import DoorRule, door_closed, hours_detail
+from api.rules.hours import Closed, DoorRule, door_closed, hours_detail
 from api.rules.on_site import overstayed, time_on_site_s
 from api.rules.position import Fix, check_ins_apart, checkin_too_far, door_point
 from api.rules.third_parties import Asked, Inquiry, ThirdParty, ThirdPartyKind, asked_again_without_reason
@@ -746,14 +748,21 @@ def _stop_state(visit: Visit, now: StopState, confirmed: Outcome | None) -> Stop
     return StopState.FAILED if confirmed.contact_result == ContactResult.NOBODY else StopState.DONE
 
 
-def _ensure_door_open(session: Session, visit: Visit, sheet: VisitSheet) -> None:
-    """On the sheet's work date and inside the legal hours at the address (its own time zone), on a day its
-    jurisdiction visits; or with a supervisor's written override where the rule broken allows one."""
+def _door_now(
+    session: Session, visit: Visit, sheet: VisitSheet
+) -> tuple[BranchRules, ZoneInfo, datetime, Closed | None]:
+    """The branch's rules, the address's time zone, now, and the rule that shuts the visit's door now (None: open)."""
     rules = branches_service.rules_of(session.get_one(Branch, visit.branch_id))
     point = to_shape(session.get_one(Address, visit.address_id).point)
     zone = zone_at(point.y, point.x, rules.timezone)
     now = utcnow()
-    closed = door_closed(rules, now, sheet.work_date, zone)
+    return rules, zone, now, door_closed(rules, now, sheet.work_date, zone)
+
+
+def _ensure_door_open(session: Session, visit: Visit, sheet: VisitSheet) -> None:
+    """On the sheet's work date and inside the legal hours at the address (its own time zone), on a day its
+    jurisdiction visits; or with a supervisor's written override where the rule broken allows one."""
+    rules, zone, now, closed = _door_now(session, visit, sheet)
     if closed is None or (visit.hours_override_reason and closed.override):
         return
     advice = (
@@ -779,9 +788,7 @@ def _ensure_door_open(session: Session, visit: Visit, sheet: VisitSheet) -> None
 def _ensure_override_allowed(session: Session, visit: Visit, sheet: VisitSheet) -> None:
     """The rule keeping the door shut now allows a supervisor's written override; while the door is open, the pack
     allows overriding the visiting hours (an override asked ahead, for a visit that may run late)."""
-    rules = branches_service.rules_of(session.get_one(Branch, visit.branch_id))
-    point = to_shape(session.get_one(Address, visit.address_id).point)
-    closed = door_closed(rules, utcnow(), sheet.work_date, zone_at(point.y, point.x, rules.timezone))
+    rules, _, _, closed = _door_now(session, visit, sheet)
     if closed is not None:
         if closed.override:
             return
