@@ -228,7 +228,9 @@ def chaos(
                 "running",
             ):
                 time.sleep(0.5)
-            http.post(f"/planning-runs/{state['id']}/publish", headers=supervisor).raise_for_status()
+            published = http.post(f"/planning-runs/{state['id']}/publish", headers=supervisor)
+            if published.status_code != 200:
+                raise RuntimeError(f"the first run ended {state} and its publish answered {published.text}")
             hook = {"url": receiver.url, "secret": "chaos-secret-of-sixteen+"}
             http.post("/webhooks", json=hook, headers=supervisor).raise_for_status()
             cases = [case["id"] for case in http.get("/cases?limit=200", headers=supervisor).json()["items"]]
