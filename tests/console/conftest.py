@@ -72,7 +72,9 @@ class Live:
 
     def headers(self, username: str) -> dict[str, str]:
         if username not in self.tokens:
-            login = httpx.post(f"{self.url}/auth/login", json={"username": username, "password": DEMO_PASSWORD}, timeout=60)
+            login = httpx.post(
+                f"{self.url}/auth/login", json={"username": username, "password": DEMO_PASSWORD}, timeout=60
+            )
             assert login.status_code == 200, login.text
             self.tokens[username] = login.json()["access_token"]
         return {"Authorization": f"Bearer {self.tokens[username]}"}
