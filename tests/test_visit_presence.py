@@ -3,10 +3,12 @@ on-duty tracks and the evidence; shown to supervisors on the visit and the day's
 finding for the supervisor, once, with its signals."""
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -80,6 +82,53 @@ def _stay_and_report(client: TestClient, day: Day, **fields: Any) -> dict[str, A
     confirmed = client.post(f"/visits/{day.visit_id()}/outcome/confirm", headers=auth_headers(day.b))
     assert confirmed.status_code == 200, confirmed.json()
     return confirmed.json()
+
+
+def _counted(fixes: list[Any], since: int, steps: Callable[[float], float]) -> list[Any]:
+    """The fixes with the phone's step counter: `since` at the first, then `steps(seconds)` more."""
+    return [fix | {"steps": since + int(steps(k * 15))} for k, fix in enumerate(fixes)]
+
+
+@pytest.mark.parametrize("carried", [True, False], ids=["one_agent_two_phones", "two_agents_side_by_side"])
+def test_one_agent_carrying_both_phones_is_told_apart_from_two_by_the_step_counters(
+    client: TestClient, session: Session, time_machine: TimeMachineFixture, carried: bool
+) -> None:
+    """Both phones walk the same 400 m to the door and stay at it, each with 6 m of GPS noise of its own: now and
+    then the tracks seem to part by more than 16 m (which let one person carrying both phones through before). Their
+    step counters tell: one person's steps are counted alike by both; two people walk with their own strides and
+    shift on their feet at their own moments."""
+    day = Day(client, session, time_machine)
+    rng = random.Random(11)
+    assert day.depart(day.a).status_code == day.depart(day.b).status_code == 201
+    walk = lambda s: (-400 + min(s, 600) * 400 / 600, 0.0)  # noqa: E731
+    strides = {day.a: 0.7, day.b: 0.7 if carried else 0.78}
+    shuffles = {day.a: (200, 500), day.b: (200, 500) if carried else (120, 380, 610)}  # seconds into the stay
+    begins = datetime.now(UTC)
+    approach = {}
+    for agent, since in ((day.a, 5_000), (day.b, 17_000)):
+        walked = lambda s, agent=agent: min(s, 600) * 400 / 600 / strides[agent]  # noqa: E731
+        approach[agent] = _counted(_fixes(day, rng, begins, 10, walk), since, walked)
+    day.at(time(10, 10))
+    for agent in (day.a, day.b):
+        _send(client, agent, approach[agent])
+        assert day.check_in(agent, north_m=2 if agent is day.b else 0).status_code == 201
+    assert day.start(day.a).status_code == 200
+    begins = datetime.now(UTC)
+    day.at(time(10, 25))
+    for agent, since in ((day.a, 5_000), (day.b, 17_000)):
+        at_door = since + int(400 / strides[agent])
+        stay = lambda s, agent=agent: 8 * sum(s >= at for at in shuffles[agent])  # noqa: E731
+        _send(client, agent, _counted(_fixes(day, rng, begins, 14, lambda s: (0.0, 0.0)), at_door, stay))
+    assert day.outcome(day.a).status_code == 201
+    confirmed = client.post(f"/visits/{day.visit_id()}/outcome/confirm", headers=auth_headers(day.b))
+    assert confirmed.status_code == 200, confirmed.json()
+
+    visit = client.get(f"/visits/{day.visit_id()}", headers=auth_headers(day.supervisor)).json()
+    completion = visit["presence"][-1]
+    (together,) = [signal for signal in completion["signals"] if signal["name"] == "together_too_closely"]
+    assert together["flagged"] is carried, together["detail"]
+    assert completion["doubtful"] is carried, completion
+    assert ("one person carried both phones" in together["detail"]) is carried
 
 
 def test_an_honest_visit_is_assessed_at_start_and_completion_and_shown_to_supervisors_only(

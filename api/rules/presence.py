@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
 from math import cos, hypot, radians
+from statistics import linear_regression
 
 from api.rules.position import checkin_too_far, distance_m
 from routing.matrix import EARTH_MEAN_RADIUS_M
@@ -27,7 +28,7 @@ class SignalName(StrEnum):
     CHECK_INS = "check_ins"  # both agents' check-ins inside the geofence (distance vs radius + accuracy)
     DWELL = "dwell"  # fixes inside the geofence during [arrived_at, until]: dwell s vs claimed on-site s
     CO_PRESENCE = "co_presence"  # the two agents' tracks near each other around the visit
-    TOGETHER_TOO_CLOSELY = "together_too_closely"  # one agent carrying both phones: never part, step identically
+    TOGETHER_TOO_CLOSELY = "together_too_closely"  # one person carrying both phones: never part, count the same steps
     CONTINUITY = "continuity"  # no jump over the maximum speed: along a track, from the previous stop, to a check-in
     MOCK_LOCATION = "mock_location"  # the platform's mock-location flag on any fix
     IMPOSSIBLE_ACCURACY = "impossible_accuracy"  # accuracy under 1 m, or the same accuracy on every fix
@@ -48,6 +49,7 @@ class TrackFix:
     speed_mps: float | None = None
     mock: bool = False  # the platform's mock-location flag
     clock_skew_s: int = 0  # device clock minus server clock when its batch was sent (0 unknown)
+    steps: int | None = None  # the phone's cumulative step counter at the fix, if it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +131,13 @@ class PresenceRules:
     together_before_s: float = 600.0  # the tracks compared from this long before the arrival to `until`
     together_min_pairs: int = 20
     together_window: int = 5  # separations are smoothed by a running median over this many pairs
-    together_m: float = 16.0  # flagged when the smoothed separation never reaches this…
-    together_step_m: float = 5.0  # …and the tracks step alike: median change of the separation under this
-
+    together_m: float = 16.0  # the tracks parted when the smoothed separation reached this…
+    together_noise_factor: float = 3.0  # …and this many times their usual separation (what the phones' own errors
+    # put between two phones on one person grows with the noise; a real parting stands out of it)
+    together_min_steps: int = 150  # the two step counters are compared once one of them counted this many steps…
+    together_steps_share: float = 0.035  # …and count one person's steps when they differ by under this share (the
+    together_steps_slack: int = 16  # counters' own bias) and the gap between them never strays further than this
+    # (steps one person takes alone at the door, which the other's counter does not see)
     max_speed_kmh: float = 150.0  # a move faster than this beyond the fixes' accuracies is a jump
     min_jump_m: float = 100.0  # moves shorter than this beyond the accuracies are GPS noise, whatever their speed
 
@@ -399,12 +405,17 @@ def _co_presence(view: _View) -> Signal:
 
 
 def _together(view: _View) -> Signal:
+    """Whether two people are at the door or one carries both phones. GPS tells them apart only when the tracks part
+    by more than the phones' own errors put between them; when they never do, the phones' step counters tell (one
+    person's steps are counted alike by both phones, two people's are not); with no step counts nothing can tell, and
+    the signal does not count."""
     rules = view.rules
     on_site = view.until - view.arrived
     if on_site < rules.together_min_on_site_s:
         detail = f"Too early to tell whether the tracks part: {_minutes(on_site)} since the check-in."
         return Signal(SignalName.TOGETHER_TOO_CLOSELY, None, "m", 0.0, 0.0, False, detail)
-    pairs = view.pairs(view.arrived - rules.together_before_s)
+    begins = view.arrived - rules.together_before_s
+    pairs = view.pairs(begins)
     if len(pairs) < rules.together_min_pairs:
         detail = f"Too few paired fixes to compare the two tracks ({len(pairs)})."
         return Signal(SignalName.TOGETHER_TOO_CLOSELY, None, "m", 0.0, 0.0, False, detail)
@@ -412,17 +423,76 @@ def _together(view: _View) -> Signal:
     size = min(rules.together_window, len(apart))
     middle = size // 2
     parted = max(sorted(apart[k : k + size])[middle] for k in range(len(apart) - size + 1))
-    steps = sorted(
-        hypot(dx - pdx, dy - pdy) for (pt, pdx, pdy), (t, dx, dy) in pairwise(pairs) if t - pt <= rules.interpolate_s
+    usual = sorted(apart)[len(apart) // 2]
+    value = round(parted, 1)
+    gps = (
+        f"Over {len(pairs)} paired fixes the two tracks parted by {parted:.0f} m at most; they are usually "
+        f"{usual:.0f} m apart"
     )
-    step = steps[len(steps) // 2] if steps else 0.0
-    flagged = parted < rules.together_m and step < rules.together_step_m
-    detail = (
-        f"Over {len(pairs)} paired fixes the two tracks parted by {parted:.0f} m at most and their separation "
-        f"changed by {step:.1f} m a step (median)"
-    )
-    detail += ": they never part and step alike, as if one person carried both phones." if flagged else "."
-    return _spoof(view, SignalName.TOGETHER_TOO_CLOSELY, round(parted, 1), "m", flagged, detail)
+    if parted >= max(rules.together_m, rules.together_noise_factor * usual):
+        return _spoof(view, SignalName.TOGETHER_TOO_CLOSELY, value, "m", False, f"{gps}: two people.")
+    steps = _steps_apart(view, begins)
+    if steps is None:
+        detail = (
+            f"{gps}, within what their GPS errors put between two phones, and the phones sent too few step counts "
+            "to compare: nothing here tells two people side by side from one person carrying both phones."
+        )
+        return Signal(SignalName.TOGETHER_TOO_CLOSELY, value, "m", 0.0, 0.0, False, detail)
+    counted, share, strayed = steps
+    gps += f", within what their GPS errors put between two phones; of {counted} steps counted,"
+    alike = abs(share) <= rules.together_steps_share and strayed <= rules.together_steps_slack
+    if alike:
+        detail = (
+            f"{gps} the two step counters differ by {abs(share):.1%} and the gap between them strayed by {strayed} "
+            "steps at most: they counted one person's steps, as if one person carried both phones."
+        )
+    else:
+        detail = (
+            f"{gps} the two step counters differ by {abs(share):.1%} and the gap between them strayed by {strayed} "
+            "steps: two people walking and standing."
+        )
+    return _spoof(view, SignalName.TOGETHER_TOO_CLOSELY, value, "m", alike, detail)
+
+
+def _step_counts(track: _Track, begins: float, ends: float) -> tuple[list[float], list[float]]:
+    """The track's step counter over [begins, ends] as (times, steps counted since `begins`'s first count), a reset of
+    the counter (it counts from the phone's start) carried over."""
+    times: list[float] = []
+    counted: list[float] = []
+    total, last = 0.0, None
+    for i in track.between(begins, ends):
+        steps = track.fixes[i].steps
+        if steps is None:
+            continue
+        if last is not None:
+            total += steps - last if steps >= last else steps
+        last = steps
+        times.append(track.t[i])
+        counted.append(total)
+    return times, counted
+
+
+def _steps_apart(view: _View, begins: float) -> tuple[int, float, int] | None:
+    """The two phones' step counters over [begins, until], the second read at each fix of the first (between its own
+    fixes): how many steps the busier one counted, by what share they differ (the slope of the gap between them
+    over the first's count: two counters on one person differ only by their bias) and how far the gap strays from
+    that slope; None when the phones counted too few steps to compare."""
+    (t1, s1), (t2, s2) = (_step_counts(track, begins, view.until) for track in view.tracks)
+    counted = max(s1[-1] if s1 else 0.0, s2[-1] if s2 else 0.0)
+    if len(t2) < 2 or counted < view.rules.together_min_steps:
+        return None
+    firsts, gaps = [], []
+    for t, steps in zip(t1, s1, strict=True):
+        j = bisect_right(t2, t)
+        if 0 < j < len(t2):
+            share = (t - t2[j - 1]) / (t2[j] - t2[j - 1]) if t2[j] > t2[j - 1] else 0.0
+            firsts.append(steps)
+            gaps.append(steps - (s2[j - 1] + share * (s2[j] - s2[j - 1])))
+    if len(gaps) < view.rules.together_min_pairs:
+        return None
+    slope, intercept = linear_regression(firsts, gaps) if max(firsts) > min(firsts) else (0.0, 0.0)
+    strays = [gap - slope * steps - intercept for steps, gap in zip(firsts, gaps, strict=True)]
+    return round(counted), slope, round(max(strays) - min(strays))
 
 
 def _continuity(view: _View) -> Signal:

@@ -60,6 +60,7 @@ class PositionFix(Base):
     battery_pct: Mapped[int | None] = mapped_column(SmallInteger())
     mock: Mapped[bool] = mapped_column(Boolean())  # the platform's mock-location flag
     clock_skew_s: Mapped[int] = mapped_column(Integer())
+    steps: Mapped[int | None] = mapped_column(Integer())  # the phone's cumulative step counter, if it has one
 
 
 class StoredFix(NamedTuple):
@@ -73,6 +74,7 @@ class StoredFix(NamedTuple):
     speed_mps: float | None
     mock: bool
     clock_skew_s: int
+    steps: int | None
 
 
 FIX_COLUMNS = (
@@ -84,14 +86,15 @@ FIX_COLUMNS = (
     PositionFix.speed_mps,
     PositionFix.mock,
     PositionFix.clock_skew_s,
+    PositionFix.steps,
 )
 
 
 def stored_fix(row: Sequence[Any]) -> StoredFix:
     """A StoredFix from a row of FIX_COLUMNS."""
-    track_id, at_ms, lat_e7, lon_e7, accuracy_m, speed_mps, mock, skew = row
+    track_id, at_ms, lat_e7, lon_e7, accuracy_m, speed_mps, mock, skew, steps = row
     at = datetime.fromtimestamp(at_ms / 1000, UTC)
-    return StoredFix(track_id, at, lat_e7 / DEGREE_E7, lon_e7 / DEGREE_E7, accuracy_m, speed_mps, mock, skew)
+    return StoredFix(track_id, at, lat_e7 / DEGREE_E7, lon_e7 / DEGREE_E7, accuracy_m, speed_mps, mock, skew, steps)
 
 
 def epoch_ms(moment: datetime) -> int:

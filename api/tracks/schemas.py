@@ -39,6 +39,14 @@ class FixCreate(Body):
     heading_deg: float | None = Field(default=None, ge=0, lt=360, allow_inf_nan=False)
     mock: bool = Field(default=False, description="The platform's mock-location flag (Android `isMock`).")
     battery_pct: int | None = Field(default=None, ge=0, le=100)
+    steps: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**31 - 1,
+        description="The phone's step counter when the fix was taken: the platform's cumulative count since the "
+        "phone started (Android `TYPE_STEP_COUNTER`, iOS `CMPedometer`). Two phones one person carries count the "
+        "same steps; two people walking side by side do not. Omit it if the phone has no step counter.",
+    )
 
 
 class PositionsCreate(Body):
@@ -111,6 +119,7 @@ class FixRead(BaseModel):
     speed_mps: float | None
     mock: bool
     clock_skew_s: int
+    steps: int | None = Field(description="The phone's step counter at the fix, if it sent one.")
 
 
 class AgentTrack(BaseModel):

@@ -155,6 +155,7 @@ def _row(fix: FixCreate, track: Track, skew_s: int) -> dict[str, object]:
         "battery_pct": fix.battery_pct,
         "mock": fix.mock,
         "clock_skew_s": skew_s,
+        "steps": fix.steps,
     }
 
 
@@ -194,6 +195,7 @@ def _fix_read(fix: StoredFix) -> FixRead:
         speed_mps=fix.speed_mps,
         mock=fix.mock,
         clock_skew_s=fix.clock_skew_s,
+        steps=fix.steps,
     )
 
 

@@ -128,7 +128,7 @@ def _scene(session: Session, visit: Visit, stage: PresenceStage, door: VisitSett
 
 
 def track_fix(fix: StoredFix) -> TrackFix:
-    return TrackFix(fix.at, fix.lat, fix.lon, fix.accuracy_m, fix.speed_mps, fix.mock, fix.clock_skew_s)
+    return TrackFix(fix.at, fix.lat, fix.lon, fix.accuracy_m, fix.speed_mps, fix.mock, fix.clock_skew_s, fix.steps)
 
 
 def _evidence(session: Session, visit: Visit) -> list[EvidenceItem]:

@@ -6,9 +6,10 @@ hundred metres from the door, walks to it side by side (1.2-1.5 m/s, 2-4 m apart
 visit one agent checks the mailbox or talks to a neighbour 25-50 m away while the other stays; then both walk back
 to the car and drive on. Each phone takes a fix every 15 s (a few dropped). City GPS noise is a shared, slowly
 varying error (the same environment for phones side by side: 5-15 m, 30 m in an urban canyon) plus a small,
-slowly varying error of each device (1.5-2.5 m) and a little white noise; accuracies vary with the noise. Check-ins
-are taken from the tracks, the photos near the door during the visit (EXIF times by the phone's clock), and one
-recording covers the visit.
+slowly varying error of each device (1.5-2.5 m; phones of other makes err more on their own) and a little white noise;
+accuracies vary with the noise. Each phone's step counter counts its carrier's steps (each person their own stride,
+and a few steps now and then at the door) with its own small bias. Check-ins are taken from the tracks, the photos
+near the door during the visit (EXIF times by the phone's clock), and one recording covers the visit.
 
 Positions are planned in metres north and east of the door, times in seconds from the arrival (the first check-in
 received by the server).
@@ -95,16 +96,48 @@ class Environment:
         return north, east
 
 
+class Walker:
+    """A person's steps: the distance walked along their route over their stride, and a few steps now and then while
+    they stand at the door."""
+
+    def __init__(self, route: Route, rng: random.Random, visit_s: float) -> None:
+        self.stride_m = rng.uniform(0.62, 0.8)
+        self.walked = [0.0]
+        for (t0, n0, e0), (t1, n1, e1) in zip(route.keys, route.keys[1:], strict=False):
+            metres = sqrt((n1 - n0) ** 2 + (e1 - e0) ** 2)
+            on_foot = t1 > t0 and 0.3 <= metres / (t1 - t0) <= 2.5
+            self.walked.append(self.walked[-1] + (metres if on_foot else 0.0))
+        self.route = route
+        minutes = range(int(visit_s / 60))
+        self.shuffles = [(60.0 * m + rng.uniform(0, 60), rng.randint(2, 12)) for m in minutes if rng.random() < 0.4]
+
+    def steps(self, t: float) -> float:
+        times = self.route.times
+        i = bisect_right(times, t)
+        if i == 0:
+            metres = 0.0
+        elif i == len(times):
+            metres = self.walked[-1]
+        else:
+            share = (t - times[i - 1]) / (times[i] - times[i - 1]) if times[i] > times[i - 1] else 1.0
+            metres = self.walked[i - 1] + share * (self.walked[i] - self.walked[i - 1])
+        return metres / self.stride_m + sum(count for at, count in self.shuffles if at <= t)
+
+
 @dataclass
 class Phone:
     """One device: its own slowly varying error (an AR(1) process, 60 s correlation), its clock's skew, whether it
-    reports a speed, and when it sent nothing."""
+    reports a speed, when it sent nothing, and its step counter (whose steps it counts, its bias, its count when the
+    day's fixes begin; None: the phone sends no step counts)."""
 
     sigma_m: float
     skew_s: int = 0
     reports_speed: bool = True
     silent: tuple[float, float] | None = None  # seconds from the arrival
     accuracy_factor: float = 1.0
+    carrier: int = 0  # the index of the walker carrying it
+    step_bias: float = 1.0
+    steps_from: int | None = None
 
 
 @dataclass
@@ -117,6 +150,7 @@ class Plan:
     visit_s: float  # from the arrival to the outcome's submission
     start_s: float  # from the arrival to the start
     routes: list[Route]
+    walkers: list[Walker]
     environment: Environment
     phones: list[Phone]
     check_in_s: tuple[float, float]  # when each agent's check-in was taken, from the arrival
@@ -232,9 +266,12 @@ def plan(
     silent: tuple[float, float] | None = None,
     skew_s: tuple[int, int] = (0, 0),
     errand: bool = True,
+    device_noise_m: float | None = None,
+    steps: bool = True,
 ) -> Plan:
     """An honest day's visit drawn from `seed`; the keywords fix what a variant needs (`silent`: when the second
-    agent's phone sent nothing, in seconds from the arrival; `errand` False: the two agents never part)."""
+    agent's phone sent nothing, in seconds from the arrival; `errand` False: the two agents never part;
+    `device_noise_m`: each phone's own error, 2 m by default; `steps` False: the phones send no step counts)."""
     rng = random.Random(seed)
     if door is None:
         north, east = rng.uniform(-6000, 6000), rng.uniform(-6000, 6000)
@@ -270,21 +307,28 @@ def plan(
         return Route([(t, north + offset[0], east + offset[1]) for t, north, east in moved])
 
     # during the visit the second agent checks the mailbox, or talks to a neighbour, 25-50 m off
-    errand = _polar(rng, 25, 50)
+    mailbox = _polar(rng, 25, 50)
     errand_at = rng.uniform(60, max(90, min(360, visit_s * 0.3)))
-    walk_errand = _apart(errand, stand_a) / 1.3
+    walk_errand = _apart(mailbox, stand_a) / 1.3
     errand_s = min(rng.uniform(100, 200), visit_s - 30 - errand_at - 2 * walk_errand)
     errand_keys = [
         (errand_at, *stand_a),
-        (errand_at + walk_errand, errand[0] - beside[0], errand[1] - beside[1]),
-        (errand_at + walk_errand + errand_s, errand[0] - beside[0], errand[1] - beside[1]),
+        (errand_at + walk_errand, mailbox[0] - beside[0], mailbox[1] - beside[1]),
+        (errand_at + walk_errand + errand_s, mailbox[0] - beside[0], mailbox[1] - beside[1]),
         (errand_at + 2 * walk_errand + errand_s, *stand_a),
     ]
     routes = [route((0, 0), []), route(beside, errand_keys if errand else [])]
+    scale = 1.0 if device_noise_m is None else device_noise_m / 2
     phones = [
-        Phone(rng.uniform(1.5, 2.5), skew_s[0], rng.random() < 0.8, None, rng.uniform(0.9, 1.3)),
-        Phone(rng.uniform(1.5, 2.5), skew_s[1], rng.random() < 0.8, silent, rng.uniform(0.9, 1.3)),
+        Phone(rng.uniform(1.5, 2.5) * scale, skew_s[0], rng.random() < 0.8, None, rng.uniform(0.9, 1.3)),
+        Phone(rng.uniform(1.5, 2.5) * scale, skew_s[1], rng.random() < 0.8, silent, rng.uniform(0.9, 1.3)),
     ]
+    pedometers = random.Random(seed * 31 + 7)  # its own draws: the positions stay what they were without steps
+    walkers = [Walker(route, pedometers, visit_s) for route in routes]
+    for carrier, phone in enumerate(phones):
+        phone.carrier = carrier
+        phone.step_bias = pedometers.uniform(0.985, 1.015)
+        phone.steps_from = pedometers.randint(2_000, 30_000) if steps else None
     photos = sorted(rng.uniform(30, visit_s - 30) for _ in range(3))
     return Plan(
         rng=rng,
@@ -293,6 +337,7 @@ def plan(
         visit_s=visit_s,
         start_s=rng.uniform(40, 150),
         routes=routes,
+        walkers=walkers,
         environment=Environment(rng, noise_m),
         phones=phones,
         check_in_s=(-1.0, rng.uniform(8, 40)),
@@ -338,6 +383,9 @@ def render(plan: Plan, spoof: Spoof | None = None) -> Visit:
                     lat, lon = plan.lat_lon(north, east)
                     accuracy = max(3.0, env.sigma_m * phone.accuracy_factor * rng.uniform(0.8, 1.4) + rng.gauss(0, 1))
                     speed = max(0.0, route.speed(t) + rng.gauss(0, 0.3)) if phone.reports_speed else None
+                steps = None
+                if phone.steps_from is not None:
+                    steps = phone.steps_from + int(plan.walkers[phone.carrier].steps(t) * phone.step_bias)
                 fixes.append(
                     TrackFix(
                         at=plan.when(t) + skew,
@@ -346,6 +394,7 @@ def render(plan: Plan, spoof: Spoof | None = None) -> Visit:
                         accuracy_m=round(accuracy, 1),
                         speed_mps=None if speed is None else round(speed, 1),
                         clock_skew_s=phone.skew_s,
+                        steps=steps,
                     )
                 )
             t += FIX_S + rng.gauss(0, 0.3)
@@ -438,11 +487,15 @@ def _office_spoofer(seed: int) -> Case:
     )
 
 
-def _one_agent_two_phones(seed: int) -> Case:
-    """One agent walks from the car to the door and back with both phones; the other never came."""
-    drawn = plan(seed)
+def one_agent_two_phones(seed: int, name: str = "one_agent_two_phones", **variant: object) -> Case:
+    """One agent walks from the car to the door and back with both phones, whose step counters count that agent's
+    steps; the other never came."""
+    drawn = plan(seed, **variant)  # type: ignore[arg-type]
     drawn.routes[1] = drawn.routes[0]
-    return _case("one_agent_two_phones", render(drawn), SignalName.TOGETHER_TOO_CLOSELY)
+    drawn.phones[1].carrier = 0
+    expected = (SignalName.TOGETHER_TOO_CLOSELY,) if drawn.phones[0].steps_from is not None else ()
+    visit = render(drawn)
+    return Case(name, True, frozenset(expected), visit.scene(), visit.start_scene())
 
 
 def _teleport(seed: int) -> Case:
@@ -548,10 +601,18 @@ def library() -> list[Case]:
         _case("honest_phone_silent", honest(6, silent=(-5 * 60, 3 * 60))),
         _case("honest_clock_20s_off", honest(7, skew_s=(0, 20))),
         _case("honest_long_visit", honest(8, visit_s=40 * 60)),
+        # side by side all the time (no errand), at low, ordinary and high noise, and with phones that count no steps
+        _case("honest_side_by_side_low_noise", honest(9, errand=False, noise_m=4.0, device_noise_m=1.0)),
+        _case("honest_side_by_side", honest(10, errand=False, device_noise_m=5.0)),
+        _case("honest_side_by_side_high_noise", honest(11, errand=False, noise_m=30.0, device_noise_m=10.0)),
+        _case("honest_side_by_side_no_steps", honest(12, errand=False, device_noise_m=1.0, steps=False)),
     ]
     frauds = [
         _office_spoofer(101),
-        _one_agent_two_phones(102),
+        one_agent_two_phones(102),
+        one_agent_two_phones(112, "one_agent_two_phones_low_noise", noise_m=4.0, device_noise_m=1.0),
+        one_agent_two_phones(113, "one_agent_two_phones_ordinary_noise", device_noise_m=5.0),
+        one_agent_two_phones(114, "one_agent_two_phones_high_noise", noise_m=30.0, device_noise_m=10.0),
         _teleport(103),
         _teleport_mid_approach(104),
         _replayed_track(105),
