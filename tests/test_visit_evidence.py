@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import anyio
 import httpx2
@@ -23,9 +24,12 @@ from typer.testing import CliRunner
 
 from api.audit.models import AuditEvent
 from api.branches.models import Branch
+from api.cases.models import Address
 from api.cli import cli
 from api.config import EvidenceSettings, Settings
 from api.findings.models import Finding, FindingKind
+from api.geo import GeoPoint
+from api.rules.packs import Jurisdiction
 from api.users.models import Role, User
 from api.visit_evidence.models import EvidenceItem, EvidenceStatus
 from api.visit_evidence.store import open_store
@@ -625,3 +629,28 @@ def test_two_completions_at_once_decide_once(
     assert {answer.json()["status"] for answer in answers} == {"accepted"}
     session.expire_all()
     assert session.scalar(select(func.count()).where(Finding.kind == FindingKind.EVIDENCE_FLAGGED)) == 1
+
+
+def test_a_photo_without_a_utc_offset_is_timed_by_the_clock_at_the_address(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    """A New York branch, a Chicago debtor, a door photo taken at 10:05 at the door whose EXIF time has no offset
+    (most phone cameras write it so): it is 10:05 in Chicago, inside the visit, as the door rules count it; not
+    10:05 in New York, an hour before anyone arrived (issue 32)."""
+    day = Day(client, session, time_machine, jurisdiction=Jurisdiction.US)
+    day.branch.timezone = "America/New_York"
+    day.point = GeoPoint(lat=41.8781, lon=-87.6298)
+    for north, request in enumerate(day.requests):
+        address = session.get_one(Address, request.address_id)
+        address.point = GeoPoint(lat=day.point.lat + north * 0.002, lon=day.point.lon).to_wkt()
+    session.commit()
+    evidence = Evidence(day, policy=False)
+    day.at(time(11, 0))  # 10:00 in Chicago
+    day.started()
+    taken = datetime.now(UTC) + timedelta(minutes=5)
+
+    photo = evidence.photo(day.a, "door", taken_at=taken.astimezone(ZoneInfo("America/Chicago")).replace(tzinfo=None))
+
+    assert photo.status_code == 200 and photo.json()["flags"] == [], photo.json()
+    assert datetime.fromisoformat(photo.json()["taken_at"]) == taken.replace(microsecond=0)
+    assert not session.scalars(select(Finding).where(Finding.kind == FindingKind.EVIDENCE_FLAGGED)).all()

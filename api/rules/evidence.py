@@ -3,8 +3,9 @@ of the purposes the branch requires."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 
 class EvidencePurpose(StrEnum):
@@ -59,3 +60,10 @@ def covered_share(began: datetime, ended: datetime, intervals: list[tuple[dateti
             covered += (end - start).total_seconds()
             reach = end
     return covered / span
+
+
+def photo_taken_at(exif_time: datetime, zone_at_address: ZoneInfo) -> datetime:
+    """A photo's EXIF time as an instant (UTC). Most phone cameras write the time without its UTC offset: it is
+    the phone's clock where the photo was taken, that is at the address, as the door rules count it."""
+    aware = exif_time if exif_time.tzinfo else exif_time.replace(tzinfo=zone_at_address)
+    return aware.astimezone(UTC)

@@ -3,10 +3,9 @@ then checked by the server — size, SHA-256 and content — before it counts. N
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import BinaryIO
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import Select, select
@@ -28,7 +27,9 @@ from api.problems import (
     ValidationFailed,
     problem_members,
 )
+from api.rules.evidence import photo_taken_at
 from api.rules.position import photo_far
+from api.rules.zones import zone_at
 from api.sheets.models import VisitSheet
 from api.users.models import User
 from api.visit_evidence import policy as evidence_policy
@@ -379,13 +380,13 @@ def _pdf_type(file: BinaryIO) -> str:
 def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, rules: EvidenceSettings) -> None:
     """Where and when the photo says it was taken, and what the supervisor should look at."""
     visit = session.get_one(Visit, item.visit_id)
+    point = to_shape(session.get_one(Address, visit.address_id).point)
     flags: list[EvidenceFlag] = []
     if photo.taken_at is None:
         flags.append(EvidenceFlag.NO_CAPTURE_TIME)
     else:
-        zone = ZoneInfo(session.get_one(Branch, visit.branch_id).timezone)
-        taken = photo.taken_at if photo.taken_at.tzinfo else photo.taken_at.replace(tzinfo=zone)
-        item.taken_at = taken.astimezone(UTC)
+        zone = zone_at(point.y, point.x, session.get_one(Branch, visit.branch_id).timezone)
+        item.taken_at = photo_taken_at(photo.taken_at, zone)
         began = evidence_policy.arrival(session, visit)
         ended = visit.completed_at or utcnow()
         if began is None or not began - PHOTO_TIME_SLACK <= item.taken_at <= ended + PHOTO_TIME_SLACK:
@@ -396,7 +397,6 @@ def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, 
         flags.append(EvidenceFlag.NO_POSITION)
     else:
         item.lat, item.lon = photo.lat, photo.lon
-        point = to_shape(session.get_one(Address, visit.address_id).point)
         item.distance_m = distance_m(photo.lat, photo.lon, point.y, point.x)
         if photo_far(item.distance_m, rules.photo_radius_m):
             flags.append(EvidenceFlag.FAR_FROM_ADDRESS)
