@@ -2,6 +2,7 @@
 the other, amendments, and the refused paths, each changing nothing."""
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from api.address_reports.models import AddressReport
 from api.audit.models import AuditEvent
 from api.branches.models import Branch
 from api.cases.models import DebtCase, DebtorContact
+from api.geo import GeoPoint
 from api.rules.packs import Jurisdiction
 from api.sheets.models import SheetStop, StopState
 from api.users.models import Role, User
@@ -53,23 +55,30 @@ class Day:
         *,
         complaint: bool = False,
         jurisdiction: Jurisdiction = Jurisdiction.CN,
+        places: Sequence[tuple[GeoPoint, str]] = (),
+        **branch_fields: object,
     ) -> None:
-        branch = make_branch(session, jurisdiction=jurisdiction)
+        """`places`: the two stops' points and texts (default: near the Shanghai office, one text for both)."""
+        branch = make_branch(session, jurisdiction=jurisdiction, **branch_fields)
         self.client, self.session = client, session
         self.supervisor = make_user(session, Role.SUPERVISOR, branch)
         self.team = make_team(session, branch)
         self.team.experienced = True
         session.commit()
         self.a, self.b = (session.get_one(User, member.agent_id) for member in self.team.members)
+        places = places or [(point, "上海市黄浦区南京东路100号3室") for point in NEAR_OFFICE[:2]]
         self.requests = [
             make_visit_request(
-                session, make_address(session, make_case(session, branch, complaint_history=complaint), point=point)
+                session,
+                make_address(
+                    session, make_case(session, branch, complaint_history=complaint), point=point, raw_text=text
+                ),
             )
-            for point in NEAR_OFFICE[:2]
+            for point, text in places
         ]
         self.sheet_id = str(publish_sheet(session, self.supervisor, self.team, self.requests).id)
         self.request = self.requests[0]
-        self.point = NEAR_OFFICE[0]
+        self.point = places[0][0]
         self.branch, self.time_machine = branch, time_machine
         self.work_date = self.team.work_date
         self.at(time(10, 0))

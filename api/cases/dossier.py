@@ -269,6 +269,11 @@ def _recorded(rows: Sequence[AuditRow]) -> dict[str, tuple[Any, int]]:
     return values
 
 
+def _consent(visit: Visit) -> str:
+    consent = visit.hours_override_consent
+    return f"; the debtor's consent: {_short(consent)}" if consent else ""
+
+
 def _sets(column: str) -> Callable[[AuditRow], bool]:
     """Rows that gave `column` a value: an insert with it, an ORM update ([before, after]) or a conditional update
     (the value set) to it."""
@@ -374,9 +379,10 @@ def _visit(text: _Text, visit: Visit, sheets: Sequence[VisitSheet]) -> Iterator[
             "visit",
             str(visit.id),
             f"{text.who(visit.hours_override_by_id)} allowed the door outside the date or hours: "
-            f"{_short(visit.hours_override_reason)}",
+            f"{_short(visit.hours_override_reason)}{_consent(visit)}",
             {
                 "hours_override_reason": visit.hours_override_reason,
+                "hours_override_consent": visit.hours_override_consent,
                 "hours_override_by_id": _plain(visit.hours_override_by_id),
             },
             _sets("hours_override_reason"),

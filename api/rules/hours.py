@@ -1,6 +1,7 @@
-"""When a visit may happen: on a day the jurisdiction visits (not a public holiday there, not a weekday its pack
-excludes), inside the legal hours at the debtor's location (the address's own time zone), and for a team at the
-door, on its sheet's work date (the branch's clock)."""
+"""When a visit may happen: on a day the jurisdiction visits (not a public holiday there, the address's own nation's
+or state's where its pack keeps holidays by part of the country; not a weekday its pack excludes), inside the legal
+hours at the debtor's location (the address's own time zone), and for a team at the door, on its sheet's work date
+(the branch's clock)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import holidays
 
 from api.rules.branch import BranchRules
 from api.rules.packs import HolidayCalendar, Rule
+from api.rules.subdivisions import subdivision_name
 
 WORK_DATE_RULE = Rule("work date", "a sheet is worked on the day it was planned for")
 
@@ -34,6 +36,7 @@ class Closed:
     rule: Rule
     detail: str  # e.g. "CN: public holiday 2026-10-01 (National Day)"
     override: bool  # a supervisor may allow it with a written reason
+    consent: bool = False  # ... only with the debtor's consent to the visit then, recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +48,14 @@ class Span:
 
 
 @lru_cache(maxsize=64)
-def _country_holidays(country: str, year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays(country, years=year)
+def _country_holidays(country: str, subdivision: str | None, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays(country, subdiv=subdivision, years=year)
 
 
 @lru_cache(maxsize=1024)
-def holiday_name(calendar: HolidayCalendar, day: date) -> str | None:
-    """The public holiday `day` is in the calendar's country, or None. China's calendar knows its adjusted working
+def holiday_name(calendar: HolidayCalendar, day: date, subdivision: str | None = None) -> str | None:
+    """The public holiday `day` is in the calendar's country (in its `subdivision`, e.g. "SCT", where the calendar
+    is kept by part of the country; None: the national days), or None. China's calendar knows its adjusted working
     days (调休): a weekend worked in exchange is no holiday, a weekday taken off is one; for a year it has no data
     for yet, the statutory days alone are used."""
     if calendar.calendar == "chinese-calendar":
@@ -61,19 +65,21 @@ def holiday_name(calendar: HolidayCalendar, day: date) -> str | None:
             pass
         else:
             return name if on_holiday and name else None  # an ordinary weekend is a day off but no holiday
-    return _country_holidays(calendar.country, day.year).get(day)
+    return _country_holidays(calendar.country, subdivision, day.year).get(day)
 
 
-def closed_day(rules: BranchRules, day: date) -> Closed | None:
-    """Why no visit happens on `day` (the debtor's local date), or None."""
+def closed_day(rules: BranchRules, day: date, *, subdivision: str | None = None) -> Closed | None:
+    """Why no visit happens on `day` (the debtor's local date) at an address in `subdivision` (see
+    `api.rules.subdivisions.address_subdivision`), or None."""
     pack = rules.pack
     if day.isoweekday() not in pack.days.weekdays:
         detail = f"{pack.days.rule.label}: no visits on a {day:%A} ({day.isoformat()})"
         return Closed(DoorRule.VISITING_DAY, pack.days.rule, detail, override=False)
     if pack.holidays is not None:
-        name = holiday_name(pack.holidays, day)
+        name = holiday_name(pack.holidays, day, subdivision)
         if name is not None:
-            detail = f"{pack.holidays.rule.label} {day.isoformat()} ({name})"
+            where = f" in {subdivision_name(pack.holidays, subdivision)}" if subdivision else ""
+            detail = f"{pack.holidays.rule.label}{where} {day.isoformat()} ({name})"
             return Closed(DoorRule.VISITING_DAY, pack.holidays.rule, detail, override=pack.holidays.override)
     return None
 
@@ -94,11 +100,14 @@ def visit_starts(
     service_s: int,
     preferred: tuple[time, time] | None = None,
     avoid: Sequence[tuple[time, time]] = (),
+    *,
+    subdivision: str | None = None,
 ) -> list[Span] | Closed:
     """When a visit of `service_s` may start on `day` at a place in `zone`: inside the legal hours (ending by their
     close), inside the debtor's `preferred` window if any, and out of the times the debtor said are inconvenient
-    (`avoid`, the visit not overlapping them); all in the place's local time. Empty or closed: why."""
-    closed = closed_day(rules, day)
+    (`avoid`, the visit not overlapping them); all in the place's local time; the place's holidays are those of
+    its `subdivision`. Empty or closed: why."""
+    closed = closed_day(rules, day, subdivision=subdivision)
     if closed is not None:
         return closed
     # seconds of the local day: cheap to compare, and wall-clock arithmetic is what local hours mean
@@ -135,18 +144,21 @@ def _cut(span: tuple[int, int], cut_from: int, cut_to: int) -> list[tuple[int, i
     return pieces
 
 
-def door_closed(rules: BranchRules, now: datetime, work_date: date, zone: ZoneInfo) -> Closed | None:
-    """The rule broken by being at the door of a place in `zone` at `now`, for a sheet of `work_date`; None when
-    allowed."""
+def door_closed(
+    rules: BranchRules, now: datetime, work_date: date, zone: ZoneInfo, *, subdivision: str | None = None
+) -> Closed | None:
+    """The rule broken by being at the door of a place in `zone` (and `subdivision`, for its holidays) at `now`, for
+    a sheet of `work_date`; None when allowed."""
     at_branch = now.astimezone(ZoneInfo(rules.timezone))
     if at_branch.date() != work_date:
         detail = f"this sheet is for {work_date.isoformat()}, and it is {at_branch:%Y-%m-%d} at the branch"
         return Closed(DoorRule.WORK_DATE, WORK_DATE_RULE, detail, override=True)
     local = now.astimezone(zone)
-    closed = closed_day(rules, local.date())
+    closed = closed_day(rules, local.date(), subdivision=subdivision)
     if closed is not None:
         return closed
     if not rules.opens <= local.time().replace(tzinfo=None) < rules.closes:
         detail = f"it is {local:%H:%M} at the address; {hours_detail(rules)}"
-        return Closed(DoorRule.VISITING_HOURS, rules.hours_rule, detail, override=rules.pack.hours.override)
+        hours = rules.pack.hours
+        return Closed(DoorRule.VISITING_HOURS, rules.hours_rule, detail, hours.override, hours.consent)
     return None

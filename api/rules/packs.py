@@ -9,6 +9,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+import holidays
+
 DEFAULT_PACK = "CN"
 
 
@@ -46,6 +48,7 @@ class Hours:
     closes: time
     rule: Rule
     override: bool  # a supervisor may allow a visit outside them, with a written reason
+    consent: bool = False  # ... only with the debtor's consent to that time, recorded with the reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,8 @@ class HolidayCalendar:
     country: str
     rule: Rule
     override: bool
+    subdivisions: bool = False  # kept by part of the country: an address keeps its own part's holidays
+    default_subdivision: str | None = None  # the part of an address that names none; None: the national days
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +103,19 @@ def _rule(section: dict[str, Any]) -> Rule:
 
 
 def _holidays(section: dict[str, Any]) -> HolidayCalendar:
-    return HolidayCalendar(section["calendar"], section["country"], _rule(section), bool(section["override"]))
+    return HolidayCalendar(
+        section["calendar"],
+        section["country"],
+        _rule(section),
+        bool(section["override"]),
+        subdivisions=bool(section.get("subdivisions", False)),
+        default_subdivision=section.get("default_subdivision"),
+    )
+
+
+def _hours(section: dict[str, Any]) -> Hours:
+    override, consent = bool(section["override"]), bool(section.get("consent", False))
+    return Hours(_time(section["from"]), _time(section["until"]), _rule(section), override, consent)
 
 
 def _time(text: str) -> time:
@@ -109,15 +126,15 @@ def parse_pack(data: dict[str, Any]) -> Pack:
     """A pack from its file's TOML; ValueError saying what is wrong."""
     try:
         hours, days, records = data["hours"], data["days"], data["records"]
-        holidays = data.get("holidays")
+        calendar = data.get("holidays")
         cap = data["visit_cap"]
         pack = Pack(
             code=Jurisdiction(data["code"]),
             name=str(data["name"]),
             version=str(data["version"]),
-            hours=Hours(_time(hours["from"]), _time(hours["until"]), _rule(hours), bool(hours["override"])),
+            hours=_hours(hours),
             days=Days(frozenset(int(day) for day in days["weekdays"]), _rule(days)),
-            holidays=None if holidays is None else _holidays(holidays),
+            holidays=None if calendar is None else _holidays(calendar),
             retention_days=int(records["retention_days"]),
             retention=_rule(records),
             third_parties=_rule(data["third_parties"]),
@@ -136,10 +153,12 @@ def parse_pack(data: dict[str, Any]) -> Pack:
         raise ValueError(f"rule pack {data.get('code')!r}: missing or malformed {error}") from error
     if pack.hours.opens >= pack.hours.closes:
         raise ValueError(f"rule pack {pack.code}: hours open at or after they close")
+    if pack.hours.consent and not pack.hours.override:
+        raise ValueError(f"rule pack {pack.code}: the debtor's consent only qualifies an override the pack allows")
     if not pack.days.weekdays <= set(range(1, 8)):
         raise ValueError(f"rule pack {pack.code}: weekdays are 1 (Monday) to 7")
-    if pack.holidays is not None and pack.holidays.calendar not in ("chinese-calendar", "holidays"):
-        raise ValueError(f"rule pack {pack.code}: unknown holiday calendar {pack.holidays.calendar!r}")
+    if pack.holidays is not None:
+        _check_calendar(pack.code, pack.holidays)
     if set(pack.eligibility) != set(CaseFlag):
         raise ValueError(f"rule pack {pack.code}: eligibility must name each of {', '.join(CaseFlag)}")
     if pack.eligibility[CaseFlag.BEREAVEMENT].quiet_days is None:
@@ -147,6 +166,18 @@ def parse_pack(data: dict[str, Any]) -> Pack:
     if pack.visit_cap.visits < 1 or pack.visit_cap.days < 1:
         raise ValueError(f"rule pack {pack.code}: visit_cap needs at least 1 visit in at least 1 day")
     return pack
+
+
+def _check_calendar(code: Jurisdiction, calendar: HolidayCalendar) -> None:
+    if calendar.calendar not in ("chinese-calendar", "holidays"):
+        raise ValueError(f"rule pack {code}: unknown holiday calendar {calendar.calendar!r}")
+    if calendar.subdivisions and calendar.calendar != "holidays":
+        raise ValueError(f"rule pack {code}: only the holidays package keeps holidays by subdivision")
+    default = calendar.default_subdivision
+    if default is None:
+        return
+    if not calendar.subdivisions or default not in holidays.country_holidays(calendar.country).subdivisions:
+        raise ValueError(f"rule pack {code}: {default!r} is not a subdivision of {calendar.country}'s calendar")
 
 
 @cache

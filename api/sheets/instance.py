@@ -25,6 +25,7 @@ from api.cases.models import OverdueBucket
 from api.rules.branch import BranchRules
 from api.rules.hours import Closed, visit_starts
 from api.rules.skills import required_skills, team_skills
+from api.rules.subdivisions import address_subdivision
 from api.rules.zones import zone_at
 from api.sheets.models import SheetStop
 from api.teams.models import Team
@@ -100,12 +101,14 @@ def visit_windows(
     point: Point | None = None,
 ) -> tuple[TimeWindow, ...] | Closed:
     """When the visit may start, in seconds after the branch's midnight: inside the legal hours at the address, in
-    its own time zone (ending by their close), its preferred window and out of the debtor's inconvenient times
-    (`avoid`); or the rule that leaves no time on that date. `point`: the address's, when already read."""
+    its own time zone (ending by their close), on a day it visits (the holidays of the address's own nation or
+    state), its preferred window and out of the debtor's inconvenient times (`avoid`); or the rule that leaves no
+    time on that date. `point`: the address's, when already read."""
     lat, lon = point or address_point(request)
     preferred = (request.window_start, request.window_end) if request.window_start and request.window_end else None
     service_s = SERVICE_MINUTES[request.purpose] * 60
-    spans = visit_starts(rules, work_date, zone_at(lat, lon, rules.timezone), service_s, preferred, avoid)
+    zone, subdivision = zone_at(lat, lon, rules.timezone), address_subdivision(rules.pack, request.address.raw_text)
+    spans = visit_starts(rules, work_date, zone, service_s, preferred, avoid, subdivision=subdivision)
     if isinstance(spans, Closed):
         return spans
     midnight = _midnight(rules.timezone, work_date)

@@ -82,6 +82,7 @@ class Visit(Base):
     override_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))
     # a supervisor allowed the door outside the sheet's work date or the visiting hours
     hours_override_reason: Mapped[str] = mapped_column(Text(), default="")
+    hours_override_consent: Mapped[str] = mapped_column(Text(), default="")  # how the debtor agreed to the time
     hours_override_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))
     hours_override_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

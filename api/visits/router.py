@@ -124,6 +124,7 @@ def check_in(
         StopCancelled,
         service.VisitAlreadyStarted,
         service.OverrideNotAllowed,
+        service.OverrideNeedsConsent,
     ),
 )
 def override_hours(
@@ -131,7 +132,8 @@ def override_hours(
 ) -> VisitRead:
     """Let the team check in and start this stop's visit outside the sheet's work date or the visiting hours, with
     the reason; recorded on the visit. Refused, recording nothing, where the jurisdiction's pack allows no override
-    of the rule that keeps the door shut (or, while it is open, of the visiting hours)."""
+    of the rule that keeps the door shut (or, while it is open, of the visiting hours), or allows it only with the
+    debtor's consent and the body does not say how it was given (`debtor_consent`)."""
     return _read(session, service.override_hours(session, user, sheet_id, visit_request_id, body), user)
 
 

@@ -88,6 +88,12 @@ class HoursOverrideCreate(Body):
     reason: Annotated[str, Field(min_length=10, max_length=1000)] = Field(
         description="Why the door may be visited now (e.g. the debtor asked for an evening visit); recorded."
     )
+    debtor_consent: Annotated[str, Field(max_length=1000)] = Field(
+        default="",
+        description="How and when the debtor agreed to a visit at that time (e.g. by phone on 5 Jan, call recorded);"
+        " recorded. Required (at least 10 characters) where the pack allows the override only with the debtor's"
+        " consent (ID: POJK 22/2023 Pasal 62(3)), else 409 `override-needs-consent`.",
+    )
 
 
 class ContactResult(StrEnum):
@@ -324,6 +330,7 @@ class VisitRead(BaseModel):
     hours_override_reason: str = Field(
         description="Set when a supervisor allowed the door outside the sheet's work date or the visiting hours."
     )
+    hours_override_consent: str = Field(description="How the debtor agreed to the time, where the override needed it.")
     hours_override_by_id: UUID | None
     hours_override_at: Instant | None
     completed_at: Instant | None
@@ -358,6 +365,7 @@ class VisitRead(BaseModel):
             override_reason=visit.override_reason,
             override_by_id=visit.override_by_id,
             hours_override_reason=visit.hours_override_reason,
+            hours_override_consent=visit.hours_override_consent,
             hours_override_by_id=visit.hours_override_by_id,
             hours_override_at=visit.hours_override_at,
             completed_at=visit.completed_at,

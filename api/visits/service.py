@@ -37,6 +37,7 @@ from api.rules.eligibility import EligibilityFlag
 from api.rules.hours import Closed, DoorRule, door_closed, hours_detail
 from api.rules.on_site import overstayed, time_on_site_s
 from api.rules.position import Fix, check_ins_apart, checkin_too_far, door_point
+from api.rules.subdivisions import address_subdivision
 from api.rules.third_parties import Asked, Inquiry, ThirdParty, ThirdPartyKind, asked_again_without_reason
 from api.rules.zones import zone_at
 from api.scope import in_scope
@@ -196,6 +197,7 @@ _DOOR_MEMBERS = problem_members(
     rule_source=(str, "Where the rule comes from."),
     pack=(str, "The branch's jurisdiction pack, e.g. `CN`."),
     override_allowed=(bool, "Whether a supervisor's written override lets the visit go ahead anyway."),
+    override_needs_consent=(bool, "Whether that override must record the debtor's consent (`debtor_consent`)."),
     work_date=(date, "The sheet's work date."),
     local_time=(str, "The time now at the address, HH:MM in its own time zone."),
     timezone=(str, "The address's time zone."),
@@ -247,6 +249,19 @@ class OverrideNotAllowed(Conflict):
         pack=(str, "The branch's jurisdiction pack, e.g. `IN`."),
     )
 
+
+class OverrideNeedsConsent(Conflict):
+    title = "The jurisdiction allows this override only with the debtor's consent"
+    slug = "override-needs-consent"
+    members = problem_members(
+        rule=(DoorRule, "The rule: `visiting_hours`."),
+        rule_label=(str, "The rule as its jurisdiction's pack names it, e.g. `ID POJK 22/2023 Pasal 62(2)f`."),
+        rule_source=(str, "Where the rule comes from."),
+        pack=(str, "The branch's jurisdiction pack, e.g. `ID`."),
+    )
+
+
+CONSENT_MIN_CHARS = 10
 
 _DOOR_PROBLEMS = {
     DoorRule.WORK_DATE: NotTheWorkDate,
@@ -416,8 +431,9 @@ def override_hours(session: Session, user: User, sheet_id: UUID, request_id: UUI
     visit = _visit_for(session, sheet, stop)
     if visit.status is not VisitStatus.CHECKING_IN:
         raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
-    _ensure_override_allowed(session, visit, sheet)
+    _ensure_override_allowed(session, visit, sheet, data)
     visit.hours_override_reason, visit.hours_override_by_id = data.reason, user.id
+    visit.hours_override_consent = data.debtor_consent
     visit.hours_override_at = utcnow()
     session.flush()
     _sync_stop(session, visit)
@@ -751,19 +767,21 @@ def _stop_state(visit: Visit, now: StopState, confirmed: Outcome | None) -> Stop
 def _door_now(
     session: Session, visit: Visit, sheet: VisitSheet
 ) -> tuple[BranchRules, ZoneInfo, datetime, Closed | None]:
-    """The branch's rules, the address's time zone, now, and the rule that shuts the visit's door now (None: open)."""
+    """The branch's rules, the address's time zone, now, and the rule that shuts the visit's door now (None: open):
+    the hours in the address's zone, the holidays of its nation or state as its text stands now."""
     rules = branches_service.rules_of(session.get_one(Branch, visit.branch_id))
-    point = to_shape(session.get_one(Address, visit.address_id).point)
-    zone = zone_at(point.y, point.x, rules.timezone)
+    address = session.get_one(Address, visit.address_id)
+    point = to_shape(address.point)
+    zone, subdivision = zone_at(point.y, point.x, rules.timezone), address_subdivision(rules.pack, address.raw_text)
     now = utcnow()
-    return rules, zone, now, door_closed(rules, now, sheet.work_date, zone)
+    return rules, zone, now, door_closed(rules, now, sheet.work_date, zone, subdivision=subdivision)
 
 
 def _ensure_door_open(session: Session, visit: Visit, sheet: VisitSheet) -> None:
     """On the sheet's work date and inside the legal hours at the address (its own time zone), on a day its
     jurisdiction visits; or with a supervisor's written override where the rule broken allows one."""
     rules, zone, now, closed = _door_now(session, visit, sheet)
-    if closed is None or (visit.hours_override_reason and closed.override):
+    if closed is None or _overridden(visit, closed):
         return
     advice = (
         "A supervisor may allow it with a reason (POST .../hours-override)"
@@ -777,6 +795,7 @@ def _ensure_door_open(session: Session, visit: Visit, sheet: VisitSheet) -> None
         rule_source=closed.rule.source,
         pack=rules.pack.code.value,
         override_allowed=closed.override,
+        override_needs_consent=closed.consent,
         work_date=sheet.work_date,
         local_time=now.astimezone(zone).strftime("%H:%M"),
         timezone=zone.key,
@@ -785,25 +804,32 @@ def _ensure_door_open(session: Session, visit: Visit, sheet: VisitSheet) -> None
     )
 
 
-def _ensure_override_allowed(session: Session, visit: Visit, sheet: VisitSheet) -> None:
+def _overridden(visit: Visit, closed: Closed) -> bool:
+    """A supervisor's override lets the visit past the rule: one the rule allows, with the debtor's consent recorded
+    where the rule needs it."""
+    consented = bool(visit.hours_override_consent) or not closed.consent
+    return closed.override and bool(visit.hours_override_reason) and consented
+
+
+def _ensure_override_allowed(session: Session, visit: Visit, sheet: VisitSheet, data: HoursOverrideCreate) -> None:
     """The rule keeping the door shut now allows a supervisor's written override; while the door is open, the pack
-    allows overriding the visiting hours (an override asked ahead, for a visit that may run late)."""
+    allows overriding the visiting hours (an override asked ahead, for a visit that may run late). Where the pack
+    allows it only with the debtor's consent, the override says how it was given."""
     rules, _, _, closed = _door_now(session, visit, sheet)
-    if closed is not None:
-        if closed.override:
-            return
-        rule, door_rule, why = closed.rule, closed.door_rule, closed.detail
-    elif rules.pack.hours.override:
-        return
-    else:
-        rule, door_rule, why = rules.hours_rule, DoorRule.VISITING_HOURS, hours_detail(rules)
-    raise OverrideNotAllowed(
-        f"{why}; the {rules.pack.code.value} pack allows no override of it.",
-        rule=door_rule,
-        rule_label=rule.label,
-        rule_source=rule.source,
-        pack=rules.pack.code.value,
-    )
+    if closed is None:
+        hours = rules.pack.hours
+        closed = Closed(DoorRule.VISITING_HOURS, rules.hours_rule, hours_detail(rules), hours.override, hours.consent)
+    pack = rules.pack.code.value
+    members = {"rule": closed.door_rule, "rule_label": closed.rule.label, "rule_source": closed.rule.source}
+    if not closed.override:
+        raise OverrideNotAllowed(f"{closed.detail}; the {pack} pack allows no override of it.", pack=pack, **members)
+    if closed.consent and len(data.debtor_consent.strip()) < CONSENT_MIN_CHARS:
+        raise OverrideNeedsConsent(
+            f"{closed.detail}; the {pack} pack allows a visit then only with the debtor's consent: say how and when"
+            f" the debtor gave it (`debtor_consent`, at least {CONSENT_MIN_CHARS} characters).",
+            pack=pack,
+            **members,
+        )
 
 
 def _ensure_eligible(session: Session, visit: Visit, sheet: VisitSheet) -> None:

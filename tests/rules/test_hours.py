@@ -109,6 +109,52 @@ def test_each_pack_keeps_its_own_days(code: str, day: date, closed_by: str | Non
     assert (closed.detail if closed else None) == closed_by
 
 
+@pytest.mark.parametrize(
+    ("code", "subdivision", "day", "closed_by"),
+    [
+        ("UK", "SCT", date(2027, 1, 4), "UK: bank holiday in Scotland 2027-01-04 (New Year Holiday (observed))"),
+        ("UK", "ENG", date(2027, 1, 4), None),  # 2 January is Scotland's alone
+        ("UK", "NIR", date(2027, 3, 17), "UK: bank holiday in Northern Ireland 2027-03-17 (Saint Patrick's Day)"),
+        ("UK", "ENG", date(2027, 3, 17), None),
+        ("UK", "ENG", date(2026, 12, 25), "UK: bank holiday in England 2026-12-25 (Christmas Day)"),
+        ("IN", "MH", date(2026, 9, 14), "IN: gazetted holiday in Maharashtra 2026-09-14 (Ganesh Chaturthi)"),
+        ("IN", None, date(2026, 9, 14), None),  # no state known: the national gazetted holidays alone
+    ],
+)
+def test_a_holiday_is_the_one_of_the_addresss_nation_or_state(
+    code: str, subdivision: str | None, day: date, closed_by: str | None
+) -> None:
+    closed = closed_day(rules(code), day, subdivision=subdivision)
+
+    assert (closed.detail if closed else None) == closed_by
+
+
+def test_the_door_and_the_planner_keep_the_addresss_own_holidays() -> None:
+    london, day = ZoneInfo("Europe/London"), date(2027, 1, 4)
+    uk, ten = rules("UK", "Europe/London"), datetime(2027, 1, 4, 10, tzinfo=ZoneInfo("Europe/London"))
+
+    shut = door_closed(uk, ten, day, london, subdivision="SCT")
+    no_start = visit_starts(uk, day, london, 1800, subdivision="SCT")
+
+    assert shut is not None and shut.door_rule is DoorRule.VISITING_DAY and "in Scotland" in shut.detail
+    assert isinstance(no_start, Closed) and no_start.detail == shut.detail
+    assert door_closed(uk, ten, day, london, subdivision="ENG") is None
+    assert visit_starts(uk, day, london, 1800, subdivision="ENG") != []
+
+
+def test_indonesia_allows_a_visit_outside_the_hours_with_the_debtors_consent_and_india_allows_none() -> None:
+    jakarta, kolkata = ZoneInfo("Asia/Jakarta"), ZoneInfo("Asia/Kolkata")
+    late_in_jakarta, late_in_kolkata = (
+        datetime(2026, 12, 2, 20, 5, tzinfo=jakarta),
+        datetime(2026, 12, 2, 19, 5, tzinfo=kolkata),
+    )
+    indonesia = door_closed(rules("ID", "Asia/Jakarta"), late_in_jakarta, WORK_DATE, jakarta)
+    india = door_closed(rules("IN", "Asia/Kolkata"), late_in_kolkata, WORK_DATE, kolkata)
+
+    assert indonesia is not None and indonesia.override and indonesia.consent
+    assert india is not None and not india.override
+
+
 def test_the_uk_allows_an_override_on_a_bank_holiday_and_indonesia_does_not() -> None:
     uk, indonesia = closed_day(rules("UK"), date(2026, 12, 25)), closed_day(rules("ID"), date(2026, 8, 17))
 

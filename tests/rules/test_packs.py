@@ -34,6 +34,19 @@ def test_the_packs_say_what_the_law_says() -> None:
     assert (pack("PH").hours.opens, pack("PH").hours.closes) == (time(6), time(22))
 
 
+def test_the_packs_say_whose_holidays_and_which_overrides_need_the_debtors_consent() -> None:
+    uk, india, indonesia, china = (pack(code).holidays for code in ("UK", "IN", "ID", "CN"))
+
+    assert uk is not None and uk.subdivisions and uk.default_subdivision == "ENG"
+    assert india is not None and india.subdivisions and india.default_subdivision is None
+    assert indonesia is not None and not indonesia.subdivisions  # hari libur nasional: national only
+    assert china is not None and not china.subdivisions
+    assert pack("US").holidays is None  # Regulation F names no holidays, federal or state
+    assert pack("ID").hours.override and pack("ID").hours.consent  # POJK 22/2023 Pasal 62(3)
+    assert not pack("IN").hours.override
+    assert pack("UK").hours.rule.label == "UK CONC 7.9.4R" and "MCOB 13.5.4G" in pack("UK").hours.rule.source
+
+
 def _cn() -> dict[str, Any]:
     return tomllib.loads(resources.files("api.rules.jurisdictions").joinpath("cn.toml").read_text(encoding="utf-8"))
 
@@ -47,6 +60,14 @@ def _cn() -> dict[str, Any]:
         (lambda data: data["eligibility"].pop("attorney"), "eligibility must name each of"),
         (lambda data: data["eligibility"]["bereavement"].pop("quiet_days"), "bereavement needs quiet_days"),
         (lambda data: data["holidays"].update({"calendar": "mine"}), "unknown holiday calendar"),
+        (lambda data: data["holidays"].update({"subdivisions": True}), "only the holidays package keeps holidays by"),
+        (
+            lambda data: data["holidays"].update(
+                {"calendar": "holidays", "subdivisions": True, "default_subdivision": "X"}
+            ),
+            "'X' is not a subdivision of CN's calendar",
+        ),
+        (lambda data: data["hours"].update({"override": False, "consent": True}), "consent only qualifies an override"),
         (lambda data: data.update({"code": "XX"}), "'XX' is not a valid Jurisdiction"),
     ],
 )

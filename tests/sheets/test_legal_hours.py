@@ -1,5 +1,6 @@
 """Planning by the law of the branch's jurisdiction: a request only possible on a public holiday there is left out
-naming the rule, and a debtor in another time zone than the branch is visited by the debtor's own clock."""
+naming the rule (the holiday of the address's own nation: Scotland's over the border), and a debtor in
+another time zone than the branch is visited by the debtor's own clock."""
 
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -27,6 +28,8 @@ from tests.sheets.test_planning_runs import plan
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHICAGO, DENVER = ZoneInfo("America/Chicago"), ZoneInfo("America/Denver")
 EL_PASO = GeoPoint(lat=31.7619, lon=-106.4850)  # Texas, but Mountain time: an hour behind most of the state
+LONDON = ZoneInfo("Europe/London")
+CARLISLE, GRETNA = GeoPoint(lat=54.8940, lon=-2.9350), GeoPoint(lat=55.0019, lon=-3.0645)
 
 
 def test_a_request_only_possible_on_a_public_holiday_is_left_out_with_the_rule(
@@ -46,6 +49,49 @@ def test_a_request_only_possible_on_a_public_holiday_is_left_out_with_the_rule(
     assert [(row["visit_request_id"], row["reason"], row["detail"]) for row in run["unplanned"]] == [
         (str(only_then.id), "not_a_visiting_day", "CN: public holiday 2026-10-01 (National Day)")
     ]
+
+
+def test_a_debtor_over_the_scottish_border_is_not_planned_on_a_scottish_bank_holiday_and_an_english_one_is(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture
+) -> None:
+    """A Carlisle branch, a debtor in Gretna (Scotland, 15 km north) and one in Carlisle. 2 January 2027 is a
+    Saturday: Scotland's holiday moves to Monday the 4th, a working day in England."""
+    time_machine.move_to(datetime(2027, 1, 3, 10, 0, tzinfo=LONDON), tick=True)
+    branch = make_branch(
+        session,
+        jurisdiction=Jurisdiction.UK,
+        timezone="Europe/London",
+        office_address="Civic Centre, Rickergate, Carlisle CA3 8QG",
+        office_point=CARLISLE.to_wkt(),
+    )
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    scottish_holiday = datetime(2027, 1, 4).date()
+    make_team(session, branch, work_date=scottish_holiday)
+    gretna, carlisle = (
+        make_visit_request(
+            session,
+            make_address(session, make_case(session, branch), point=point, raw_text=text),
+            earliest_date=scottish_holiday,
+            latest_date=scottish_holiday,
+        )
+        for point, text in (
+            (GRETNA, "Gretna Green, Gretna DG16 5EA"),
+            (CARLISLE, "10 English Street, Carlisle CA3 8JU"),
+        )
+    )
+
+    run = plan(client, app, supervisor, work_date=scottish_holiday.isoformat(), time_limit_s=1)
+
+    assert run["status"] == "succeeded", run
+    assert [(row["visit_request_id"], row["reason"], row["detail"]) for row in run["unplanned"]] == [
+        (
+            str(gretna.id),
+            "not_a_visiting_day",
+            "UK: bank holiday in Scotland 2027-01-04 (New Year Holiday (observed))",
+        )
+    ]
+    sheet = client.get(f"/visit-sheets/{run['sheets'][0]['id']}", headers=auth_headers(supervisor)).json()
+    assert [stop["visit_request_id"] for stop in sheet["stops"]] == [str(carlisle.id)]
 
 
 def test_a_debtor_in_another_time_zone_is_visited_by_their_own_clock(

@@ -177,6 +177,7 @@ export async function visitView(view, { id, context }) {
           [t("started"), moment(visit.started_at)], [t("completed"), moment(visit.completed_at)],
           [t("care"), visit.care_flags.map((flag) => t(`flag.${flag}`)).join(" · ")],
           [t("override"), visit.override_reason], ["hours", visit.hours_override_reason],
+          ["debtor's consent", visit.hours_override_consent],
         ]),
         mapBox,
         h("h3", { text: t("check_ins") }),
