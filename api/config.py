@@ -43,6 +43,9 @@ class VisitSettings(BaseModel):
     checkin_max_gap_s: int = Field(default=600, gt=0)
 
 
+DISTRICT_RADIUS_M = 40_000  # how far from its district's centre an address's point may lie
+
+
 class PlanningSettings(BaseModel):
     """Next-day planning: how long the solver may take, on how many processes, and how teams travel."""
 
@@ -68,7 +71,7 @@ class PlanningSettings(BaseModel):
     )
     queue_name: str = Field(default="planning", description="RQ queue of planning runs (with redis_url).")
     precheck_district_radius_m: float = Field(
-        default=40_000,
+        default=DISTRICT_RADIUS_M,
         gt=0,
         description="The pre-check reports a point farther than this from the centre of the district its text names.",
     )

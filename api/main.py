@@ -122,7 +122,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     event.listen(app.state.sessionmaker, "before_flush", refuse_repair_at_the_door)
     app.state.planning_queue = planning_queue(settings, app.state.sessionmaker)
     geocoders = configured_geocoders(settings.geocoding, app.state.sessionmaker)
-    app.state.geocoding = BackgroundGeocoding(app.state.sessionmaker, geocoders) if geocoders else None
+    app.state.geocoding = (
+        BackgroundGeocoding(
+            app.state.sessionmaker, geocoders, district_radius_m=settings.planning.precheck_district_radius_m
+        )
+        if geocoders
+        else None
+    )
     app.state.jwt_secret = jwt_secret(settings)
     app.state.evidence_store = open_store(settings)
     install_problem_handlers(app)

@@ -4,21 +4,30 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.addresses.grades import AddressGrade
-from api.cases.models import AddressValidity, InvalidReason
+from api.cases.models import Address, AddressValidity, InvalidReason
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
 
 
 class ReportStatus(StrEnum):
     """`pending` in the supervisor's queue; `confirmed`: the address is invalid and its visits are cancelled;
-    `rejected`: the visits stay, and the agents are told why."""
+    `rejected`: the visits stay, and the agents are told why; `resolved`: the system's report whose cause went away
+    (a later geocoding pass placed the address at its door), closed by the system itself."""
 
     PENDING = "pending"
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
+    RESOLVED = "resolved"
+
+
+class ReportResolver(StrEnum):
+    """Who closed a report: a supervisor's decision, or the system when the report's cause went away."""
+
+    SUPERVISOR = "supervisor"
+    SYSTEM = "system"
 
 
 class ReportOrigin(StrEnum):
@@ -52,7 +61,9 @@ class AddressReport(Base):
 
     __tablename__ = "address_report"
     __table_args__ = (
-        CheckConstraint("status = 'pending' OR decided_by_id IS NOT NULL", name="decided_by_someone"),
+        CheckConstraint(
+            "status IN ('pending', 'resolved') OR decided_by_id IS NOT NULL", name="decided_by_someone_or_resolved"
+        ),
         CheckConstraint("raised_by != 'agent' OR reported_by_id IS NOT NULL", name="agent_report_has_agent"),
         CheckConstraint("(raised_by = 'precheck') = (problem IS NOT NULL)", name="precheck_report_has_problem"),
         # one open report per address at a time
@@ -87,3 +98,11 @@ class AddressReport(Base):
     decision_note: Mapped[str] = mapped_column(Text(), default="")
     client_id: Mapped[UUID] = mapped_column(unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    address: Mapped[Address] = relationship(lazy="joined", innerjoin=True)  # its last geocoding, for the queue
+
+    @property
+    def resolved_by(self) -> ReportResolver | None:
+        if self.status is ReportStatus.PENDING:
+            return None
+        return ReportResolver.SYSTEM if self.status is ReportStatus.RESOLVED else ReportResolver.SUPERVISOR

@@ -3,10 +3,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.address_reports.models import AddressProblem, AddressReport, ReportOrigin, ReportStatus
+from api.address_reports.models import AddressProblem, AddressReport, ReportOrigin, ReportResolver, ReportStatus
 from api.addresses.grades import AddressGrade, Precision
 from api.cases.models import InvalidReason
-from api.cases.schemas import AddressText
+from api.cases.schemas import AddressGeocode, AddressText
 from api.geo import GeoPoint
 from api.schemas import Body, FromJson, Instant
 
@@ -57,11 +57,19 @@ class AddressReportRead(BaseModel):
     grade: AddressGrade | None = Field(description="The address's grade when the pre-check found the problem.")
     candidates: list[CandidateRead] = Field(description="The geocoders' matches the pre-check saw, best first.")
     reported_by_id: UUID | None = Field(description="The agent who reported it; null when raised by the system.")
+    address_geocode: AddressGeocode | None = Field(
+        description="The address's last geocoding attempt (why it has no point, say); null if never geocoded."
+    )
     created_at: Instant
-    decided_by_id: UUID | None
+    resolved_by: ReportResolver | None = Field(
+        description="Who closed it: a supervisor (confirmed, rejected) or the system (resolved: its cause went "
+        "away); null while pending."
+    )
+    decided_by_id: UUID | None = Field(description="The supervisor who decided; null while pending or if resolved.")
     decided_at: Instant | None
     decision_note: str
 
     @classmethod
     def from_row(cls, row: AddressReport) -> "AddressReportRead":
-        return cls.model_validate(row, from_attributes=True)
+        stored = {name: getattr(row, name) for name in cls.model_fields if name != "address_geocode"}
+        return cls.model_validate(stored | {"address_geocode": AddressGeocode.of(row.address)})

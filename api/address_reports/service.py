@@ -1,5 +1,6 @@
 """Invalid addresses: agents report, the branch's supervisor confirms or rejects. Only a confirmation cancels the
-address's visits and takes it out of planning; two supervisors deciding at once: one wins, the other gets 409."""
+address's visits and takes it out of planning; two supervisors deciding at once: one wins, the other gets 409. A
+report the system raised resolves itself when its cause goes away; a person's report waits for the supervisor."""
 
 from typing import Any
 from uuid import UUID, uuid4
@@ -245,6 +246,35 @@ def reject_report(session: Session, user: User, report_id: UUID, data: ReportDec
     )
     session.flush()
     return report
+
+
+def resolve_report(session: Session, report: AddressReport, why: str) -> bool:
+    """The system closes a report it raised whose cause went away: the address is as it was before the report and
+    back in planning, and the feed says so. Whether the report was still pending (a supervisor may have decided)."""
+    if report.raised_by is not ReportOrigin.PRECHECK or report.problem is None:
+        raise ValueError(f"report {report.id} is {report.raised_by.value}'s: only a person may close it")
+    resolved = update_where(
+        session,
+        AddressReport,
+        [AddressReport.id == report.id, AddressReport.status == ReportStatus.PENDING],
+        {"status": ReportStatus.RESOLVED, "decided_at": utcnow(), "decision_note": why},
+    )
+    session.refresh(report)
+    if resolved != 1:
+        return False
+    address = session.get_one(Address, report.address_id)
+    address.validity, address.invalid_reason, address.invalid_note = report.previous_validity, None, ""
+    findings_service.publish(
+        session,
+        session.get_one(DebtCase, report.case_id),
+        FindingKind.ADDRESS_REPORT_RESOLVED,
+        report_id=str(report.id),
+        address_id=str(address.id),
+        problem=report.problem.value,
+        why=why,
+    )
+    session.flush()
+    return True
 
 
 def _decide(session: Session, user: User, report_id: UUID, status: ReportStatus, note: str) -> AddressReport:

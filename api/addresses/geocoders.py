@@ -1,6 +1,7 @@
 """Geocoders: an address's text to candidate WGS-84 points, from AMap (高德) or a Nominatim server, each behind one
 rate limiter shared by every thread that uses it, and retried on failures that may pass (5xx, timeouts)."""
 
+import hashlib
 import threading
 import time
 import unicodedata
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self
 
 import geocoordinates_ffi
 import httpx2
@@ -17,7 +18,7 @@ import tenacity
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.addresses.grades import Precision
+from api.addresses.grades import GeocodeOutcome, Precision
 from api.addresses.models import GeocoderPace
 from api.config import GeocodingSettings
 from api.db import upsert, utcnow, writing
@@ -38,33 +39,48 @@ class Candidate:
 
 
 class GeocoderError(Exception):
-    """A provider gave no answer; `provider` names it."""
+    """A provider gave no answer; `provider` names it, `outcome` says why in a code, `detail` in its words."""
+
+    outcome: ClassVar[GeocodeOutcome] = GeocodeOutcome.PROVIDER_ERROR
 
     def __init__(self, provider: str, detail: str) -> None:
         super().__init__(f"{provider}: {detail}")
-        self.provider = provider
+        self.provider, self.detail = provider, detail
 
 
 class GeocoderUnavailable(GeocoderError):
     """Server errors, timeouts or connection failures, still there after the retries."""
 
+    outcome = GeocodeOutcome.OUTAGE
+
 
 class GeocoderThrottled(GeocoderUnavailable):
     """The provider refused a query for going over its queries a second: asked again after a pause, like an outage."""
+
+    outcome = GeocodeOutcome.RATE_LIMITED
 
 
 class GeocoderQuotaExceeded(GeocoderError):
     """A daily or plan limit of the provider: wait, do not retry now."""
 
+    outcome = GeocodeOutcome.QUOTA_EXHAUSTED
+
 
 class GeocoderRefused(GeocoderError):
     """The provider will not serve this key or client (bad, expired or unauthorised key)."""
+
+    outcome = GeocodeOutcome.KEY_REFUSED
 
 
 def normalise(text: str) -> str:
     """The cache key of an address's text: NFKC, whitespace collapsed, no trailing sentence punctuation."""
     collapsed = " ".join(unicodedata.normalize("NFKC", text).split())
     return collapsed.rstrip(_TRAILING_PUNCTUATION)
+
+
+def query_key(text: str, city: str | None) -> str:
+    """The key of a text (with its city hint) in the answers' cache."""
+    return hashlib.sha256(f"{normalise(text)}|{normalise(city or '')}".encode()).hexdigest()
 
 
 class Limiter(Protocol):

@@ -70,3 +70,35 @@ def point_trusted(source: PointSource | None, grade: AddressGrade, precision: Pr
     if source is not PointSource.GEOCODER:
         return True
     return precision is not None and trusted(grade, precision)
+
+
+class GeocodeOutcome(StrEnum):
+    """How an address's last geocoding attempt ended: placed (trusted or coarse), found nowhere, or why no provider
+    answered. A refused key and a spent quota are the admin's to fix; an outage and a refusal for speed pass."""
+
+    PLACED = "placed"  # a point planning trusts
+    COARSE_MATCH = "coarse_match"  # a point coarser than the text (a road, a district): the pre-check asks
+    NO_MATCH = "no_match"  # the providers answered and found nothing
+    OUTAGE = "outage"  # timeouts, connection failures, 5xx, a busy engine: still there after the retries
+    RATE_LIMITED = "rate_limited"  # refused for too many queries a second, still after the retries
+    KEY_REFUSED = "key_refused"  # the provider will not serve the key (invalid, expired, not for this service)
+    QUOTA_EXHAUSTED = "quota_exhausted"  # a daily or plan quota is spent
+    PROVIDER_ERROR = "provider_error"  # any other error: an answer that cannot be read, a parameter refused
+
+
+GEOCODE_WORDS = {
+    GeocodeOutcome.PLACED: "已定位 placed",
+    GeocodeOutcome.COARSE_MATCH: "定位粗略 coarse match",
+    GeocodeOutcome.NO_MATCH: "未找到 no match",
+    GeocodeOutcome.OUTAGE: "服务中断 outage",
+    GeocodeOutcome.RATE_LIMITED: "请求过频 rate limited",
+    GeocodeOutcome.KEY_REFUSED: "密钥被拒 key refused",
+    GeocodeOutcome.QUOTA_EXHAUSTED: "配额用尽 quota exhausted",
+    GeocodeOutcome.PROVIDER_ERROR: "服务出错 provider error",
+}
+ADMINS_TO_FIX = frozenset({GeocodeOutcome.KEY_REFUSED, GeocodeOutcome.QUOTA_EXHAUSTED})
+
+
+def geocode_label(outcome: GeocodeOutcome) -> str:
+    """The outcome in the branch's words with its code beside them: 密钥被拒 key refused (key_refused)."""
+    return f"{GEOCODE_WORDS[outcome]} ({outcome.value})"

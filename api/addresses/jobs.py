@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.addresses.geocoders import Geocoder
 from api.addresses.models import GeocodingDue
 from api.addresses.service import GeocodeSummary, geocode_unplaced
+from api.config import DISTRICT_RADIUS_M
 from api.db import upsert, utcnow, writing
 from api.processes import gone, owner, renewing
 
@@ -44,9 +45,16 @@ class _Stopping(Exception):
 class BackgroundGeocoding:
     """The thread that runs the passes asked for, in this process, under leases."""
 
-    def __init__(self, sessions: sessionmaker[Session], geocoders: Sequence[Geocoder]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        geocoders: Sequence[Geocoder],
+        *,
+        district_radius_m: float = DISTRICT_RADIUS_M,
+    ) -> None:
         self._sessions = sessions
         self._geocoders = list(geocoders)
+        self._district_radius_m = district_radius_m
         self._worker = owner()
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
@@ -128,7 +136,13 @@ class BackgroundGeocoding:
 
         try:
             with renewing(renew, RENEW_EVERY_S, f"the lease of the geocoding pass of branch {branch_id}"):
-                summary = geocode_unplaced(self._sessions, self._geocoders, branch_id=branch_id, progress=stopping)
+                summary = geocode_unplaced(
+                    self._sessions,
+                    self._geocoders,
+                    branch_id=branch_id,
+                    progress=stopping,
+                    district_radius_m=self._district_radius_m,
+                )
         except _Stopping:
             self._release(branch_id)
             return
@@ -144,8 +158,10 @@ class BackgroundGeocoding:
         if not ended.rowcount:  # type: ignore[attr-defined]
             self._release(branch_id)
         log.info(
-            "geocoded %d addresses of branch %s: %d trusted, %d untrusted, %d not found, %d failed",
+            "geocoded %d addresses of branch %s: %d trusted, %d untrusted, %d not found, %d failed (%s); "
+            "%d reports resolved by the system",
             summary.addresses, branch_id, summary.trusted, summary.untrusted, summary.not_found, summary.failed,
+            ", ".join(f"{outcome} {count}" for outcome, count in sorted(summary.by_outcome.items())), summary.resolved,
         )  # fmt: skip
 
     def _release(self, branch_id: UUID) -> None:

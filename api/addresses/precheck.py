@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 from api.address_reports import service as reports_service
 from api.address_reports.models import AddressProblem, AddressReport, ReportOrigin, ReportStatus
 from api.addresses.districts import district_centre
-from api.addresses.geocoders import normalise
+from api.addresses.geocoders import normalise, query_key
 from api.addresses.grades import FINEST_FIRST, PERSON_SET, AddressGrade, PointSource, point_trusted
 from api.addresses.models import GeocodeAnswer
-from api.addresses.service import query_key
 from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
@@ -108,6 +107,29 @@ def _due(session: Session, branch_id: UUID, work_date: date) -> list[Address]:
         .where(VisitRequest.status.in_((VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED)))
     )
     return list(session.scalars(select(Address).where(Address.id.in_(due)).order_by(Address.id)))
+
+
+CURABLE = frozenset({AddressProblem.NO_POINT})  # what a geocoder's later point can take away
+_RESOLVED = (
+    "系统自动解决：后续地理编码已定位到门址 resolved by the system: a later geocoding pass placed it at door level"
+)
+
+
+def resolve_cured(session: Session, address: Address, district_radius_m: float) -> bool:
+    """Resolve the pre-check's open report on the address whose cause a geocoder's new point took away: only when
+    the address now has no problem at all (a point planning trusts, near its district). Whether one was resolved."""
+    report = session.scalar(
+        select(AddressReport).where(
+            AddressReport.address_id == address.id,
+            AddressReport.status == ReportStatus.PENDING,
+            AddressReport.raised_by == ReportOrigin.PRECHECK,
+            AddressReport.problem.in_(CURABLE),
+        )
+    )
+    if report is None or _problems(address, district_radius_m, shared=False):
+        return False
+    how = f" ({address.point_precision}, {address.point_provider})" if address.point_precision else ""
+    return reports_service.resolve_report(session, report, _RESOLVED + how)
 
 
 def _problems(address: Address, district_radius_m: float, shared: bool) -> list[AddressProblem]:

@@ -2,22 +2,37 @@
 never replaced by a geocoder's, and no provider is asked while a database transaction is open (on SQLite it would
 hold the one write lock through the network's delays)."""
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.addresses.geocoders import Candidate, Geocoder, GeocoderError, normalise
-from api.addresses.grades import FINEST_FIRST, AddressGrade, PointSource, Precision, trusted
+from api.addresses import precheck
+from api.addresses.geocoders import Candidate, Geocoder, GeocoderError, normalise, query_key
+from api.addresses.grades import (
+    ADMINS_TO_FIX,
+    FINEST_FIRST,
+    AddressGrade,
+    GeocodeOutcome,
+    PointSource,
+    Precision,
+    geocode_label,
+    trusted,
+)
 from api.addresses.models import GeocodeAnswer
+from api.branches.models import Branch
+from api.branches.service import local_today
 from api.cases import service as cases_service
 from api.cases.models import Address, AddressValidity, DebtCase
+from api.config import DISTRICT_RADIUS_M
 from api.db import utcnow
+from api.findings import service as findings_service
+from api.findings.models import Finding, FindingKind
 from api.geo import GeoPoint
 from api.users.models import User
 
@@ -31,13 +46,22 @@ def set_point(session: Session, user: User, address_id: UUID, point: GeoPoint) -
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderFailure:
+    """A provider that could not answer, why (a code) and in its own words."""
+
+    provider: str
+    outcome: GeocodeOutcome
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class Lookup:
     """What the geocoders answered for one text: the candidates of each provider asked, and how many were asked
     (not found in the cache)."""
 
     candidates: tuple[Candidate, ...]
     asked: int
-    failed: tuple[str, ...] = ()  # providers that could not answer (unavailable, quota, refused)
+    failed: tuple[ProviderFailure, ...] = ()  # providers that could not answer (unavailable, quota, refused)
 
     @property
     def best(self) -> Candidate | None:
@@ -45,9 +69,18 @@ class Lookup:
         ranked = sorted(self.candidates, key=lambda candidate: FINEST_FIRST.index(candidate.precision))
         return ranked[0] if ranked else None
 
+    def outcome(self, grade: AddressGrade) -> GeocodeOutcome:
+        """How the attempt ended for an address of this grade: its best match, or why the first provider that
+        failed did (a failure is not a "found nothing": it is asked again next time)."""
+        best = self.best
+        if best is not None:
+            return GeocodeOutcome.PLACED if trusted(grade, best.precision) else GeocodeOutcome.COARSE_MATCH
+        return self.failed[0].outcome if self.failed else GeocodeOutcome.NO_MATCH
 
-def query_key(text: str, city: str | None) -> str:
-    return hashlib.sha256(f"{normalise(text)}|{normalise(city or '')}".encode()).hexdigest()
+    @property
+    def detail(self) -> str:
+        """The failed providers' own words: "amap: INVALID_USER_KEY (infocode 10001)"."""
+        return "; ".join(f"{failure.provider}: {failure.detail}" for failure in self.failed)
 
 
 def cached_candidates(session: Session, provider: str, text: str, city: str | None) -> list[Candidate] | None:
@@ -63,7 +96,7 @@ def look_up(sessions: sessionmaker[Session], geocoders: Sequence[Geocoder], text
     answers asked for are cached, an empty one too. A provider that fails is skipped (and not cached)."""
     found: list[Candidate] = []
     asked = 0
-    failed: list[str] = []
+    failed: list[ProviderFailure] = []
     if not normalise(text):  # nothing a provider could look up (and AMap would answer INVALID_PARAMS each time)
         return Lookup((), 0)
     for geocoder in geocoders:
@@ -72,8 +105,8 @@ def look_up(sessions: sessionmaker[Session], geocoders: Sequence[Geocoder], text
         if candidates is None:
             try:
                 candidates = geocoder.geocode(text, city=city)
-            except GeocoderError:
-                failed.append(geocoder.name)
+            except GeocoderError as error:
+                failed.append(ProviderFailure(geocoder.name, error.outcome, error.detail))
                 continue
             asked += 1
             _remember(sessions, geocoder.name, text, city, candidates)
@@ -109,14 +142,29 @@ class GeocodeSummary:
     not_found: int = 0
     failed: int = 0  # no provider could answer (kept for the next pass)
     asked: int = 0  # providers' answers asked for (the rest came from the cache)
+    resolved: int = 0  # the pre-check's reports that the new points took the cause of (resolved by the system)
+    by_outcome: Counter[str] = field(default_factory=Counter)  # GeocodeOutcome values: why, for failures
     by_grade: Counter[str] = field(default_factory=Counter)
     by_precision: Counter[str] = field(default_factory=Counter)
+    # (branch, provider, outcome) of a refused key or a spent quota: the addresses, and the provider's words
+    refusals: dict[tuple[UUID, str, GeocodeOutcome], tuple[int, str]] = field(default_factory=dict)
+
+    def count(self, branch_id: UUID, lookup: Lookup, grade: AddressGrade) -> None:
+        """Count one address's attempt."""
+        self.addresses += 1
+        self.asked += lookup.asked
+        self.by_grade[grade.value] += 1
+        self.by_outcome[lookup.outcome(grade).value] += 1
+        for failure in lookup.failed:
+            if failure.outcome in ADMINS_TO_FIX:
+                key = (branch_id, failure.provider, failure.outcome)
+                self.refusals[key] = (self.refusals.get(key, (0, ""))[0] + 1, failure.detail)
 
 
-def unplaced(branch_id: UUID | None) -> Select[tuple[UUID, str, AddressGrade, dict[str, Any]]]:
-    """The addresses without a point that may still be visited, oldest first: id, text, grade and parts."""
+def unplaced(branch_id: UUID | None) -> Select[tuple[UUID, UUID, str, AddressGrade, dict[str, Any]]]:
+    """The addresses without a point that may still be visited, oldest first: id, branch, text, grade and parts."""
     query = (
-        select(Address.id, Address.raw_text, Address.grade, Address.parts)
+        select(Address.id, DebtCase.branch_id, Address.raw_text, Address.grade, Address.parts)
         .join(DebtCase, DebtCase.id == Address.case_id)
         .where(Address.point.is_(None), Address.validity != AddressValidity.CONFIRMED_INVALID)
         .order_by(Address.created_at, Address.id)
@@ -131,38 +179,77 @@ def geocode_unplaced(
     branch_id: UUID | None = None,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    district_radius_m: float = DISTRICT_RADIUS_M,
 ) -> GeocodeSummary:
     """Geocode the addresses that have no point (of a branch, at most `limit`): each gets the best match, which
-    planning trusts only if it is as precise as the text. Progress is called with (done, total)."""
+    planning trusts only if it is as precise as the text, and keeps how its attempt ended. A report the pre-check
+    raised for want of a point resolves itself when the new point leaves the address with no problem; a refused key
+    or a spent quota is one finding for the branch. Progress is called with (done, total)."""
     with sessions() as session:
         rows = session.execute(unplaced(branch_id).limit(limit)).all()
     summary = GeocodeSummary()
-    for done, (address_id, text, grade, parts) in enumerate(rows, start=1):
+    for done, (address_id, address_branch_id, text, grade, parts) in enumerate(rows, start=1):
         lookup = look_up(sessions, geocoders, text, parts.get("city"))
-        summary.addresses += 1
-        summary.asked += lookup.asked
-        summary.by_grade[grade.value] += 1
+        summary.count(address_branch_id, lookup, grade)
         best = lookup.best
         if best is None:
             summary.failed += bool(lookup.failed)
             summary.not_found += not lookup.failed
-        elif _place(sessions, address_id, text, best):
-            summary.by_precision[best.precision.value] += 1
-            if trusted(grade, best.precision):
-                summary.trusted += 1
-            else:
-                summary.untrusted += 1
+        with sessions.begin() as session:
+            address = session.get_one(Address, address_id)
+            if address.point is None and address.raw_text == text:  # else placed meanwhile, or its text changed
+                _attempted(address, lookup, grade)
+                if best is not None:
+                    summary.resolved += _place(session, summary, address, best, district_radius_m)
         if progress is not None:
             progress(done, len(rows))
+    if summary.refusals:
+        with sessions.begin() as session:
+            report_refusals(session, summary.refusals)
     return summary
 
 
-def _place(sessions: sessionmaker[Session], address_id: UUID, text: str, best: Candidate) -> bool:
-    """Set the geocoder's point, unless the address got one meanwhile or its text changed."""
-    with sessions.begin() as session:
-        address = session.get_one(Address, address_id)
-        if address.point is not None or address.raw_text != text:
-            return False
-        point = GeoPoint(lat=best.lat, lon=best.lon).to_wkt()
-        address.place(point, PointSource.GEOCODER, precision=best.precision, provider=best.provider)
-        return True
+def _place(
+    session: Session, summary: GeocodeSummary, address: Address, best: Candidate, district_radius_m: float
+) -> bool:
+    """Set the geocoder's point; whether it resolved the pre-check's report of the address."""
+    point = GeoPoint(lat=best.lat, lon=best.lon).to_wkt()
+    address.place(point, PointSource.GEOCODER, precision=best.precision, provider=best.provider)
+    summary.by_precision[best.precision.value] += 1
+    if not trusted(address.grade, best.precision):
+        summary.untrusted += 1
+        return False
+    summary.trusted += 1
+    session.flush()
+    return precheck.resolve_cured(session, address, district_radius_m)
+
+
+def _attempted(address: Address, lookup: Lookup, grade: AddressGrade) -> None:
+    address.geocode_outcome, address.geocode_detail = lookup.outcome(grade), lookup.detail
+    address.geocoded_at = utcnow()
+
+
+def report_refusals(session: Session, refusals: dict[tuple[UUID, str, GeocodeOutcome], tuple[int, str]]) -> None:
+    """One finding for each branch, provider and reason (a refused key, a spent quota) not told already today, at
+    the branch: the admin fixes the key or the plan; the addresses are asked again at the next pass."""
+    for (branch_id, provider, outcome), (addresses, detail) in refusals.items():
+        today = local_today(session.get_one(Branch, branch_id))
+        told = session.scalars(
+            select(Finding.payload).where(
+                Finding.branch_id == branch_id,
+                Finding.kind == FindingKind.GEOCODER_REFUSED,
+                Finding.created_at >= utcnow() - timedelta(days=2),
+            )
+        )
+        key = {"provider": provider, "reason": outcome.value, "local_date": today.isoformat()}
+        if any(key.items() <= payload.items() for payload in told):
+            continue
+        findings_service.publish_for_branch(
+            session,
+            branch_id,
+            FindingKind.GEOCODER_REFUSED,
+            **key,
+            label=geocode_label(outcome),
+            detail=detail,
+            addresses=addresses,
+        )

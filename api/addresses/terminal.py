@@ -8,6 +8,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.addresses.geocoders import configured_geocoders
+from api.addresses.grades import GeocodeOutcome, geocode_label
 from api.addresses.precheck import PrecheckSummary, check_day
 from api.addresses.service import GeocodeSummary, geocode_unplaced
 from api.branches.service import local_today
@@ -36,11 +37,25 @@ def geocode_in_terminal(
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            summary = geocode_unplaced(sessions, geocoders, branch_id=branch_id, limit=limit, progress=advance)
+            summary = geocode_unplaced(
+                sessions,
+                geocoders,
+                branch_id=branch_id,
+                limit=limit,
+                progress=advance,
+                district_radius_m=settings.planning.precheck_district_radius_m,
+            )
     finally:
         for geocoder in geocoders:
             geocoder.close()
     console.print(_geocode_table(summary))
+    for (_, provider, outcome), (addresses, detail) in sorted(summary.refusals.items(), key=str):
+        console.print(
+            f"{provider}: {detail} — {geocode_label(outcome)}, {addresses} addresses: the admin must fix the key or "
+            "the plan (a finding was raised for the branch)",
+            markup=False,
+            soft_wrap=True,
+        )
     return summary
 
 
@@ -55,6 +70,9 @@ def _geocode_table(summary: GeocodeSummary) -> Table:
         ("no provider answered (retried next time)", summary.failed),
     ):
         table.add_row(name, str(count))
+    for outcome, count in sorted(summary.by_outcome.items()):
+        table.add_row(geocode_label(GeocodeOutcome(outcome)), str(count))
+    table.add_row("系统自动解决的预检报告 pre-check reports resolved by the system", str(summary.resolved))
     for grade, count in sorted(summary.by_grade.items()):
         table.add_row(f"grade {grade}", str(count))
     for precision, count in sorted(summary.by_precision.items()):

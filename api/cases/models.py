@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym, validates
 
-from api.addresses.grades import AddressGrade, PointSource, Precision
+from api.addresses.grades import AddressGrade, GeocodeOutcome, PointSource, Precision
 from api.addresses.grading import describe
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
@@ -169,6 +169,10 @@ class Address(Base):
     point_accuracy_m: Mapped[float | None] = mapped_column(Double())  # the check-ins' accuracy, for a door point
     point_set_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     point_set_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    # the last geocoding attempt: how it ended, the providers' own words, when
+    geocode_outcome: Mapped[GeocodeOutcome | None] = mapped_column(enum_column_type(GeocodeOutcome, "geocode_outcome"))
+    geocode_detail: Mapped[str] = mapped_column(Text(), default="", server_default="")
+    geocoded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     source: Mapped[ContactSource] = mapped_column(enum_column_type(ContactSource, "address_source"))
     validity: Mapped[AddressValidity] = mapped_column(
         enum_column_type(AddressValidity, "address_validity"), default=AddressValidity.UNVERIFIED

@@ -6,7 +6,14 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, Strict, WithJsonSchema
 
-from api.addresses.grades import AddressGrade, PointSource, Precision, point_trusted
+from api.addresses.grades import (
+    AddressGrade,
+    GeocodeOutcome,
+    PointSource,
+    Precision,
+    geocode_label,
+    point_trusted,
+)
 from api.cases.models import (
     Address,
     AddressKind,
@@ -282,6 +289,29 @@ class AddressPoint(BaseModel):
         )
 
 
+class AddressGeocode(BaseModel):
+    """How the address's last geocoding attempt ended and, when no provider answered, why."""
+
+    outcome: GeocodeOutcome = Field(
+        description="placed, coarse_match, no_match; or why no provider answered: outage, rate_limited, key_refused, "
+        "quota_exhausted, provider_error."
+    )
+    label: str = Field(description="The outcome in words with its code, e.g. 密钥被拒 key refused (key_refused).")
+    detail: str = Field(description="The providers' own words, e.g. amap: INVALID_USER_KEY (infocode 10001).")
+    at: Instant
+
+    @classmethod
+    def of(cls, address: Address) -> "AddressGeocode | None":
+        if address.geocode_outcome is None or address.geocoded_at is None:
+            return None
+        return cls(
+            outcome=address.geocode_outcome,
+            label=geocode_label(address.geocode_outcome),
+            detail=address.geocode_detail,
+            at=address.geocoded_at,
+        )
+
+
 class AddressRead(Read):
     """An address of a case, where it is and whether it can be visited."""
 
@@ -293,6 +323,7 @@ class AddressRead(Read):
     parts: AddressParts
     point: GeoPoint | None = Field(description="Where the address is, null until geocoded.")
     point_origin: AddressPoint | None = Field(description="Where the point came from; null without a point.")
+    last_geocode: AddressGeocode | None = Field(description="The last geocoding attempt; null if never geocoded.")
     source: ContactSource
     validity: AddressValidity
     invalid_reason: InvalidReason | None
@@ -312,6 +343,7 @@ class AddressRead(Read):
             parts=AddressParts.model_validate(address.parts),
             point=GeoPoint.from_wkb(address.point),
             point_origin=AddressPoint.of(address),
+            last_geocode=AddressGeocode.of(address),
             source=address.source,
             validity=address.validity,
             invalid_reason=address.invalid_reason,

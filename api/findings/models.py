@@ -17,7 +17,8 @@ class FindingKind(StrEnum):
         (taken far from the address or outside the visit), a visit longer on site than the branch allows, a visit whose
     presence is doubtful; and, about a team rather than a case, a team out of contact or off its route, and a team's
     day changed by a new version of its sheet published while the day is under way, and a team that can no longer
-    reach all its stops."""
+    reach all its stops; a system report resolved by itself (its cause went away); and, about a branch's geocoding,
+    a provider that refused its key or whose quota is spent (for the admin, once a provider and day)."""
 
     REPAYMENT_PROMISED = "repayment_promised"
     CONTACT_FOUND = "contact_found"
@@ -33,6 +34,8 @@ class FindingKind(StrEnum):
     TEAM_OFF_ROUTE = "team_off_route"
     SHEET_CHANGED = "sheet_changed"
     TEAM_RUNNING_LATE = "team_running_late"
+    ADDRESS_REPORT_RESOLVED = "address_report_resolved"
+    GEOCODER_REFUSED = "geocoder_refused"
 
 
 # about the team's conduct, not the debtor: for the supervisor's feed and webhooks, not the phone collector's
@@ -43,16 +46,21 @@ STAFF_ONLY = frozenset(
         FindingKind.TEAM_OFF_ROUTE,
         FindingKind.SHEET_CHANGED,
         FindingKind.TEAM_RUNNING_LATE,
+        FindingKind.GEOCODER_REFUSED,
     }
 )
 
 
 class Finding(Base):
-    """One event of the findings feed, about a case or (`team_id`) a team; its `id` orders the feed and is the
-    cursor."""
+    """One event of the findings feed, about a case, (`team_id`) a team or (neither) the branch's geocoding; its
+    `id` orders the feed and is the cursor."""
 
     __tablename__ = "finding"
-    __table_args__ = (CheckConstraint("case_id IS NOT NULL OR team_id IS NOT NULL", name="about_case_or_team"),)
+    __table_args__ = (
+        CheckConstraint(
+            "case_id IS NOT NULL OR team_id IS NOT NULL OR kind = 'geocoder_refused'", name="about_case_team_or_branch"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"), index=True)

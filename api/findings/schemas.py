@@ -93,6 +93,28 @@ class AddressReportRejected(CasePayload):
     why: str = Field(description="The supervisor's reason, for the agents.")
 
 
+class AddressReportResolved(CasePayload):
+    """A report the system raised resolved itself: its cause went away (a later geocoding pass placed the address at
+    its door), so the address goes back to planning without the supervisor."""
+
+    report_id: UUID
+    address_id: UUID
+    problem: str = Field(description="The pre-check's problem that went away, e.g. no_point.")
+    why: str = Field(description="What cured it, in words.")
+
+
+class GeocoderRefused(FindingPayload):
+    """A geocoding provider refused the branch's queries for its key or its spent quota: no address it was asked
+    for got its answer, until an admin fixes the key or the plan. Raised once per provider, reason and day."""
+
+    provider: str = Field(description="The provider's name, e.g. amap, nominatim.")
+    reason: Literal["key_refused", "quota_exhausted"]
+    label: str = Field(description="The reason in words with its code, e.g. 密钥被拒 key refused (key_refused).")
+    detail: str = Field(description="The provider's own words, e.g. INVALID_USER_KEY (infocode 10001).")
+    addresses: int = Field(description="Addresses of the branch left without an answer by it in the pass.")
+    local_date: date = Field(description="The branch's date: one such finding per provider and reason a day.")
+
+
 class EvidenceFlagged(AtAVisit):
     """A photo of the visit the supervisor should look at."""
 
@@ -217,6 +239,8 @@ PAYLOADS: dict[FindingKind, type[FindingPayload]] = {
     FindingKind.TEAM_OFF_ROUTE: TeamOffRoute,
     FindingKind.SHEET_CHANGED: SheetChanged,
     FindingKind.TEAM_RUNNING_LATE: TeamRunningLate,
+    FindingKind.ADDRESS_REPORT_RESOLVED: AddressReportResolved,
+    FindingKind.GEOCODER_REFUSED: GeocoderRefused,
 }
 
 
@@ -230,7 +254,7 @@ class FindingEvent(BaseModel):
 
     id: int = Field(description="Its place in the feed (pass the last one seen as `after`); the Webhook-Id.")
     kind: FindingKind
-    case_id: UUID | None = Field(description="The case it is about; null for a finding about a team.")
+    case_id: UUID | None = Field(description="The case it is about; null for a finding about a team or a branch.")
     team_id: UUID | None = Field(description="The team it is about, for findings from tracks; else null.")
     payload: FindingPayload
     created_at: Instant

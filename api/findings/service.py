@@ -1,6 +1,7 @@
 """The findings feed: what visits learn, in order, for the supervisor of the branch and the case's phone collector."""
 
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -30,6 +31,15 @@ def publish_for_team(session: Session, team: Team, kind: FindingKind, **payload:
     """Add a finding about a team's day (from its tracks) to the branch's feed, in the caller's transaction."""
     stored = payload_of(kind, payload | {"team_id": team.id, "team_name": team.name, "work_date": team.work_date})
     finding = Finding(branch_id=team.branch_id, team_id=team.id, kind=kind, payload=stored)
+    session.add(finding)
+    session.flush()
+    queue_finding(session, finding)
+    return finding
+
+
+def publish_for_branch(session: Session, branch_id: UUID, kind: FindingKind, **payload: Any) -> Finding:
+    """Add a finding about the branch itself (its geocoding) to its feed, in the caller's transaction."""
+    finding = Finding(branch_id=branch_id, kind=kind, payload=payload_of(kind, payload))
     session.add(finding)
     session.flush()
     queue_finding(session, finding)

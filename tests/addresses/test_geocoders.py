@@ -32,7 +32,7 @@ from api.addresses.geocoders import (
     gcj02_to_wgs84,
     normalise,
 )
-from api.addresses.grades import Precision
+from api.addresses.grades import GeocodeOutcome, Precision
 from api.config import GeocodingSettings
 
 # (WGS-84 lat, lon, GCJ-02 lat, lon): Shanghai, Shenzhen, Beijing, the reference pairs of eviltransform's tests
@@ -325,6 +325,33 @@ def test_amap_bad_parameters_are_a_plain_error(amap: AMapGeocoder, provider: Loo
 
     assert type(raised.value) is GeocoderError
     assert len(provider.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "outcome"),
+    [
+        (amap_failure("INVALID_USER_KEY", "10001"), GeocodeOutcome.KEY_REFUSED),
+        (amap_failure("USERKEY_PLAT_NOMATCH", "10009"), GeocodeOutcome.KEY_REFUSED),
+        (amap_failure("USER_KEY_RECYCLED", "10013"), GeocodeOutcome.KEY_REFUSED),
+        (amap_failure("DAILY_QUERY_OVER_LIMIT", "10003"), GeocodeOutcome.QUOTA_EXHAUSTED),
+        (amap_failure("QUOTA_PLAN_RUN_OUT", "40000"), GeocodeOutcome.QUOTA_EXHAUSTED),
+        (amap_failure("ACCESS_TOO_FREQUENT", "10004"), GeocodeOutcome.RATE_LIMITED),
+        (amap_failure("SERVER_IS_BUSY", "10016"), GeocodeOutcome.OUTAGE),
+        (Reply({"message": "bad gateway"}, status=502), GeocodeOutcome.OUTAGE),
+        (amap_failure("INVALID_PARAMS", "20000"), GeocodeOutcome.PROVIDER_ERROR),
+    ],
+)
+def test_amap_failures_say_why_in_a_machine_code_and_the_providers_words(
+    amap: AMapGeocoder, provider: LoopbackProvider, reply: Reply, outcome: GeocodeOutcome
+) -> None:
+    """Issue 31: an outage, a refused key and a spent quota all read "failed"."""
+    provider.answer(reply)
+
+    with pytest.raises(GeocoderError) as raised:
+        amap.geocode("北京市朝阳区阜通东大街6号")
+
+    assert raised.value.outcome is outcome
+    assert raised.value.detail in str(raised.value) and raised.value.detail
 
 
 def test_amap_engine_failure_is_retried(amap: AMapGeocoder, provider: LoopbackProvider) -> None:

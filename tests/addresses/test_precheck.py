@@ -8,13 +8,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.address_reports import service as reports_service
+from api.address_reports.models import AddressReport, ReportOrigin
+from api.addresses.geocoders import GeocoderUnavailable
 from api.addresses.grades import PointSource, Precision
 from api.addresses.models import GeocodeAnswer
-from api.addresses.service import query_key
+from api.addresses.service import geocode_unplaced, query_key
 from api.audit.models import AuditEvent
-from api.cases.models import Address, AddressValidity
+from api.cases.models import Address, AddressValidity, InvalidReason
 from api.geo import GeoPoint
 from api.users.models import Role, User
+from tests.addresses.test_geocoding import Scripted, _match
 from tests.factories import (
     PEOPLES_SQUARE,
     auth_headers,
@@ -240,3 +244,85 @@ def test_a_supervisor_places_an_address_and_planning_trusts_it(client: TestClien
     ).all()
     last = audited[-1]
     assert last.actor_id == evening.supervisor.id and last.changes["point_source"] == ["geocoder", "supervisor"]
+
+
+def test_no_point_reports_of_an_outage_resolve_themselves_when_a_later_pass_places_the_addresses(
+    client: TestClient, session: Session, app: Any
+) -> None:
+    """Issue 31: addresses reported `no_point` during an outage stayed reported after a later pass gave them trusted
+    door points (20 of 20), each needing a manual reject."""
+    sessions = app.state.sessionmaker
+    branch = make_branch(session)
+    supervisor, agent = make_user(session, Role.SUPERVISOR, branch), make_user(session, Role.AGENT, branch)
+    texts = [f"上海市黄浦区南京东路{n}号{n}室" for n in range(101, 122)]
+    addresses = []
+    for text in texts:
+        address = make_address(session, make_case(session, branch), point=None, raw_text=text)
+        make_visit_request(session, address)
+        addresses.append(address)
+    by_agent = addresses.pop()
+    agents_report = reports_service.raise_report(
+        session, by_agent, ReportOrigin.AGENT, InvalidReason.NONEXISTENT, "门牌不存在", reported_by_id=agent.id
+    )
+    session.commit()
+    outage = Scripted("amap", {text: GeocoderUnavailable("amap", "ConnectTimeout") for text in texts})
+    geocode_unplaced(sessions, [outage])
+    raised = client.post(
+        "/address-prechecks", json={"work_date": tomorrow(branch).isoformat()}, headers=auth_headers(supervisor)
+    ).json()
+    assert raised["reports_raised"] == {"no_point": 20}
+    door = {text: [_match("amap", Precision.DOOR, 31.2300 + n * 0.0003, 121.4700)] for n, text in enumerate(texts)}
+
+    summary = geocode_unplaced(sessions, [Scripted("amap", door)])
+
+    assert summary.trusted == 21 and summary.resolved == 20
+    headers = auth_headers(supervisor)
+    pending = client.get("/invalid-address-reports", params={"status": "pending"}, headers=headers).json()["items"]
+    assert [row["id"] for row in pending] == [str(agents_report.id)]  # an agent's report is the supervisor's call
+    resolved = client.get("/invalid-address-reports", params={"status": "resolved"}, headers=headers).json()["items"]
+    assert sorted(row["id"] for row in resolved) == sorted(raised["report_ids"])
+    for row in resolved:
+        assert (row["resolved_by"], row["decided_by_id"], row["decided_at"] is not None) == ("system", None, True)
+        assert "a later geocoding pass placed it at door level" in row["decision_note"]
+        assert "系统" in row["decision_note"]
+    session.expire_all()
+    validity = {session.get_one(Address, address.id).validity for address in addresses}
+    assert validity == {AddressValidity.UNVERIFIED}  # plannable again
+    assert session.get_one(Address, by_agent.id).validity is AddressValidity.REPORTED_INVALID
+    audited = session.scalars(
+        select(AuditEvent).where(AuditEvent.entity == "address_report", AuditEvent.action == "update")
+    ).all()
+    assert sorted(event.entity_id for event in audited if event.changes.get("status") == "resolved") == sorted(
+        raised["report_ids"]
+    )
+    assert session.scalar(select(AddressReport).where(AddressReport.id == agents_report.id)).status.value == "pending"
+    again = client.post(
+        "/address-prechecks", json={"work_date": tomorrow(branch).isoformat()}, headers=auth_headers(supervisor)
+    ).json()
+    assert again["reports_raised"] == {} and again["already_waiting"] == 1
+
+
+def test_a_no_point_report_stays_when_the_later_point_is_not_one_planning_trusts(
+    client: TestClient, session: Session, app: Any
+) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    road, far = "上海市黄浦区福州路301号2室", "上海市黄浦区福州路303号2室"
+    for text in (road, far):
+        make_visit_request(session, make_address(session, make_case(session, branch), point=None, raw_text=text))
+    raised = client.post(
+        "/address-prechecks", json={"work_date": tomorrow(branch).isoformat()}, headers=auth_headers(supervisor)
+    ).json()
+    assert raised["reports_raised"] == {"no_point": 2}
+    later = Scripted(
+        "amap",
+        {road: [_match("amap", Precision.ROAD)], far: [_match("amap", Precision.DOOR, BEIJING.lat, BEIJING.lon)]},
+    )
+
+    summary = geocode_unplaced(app.state.sessionmaker, [later])
+
+    assert summary.resolved == 0
+    pending = client.get(
+        "/invalid-address-reports", params={"status": "pending"}, headers=auth_headers(supervisor)
+    ).json()["items"]
+    assert len(pending) == 2
