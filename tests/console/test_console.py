@@ -10,13 +10,20 @@ from zoneinfo import ZoneInfo
 import httpx2 as httpx
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import update
+from sqlalchemy import select, update
 from time_machine import TimeMachineFixture
 
+from api.addresses.geocoders import GeocoderRefused, GeocoderUnavailable
+from api.addresses.grades import Precision
+from api.addresses.service import geocode_unplaced
+from api.branches.models import Branch
 from api.cases.models import DebtCase
 from api.demo import seed_demo
+from api.users.models import User
+from tests.addresses.test_geocoding import Scripted, _match
 from tests.console.conftest import Console, Live, wait_until
 from tests.evidence.samples import jpeg_bytes, wav_bytes
+from tests.factories import make_address, make_case, make_visit_request, tomorrow
 from tests.test_demo_day import METRES_PER_DEGREE, _outcome_body
 from tests.test_visits import CHECKLIST
 
@@ -250,6 +257,38 @@ def test_confirming_an_invalid_address_cancels_its_stop(console: Console, live: 
     page.dispatch_event("input[name=work_date]", "change")
     expect(page.locator("#day-map .fv-stop.fv-state-cancelled")).to_have_count(1)
     console.screenshot("day-map-cancelled")
+    assert console.problems == []
+
+
+def test_the_queue_says_why_geocoding_failed_and_which_reports_resolved_themselves(
+    console: Console, live: Live
+) -> None:
+    _seeded(live)
+    sessions = live.app.state.sessionmaker
+    refused, outage = "上海市黄浦区汉口路12号2室", "上海市黄浦区汉口路10号1室"
+    with sessions() as session:
+        supervisor = session.scalars(select(User).where(User.username == "supervisor")).one()
+        branch = session.get_one(Branch, supervisor.branch_id)
+        for text in (refused, outage):
+            make_visit_request(session, make_address(session, make_case(session, branch), point=None, raw_text=text))
+        day = tomorrow(branch).isoformat()
+    key = GeocoderRefused("amap", "INVALID_USER_KEY (infocode 10001)")
+    geocode_unplaced(sessions, [Scripted("amap", {refused: key, outage: GeocoderUnavailable("amap", "ReadTimeout")})])
+    assert live.call("supervisor", "POST", "/address-prechecks", json={"work_date": day}).status_code == 200
+    geocode_unplaced(sessions, [Scripted("amap", {refused: key, outage: [_match("amap", Precision.DOOR)]})])
+    page = console.page
+    console.log_in("supervisor")
+
+    console.go("addresses")
+
+    waiting = page.locator("#report-list li", has_text="密钥被拒 (key_refused)")
+    expect(waiting).to_have_count(1)
+    expect(waiting).to_contain_text("INVALID_USER_KEY (infocode 10001)")
+    resolved = page.locator("#resolved-list li[data-resolved-by='system']")
+    expect(resolved).to_have_count(1)
+    expect(resolved).to_contain_text("系统 (system)")
+    expect(resolved).to_contain_text("无法定位 (no_point)")
+    console.screenshot("address-queue-geocoding")
     assert console.problems == []
 
 

@@ -1,5 +1,6 @@
-// The address queue: pending reports (from agents, the evening pre-check, outcomes) with their reason, the
-// address on a map and the visit's photos; confirm or reject with a reason; drag a wrong point and save it.
+// The address queue: pending reports (from agents, the evening pre-check, outcomes) with their reason and why the
+// address's geocoding failed, the address on a map and the visit's photos; confirm or reject with a reason; drag a
+// wrong point and save it. Below, the system's reports that resolved themselves (a later pass placed the address).
 
 import { api, allPages } from "./api.js";
 import { facts, fill, h, showError, toast } from "./dom.js";
@@ -9,10 +10,12 @@ import { photoStrip } from "./visits.js";
 
 export async function addressesView(view, { context }) {
   const list = h("ul", { class: "report-list", id: "report-list" });
+  const resolvedList = h("ul", { class: "report-list", id: "resolved-list" });
   const detail = h("section", { class: "report-detail", id: "report-detail" });
   const mapBox = h("div", { class: "map small-map", id: "address-map" });
   fill(view, h("div", { class: "split" },
-    h("aside", { class: "side" }, h("h3", { text: t("reports") }), list),
+    h("aside", { class: "side" }, h("h3", { text: t("reports") }), list,
+      h("h3", { text: t("resolved_by_system") }), resolvedList),
     h("div", { class: "main-column" }, mapBox, detail)));
   const office = context.branch?.office;
   const map = makeMap(mapBox, office ? [office.lat, office.lon] : undefined, 13);
@@ -22,6 +25,7 @@ export async function addressesView(view, { context }) {
   async function load(selectId) {
     reports = await allPages("/invalid-address-reports", { status: "pending" }, (items) => renderList(items));
     renderList(reports);
+    renderResolved((await api.get("/invalid-address-reports?status=resolved&limit=20")).items);
     const chosen = reports.find((report) => report.id === selectId) || reports[0];
     if (chosen) await show(chosen);
     else {
@@ -38,8 +42,18 @@ export async function addressesView(view, { context }) {
           href: "#/addresses", onclick: (event) => { event.preventDefault(); show(report).catch(showError); },
         }, h("strong", { text: t(`reason.${report.reason}`) }),
         ` · ${t(`origin.${report.raised_by}`)} · ${moment(report.created_at)}`,
-        report.note ? h("div", { class: "muted", text: report.note }) : null)))
+        report.note ? h("div", { class: "muted", text: report.note }) : null,
+        report.address_geocode ? h("div", { class: "muted geocode", text: geocodeLine(report.address_geocode) }) : null)))
       : h("li", { class: "muted", text: t("no_reports") }));
+  }
+
+  function renderResolved(items) {
+    fill(resolvedList, items.length ? items.map((report) =>
+      h("li", { dataset: { report: report.id, resolvedBy: report.resolved_by } },
+        h("strong", { text: `${t(`resolver.${report.resolved_by}`)} (${report.resolved_by})` }),
+        ` · ${t(`problem.${report.problem}`)} (${report.problem}) · ${moment(report.decided_at)}`,
+        h("div", { class: "muted", text: report.decision_note })))
+      : h("li", { class: "muted", text: t("none_resolved") }));
   }
 
   async function show(report) {
@@ -101,6 +115,7 @@ export async function addressesView(view, { context }) {
         [t("reason"), t(`reason.${report.reason}`)], [t("raised_by"), t(`origin.${report.raised_by}`)],
         [t("note"), report.note],
         [t("grade"), report.grade ?? address.grade], ["problem", report.problem ?? ""],
+        [t("geocoding"), address.last_geocode ? geocodeLine(address.last_geocode) : ""],
         [t("candidates"), report.candidates.map((c) => `${c.provider}/${c.precision} ${c.formatted}`).join("; ")],
         [t("case"), h("a", { href: `#/cases/${report.case_id}`, text: t("open_case") })],
         [t("visit"), report.visit_id ? h("a", { href: `#/visits/${report.visit_id}`, text: t("open_visit") }) : ""],
@@ -119,4 +134,10 @@ export async function addressesView(view, { context }) {
 
   await load();
   return () => disposeMap(map);
+}
+
+/** Why the address's last geocoding ended as it did: 密钥被拒 (key_refused) · amap: INVALID_USER_KEY (infocode 10001). */
+function geocodeLine(geocode) {
+  const words = `${t("geocoding")}: ${t(`geocode.${geocode.outcome}`)} (${geocode.outcome})`;
+  return geocode.detail ? `${words} · ${geocode.detail}` : words;
 }

@@ -18,6 +18,10 @@ function summary(kind, payload) {
     case "address_reported": return `${t(`reason.${payload.reason}`)} · ${t(`origin.${payload.raised_by}`)} · ${payload.note}`;
     case "address_confirmed_invalid": return t(`reason.${payload.reason}`);
     case "address_report_rejected": return payload.why;
+    case "address_report_resolved": return payload.why;
+    case "geocoder_refused":
+      return `${payload.provider}: ${t(`geocode.${payload.reason}`)} (${payload.reason}) · ${payload.detail} · `
+        + `${payload.addresses} ${t("addresses_unanswered")}`;
     case "evidence_flagged": return `${payload.purpose}: ${payload.flags.join(", ")}`;
     case "visit_overstayed": return `${Math.round(payload.on_site_s / 60)} / ${Math.round(payload.max_on_site_s / 60)} min`;
     case "presence_doubtful":
@@ -54,7 +58,7 @@ export async function findingsView(view, { context }) {
   function item(event, fresh) {
     return h("li", { class: `finding finding-${event.kind}${fresh ? " fresh" : ""}`, dataset: { id: event.id, kind: event.kind } },
       h("strong", { text: t(`finding.${event.kind}`) }), " ",
-      h("span", { class: "muted", text: `${moment(event.created_at)} · ${event.payload.case_reference ?? event.payload.team_name}` }),
+      h("span", { class: "muted", text: `${moment(event.created_at)} · ${event.payload.case_reference ?? event.payload.team_name ?? event.payload.provider}` }),
       h("div", { text: summary(event.kind, event.payload) }),
       links(event));
   }
