@@ -6,6 +6,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from api.geo import GeoPoint, distance_m
+
 
 @cache
 def _centres() -> dict[str, tuple[float, float]]:
@@ -24,3 +26,10 @@ def district_centre(parts: dict[str, Any]) -> tuple[float, float] | None:
     if not adcode or not parts.get("district"):
         return None
     return _centres().get(str(adcode)[:6])
+
+
+def far_from_district(parts: dict[str, Any], point: GeoPoint, *, radius_m: float) -> bool:
+    """Whether the point lies farther than `radius_m` from the centre of the district the address's parts name (never
+    when they name none)."""
+    centre = district_centre(parts)
+    return centre is not None and distance_m(point.lat, point.lon, *centre) > radius_m

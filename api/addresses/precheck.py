@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from api.address_reports import service as reports_service
 from api.address_reports.models import AddressProblem, AddressReport, ReportOrigin, ReportStatus
-from api.addresses.districts import district_centre
+from api.addresses.districts import far_from_district
 from api.addresses.geocoders import normalise, query_key
 from api.addresses.grades import FINEST_FIRST, PERSON_SET, AddressGrade, PointSource, point_trusted
 from api.addresses.models import GeocodeAnswer
 from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
-from api.geo import GeoPoint, distance_m
+from api.geo import GeoPoint
 from api.users.models import User
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 
@@ -146,8 +146,7 @@ def _problems(address: Address, district_radius_m: float, shared: bool) -> list[
         return [*found, AddressProblem.NO_POINT]
     if not point_trusted(address.point_source, address.grade, address.point_precision):
         found.append(AddressProblem.UNTRUSTED_MATCH)
-    centre = district_centre(address.parts)
-    if centre is not None and distance_m(point.lat, point.lon, *centre) > district_radius_m:
+    if far_from_district(address.parts, point, radius_m=district_radius_m):
         found.append(AddressProblem.FAR_FROM_DISTRICT)
     if shared:
         found.append(AddressProblem.SHARED_POINT)
