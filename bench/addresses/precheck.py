@@ -53,7 +53,7 @@ NEAR_SHARE = 0.85  # an imported point near the district's centre
 ROAD_MATCH_SHARE = 0.02  # a complete text with a geocoder's road-level point
 FAR_SHARE = 0.01  # an imported point in another city
 SHARED_SHARE = 0.01  # addresses in pairs of different debtors with one point
-JITTER_DEG = 0.02  # about 2 km
+JITTER_DEG = 0.008  # under 1.2 km: inside the district, or within its outline's margin (虹口's seat is on its edge)
 BEIJING = (39.9042, 116.4074)
 CLEAN = (AddressGrade.COMPLETE, AddressGrade.BUILDING)  # no text problem: a point problem is the one reported
 
