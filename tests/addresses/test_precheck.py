@@ -139,6 +139,27 @@ def test_debtors_in_different_rooms_of_one_building_share_its_point_without_a_re
     assert {"room_301", "room_302"}.isdisjoint(evening.queue(client))
 
 
+def test_far_from_its_district_means_outside_the_districts_outline_not_far_from_its_seat(
+    client: TestClient, session: Session
+) -> None:
+    evening = Evening(session)
+    door = dict(point_source=PointSource.GEOCODER, point_precision=Precision.DOOR, point_provider="amap")
+    lingang = GeoPoint(lat=30.90, lon=121.93)  # 51 km from 浦东's seat, by 滴水湖
+    evening._due(session, "lingang", "上海市浦东新区南汇新城镇环湖西二路888号", lingang, **door)
+    chenjia = GeoPoint(lat=31.52, lon=121.83)  # 43 km from 崇明's seat
+    evening._due(session, "chenjia", "上海市崇明区陈家镇瀛东村58号", chenjia, **door)
+    jiading = GeoPoint(lat=31.38, lon=121.25)  # 33 km from 浦东's seat
+    evening._due(session, "jiading", "上海市浦东新区银城中路722弄8号1201室", jiading, **door)
+    session.commit()
+
+    checked = evening.precheck(client)
+
+    assert checked.json()["reports_raised"]["far_from_district"] == 2
+    queue = evening.queue(client)
+    assert queue["jiading"]["problem"] == "far_from_district" and queue["far"]["problem"] == "far_from_district"
+    assert {"lingang", "chenjia"}.isdisjoint(queue)
+
+
 def test_a_rejection_with_the_right_point_sends_the_address_back_to_planning_and_is_not_asked_again(
     client: TestClient, session: Session
 ) -> None:
@@ -159,7 +180,7 @@ def test_a_rejection_with_the_right_point_sends_the_address_back_to_planning_and
     )
     rewritten = client.post(
         f"/invalid-address-reports/{queue['vague']['id']}/reject",
-        json={"note": "the collector sent the full address", "raw_text": "上海市徐汇区漕溪北路88号12室"},
+        json={"note": "the collector sent the full address", "raw_text": "上海市黄浦区人民大道200号12室"},
         headers=decide,
     )
     confirm_with_a_point = client.post(
@@ -179,7 +200,7 @@ def test_a_rejection_with_the_right_point_sends_the_address_back_to_planning_and
     vouched = session.get_one(Address, evening.addresses["untrusted"].id)
     assert vouched.point_source is PointSource.SUPERVISOR and vouched.point_set_by_id == evening.supervisor.id
     regraded = session.get_one(Address, evening.addresses["vague"].id)
-    assert regraded.grade.value == "complete" and regraded.raw_text == "上海市徐汇区漕溪北路88号12室"
+    assert regraded.grade.value == "complete" and regraded.raw_text == "上海市黄浦区人民大道200号12室"
     assert session.get_one(Address, evening.addresses["far"].id).validity is AddressValidity.REPORTED_INVALID
 
     again = evening.precheck(client)
