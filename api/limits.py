@@ -1,8 +1,11 @@
 """How much of a request body the server reads: `max_body_bytes` (1 MiB: JSON) unless the route is one of
-LARGE_BODIES, refused with 413 as problem+json before the body is read past its limit (at once when it declares
-more, else at the chunk that passes it); the idempotency middleware, which reads a POST before its route does, is
-inside this one. (FastAPI's own `max_body_size` answers in plain
-text, and is applied only once the route is found.)"""
+LARGE_BODIES, refused with 413 as problem+json before the body is read past its limit (when it declares more, or
+at the chunk that passes it); the idempotency middleware, which reads a POST before its route does, is inside this
+one. (FastAPI's own `max_body_size` answers in plain text, and is applied only once the route is found.)
+
+A refused body is not processed, but the rest of it is read and thrown away (up to DRAIN_BYTES) before the 413 is
+sent: most clients send their whole body before they read the answer, and a server that closes the connection
+with bytes still coming makes the kernel reset it, so such a client sees a reset instead of the 413."""
 
 from starlette.requests import Request
 from starlette.routing import compile_path
@@ -17,6 +20,8 @@ LARGE_BODIES = {
     ("POST", "/cases/import"): MAX_CSV_BYTES,  # a CSV file
     ("PUT", "/evidence/{evidence_id}/content"): UNLIMITED,  # streamed to the store, which stops at the declared size
 }
+# the most of a refused body read on and thrown away; past it the answer goes at once
+DRAIN_BYTES = 64 * 1024 * 1024
 _PATTERNS = [(method, compile_path(path)[0], limit) for (method, path), limit in LARGE_BODIES.items()]
 
 
@@ -40,6 +45,9 @@ class BodyLimitMiddleware:
         too_large = PayloadTooLarge(f"This endpoint takes bodies of at most {limit} bytes.", max_bytes=limit)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
+            # a client that waits for "100 Continue" sends nothing unless asked: do not ask
+            if int(declared) <= DRAIN_BYTES and request.headers.get("expect", "").lower() != "100-continue":
+                await _drain(receive, more_body=True)
             await problem_response(request, too_large)(scope, receive, send)
             return
         received, started, refused = 0, False, False
@@ -53,6 +61,7 @@ class BodyLimitMiddleware:
                     # answer now: a route's body parser would turn the exception into its own 400
                     refused = True
                     if not started:
+                        await _drain(receive, more_body=message.get("more_body", False))
                         await problem_response(request, too_large)(scope, receive, send)
                     raise too_large
             return message
@@ -69,3 +78,14 @@ class BodyLimitMiddleware:
         except PayloadTooLarge:
             if not refused:
                 raise
+
+
+async def _drain(receive: Receive, more_body: bool) -> None:
+    """Read and throw away the rest of a refused body, up to DRAIN_BYTES."""
+    drained = 0
+    while more_body and drained <= DRAIN_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":  # the client is gone
+            return
+        drained += len(message.get("body", b""))
+        more_body = message.get("more_body", False)

@@ -1,22 +1,32 @@
-"""Request bodies are refused with 413 before the server reads past the route's limit, declared or chunked, and a
-refused body changes nothing (not even an Idempotency-Key's record)."""
+"""Request bodies are refused with 413 once they pass the route's limit, declared or chunked, and a refused body
+changes nothing (not even an Idempotency-Key's record); the rest of it is read and thrown away (up to a bound) so
+that a client sending all before it reads gets the 413, not a reset."""
 
+import http.client
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from uuid import uuid4
 
 import anyio
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.cases.importer import MAX_CSV_BYTES
+from api.config import Settings
 from api.idempotency.models import IdempotencyRecord
-from api.limits import body_limit
+from api.limits import DRAIN_BYTES, body_limit
 from api.users.models import Role
 from tests.factories import auth_headers, make_user, problem_type
+from tests.test_case_import import CSV_HEADERS
+from tests.test_crash import server
 
 CHUNK = 64 * 1024
 FIFTY_MB = 50 * 1024 * 1024
+PAST_DRAIN = DRAIN_BYTES + 16 * 1024 * 1024
 
 
 def _post_streamed(
@@ -65,21 +75,36 @@ def _post_streamed(
     return sent["status"], sent["headers"], sent["body"], consumed  # type: ignore[return-value]
 
 
-def test_a_declared_50_mb_login_is_413_before_any_of_it_is_read(client: TestClient, app: FastAPI) -> None:
+def test_a_declared_50_mb_login_is_413_once_the_body_is_thrown_away(client: TestClient, app: FastAPI) -> None:
     status, headers, body, consumed = _post_streamed(app, "/auth/login", FIFTY_MB, {}, declare_length=True)
 
     assert status == 413 and headers["content-type"] == "application/problem+json"
     problem = json.loads(body)
     assert problem["type"].endswith("/payload-too-large") and problem["max_bytes"] == 1024 * 1024
+    assert consumed == FIFTY_MB  # read to its end, so that the client reading after it sent all gets the answer
+
+
+def test_a_declared_body_past_the_drain_limit_is_413_before_any_of_it_is_read(client: TestClient, app: FastAPI) -> None:
+    status, _, body, consumed = _post_streamed(app, "/auth/login", PAST_DRAIN, {}, declare_length=True)
+
+    assert status == 413 and json.loads(body)["type"].endswith("/payload-too-large")
     assert consumed == 0
 
 
-def test_a_chunked_50_mb_login_is_413_once_it_passes_the_limit(client: TestClient, app: FastAPI) -> None:
-    status, headers, body, consumed = _post_streamed(app, "/auth/login", FIFTY_MB, {}, declare_length=False)
+def test_a_declared_body_awaiting_100_continue_is_413_before_it_is_asked_for(client: TestClient, app: FastAPI) -> None:
+    status, _, _, consumed = _post_streamed(app, "/auth/login", FIFTY_MB, {"Expect": "100-continue"}, True)
+
+    assert status == 413 and consumed == 0
+
+
+def test_a_chunked_login_is_413_once_it_passes_the_limit_and_no_more_than_the_drain_is_read(
+    client: TestClient, app: FastAPI
+) -> None:
+    status, headers, body, consumed = _post_streamed(app, "/auth/login", PAST_DRAIN, {}, declare_length=False)
 
     assert status == 413 and headers["content-type"] == "application/problem+json"
     assert json.loads(body)["type"].endswith("/payload-too-large")
-    assert consumed <= 1024 * 1024 + CHUNK  # read up to the limit, not a byte of chunk further
+    assert consumed <= 1024 * 1024 + DRAIN_BYTES + 2 * CHUNK  # the limit, then at most the drain thrown away
 
 
 def test_an_idempotent_post_over_the_limit_is_413_and_leaves_no_record(
@@ -92,7 +117,7 @@ def test_an_idempotent_post_over_the_limit_is_413_and_leaves_no_record(
     status, _, body, consumed = _post_streamed(app, "/branches", 3 * 1024 * 1024, headers, declare_length=False)
 
     assert status == 413 and json.loads(body)["max_bytes"] == 1024 * 1024
-    assert consumed <= 1024 * 1024 + CHUNK
+    assert consumed == 3 * 1024 * 1024  # read to its end and thrown away
     assert session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
     # the same key then runs the request it is sent with
     retried = client.post("/branches", json={"name": "Pudong", "timezone": "Asia/Shanghai"}, headers=headers)
@@ -110,3 +135,32 @@ def test_the_large_routes_have_their_own_limits() -> None:
     assert body_limit("PUT", f"/evidence/{uuid4()}/content", 1024) > 1 << 40
     assert body_limit("POST", "/cases", 1024) == 1024
     assert body_limit("GET", "/cases/import", 1024) == 1024
+
+
+def _chunks(total: int) -> Iterator[bytes]:
+    for start in range(0, total, CHUNK):
+        yield b"x" * min(CHUNK, total - start)
+
+
+@pytest.mark.parametrize("connection", ["keep-alive", "close"])
+@pytest.mark.parametrize("declare_length", [True, False], ids=["content-length", "chunked"])
+def test_a_client_sending_an_oversized_import_to_a_real_server_reads_its_413(
+    settings: Settings, session: Session, tmp_path: Path, declare_length: bool, connection: str
+) -> None:
+    """A plain client sends its whole body, then reads the answer: the server reads the rest of a refused body
+    before it answers, else the client sees the connection reset under it (at once if it asked for it closed)."""
+    supervisor = make_user(session, Role.SUPERVISOR)
+    total = 10 * MAX_CSV_BYTES
+    headers = CSV_HEADERS | auth_headers(supervisor) | {"Connection": connection}
+    if declare_length:
+        headers["Content-Length"] = str(total)
+
+    with server(settings, tmp_path / "server.log") as (base, _):
+        client = http.client.HTTPConnection(*base.removeprefix("http://").split(":"), timeout=60)
+        client.request("POST", "/cases/import", body=_chunks(total), headers=headers, encode_chunked=not declare_length)
+        response = client.getresponse()
+        body = response.read()
+        client.close()
+
+    assert response.status == 413 and response.getheader("content-type") == "application/problem+json"
+    assert json.loads(body)["max_bytes"] == MAX_CSV_BYTES
