@@ -6,7 +6,7 @@ import sys
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 from uuid import UUID
 
 import typer
@@ -207,7 +207,12 @@ def openapi_export(
 
 @import_cli.command("cases")
 def import_cases(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8 or GB18030/GBK) or .xlsx workbook."
+        ),
+    ],
     as_user: Annotated[str, typer.Option("--as", help="Username of the supervisor or admin importing.")],
     branch_id: Annotated[
         UUID | None, typer.Option(help="Target branch (admins; others import into their own).")
@@ -215,33 +220,40 @@ def import_cases(
 ) -> None:
     """Import cases with their contacts, addresses and visit requests: all rows or none."""
     from api.addresses.jobs import ask_for_pass
+    from api.cases.case_file import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, read_case_file
     from api.cases.importer import import_cases as run_import
     from api.users.models import Role, User
 
     settings = _checked_settings()
+    media_type = XLSX_MEDIA_TYPE if file.suffix.lower() == ".xlsx" else CSV_MEDIA_TYPE
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        _fail(f"{file} is not UTF-8 text.")
+        case_file = read_case_file(file.read_bytes(), media_type)
+    except Problem as problem:
+        _fail_with(problem)
     with audited_sessions(make_engine(settings.database_url))() as session:
         actor = session.scalar(select(User).where(User.username == as_user, User.active.is_(True)))
         if actor is None or actor.role not in (Role.SUPERVISOR, Role.ADMIN):
             _fail(f"No active supervisor or admin named {as_user!r}.")
         assert actor is not None
         try:
-            summary = run_import(session, actor, branch_id, text)
+            summary = run_import(session, actor, branch_id, case_file)
         except Problem as problem:
             session.rollback()
-            typer.secho(f"{problem.title}: {problem.detail or ''}", fg=typer.colors.RED, err=True)
-            for error in problem.extensions.get("errors", []):
-                row, column = error.get("row"), error.get("column")
-                where = f"row {row}, {column}" if row else f"header, {column}" if column else "file"
-                typer.echo(f"  {where}: {error.get('detail')}", err=True)
-            raise typer.Exit(1) from None
+            _fail_with(problem)
         if settings.geocoding.on and summary.addresses_without_point:
             ask_for_pass(session, summary.branch_id)  # a running server geocodes them
         session.commit()
-    typer.echo(f"imported {summary.model_dump()}")
+    typer.echo(f"imported {summary.model_dump(mode='json')}")
+
+
+def _fail_with(problem: Problem) -> NoReturn:
+    """Print a refused import's problem and each error it lists, then exit 1."""
+    typer.secho(f"{problem.title}: {problem.detail or ''}", fg=typer.colors.RED, err=True)
+    for error in problem.extensions.get("errors", []):
+        row, column = error.get("row"), error.get("column")
+        where = f"row {row}, {column}" if row else f"header, {column}" if column else "file"
+        typer.echo(f"  {where}: {error.get('detail')}", err=True)
+    raise typer.Exit(1) from None
 
 
 @audit_cli.command("verify")

@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.cases.importer import MAX_CSV_BYTES
+from api.cases.case_file import MAX_FILE_BYTES
 from api.problems import PayloadTooLarge, problem_response
 
 UNLIMITED = 1 << 62
 # the routes that take more, each checking its size itself past this limit
 LARGE_BODIES = {
-    ("POST", "/cases/import"): MAX_CSV_BYTES,  # a CSV file
+    ("POST", "/cases/import"): MAX_FILE_BYTES,  # a CSV file or a workbook
     ("PUT", "/evidence/{evidence_id}/content"): UNLIMITED,  # streamed to the store, which stops at the declared size
 }
 # the most of a refused body read on and thrown away; past it the answer goes at once

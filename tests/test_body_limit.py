@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.cases.importer import MAX_CSV_BYTES
+from api.cases.case_file import MAX_FILE_BYTES
 from api.config import Settings
 from api.idempotency.models import IdempotencyRecord
 from api.limits import DRAIN_BYTES, body_limit
@@ -150,7 +150,7 @@ def test_a_client_sending_an_oversized_import_to_a_real_server_reads_its_413(
     """A plain client sends its whole body, then reads the answer: the server reads the rest of a refused body
     before it answers, else the client sees the connection reset under it (at once if it asked for it closed)."""
     supervisor = make_user(session, Role.SUPERVISOR)
-    total = 10 * MAX_CSV_BYTES
+    total = 10 * MAX_FILE_BYTES
     headers = CSV_HEADERS | auth_headers(supervisor) | {"Connection": connection}
     if declare_length:
         headers["Content-Length"] = str(total)
@@ -163,4 +163,4 @@ def test_a_client_sending_an_oversized_import_to_a_real_server_reads_its_413(
         client.close()
 
     assert response.status == 413 and response.getheader("content-type") == "application/problem+json"
-    assert json.loads(body)["max_bytes"] == MAX_CSV_BYTES
+    assert json.loads(body)["max_bytes"] == MAX_FILE_BYTES

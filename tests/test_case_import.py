@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
-from api.cases.importer import MAX_CSV_BYTES, CsvRejected, import_cases
+from api.cases.case_file import MAX_FILE_BYTES, CsvRejected, read_case_file
+from api.cases.importer import import_cases
 from api.cases.models import Address, ContactKind, ContactSource, DebtCase, DebtorContact, OverdueBucket
 from api.geo import GeoPoint
 from api.users.models import Role, User
@@ -123,6 +124,7 @@ def test_a_good_file_imports_every_case_contact_address_and_visit_request(client
 
     assert response.status_code == 201, response.text
     assert response.json() == {
+        "file_format": "csv-utf-8",
         "branch_id": str(branch.id),
         "cases": 2,
         "contacts": 3,
@@ -292,33 +294,33 @@ def test_a_file_over_5_mib_is_413_and_writes_nothing(client: TestClient, session
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
     text = to_csv([row()])
-    huge = text + "\r\n" * ((MAX_CSV_BYTES - len(text.encode())) // 2 + 1)
+    huge = text + "\r\n" * ((MAX_FILE_BYTES - len(text.encode())) // 2 + 1)
 
     response = post_csv(client, supervisor, huge)
     chunked = client.post(
         "/cases/import", content=iter([huge.encode()]), headers=CSV_HEADERS | auth_headers(supervisor)
     )
 
-    assert len(huge.encode()) > MAX_CSV_BYTES
+    assert len(huge.encode()) > MAX_FILE_BYTES
     for refused in (response, chunked):
         assert refused.status_code == 413
         assert problem_type(refused) == "payload-too-large"
     assert counts(session) == (0, 0, 0, 0)
-    at_the_limit = huge.encode()[:MAX_CSV_BYTES]  # the same rows, then fewer blank lines (which are skipped)
+    at_the_limit = huge.encode()[:MAX_FILE_BYTES]  # the same rows, then fewer blank lines (which are skipped)
     assert post_csv(client, supervisor, at_the_limit).status_code == 201
 
 
-def test_a_file_that_is_not_utf8_is_422(client: TestClient, session: Session) -> None:
+def test_a_file_not_in_the_charset_it_declares_is_422(client: TestClient, session: Session) -> None:
     supervisor = make_user(session, Role.SUPERVISOR)
 
-    response = post_csv(client, supervisor, to_csv([row()]).encode("gbk"))
+    response = post_csv(client, supervisor, to_csv([row()]).encode("gbk"))  # labelled utf-8
 
     assert response.status_code == 422
-    assert problem_type(response) == "csv-not-utf-8"
+    assert problem_type(response) == "csv-encoding-not-accepted"
     assert counts(session) == (0, 0, 0, 0)
 
 
-def test_only_text_csv_is_accepted(client: TestClient, session: Session) -> None:
+def test_only_text_csv_and_xlsx_are_accepted(client: TestClient, session: Session) -> None:
     supervisor = make_user(session, Role.SUPERVISOR)
 
     response = client.post(
@@ -370,12 +372,13 @@ def test_import_cases_is_callable_without_http(session: Session) -> None:
     branch = make_branch(session)
     supervisor = make_user(session, Role.SUPERVISOR, branch)
 
-    summary = import_cases(session, supervisor, None, to_csv([row()]))
+    summary = import_cases(session, supervisor, None, read_case_file(to_csv([row()]).encode()))
     session.commit()
     with pytest.raises(CsvRejected) as refused:
-        import_cases(session, supervisor, None, to_csv([row()]))
+        import_cases(session, supervisor, None, read_case_file(to_csv([row()]).encode()))
 
     assert summary.model_dump(mode="json") == {
+        "file_format": "csv-utf-8",
         "branch_id": str(branch.id),
         "cases": 1,
         "contacts": 0,

@@ -1,4 +1,4 @@
-"""The `fieldvisit` command against the test database: migrations, the demo seed and the CSV import."""
+"""The `fieldvisit` command against the test database: migrations, the demo seed and the case file import."""
 
 from pathlib import Path
 
@@ -10,6 +10,7 @@ from api.cases.models import DebtCase
 from api.cli import cli
 from api.users.models import Role
 from tests.factories import make_branch, make_user
+from tests.test_case_import_files import to_xlsx
 
 CSV = (
     "case_reference,debtor_name,debtor_id_number,amount_owed,overdue_bucket,complaint_history,address_kind,address\n"
@@ -49,6 +50,35 @@ def test_import_cases_all_or_nothing(runner: CliRunner, session: Session, tmp_pa
     references = set(session.scalars(select(DebtCase.reference)))
     assert references == {"CLI-1"}
     assert session.scalar(select(func.count()).select_from(DebtCase)) == 1
+
+
+def test_import_reads_a_gbk_csv_and_an_xlsx_workbook(runner: CliRunner, session: Session, tmp_path: Path) -> None:
+    supervisor = make_user(session, Role.SUPERVISOR, make_branch(session))
+    gbk, workbook = tmp_path / "from-excel.csv", tmp_path / "cases.xlsx"
+    gbk.write_bytes(CSV.encode("gbk"))
+    header, values = (line.split(",") for line in CSV.replace("CLI-1", "CLI-2").splitlines())
+    workbook.write_bytes(to_xlsx([values], header))
+
+    from_gbk = runner.invoke(cli, ["import", "cases", str(gbk), "--as", supervisor.username])
+    from_xlsx = runner.invoke(cli, ["import", "cases", str(workbook), "--as", supervisor.username])
+
+    assert from_gbk.exit_code == 0, from_gbk.output
+    assert from_xlsx.exit_code == 0, from_xlsx.output
+    assert "'file_format': 'csv-gb18030'" in from_gbk.output and "'file_format': 'xlsx'" in from_xlsx.output
+    assert set(session.scalars(select(DebtCase.debtor_name))) == {"王芳"}
+    assert set(session.scalars(select(DebtCase.reference))) == {"CLI-1", "CLI-2"}
+
+
+def test_import_refuses_an_unreadable_file_clearly(runner: CliRunner, session: Session, tmp_path: Path) -> None:
+    supervisor = make_user(session, Role.SUPERVISOR, make_branch(session))
+    old_excel = tmp_path / "cases.xls"
+    old_excel.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
+
+    refused = runner.invoke(cli, ["import", "cases", str(old_excel), "--as", supervisor.username])
+
+    assert refused.exit_code == 1
+    assert "Excel 97-2003 (.xls)" in refused.output
+    assert session.scalar(select(func.count()).select_from(DebtCase)) == 0
 
 
 def test_import_names_the_column_of_a_header_error(runner: CliRunner, session: Session, tmp_path: Path) -> None:

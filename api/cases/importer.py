@@ -1,4 +1,5 @@
-"""Bulk import of cases from a CSV file: one row per address, all rows or none.
+"""Bulk import of cases from a CSV file or an .xlsx workbook (read by `case_file`): one row per address, all rows
+or none.
 
 Rows with the same `case_reference` describe one case and must agree on its columns; each row adds an address to
 its case and, when `visit_purpose` is given, a visit request for that address. The phones of a case are the union of
@@ -6,8 +7,6 @@ its rows' `phones`. Every row is checked with the rules of the API (its request 
 and a file with any error writes nothing.
 """
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +22,7 @@ from api.addresses.grading import describe
 from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.cases import service as cases_service
+from api.cases.case_file import CaseFile, CsvRejected, FileFormat, file_rejected
 from api.cases.models import Address, ContactKind, ContactSource, DebtCase, DebtorContact
 from api.cases.schemas import AddressCreate, CaseCreate, ContactCreate, ImportSummary
 from api.db import utcnow
@@ -31,8 +31,6 @@ from api.users.models import User
 from api.visit_requests import service as visit_requests_service
 from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from api.visit_requests.schemas import VisitRequestCreate
-
-MAX_CSV_BYTES = 5 * 1024 * 1024
 
 REQUIRED_COLUMNS = (
     "case_reference",
@@ -84,24 +82,6 @@ _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "
 Model = TypeVar("Model", bound=BaseModel)
 
 
-class CsvNotUtf8(ValidationFailed):
-    title = "The file is not UTF-8 text"
-    slug = "csv-not-utf-8"
-
-
-class CsvRejected(ValidationFailed):
-    title = "The CSV file has errors; nothing was imported"
-    slug = "csv-rejected"
-
-
-def decode_csv(raw: bytes) -> str:
-    """The text of an uploaded file: UTF-8, with or without a byte order mark."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CsvNotUtf8(f"Byte {exc.start} is not UTF-8; save the file as UTF-8 (with or without BOM).") from exc
-
-
 @dataclass
 class _RowErrors:
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -131,35 +111,24 @@ class _CaseDraft:
     addresses: list[_AddressDraft] = field(default_factory=list)
 
 
-def import_cases(session: Session, actor: User, branch_id: UUID | None, text: str) -> ImportSummary:
-    """Create the cases, contacts, addresses and visit requests of a CSV file in one branch, or raise CsvRejected
+def import_cases(session: Session, actor: User, branch_id: UUID | None, file: CaseFile) -> ImportSummary:
+    """Create the cases, contacts, addresses and visit requests of a case file in one branch, or raise CsvRejected
     listing every error (nothing is written then). The caller commits."""
     branch = branches_service.branch_for_new_row(session, actor, branch_id)
     planner = _Planner(session, branch)
-    for row, values in _read(text):
+    for row, values in _read(file.lines):
         planner.add_row(row, values)
     if planner.found.errors:
         count = len(planner.found.errors)
         raise CsvRejected(f"{count} error(s) in the file; fix them and import it again.", errors=planner.found.errors)
-    return _write(session, actor, branch, list(planner.cases.values()))
+    return _write(session, actor, branch, list(planner.cases.values()), file.format)
 
 
-def _file_rejected(detail: str) -> CsvRejected:
-    return CsvRejected(detail, errors=[{"row": None, "column": None, "detail": detail}])
-
-
-def _read(text: str) -> list[tuple[int, dict[str, str]]]:
+def _read(records: list[tuple[int, list[str]]]) -> list[tuple[int, dict[str, str]]]:
     """The data rows as column -> stripped value, checked against the header. Rows are numbered as a spreadsheet
-    shows them below the header (1 is the first row after it); blank rows are skipped."""
-    if "\x00" in text:
-        raise _file_rejected("The file contains NUL characters; it is not a text CSV file.")
-    try:
-        reader = enumerate(csv.reader(io.StringIO(text, newline="")))
-        records = [(number, line) for number, line in reader if line and any(map(str.strip, line))]
-    except csv.Error as exc:
-        raise _file_rejected(f"The file is not readable CSV: {exc}.") from exc
+    shows them below the header (1 is the first row after it); blank lines are not in `records`."""
     if not records:
-        raise _file_rejected("The file is empty; it needs a header row.")
+        raise file_rejected("The file is empty; it needs a header row.")
     header_number, header_line = records[0]
     header = [name.strip() for name in header_line]
     found = _RowErrors()
@@ -183,12 +152,12 @@ def _read(text: str) -> list[tuple[int, dict[str, str]]]:
     if found.errors:
         raise CsvRejected(f"{len(found.errors)} row(s) do not match the header.", errors=found.errors)
     if not rows:
-        raise _file_rejected("The file has a header but no data rows.")
+        raise file_rejected("The file has a header but no data rows.")
     return rows
 
 
 def _validate(model: type[Model], payload: dict[str, Any]) -> Model:
-    # CSV cells are text: parse them leniently, as the API parses the strings JSON carries (enums, dates, decimals)
+    # cells are text: parse them leniently, as the API parses the strings JSON carries (enums, dates, decimals)
     return model.model_validate(payload, strict=False)
 
 
@@ -327,7 +296,9 @@ def _placed(point_wkt: str | None, now: datetime) -> dict[str, Any]:
     return {"point": point_wkt, "point_source": PointSource.IMPORT, "point_set_at": now}
 
 
-def _write(session: Session, actor: User, branch: Branch, drafts: list[_CaseDraft]) -> ImportSummary:
+def _write(
+    session: Session, actor: User, branch: Branch, drafts: list[_CaseDraft], file_format: FileFormat
+) -> ImportSummary:
     # bulk inserts: a 5 MiB file holds tens of thousands of rows, too many to track as ORM objects
     cases = [{"id": d.case_id, "branch_id": branch.id, **d.data.model_dump(exclude={"branch_id"})} for d in drafts]
     contacts = [
@@ -371,6 +342,7 @@ def _write(session: Session, actor: User, branch: Branch, drafts: list[_CaseDraf
         if rows:
             session.execute(insert(model), rows)
     return ImportSummary(
+        file_format=file_format,
         branch_id=branch.id,
         cases=len(cases),
         contacts=len(contacts),

@@ -14,6 +14,7 @@ from api.addresses.grades import (
     geocode_label,
     point_trusted,
 )
+from api.cases.case_file import FileFormat
 from api.cases.models import (
     Address,
     AddressKind,
@@ -403,8 +404,9 @@ class RestrictionRead(Read):
 
 
 class ImportSummary(Read):
-    """What a CSV import created."""
+    """What an import of a case file created."""
 
+    file_format: FileFormat = Field(description="How the file was read: CSV in UTF-8 or GB18030 (GBK), or .xlsx.")
     branch_id: UUID
     cases: int
     contacts: int
