@@ -204,6 +204,31 @@ def test_excel_error_cells_are_named_and_nothing_is_written(client: TestClient, 
     assert counts(session) == (0, 0, 0, 0)
 
 
+def test_a_formula_whose_result_was_not_saved_is_named_not_read_as_empty(client: TestClient, session: Session) -> None:
+    """A workbook written by a program that does not compute its formulas holds no result for them: reading such a
+    cell as empty would lose what the user meant, so it is an error naming the cell; a formula saved with its result
+    (as Excel saves every one) imports as that result."""
+    supervisor = make_user(session, Role.SUPERVISOR)
+    unsaved = to_xlsx([cells(row(case_notes='=CONCATENATE("夜班", "后")'))])  # openpyxl saves no results
+    with zipfile.ZipFile(io.BytesIO(unsaved)) as source:
+        sheet = source.read("xl/worksheets/sheet1.xml").decode()
+    unsaved_cell = '<c r="I2"><f>CONCATENATE("夜班", "后")</f><v /></c>'
+    assert unsaved_cell in sheet
+    saved_cell = '<c r="I2" t="str"><f>CONCATENATE("夜班", "后")</f><v>夜班后</v></c>'
+    saved = _replace_part(unsaved, "xl/worksheets/sheet1.xml", sheet.replace(unsaved_cell, saved_cell).encode())
+
+    refused = post_file(client, supervisor, unsaved, XLSX)
+    imported = post_file(client, supervisor, saved, XLSX)
+
+    assert refused.status_code == 422 and problem_type(refused) == "csv-rejected"
+    assert [e["detail"] for e in refused.json()["errors"]] == [
+        "cell I2 holds a formula whose result was not saved with the workbook; open it in Excel, save it and import "
+        "it again"
+    ]
+    assert imported.status_code == 201, imported.text
+    assert session.scalars(select(DebtCase.notes)).one() == "夜班后"
+
+
 def _ole2(*streams: str) -> bytes:
     """The start of an OLE2 compound file naming its streams, as an .xls or an encrypted workbook is."""
     return case_file.OLE2_MAGIC + bytes(504) + b"".join(name.encode("utf-16-le") for name in streams)

@@ -9,6 +9,7 @@ text in GBK is practically never valid UTF-8, and the two are the only encodings
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from openpyxl import load_workbook
+from openpyxl.cell.read_only import ReadOnlyCell
 
 from api.problems import Problem, ValidationFailed, problem_members
 
@@ -32,6 +34,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 # Excel 97-2003 (.xls) files and password-protected .xlsx files are both OLE2 compound files
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_OOXML = "EncryptionInfo".encode("utf-16-le")  # the stream an encrypted workbook's container names
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s/>]")  # a cell's formula element in a worksheet part
 
 
 class FileFormat(StrEnum):
@@ -151,16 +154,17 @@ def _xlsx_lines(raw: bytes) -> list[tuple[int, list[str]]]:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
-        if unpacked > MAX_XLSX_UNPACKED_BYTES:  # the declared sizes bound what zipfile will unpack
-            raise XlsxNotReadable(f"The workbook unpacks to more than {MAX_XLSX_UNPACKED_BYTES} bytes; split it.")
-        lines, failed = _sheet_lines(raw)
+            if unpacked > MAX_XLSX_UNPACKED_BYTES:  # the declared sizes bound what zipfile will unpack
+                raise XlsxNotReadable(f"The workbook unpacks to more than {MAX_XLSX_UNPACKED_BYTES} bytes; split it.")
+            formulas = _holds_formulas(archive)
+        lines, failed = _sheet_lines(raw, formulas)
     except Problem:
         raise
     except Exception as exc:  # a damaged file fails in zipfile, in the XML parser or in openpyxl, in many ways
         raise XlsxNotReadable(f"The file is not a readable .xlsx workbook ({type(exc).__name__}).") from exc
     if failed:
         raise CsvRejected(
-            f"{len(failed)} cell(s) hold Excel errors; fix them and import the file again.",
+            f"{len(failed)} cell(s) cannot be read as they stand; fix them and import the file again.",
             errors=[{"row": None, "column": None, "detail": detail} for detail in failed],
         )
     lines = _non_blank(lines)
@@ -168,8 +172,23 @@ def _xlsx_lines(raw: bytes) -> list[tuple[int, list[str]]]:
     return [(number, cells + [""] * (width - len(cells))) for number, cells in lines]
 
 
-def _sheet_lines(raw: bytes) -> tuple[list[tuple[int, list[str]]], list[str]]:
-    """The first worksheet's rows as text, and the cells that hold an Excel error (#N/A, #DIV/0!...)."""
+def _holds_formulas(archive: zipfile.ZipFile) -> bool:
+    """Whether a worksheet part holds a formula: most case files hold none, and then one reading is enough."""
+    for member in archive.namelist():
+        if member.startswith("xl/worksheets/") and member.endswith(".xml"):
+            with archive.open(member) as part:
+                tail = b""
+                while chunk := part.read(1 << 20):
+                    if _FORMULA.search(tail + chunk):
+                        return True
+                    tail = chunk[-16:]
+    return False
+
+
+def _sheet_lines(raw: bytes, formulas: bool) -> tuple[list[tuple[int, list[str]]], list[str]]:
+    """The first worksheet's rows as text, and the cells that cannot be read as they stand: an Excel error (#N/A,
+    #DIV/0!...), or a formula saved without its result (by a program that does not compute them), which would
+    otherwise read as empty."""
     workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     try:
         if not workbook.worksheets:
@@ -178,6 +197,7 @@ def _sheet_lines(raw: bytes) -> tuple[list[tuple[int, list[str]]], list[str]]:
         sheet.reset_dimensions()  # rows as stored, not padded to a dimension the file declares
         lines: list[tuple[int, list[str]]] = []
         failed: list[str] = []
+        stored_blank: list[str] = []  # cells stored with no value: a formula's unsaved result, or nothing
         cells = 0
         for number, row in enumerate(sheet.iter_rows()):
             cells += len(row)
@@ -188,8 +208,31 @@ def _sheet_lines(raw: bytes) -> tuple[list[tuple[int, list[str]]], list[str]]:
             failed += [
                 f"cell {cell.coordinate} holds the Excel error {cell.value}" for cell in row if cell.data_type == "e"
             ]
+            stored_blank += [cell.coordinate for cell in row if cell.value is None and isinstance(cell, ReadOnlyCell)]
             lines.append((number, _trimmed([_text(cell.value) for cell in row])))
-        return lines, failed
+    finally:
+        workbook.close()
+    if formulas and stored_blank:
+        failed += [
+            f"cell {coordinate} holds a formula whose result was not saved with the workbook; open it in Excel, "
+            "save it and import it again"
+            for coordinate in _formula_cells(raw, set(stored_blank))
+        ]
+    return lines, failed
+
+
+def _formula_cells(raw: bytes, among: set[str]) -> list[str]:
+    """Which of these cells of the first worksheet hold a formula, in the sheet's order."""
+    workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()
+        return [
+            cell.coordinate
+            for row in sheet.iter_rows()
+            for cell in row
+            if cell.data_type == "f" and isinstance(cell, ReadOnlyCell) and cell.coordinate in among
+        ]
     finally:
         workbook.close()
 
