@@ -95,6 +95,7 @@ def serve(
         proxy_headers=False,  # the app believes forwarded headers from FIELDVISIT_TRUSTED_PROXIES only
         log_config=log_config(),
         access_log=False,  # fieldvisit.access writes one line a request, with its route and request id
+        timeout_worker_healthcheck=30,  # a busy or slow-starting process is not killed for missing a 5 s ping
     )
 
 

@@ -16,7 +16,7 @@ import httpx2 as httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import ConsoleSettings, Settings
@@ -38,6 +38,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
+
+# A screen may take longer than Playwright's 5 s to show what it waits for when CI runs both backends on two cores;
+# a check that holds is met at once, one that fails still fails.
+expect.set_options(timeout=20_000)
 
 
 class Answers:
