@@ -136,8 +136,9 @@ class PresenceRules:
     # put between two phones on one person grows with the noise; a real parting stands out of it)
     together_min_steps: int = 150  # the two step counters are compared once one of them counted this many steps…
     together_steps_share: float = 0.035  # …and count one person's steps when they differ by under this share (the
-    together_steps_slack: int = 16  # counters' own bias) and the gap between them never strays further than this
-    # (steps one person takes alone at the door, which the other's counter does not see)
+    together_steps_slack: int = 10  # counters' own bias) and the gap between them never strays further than this
+    # for more than one fix (steps one person takes alone at the door, which the other's counter does not see)
+
     max_speed_kmh: float = 150.0  # a move faster than this beyond the fixes' accuracies is a jump
     min_jump_m: float = 100.0  # moves shorter than this beyond the accuracies are GPS noise, whatever their speed
 
@@ -476,7 +477,7 @@ def _steps_apart(view: _View, begins: float) -> tuple[int, float, int] | None:
     """The two phones' step counters over [begins, until], the second read at each fix of the first (between its own
     fixes): how many steps the busier one counted, by what share they differ (the slope of the gap between them
     over the first's count: two counters on one person differ only by their bias) and how far the gap strays from
-    that slope; None when the phones counted too few steps to compare."""
+    that slope for more than one fix; None when the phones counted too few steps to compare."""
     (t1, s1), (t2, s2) = (_step_counts(track, begins, view.until) for track in view.tracks)
     counted = max(s1[-1] if s1 else 0.0, s2[-1] if s2 else 0.0)
     if len(t2) < 2 or counted < view.rules.together_min_steps:
@@ -492,7 +493,9 @@ def _steps_apart(view: _View, begins: float) -> tuple[int, float, int] | None:
         return None
     slope, intercept = linear_regression(firsts, gaps) if max(firsts) > min(firsts) else (0.0, 0.0)
     strays = [gap - slope * steps - intercept for steps, gap in zip(firsts, gaps, strict=True)]
-    return round(counted), slope, round(max(strays) - min(strays))
+    # a median of three: a walk that starts or stops between two fixes misreads the count between them, once
+    steady = [sorted(strays[k - 1 : k + 2])[1] for k in range(1, len(strays) - 1)]
+    return round(counted), slope, round(max(steady) - min(steady))
 
 
 def _continuity(view: _View) -> Signal:
