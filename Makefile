@@ -1,6 +1,7 @@
 # `make run`: install, migrate, seed the demo once, serve on 127.0.0.1:8000.  `make test`: install and run the suite.
 # Set FIELDVISIT_TEST_DATABASE_URL=postgresql+psycopg://… (a PostGIS server) to run the suite on PostGIS as well
-# (all but tests/routing, which never touch a database).
+# (the tests that use a database: tests/conftest.py leaves the others, which run the same on either, to SpatiaLite;
+# tests/routing, which never touches one, is not even collected).
 
 PYTHON ?= python3
 VENV := .venv

@@ -7,7 +7,7 @@ same tests on PostGIS. The two backends run in separate pytest processes (see th
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -155,7 +155,37 @@ def session(app: FastAPI) -> Iterator[Session]:
         yield db_session
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The browser tests run last: Playwright's sync API keeps an asyncio loop running in the main thread for the
-    rest of the session, where `asyncio.run` (the body-limit and upload tests) then refuses to start."""
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostGIS server's URL, for the tests that use the server itself rather than a test database."""
+    if POSTGRES_URL is None:
+        pytest.skip("needs the PostGIS server (FIELDVISIT_TEST_DATABASE_URL)")
+    return POSTGRES_URL
+
+
+# Every fixture that reaches the test database depends on one of these (settings, app, client, session, runner and
+# the console's live server on database_url); a test whose fixture closure has none of them runs the same on either
+# backend, so the PostGIS process leaves it to the SpatiaLite one.
+DATABASE_FIXTURES = frozenset({"template_url", "database_url", "postgres_url"})
+SPATIALITE_ONLY = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostGIS, only the tests that use a database; and the browser tests run last: Playwright's sync API keeps
+    an asyncio loop running in the main thread for the rest of the session, where `asyncio.run` (the body-limit and
+    upload tests) then refuses to start."""
+    if POSTGRES_URL is not None:
+        left = [item for item in items if not DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))]
+        if left:
+            config.hook.pytest_deselected(items=left)
+            config.stash[SPATIALITE_ONLY] = len(left)
+            items[:] = [item for item in items if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))]
     items.sort(key=lambda item: "tests/console/" in item.nodeid)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def spatialite_only(request: pytest.FixtureRequest, record_testsuite_property: Callable[[str, object], None]) -> None:
+    """How many tests the PostGIS run left to SpatiaLite, in its JUnit XML for .ci/summary.py."""
+    deselected = request.config.stash.get(SPATIALITE_ONLY, 0)
+    if deselected:
+        record_testsuite_property("spatialite_only", deselected)

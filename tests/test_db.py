@@ -8,7 +8,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine
-from tests.conftest import POSTGRES_URL
 
 
 def test_missing_spatialite_names_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,15 +19,13 @@ def test_missing_spatialite_names_the_package(tmp_path: Path, monkeypatch: pytes
     engine.dispose()
 
 
-@pytest.mark.skipif(POSTGRES_URL is None, reason="needs the PostGIS server (FIELDVISIT_TEST_DATABASE_URL)")
-def test_database_without_postgis_names_the_package() -> None:
-    assert POSTGRES_URL is not None
+def test_database_without_postgis_names_the_package(postgres_url: str) -> None:
     name = f"fieldvisit_no_postgis_{os.getpid()}"
-    admin = create_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    admin = create_engine(make_url(postgres_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
+    engine = make_engine(make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
     try:
         with pytest.raises(SpatialBackendMissing, match="postgresql-15-postgis-3"):
             check_spatial_backend(engine)

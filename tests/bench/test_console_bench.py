@@ -1,6 +1,6 @@
-"""The console bench on a small day: every screen reaches its mark, and the day's peer is fetched both ways."""
+"""The console bench on a small day: every screen reaches its mark, and the day's peer is fetched both ways. The
+bench makes its own SQLite, so it runs in the SpatiaLite run only (it uses no database fixture)."""
 
-import os
 import re
 
 import pytest
@@ -8,7 +8,6 @@ import pytest
 from bench.console.__main__ import main
 
 
-@pytest.mark.skipif(bool(os.environ.get("FIELDVISIT_TEST_DATABASE_URL")), reason="the bench makes its own SQLite")
 def test_a_small_day_shows_each_screen_and_both_ways_of_fetching_it(capsys: pytest.CaptureFixture[str]) -> None:
     main(["--requests", "24", "--teams", "2", "--repeats", "1", "--time-limit", "1"])
 
