@@ -28,6 +28,7 @@ from api.sheets.printing import (
     fit_projection,
     header,
     paragraph,
+    register_font,
     render_csv,
     render_pdf,
     route_picture,
@@ -277,6 +278,14 @@ def test_the_pdf_embeds_one_font_that_has_every_glyph_it_prints() -> None:
     assert "·" in printed
 
 
+@pytest.fixture
+def font() -> None:
+    """The sheet's font registered with reportlab, as render_pdf does before it builds anything: a test that builds
+    the table's paragraphs itself needs it, and must not count on an earlier test having printed a PDF."""
+    register_font()
+
+
+@pytest.mark.usefixtures("font")
 def test_each_stop_prints_what_the_collector_asked_for_in_the_sheets_language() -> None:
     asked = make_stop(1, 31.24, 121.48, notes="债务人上午在家", purpose="Negotiate")
     english = replace(make_sheet((asked, make_stop(2, 31.25, 121.49))), language="en")
@@ -305,6 +314,7 @@ def test_a_server_without_the_font_says_what_to_install(monkeypatch: pytest.Monk
         printing.register_font.cache_clear()
 
 
+@pytest.mark.usefixtures("font")
 def test_each_stop_prints_who_was_asked_before_so_the_team_does_not_ask_again() -> None:
     asked = replace(make_stop(1, 31.24, 121.48), asked_before=("邻居 neighbour 302室 (2026-11-20)",))
     sheet = make_sheet((asked, make_stop(2, 31.25, 121.49)))
