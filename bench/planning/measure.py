@@ -62,6 +62,8 @@ class PlanningRow:
     total_s: float
     engine: str
     peak_mib: float
+    time_limit_s: int = 0  # the solver's limit, as the run was given it
+    solver_wall_s: float = 0.0  # the solver's own wall time (solve_s is the phase around it)
 
     @property
     def phases_s(self) -> float:
@@ -188,6 +190,8 @@ def _row(run: str, figures: dict[str, Any], total_s: float) -> PlanningRow:
         total_s=round(total_s, 3),
         engine=figures.get("engine", ""),
         peak_mib=round(_peak_mib(), 1),
+        time_limit_s=figures["time_limit_s"],
+        solver_wall_s=figures.get("solver_wall_s", 0.0),
     )
 
 

@@ -1,9 +1,12 @@
 """The planning benchmark: a small generated day goes through start_run and execute_run and comes back timed."""
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bench.planning.__main__ import _print_limit_verdict
 from bench.planning.measure import DatabaseNotEmpty, Day, PlanningRow, measure, median_row
 
 
@@ -20,6 +23,17 @@ def test_a_small_day_is_planned_and_every_phase_timed() -> None:
         100 * row.rules_s / (row.other_s - row.rules_s), rel=0.05
     )
     assert row.engine == "ortools" and row.peak_mib > 0
+    assert row.time_limit_s == 1 and 0 < row.solver_wall_s <= row.solve_s + 0.001  # rounded
+
+
+def test_the_solver_is_checked_against_the_limit_each_run_gave_it(capsys: pytest.CaptureFixture[str]) -> None:
+    row = PlanningRow("1", 10, 2, 9, 1, 12.5, 0.1, 0.05, 0.2, 1.6, 0.3, 0.7, 43.8, 5.0, 2.3, "ortools", 100.0)
+
+    kept, over = replace(row, time_limit_s=1, solver_wall_s=1.49), replace(row, time_limit_s=1, solver_wall_s=1.51)
+    _print_limit_verdict([("plan", kept), ("re-solve", over)])
+
+    printed = capsys.readouterr().out
+    assert re.search(r"plan +1\.490 s of 1 s +PASS", printed) and re.search(r"re-solve +1\.510 s of 1 s +FAIL", printed)
 
 
 def test_a_given_database_keeps_the_day_and_must_be_empty(tmp_path: Path) -> None:
