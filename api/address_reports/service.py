@@ -226,8 +226,7 @@ def reject_report(session: Session, user: User, report_id: UUID, data: ReportDec
             errors=[{"pointer": "#/note", "detail": "required to reject"}],
         )
     report = _decide(session, user, report_id, ReportStatus.REJECTED, data.note)
-    address = session.get_one(Address, report.address_id)
-    address.validity, address.invalid_reason, address.invalid_note = report.previous_validity, None, ""
+    address = _as_before(session, report)
     if data.raw_text is not None and data.raw_text != address.raw_text:
         address.raw_text = data.raw_text  # graded anew; a geocoder's point was for the old text
         if address.point_source is PointSource.GEOCODER:
@@ -262,8 +261,7 @@ def resolve_report(session: Session, report: AddressReport, why: str) -> bool:
     session.refresh(report)
     if resolved != 1:
         return False
-    address = session.get_one(Address, report.address_id)
-    address.validity, address.invalid_reason, address.invalid_note = report.previous_validity, None, ""
+    address = _as_before(session, report)
     findings_service.publish(
         session,
         session.get_one(DebtCase, report.case_id),
@@ -275,6 +273,13 @@ def resolve_report(session: Session, report: AddressReport, why: str) -> bool:
     )
     session.flush()
     return True
+
+
+def _as_before(session: Session, report: AddressReport) -> Address:
+    """The report's address as it was before the report (valid, or as doubtful as it was), back in planning."""
+    address = session.get_one(Address, report.address_id)
+    address.validity, address.invalid_reason, address.invalid_note = report.previous_validity, None, ""
+    return address
 
 
 def _decide(session: Session, user: User, report_id: UUID, status: ReportStatus, note: str) -> AddressReport:
