@@ -73,7 +73,7 @@ _REASON_WORDS = {
 }
 
 
-def visible_reports(user: User) -> Select[tuple[AddressReport]]:
+def visible_reports(user: User) -> Select[AddressReport]:
     query = select(AddressReport).where(in_scope(user, AddressReport.branch_id))
     if user.role is Role.AGENT:
         query = query.where(AddressReport.reported_by_id == user.id)

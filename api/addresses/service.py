@@ -161,7 +161,7 @@ class GeocodeSummary:
                 self.refusals[key] = (self.refusals.get(key, (0, ""))[0] + 1, failure.detail)
 
 
-def unplaced(branch_id: UUID | None) -> Select[tuple[UUID, UUID, str, AddressGrade, dict[str, Any]]]:
+def unplaced(branch_id: UUID | None) -> Select[UUID, UUID, str, AddressGrade, dict[str, Any]]:
     """The addresses without a point that may still be visited, oldest first: id, branch, text, grade and parts."""
     query = (
         select(Address.id, DebtCase.branch_id, Address.raw_text, Address.grade, Address.parts)

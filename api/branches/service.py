@@ -44,7 +44,7 @@ class BranchRequired(ValidationFailed):
     slug = "branch-required"
 
 
-def visible_branches(user: User) -> Select[tuple[Branch]]:
+def visible_branches(user: User) -> Select[Branch]:
     return select(Branch).where(in_scope(user, Branch.id))
 
 

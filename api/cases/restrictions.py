@@ -84,7 +84,7 @@ def set_restriction(session: Session, user: User, case_id: UUID, data: Restricti
     return restriction
 
 
-def _case_restrictions(case_id: UUID) -> Select[tuple[CaseRestriction]]:
+def _case_restrictions(case_id: UUID) -> Select[CaseRestriction]:
     return select(CaseRestriction).where(CaseRestriction.case_id == case_id)
 
 

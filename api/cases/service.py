@@ -93,15 +93,15 @@ def _sees_case(user: User) -> ColumnElement[bool]:
     return in_scope(user, DebtCase.branch_id)
 
 
-def visible_cases(user: User) -> Select[tuple[DebtCase]]:
+def visible_cases(user: User) -> Select[DebtCase]:
     return select(DebtCase).where(_sees_case(user))
 
 
-def visible_contacts(user: User) -> Select[tuple[DebtorContact]]:
+def visible_contacts(user: User) -> Select[DebtorContact]:
     return select(DebtorContact).join(DebtorContact.case).where(_sees_case(user))
 
 
-def visible_addresses(user: User) -> Select[tuple[Address]]:
+def visible_addresses(user: User) -> Select[Address]:
     return select(Address).join(Address.case).where(_sees_case(user))
 
 

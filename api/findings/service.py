@@ -46,7 +46,7 @@ def publish_for_branch(session: Session, branch_id: UUID, kind: FindingKind, **p
     return finding
 
 
-def visible_findings(user: User) -> Select[tuple[Finding]]:
+def visible_findings(user: User) -> Select[Finding]:
     """Managers see their branch's feed; a phone collector what is about their cases; an agent the changes to their
     own teams' sheets."""
     query = select(Finding).where(in_scope(user, Finding.branch_id))

@@ -103,7 +103,7 @@ def _time_limit(asked: int | None, settings: PlanningSettings) -> int:
     return asked
 
 
-def visible_runs(user: User) -> Select[tuple[PlanningRun]]:
+def visible_runs(user: User) -> Select[PlanningRun]:
     return select(PlanningRun).where(in_scope(user, PlanningRun.branch_id))
 
 
@@ -522,7 +522,7 @@ class VisitSheetNotFound(NotFound):
     )
 
 
-def visible_sheets(user: User) -> Select[tuple[VisitSheet]]:
+def visible_sheets(user: User) -> Select[VisitSheet]:
     """Managers see every sheet of their branch; an agent only the published sheets of their own teams."""
     query = select(VisitSheet).where(in_scope(user, VisitSheet.branch_id))
     if user.role is Role.AGENT:
@@ -964,7 +964,7 @@ def ensure_not_cancelled(stop: SheetStop) -> None:
         )
 
 
-def current_sheets() -> Select[tuple[UUID]]:
+def current_sheets() -> Select[UUID]:
     """Sheets the day may still change: drafts of runs and each team's latest published version."""
     newer = aliased(VisitSheet)
     latest = (

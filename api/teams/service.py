@@ -116,12 +116,12 @@ def stand_down(session: Session, user: User, team_id: UUID, data: StandDownCreat
     return team
 
 
-def teams_of(agent_id: UUID) -> Select[tuple[UUID]]:
+def teams_of(agent_id: UUID) -> Select[UUID]:
     """The ids of the teams the agent is seated in, as a subquery."""
     return select(TeamMember.team_id).where(TeamMember.agent_id == agent_id)
 
 
-def visible_teams(user: User) -> Select[tuple[Team]]:
+def visible_teams(user: User) -> Select[Team]:
     query = select(Team).where(in_scope(user, Team.branch_id))
     if user.role is Role.AGENT:
         query = query.where(Team.id.in_(teams_of(user.id)))

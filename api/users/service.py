@@ -52,7 +52,7 @@ def _ensure_may_manage(actor: User, role: Role) -> None:
         raise RoleNotAllowed(f"A {actor.role.value} may not manage {role.value} accounts.", role=actor.role)
 
 
-def visible_users(user: User) -> Select[tuple[User]]:
+def visible_users(user: User) -> Select[User]:
     return select(User).where(in_scope(user, User.branch_id))
 
 

@@ -120,7 +120,7 @@ class EvidenceRejected(ValidationFailed):
     )
 
 
-def visible_evidence(user: User) -> Select[tuple[EvidenceItem]]:
+def visible_evidence(user: User) -> Select[EvidenceItem]:
     """Agents see their team's evidence, supervisors their branch's, phone collectors their cases'."""
     return select(EvidenceItem).where(EvidenceItem.visit_id.in_(visible_visits(user).with_only_columns(Visit.id)))
 

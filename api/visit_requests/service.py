@@ -129,7 +129,7 @@ class Schedule:
     window_end: time | None
 
 
-def visible_visit_requests(user: User) -> Select[tuple[VisitRequest]]:
+def visible_visit_requests(user: User) -> Select[VisitRequest]:
     """Requests on the cases the user sees, loaded with their case and address for VisitRequestRead."""
     case = aliased(DebtCase, cases_service.visible_cases(user).subquery(), name="visible_case")
     return (

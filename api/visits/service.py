@@ -270,7 +270,7 @@ _DOOR_PROBLEMS = {
 }
 
 
-def visible_visits(user: User) -> Select[tuple[Visit]]:
+def visible_visits(user: User) -> Select[Visit]:
     query = select(Visit).where(in_scope(user, Visit.branch_id))
     if user.role is Role.AGENT:
         query = query.where(Visit.team_id.in_(teams_of(user.id)))

@@ -24,7 +24,7 @@ class WebhookNotFound(NotFound):
     members = problem_members(webhook_id=(UUID, "The subscription asked for."))
 
 
-def visible_subscriptions(user: User) -> Select[tuple[WebhookSubscription]]:
+def visible_subscriptions(user: User) -> Select[WebhookSubscription]:
     return select(WebhookSubscription).where(in_scope(user, WebhookSubscription.branch_id))
 
 
