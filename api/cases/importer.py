@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+from geoalchemy2 import WKTElement
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -290,7 +291,7 @@ def _graded(raw_text: str) -> dict[str, Any]:
     return {"grade": grade, "parts": parts.as_dict()}
 
 
-def _placed(point_wkt: str | None, now: datetime) -> dict[str, Any]:
+def _placed(point_wkt: WKTElement | None, now: datetime) -> dict[str, Any]:
     if point_wkt is None:
         return {"point": None}
     return {"point": point_wkt, "point_source": PointSource.IMPORT, "point_set_at": now}

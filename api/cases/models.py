@@ -162,7 +162,7 @@ class Address(Base):
     raw_text: Mapped[str] = mapped_column(String(500))
     grade: Mapped[AddressGrade] = mapped_column(enum_column_type(AddressGrade, "address_grade"))
     parts: Mapped[dict[str, Any]] = mapped_column(JSON(), default=dict)  # the parsed text: province … room
-    point: Mapped[WKBElement | None] = mapped_column(point_column_type(spatial_index=True))
+    point: Mapped[WKBElement | WKTElement | None] = mapped_column(point_column_type(spatial_index=True))
     point_source: Mapped[PointSource | None] = mapped_column(enum_column_type(PointSource, "point_source"))
     point_precision: Mapped[Precision | None] = mapped_column(enum_column_type(Precision, "point_precision"))
     point_provider: Mapped[str] = mapped_column(String(40), default="")  # the geocoder's name

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
 from api.db import utcnow
+from api.geo import point_shape
 from api.sheets import live
 from api.sheets import service as sheets_service
 from api.sheets.instance import PlannedDay, team_point
@@ -47,7 +47,7 @@ def publish_routes(
     session.add(run)
     session.flush()
     day_now = live.live_day(session, branch.id, work_date)
-    office = to_shape(branch.office_point)
+    office = point_shape(branch.office_point)
     sheets = []
     for key, route in routes.items():
         team = day.teams[key]

@@ -9,13 +9,13 @@ from datetime import date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.branches.models import Branch
 from api.branches.rules import rules_of
 from api.cases.models import CaseRestriction
+from api.geo import point_shape
 from api.rules.branch import BranchRules
 from api.rules.eligibility import ELIGIBLE, Block, EligibilityFlag, Restriction, Verdict, check_eligibility
 from api.rules.packs import CaseFlag
@@ -100,7 +100,7 @@ def _first_block(rules: BranchRules, verdict: Verdict, request: VisitRequest, mo
         return verdict.blocks[0]
     if not verdict.avoid:
         return None
-    point = to_shape(request.address.point)
+    point = point_shape(request.address.point)
     local = moment.astimezone(zone_at(point.y, point.x, rules.timezone)).time()
     for start, end in verdict.avoid:
         if start <= local < end:

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 import shapely
 from geoalchemy2 import WKBElement, WKTElement
-from geoalchemy2.shape import to_shape
 
 from api.branches.models import Branch
 from api.cases.models import OverdueBucket
+from api.geo import point_shape
 from api.rules.branch import BranchRules
 from api.rules.hours import Closed, visit_starts
 from api.rules.skills import required_skills, team_skills
@@ -129,14 +129,14 @@ def team_point(team: Team, side: str, office: Point) -> Point:
 
 
 def address_point(request: VisitRequest) -> Point:
-    shape = to_shape(request.address.point)
+    shape = point_shape(request.address.point)
     return (shape.y, shape.x)
 
 
 def address_points(requests: Sequence[VisitRequest]) -> list[Point]:
     """(lat, lon) of each request's located address, read in one call (a day's thousand points in a millisecond)."""
-    elements = [request.address.point for request in requests]
-    if not all(isinstance(element, WKBElement) for element in elements):
+    elements = [point for request in requests if isinstance(point := request.address.point, WKBElement)]
+    if len(elements) < len(requests):
         return [address_point(request) for request in requests]  # points just set from text, not yet loaded
     blobs = [bytes.fromhex(data) if isinstance(data := element.data, str) else bytes(data) for element in elements]
     coordinates = shapely.get_coordinates(shapely.from_wkb(blobs))
@@ -162,7 +162,7 @@ def build_day(
     the team whose published sheet has the request now; another team visiting it costs `move_cost_m`."""
     pins = {key: pin for key, pin in (pins or {}).items() if pin.team_key in {str(team.id) for team in teams}}
     resume = resume or {}
-    office_shape = to_shape(branch.office_point)
+    office_shape = point_shape(branch.office_point)
     office = (office_shape.y, office_shape.x)
     starts = {team.id: _start_point(team, office, resume.get(str(team.id))) for team in teams}
     depots = sorted({*starts.values(), *(team_point(team, "end", office) for team in teams)})

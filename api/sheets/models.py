@@ -3,7 +3,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from geoalchemy2 import Geometry, WKBElement
+from geoalchemy2 import Geometry, WKBElement, WKTElement
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -179,7 +179,9 @@ class VisitSheet(Base):
     travel_s: Mapped[int] = mapped_column(Integer())
     leaves_at: Mapped[datetime] = mapped_column(UtcDateTime())
     returns_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    route: Mapped[WKBElement | None] = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
+    route: Mapped[WKBElement | WKTElement | None] = mapped_column(
+        Geometry("LINESTRING", srid=4326, spatial_index=False)
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -16,7 +16,6 @@ from datetime import UTC, date, timedelta
 from typing import Any
 from uuid import UUID
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -28,6 +27,7 @@ from api.branches.models import Branch
 from api.cases.models import AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow, writing
+from api.geo import point_shape
 from api.processes import owner, renewing
 from api.rules.branch import BranchRules
 from api.rules.eligibility import ELIGIBLE, Verdict
@@ -353,7 +353,7 @@ def _store(
 ) -> None:
     """One draft sheet per team: the stops it keeps from its published sheet and its planned route."""
     routes = {route.team: route for route in plan.routes} if plan is not None else {}
-    office_shape = to_shape(branch.office_point)
+    office_shape = point_shape(branch.office_point)
     office = (office_shape.y, office_shape.x)
     for team in teams:
         route, kept = routes.get(str(team.id)), live.teams.get(team.id)

@@ -9,14 +9,13 @@ off the sheet, reported with its reason, and its request is open again for anoth
 
 from datetime import datetime, timedelta
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
 from api.audit.chain import update_where
 from api.branches import service as branches_service
 from api.branches.models import Branch
 from api.db import utcnow
-from api.geo import GeoPoint
+from api.geo import GeoPoint, point_shape
 from api.problems import ValidationFailed
 from api.rules.hours import Closed
 from api.sheets import eligibility, live, reasons
@@ -106,7 +105,7 @@ def replan_sheet(
             ],
             {"status": VisitRequestStatus.OPEN, "updated_at": utcnow()},
         )
-    office_shape = to_shape(branch.office_point)
+    office_shape = point_shape(branch.office_point)
     start = team_point(team, "start", (office_shape.y, office_shape.x))
     path = live.visited_path(team_day, requests, start) or [start]
     sheet.route = route_line([*path, *route_points(day, route)])

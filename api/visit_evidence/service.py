@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import BinaryIO
 from uuid import UUID
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -17,7 +16,7 @@ from api.config import EvidenceSettings
 from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import FindingKind
-from api.geo import distance_m
+from api.geo import distance_m, point_shape
 from api.problems import (
     ClientIdReused,
     Conflict,
@@ -380,7 +379,7 @@ def _pdf_type(file: BinaryIO) -> str:
 def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, rules: EvidenceSettings) -> None:
     """Where and when the photo says it was taken, and what the supervisor should look at."""
     visit = session.get_one(Visit, item.visit_id)
-    point = to_shape(session.get_one(Address, visit.address_id).point)
+    point = point_shape(session.get_one(Address, visit.address_id).point)
     flags: list[EvidenceFlag] = []
     if photo.taken_at is None:
         flags.append(EvidenceFlag.NO_CAPTURE_TIME)

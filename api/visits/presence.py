@@ -7,7 +7,6 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,7 @@ from api.config import VisitSettings
 from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import Finding, FindingKind
+from api.geo import point_shape
 from api.rules.presence import (
     CheckInFix,
     Door,
@@ -93,7 +93,7 @@ def _already_doubted(session: Session, visit: Visit) -> bool:
 
 
 def _scene(session: Session, visit: Visit, stage: PresenceStage, door: VisitSettings, now: datetime) -> VisitScene:
-    point = to_shape(session.get_one(Address, visit.address_id).point)
+    point = point_shape(session.get_one(Address, visit.address_id).point)
     team = session.get_one(Team, visit.team_id)
     agents = tuple(str(member.agent_id) for member in team.members)
     arrived = evidence_policy.arrival(session, visit) or visit.started_at or now
@@ -152,7 +152,7 @@ def _previous_stop(session: Session, visit: Visit, arrived: datetime) -> Previou
     ).first()
     if previous is None:
         return None
-    point = to_shape(previous.point)
+    point = point_shape(previous.point)
     return PreviousStop(point.y, point.x, previous.completed_at)
 
 

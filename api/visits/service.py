@@ -6,7 +6,6 @@ from datetime import date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ from api.config import VisitSettings
 from api.db import utcnow
 from api.findings import service as findings_service
 from api.findings.models import FindingKind
-from api.geo import GeoPoint, distance_m
+from api.geo import GeoPoint, distance_m, point_shape
 from api.pagination import filter_equal, paginate
 from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed, problem_members
 from api.rules import valuables
@@ -394,7 +393,7 @@ def check_in(
         raise VisitAlreadyStarted(f"Visit {visit.id} is {visit.status.value}.", visit_id=visit.id)
     _ensure_door_open(session, visit, sheet)
     _ensure_eligible(session, visit, sheet)
-    point = to_shape(session.get_one(Address, visit.address_id).point)
+    point = point_shape(session.get_one(Address, visit.address_id).point)
     distance = distance_m(data.lat, data.lon, point.y, point.x)
     if checkin_too_far(distance, data.accuracy_m, rules.geofence_radius_m):
         raise CheckInTooFar(
@@ -771,7 +770,7 @@ def _door_now(
     the hours in the address's zone, the holidays of its nation or state as its text stands now."""
     rules = branches_service.rules_of(session.get_one(Branch, visit.branch_id))
     address = session.get_one(Address, visit.address_id)
-    point = to_shape(address.point)
+    point = point_shape(address.point)
     zone, subdivision = zone_at(point.y, point.x, rules.timezone), address_subdivision(rules.pack, address.raw_text)
     now = utcnow()
     return rules, zone, now, door_closed(rules, now, sheet.work_date, zone, subdivision=subdivision)
