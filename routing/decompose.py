@@ -93,9 +93,9 @@ def halves(
         for team in lean:
             sides[0 if count < planned / 2 else 1].add(team)
             count += len(routes[team])
-    for team in instance.teams:
-        if team.key not in centre:
-            sides[0 if len(sides[0]) <= len(sides[1]) else 1].add(team.key)
+    for routing_team in instance.teams:
+        if routing_team.key not in centre:
+            sides[0 if len(sides[0]) <= len(sides[1]) else 1].add(routing_team.key)
     stops: list[set[str]] = [set(), set()]
     side_of = {team: side for side in (0, 1) for team in sides[side]}
     planned_on = {key: side_of[team] for team in used for key in routes[team]}

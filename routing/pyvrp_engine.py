@@ -258,7 +258,8 @@ def _problem_data(
     depot_locations = sorted({loc for team in instance.teams for loc in (team.start_location, team.end_location)})
     depot_of = {location: index for index, location in enumerate(depot_locations)}
     dimensions = _dimensions(instance.teams, stops)
-    kinds: dict[tuple[object, ...], list[int]] = {}
+    # (capacities, start depot, end depot, shift start, shift end, break time): the teams alike are one vehicle type
+    kinds: dict[tuple[tuple[int, ...], int, int, int, int, int], list[int]] = {}
     for index, team in enumerate(instance.teams):
         kind = (
             tuple(dimension.capacity[index] for dimension in dimensions),
@@ -312,8 +313,9 @@ def _problem_data(
         clients=clients,
         depots=[pyvrp.Depot(location) for location in depot_locations],
         vehicle_types=vehicle_types,
-        distance_matrices=[np.asarray(instance.distances_m)],
-        duration_matrices=[np.asarray(instance.durations_s)],
+        # pyvrp's stubs write ndarray[int] (a shape parameter of int) for an integer matrix
+        distance_matrices=[np.asarray(instance.distances_m)],  # type: ignore[list-item]
+        duration_matrices=[np.asarray(instance.durations_s)],  # type: ignore[list-item]
         groups=groups,
     )
     return data, _Clients(tuple(client_stops), tuple(tuple(members) for members in kinds.values()))

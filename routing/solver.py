@@ -320,7 +320,7 @@ def _build(instance: Instance, stops: tuple[Stop, ...], able: npt.NDArray[np.boo
             for index in indices:  # a stop's window nodes: one is visited; visited by another team it costs the move
                 routing.AddSoftSameVehicleConstraint([home, index], stop.move_cost)
         first += len(spans[row])
-    breaks = _add_breaks(routing, manager, time_dimension, teams, able.any(axis=0), service)
+    breaks = _add_breaks(routing, manager, time_dimension, teams, np.any(able, axis=0), service)
     return _Model(manager, routing, time_dimension, stops, stop_of, breaks)
 
 
