@@ -17,11 +17,14 @@ def refuse_other_methods(app: FastAPI) -> None:
     fixed: dict[str, set[str]] = {}
     for route in routes:
         if "{" not in route.path:
-            fixed.setdefault(route.path, set()).update(route.methods)
+            fixed.setdefault(route.path, set()).update(route.methods or ())
     guards = []
     for path, methods in fixed.items():
         shadowed = {
-            method for route in routes if "{" in route.path and route.path_regex.match(path) for method in route.methods
+            method
+            for route in routes
+            if "{" in route.path and route.path_regex.match(path)
+            for method in route.methods or ()
         }
         if shadowed - methods:
             guards.append(APIRoute(path, _not_allowed, methods=sorted(shadowed - methods), include_in_schema=False))

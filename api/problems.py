@@ -2,7 +2,6 @@
 
 import logging
 from collections.abc import Mapping
-from functools import cache
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any, ClassVar, Union, cast
@@ -209,12 +208,21 @@ class ProblemDetails(BaseModel):
     )
 
 
-@cache
+# built once per kind; a dict, since functools.cache takes Hashable arguments and mypy denies a class is one
+_problem_models: dict[type[Problem], type[ProblemDetails]] = {}
+
+
 def problem_model(problem: type[Problem]) -> type[ProblemDetails]:
     """The body schema of one kind of problem: the RFC 9457 members and its own extension members. A subclass that
     keeps its parent's type (and members) is documented as the parent."""
+    if problem not in _problem_models:
+        _problem_models[problem] = _build_problem_model(problem)
+    return _problem_models[problem]
+
+
+def _build_problem_model(problem: type[Problem]) -> type[ProblemDetails]:
     if "slug" not in vars(problem) and "members" not in vars(problem) and problem is not Problem:
-        return problem_model(problem.__mro__[1])
+        return problem_model(cast(type[Problem], problem.__mro__[1]))
     name = "".join(part.title() for part in problem.slug.split("-")) + "Problem"
     fields: dict[str, Any] = {
         member: (kind | None, Field(default=None, description=description))
@@ -353,6 +361,7 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 
 async def _on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
     # services check the rules first; this answers a request that lost a race to a concurrent one
+    assert isinstance(exc, IntegrityError)
     log.info("integrity error on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
     return problem_response(
         request, Conflict("The data changed while this request ran (a concurrent request won); reload and retry.")

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api.idempotency.middleware import IdempotencyKeyInvalid, IdempotencyKeyReused, RequestInProgress
 from api.idempotency.models import KEY_FORMAT, KEY_PATTERN, MAX_KEY_LENGTH
@@ -20,7 +21,9 @@ _RETRY_PROBLEMS: dict[int, tuple[type[Problem], ...]] = {
 
 def document_idempotency(document: dict[str, Any]) -> dict[str, Any]:
     """The Idempotency-Key header, the replay header and the retry problems on every POST of the document."""
-    models = [(problem_model(kind), "serialization") for kinds in _RETRY_PROBLEMS.values() for kind in kinds]
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (problem_model(kind), "serialization") for kinds in _RETRY_PROBLEMS.values() for kind in kinds
+    ]
     _, definitions = models_json_schema(models, ref_template="#/components/schemas/{model}")
     document.setdefault("components", {}).setdefault("schemas", {}).update(definitions.get("$defs", {}))
     for methods in document.get("paths", {}).values():
