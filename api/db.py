@@ -10,10 +10,24 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from geoalchemy2 import load_spatialite
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    DateTime,
+    Delete,
+    Engine,
+    FromClause,
+    MetaData,
+    Table,
+    Update,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -55,6 +69,22 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_table(clause: FromClause) -> Table:
+    """A model's table: SQLAlchemy types `Model.__table__` and `Mapper.local_table` as any FROM clause, and every
+    model here maps a Table."""
+    if not isinstance(clause, Table):
+        raise TypeError(f"{clause!r} is not a table")
+    return clause
+
+
+def rows_matched(session: Session, statement: Update | Delete) -> int:
+    """How many rows an UPDATE or DELETE matched (Session.execute types its result as a Result, without the
+    rowcount of the CursorResult it is)."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 class SpatialBackendMissing(RuntimeError):
@@ -117,6 +147,12 @@ _WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 _HOLDS = "fieldvisit_holds_write_lock"
 
 
+def _dbapi(connection: Connection) -> DBAPIConnection:
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None  # None only once the connection is closed or invalidated
+    return dbapi_connection
+
+
 class _SqliteWriters:
     """SQLite has one writer at a time. Reads run outside transactions (the driver's way) and never wait; a write
     transaction begins at its first write statement (or at its start, when declared `writing`) with BEGIN
@@ -145,7 +181,7 @@ class _SqliteWriters:
             self._take(connection)
 
     def _before_execute(self, connection: Connection, cursor: Any, statement: str, *_: Any) -> None:
-        if _WRITES.match(statement) and not connection.connection.dbapi_connection.in_transaction:
+        if _WRITES.match(statement) and not _dbapi(connection).in_transaction:
             self._take(connection)
 
     def _take(self, connection: Connection) -> None:
@@ -156,7 +192,7 @@ class _SqliteWriters:
             raise OperationalError("BEGIN IMMEDIATE", {}, self._locked("database is locked"))
         fairy.info[_HOLDS] = True
         try:
-            fairy.dbapi_connection.execute("BEGIN IMMEDIATE")  # other processes' writers: SQLite's busy timeout
+            _dbapi(connection).execute("BEGIN IMMEDIATE")  # other processes' writers: SQLite's busy timeout
         except BaseException:
             self._release(fairy.info)
             raise

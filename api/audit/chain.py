@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, event, insert, inspect, select, updat
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
 from api.audit.models import AuditEvent, AuditHead
-from api.db import utcnow
+from api.db import as_table, utcnow
 
 GENESIS = "0" * 64
 ACTOR = "audit_actor_id"  # Session.info key: who acts in this session
@@ -121,7 +121,7 @@ def _changes(session: Session) -> Iterator[Entry]:
 
 
 def _append(connection: Connection, entries: Iterable[Entry], session: Session) -> None:
-    head = AuditHead.__table__
+    head = as_table(AuditHead.__table__)
     connection.execute(update(head).where(head.c.id == 1).values(seq=head.c.seq))  # takes the chain's lock
     seq, previous = connection.execute(select(head.c.seq, head.c.hash).where(head.c.id == 1)).one()
     actor = session.info.get(ACTOR)
@@ -140,7 +140,7 @@ def _append(connection: Connection, entries: Iterable[Entry], session: Session) 
         }
         row["hash"] = previous = _hash(previous, row)
         rows.append(row)
-    connection.execute(insert(AuditEvent.__table__), rows)
+    connection.execute(insert(as_table(AuditEvent.__table__)), rows)
     connection.execute(update(head).where(head.c.id == 1).values(seq=seq, hash=previous))
 
 

@@ -16,7 +16,7 @@ from api.auth.security import (
     verify_password,
 )
 from api.config import Settings
-from api.db import utcnow
+from api.db import rows_matched, utcnow
 from api.problems import NotAuthenticated, TooManyRequests
 from api.users.models import User
 
@@ -82,12 +82,13 @@ def refresh(session: Session, settings: Settings, secret: str, token: str) -> To
         user = session.get(User, stored.user_id)
         if user is None or not user.active:
             raise RefreshTokenInvalid("The account is deactivated.")
-        rotated = session.execute(
+        rotated = rows_matched(
+            session,
             update(RefreshToken)
             .where(RefreshToken.id == stored.id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None))
-            .values(rotated_at=now)
+            .values(rotated_at=now),
         )
-        if rotated.rowcount == 1:
+        if rotated == 1:
             successor = successor_token(secret, token)
             return _issue(session, settings, secret, user, stored.family_id, successor, now)
         session.refresh(stored)  # a refresh with the same token won the race: answer as its retry

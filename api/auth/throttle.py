@@ -10,7 +10,7 @@ their address waits out the window after their own mistakes. Nothing is hashed w
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from api.auth.models import LoginAttempt
@@ -41,6 +41,6 @@ def record(session: Session, rules: AuthSettings, username: str, address: str, s
     session.execute(delete(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.at < forgotten))
 
 
-def _failures(reads: Session, since: datetime, *where: object) -> list[datetime]:
+def _failures(reads: Session, since: datetime, *where: ColumnElement[bool]) -> list[datetime]:
     query = select(LoginAttempt.at).where(*where, LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
     return list(reads.scalars(query.order_by(LoginAttempt.at)))

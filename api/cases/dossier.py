@@ -48,7 +48,7 @@ from api.cases.schemas import (
     DossierWarningKind,
     mask_id_number,
 )
-from api.db import Base, utcnow
+from api.db import Base, as_table, utcnow
 from api.sheets.models import SheetStatus, SheetStop, VisitSheet
 from api.sheets.printing import (
     FONT,
@@ -201,7 +201,7 @@ def _chain_state(session: Session) -> AuditChainState:
     """The head (this dossier's read included) and the chain verified up to what is committed, on a connection of
     its own: this session holds the chain's lock since it appended the read, and no writer waits for the check."""
     head_seq, head_hash = session.execute(select(AuditHead.seq, AuditHead.hash)).one()
-    with session.get_bind().connect() as connection:
+    with session.get_bind().engine.connect() as connection:
         verdict = verify(connection)
     return AuditChainState(
         head_seq=head_seq, head_hash=head_hash, verified=not verdict.reason, broken_seq=verdict.broken_seq
@@ -232,7 +232,7 @@ def _disagreements(shown: Sequence[Base], rows: dict[tuple[str, str], list[Audit
     found = []
     for row in shown:
         state = inspect(row)
-        entity = state.mapper.local_table.name
+        entity = as_table(state.mapper.local_table).name
         entity_id = ",".join(str(value) for value in state.mapper.primary_key_from_instance(row))
         recorded = _recorded(rows.get((entity, entity_id), []))
         for attr in state.mapper.column_attrs:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import utcnow
+from api.db import rows_matched, utcnow
 from api.idempotency.models import IdempotencyRecord
 from api.processes import gone, owner
 
@@ -52,13 +52,14 @@ def claim_key(sessions: Sessions, user_id: UUID, key: str, digest: str) -> Claim
         if earlier is None:  # the first attempt failed and let go of the key meanwhile: claim it again
             return claim_key(sessions, user_id, key, digest)
         if earlier.status_code is None and earlier.request_hash == digest and abandoned(earlier, utcnow()):
-            taken = session.execute(
+            taken = rows_matched(
+                session,
                 update(IdempotencyRecord)
                 .where(*_held_by(user_id, key, earlier.claim), IdempotencyRecord.status_code.is_(None))
-                .values(claim=claim, owner=owner(), lease_until=_lease(), created_at=utcnow())
+                .values(claim=claim, owner=owner(), lease_until=_lease(), created_at=utcnow()),
             )
             session.commit()
-            if taken.rowcount == 1:  # of two retries taking over at once, one does
+            if taken == 1:  # of two retries taking over at once, one does
                 return Claimed(claim, taken_over=True)
             session.refresh(earlier)
         session.expunge(earlier)
@@ -109,9 +110,10 @@ def _keep(session: Session, user_id: UUID, key: str, claim: str, captured: dict[
     """Keep the answer (or free the key after a server error); whether this attempt still held the key."""
     status = captured.get("status")
     if status is None or status >= 500:
-        return session.execute(delete(IdempotencyRecord).where(*_held_by(user_id, key, claim))).rowcount == 1
+        return rows_matched(session, delete(IdempotencyRecord).where(*_held_by(user_id, key, claim))) == 1
     headers = {name.decode().lower(): value.decode() for name, value in captured["headers"]}
-    kept = session.execute(
+    kept = rows_matched(
+        session,
         update(IdempotencyRecord)
         .where(*_held_by(user_id, key, claim))
         .values(
@@ -119,9 +121,9 @@ def _keep(session: Session, user_id: UUID, key: str, claim: str, captured: dict[
             body=captured["body"],
             headers={name: value for name, value in headers.items() if name in REPLAYED_HEADERS},
             lease_until=None,
-        )
+        ),
     )
-    return kept.rowcount == 1
+    return kept == 1
 
 
 def _held_by(user_id: UUID, key: str, claim: str) -> tuple[Any, ...]:

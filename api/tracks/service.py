@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.audit.chain import record_bulk, record_read
 from api.branches.models import Branch
 from api.config import TrackingSettings
-from api.db import upsert, utcnow
+from api.db import rows_matched, upsert, utcnow
 from api.problems import ValidationFailed
 from api.rules.tracking import Duty, duty, purged_before, server_time
 from api.sheets.models import SheetStatus, VisitSheet
@@ -298,7 +298,7 @@ def purge_expired(session: Session, now: datetime | None = None) -> dict[str, in
         ids = list(session.scalars(expired))
         if not ids:
             continue
-        fixes = session.execute(delete(PositionFix).where(PositionFix.track_id.in_(ids))).rowcount
+        fixes = rows_matched(session, delete(PositionFix).where(PositionFix.track_id.in_(ids)))
         session.execute(delete(TrackAlert).where(TrackAlert.track_id.in_(ids)))
         session.execute(delete(Track).where(Track.id.in_(ids)))
         record_bulk(
