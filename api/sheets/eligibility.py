@@ -49,6 +49,7 @@ def verdicts(
     visited: dict[UUID, list[date]] = defaultdict(list)
     started = select(Visit.case_id, Visit.started_at).where(Visit.case_id.in_(case_ids), Visit.started_at >= since)
     for case_id, started_at in session.execute(started):
+        assert started_at is not None  # the query keeps started visits only
         visited[case_id].append(started_at.astimezone(zone).date())  # the branch's day, as the cap counts days
     return {
         request.id: check_eligibility(

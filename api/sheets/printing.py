@@ -330,7 +330,7 @@ def stops_table(sheet: PrintedSheet, width_pt: float) -> Table:
     return ruled_table(rows, [share * width_pt for share in COLUMN_SHARES])
 
 
-def ruled_table(rows: Sequence[Sequence[Flowable | list[Flowable]]], widths: Sequence[float]) -> Table:
+def ruled_table(rows: Sequence[list[Flowable | list[Flowable]]], widths: Sequence[float]) -> Table:
     """A table with a grey grid and a shaded heading row that repeats on each page."""
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
@@ -353,7 +353,7 @@ def _notes(sheet: PrintedSheet, stop: PrintedStop) -> list[Paragraph]:
 
 
 def signatures(sheet: PrintedSheet) -> KeepTogether:
-    lines = [Spacer(0, 10 * mm)]
+    lines: list[Flowable] = [Spacer(0, 10 * mm)]
     for agent in sheet.agents:
         line = f"{agent}    {_label(sheet, 'signature')}: ____________________    {_label(sheet, 'date')}: ____________"
         lines += [paragraph(line, TEXT_STYLE), Spacer(0, 8 * mm)]

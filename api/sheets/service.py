@@ -349,9 +349,14 @@ def sheet_changes(session: Session, sheet: VisitSheet, since_version: int) -> li
         VisitSheet.team_id != sheet.team_id,
     )
     others = list(session.scalars(published))
-    then = [other for other in others if other.published_at <= earlier.published_at]
-    now = [other for other in others if other.published_at <= (sheet.published_at or utcnow())]
+    then = [other for other in others if _published_at(other) <= _published_at(earlier)]
+    now = [other for other in others if _published_at(other) <= (sheet.published_at or utcnow())]
     return changes(earlier.stops, sheet.stops, _holders(_latest_of(then)), _holders(_latest_of(now)))
+
+
+def _published_at(sheet: VisitSheet) -> datetime:
+    assert sheet.published_at is not None  # set with the status PUBLISHED, and these sheets are published
+    return sheet.published_at
 
 
 class VersionNotFound(ValidationFailed):
@@ -431,7 +436,7 @@ def _ensure_up_to_date(run: PlanningRun, day: live.LiveDay) -> None:
         if (copy := drafts.get(team_id, {}).get(stop.visit_request_id)) is not None and copy.state is StopState.PLANNED
     ]
     before = run.kind is RunKind.EVENING and bool(unaware)
-    later = [team.sheet.published_at for team in day.teams.values() if team.sheet.published_at > run.created_at]
+    later = [_published_at(team.sheet) for team in day.teams.values() if _published_at(team.sheet) > run.created_at]
     if not dropped and not later and not before:
         return
     counts = day.counts()

@@ -24,6 +24,7 @@ def day_tracks(session: Session, user: User, work_date: date, branch_id: UUID | 
     """The day's tracks and presence scores of the supervisor's own branch (audited as a read of the tracks)."""
     if user.role is not Role.SUPERVISOR:
         raise RoleNotAllowed("Only the branch's supervisors see its tracks.", role=user.role)
+    assert user.branch_id is not None  # only an admin has no branch
     branch = branches_service.get_branch(session, user, branch_id or user.branch_id)
     _, sheets = sheets_service.day_sheets(session, user, work_date, run_id=None, branch_id=branch.id)
     threshold = rules_of(branch).tracking.presence_threshold
