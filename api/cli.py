@@ -2,7 +2,6 @@
 import cases, write a case's dossier, verify the audit trail and the stored evidence."""
 
 import difflib
-import sys
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -385,11 +384,7 @@ def case_dossier(
 
 
 def main() -> None:
-    cli(prog_name="fieldvisit")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    cli(prog_name="fieldvisit")  # exits with the command's status
 
 
 @tracks_cli.command("purge")
@@ -422,3 +417,7 @@ def tracks_watch() -> None:
     for line in lines:
         typer.echo(line)
     typer.echo(f"{len(lines)} findings")
+
+
+if __name__ == "__main__":  # after every command, so that `python -m api.cli` has them all
+    main()

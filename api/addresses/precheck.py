@@ -47,7 +47,7 @@ class PrecheckSummary:
     branch_id: UUID
     work_date: date
     addresses: int = 0  # addresses due that day, checked
-    reported: Counter[str] = field(default_factory=Counter)  # new reports, by problem
+    reported: Counter[AddressProblem] = field(default_factory=Counter)  # new reports, by problem
     waiting: int = 0  # addresses already in the supervisor's queue (or confirmed invalid), not checked again
     report_ids: list[UUID] = field(default_factory=list)
 
@@ -90,7 +90,7 @@ def check_day(session: Session, branch: Branch, work_date: date, *, district_rad
             problem=problem,
             candidates=_candidates(session, address),
         )
-        summary.reported[problem.value] += 1
+        summary.reported[problem] += 1
         summary.report_ids.append(report.id)
     return summary
 

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 from email.message import Message
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
@@ -307,11 +307,16 @@ def get_case_dossier(case_id: UUID, session: SessionDep, user: Manager) -> Dossi
     return dossier.case_dossier(session, user, case_id)
 
 
+# typed here: a literal written inside `responses=` takes too narrow a type to join the problems' responses
+_DOSSIER_PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The printable dossier, A4."}
+}
+
+
 @router.get(
     "/cases/{case_id}/dossier.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "The printable dossier, A4."}}
-    | problem_responses(RoleNotAllowed, service.CaseNotFound, PrintingUnavailable),
+    responses=_DOSSIER_PDF | problem_responses(RoleNotAllowed, service.CaseNotFound, PrintingUnavailable),
 )
 def get_case_dossier_pdf(case_id: UUID, session: SessionDep, user: Manager) -> Response:
     """The case's dossier as a printable document, times in the branch's time zone."""

@@ -1,5 +1,5 @@
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response, status
@@ -154,12 +154,20 @@ def _printed(session: Session, user: User, sheet_id: UUID) -> PrintedSheet:
     return printed_sheet(_read(session, sheet), branch, (office.lat, office.lon))
 
 
+# typed here: a literal written inside `responses=` takes too narrow a type to join the problems' responses
+_PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The printable sheet, A4."}
+}
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "The sheet's rows, UTF-8 with a BOM."}
+}
+
+
 # declared before /{sheet_id}, which would otherwise take "<id>.pdf" for an id
 @sheets_router.get(
     "/{sheet_id}.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "The printable sheet, A4."}}
-    | problem_responses(RoleNotAllowed, service.VisitSheetNotFound, PrintingUnavailable),
+    responses=_PDF | problem_responses(RoleNotAllowed, service.VisitSheetNotFound, PrintingUnavailable),
 )
 def get_visit_sheet_pdf(sheet_id: UUID, session: SessionDep, user: SheetViewer) -> Response:
     """The sheet as a printable page in the branch's language: order, times, addresses, purposes and what the
@@ -175,8 +183,7 @@ def get_visit_sheet_pdf(sheet_id: UUID, session: SessionDep, user: SheetViewer) 
 @sheets_router.get(
     "/{sheet_id}.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "The sheet's rows, UTF-8 with a BOM."}}
-    | problem_responses(RoleNotAllowed, service.VisitSheetNotFound),
+    responses=_CSV | problem_responses(RoleNotAllowed, service.VisitSheetNotFound),
 )
 def get_visit_sheet_csv(sheet_id: UUID, session: SessionDep, user: SheetViewer) -> Response:
     """The sheet's rows as CSV (UTF-8 with a byte-order mark, so spreadsheets read the Chinese right)."""

@@ -1,5 +1,5 @@
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.from_thread
@@ -170,15 +170,19 @@ class RangeOutsideObject(Problem):
     members = problem_members(size_bytes=(int, "The object's size."))
 
 
+# typed here: a literal written inside `responses=` takes too narrow a type to join the problems' responses
+_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {}}, "description": "The bytes (local store)."},
+    206: {"content": {"application/octet-stream": {}}, "description": "The byte range asked for (local store)."},
+    307: {"description": "A short-lived presigned URL to download from (S3 store; it takes Range too)."},
+}
+
+
 @router.get(
     "/evidence/{evidence_id}/content",
     response_class=StreamingResponse,
     response_model=None,
-    responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The bytes (local store)."},
-        206: {"content": {"application/octet-stream": {}}, "description": "The byte range asked for (local store)."},
-        307: {"description": "A short-lived presigned URL to download from (S3 store; it takes Range too)."},
-    }
+    responses=_CONTENT
     | problem_responses(service.EvidenceNotFound, service.EvidenceNotUploaded, RangeOutsideObject, ValidationFailed),
 )
 def download_evidence(
