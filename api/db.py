@@ -24,7 +24,9 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -220,7 +222,10 @@ def writing(session: Session) -> None:
     session.connection(execution_options={WRITING: True})
 
 
-def upsert(session: Session, entity: type[Any]) -> Any:
+Upsert = PostgresqlInsert | SqliteInsert
+
+
+def upsert(session: Session, entity: type[Any]) -> Upsert:
     """An INSERT of the session's dialect (PostgreSQL's or SQLite's), which can say what to do on a conflict."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql_insert(entity)

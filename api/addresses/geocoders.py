@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from api.addresses.grades import GeocodeOutcome, Precision
 from api.addresses.models import GeocoderPace
 from api.config import GeocodingSettings
-from api.db import upsert, utcnow, writing
+from api.db import Upsert, upsert, utcnow, writing
 
 # between attempts: 0.5 s, doubled at each retry up to 8 s, plus up to 0.5 s of jitter
 _BACKOFF = tenacity.wait_exponential(multiplier=0.5, max=8) + tenacity.wait_random(0, 0.5)
@@ -162,7 +162,7 @@ class SharedRateLimiter:
             self._sleep(wait_s)
 
 
-def _pace_row(session: Session, provider: str) -> Any:
+def _pace_row(session: Session, provider: str) -> Upsert:
     """An INSERT of the provider's pace row that does nothing when it is there (first use, by any process)."""
     return upsert(session, GeocoderPace).values(provider=provider, next_at=utcnow()).on_conflict_do_nothing()
 

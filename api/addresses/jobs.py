@@ -8,22 +8,24 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TypeVar
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Delete, Update, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.addresses.geocoders import Geocoder
 from api.addresses.models import GeocodingDue
 from api.addresses.service import GeocodeSummary, geocode_unplaced
 from api.config import DISTRICT_RADIUS_M
-from api.db import upsert, utcnow, writing
+from api.db import rows_matched, upsert, utcnow, writing
 from api.processes import gone, owner, renewing
 
 log = logging.getLogger(__name__)
 
 PASS_LEASE = timedelta(seconds=30)  # a pass not renewed for this long is not running any more
 RENEW_EVERY_S = 5.0
+_Statement = TypeVar("_Statement", Update, Delete)
 LOOK_EVERY_S = 10.0  # how often a process looks for passes asked elsewhere or left by a process that stopped
 
 
@@ -113,12 +115,13 @@ class BackgroundGeocoding:
                     if due.lease_until is None
                     else GeocodingDue.lease_until == due.lease_until
                 )
-                claimed = session.execute(
+                claimed = rows_matched(
+                    session,
                     update(GeocodingDue)
                     .where(GeocodingDue.branch_id == due.branch_id, GeocodingDue.worker == due.worker, lease_was)
-                    .values(worker=self._worker, lease_until=now + PASS_LEASE)
+                    .values(worker=self._worker, lease_until=now + PASS_LEASE),
                 )
-                if claimed.rowcount:  # type: ignore[attr-defined]
+                if claimed:
                     session.commit()
                     if due.worker:
                         log.warning("took over the geocoding pass of branch %s from %s", due.branch_id, due.worker)
@@ -154,8 +157,8 @@ class BackgroundGeocoding:
     def _finish(self, branch_id: UUID, asks: int, summary: GeocodeSummary) -> None:
         """End the asks the pass saw; an ask that came while it ran leaves the pass to run again."""
         with self._sessions.begin() as session:
-            ended = session.execute(self._mine(delete(GeocodingDue), branch_id).where(GeocodingDue.asks == asks))
-        if not ended.rowcount:  # type: ignore[attr-defined]
+            ended = rows_matched(session, self._mine(delete(GeocodingDue), branch_id).where(GeocodingDue.asks == asks))
+        if not ended:
             self._release(branch_id)
         log.info(
             "geocoded %d addresses of branch %s: %d trusted, %d untrusted, %d not found, %d failed (%s); "
@@ -168,6 +171,6 @@ class BackgroundGeocoding:
         with self._sessions.begin() as session:
             session.execute(self._mine(update(GeocodingDue), branch_id).values(worker="", lease_until=None))
 
-    def _mine(self, statement, branch_id: UUID):  # type: ignore[no-untyped-def]
+    def _mine(self, statement: _Statement, branch_id: UUID) -> _Statement:
         """The statement, narrowed to the branch's pass while this process holds it."""
         return statement.where(GeocodingDue.branch_id == branch_id, GeocodingDue.worker == self._worker)

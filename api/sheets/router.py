@@ -427,6 +427,7 @@ def apply_late_fix(
 
 @sheets_router.get(
     "/days/{work_date}",
+    response_model=SheetDayRead,
     responses=problem_responses(
         RoleNotAllowed, BranchRequired, BranchNotFound, service.PlanningRunNotFound, ValidationFailed
     )
@@ -439,7 +440,7 @@ def get_sheet_day(
     run_id: Annotated[UUID | None, Query(description="A planning run of this day: its draft sheets.")] = None,
     branch_id: Annotated[UUID | None, Query(description="The branch (required for admins).")] = None,
     if_none_match: Annotated[str | None, Header(description="The ETag of the copy the console holds.")] = None,
-) -> SheetDayRead:
+) -> Response:
     """A day's sheets of the branch, whole, with routes and stops: each team's current published sheet, or a run's
     drafts (managers); agents get their own team's. With an ETag: a poll that changes nothing is a 304, and only
     a day sent is audited as a read of its cases."""
@@ -458,7 +459,7 @@ def get_sheet_day(
     if not _matches(_etag(body), if_none_match):
         cases = [stop.case.id for sheet in day.sheets for stop in sheet.stops]
         record_read(session, "debt_case", *cases, what=f"visit sheets of {work_date.isoformat()}")
-    return _etagged(body, if_none_match)  # type: ignore[return-value]
+    return _etagged(body, if_none_match)
 
 
 @sheets_router.get("/{sheet_id}", responses=problem_responses(RoleNotAllowed, service.VisitSheetNotFound))
@@ -469,6 +470,7 @@ def get_visit_sheet(sheet_id: UUID, session: SessionDep, user: SheetViewer) -> V
 
 @me_router.get(
     "/sheet",
+    response_model=VisitSheetRead,
     responses=problem_responses(RoleNotAllowed, service.VisitSheetNotFound, service.VersionNotFound)
     | {304: {"description": "The sheet is unchanged since the ETag given in If-None-Match."}},
 )
@@ -480,14 +482,14 @@ def get_my_sheet(
         int | None, Query(ge=1, description="The version the app holds: the answer says what changed since.")
     ] = None,
     if_none_match: Annotated[str | None, Header(description="The ETag of the copy the app holds.")] = None,
-) -> VisitSheetRead:
+) -> Response:
     """Your team's latest published sheet for a day, whole, so that the app works offline; with an ETag, and what
     changed since the version the app holds."""
     row = service.my_sheet(session, user, work_date)
     sheet = _read(session, row)
     if since_version is not None:
         sheet.changes = change_reads(service.sheet_changes(session, row, since_version))
-    return _etagged(sheet.model_dump_json().encode(), if_none_match)  # type: ignore[return-value]
+    return _etagged(sheet.model_dump_json().encode(), if_none_match)
 
 
 def _etag(body: bytes) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.audit.chain import record_bulk, record_read
 from api.branches.models import Branch
 from api.config import TrackingSettings
-from api.db import rows_matched, upsert, utcnow
+from api.db import Upsert, rows_matched, upsert, utcnow
 from api.problems import ValidationFailed
 from api.rules.tracking import Duty, duty, purged_before, server_time
 from api.sheets.models import SheetStatus, VisitSheet
@@ -159,7 +159,7 @@ def _row(fix: FixCreate, track: Track, skew_s: int) -> dict[str, object]:
     }
 
 
-def _insert_new(session: Session):  # type: ignore[no-untyped-def]
+def _insert_new(session: Session) -> Upsert:
     """An INSERT that skips a fix a concurrent resend stored first."""
     return upsert(session, PositionFix).on_conflict_do_nothing(index_elements=["client_id"])
 

@@ -4,7 +4,7 @@ from uuid import UUID
 
 import anyio.from_thread
 from fastapi import APIRouter, Header, Query, Request, status
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from api.audit.chain import record_read
@@ -40,7 +40,7 @@ class UploadInterrupted(Problem):
 
 
 def _store(request: Request) -> Storage:
-    return request.app.state.evidence_store  # type: ignore[no-any-return]
+    return request.app.state.evidence_store
 
 
 def _body(request: Request) -> Iterator[bytes]:
@@ -119,6 +119,7 @@ def get_upload_state(evidence_id: UUID, request: Request, session: SessionDep, u
 
 @router.put(
     "/evidence/{evidence_id}/content",
+    response_model=UploadState,
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string"}}}}
     },
@@ -140,7 +141,7 @@ def upload_content(
     upload_offset: Annotated[
         int, Header(ge=0, description="Where this body starts in the file: 0, or `received` to resume.")
     ] = 0,
-) -> UploadState:
+) -> UploadState | JSONResponse:
     """Send the bytes of a declared item (local store), from `Upload-Offset` on; resumable after an interruption."""
     item = service.get_item(session, user, evidence_id)
     store, rules = _store(request), request.app.state.settings.evidence
@@ -148,18 +149,22 @@ def upload_content(
         service.receive(item, upload_offset, _body(request), store)
     except ClientDisconnect:  # a phone losing its network: what arrived is kept, the app resumes from there
         received = service.upload_state(item, store, rules).received
-        return problem_response(request, UploadInterrupted(received=received))  # type: ignore[return-value]
+        return problem_response(request, UploadInterrupted(received=received))
     return service.upload_state(item, store, rules)
 
 
-@router.post("/evidence/{evidence_id}/complete", responses=problem_responses(*_COMPLETE_PROBLEMS))
-def complete_evidence(evidence_id: UUID, request: Request, session: SessionDep, user: Agent) -> EvidenceRead:
+@router.post(
+    "/evidence/{evidence_id}/complete", response_model=EvidenceRead, responses=problem_responses(*_COMPLETE_PROBLEMS)
+)
+def complete_evidence(
+    evidence_id: UUID, request: Request, session: SessionDep, user: Agent
+) -> EvidenceRead | JSONResponse:
     """Check the uploaded bytes against the declaration and inspect them: accepted, or refused with the reason."""
     item = service.get_item(session, user, evidence_id, lock=True)
     item = service.complete(session, item, _store(request), request.app.state.settings.evidence)
     if item.status is EvidenceStatus.REJECTED:  # recorded as rejected (committed), and answered as a problem
         problem = service.EvidenceRejected(item.rejected_detail, reason=item.rejected_reason, evidence_id=item.id)
-        return problem_response(request, problem)  # type: ignore[return-value]
+        return problem_response(request, problem)
     return EvidenceRead.from_row(item)
 
 

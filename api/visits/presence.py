@@ -23,6 +23,7 @@ from api.rules.presence import (
     Door,
     PhotoFix,
     PreviousStop,
+    Signal,
     TrackFix,
     VisitScene,
     assess,
@@ -79,8 +80,8 @@ def presence_of(session: Session, visit_ids: list[UUID]) -> dict[UUID, list[Visi
     return found
 
 
-def _signal(signal: object) -> dict[str, object]:
-    plain = asdict(signal)  # type: ignore[call-overload]
+def _signal(signal: Signal) -> dict[str, object]:
+    plain = asdict(signal)
     plain["name"] = str(plain["name"])
     return plain
 

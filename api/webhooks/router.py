@@ -99,7 +99,7 @@ def _document(webhooks: APIRouter, kind: FindingKind) -> None:
     event = EVENTS[kind]
 
     def receive(
-        body: event,  # type: ignore[valid-type]
+        body: event,  # type: ignore[valid-type]  # the kind's event model, made at run time
         webhook_id: Annotated[str, Header(alias="Webhook-Id", description="The finding's id.")],
         webhook_timestamp: Annotated[str, Header(alias="Webhook-Timestamp", description="Unix seconds.")],
         webhook_signature: Annotated[

@@ -116,9 +116,10 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
     """A TLS connection to `address`, with `host` as the name the certificate must have (SNI and verification)."""
 
     def __init__(self, host: str, port: int | None, address: str, timeout_s: float) -> None:
-        super().__init__(host, port, timeout=timeout_s, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout_s, context=self._tls)
         self._address = address
 
     def connect(self) -> None:
         raw = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
+        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
