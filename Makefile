@@ -53,9 +53,11 @@ run: system-deps $(INSTALLED)
 	$(BIN)/fieldvisit demo seed
 	$(BIN)/fieldvisit serve
 
+# mypy: api, routing and evidence (pyproject's [tool.mypy]), cached in .mypy_cache
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The two backends run at once, one pytest process each (a core each on two); PostGIS's output follows SpatiaLite's.
 test: system-deps browser-deps $(INSTALLED) lint
