@@ -111,11 +111,11 @@ def _decode_csv(raw: bytes, charset: str | None = None) -> tuple[FileFormat, str
             "The file is neither UTF-8 nor GB18030 (GBK) text; save it as CSV UTF-8, or send the .xlsx file.",
             **accepted,
         )
-    file_format = _declared_format(charset)
-    if file_format is None:
+    declared = _declared_format(charset)
+    if declared is None:
         raise CsvEncodingNotAccepted(f"charset={charset} is not accepted; send UTF-8 or GB18030 (GBK).", **accepted)
     try:
-        return file_format, raw.decode(_ENCODINGS[file_format]).removeprefix("\ufeff")
+        return declared, raw.decode(_ENCODINGS[declared]).removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise CsvEncodingNotAccepted(
             f"Byte {exc.start} is not {charset} text; send the file in the charset it is in, or without a charset.",
