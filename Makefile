@@ -14,7 +14,7 @@ FONT_FILE := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 BROWSER_PACKAGES := chromium fonts-noto-cjk
 BROWSER_FILES := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-.PHONY: run test lint system-deps browser-deps openapi clean
+.PHONY: run test lint system-deps browser-deps openapi constraints clean
 
 system-deps:
 	@if ! ls /usr/lib/*/mod_spatialite.so >/dev/null 2>&1 || [ ! -f $(FONT_FILE) ] || \
@@ -42,11 +42,21 @@ browser-deps:
 	  fi; \
 	fi
 
-$(INSTALLED): pyproject.toml
+# constraints.txt pins every package a fresh install takes, so that CI and `make run` install the same versions; it is
+# refreshed on purpose with `make constraints` (a clean install of pyproject.toml's ranges, then frozen).
+$(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	touch $@
+
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/pip install --quiet --upgrade pip
+	.venv-constraints/bin/pip install --quiet '.[dev,bench]'
+	.venv-constraints/bin/pip freeze --exclude-editable | grep -v '^fieldvisit' > constraints.txt
+	rm -rf .venv-constraints build
 
 run: system-deps $(INSTALLED)
 	$(BIN)/fieldvisit db upgrade
