@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 from sqlalchemy import select, update
 from time_machine import TimeMachineFixture
 
@@ -257,6 +257,35 @@ def test_confirming_an_invalid_address_cancels_its_stop(console: Console, live: 
     page.dispatch_event("input[name=work_date]", "change")
     expect(page.locator("#day-map .fv-stop.fv-state-cancelled")).to_have_count(1)
     console.screenshot("day-map-cancelled")
+    assert console.problems == []
+
+
+def test_a_report_clicked_while_the_queue_is_still_loading_is_the_one_shown(console: Console, live: Live) -> None:
+    """The supervisor clicks a report before the queue has finished loading (its list of reports the system
+    resolved is still on its way): the detail keeps the report clicked, not the oldest the queue would open at."""
+    work_date = _seeded(live)
+    _planned(live, work_date)
+    sheet = _day(live, work_date)["sheets"][0]
+    agent = _usernames(live, sheet)[0]
+    older, newer = (sheet["stops"][k]["address"] for k in (0, 2))
+    assert _reported(live, agent, older["id"], "nonexistent", "门牌号不存在").status_code == 201
+    clicked = _reported(live, agent, newer["id"], "demolished", "整栋楼已拆除")
+    assert clicked.status_code == 201, clicked.text
+    page = console.page
+    console.log_in("supervisor")
+    held: list[Route] = []
+    page.route(re.compile(r".*/invalid-address-reports\?status=resolved.*"), lambda route: held.append(route))
+
+    console.go("addresses")
+    page.locator(f"#report-list li[data-report='{clicked.json()['id']}'] a").click()
+    expect(page.locator("#report-detail h3").first).to_have_text(newer["raw_text"])
+    assert len(held) == 1  # the queue is still loading
+    held[0].continue_()
+    expect(page.locator("#resolved-list li").first).to_be_visible()
+
+    page.wait_for_timeout(500)  # the queue's own choice, had it been made, would show by now
+    expect(page.locator("#report-detail h3").first).to_have_text(newer["raw_text"])
+    expect(page.locator(f"#report-list li.active[data-report='{clicked.json()['id']}']")).to_have_count(1)
     assert console.problems == []
 
 

@@ -21,12 +21,14 @@ export async function addressesView(view, { context }) {
   const map = makeMap(mapBox, office ? [office.lat, office.lon] : undefined, 13);
   const layer = L.layerGroup().addTo(map);
   let reports = [];
+  let picked = null;  // the report the supervisor clicked, perhaps while the list was still loading
+  let latest = 0;  // the last report asked for: only it may fill the detail
 
   async function load(selectId) {
     reports = await allPages("/invalid-address-reports", { status: "pending" }, (items) => renderList(items));
     renderList(reports);
     renderResolved((await api.get("/invalid-address-reports?status=resolved&limit=20")).items);
-    const chosen = reports.find((report) => report.id === selectId) || reports[0];
+    const chosen = reports.find((report) => report.id === (selectId ?? picked)) || reports[0];
     if (chosen) await show(chosen);
     else {
       layer.clearLayers();
@@ -39,7 +41,8 @@ export async function addressesView(view, { context }) {
     fill(list, items.length ? items.map((report) =>
       h("li", { dataset: { report: report.id } },
         h("a", {
-          href: "#/addresses", onclick: (event) => { event.preventDefault(); show(report).catch(showError); },
+          href: "#/addresses",
+          onclick: (event) => { event.preventDefault(); picked = report.id; show(report).catch(showError); },
         }, h("strong", { text: t(`reason.${report.reason}`) }),
         ` · ${t(`origin.${report.raised_by}`)} · ${moment(report.created_at)}`,
         report.note ? h("div", { class: "muted", text: report.note }) : null,
@@ -57,8 +60,10 @@ export async function addressesView(view, { context }) {
   }
 
   async function show(report) {
+    const asked = ++latest;
     list.querySelectorAll("li").forEach((item) => item.classList.toggle("active", item.dataset.report === report.id));
     const address = await api.get(`/addresses/${report.address_id}`);
+    if (asked !== latest) return;  // another report was chosen meanwhile
     layer.clearLayers();
     const start = address.point ?? report.candidates[0] ?? office;
     const latLng = [start.lat, start.lon];
@@ -128,7 +133,7 @@ export async function addressesView(view, { context }) {
           h("button", { type: "button", id: "reject-report", text: t("reject"), onclick: decide("reject") }))));
     if (report.visit_id) {
       const evidence = await api.get(`/visits/${report.visit_id}/evidence`).catch(() => []);
-      fill(photos, photoStrip(evidence));
+      if (asked === latest) fill(photos, photoStrip(evidence));
     }
   }
 
