@@ -53,7 +53,7 @@ _CHARSETS = {
     "gbk": FileFormat.CSV_GB18030,
     "gb2312": FileFormat.CSV_GB18030,
 }
-ACCEPTED_CHARSETS = ["utf-8", "gb18030", "gbk", "gb2312"]
+ACCEPTED_CHARSETS = list(_CHARSETS)
 
 
 class CsvEncodingNotAccepted(ValidationFailed):
