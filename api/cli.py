@@ -19,9 +19,9 @@ from alembic import command
 from api.addresses.terminal import geocode_in_terminal, precheck_in_terminal
 from api.audit.chain import audited_sessions, verify
 from api.cases.dossier import dossier_of, render_pdf
-from api.cases.models import DebtCase
 from api.config import Settings
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine
+from api.models.cases import DebtCase
 from api.problems import Problem
 from api.sheets.console import PlanFailed, find_branch, plan_in_terminal
 from api.sheets.jobs import run_worker
@@ -222,7 +222,7 @@ def import_cases(
     from api.addresses.jobs import ask_for_pass
     from api.cases.case_file import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, read_case_file
     from api.cases.importer import import_cases as run_import
-    from api.users.models import Role, User
+    from api.models.users import Role, User
 
     settings = _checked_settings()
     media_type = XLSX_MEDIA_TYPE if file.suffix.lower() == ".xlsx" else CSV_MEDIA_TYPE

@@ -16,11 +16,12 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.addresses.grades import PointSource
 from api.auth.security import hash_password
-from api.branches.models import Branch
 from api.branches.service import local_today
-from api.cases.models import (
+from api.db import utcnow
+from api.geo import GeoPoint
+from api.models.branches import Branch
+from api.models.cases import (
     Address,
     AddressKind,
     AddressValidity,
@@ -31,12 +32,11 @@ from api.cases.models import (
     InvalidReason,
     OverdueBucket,
 )
-from api.db import utcnow
-from api.geo import GeoPoint
+from api.models.teams import Team, TeamMember
+from api.models.users import Role, User
+from api.models.visit_requests import VisitPurpose, VisitRequest
+from api.rules.grades import PointSource
 from api.rules.packs import Jurisdiction
-from api.teams.models import Team, TeamMember
-from api.users.models import Role, User
-from api.visit_requests.models import VisitPurpose, VisitRequest
 
 BRANCH_NAME = "上海浦东分公司 Shanghai Pudong"
 TIMEZONE = "Asia/Shanghai"

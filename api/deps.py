@@ -11,8 +11,8 @@ from api.audit.chain import act_as
 from api.auth import service as auth_service
 from api.auth.security import read_access_token
 from api.db import SessionDep
+from api.models.users import Role, User
 from api.problems import NotAuthenticated, RoleNotAllowed
-from api.users.models import Role, User
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from `POST /auth/login`.")
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, true
 
-from api.users.models import Role, User
+from api.models.users import Role, User
 
 
 def in_scope(user: User, branch_column: Any) -> ColumnElement[bool]:

@@ -23,12 +23,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.idempotency.models import IdempotencyRecord
+from api.models.idempotency import IdempotencyRecord
+from api.models.sheets import PlanningRun, RunStatus
+from api.models.visit_evidence import EvidenceItem, EvidenceStatus
+from api.models.webhooks import WebhookDelivery
 from api.problems import NotAuthenticated, NotFound
 from api.request_id import request_id
-from api.sheets.models import PlanningRun, RunStatus
-from api.visit_evidence.models import EvidenceItem, EvidenceStatus
-from api.webhooks.models import WebhookDelivery
 
 REQUEST_ID_HEADER = "x-request-id"
 _ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

@@ -10,23 +10,23 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
-from api.addresses.grades import PointSource
-from api.auth.models import RefreshToken
 from api.auth.security import hash_password, issue_access_token
-from api.branches.models import Branch
 from api.branches.service import local_today, rules_of
-from api.cases.models import Address, AddressKind, ContactKind, ContactSource, DebtCase, DebtorContact, OverdueBucket
 from api.config import AuthSettings, PlanningSettings, Settings
 from api.db import utcnow
 from api.geo import GeoPoint
+from api.models.auth import RefreshToken
+from api.models.branches import Branch
+from api.models.cases import Address, AddressKind, ContactKind, ContactSource, DebtCase, DebtorContact, OverdueBucket
+from api.models.sheets import PlanningRun, RunStatus, VisitSheet
+from api.models.teams import Team, TeamMember
+from api.models.users import Role, User
+from api.models.visit_requests import VisitPurpose, VisitRequest
+from api.rules.grades import PointSource
 from api.rules.hours import Closed
 from api.sheets.instance import build_day, visit_windows
-from api.sheets.models import PlanningRun, RunStatus, VisitSheet
 from api.sheets.planner import planned_sheet
 from api.sheets.service import publish_run
-from api.teams.models import Team, TeamMember
-from api.users.models import Role, User
-from api.visit_requests.models import VisitPurpose, VisitRequest
 from routing.matrix import GreatCircle
 from routing.schedule import earliest_route
 from tests.conftest import TEST_JWT_SECRET

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.address_reports.models import AddressReport
-from api.branches.models import Branch
-from api.cases.models import Address, AddressValidity
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.models.address_reports import AddressReport
+from api.models.branches import Branch
+from api.models.cases import Address, AddressValidity
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from tests.factories import auth_headers, make_branch, make_team, make_user, problem_type
 from tests.test_visits import Day
 

@@ -11,9 +11,9 @@ from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
 from api.audit.chain import verify
-from api.audit.models import AuditEvent
 from api.cli import cli
-from api.users.models import Role
+from api.models.audit import AuditEvent
+from api.models.users import Role
 from tests.factories import auth_headers, make_branch, make_case, make_user
 from tests.test_visits import Day
 

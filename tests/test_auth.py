@@ -8,11 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.auth.models import RefreshToken
 from api.auth.security import issue_access_token
 from api.config import AuthSettings, Settings
 from api.db import utcnow
-from api.users.models import Role
+from api.models.auth import RefreshToken
+from api.models.users import Role
 from tests.conftest import TEST_JWT_SECRET
 from tests.factories import PASSWORD, auth_headers, make_branch, make_user, problem_type
 

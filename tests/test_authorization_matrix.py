@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.branches.models import Branch
-from api.cases.models import DebtCase
-from api.sheets.models import PlanningRun
-from api.users.models import Role, User
+from api.models.branches import Branch
+from api.models.cases import DebtCase
+from api.models.sheets import PlanningRun
+from api.models.users import Role, User
 from tests.factories import auth_headers, make_contact, make_team, make_user
 from tests.test_visits import CHECKLIST, Day
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.users.models import Role
+from api.models.users import Role
 from tests.factories import auth_headers, make_branch, make_user, problem_type
 
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from api.cases.case_file import MAX_FILE_BYTES
 from api.config import Settings
-from api.idempotency.models import IdempotencyRecord
 from api.limits import DRAIN_BYTES, body_limit
-from api.users.models import Role
+from api.models.idempotency import IdempotencyRecord
+from api.models.users import Role
 from tests.factories import auth_headers, make_user, problem_type
 from tests.test_case_import import CSV_HEADERS
 from tests.test_crash import server

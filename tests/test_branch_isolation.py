@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.users.models import Role, User
+from api.models.users import Role, User
 from tests.factories import (
     auth_headers,
     make_address,

@@ -6,9 +6,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
+from api.models.branches import Branch
+from api.models.users import Role
 from api.rules.packs import Jurisdiction
-from api.users.models import Role
 from tests.factories import auth_headers, make_branch, make_user, problem_type
 
 

@@ -8,13 +8,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
 from api.cases.case_file import MAX_FILE_BYTES, CsvRejected, read_case_file
 from api.cases.importer import import_cases
-from api.cases.models import Address, ContactKind, ContactSource, DebtCase, DebtorContact, OverdueBucket
 from api.geo import GeoPoint
-from api.users.models import Role, User
-from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
+from api.models.branches import Branch
+from api.models.cases import Address, ContactKind, ContactSource, DebtCase, DebtorContact, OverdueBucket
+from api.models.users import Role, User
+from api.models.visit_requests import VisitPurpose, VisitRequest, VisitRequestStatus
 from tests.factories import auth_headers, make_branch, make_case, make_user, problem_type, tomorrow
 
 HEADER = [

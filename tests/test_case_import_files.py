@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from api.cases import case_file
 from api.cases.importer import REQUIRED_COLUMNS
-from api.cases.models import DebtCase, DebtorContact
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest
+from api.models.cases import DebtCase, DebtorContact
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest
 from tests.factories import auth_headers, make_branch, make_user, problem_type, tomorrow
 from tests.test_case_import import HEADER, counts, good_rows, row, to_csv
 

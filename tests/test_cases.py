@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.cases.models import DebtCase, OverdueBucket
-from api.users.models import Role
+from api.models.cases import DebtCase, OverdueBucket
+from api.models.users import Role
 from tests.factories import auth_headers, make_branch, make_case, make_user, problem_type
 
 ID_NUMBER = "11010519491231002X"  # a valid check digit (X)

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.cases.models import DebtCase
 from api.cli import cli
-from api.users.models import Role
+from api.models.cases import DebtCase
+from api.models.users import Role
 from tests.factories import make_branch, make_user
 from tests.test_case_import_files import to_xlsx
 

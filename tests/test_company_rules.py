@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.cases.models import Address
-from api.findings.models import Finding, FindingKind
+from api.models.cases import Address
+from api.models.findings import Finding, FindingKind
+from api.models.users import User
+from api.models.visits import Outcome
 from api.sheets.exports import printed_sheet
 from api.sheets.schemas import VisitSheetRead
-from api.users.models import User
-from api.visits.models import Outcome
 from tests.factories import (
     NEAR_OFFICE,
     auth_headers,

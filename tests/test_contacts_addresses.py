@@ -5,10 +5,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.cases.models import Address, AddressValidity, ContactSource, ContactStatus, DebtorContact, InvalidReason
 from api.geo import GeoPoint
-from api.users.models import Role
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.models.cases import Address, AddressValidity, ContactSource, ContactStatus, DebtorContact, InvalidReason
+from api.models.users import Role
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from tests.factories import (
     auth_headers,
     count_rows,

@@ -17,10 +17,10 @@ import httpx2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.cases.models import DebtCase
 from api.config import PlanningSettings, Settings
-from api.idempotency import IdempotencyRecord
-from api.users.models import Role
+from api.models.cases import DebtCase
+from api.models.idempotency import IdempotencyRecord
+from api.models.users import Role
 from tests.conftest import TEST_JWT_SECRET
 from tests.factories import auth_headers, make_branch, make_user, tomorrow
 from tests.sheets.test_run_lifetime import busy_day

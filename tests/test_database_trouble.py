@@ -16,8 +16,8 @@ from time_machine import TimeMachineFixture
 from api import db
 from api.config import Settings
 from api.main import create_app
-from api.users.models import Role
-from api.webhooks.models import WebhookSubscription
+from api.models.users import Role
+from api.models.webhooks import WebhookSubscription
 from tests.conftest import POSTGRES_URL
 from tests.factories import auth_headers, make_user, problem_type
 from tests.test_visits import Day

@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.branches.models import Branch
-from api.cases.models import Address, AddressValidity, DebtCase, DebtorContact
 from api.cli import cli
 from api.demo import BRANCH_NAME, DEMO_PASSWORD, DemoSeed, DemoUsernamesTaken, seed_demo
 from api.geo import GeoPoint
-from api.teams.models import Team
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest
+from api.models.branches import Branch
+from api.models.cases import Address, AddressValidity, DebtCase, DebtorContact
+from api.models.teams import Team
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest
 from tests.conftest import ROOT
 from tests.factories import count_rows, make_user, tomorrow
 

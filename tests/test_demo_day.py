@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
-from api.audit.models import AuditEvent
-from api.cases.models import Address, DebtCase, DebtorContact
 from api.cli import cli
 from api.demo import DEMO_PASSWORD, seed_demo
-from api.findings.models import Finding
+from api.models.audit import AuditEvent
+from api.models.cases import Address, DebtCase, DebtorContact
+from api.models.findings import Finding
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
+from api.models.visits import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
 from api.telemetry import JsonLines
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
-from api.visits.models import CashApproval, CheckIn, DepartureCheck, Outcome, Visit
 from tests.evidence.samples import jpeg_bytes, wav_bytes
 from tests.factories import moments, problem_type
 from tests.test_visits import CHECKLIST

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.cases.models import Address
 from api.geo import GeoPoint
+from api.models.cases import Address
+from api.models.visits import Visit
 from api.rules.packs import Jurisdiction
-from api.visits.models import Visit
 from tests.factories import auth_headers, count_rows, problem_type
 from tests.test_visits import Day, _refused
 

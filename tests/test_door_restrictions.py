@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.cases.models import DebtCase
-from api.visits.models import Visit, VisitStatus
+from api.models.cases import DebtCase
+from api.models.visits import Visit, VisitStatus
 from tests.factories import auth_headers
 from tests.test_eligibility import _visited
 from tests.test_visits import Day, _refused

@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
-from api.audit.models import AuditEvent
 from api.cases.dossier import _header
-from api.cases.models import AddressKind, DebtCase
 from api.cases.schemas import DossierKind, DossierRead
 from api.cli import cli
+from api.models.audit import AuditEvent
+from api.models.cases import AddressKind, DebtCase
+from api.models.users import Role, User
+from api.models.visits import Outcome
 from api.sheets.printing import FONT, register_font
-from api.users.models import Role, User
-from api.visits.models import Outcome
 from tests.evidence.samples import jpeg_bytes
 from tests.factories import (
     NEAR_OFFICE,

@@ -13,16 +13,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.audit.models import AuditEvent
-from api.branches.models import Branch
 from api.branches.service import rules_of
-from api.cases.models import Address, CaseRestriction, DebtCase
+from api.models.audit import AuditEvent
+from api.models.branches import Branch
+from api.models.cases import Address, CaseRestriction, DebtCase
+from api.models.sheets import SheetStop
+from api.models.users import Role, User
+from api.models.visit_requests import EligibilityRelease, VisitRequest, VisitRequestStatus
+from api.models.visits import Visit, VisitStatus
 from api.rules.hours import closed_day
 from api.rules.packs import Jurisdiction
-from api.sheets.models import SheetStop
-from api.users.models import Role, User
-from api.visit_requests.models import EligibilityRelease, VisitRequest, VisitRequestStatus
-from api.visits.models import Visit, VisitStatus
 from tests.factories import (
     NEAR_OFFICE,
     auth_headers,

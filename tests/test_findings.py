@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.branches.models import Branch
-from api.cases.models import DebtCase
-from api.users.models import Role, User
+from api.models.branches import Branch
+from api.models.cases import DebtCase
+from api.models.users import Role, User
 from tests.factories import auth_headers, make_branch, make_user
 from tests.test_visits import Day
 

@@ -8,7 +8,7 @@ import httpx2
 from sqlalchemy.orm import Session
 
 from api.config import Settings
-from api.users.models import Role
+from api.models.users import Role
 from tests.factories import make_branch, make_user
 from tests.test_crash import server
 

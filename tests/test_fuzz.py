@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from api.main import app as default_app
-from api.users.models import Role, User
+from api.models.users import Role, User
 from tests.factories import auth_headers, make_address, make_branch, make_case, make_team, make_user, make_visit_request
 
 DOCUMENT = json.loads(json.dumps(default_app.openapi()))  # as /openapi.json serves it, and the same for every app

@@ -20,13 +20,14 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from api import processes
-from api.branches.models import Branch
 from api.cases import service as cases_service
-from api.cases.models import Address, DebtCase, DebtorContact
 from api.db import utcnow
-from api.idempotency import IdempotencyRecord, claims
+from api.idempotency import claims
 from api.idempotency.middleware import request_digest
-from api.users.models import Role, User
+from api.models.branches import Branch
+from api.models.cases import Address, DebtCase, DebtorContact
+from api.models.idempotency import IdempotencyRecord
+from api.models.users import Role, User
 from tests.factories import auth_headers, make_branch, make_case, make_user, problem_type
 
 

@@ -47,7 +47,7 @@ PURE = {
     "api.rules.tracking": ("api.rules",),
     "api.rules.presence": ("api.rules",),
     "evidence.storage": (),
-    "api.addresses.grading": ("api.addresses", "api.addresses.grades", "api.addresses.grading"),
+    "api.rules.grading": ("api.rules",),
 }
 
 

@@ -10,10 +10,10 @@ from api.config import PlanningSettings
 from api.db import make_engine
 from api.demo import seed_demo
 from api.models import Base, SheetStop, Team, User
+from api.models.users import Role
 from api.sheets.planner import execute_run
 from api.sheets.schemas import PlanningRunCreate
 from api.sheets.service import start_run
-from api.users.models import Role
 from tests.conftest import alembic_config
 
 DOMAIN_TABLES = set(Base.metadata.tables)

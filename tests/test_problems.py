@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.db import SessionDep
-from api.users.models import Role, User
+from api.models.users import Role, User
 from tests.factories import auth_headers, make_user, problem_type
 
 

@@ -8,9 +8,9 @@ import httpx2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.cases.models import Address
 from api.config import Settings
-from api.users.models import Role
+from api.models.cases import Address
+from api.models.users import Role
 from tests.factories import auth_headers, make_branch, make_case, make_user
 from tests.test_crash import server
 

@@ -7,11 +7,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
 from api.branches.service import local_today
+from api.models.branches import Branch
+from api.models.teams import Team, TeamMember
+from api.models.users import Role, User
 from api.teams import service as teams_service
-from api.teams.models import Team, TeamMember
-from api.users.models import Role, User
 from tests.factories import auth_headers, make_branch, make_team, make_user, problem_type, tomorrow
 
 

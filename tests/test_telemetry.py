@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from api.config import Settings
 from api.main import create_app
+from api.models.users import Role
 from api.telemetry import JsonLines
-from api.users.models import Role
 from tests.factories import auth_headers, make_user
 
 

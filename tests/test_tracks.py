@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
-from api.audit.models import AuditEvent
 from api.cli import cli
-from api.findings.models import Finding, FindingKind
-from api.sheets.models import VisitSheet
-from api.tracks.models import PositionFix, Track, TrackAlert
+from api.models.audit import AuditEvent
+from api.models.findings import Finding, FindingKind
+from api.models.sheets import VisitSheet
+from api.models.tracks import PositionFix, Track, TrackAlert
+from api.models.users import Role, User
 from api.tracks.watch import watch_tracks
-from api.users.models import Role, User
 from tests.factories import auth_headers, count_rows, make_branch, make_team, make_user, problem_type
 from tests.test_visits import Day
 

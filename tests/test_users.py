@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.auth.models import RefreshToken
 from api.branches.service import local_today
-from api.users.models import Role, User
+from api.models.auth import RefreshToken
+from api.models.users import Role, User
 from tests.factories import PASSWORD, auth_headers, make_branch, make_team, make_user, problem_type
 
 

@@ -22,18 +22,18 @@ from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
-from api.audit.models import AuditEvent
-from api.branches.models import Branch
-from api.cases.models import Address
 from api.cli import cli
 from api.config import EvidenceSettings, Settings
-from api.findings.models import Finding, FindingKind
 from api.geo import GeoPoint
+from api.models.audit import AuditEvent
+from api.models.branches import Branch
+from api.models.cases import Address
+from api.models.findings import Finding, FindingKind
+from api.models.users import Role, User
+from api.models.visit_evidence import EvidenceItem, EvidenceStatus
+from api.models.visits import CheckIn
 from api.rules.packs import Jurisdiction
-from api.users.models import Role, User
-from api.visit_evidence.models import EvidenceItem, EvidenceStatus
 from api.visit_evidence.store import open_store
-from api.visits.models import CheckIn
 from evidence.storage import LocalStorage
 from tests.evidence.samples import bomb_png, jpeg_bytes, png_bytes, random_bytes, wav_bytes
 from tests.factories import auth_headers, count_rows, make_branch, make_team, make_user, problem_type

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.findings.models import Finding, FindingKind
-from api.users.models import Role, User
-from api.visits.models import VisitPresence
-from api.webhooks.models import WebhookDelivery
+from api.models.findings import Finding, FindingKind
+from api.models.users import Role, User
+from api.models.visits import VisitPresence
+from api.models.webhooks import WebhookDelivery
 from tests.factories import auth_headers, make_user
 from tests.test_visits import Day
 

@@ -9,11 +9,11 @@ from httpx2 import Response
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
 from api.branches.service import local_today
-from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
-from api.users.models import Role, User
-from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
+from api.models.branches import Branch
+from api.models.cases import Address, AddressValidity, DebtCase, InvalidReason
+from api.models.users import Role, User
+from api.models.visit_requests import VisitPurpose, VisitRequest, VisitRequestStatus
 from tests.factories import (
     PEOPLES_SQUARE,
     as_uuid,

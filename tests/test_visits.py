@@ -16,16 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.address_reports.models import AddressReport
-from api.audit.models import AuditEvent
-from api.branches.models import Branch
-from api.cases.models import DebtCase, DebtorContact
 from api.geo import GeoPoint
+from api.models.address_reports import AddressReport
+from api.models.audit import AuditEvent
+from api.models.branches import Branch
+from api.models.cases import DebtCase, DebtorContact
+from api.models.sheets import SheetStop, StopState
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
+from api.models.visits import CheckIn, DepartureCheck, Outcome, Visit
 from api.rules.packs import Jurisdiction
-from api.sheets.models import SheetStop, StopState
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
-from api.visits.models import CheckIn, DepartureCheck, Outcome, Visit
 from tests.factories import (
     NEAR_OFFICE,
     auth_headers,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
 from api.findings import service as findings_service
-from api.findings.models import Finding, FindingKind
+from api.models.findings import Finding, FindingKind
 from api.tracks.watch import TrackWatch
 from tests.factories import make_team
 from tests.sheets.test_day_under_way import Morning

@@ -20,17 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.cases.models import DebtCase
 from api.config import Settings, WebhookSettings
 from api.db import utcnow
-from api.findings.models import FindingKind
 from api.findings.schemas import PAYLOADS
 from api.findings.service import publish
 from api.main import create_app
-from api.users.models import Role
+from api.models.cases import DebtCase
+from api.models.findings import FindingKind
+from api.models.users import Role
+from api.models.webhooks import WebhookDelivery, WebhookSubscription
 from api.webhooks import delivery, sending
 from api.webhooks.delivery import LEASE, deliver_due
-from api.webhooks.models import WebhookDelivery, WebhookSubscription
 from api.webhooks.sending import Reach
 from tests.conftest import ROOT
 from tests.factories import as_uuid, auth_headers, make_branch, make_user, problem_type

@@ -1,7 +1,7 @@
 """Addresses from text to a trusted point: each address's grade and parsed parts, where its point came from and how
 precise it is; the geocoders' answers; address reports raised by the pre-check or an outcome, with candidates.
 
-Existing addresses are graded by `api.addresses.grading` as it is when this runs; their points came with the
+Existing addresses are graded by `api.rules.grading` as it is when this runs; their points came with the
 case file (`import`). Existing reports are agents'.
 
 Revision ID: f64967c069c2
@@ -95,7 +95,7 @@ def _unplanned_reasons(*reasons: str) -> None:
 
 
 def _grade_existing() -> None:
-    from api.addresses.grading import describe
+    from api.rules.grading import describe
 
     connection = op.get_bind()
     address = sa.table('address', sa.column('id', sa.Uuid()), sa.column('raw_text'), sa.column('grade'),

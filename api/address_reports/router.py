@@ -4,10 +4,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from api.address_reports import service
-from api.address_reports.models import ReportStatus
 from api.address_reports.schemas import AddressReportCreate, AddressReportRead, ReportDecision
 from api.db import SessionDep
 from api.deps import Agent, CurrentUser, Manager
+from api.models.address_reports import ReportStatus
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 

@@ -3,11 +3,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.address_reports.models import AddressProblem, AddressReport, ReportOrigin, ReportResolver, ReportStatus
-from api.addresses.grades import AddressGrade, Precision
-from api.cases.models import InvalidReason
 from api.cases.schemas import AddressGeocode, AddressText
 from api.geo import GeoPoint
+from api.models.address_reports import AddressProblem, AddressReport, ReportOrigin, ReportResolver, ReportStatus
+from api.models.cases import InvalidReason
+from api.rules.grades import AddressGrade, Precision
 from api.schemas import Body, FromJson, Instant
 
 Note = Annotated[str, Field(max_length=4000)]

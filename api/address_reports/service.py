@@ -8,23 +8,23 @@ from uuid import UUID, uuid4
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from api.address_reports.models import POINT_PROBLEMS, AddressProblem, AddressReport, ReportOrigin, ReportStatus
 from api.address_reports.schemas import AddressReportCreate, ReportDecision
-from api.addresses.grades import PointSource
 from api.audit.chain import update_where
-from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
 from api.db import utcnow
 from api.findings import service as findings_service
-from api.findings.models import FindingKind
+from api.models.address_reports import POINT_PROBLEMS, AddressProblem, AddressReport, ReportOrigin, ReportStatus
+from api.models.cases import Address, AddressValidity, DebtCase, InvalidReason
+from api.models.findings import FindingKind
+from api.models.sheets import SheetStatus, SheetStop, VisitSheet
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
+from api.models.visits import Visit, VisitStatus
 from api.pagination import filter_equal, paginate
 from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed, problem_members
+from api.rules.grades import PointSource
 from api.scope import in_scope
 from api.sheets import service as sheets_service
-from api.sheets.models import SheetStatus, SheetStop, VisitSheet
 from api.teams.service import teams_of
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
-from api.visits.models import Visit, VisitStatus
 
 
 class AddressReportNotFound(NotFound):

@@ -18,10 +18,10 @@ import tenacity
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.addresses.grades import GeocodeOutcome, Precision
-from api.addresses.models import GeocoderPace
 from api.config import GeocodingSettings
 from api.db import Upsert, upsert, utcnow, writing
+from api.models.addresses import GeocoderPace
+from api.rules.grades import GeocodeOutcome, Precision
 
 # between attempts: 0.5 s, doubled at each retry up to 8 s, plus up to 0.5 s of jitter
 _BACKOFF = tenacity.wait_exponential(multiplier=0.5, max=8) + tenacity.wait_random(0, 0.5)

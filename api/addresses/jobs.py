@@ -15,10 +15,10 @@ from sqlalchemy import Delete, Update, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.addresses.geocoders import Geocoder
-from api.addresses.models import GeocodingDue
 from api.addresses.service import GeocodeSummary, geocode_unplaced
 from api.config import DISTRICT_RADIUS_M
 from api.db import rows_matched, upsert, utcnow, writing
+from api.models.addresses import GeocodingDue
 from api.processes import gone, owner, renewing
 
 log = logging.getLogger(__name__)

@@ -12,17 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.address_reports import service as reports_service
-from api.address_reports.models import AddressProblem, AddressReport, ReportOrigin, ReportStatus
 from api.addresses.districts import far_from_district
 from api.addresses.geocoders import normalise, query_key
-from api.addresses.grades import FINEST_FIRST, PERSON_SET, AddressGrade, PointSource, point_trusted
-from api.addresses.models import GeocodeAnswer
 from api.branches import service as branches_service
-from api.branches.models import Branch
-from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
 from api.geo import GeoPoint
-from api.users.models import User
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.models.address_reports import AddressProblem, AddressReport, ReportOrigin, ReportStatus
+from api.models.addresses import GeocodeAnswer
+from api.models.branches import Branch
+from api.models.cases import Address, AddressValidity, DebtCase, InvalidReason
+from api.models.users import User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
+from api.rules.grades import FINEST_FIRST, PERSON_SET, AddressGrade, PointSource, point_trusted
 
 INCOMPLETE = frozenset({AddressGrade.ROAD, AddressGrade.DISTRICT, AddressGrade.UNPARSEABLE})
 

@@ -3,8 +3,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.address_reports.models import AddressProblem
 from api.geo import GeoPoint
+from api.models.address_reports import AddressProblem
 from api.schemas import Body, FromJson
 
 

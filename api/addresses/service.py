@@ -14,7 +14,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.addresses import precheck
 from api.addresses.geocoders import Candidate, Geocoder, GeocoderError, normalise, query_key
-from api.addresses.grades import (
+from api.branches.service import local_today
+from api.cases import service as cases_service
+from api.config import DISTRICT_RADIUS_M
+from api.db import utcnow
+from api.findings import service as findings_service
+from api.geo import GeoPoint
+from api.models.addresses import GeocodeAnswer
+from api.models.branches import Branch
+from api.models.cases import Address, AddressValidity, DebtCase
+from api.models.findings import Finding, FindingKind
+from api.models.users import User
+from api.rules.grades import (
     ADMINS_TO_FIX,
     FINEST_FIRST,
     AddressGrade,
@@ -24,17 +35,6 @@ from api.addresses.grades import (
     geocode_label,
     trusted,
 )
-from api.addresses.models import GeocodeAnswer
-from api.branches.models import Branch
-from api.branches.service import local_today
-from api.cases import service as cases_service
-from api.cases.models import Address, AddressValidity, DebtCase
-from api.config import DISTRICT_RADIUS_M
-from api.db import utcnow
-from api.findings import service as findings_service
-from api.findings.models import Finding, FindingKind
-from api.geo import GeoPoint
-from api.users.models import User
 
 
 def set_point(session: Session, user: User, address_id: UUID, point: GeoPoint) -> Address:

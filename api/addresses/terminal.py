@@ -8,11 +8,11 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.addresses.geocoders import configured_geocoders
-from api.addresses.grades import GeocodeOutcome, geocode_label
 from api.addresses.precheck import PrecheckSummary, check_day
 from api.addresses.service import GeocodeSummary, geocode_unplaced
 from api.branches.service import local_today
 from api.config import Settings
+from api.rules.grades import GeocodeOutcome, geocode_label
 from api.sheets.console import PlanFailed, find_branch
 
 

@@ -13,8 +13,8 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, event, insert, inspect, select, update
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
-from api.audit.models import AuditEvent, AuditHead
 from api.db import as_table, utcnow
+from api.models.audit import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 ACTOR = "audit_actor_id"  # Session.info key: who acts in this session

@@ -6,7 +6,6 @@ from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import Session
 
 from api.auth import throttle
-from api.auth.models import RefreshToken
 from api.auth.schemas import TokenPair
 from api.auth.security import (
     issue_access_token,
@@ -17,8 +16,9 @@ from api.auth.security import (
 )
 from api.config import Settings
 from api.db import rows_matched, utcnow
+from api.models.auth import RefreshToken
+from api.models.users import User
 from api.problems import NotAuthenticated, TooManyRequests
-from api.users.models import User
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from api.auth.models import LoginAttempt
 from api.config import AuthSettings
+from api.models.auth import LoginAttempt
 
 
 def wait_s(reads: Session, rules: AuthSettings, username: str, address: str, now: datetime) -> int:

@@ -1,6 +1,6 @@
 """A branch row's field rules (`api.rules`), built once per request or planning run."""
 
-from api.branches.models import Branch
+from api.models.branches import Branch
 from api.rules.branch import BranchRules
 from api.rules.packs import pack
 from api.rules.tracking import TrackingRules

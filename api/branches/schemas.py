@@ -6,7 +6,9 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, model_validator
 
-from api.branches.models import (
+from api.branches.rules import rules_of
+from api.geo import GeoPoint
+from api.models.branches import (
     DEFAULT_CHECKLIST,
     DEFAULT_MAX_ON_SITE_MIN,
     DEFAULT_PHOTO_PURPOSES,
@@ -15,8 +17,6 @@ from api.branches.models import (
     Branch,
     Language,
 )
-from api.branches.rules import rules_of
-from api.geo import GeoPoint
 from api.rules.evidence import EvidencePurpose
 from api.rules.packs import DEFAULT_PACK, Jurisdiction
 from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read

@@ -6,15 +6,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
 from api.branches.rules import rules_of
 from api.branches.schemas import BranchCreate, BranchUpdate
 from api.db import utcnow
+from api.models.branches import Branch
+from api.models.users import Role, User
 from api.pagination import paginate
 from api.problems import Conflict, NotFound, ValidationFailed, problem_members
 from api.rules.branch import looser_hours
 from api.scope import in_scope
-from api.users.models import Role, User
 
 
 class BranchNotFound(NotFound):

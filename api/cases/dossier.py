@@ -30,13 +30,9 @@ from reportlab.platypus.flowables import Flowable
 from sqlalchemy import Row, and_, inspect, or_, select
 from sqlalchemy.orm import Session
 
-from api.address_reports.models import AddressReport
 from api.audit.chain import plain as chain_plain
 from api.audit.chain import record_read, verify
-from api.audit.models import AuditEvent, AuditHead
-from api.branches.models import Branch
 from api.cases import service as cases_service
-from api.cases.models import CaseRestriction, DebtCase
 from api.cases.schemas import (
     AuditChainState,
     AuditPosition,
@@ -49,7 +45,15 @@ from api.cases.schemas import (
     mask_id_number,
 )
 from api.db import Base, as_table, utcnow
-from api.sheets.models import SheetStatus, SheetStop, VisitSheet
+from api.models.address_reports import AddressReport
+from api.models.audit import AuditEvent, AuditHead
+from api.models.branches import Branch
+from api.models.cases import CaseRestriction, DebtCase
+from api.models.sheets import SheetStatus, SheetStop, VisitSheet
+from api.models.users import User
+from api.models.visit_evidence import EvidenceItem
+from api.models.visit_requests import EligibilityRelease, VisitRequest
+from api.models.visits import CashApproval, CheckIn, Outcome, Visit
 from api.sheets.printing import (
     FONT,
     NOTE_STYLE,
@@ -60,10 +64,6 @@ from api.sheets.printing import (
     register_font,
     ruled_table,
 )
-from api.users.models import User
-from api.visit_evidence.models import EvidenceItem
-from api.visit_requests.models import EligibilityRelease, VisitRequest
-from api.visits.models import CashApproval, CheckIn, Outcome, Visit
 
 AuditRow = Row[Any]  # seq, hash, action, at, entity, entity_id, changes of an audit_event
 _AUDIT_COLUMNS = (

@@ -18,19 +18,19 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from api.addresses.grades import PointSource
-from api.addresses.grading import describe
 from api.branches import service as branches_service
-from api.branches.models import Branch
 from api.cases import service as cases_service
 from api.cases.case_file import CaseFile, CsvRejected, FileFormat, file_rejected
-from api.cases.models import Address, ContactKind, ContactSource, DebtCase, DebtorContact
 from api.cases.schemas import AddressCreate, CaseCreate, ContactCreate, ImportSummary
 from api.db import utcnow
+from api.models.branches import Branch
+from api.models.cases import Address, ContactKind, ContactSource, DebtCase, DebtorContact
+from api.models.users import User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.problems import ValidationFailed
-from api.users.models import User
+from api.rules.grades import PointSource
+from api.rules.grading import describe
 from api.visit_requests import service as visit_requests_service
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from api.visit_requests.schemas import VisitRequestCreate
 
 REQUIRED_COLUMNS = (

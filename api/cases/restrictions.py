@@ -6,16 +6,16 @@ from uuid import UUID
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
 from api.branches.service import local_today
-from api.cases.models import Address, CaseRestriction
 from api.cases.schemas import RestrictionCreate, RestrictionLift
 from api.cases.service import get_case
 from api.db import utcnow
+from api.models.branches import Branch
+from api.models.cases import Address, CaseRestriction
+from api.models.users import User
 from api.pagination import paginate
 from api.problems import Conflict, NotFound, ValidationFailed, problem_members
 from api.rules.packs import CaseFlag
-from api.users.models import User
 
 
 class RestrictionNotFound(NotFound):

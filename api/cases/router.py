@@ -9,7 +9,6 @@ from api.addresses.jobs import ask_for_pass
 from api.audit.chain import record_read
 from api.branches.service import BranchNotFound, BranchRequired
 from api.cases import case_file, dossier, importer, restrictions, service
-from api.cases.models import AddressValidity, OverdueBucket
 from api.cases.schemas import (
     AddressCreate,
     AddressRead,
@@ -28,6 +27,7 @@ from api.cases.schemas import (
 )
 from api.db import SessionDep
 from api.deps import CaseWorker, Manager
+from api.models.cases import AddressValidity, OverdueBucket
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import PayloadTooLarge, RoleNotAllowed, UnsupportedMediaType, ValidationFailed, problem_responses
 from api.sheets.printing import SheetFontMissing

@@ -6,16 +6,9 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, Strict, WithJsonSchema
 
-from api.addresses.grades import (
-    AddressGrade,
-    GeocodeOutcome,
-    PointSource,
-    Precision,
-    geocode_label,
-    point_trusted,
-)
 from api.cases.case_file import FileFormat
-from api.cases.models import (
+from api.geo import GeoPoint
+from api.models.cases import (
     Address,
     AddressKind,
     AddressValidity,
@@ -26,7 +19,14 @@ from api.cases.models import (
     InvalidReason,
     OverdueBucket,
 )
-from api.geo import GeoPoint
+from api.rules.grades import (
+    AddressGrade,
+    GeocodeOutcome,
+    PointSource,
+    Precision,
+    geocode_label,
+    point_trusted,
+)
 from api.rules.packs import CaseFlag
 from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
 

@@ -4,18 +4,8 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, Select, and_, false, select
 from sqlalchemy.orm import Session
 
-from api.addresses.grades import PointSource
 from api.audit.chain import update_where
 from api.branches import service as branches_service
-from api.cases.models import (
-    Address,
-    AddressValidity,
-    ContactSource,
-    DebtCase,
-    DebtorContact,
-    InvalidReason,
-    OverdueBucket,
-)
 from api.cases.schemas import (
     INVALID_VALIDITIES,
     AddressCreate,
@@ -26,11 +16,21 @@ from api.cases.schemas import (
     ContactUpdate,
 )
 from api.db import utcnow
+from api.models.cases import (
+    Address,
+    AddressValidity,
+    ContactSource,
+    DebtCase,
+    DebtorContact,
+    InvalidReason,
+    OverdueBucket,
+)
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
+from api.rules.grades import PointSource
 from api.scope import in_scope
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
 
 
 class CaseNotFound(NotFound):

@@ -7,8 +7,8 @@ from api.db import SessionDep
 from api.deps import require_roles
 from api.findings import service
 from api.findings.schemas import AnyFindingEvent, event_of
+from api.models.users import Role, User
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
-from api.users.models import Role, User
 
 router = APIRouter(tags=["findings"])
 

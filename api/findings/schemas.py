@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from api.cases.models import InvalidReason
-from api.findings.models import Finding, FindingKind
+from api.models.cases import InvalidReason
+from api.models.findings import Finding, FindingKind
 from api.schemas import Instant
 
 

@@ -6,13 +6,13 @@ from uuid import UUID
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from api.cases.models import DebtCase
-from api.findings.models import STAFF_ONLY, Finding, FindingKind
 from api.findings.schemas import payload_of
+from api.models.cases import DebtCase
+from api.models.findings import STAFF_ONLY, Finding, FindingKind
+from api.models.teams import Team
+from api.models.users import Role, User
 from api.scope import in_scope
-from api.teams.models import Team
 from api.teams.service import teams_of
-from api.users.models import Role, User
 from api.webhooks.delivery import queue_finding
 
 

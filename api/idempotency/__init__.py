@@ -11,6 +11,5 @@ valid one pass through untouched (and are refused by the endpoint).
 
 from api.idempotency.document import document_idempotency
 from api.idempotency.middleware import IdempotencyMiddleware
-from api.idempotency.models import IdempotencyRecord
 
-__all__ = ["IdempotencyMiddleware", "IdempotencyRecord", "document_idempotency"]
+__all__ = ["IdempotencyMiddleware", "document_idempotency"]

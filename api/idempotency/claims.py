@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import rows_matched, utcnow
-from api.idempotency.models import IdempotencyRecord
+from api.models.idempotency import IdempotencyRecord
 from api.processes import gone, owner
 
 LEASE = timedelta(seconds=30)  # a claim not renewed for this long belongs to an attempt that is not running

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api.idempotency.middleware import IdempotencyKeyInvalid, IdempotencyKeyReused, RequestInProgress
-from api.idempotency.models import KEY_FORMAT, KEY_PATTERN, MAX_KEY_LENGTH
+from api.models.idempotency import KEY_FORMAT, KEY_PATTERN, MAX_KEY_LENGTH
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_model
 
 _REPLAYED = {

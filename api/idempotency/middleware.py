@@ -16,7 +16,7 @@ from api.auth.security import read_access_token
 from api.db import DEFERRED_COMMIT, DeferredCommit
 from api.idempotency import claims
 from api.idempotency.claims import Claimed, Sessions
-from api.idempotency.models import KEY_FORMAT, KEY_PATTERN, MAX_KEY_LENGTH, IdempotencyRecord
+from api.models.idempotency import KEY_FORMAT, KEY_PATTERN, MAX_KEY_LENGTH, IdempotencyRecord
 from api.problems import (
     Conflict,
     InternalError,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from api.sheets.models import SheetStop, StopState
+from api.models.sheets import SheetStop, StopState
 
 RETIMED_AFTER = timedelta(minutes=15)  # a stop whose start moves less than this is the same stop to the agents
 

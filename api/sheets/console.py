@@ -13,15 +13,15 @@ from rich.table import Table
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.branches.models import Branch
 from api.config import Settings
+from api.models.branches import Branch
+from api.models.sheets import PlanningRun, RunStatus
+from api.models.teams import Team
+from api.models.users import Role, User
 from api.sheets import service
-from api.sheets.models import PlanningRun, RunStatus
 from api.sheets.planner import execute_run
 from api.sheets.schemas import PlanningRunCreate
-from api.teams.models import Team
 from api.teams.service import agents_by_id
-from api.users.models import Role, User
 
 
 class PlanFailed(Exception):

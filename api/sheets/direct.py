@@ -8,15 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
 from api.db import utcnow
 from api.geo import point_shape
+from api.models.branches import Branch
+from api.models.sheets import PlanningRun, RunKind, RunStatus, VisitSheet
+from api.models.users import User
 from api.sheets import live
 from api.sheets import service as sheets_service
 from api.sheets.instance import PlannedDay, team_point
-from api.sheets.models import PlanningRun, RunKind, RunStatus, VisitSheet
 from api.sheets.planner import planned_sheet
-from api.users.models import User
 from routing.plan import Route
 
 

@@ -12,17 +12,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
 from api.branches.rules import rules_of
-from api.cases.models import CaseRestriction
 from api.geo import point_shape
+from api.models.branches import Branch
+from api.models.cases import CaseRestriction
+from api.models.sheets import OPEN_STOP_STATES, SheetStop, VisitSheet
+from api.models.visit_requests import EligibilityRelease, VisitRequest
+from api.models.visits import Visit  # read only: the dates a case was visited, for the pack's cap
 from api.rules.branch import BranchRules
 from api.rules.eligibility import ELIGIBLE, Block, EligibilityFlag, Restriction, Verdict, check_eligibility
 from api.rules.packs import CaseFlag
 from api.rules.zones import zone_at
-from api.sheets.models import OPEN_STOP_STATES, SheetStop, VisitSheet
-from api.visit_requests.models import EligibilityRelease, VisitRequest
-from api.visits.models import Visit  # read only: the dates a case was visited, for the pack's cap
 
 
 def verdicts(

@@ -2,13 +2,13 @@
 
 from zoneinfo import ZoneInfo
 
-from api.addresses.grades import AddressGrade
-from api.branches.models import Branch, Language
+from api.models.branches import Branch, Language
+from api.models.sheets import StopState
+from api.models.visit_requests import VisitPurpose
+from api.rules.grades import AddressGrade
 from api.rules.third_parties import ThirdPartyKind
-from api.sheets.models import StopState
 from api.sheets.printing import PrintedSheet, PrintedStop
 from api.sheets.schemas import CareFlag, VisitSheetRead
-from api.visit_requests.models import VisitPurpose
 
 # each label in Chinese with the English beside it (zh branches), or in English
 _PURPOSES = {

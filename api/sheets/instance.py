@@ -19,17 +19,17 @@ from zoneinfo import ZoneInfo
 import shapely
 from geoalchemy2 import WKBElement, WKTElement
 
-from api.branches.models import Branch
-from api.cases.models import OverdueBucket
 from api.geo import point_shape
+from api.models.branches import Branch
+from api.models.cases import OverdueBucket
+from api.models.sheets import SheetStop
+from api.models.teams import Team
+from api.models.visit_requests import VisitPurpose, VisitRequest
 from api.rules.branch import BranchRules
 from api.rules.hours import Closed, visit_starts
 from api.rules.skills import required_skills, team_skills
 from api.rules.subdivisions import address_subdivision
 from api.rules.zones import zone_at
-from api.sheets.models import SheetStop
-from api.teams.models import Team
-from api.visit_requests.models import VisitPurpose, VisitRequest
 from routing.matrix import Matrices, MatrixProvider, Point
 from routing.model import Break, Instance, Stop, TimeWindow
 from routing.model import Team as RoutingTeam

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.audit.chain import audited_sessions
 from api.config import PlanningSettings, Settings
 from api.db import make_engine
+from api.models.sheets import RunStatus
 from api.rules import zones
-from api.sheets.models import RunStatus
 from api.sheets.planner import execute_run
 
 

@@ -11,17 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
-from api.branches.models import Branch
 from api.findings import service as findings_service
-from api.findings.models import Finding, FindingKind
+from api.models.branches import Branch
+from api.models.findings import Finding, FindingKind
+from api.models.sheets import PlanningRun, VisitSheet
+from api.models.teams import Team
+from api.models.users import User
 from api.problems import Conflict, problem_members
 from api.sheets import direct, live
 from api.sheets.instance import PlannedDay
-from api.sheets.models import PlanningRun, VisitSheet
 from api.sheets.rest import rest_of_day
 from api.teams import service as teams_service
-from api.teams.models import Team
-from api.users.models import User
 from routing.breaks import fits, timed_route, trim
 from routing.insertion import insertions
 from routing.plan import Route

@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
+from api.models.sheets import PlanningRun, RunStatus
 from api.processes import gone, renewing
-from api.sheets.models import PlanningRun, RunStatus
 
 RUN_LEASE = timedelta(seconds=20)  # a run not renewed for this long is not being planned any more
 RENEW_EVERY_S = 2.0

@@ -7,14 +7,14 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
+from api.models.branches import Branch
+from api.models.sheets import PlanningRun, SheetStop, StopState, UnplannedReason, UnplannedRequest, VisitSheet
+from api.models.users import User
 from api.problems import Conflict, NotFound, problem_members
 from api.sheets import live, urgent
 from api.sheets import service as sheets_service
-from api.sheets.models import PlanningRun, SheetStop, StopState, UnplannedReason, UnplannedRequest, VisitSheet
 from api.sheets.rest import day_from_now
 from api.sheets.warm import previous_routes
-from api.users.models import User
 from routing.insertion import insertions
 
 # the reasons of the solver: the request could be visited, the teams' days had no room for it

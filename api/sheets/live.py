@@ -15,13 +15,13 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from api.db import utcnow
+from api.models.sheets import SheetStatus, SheetStop, StopState, VisitSheet
+from api.models.teams import Team
+from api.models.tracks import FIX_COLUMNS, PositionFix, Track, epoch_ms, stored_fix
+from api.models.visit_requests import VisitRequest
+from api.models.visits import Visit
 from api.rules.tracking import server_time
 from api.sheets.instance import SERVICE_MINUTES, Resume, address_point
-from api.sheets.models import SheetStatus, SheetStop, StopState, VisitSheet
-from api.teams.models import Team
-from api.tracks.models import FIX_COLUMNS, PositionFix, Track, epoch_ms, stored_fix
-from api.visit_requests.models import VisitRequest
-from api.visits.models import Visit
 from routing.matrix import Point
 
 FRESH_FIX = timedelta(minutes=20)  # a team's last fix older than this no longer says where it is

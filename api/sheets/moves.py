@@ -11,13 +11,13 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
+from api.models.branches import Branch
+from api.models.sheets import PlanningRun, StopState, VisitSheet
+from api.models.teams import Team
+from api.models.users import User
 from api.problems import Conflict, problem_members
 from api.sheets import direct, live, urgent
-from api.sheets.models import PlanningRun, StopState, VisitSheet
 from api.sheets.rest import RestOfDay, rest_of_day
-from api.teams.models import Team
-from api.users.models import User
 from api.visit_requests import service as visit_requests_service
 from routing.breaks import late_route, timed_route
 from routing.insertion import Insertion, Refusal, insertion_at, insertions

@@ -20,17 +20,31 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from api.addresses import precheck
-from api.addresses.grades import point_trusted
 from api.audit.chain import update_where
 from api.branches import service as branches_service
-from api.branches.models import Branch
-from api.cases.models import AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow, writing
 from api.geo import point_shape
+from api.models.branches import Branch
+from api.models.cases import AddressValidity, DebtCase
+from api.models.sheets import (
+    EditAction,
+    PlanEdit,
+    PlanningRun,
+    RunFailure,
+    RunKind,
+    RunStatus,
+    SheetStop,
+    UnplannedReason,
+    UnplannedRequest,
+    VisitSheet,
+)
+from api.models.teams import Team
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.processes import owner, renewing
 from api.rules.branch import BranchRules
 from api.rules.eligibility import ELIGIBLE, Verdict
+from api.rules.grades import point_trusted
 from api.rules.hours import Closed
 from api.sheets import eligibility, leases, reasons
 from api.sheets.instance import (
@@ -49,21 +63,7 @@ from api.sheets.instance import (
 )
 from api.sheets.live import LiveDay, TeamDay, compose, live_day, visited_path
 from api.sheets.live import resumes as live_resumes
-from api.sheets.models import (
-    EditAction,
-    PlanEdit,
-    PlanningRun,
-    RunFailure,
-    RunKind,
-    RunStatus,
-    SheetStop,
-    UnplannedReason,
-    UnplannedRequest,
-    VisitSheet,
-)
 from api.sheets.warm import previous_routes
-from api.teams.models import Team
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from routing import solve
 from routing.matrix import GreatCircle, Point
 from routing.model import TimeWindow

@@ -4,9 +4,9 @@ clock, with the machine fields (the reason and the teams' ids) beside the words.
 from dataclasses import dataclass
 from uuid import UUID
 
+from api.models.sheets import UnplannedReason
 from api.rules.hours import DoorRule
 from api.sheets.instance import PlannedDay
-from api.sheets.models import UnplannedReason
 from routing.plan import Dropped, DropReason, Plan
 
 UNPLANNED_REASON = {

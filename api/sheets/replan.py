@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 
 from api.audit.chain import update_where
 from api.branches import service as branches_service
-from api.branches.models import Branch
 from api.db import utcnow
 from api.geo import GeoPoint, point_shape
+from api.models.branches import Branch
+from api.models.sheets import StopState, UnplannedReason, VisitSheet
+from api.models.teams import Team
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.problems import ValidationFailed
 from api.rules.hours import Closed
 from api.sheets import eligibility, live, reasons
@@ -30,10 +33,7 @@ from api.sheets.instance import (
     team_point,
     visit_windows,
 )
-from api.sheets.models import StopState, UnplannedReason, VisitSheet
 from api.sheets.reasons import LeftOut
-from api.teams.models import Team
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from routing import solve
 from routing.matrix import GreatCircle
 

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
-from api.branches.models import Branch
 from api.db import utcnow
+from api.models.branches import Branch
+from api.models.teams import Team
+from api.models.visit_requests import VisitRequest
 from api.rules.hours import Closed
 from api.sheets import eligibility, live
 from api.sheets.instance import PlannedDay, build_day, local_midnight, visit_windows
-from api.teams.models import Team
-from api.visit_requests.models import VisitRequest
 from routing.matrix import GreatCircle
 from routing.model import TimeWindow
 

@@ -7,18 +7,19 @@ from sqlalchemy.orm import Session
 
 from api.audit.chain import record_read
 from api.branches import service as branches_service
-from api.branches.models import Branch
 from api.branches.service import BranchNotFound, BranchRequired
 from api.db import SessionDep
 from api.deps import Agent, Manager, require_roles
 from api.findings.schemas import LateMove
 from api.geo import GeoPoint
+from api.models.branches import Branch
+from api.models.sheets import RunStatus, SheetStatus, VisitSheet
+from api.models.users import Role, User
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_responses
 from api.schemas import Day
 from api.sheets import lateness, left_out, moves, replan, service, urgent
 from api.sheets.exports import printed_sheet
-from api.sheets.models import RunStatus, SheetStatus, VisitSheet
 from api.sheets.printing import PrintedSheet, SheetFontMissing, render_csv, render_pdf
 from api.sheets.schemas import (
     LateFixCreate,
@@ -43,7 +44,6 @@ from api.sheets.schemas import (
     sheet_read,
 )
 from api.teams.service import TeamNotFound
-from api.users.models import Role, User
 from api.visit_requests.service import VisitRequestNotFound
 
 runs_router = APIRouter(prefix="/planning-runs", tags=["planning"])

@@ -9,15 +9,11 @@ from geoalchemy2.shape import to_shape
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from shapely.geometry import mapping
 
-from api.addresses.grades import AddressGrade
-from api.cases.models import OverdueBucket
 from api.cases.schemas import AddressParts, mask_id_number
 from api.findings.schemas import LateMove
 from api.geo import GeoPoint
-from api.rules.eligibility import Block, EligibilityFlag
-from api.schemas import Body, FromJson, Instant, LocalTime
-from api.sheets.changes import ChangeKind, StopChange
-from api.sheets.models import (
+from api.models.cases import OverdueBucket
+from api.models.sheets import (
     EditAction,
     PlanningRun,
     RunFailure,
@@ -29,11 +25,15 @@ from api.sheets.models import (
     UnplannedReason,
     VisitSheet,
 )
-from api.teams.models import Team
-from api.third_parties.models import ThirdPartyInquiry
+from api.models.teams import Team
+from api.models.third_parties import ThirdPartyInquiry
+from api.models.users import User
+from api.models.visit_requests import VisitPurpose, VisitRequest
+from api.rules.eligibility import Block, EligibilityFlag
+from api.rules.grades import AddressGrade
+from api.schemas import Body, FromJson, Instant, LocalTime
+from api.sheets.changes import ChangeKind, StopChange
 from api.third_parties.schemas import ThirdPartyAsked
-from api.users.models import User
-from api.visit_requests.models import VisitPurpose, VisitRequest
 from routing.insertion import Refusal
 
 TimeLimit = Annotated[

@@ -7,24 +7,15 @@ from uuid import UUID
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from api.addresses.grades import point_trusted
 from api.audit.chain import update_where
 from api.branches import service as branches_service
-from api.branches.models import Branch
-from api.cases.models import Address, AddressValidity, DebtCase
 from api.config import PlanningSettings
 from api.db import utcnow
 from api.findings import service as findings_service
-from api.findings.models import FindingKind
-from api.pagination import filter_equal, paginate
-from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
-from api.rules.eligibility import Block
-from api.rules.hours import Closed
-from api.scope import in_scope
-from api.sheets import eligibility, leases, live
-from api.sheets.changes import ChangeKind, Holder, StopChange, changes, same_day
-from api.sheets.instance import seconds_of, visit_windows
-from api.sheets.models import (
+from api.models.branches import Branch
+from api.models.cases import Address, AddressValidity, DebtCase
+from api.models.findings import FindingKind
+from api.models.sheets import (
     ACTIVE_RUN_STATUSES,
     OPEN_STOP_STATES,
     EditAction,
@@ -38,15 +29,24 @@ from api.sheets.models import (
     StopState,
     VisitSheet,
 )
+from api.models.teams import Team
+from api.models.third_parties import ThirdPartyInquiry
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
+from api.models.visits import Visit
+from api.pagination import filter_equal, paginate
+from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
+from api.rules.eligibility import Block
+from api.rules.grades import point_trusted
+from api.rules.hours import Closed
+from api.scope import in_scope
+from api.sheets import eligibility, leases, live
+from api.sheets.changes import ChangeKind, Holder, StopChange, changes, same_day
+from api.sheets.instance import seconds_of, visit_windows
 from api.sheets.schemas import PlanEditPut, PlanningRunCreate, PlanningRunResolve
 from api.teams import service as teams_service
-from api.teams.models import Team
 from api.teams.service import teams_of
 from api.third_parties import service as third_parties_service
-from api.third_parties.models import ThirdPartyInquiry
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
-from api.visits.models import Visit
 
 # a run no worker has finished this long after its time limit is taken to be lost (its worker died)
 ABANDONED_AFTER = timedelta(minutes=10)

@@ -13,18 +13,18 @@ from uuid import UUID
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
-from api.branches.models import Branch
+from api.models.branches import Branch
+from api.models.sheets import PlanningRun, VisitSheet
+from api.models.teams import Team
+from api.models.users import User
+from api.models.visit_requests import VisitRequest
 from api.problems import Conflict, problem_members
 from api.rules.hours import Closed
 from api.sheets import direct, eligibility, live, reasons
 from api.sheets import service as sheets_service
 from api.sheets.instance import PlannedDay, visit_windows
-from api.sheets.models import PlanningRun, VisitSheet
 from api.sheets.rest import rest_of_day
-from api.teams.models import Team
-from api.users.models import User
 from api.visit_requests import service as visit_requests_service
-from api.visit_requests.models import VisitRequest
 from routing.insertion import Insertion, Refusal, insertions
 from routing.model import TimeWindow
 

@@ -8,8 +8,8 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from api.models.sheets import VisitSheet
 from api.sheets.instance import Pin, PlannedDay
-from api.sheets.models import VisitSheet
 
 
 def previous_routes(

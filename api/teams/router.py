@@ -7,13 +7,13 @@ from sqlalchemy.orm import Session
 from api.branches.service import BranchNotFound, BranchRequired
 from api.db import SessionDep
 from api.deps import Manager, require_roles
+from api.models.teams import Team
+from api.models.users import Role, User
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.schemas import Day
 from api.teams import service
-from api.teams.models import Team
 from api.teams.schemas import StandDownCreate, TeamCreate, TeamRead, TeamUpdate
-from api.users.models import Role, User
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 

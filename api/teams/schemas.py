@@ -6,9 +6,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.geo import GeoPoint
+from api.models.teams import Team
+from api.models.users import User
 from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
-from api.teams.models import Team
-from api.users.models import User
 
 AgentIds = Annotated[
     list[FromJson[UUID]],

@@ -7,15 +7,15 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
-from api.branches.models import Branch
 from api.db import utcnow
+from api.models.branches import Branch
+from api.models.teams import Team, TeamMember
+from api.models.users import Role, User
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, ValidationFailed, problem_members
 from api.scope import in_scope
-from api.teams.models import Team, TeamMember
 from api.teams.schemas import StandDownCreate, TeamCreate, TeamUpdate, lunch_break
 from api.users import service as users_service
-from api.users.models import Role, User
 
 
 class TeamNotFound(NotFound):

@@ -2,9 +2,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from api.models.third_parties import ThirdPartyInquiry
 from api.rules.third_parties import ThirdPartyKind
 from api.schemas import Instant
-from api.third_parties.models import ThirdPartyInquiry
 
 
 class ThirdPartyAsked(BaseModel):

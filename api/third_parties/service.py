@@ -7,8 +7,8 @@ from uuid import UUID
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from api.models.third_parties import ThirdPartyInquiry
 from api.rules.third_parties import Inquiry
-from api.third_parties.models import ThirdPartyInquiry
 
 
 def asked_by_case(session: Session, case_ids: Collection[UUID]) -> dict[UUID, list[ThirdPartyInquiry]]:

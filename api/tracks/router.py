@@ -6,11 +6,11 @@ from pydantic import AwareDatetime
 
 from api.db import SessionDep
 from api.deps import Agent, require_roles
+from api.models.users import Role, User
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.teams.service import TeamNotFound
 from api.tracks import service
 from api.tracks.schemas import PositionsCreate, PositionsReceipt, TeamTrackRead
-from api.users.models import Role, User
 
 router = APIRouter(tags=["tracks"])
 

@@ -12,15 +12,16 @@ from sqlalchemy import ScalarSelect, delete, select
 from sqlalchemy.orm import Session
 
 from api.audit.chain import record_bulk, record_read
-from api.branches.models import Branch
 from api.config import TrackingSettings
 from api.db import Upsert, rows_matched, upsert, utcnow
+from api.models.branches import Branch
+from api.models.sheets import SheetStatus, VisitSheet
+from api.models.teams import Team
+from api.models.tracks import DEGREE_E7, FIX_COLUMNS, PositionFix, StoredFix, Track, TrackAlert, epoch_ms, stored_fix
+from api.models.users import Role, User
 from api.problems import ValidationFailed
 from api.rules.tracking import Duty, duty, purged_before, server_time
-from api.sheets.models import SheetStatus, VisitSheet
-from api.teams.models import Team
 from api.teams.service import TeamNotFound, agents_by_id
-from api.tracks.models import DEGREE_E7, FIX_COLUMNS, PositionFix, StoredFix, Track, TrackAlert, epoch_ms, stored_fix
 from api.tracks.schemas import (
     AgentPath,
     AgentTrack,
@@ -34,7 +35,6 @@ from api.tracks.schemas import (
     TeamPaths,
     TeamTrackRead,
 )
-from api.users.models import Role, User
 
 FUTURE_TOLERANCE = timedelta(seconds=60)  # a fix this far ahead of the server's clock (after the skew) is refused
 MAX_CLOCK_SKEW = timedelta(days=365)  # a phone clock farther off is broken: its batch is refused, to be set and resent

@@ -9,18 +9,18 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.branches.models import Branch
 from api.branches.rules import rules_of
 from api.db import one_at_a_time, utcnow
 from api.findings import service as findings_service
-from api.findings.models import Finding, FindingKind
+from api.models.branches import Branch
+from api.models.findings import Finding, FindingKind
+from api.models.sheets import VisitSheet
+from api.models.teams import Team
+from api.models.tracks import FIX_COLUMNS, AlertKind, PositionFix, Track, TrackAlert, epoch_ms, stored_fix
+from api.models.users import User
 from api.rules.tracking import Duty, Point, Span, TimedFix, TrackingRules, duty, gaps, off_route, server_time
 from api.sheets import lateness
-from api.sheets.models import VisitSheet
-from api.teams.models import Team
 from api.tracks import service as tracks_service
-from api.tracks.models import FIX_COLUMNS, AlertKind, PositionFix, Track, TrackAlert, epoch_ms, stored_fix
-from api.users.models import User
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query, status
 from api.branches.service import BranchNotFound, BranchRequired
 from api.db import SessionDep
 from api.deps import CurrentUser, Manager
+from api.models.users import Role
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, problem_responses
 from api.users import service
-from api.users.models import Role
 from api.users.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(tags=["users"])

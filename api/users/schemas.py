@@ -3,8 +3,8 @@ from uuid import UUID
 
 from pydantic import Field, SecretStr
 
+from api.models.users import Role
 from api.schemas import Body, FromJson, Instant, Patch, Read
-from api.users.models import Role
 
 Username = Annotated[
     str,

@@ -4,16 +4,16 @@ from uuid import UUID
 from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import Session
 
-from api.auth.models import RefreshToken
 from api.auth.security import hash_password
 from api.branches import service as branches_service
-from api.branches.models import Branch
 from api.db import utcnow
+from api.models.auth import RefreshToken
+from api.models.branches import Branch
+from api.models.teams import TeamMember
+from api.models.users import Role, User
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
 from api.scope import in_scope
-from api.teams.models import TeamMember
-from api.users.models import Role, User
 from api.users.schemas import UserCreate, UserUpdate
 
 

@@ -6,11 +6,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
-from api.branches.models import Branch
+from api.models.branches import Branch
+from api.models.visit_evidence import EvidenceItem, EvidenceKind, EvidenceStatus
+from api.models.visits import CheckIn, Visit
 from api.problems import Conflict, problem_members
 from api.rules import evidence as evidence_rules
-from api.visit_evidence.models import EvidenceItem, EvidenceKind, EvidenceStatus
-from api.visits.models import CheckIn, Visit
 
 
 class EvidenceIncomplete(Conflict):

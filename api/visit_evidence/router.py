@@ -10,10 +10,10 @@ from starlette.requests import ClientDisconnect
 from api.audit.chain import record_read
 from api.db import SessionDep
 from api.deps import Agent, CurrentUser
+from api.models.visit_evidence import EvidenceStatus
 from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_members, problem_response, problem_responses
 from api.sheets.service import StopCancelled
 from api.visit_evidence import service
-from api.visit_evidence.models import EvidenceStatus
 from api.visit_evidence.ranges import RangeNotSatisfiable, byte_span
 from api.visit_evidence.schemas import EvidenceDeclare, EvidenceRead, UploadState
 from api.visits.service import VisitNotFound

@@ -4,9 +4,9 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from api.models.visit_evidence import EvidenceFlag, EvidenceItem, EvidenceKind, EvidenceStatus
 from api.rules.evidence import EvidencePurpose
 from api.schemas import Body, FromJson, Instant
-from api.visit_evidence.models import EvidenceFlag, EvidenceItem, EvidenceKind, EvidenceStatus
 
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bytes, lower-case hex.")]
 

@@ -10,13 +10,17 @@ from uuid import UUID
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
-from api.cases.models import Address, DebtCase
 from api.config import EvidenceSettings
 from api.db import utcnow
 from api.findings import service as findings_service
-from api.findings.models import FindingKind
 from api.geo import distance_m, point_shape
+from api.models.branches import Branch
+from api.models.cases import Address, DebtCase
+from api.models.findings import FindingKind
+from api.models.sheets import VisitSheet
+from api.models.users import User
+from api.models.visit_evidence import EvidenceFlag, EvidenceItem, EvidenceKind, EvidenceStatus
+from api.models.visits import Visit
 from api.problems import (
     ClientIdReused,
     Conflict,
@@ -29,13 +33,9 @@ from api.problems import (
 from api.rules.evidence import photo_taken_at
 from api.rules.position import photo_far
 from api.rules.zones import zone_at
-from api.sheets.models import VisitSheet
-from api.users.models import User
 from api.visit_evidence import policy as evidence_policy
-from api.visit_evidence.models import EvidenceFlag, EvidenceItem, EvidenceKind, EvidenceStatus
 from api.visit_evidence.schemas import EvidenceDeclare, UploadInstructions, UploadMethod, UploadPart, UploadState
 from api.visit_evidence.store import CONTENT_TYPES
-from api.visits.models import Visit
 from api.visits.service import ensure_stop_open, get_visit, visible_visits
 from evidence import audio, photos
 from evidence.digest import sha256_of

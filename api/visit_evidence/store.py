@@ -1,7 +1,7 @@
 """The evidence store the settings name, and which content types each kind of evidence may have."""
 
 from api.config import Settings
-from api.visit_evidence.models import EvidenceKind
+from api.models.visit_evidence import EvidenceKind
 from evidence.storage import LocalStorage, S3Storage, Storage
 
 # declared content type -> (file extension, the types the inspected bytes may turn out to be)

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Query, status
 from api.cases.service import CaseNotFound
 from api.db import SessionDep
 from api.deps import CaseWorker, Manager
+from api.models.visit_requests import VisitPurpose, VisitRequestStatus
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.schemas import Day
 from api.visit_requests import service
-from api.visit_requests.models import VisitPurpose, VisitRequestStatus
 from api.visit_requests.schemas import (
     EligibilityReleaseCreate,
     EligibilityReleaseRead,

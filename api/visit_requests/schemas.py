@@ -6,10 +6,10 @@ from pydantic import Field
 
 from api.cases.schemas import AmountText
 from api.geo import GeoPoint
+from api.models.visit_requests import VisitPurpose, VisitRequest, VisitRequestStatus
 from api.rules.eligibility import EligibilityFlag
 from api.rules.skills import required_skills
 from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
-from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
 
 Priority = Annotated[int, Field(ge=1, le=5, description="1 (can wait) to 5 (most urgent).")]
 Notes = Annotated[str, Field(max_length=2000, description="What the visiting team should know.")]

@@ -7,16 +7,16 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 
 from api.branches import service as branches_service
-from api.branches.models import Branch
 from api.branches.service import local_today
 from api.cases import service as cases_service
-from api.cases.models import Address, AddressValidity, DebtCase, InvalidReason
+from api.models.branches import Branch
+from api.models.cases import Address, AddressValidity, DebtCase, InvalidReason
+from api.models.users import User
+from api.models.visit_requests import EligibilityRelease, VisitPurpose, VisitRequest, VisitRequestStatus
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, ValidationFailed, problem_members
 from api.rules.eligibility import EligibilityFlag, release_rule
 from api.rules.hours import hours_detail, window_meets_hours
-from api.users.models import User
-from api.visit_requests.models import EligibilityRelease, VisitPurpose, VisitRequest, VisitRequestStatus
 from api.visit_requests.schemas import EligibilityReleaseCreate, VisitRequestCreate, VisitRequestUpdate
 
 

@@ -6,9 +6,9 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from api.teams.models import Team, TeamMember
+from api.models.teams import Team, TeamMember
+from api.models.visits import Visit, VisitStatus
 from api.teams.service import TeamAtTheDoor
-from api.visits.models import Visit, VisitStatus
 
 
 def refuse_repair_at_the_door(session: Session, _context: Any, _instances: Any) -> None:

@@ -11,13 +11,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
-from api.branches.models import Branch
-from api.cases.models import Address, DebtCase
 from api.config import VisitSettings
 from api.db import utcnow
 from api.findings import service as findings_service
-from api.findings.models import Finding, FindingKind
 from api.geo import point_shape
+from api.models.branches import Branch
+from api.models.cases import Address, DebtCase
+from api.models.findings import Finding, FindingKind
+from api.models.teams import Team
+from api.models.tracks import StoredFix, Track
+from api.models.visit_evidence import EvidenceItem, EvidenceKind, EvidenceStatus
+from api.models.visits import Outcome, PresenceStage, Visit, VisitPresence, VisitStatus
 from api.rules.presence import (
     CheckInFix,
     Door,
@@ -29,12 +33,8 @@ from api.rules.presence import (
     assess,
     doubtful,
 )
-from api.teams.models import Team
 from api.tracks import service as tracks_service
-from api.tracks.models import StoredFix, Track
 from api.visit_evidence import policy as evidence_policy
-from api.visit_evidence.models import EvidenceItem, EvidenceKind, EvidenceStatus
-from api.visits.models import Outcome, PresenceStage, Visit, VisitPresence, VisitStatus
 
 BEFORE = timedelta(minutes=45)  # the approach: how far before the arrival the tracks are read
 AFTER = timedelta(minutes=10)

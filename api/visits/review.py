@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 from api.branches import service as branches_service
 from api.branches.rules import rules_of
 from api.db import utcnow
+from api.models.users import Role, User
+from api.models.visits import Visit
 from api.problems import RoleNotAllowed
 from api.rules.presence import doubtful
 from api.sheets import service as sheets_service
 from api.tracks import service as tracks_service
 from api.tracks.schemas import DayTracksRead, PresenceBrief
-from api.users.models import Role, User
-from api.visits.models import Visit
 from api.visits.presence import presence_of
 
 

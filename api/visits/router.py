@@ -5,21 +5,21 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
 from api.branches.rules import rules_of
 from api.branches.service import BranchNotFound
 from api.db import SessionDep
 from api.deps import Agent, CurrentUser, Manager, require_roles
+from api.models.branches import Branch
+from api.models.users import Role, User
+from api.models.visits import Visit, VisitStatus
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.schemas import Day
 from api.sheets.service import SheetNotCurrent, StopCancelled, StopMoved, StopNotOnSheet, VisitSheetNotFound
 from api.teams.service import TeamNotFound
 from api.tracks.schemas import DayTracksRead
-from api.users.models import Role, User
 from api.visit_evidence.policy import EvidenceIncomplete
 from api.visits import presence, review, service
-from api.visits.models import Visit, VisitStatus
 from api.visits.schemas import (
     CashApprovalCreate,
     CashApprovalRead,

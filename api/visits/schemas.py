@@ -7,13 +7,13 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from api.cases.models import ContactKind
 from api.findings.schemas import PresenceSignal
+from api.models.cases import ContactKind
+from api.models.visits import CheckIn, Outcome, PresenceStage, ReviewFlag, Visit, VisitPresence, VisitStatus
 from api.rules.presence import doubtful
 from api.rules.valuables import ApprovalKind
 from api.schemas import Body, FromJson, Instant
 from api.sheets.schemas import CareFlag
-from api.visits.models import CheckIn, Outcome, PresenceStage, ReviewFlag, Visit, VisitPresence, VisitStatus
 
 ShortText = Annotated[str, Field(max_length=200)]
 Notes = Annotated[str, Field(max_length=4000)]

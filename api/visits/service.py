@@ -10,11 +10,14 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from api.address_reports import service as reports_service
-from api.address_reports.models import ReportOrigin
-from api.addresses.grades import PointSource
 from api.branches import service as branches_service
-from api.branches.models import Branch
-from api.cases.models import (
+from api.config import VisitSettings
+from api.db import utcnow
+from api.findings import service as findings_service
+from api.geo import GeoPoint, distance_m, point_shape
+from api.models.address_reports import ReportOrigin
+from api.models.branches import Branch
+from api.models.cases import (
     Address,
     AddressValidity,
     ContactSource,
@@ -23,38 +26,12 @@ from api.cases.models import (
     DebtorContact,
     InvalidReason,
 )
-from api.config import VisitSettings
-from api.db import utcnow
-from api.findings import service as findings_service
-from api.findings.models import FindingKind
-from api.geo import GeoPoint, distance_m, point_shape
-from api.pagination import filter_equal, paginate
-from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed, problem_members
-from api.rules import valuables
-from api.rules.branch import BranchRules
-from api.rules.eligibility import EligibilityFlag
-from api.rules.hours import Closed, DoorRule, door_closed, hours_detail
-from api.rules.on_site import overstayed, time_on_site_s
-from api.rules.position import Fix, check_ins_apart, checkin_too_far, door_point
-from api.rules.subdivisions import address_subdivision
-from api.rules.third_parties import Asked, Inquiry, ThirdParty, ThirdPartyKind, asked_again_without_reason
-from api.rules.zones import zone_at
-from api.scope import in_scope
-from api.sheets import eligibility
-from api.sheets import service as sheets_service
-from api.sheets.models import SheetStop, StopState, VisitSheet
-from api.sheets.schemas import care_flags
-from api.teams import service as teams_service
-from api.teams.models import Team
-from api.teams.service import TeamNotFound, teams_of
-from api.third_parties import service as third_parties_service
-from api.third_parties.schemas import ThirdPartyAsked
-from api.tracks import service as tracks_service
-from api.users.models import Role, User
-from api.visit_evidence import policy as evidence_policy
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
-from api.visits import presence
-from api.visits.models import (
+from api.models.findings import FindingKind
+from api.models.sheets import SheetStop, StopState, VisitSheet
+from api.models.teams import Team
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
+from api.models.visits import (
     AWAITING_CONFIRMATION,
     CashApproval,
     CheckIn,
@@ -65,6 +42,29 @@ from api.visits.models import (
     Visit,
     VisitStatus,
 )
+from api.pagination import filter_equal, paginate
+from api.problems import ClientIdReused, Conflict, NotFound, ValidationFailed, problem_members
+from api.rules import valuables
+from api.rules.branch import BranchRules
+from api.rules.eligibility import EligibilityFlag
+from api.rules.grades import PointSource
+from api.rules.hours import Closed, DoorRule, door_closed, hours_detail
+from api.rules.on_site import overstayed, time_on_site_s
+from api.rules.position import Fix, check_ins_apart, checkin_too_far, door_point
+from api.rules.subdivisions import address_subdivision
+from api.rules.third_parties import Asked, Inquiry, ThirdParty, ThirdPartyKind, asked_again_without_reason
+from api.rules.zones import zone_at
+from api.scope import in_scope
+from api.sheets import eligibility
+from api.sheets import service as sheets_service
+from api.sheets.schemas import care_flags
+from api.teams import service as teams_service
+from api.teams.service import TeamNotFound, teams_of
+from api.third_parties import service as third_parties_service
+from api.third_parties.schemas import ThirdPartyAsked
+from api.tracks import service as tracks_service
+from api.visit_evidence import policy as evidence_policy
+from api.visits import presence
 from api.visits.schemas import (
     CashApprovalCreate,
     CheckInCreate,

@@ -18,10 +18,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import utcnow
-from api.findings.models import Finding
 from api.findings.schemas import event_of
+from api.models.findings import Finding
+from api.models.webhooks import WebhookDelivery, WebhookSubscription
 from api.webhooks import sending
-from api.webhooks.models import WebhookDelivery, WebhookSubscription
 from api.webhooks.sending import Reach
 
 log = logging.getLogger(__name__)

@@ -9,12 +9,12 @@ from starlette.routing import BaseRoute
 from api.branches import service as branches_service
 from api.db import SessionDep
 from api.deps import Manager
-from api.findings.models import FindingKind
 from api.findings.schemas import EVENTS, PAYLOADS
+from api.models.findings import FindingKind
+from api.models.webhooks import WebhookSubscription
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.webhooks import service
-from api.webhooks.models import WebhookSubscription
 from api.webhooks.schemas import WebhookCreate, WebhookRead
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])

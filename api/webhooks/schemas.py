@@ -3,8 +3,8 @@ from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, Field
 
+from api.models.webhooks import WebhookSubscription
 from api.schemas import Body, FromJson, Instant
-from api.webhooks.models import WebhookSubscription
 
 
 class WebhookCreate(Body):

@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
 from api.config import Settings
+from api.models.users import User
+from api.models.webhooks import WebhookDelivery, WebhookSubscription
 from api.pagination import filter_equal, paginate
 from api.problems import NotFound, ValidationFailed, problem_members
 from api.scope import in_scope
-from api.users.models import User
 from api.webhooks import sending
-from api.webhooks.models import WebhookDelivery, WebhookSubscription
 from api.webhooks.schemas import WebhookCreate, WebhookDeliveries
 from api.webhooks.sending import Reach
 

@@ -16,8 +16,8 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from api.addresses.grades import AddressGrade
-from api.addresses.grading import describe, parse
+from api.rules.grades import AddressGrade
+from api.rules.grading import describe, parse
 from bench.addresses.generate import Sample, generate
 from bench.addresses.geocode import bench_geocode
 from bench.addresses.precheck import bench_precheck

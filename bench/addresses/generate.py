@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from api.addresses.grades import AddressGrade
+from api.rules.grades import AddressGrade
 
 ROADS: dict[str, tuple[str, ...]] = {
     "浦东新区": (

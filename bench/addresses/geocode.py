@@ -33,14 +33,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from alembic import command
 from api.addresses.districts import district_centre
 from api.addresses.geocoders import AMapGeocoder, RateLimiter
-from api.addresses.grades import AddressGrade
-from api.addresses.grading import describe
-from api.addresses.models import GeocodeAnswer
 from api.addresses.service import GeocodeSummary, geocode_unplaced
 from api.audit.chain import audited_sessions
-from api.branches.models import Branch
-from api.cases.models import Address, AddressKind, ContactSource, DebtCase, OverdueBucket
 from api.db import make_engine
+from api.models.addresses import GeocodeAnswer
+from api.models.branches import Branch
+from api.models.cases import Address, AddressKind, ContactSource, DebtCase, OverdueBucket
+from api.rules.grades import AddressGrade
+from api.rules.grading import describe
 from bench.addresses.generate import Sample, generate
 from bench.planning.day import _point
 from bench.planning.measure import REPO_ROOT, DatabaseNotEmpty

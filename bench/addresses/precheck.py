@@ -31,17 +31,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.addresses.districts import district_centre
-from api.addresses.grades import AddressGrade, PointSource, Precision
-from api.addresses.models import GeocodeAnswer
 from api.addresses.precheck import PrecheckSummary, building_key, check_day
 from api.addresses.service import query_key
 from api.audit.chain import audited_sessions
-from api.branches.models import Branch
 from api.branches.service import local_today
-from api.cases.models import Address
 from api.config import PlanningSettings
 from api.db import make_engine
-from api.users.models import Role
+from api.models.addresses import GeocodeAnswer
+from api.models.branches import Branch
+from api.models.cases import Address
+from api.models.users import Role
+from api.rules.grades import AddressGrade, PointSource, Precision
 from bench.addresses.generate import generate
 from bench.addresses.geocode import add_in_bulk, backend, bench_database, new_branch, new_case
 from bench.planning.day import _point, _request, _user

@@ -27,17 +27,17 @@ from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.address_reports.models import AddressProblem, AddressReport, ReportOrigin, ReportStatus
 from api.audit.chain import audited_sessions
-from api.cases.models import AddressValidity, InvalidReason
 from api.config import PlanningSettings
 from api.db import make_engine, utcnow
+from api.models.address_reports import AddressProblem, AddressReport, ReportOrigin, ReportStatus
+from api.models.cases import AddressValidity, InvalidReason
+from api.models.sheets import PlanningRun, StopState, VisitSheet
+from api.models.users import User
+from api.models.visits import CheckIn, Visit, VisitStatus
 from api.sheets import service
-from api.sheets.models import PlanningRun, StopState, VisitSheet
 from api.sheets.planner import execute_run
 from api.sheets.schemas import PlanningRunCreate
-from api.users.models import User
-from api.visits.models import CheckIn, Visit, VisitStatus
 from bench.load.server import SERVE, served, server_env
 from bench.planning.day import seed_day
 from bench.planning.measure import fresh_database

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from api.db import make_engine
-from api.sheets.models import SheetStop, VisitSheet
+from api.models.sheets import SheetStop, VisitSheet
 
 engine = make_engine(os.environ["FIELDVISIT_DATABASE_URL"], pool_size=20)
 app = FastAPI()

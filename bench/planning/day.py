@@ -14,14 +14,14 @@ import numpy as np
 from geoalchemy2 import WKTElement
 from sqlalchemy.orm import Session
 
-from api.addresses.grades import PointSource
-from api.branches.models import Branch
 from api.branches.service import local_today
-from api.cases.models import Address, AddressKind, ContactSource, DebtCase, OverdueBucket
 from api.db import utcnow
-from api.teams.models import Team, TeamMember
-from api.users.models import Role, User
-from api.visit_requests.models import VisitPurpose, VisitRequest
+from api.models.branches import Branch
+from api.models.cases import Address, AddressKind, ContactSource, DebtCase, OverdueBucket
+from api.models.teams import Team, TeamMember
+from api.models.users import Role, User
+from api.models.visit_requests import VisitPurpose, VisitRequest
+from api.rules.grades import PointSource
 from bench.routing.branch_day import (
     CENTRE,
     COMPLAINT_SHARE,

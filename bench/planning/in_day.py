@@ -18,19 +18,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit.chain import audited_sessions
-from api.branches.models import Branch
 from api.config import PlanningSettings
 from api.db import make_engine
+from api.models.branches import Branch
+from api.models.sheets import PlanningRun, StopState, VisitSheet
+from api.models.teams import Team
+from api.models.users import User
+from api.models.visit_requests import VisitPurpose, VisitRequest, VisitRequestStatus
+from api.models.visits import Visit, VisitStatus
 from api.rules import zones
 from api.sheets import live, service, urgent
 from api.sheets.instance import local_midnight
-from api.sheets.models import PlanningRun, StopState, VisitSheet
 from api.sheets.planner import SessionFactory, execute_run
 from api.sheets.schemas import PlanningRunCreate
-from api.teams.models import Team
-from api.users.models import User
-from api.visit_requests.models import VisitPurpose, VisitRequest, VisitRequestStatus
-from api.visits.models import Visit, VisitStatus
 from bench.planning.day import _case, seed_day
 from bench.planning.measure import PlanningFailed, fresh_database
 from bench.routing.branch_day import CENTRE

@@ -18,16 +18,16 @@ from sqlalchemy.orm import Session
 
 from alembic import command
 from api.audit.chain import audited_sessions
-from api.branches.models import Branch
 from api.config import PlanningSettings
 from api.db import make_engine
 from api.demo import BRANCH_NAME, seed_demo
+from api.models.branches import Branch
+from api.models.sheets import EditAction, PlanningRun, RunStatus, VisitSheet
+from api.models.users import Role, User
 from api.rules import zones
 from api.sheets import service
-from api.sheets.models import EditAction, PlanningRun, RunStatus, VisitSheet
 from api.sheets.planner import SessionFactory, execute_run
 from api.sheets.schemas import PlanEditPut, PlanningRunCreate, PlanningRunResolve
-from api.users.models import Role, User
 from bench.planning.day import seed_day
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

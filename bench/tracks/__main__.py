@@ -28,15 +28,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.auth.security import issue_access_token
-from api.branches.models import Branch
 from api.config import AuthSettings, Settings
 from api.db import utcnow
 from api.main import create_app
+from api.models.branches import Branch
+from api.models.sheets import PlanningRun, RunStatus, SheetStatus, VisitSheet
+from api.models.teams import Team, TeamMember
+from api.models.users import Role, User
 from api.rules.presence import CheckInFix, Door, VisitScene, assess
-from api.sheets.models import PlanningRun, RunStatus, SheetStatus, VisitSheet
-from api.teams.models import Team, TeamMember
 from api.tracks import service as tracks_service
-from api.users.models import Role, User
 from api.visits.presence import track_fix
 from bench.planning.day import PASSWORD_HASH
 from bench.planning.measure import fresh_database

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from api.addresses.districts import far_from_district
-from api.addresses.grading import parse
 from api.geo import GeoPoint
+from api.rules.grading import parse
 
 RADIUS_M = 40_000  # the pre-check's default
 

@@ -6,11 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.address_reports.models import AddressReport, ReportOrigin, ReportStatus
-from api.addresses.grades import PointSource
-from api.cases.models import Address, AddressValidity, InvalidReason
 from api.geo import GeoPoint, distance_m
-from api.users.models import User
+from api.models.address_reports import AddressReport, ReportOrigin, ReportStatus
+from api.models.cases import Address, AddressValidity, InvalidReason
+from api.models.users import User
+from api.rules.grades import PointSource
 from tests.factories import auth_headers
 from tests.test_visits import Day
 

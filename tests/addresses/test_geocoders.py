@@ -32,8 +32,8 @@ from api.addresses.geocoders import (
     gcj02_to_wgs84,
     normalise,
 )
-from api.addresses.grades import GeocodeOutcome, Precision
 from api.config import GeocodingSettings
+from api.rules.grades import GeocodeOutcome, Precision
 
 # (WGS-84 lat, lon, GCJ-02 lat, lon): Shanghai, Shenzhen, Beijing, the reference pairs of eviltransform's tests
 REFERENCE_PAIRS = [

@@ -18,15 +18,15 @@ from api.addresses.geocoders import (
     GeocoderThrottled,
     GeocoderUnavailable,
 )
-from api.addresses.grades import PointSource, Precision
-from api.addresses.models import GeocodeAnswer
 from api.addresses.service import geocode_unplaced
-from api.cases.models import Address
 from api.cli import cli
 from api.config import Settings
-from api.findings.models import Finding, FindingKind
-from api.users.models import Role
-from api.webhooks.models import WebhookDelivery, WebhookSubscription
+from api.models.addresses import GeocodeAnswer
+from api.models.cases import Address
+from api.models.findings import Finding, FindingKind
+from api.models.users import Role
+from api.models.webhooks import WebhookDelivery, WebhookSubscription
+from api.rules.grades import PointSource, Precision
 from tests.addresses.test_geocoders import LoopbackProvider, amap_failure
 from tests.factories import PEOPLES_SQUARE, auth_headers, count_rows, make_address, make_branch, make_case, make_user
 

@@ -11,14 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.addresses.geocoders import Candidate, Geocoder
-from api.addresses.grades import Precision
 from api.addresses.jobs import BackgroundGeocoding, ask_for_pass
-from api.addresses.models import GeocodingDue
 from api.audit.chain import audited_sessions
-from api.cases.models import Address, DebtCase
 from api.config import Settings
 from api.db import make_engine, utcnow
+from api.models.addresses import GeocodingDue
+from api.models.cases import Address, DebtCase
 from api.processes import HOST
+from api.rules.grades import Precision
 from tests.factories import make_address, make_branch, make_case
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.addresses.grades import AddressGrade
-from api.addresses.grading import AddressParts, describe, grade, parse
+from api.rules.grades import AddressGrade
+from api.rules.grading import AddressParts, describe, grade, parse
 
 G = AddressGrade
 SHANGHAI = {"province": "上海市", "city": "上海市"}
@@ -191,7 +191,7 @@ def test_the_parts_as_a_dict_leave_out_the_empty_members_and_are_json() -> None:
 def test_cpca_is_loaded_on_the_first_parse_not_on_import() -> None:
     code = (
         "import sys\n"
-        "from api.addresses import grading\n"
+        "from api.rules import grading\n"
         "before = 'cpca' in sys.modules\n"
         "grading.parse('上海市')\n"
         "print(before, 'cpca' in sys.modules, bool({'fastapi', 'sqlalchemy'} & set(sys.modules)))\n"

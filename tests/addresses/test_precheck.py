@@ -9,15 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.address_reports import service as reports_service
-from api.address_reports.models import AddressReport, ReportOrigin
 from api.addresses.geocoders import GeocoderUnavailable
-from api.addresses.grades import PointSource, Precision
-from api.addresses.models import GeocodeAnswer
 from api.addresses.service import geocode_unplaced, query_key
-from api.audit.models import AuditEvent
-from api.cases.models import Address, AddressValidity, InvalidReason
 from api.geo import GeoPoint
-from api.users.models import Role, User
+from api.models.address_reports import AddressReport, ReportOrigin
+from api.models.addresses import GeocodeAnswer
+from api.models.audit import AuditEvent
+from api.models.cases import Address, AddressValidity, InvalidReason
+from api.models.users import Role, User
+from api.rules.grades import PointSource, Precision
 from tests.addresses.test_geocoding import Scripted, _match
 from tests.factories import (
     PEOPLES_SQUARE,

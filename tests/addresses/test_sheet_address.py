@@ -7,7 +7,7 @@ import io
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.users.models import Role
+from api.models.users import Role
 from tests.factories import (
     NEAR_OFFICE,
     auth_headers,

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.addresses.geocoders import gcj02_to_wgs84
-from api.addresses.grades import PointSource
-from api.cases.models import Address
 from api.cli import cli
 from api.config import GeocodingSettings, Settings
 from api.main import create_app
-from api.users.models import Role
+from api.models.cases import Address
+from api.models.users import Role
+from api.rules.grades import PointSource
 from tests.factories import auth_headers, make_branch, make_team, make_user, tomorrow
 from tests.test_case_import import post_csv, row, to_csv
 

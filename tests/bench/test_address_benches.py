@@ -3,8 +3,8 @@ cache when warm; the pre-check of a small day raises every kind of problem the d
 
 from sqlalchemy import func, select
 
-from api.address_reports.models import AddressProblem, AddressReport
 from api.db import make_engine
+from api.models.address_reports import AddressProblem, AddressReport
 from bench.addresses.geocode import bench_geocode, busiest_second
 from bench.addresses.precheck import bench_precheck
 

@@ -14,12 +14,12 @@ from sqlalchemy import select, update
 from time_machine import TimeMachineFixture
 
 from api.addresses.geocoders import GeocoderRefused, GeocoderUnavailable
-from api.addresses.grades import Precision
 from api.addresses.service import geocode_unplaced
-from api.branches.models import Branch
-from api.cases.models import DebtCase
 from api.demo import seed_demo
-from api.users.models import User
+from api.models.branches import Branch
+from api.models.cases import DebtCase
+from api.models.users import User
+from api.rules.grades import Precision
 from tests.addresses.test_geocoding import Scripted, _match
 from tests.console.conftest import Console, Live, wait_until
 from tests.evidence.samples import jpeg_bytes, wav_bytes

@@ -9,8 +9,8 @@ from uuid import UUID
 from playwright.sync_api import expect
 from time_machine import TimeMachineFixture
 
-from api.cases.models import DebtCase
 from api.geo import GeoPoint
+from api.models.cases import DebtCase
 from tests.console.conftest import Console, Live, wait_until
 from tests.console.test_console import _completed_visit, _day, _on_the_day, _planned, _seeded
 from tests.factories import make_address, make_visit_request

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.users.models import User
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.models.users import User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from tests.evidence.samples import jpeg_bytes
 from tests.factories import NEAR_OFFICE, auth_headers, problem_type
 from tests.sheets.test_planning_runs import plan

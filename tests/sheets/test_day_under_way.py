@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.branches.models import Branch
 from api.geo import GeoPoint
+from api.models.branches import Branch
+from api.models.teams import Team
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest
 from api.sheets import lateness, planner
-from api.teams.models import Team
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest
 from routing import portfolio
 from tests.factories import (
     PEOPLES_SQUARE,

@@ -5,8 +5,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.cases.models import AddressValidity, InvalidReason
-from api.users.models import Role
+from api.models.cases import AddressValidity, InvalidReason
+from api.models.users import Role
 from tests.factories import (
     auth_headers,
     make_address,

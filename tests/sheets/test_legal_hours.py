@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
 from api.geo import GeoPoint
+from api.models.users import Role
 from api.rules.packs import Jurisdiction
-from api.users.models import Role
 from tests.factories import (
     auth_headers,
     make_address,

@@ -10,15 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.branches.models import Branch
 from api.branches.rules import rules_of
 from api.cli import cli
+from api.models.branches import Branch
+from api.models.sheets import SheetStatus, VisitSheet
+from api.models.teams import Team, TeamMember
+from api.models.users import User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.rules.hours import Closed
 from api.sheets.instance import visit_windows
-from api.sheets.models import SheetStatus, VisitSheet
-from api.teams.models import Team, TeamMember
-from api.users.models import User
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
-from api.sheets.models import VisitSheet
-from api.teams.models import Team
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest
+from api.models.branches import Branch
+from api.models.sheets import VisitSheet
+from api.models.teams import Team
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest
 from tests.factories import (
     NEAR_OFFICE,
     auth_headers,

@@ -12,16 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import processes
-from api.address_reports.models import AddressProblem, AddressReport
-from api.branches.models import Branch
-from api.cases.models import AddressValidity, InvalidReason
 from api.config import PlanningSettings, Settings
 from api.main import create_app
+from api.models.address_reports import AddressProblem, AddressReport
+from api.models.branches import Branch
+from api.models.cases import AddressValidity, InvalidReason
+from api.models.sheets import PlanningRun, RunFailure, RunStatus, SheetStop, UnplannedRequest, VisitSheet
+from api.models.teams import Team
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest
 from api.sheets import leases, planner
-from api.sheets.models import PlanningRun, RunFailure, RunStatus, SheetStop, UnplannedRequest, VisitSheet
-from api.teams.models import Team
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest
 from routing import solve
 from routing.model import Instance
 from routing.plan import Plan

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from api.config import PlanningSettings, Settings
 from api.main import create_app
+from api.models.sheets import PlanningRun, RunStatus, VisitSheet
+from api.models.users import Role
 from api.sheets.jobs import plan_queued_run
-from api.sheets.models import PlanningRun, RunStatus, VisitSheet
-from api.users.models import Role
 from tests.factories import (
     NEAR_OFFICE,
     auth_headers,

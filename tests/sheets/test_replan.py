@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch
-from api.sheets.models import SheetStop, StopState, VisitSheet
-from api.teams.models import Team
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
+from api.models.branches import Branch
+from api.models.sheets import SheetStop, StopState, VisitSheet
+from api.models.teams import Team
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from tests.factories import (
     NEAR_OFFICE,
     auth_headers,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api.config import PlanningSettings, Settings
 from api.geo import GeoPoint
 from api.main import create_app
-from api.users.models import Role, User
+from api.models.users import Role, User
 from routing.engines import engines
 from tests.factories import (
     PEOPLES_SQUARE,

@@ -4,9 +4,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from api.audit.models import AuditEvent
-from api.branches.models import Branch
-from api.users.models import Role
+from api.models.audit import AuditEvent
+from api.models.branches import Branch
+from api.models.users import Role
 from tests.factories import (
     NEAR_OFFICE,
     auth_headers,

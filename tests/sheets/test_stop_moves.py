@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
-from api.teams.models import Team
-from api.users.models import User
-from api.visit_requests.models import VisitRequest
+from api.models.teams import Team
+from api.models.users import User
+from api.models.visit_requests import VisitRequest
 from tests.factories import auth_headers, make_team, problem_type
 from tests.sheets.test_day_under_way import Morning, _two_teams_seen_at_each_others_stops
 

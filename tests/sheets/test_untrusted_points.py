@@ -4,15 +4,15 @@ as such, until the supervisor places it (the pre-check puts it before them first
 from datetime import date
 from uuid import uuid4
 
-from api.addresses.grades import PointSource, Precision
-from api.branches.models import Branch
 from api.branches.rules import rules_of
-from api.cases.models import Address, AddressValidity
+from api.models.branches import Branch
+from api.models.cases import Address, AddressValidity
+from api.models.sheets import UnplannedReason
+from api.models.teams import Team
+from api.models.visit_requests import VisitPurpose, VisitRequest
+from api.rules.grades import PointSource, Precision
 from api.rules.packs import Jurisdiction
-from api.sheets.models import UnplannedReason
 from api.sheets.planner import _sort_out
-from api.teams.models import Team
-from api.visit_requests.models import VisitPurpose, VisitRequest
 from tests.factories import PEOPLES_SQUARE
 
 

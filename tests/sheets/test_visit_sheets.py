@@ -11,13 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.branches.models import Branch, Language
-from api.cases.models import DebtCase
+from api.models.branches import Branch, Language
+from api.models.cases import DebtCase
+from api.models.sheets import PlanningRun, SheetStatus, VisitSheet
+from api.models.teams import Team
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.sheets import service as sheets_service
-from api.sheets.models import PlanningRun, SheetStatus, VisitSheet
-from api.teams.models import Team
-from api.users.models import Role, User
-from api.visit_requests.models import VisitRequest, VisitRequestStatus
 from tests.factories import (
     NEAR_OFFICE,
     auth_headers,

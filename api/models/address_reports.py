@@ -6,10 +6,10 @@ from uuid import UUID, uuid4
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.addresses.grades import AddressGrade
-from api.cases.models import Address, AddressValidity, InvalidReason
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
+from api.models.cases import Address, AddressValidity, InvalidReason
+from api.rules.grades import AddressGrade
 
 
 class ReportStatus(StrEnum):

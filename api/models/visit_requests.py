@@ -15,9 +15,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.cases.models import Address, DebtCase
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
+from api.models.cases import Address, DebtCase
 from api.rules.eligibility import EligibilityFlag
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
-from api.users.models import Role
+from api.models.users import Role
 
 
 class Team(Base):

@@ -14,7 +14,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from api.addresses.grades import AddressGrade
+from api.rules.grades import AddressGrade
 
 
 @dataclass(frozen=True, slots=True)

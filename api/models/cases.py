@@ -23,11 +23,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym, validates
 
-from api.addresses.grades import AddressGrade, GeocodeOutcome, PointSource, Precision
-from api.addresses.grading import describe
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
 from api.geo import point_column_type
+from api.rules.grades import AddressGrade, GeocodeOutcome, PointSource, Precision
+from api.rules.grading import describe
 from api.rules.packs import CaseFlag
 
 
