@@ -16,17 +16,17 @@ from rich.console import Console
 from sqlalchemy import select
 
 from alembic import command
-from api.addresses.terminal import geocode_in_terminal, precheck_in_terminal
 from api.audit.chain import audited_sessions, verify
-from api.cases.dossier import dossier_of, render_pdf
 from api.config import Settings
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine
 from api.models.cases import DebtCase
 from api.problems import Problem
-from api.sheets.console import PlanFailed, find_branch, plan_in_terminal
+from api.reports.dossier import dossier_of, render_pdf
 from api.sheets.jobs import run_worker
 from api.sheets.printing import SheetFontMissing
 from api.telemetry import log_config
+from api.terminal.addresses import geocode_in_terminal, precheck_in_terminal
+from api.terminal.planning import PlanFailed, find_branch, plan_in_terminal
 from api.tracks.service import purge_expired
 from api.tracks.watch import watch_tracks
 from api.visit_evidence.service import StoreFault, verify_store
@@ -220,8 +220,8 @@ def import_cases(
 ) -> None:
     """Import cases with their contacts, addresses and visit requests: all rows or none."""
     from api.addresses.jobs import ask_for_pass
-    from api.cases.case_file import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, read_case_file
-    from api.cases.importer import import_cases as run_import
+    from api.imports.case_file import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, read_case_file
+    from api.imports.cases import import_cases as run_import
     from api.models.users import Role, User
 
     settings = _checked_settings()

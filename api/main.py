@@ -25,6 +25,7 @@ from api.console import mount_console
 from api.db import check_spatial_backend, make_engine
 from api.findings.router import router as findings_router
 from api.idempotency import IdempotencyMiddleware, document_idempotency
+from api.imports.router import router as imports_router
 from api.limits import BodyLimitMiddleware
 from api.paths import refuse_other_methods
 from api.problems import (
@@ -35,6 +36,7 @@ from api.problems import (
     install_problem_handlers,
     problem_responses,
 )
+from api.reports.router import router as reports_router
 from api.sheets.jobs import planning_queue
 from api.sheets.router import me_router, runs_router, sheets_router
 from api.teams.router import router as teams_router
@@ -163,7 +165,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         branches_router,
         teams_router,
+        imports_router,
         cases_router,
+        reports_router,
         visit_requests_router,
         runs_router,
         sheets_router,

@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.cases.case_file import MAX_FILE_BYTES
 from api.config import Settings
-from api.limits import DRAIN_BYTES, body_limit
+from api.limits import DRAIN_BYTES, MAX_FILE_BYTES, body_limit
 from api.models.idempotency import IdempotencyRecord
 from api.models.users import Role
 from tests.factories import auth_headers, make_user, problem_type

@@ -8,9 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.cases.case_file import MAX_FILE_BYTES, CsvRejected, read_case_file
-from api.cases.importer import import_cases
 from api.geo import GeoPoint
+from api.imports.case_file import CsvRejected, read_case_file
+from api.imports.cases import import_cases
+from api.limits import MAX_FILE_BYTES
 from api.models.branches import Branch
 from api.models.cases import Address, ContactKind, ContactSource, DebtCase, DebtorContact, OverdueBucket
 from api.models.users import Role, User

@@ -13,8 +13,8 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.cases import case_file
-from api.cases.importer import REQUIRED_COLUMNS
+from api.imports import case_file
+from api.imports.cases import REQUIRED_COLUMNS
 from api.models.cases import DebtCase, DebtorContact
 from api.models.users import Role, User
 from api.models.visit_requests import VisitRequest

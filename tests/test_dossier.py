@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
-from api.cases.dossier import _header
-from api.cases.schemas import DossierKind, DossierRead
 from api.cli import cli
 from api.models.audit import AuditEvent
 from api.models.cases import AddressKind, DebtCase
 from api.models.users import Role, User
 from api.models.visits import Outcome
+from api.reports.dossier import _header
+from api.reports.schemas import DossierKind, DossierRead
 from api.sheets.printing import FONT, register_font
 from tests.evidence.samples import jpeg_bytes
 from tests.factories import (

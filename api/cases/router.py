@@ -1,14 +1,11 @@
-from dataclasses import dataclass
-from email.message import Message
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, status
 
-from api.addresses.jobs import ask_for_pass
 from api.audit.chain import record_read
 from api.branches.service import BranchNotFound, BranchRequired
-from api.cases import case_file, dossier, importer, restrictions, service
+from api.cases import restrictions, service
 from api.cases.schemas import (
     AddressCreate,
     AddressRead,
@@ -19,8 +16,6 @@ from api.cases.schemas import (
     ContactCreate,
     ContactRead,
     ContactUpdate,
-    DossierRead,
-    ImportSummary,
     RestrictionCreate,
     RestrictionLift,
     RestrictionRead,
@@ -29,64 +24,9 @@ from api.db import SessionDep
 from api.deps import CaseWorker, Manager
 from api.models.cases import AddressValidity, OverdueBucket
 from api.pagination import CursorQuery, LimitQuery, Page
-from api.problems import PayloadTooLarge, RoleNotAllowed, UnsupportedMediaType, ValidationFailed, problem_responses
-from api.sheets.printing import SheetFontMissing
-from api.sheets.router import PrintingUnavailable
+from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 
 router = APIRouter(tags=["cases"])
-
-
-@dataclass(frozen=True, slots=True)
-class _Upload:
-    raw: bytes
-    media_type: str
-    charset: str | None
-
-
-async def _case_file_upload(request: Request) -> _Upload:
-    """The body of a CSV or .xlsx upload, read in chunks and refused once it passes the size limit (it is read as a
-    file later, in the endpoint's thread: unpacking a workbook takes a while)."""
-    content_type = Message()
-    content_type["content-type"] = request.headers.get("content-type", "")
-    media_type = content_type.get_content_type() if request.headers.get("content-type") else ""
-    if media_type not in (case_file.CSV_MEDIA_TYPE, case_file.XLSX_MEDIA_TYPE):
-        sent = media_type or "without a content type"
-        raise UnsupportedMediaType(f"Send the file as text/csv or as {case_file.XLSX_MEDIA_TYPE}, not {sent}.")
-    limit = case_file.MAX_FILE_BYTES
-    too_large = PayloadTooLarge(f"The file is larger than {limit} bytes; split it.", max_bytes=limit)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return _Upload(bytes(body), media_type, content_type.get_content_charset())
-
-
-CaseFileUpload = Annotated[_Upload, Depends(_case_file_upload)]
-_CASE_FILE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            case_file.CSV_MEDIA_TYPE: {
-                "schema": {
-                    "type": "string",
-                    "description": "UTF-8 (with or without BOM) or GB18030 (GBK) text; a `charset` parameter (utf-8, "
-                    "gb18030, gbk, gb2312) says which, else it is found.",
-                }
-            },
-            case_file.XLSX_MEDIA_TYPE: {
-                "schema": {
-                    "type": "string",
-                    "format": "binary",
-                    "description": "An Excel workbook: its first worksheet, with the CSV's columns.",
-                }
-            },
-        },
-    }
-}
 
 
 @router.post(
@@ -126,42 +66,6 @@ def list_cases(
         limit=limit,
     )
     return Page[CaseRead](items=[CaseRead.from_row(c) for c in rows], next_cursor=next_cursor)
-
-
-@router.post(
-    "/cases/import",
-    status_code=status.HTTP_201_CREATED,
-    openapi_extra=_CASE_FILE_BODY,
-    responses=problem_responses(
-        RoleNotAllowed,
-        BranchNotFound,
-        BranchRequired,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        case_file.CsvEncodingNotAccepted,
-        case_file.XlsxNotReadable,
-        case_file.CsvRejected,
-    ),
-)
-def import_cases(
-    user: Manager,
-    upload: CaseFileUpload,
-    session: SessionDep,
-    request: Request,
-    background: BackgroundTasks,
-    branch_id: Annotated[
-        UUID | None, Query(description="Target branch (admins; others import into their own).")
-    ] = None,
-) -> ImportSummary:
-    """Import cases, contacts, addresses and visit requests from a CSV file (UTF-8 or GB18030/GBK) or an .xlsx
-    workbook (its first worksheet), at most 5 MiB: all rows or none. Addresses without a point are geocoded in the
-    background once the import is saved (if a geocoder is set)."""
-    file = case_file.read_case_file(upload.raw, upload.media_type, upload.charset)
-    summary = importer.import_cases(session, user, branch_id, file)
-    if request.app.state.geocoding is not None and summary.addresses_without_point:
-        ask_for_pass(session, summary.branch_id)  # commits with the import
-        background.add_task(request.app.state.geocoding.nudge)  # after the answer, so after the commit
-    return summary
 
 
 @router.get("/cases/{case_id}", responses=problem_responses(RoleNotAllowed, service.CaseNotFound))
@@ -298,31 +202,3 @@ def lift_restriction(
 ) -> RestrictionRead:
     """Lift a restriction, saying why: the case's requests may be planned again."""
     return RestrictionRead.model_validate(restrictions.lift_restriction(session, user, case_id, restriction_id, body))
-
-
-@router.get("/cases/{case_id}/dossier", responses=problem_responses(RoleNotAllowed, service.CaseNotFound))
-def get_case_dossier(case_id: UUID, session: SessionDep, user: Manager) -> DossierRead:
-    """The whole record of the case's field collection in time order, each record citing its audit-chain rows,
-    and the chain verified (the read itself is audited)."""
-    return dossier.case_dossier(session, user, case_id)
-
-
-# typed here: a literal written inside `responses=` takes too narrow a type to join the problems' responses
-_DOSSIER_PDF: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/pdf": {}}, "description": "The printable dossier, A4."}
-}
-
-
-@router.get(
-    "/cases/{case_id}/dossier.pdf",
-    response_class=Response,
-    responses=_DOSSIER_PDF | problem_responses(RoleNotAllowed, service.CaseNotFound, PrintingUnavailable),
-)
-def get_case_dossier_pdf(case_id: UUID, session: SessionDep, user: Manager) -> Response:
-    """The case's dossier as a printable document, times in the branch's time zone."""
-    try:
-        pdf = dossier.render_pdf(dossier.case_dossier(session, user, case_id))
-    except SheetFontMissing as error:
-        raise PrintingUnavailable(str(error)) from error
-    disposition = f'inline; filename="case-dossier-{case_id}.pdf"'
-    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})

@@ -33,9 +33,9 @@ from api.problems import (
 from api.rules.evidence import photo_taken_at
 from api.rules.position import photo_far
 from api.rules.zones import zone_at
-from api.visit_evidence import policy as evidence_policy
 from api.visit_evidence.schemas import EvidenceDeclare, UploadInstructions, UploadMethod, UploadPart, UploadState
 from api.visit_evidence.store import CONTENT_TYPES
+from api.visits import evidence_policy
 from api.visits.service import ensure_stop_open, get_visit, visible_visits
 from evidence import audio, photos
 from evidence.digest import sha256_of

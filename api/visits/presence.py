@@ -34,7 +34,7 @@ from api.rules.presence import (
     doubtful,
 )
 from api.tracks import service as tracks_service
-from api.visit_evidence import policy as evidence_policy
+from api.visits import evidence_policy
 
 BEFORE = timedelta(minutes=45)  # the approach: how far before the arrival the tracks are read
 AFTER = timedelta(minutes=10)

@@ -18,8 +18,8 @@ from api.schemas import Day
 from api.sheets.service import SheetNotCurrent, StopCancelled, StopMoved, StopNotOnSheet, VisitSheetNotFound
 from api.teams.service import TeamNotFound
 from api.tracks.schemas import DayTracksRead
-from api.visit_evidence.policy import EvidenceIncomplete
 from api.visits import presence, review, service
+from api.visits.evidence_policy import EvidenceIncomplete
 from api.visits.schemas import (
     CashApprovalCreate,
     CashApprovalRead,

@@ -63,8 +63,7 @@ from api.teams.service import TeamNotFound, teams_of
 from api.third_parties import service as third_parties_service
 from api.third_parties.schemas import ThirdPartyAsked
 from api.tracks import service as tracks_service
-from api.visit_evidence import policy as evidence_policy
-from api.visits import presence
+from api.visits import evidence_policy, presence
 from api.visits.schemas import (
     CashApprovalCreate,
     CheckInCreate,

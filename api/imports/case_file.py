@@ -22,7 +22,6 @@ from openpyxl.cell.read_only import ReadOnlyCell
 
 from api.problems import Problem, ValidationFailed, problem_members
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv"
 # an .xlsx is zipped XML: its parts may unpack to this much (about 20 times a full-size file's worth)

@@ -33,17 +33,7 @@ from sqlalchemy.orm import Session
 from api.audit.chain import plain as chain_plain
 from api.audit.chain import record_read, verify
 from api.cases import service as cases_service
-from api.cases.schemas import (
-    AuditChainState,
-    AuditPosition,
-    DossierCase,
-    DossierKind,
-    DossierRead,
-    DossierRecord,
-    DossierWarning,
-    DossierWarningKind,
-    mask_id_number,
-)
+from api.cases.schemas import mask_id_number
 from api.db import Base, as_table, utcnow
 from api.models.address_reports import AddressReport
 from api.models.audit import AuditEvent, AuditHead
@@ -54,6 +44,16 @@ from api.models.users import User
 from api.models.visit_evidence import EvidenceItem
 from api.models.visit_requests import EligibilityRelease, VisitRequest
 from api.models.visits import CashApproval, CheckIn, Outcome, Visit
+from api.reports.schemas import (
+    AuditChainState,
+    AuditPosition,
+    DossierCase,
+    DossierKind,
+    DossierRead,
+    DossierRecord,
+    DossierWarning,
+    DossierWarningKind,
+)
 from api.sheets.printing import (
     FONT,
     NOTE_STYLE,

@@ -13,7 +13,7 @@ from api.addresses.service import GeocodeSummary, geocode_unplaced
 from api.branches.service import local_today
 from api.config import Settings
 from api.rules.grades import GeocodeOutcome, geocode_label
-from api.sheets.console import PlanFailed, find_branch
+from api.terminal.planning import PlanFailed, find_branch
 
 
 def geocode_in_terminal(

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
 from api.cases import service as cases_service
-from api.cases.case_file import CaseFile, CsvRejected, FileFormat, file_rejected
-from api.cases.schemas import AddressCreate, CaseCreate, ContactCreate, ImportSummary
+from api.cases.schemas import AddressCreate, CaseCreate, ContactCreate
 from api.db import utcnow
+from api.imports.case_file import CaseFile, CsvRejected, FileFormat, file_rejected
+from api.imports.schemas import ImportSummary
 from api.models.branches import Branch
 from api.models.cases import Address, ContactKind, ContactSource, DebtCase, DebtorContact
 from api.models.users import User

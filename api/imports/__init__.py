@@ -1,0 +1,1 @@
+"""Imports from the agency's systems: the case file."""
