@@ -1,6 +1,7 @@
 """Outgoing webhooks: findings reach a receiver on 127.0.0.1 that fails the first attempts, signed, retried with
 backoff, delivered at least once with the same id."""
 
+import base64
 import hashlib
 import hmac
 import json
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from standardwebhooks import Webhook
 from time_machine import TimeMachineFixture
 
 from api.config import Settings, WebhookSettings
@@ -29,14 +31,15 @@ from api.models.cases import DebtCase
 from api.models.findings import FindingKind
 from api.models.users import Role
 from api.models.webhooks import WebhookDelivery, WebhookSubscription
-from api.webhooks import delivery, sending
+from api.webhooks import delivery, secret, sending
 from api.webhooks.delivery import LEASE, deliver_due
 from api.webhooks.sending import Reach
 from tests.conftest import ROOT
 from tests.factories import as_uuid, auth_headers, make_branch, make_user, problem_type
 from tests.test_visits import Day
 
-SECRET = "s3cret-of-the-branch-crm"
+SECRET = "s3cret-of-the-branch-crm"  # a plain secret, as subscriptions could always give
+STANDARD_SECRET = "whsec_" + base64.b64encode(SECRET.encode()).decode()  # the same key, as the library takes it
 LOOPBACK = Reach(allow_http=True, allow_networks=(ip_network("127.0.0.0/8"),))  # the tests' receivers
 
 
@@ -109,7 +112,7 @@ def test_a_finding_is_retried_until_the_receiver_takes_it(
     subscribed = client.post(
         "/webhooks", json={"url": receiver.url, "secret": SECRET}, headers=auth_headers(day.supervisor)
     )
-    assert subscribed.status_code == 201 and "secret" not in subscribed.json()
+    assert subscribed.status_code == 201 and subscribed.json()["secret"] == STANDARD_SECRET
     report = {"reason": "demolished", "note": "gone", "client_id": "5f0c5a3e-0000-4000-8000-000000000001"}
     assert (
         client.post(
@@ -132,10 +135,10 @@ def test_a_finding_is_retried_until_the_receiver_takes_it(
     assert len(ids) == 1
     for headers, body in receiver.received:
         signed = f"{headers['Webhook-Id']}.{headers['Webhook-Timestamp']}.".encode() + body
-        expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+        expected = "v1," + base64.b64encode(hmac.new(SECRET.encode(), signed, hashlib.sha256).digest()).decode()
         assert hmac.compare_digest(headers["Webhook-Signature"], expected)
-        assert is_from_fieldvisit(SECRET, headers, body)
-        event = json.loads(body)
+        event = finding_from_fieldvisit(STANDARD_SECRET, headers, body)
+        assert event is not None and event == json.loads(body)
         assert event["kind"] == "address_reported" and event["payload"]["reason"] == "demolished"
         assert event["created_at"].endswith("Z")
         assert set(event["payload"]) == set(PAYLOADS[FindingKind.ADDRESS_REPORTED].model_fields)
@@ -283,10 +286,10 @@ def _readme_example() -> Callable[..., bool]:
     code = section[section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)]
     namespace: dict[str, Any] = {}
     exec(compile(code, "README.md", "exec"), namespace)
-    return namespace["is_from_fieldvisit"]  # type: ignore[no-any-return]
+    return namespace["finding_from_fieldvisit"]  # type: ignore[no-any-return]
 
 
-is_from_fieldvisit = _readme_example()
+finding_from_fieldvisit = _readme_example()
 
 
 def test_the_readme_example_tells_a_signed_finding_from_a_forged_or_stale_one() -> None:
@@ -296,11 +299,56 @@ def test_the_readme_example_tells_a_signed_finding_from_a_forged_or_stale_one() 
     signed = headers | {"Webhook-Signature": delivery.signature(SECRET, "7", now, body)}
     stale = headers | {"Webhook-Timestamp": str(now - 3600)}
     stale["Webhook-Signature"] = delivery.signature(SECRET, "7", now - 3600, body)
+    another = secret.new_secret()
+    rotating = headers | {
+        "Webhook-Signature": f"{delivery.signature(another, '7', now, body)} {signed['Webhook-Signature']}"
+    }
 
-    assert is_from_fieldvisit(SECRET, signed, body)
-    assert not is_from_fieldvisit(SECRET, signed, body.replace(b"7", b"8"))
-    assert not is_from_fieldvisit("another-secret-entirely", signed, body)
-    assert not is_from_fieldvisit(SECRET, stale, body)
+    assert finding_from_fieldvisit(STANDARD_SECRET, signed, body) == {"id": 7, "kind": "visit_failed"}
+    assert finding_from_fieldvisit(STANDARD_SECRET, rotating, body) is not None  # one signature of a list matches
+    assert finding_from_fieldvisit(STANDARD_SECRET, signed, body.replace(b"7", b"8")) is None
+    assert finding_from_fieldvisit(another, signed, body) is None
+    assert finding_from_fieldvisit(STANDARD_SECRET, stale, body) is None
+
+
+@pytest.mark.parametrize("given", [None, "whsec_" + base64.b64encode(bytes(range(24))).decode()])
+def test_a_subscription_without_a_plain_secret_is_signed_with_its_whsec_key(
+    client: TestClient, app: FastAPI, session: Session, time_machine: TimeMachineFixture, given: str | None
+) -> None:
+    day = Day(client, session, time_machine)
+    with serving(Receiver(failures=0)) as hook:
+        body = {"url": hook.url} if given is None else {"url": hook.url, "secret": given}
+        subscribed = client.post("/webhooks", json=body, headers=auth_headers(day.supervisor))
+        made = subscribed.json()["secret"]
+        _findings(session, day, 1)
+        assert deliver_due(app.state.sessionmaker, LOOPBACK) == 1
+
+    assert subscribed.status_code == 201 and made.startswith("whsec_")
+    assert made == given or (given is None and len(base64.b64decode(made.removeprefix("whsec_"))) == 32)
+    [(headers, sent)] = hook.received
+    assert Webhook(made).verify(sent, headers)["kind"] == "contact_found"  # the library's own check
+    assert "secret" not in client.get("/webhooks", headers=auth_headers(day.supervisor)).json()["items"][0]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "whsec_not base64 at all!!",
+        "whsec_" + base64.b64encode(bytes(16)).decode(),  # a key too short
+        "whsec_" + base64.b64encode(bytes(65)).decode(),  # too long
+    ],
+)
+def test_a_whsec_secret_that_is_not_a_key_is_refused(
+    client: TestClient, session: Session, time_machine: TimeMachineFixture, given: str
+) -> None:
+    day = Day(client, session, time_machine)
+
+    refused = client.post(
+        "/webhooks", json={"url": "http://127.0.0.1:9/x", "secret": given}, headers=auth_headers(day.supervisor)
+    )
+
+    assert refused.status_code == 422 and problem_type(refused) == "validation-failed"
+    assert [error["pointer"] for error in refused.json()["errors"]] == ["#/secret"]
 
 
 def test_the_document_describes_the_request_of_each_kind_of_finding(app: FastAPI) -> None:
@@ -312,6 +360,7 @@ def test_the_document_describes_the_request_of_each_kind_of_finding(app: FastAPI
         operation = webhooks[kind.value]["post"]
         assert {p["name"] for p in operation["parameters"]} == {"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"}
         assert '"{Webhook-Id}.{Webhook-Timestamp}.{body}"' in operation["description"]
+        assert "Standard Webhooks" in operation["description"]
         event = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
         payload = schemas[event]["properties"]["payload"]["$ref"].rsplit("/", 1)[-1]
         assert set(schemas[payload]["properties"]) == set(PAYLOADS[kind].model_fields), kind

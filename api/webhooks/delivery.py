@@ -2,10 +2,12 @@
 exponential backoff until a 2xx answer: delivered at least once, each with the finding's id for de-duplication.
 Only to where `sending` allows: HTTPS and public addresses unless configured otherwise, no redirects.
 
-Headers: `Webhook-Id` (the finding's id, the same on every retry), `Webhook-Timestamp` (Unix seconds) and
-`Webhook-Signature: sha256=<hex HMAC-SHA256(secret, "<id>.<timestamp>.<body>")>`.
+Headers as Standard Webhooks names and signs them: `Webhook-Id` (the finding's id, the same on every retry),
+`Webhook-Timestamp` (Unix seconds) and `Webhook-Signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`,
+the key being the subscription secret's (`api.webhooks.secret`).
 """
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -22,6 +24,7 @@ from api.findings.schemas import event_of
 from api.models.findings import Finding
 from api.models.webhooks import WebhookDelivery, WebhookSubscription
 from api.webhooks import sending
+from api.webhooks.secret import signing_key
 from api.webhooks.sending import Reach
 
 log = logging.getLogger(__name__)
@@ -34,8 +37,9 @@ LEASE = timedelta(seconds=BATCH * TIMEOUT_S + 60)  # longer than sending a whole
 
 
 def signature(secret: str, event_id: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{event_id}.{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    """The `Webhook-Signature` of Standard Webhooks: `v1,` and the base64 HMAC-SHA256 of the id, time and body."""
+    signed = f"{event_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(signing_key(secret), signed, hashlib.sha256).digest()).decode()
 
 
 def queue_finding(session: Session, finding: Finding) -> None:

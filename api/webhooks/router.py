@@ -14,8 +14,8 @@ from api.models.findings import FindingKind
 from api.models.webhooks import WebhookSubscription
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
-from api.webhooks import service
-from api.webhooks.schemas import WebhookCreate, WebhookRead
+from api.webhooks import secret, service
+from api.webhooks.schemas import WebhookCreate, WebhookCreated, WebhookRead
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -30,11 +30,13 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
         service.WebhookUrlNotAllowed,
     ),
 )
-def create_webhook(body: WebhookCreate, request: Request, session: SessionDep, user: Manager) -> WebhookRead:
+def create_webhook(body: WebhookCreate, request: Request, session: SessionDep, user: Manager) -> WebhookCreated:
     """Subscribe an endpoint to the branch's findings (an https URL of a public address, unless the server allows
-    more)."""
+    more); the answer has the signing secret, shown this once."""
     reach = service.webhook_reach(request.app.state.settings)
-    return _read(session, service.create_subscription(session, user, body, reach))
+    subscription = service.create_subscription(session, user, body, reach)
+    read = _read(session, subscription)
+    return WebhookCreated(**read.model_dump(), secret=secret.standard_form(subscription.secret))
 
 
 @router.get("", responses=problem_responses(RoleNotAllowed, ValidationFailed))
@@ -73,12 +75,15 @@ headers:
 
 - `Webhook-Id`: the finding's id, the same on every retry (use it to drop duplicates: delivery is at least once);
 - `Webhook-Timestamp`: when this attempt was signed, in Unix seconds;
-- `Webhook-Signature`: `sha256=` and the lowercase hex HMAC-SHA256, keyed with the subscription's secret, of
-  `"{Webhook-Id}.{Webhook-Timestamp}.{body}"` (the raw body bytes).
+- `Webhook-Signature`: `v1,` and the base64 HMAC-SHA256 of `"{Webhook-Id}.{Webhook-Timestamp}.{body}"` (the raw
+  body bytes), keyed with the subscription's secret: the base64-decoded part after `whsec_` (a plain secret given
+  before: its UTF-8 bytes). The header is a space-separated list of such signatures: accept any one that matches.
 
-Check the signature with a constant-time comparison and refuse timestamps more than a few minutes old. Answer 2xx
-once the finding is stored; any other answer, or none within 10 s, is retried with exponential backoff (2 s
-doubling to 1 h) until it is taken. The README has a verification example."""
+This is the Standard Webhooks scheme (https://www.standardwebhooks.com): its libraries verify these requests, e.g.
+Python's `standardwebhooks.Webhook(secret).verify(body, headers)`. Verifying by hand, compare signatures in
+constant time and refuse timestamps more than a few minutes old. Answer 2xx once the finding is stored; any other
+answer, or none within 10 s, is retried with exponential backoff (2 s doubling to 1 h) until it is taken. The README
+has a verification example."""
 
 
 def document_webhooks(webhooks: APIRouter) -> None:
@@ -104,7 +109,7 @@ def _document(webhooks: APIRouter, kind: FindingKind) -> None:
         webhook_timestamp: Annotated[str, Header(alias="Webhook-Timestamp", description="Unix seconds.")],
         webhook_signature: Annotated[
             str,
-            Header(alias="Webhook-Signature", description='`sha256=` + hex HMAC-SHA256 of "{id}.{timestamp}.{body}".'),
+            Header(alias="Webhook-Signature", description='`v1,` + base64 HMAC-SHA256 of "{id}.{timestamp}.{body}".'),
         ],
     ) -> None:
         """The receiver's endpoint: documentation of what fieldvisit sends, not an endpoint of fieldvisit."""

@@ -13,7 +13,7 @@ from api.models.webhooks import WebhookDelivery, WebhookSubscription
 from api.pagination import filter_equal, paginate
 from api.problems import NotFound, ValidationFailed, problem_members
 from api.scope import in_scope
-from api.webhooks import sending
+from api.webhooks import secret, sending
 from api.webhooks.schemas import WebhookCreate, WebhookDeliveries
 from api.webhooks.sending import Reach
 
@@ -46,7 +46,7 @@ def create_subscription(session: Session, user: User, data: WebhookCreate, reach
         ) from refused
     branch = branches_service.branch_for_new_row(session, user, data.branch_id)
     subscription = WebhookSubscription(
-        branch_id=branch.id, url=str(data.url), secret=data.secret, created_by_id=user.id
+        branch_id=branch.id, url=str(data.url), secret=data.secret or secret.new_secret(), created_by_id=user.id
     )
     session.add(subscription)
     session.flush()
