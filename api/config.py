@@ -1,8 +1,9 @@
 """Settings: the only place that reads the environment (prefix ``FIELDVISIT_``, nested groups split by ``__``)."""
 
 from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/fieldvisit.db"
@@ -75,6 +76,25 @@ class PlanningSettings(BaseModel):
         gt=0,
         description="A district with no known outline: the pre-check reports a point farther than this from its seat.",
     )
+    road_engine: Literal["great_circle", "osrm"] = Field(
+        default="great_circle",
+        description="Travel times: great circles x a detour factor at the travel mode's speed, or an OSRM server's"
+        " /table (great circles when it cannot answer).",
+    )
+    osrm_url: str = Field(default="", pattern="^(https?://.+)?$", description="The OSRM server, e.g. http://osrm:5000.")
+    osrm_profile: str = Field(
+        default="driving", pattern="^[A-Za-z0-9_-]+$", description="The profile in OSRM's URLs (osrm-routed: any)."
+    )
+    osrm_timeout_s: float = Field(default=10, gt=0, le=300, description="Each connection and read to OSRM.")
+    osrm_max_table_size: int = Field(
+        default=100, ge=2, description="Points per /table request: the server's --max-table-size (OSRM's default)."
+    )
+
+    @model_validator(mode="after")
+    def _osrm_needs_a_server(self) -> Self:
+        if self.road_engine == "osrm" and not self.osrm_url:
+            raise ValueError("road_engine osrm needs osrm_url")
+        return self
 
 
 class EvidenceSettings(BaseModel):

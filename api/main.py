@@ -39,6 +39,7 @@ from api.problems import (
 from api.reports.router import router as reports_router
 from api.sheets.jobs import planning_queue
 from api.sheets.router import me_router, runs_router, sheets_router
+from api.sheets.travel import travel_provider
 from api.teams.router import router as teams_router
 from api.telemetry import RequestTelemetryMiddleware, Telemetry, metrics_router
 from api.tracks.router import router as tracks_router
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.sessionmaker,
                 timedelta(minutes=tracking.duty_margin_min),
                 tracking.watch_interval_s,
-                settings.planning.travel_mode,
+                travel_provider(settings.planning),
             )
             if tracking.watch_interval_s
             else None

@@ -24,6 +24,7 @@ from api.sheets.rest import rest_of_day
 from api.teams import service as teams_service
 from routing.breaks import fits, timed_route, trim
 from routing.insertion import insertions
+from routing.matrix import MatrixProvider
 from routing.plan import Route
 
 
@@ -66,10 +67,10 @@ class TeamNotLate(Conflict):
     members = problem_members(team_id=(UUID, "The team."))
 
 
-def late_teams(session: Session, branch: Branch, work_date: date, travel_mode: str) -> list[LateTeam]:
+def late_teams(session: Session, branch: Branch, work_date: date, travel: MatrixProvider) -> list[LateTeam]:
     """The branch's teams at work that can no longer reach all their planned stops from where they are now, each
     with the proposed fix."""
-    rest = rest_of_day(session, branch, work_date, travel_mode)
+    rest = rest_of_day(session, branch, work_date, travel)
     if rest is None:
         return []
     found = (_late(rest.day, rest.live, key, rest.routes) for key in rest.routes)
@@ -107,10 +108,10 @@ def _late(day: PlannedDay, day_now: live.LiveDay, key: str, routes: dict[str, li
     return LateTeam(day.teams[key], team_day.sheet, day.moment(done_s), tuple(moves), new_routes, day)
 
 
-def watch(session: Session, branch: Branch, work_date: date, travel_mode: str) -> list[Finding]:
+def watch(session: Session, branch: Branch, work_date: date, travel: MatrixProvider) -> list[Finding]:
     """A `team_running_late` finding for each late team, once per version of its sheet."""
     found = []
-    for late in late_teams(session, branch, work_date, travel_mode):
+    for late in late_teams(session, branch, work_date, travel):
         told = session.scalar(
             select(Finding.id).where(
                 Finding.kind == FindingKind.TEAM_RUNNING_LATE,
@@ -144,13 +145,13 @@ def watch(session: Session, branch: Branch, work_date: date, travel_mode: str) -
 
 
 def apply_fix(
-    session: Session, user: User, work_date: date, team_id: UUID, travel_mode: str
+    session: Session, user: User, work_date: date, team_id: UUID, travel: MatrixProvider
 ) -> tuple[PlanningRun, LateTeam]:
     """Apply the proposed fix for the team in one action: a new version of its sheet without the stops it will miss
     and of each team that takes one, published at once; a stop no team can take goes back to its request's queue."""
     team = teams_service.get_team(session, user, team_id)
     branch = session.get_one(Branch, team.branch_id)
-    late = next((each for each in late_teams(session, branch, work_date, travel_mode) if each.team.id == team_id), None)
+    late = next((each for each in late_teams(session, branch, work_date, travel) if each.team.id == team_id), None)
     if late is None:
         raise TeamNotLate(f"{team.name}'s day still fits: there is nothing to fix.", team_id=team_id)
     figures = {"late_team_id": str(team_id), "moves": len(late.moves)}
@@ -158,7 +159,7 @@ def apply_fix(
     return run, late
 
 
-def watch_all(session: Session, travel_mode: str) -> list[Finding]:
+def watch_all(session: Session, travel: MatrixProvider) -> list[Finding]:
     """`watch` over every branch's day under way (today in the branch's time zone, with published sheets)."""
     found = []
     for branch in session.scalars(select(Branch)):
@@ -166,5 +167,5 @@ def watch_all(session: Session, travel_mode: str) -> list[Finding]:
         if session.scalar(
             select(VisitSheet.id).where(VisitSheet.branch_id == branch.id, VisitSheet.work_date == today).limit(1)
         ):
-            found += watch(session, branch, today, travel_mode)
+            found += watch(session, branch, today, travel)
     return found

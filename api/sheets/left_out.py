@@ -16,6 +16,7 @@ from api.sheets import service as sheets_service
 from api.sheets.rest import day_from_now
 from api.sheets.warm import previous_routes
 from routing.insertion import insertions
+from routing.matrix import MatrixProvider
 
 # the reasons of the solver: the request could be visited, the teams' days had no room for it
 SOLVER_REASONS = frozenset(
@@ -49,7 +50,7 @@ class LeftOutForNoTeam(Conflict):
 
 
 def team_options(
-    session: Session, user: User, run_id: UUID, request_id: UUID, travel_mode: str
+    session: Session, user: User, run_id: UUID, request_id: UUID, travel: MatrixProvider
 ) -> list[urgent.TeamOption]:
     """Each team of the run where the left-out request would add least to its draft day, cheapest first; then the
     teams that cannot take it, and why."""
@@ -76,7 +77,7 @@ def team_options(
             f"No team can take it: {windows.detail}.", visit_request_id=request_id, reason=windows.reason
         )
     day_now = live.live_day(session, branch.id, run.work_date)
-    day = day_from_now(session, branch, run.work_date, travel_mode, _drafted(session, run), {request: windows}, day_now)
+    day = day_from_now(session, branch, run.work_date, travel, _drafted(session, run), {request: windows}, day_now)
     if day is None:
         raise LeftOutForNoTeam(
             f"No team works for the branch on {run.work_date.isoformat()}.",

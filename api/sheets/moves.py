@@ -21,6 +21,7 @@ from api.sheets.rest import RestOfDay, rest_of_day
 from api.visit_requests import service as visit_requests_service
 from routing.breaks import late_route, timed_route
 from routing.insertion import Insertion, Refusal, insertion_at, insertions
+from routing.matrix import MatrixProvider
 from routing.plan import Route
 
 
@@ -71,11 +72,11 @@ class _Move:
 
 
 def move_options(
-    session: Session, user: User, work_date: date, request_id: UUID, travel_mode: str
+    session: Session, user: User, work_date: date, request_id: UUID, travel: MatrixProvider
 ) -> tuple[Team, list[urgent.TeamOption]]:
     """The team holding the stop, and each team at work (that one too) where the stop would add least from where
     the team is now, cheapest first; then those that cannot take it, and why."""
-    found = _move(session, user, work_date, request_id, travel_mode)
+    found = _move(session, user, work_date, request_id, travel)
     day = found.rest.day
     shown = [
         urgent.option(day, found.rest.live, day.teams[option.team], option)
@@ -91,11 +92,11 @@ def move(
     request_id: UUID,
     team_id: UUID,
     position: int | None,
-    travel_mode: str,
+    travel: MatrixProvider,
 ) -> tuple[PlanningRun, list[VisitSheet]]:
     """Move the stop to the team, at `position` of its new sheet (1-based, after the stops it has been at) or, with
     none, where it adds least; publish the new versions of the teams it changes (an in-day run of their sheets)."""
-    found = _move(session, user, work_date, request_id, travel_mode)
+    found = _move(session, user, work_date, request_id, travel)
     day = found.rest.day
     key = str(team_id)
     team = day.teams.get(key)
@@ -133,7 +134,7 @@ def move(
     return direct.publish_routes(session, user, branch, work_date, day, routes, figures)
 
 
-def _move(session: Session, user: User, work_date: date, request_id: UUID, travel_mode: str) -> _Move:
+def _move(session: Session, user: User, work_date: date, request_id: UUID, travel: MatrixProvider) -> _Move:
     request = visit_requests_service.get_visit_request(session, user, request_id)
     branch = session.get_one(Branch, request.case.branch_id)
     day_now = live.live_day(session, branch.id, work_date)
@@ -161,7 +162,7 @@ def _move(session: Session, user: User, work_date: date, request_id: UUID, trave
             visit_request_id=request_id,
             reason=reason,
         )
-    rest = rest_of_day(session, branch, work_date, travel_mode, day_now=day_now)
+    rest = rest_of_day(session, branch, work_date, travel, day_now=day_now)
     key = str(request_id)
     holder = rest.day.teams.get(str(team_day.sheet.team_id)) if rest is not None else None
     if rest is None or holder is None:

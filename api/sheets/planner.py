@@ -63,9 +63,10 @@ from api.sheets.instance import (
 )
 from api.sheets.live import LiveDay, TeamDay, compose, live_day, visited_path
 from api.sheets.live import resumes as live_resumes
+from api.sheets.travel import travel_provider
 from api.sheets.warm import previous_routes
 from routing import solve
-from routing.matrix import GreatCircle, Point
+from routing.matrix import Point
 from routing.model import TimeWindow
 from routing.plan import Plan, Route
 
@@ -156,7 +157,7 @@ def _plan(
         if plannable and working:
             _stage(session, run, "matrix", 10)
             with _timed(timings, "matrix_s"):
-                travel = GreatCircle(settings.travel_mode)
+                travel = travel_provider(settings)
                 pins = {key: pin for key, pin in _pins(edits).items() if UUID(key) not in held}
                 resume = _resumes(session, branch, run.work_date, working, live)
                 homes = live.homes() if resume is not None else {}  # an in-day run moves stops at a cost

@@ -35,7 +35,7 @@ from api.sheets.instance import (
 )
 from api.sheets.reasons import LeftOut
 from routing import solve
-from routing.matrix import GreatCircle
+from routing.matrix import MatrixProvider
 
 TIME_LIMIT = timedelta(seconds=2)  # one team's remaining dozen stops: OR-Tools settles well within this
 
@@ -46,7 +46,7 @@ class ReplanTimeInvalid(ValidationFailed):
 
 
 def replan_sheet(
-    session: Session, sheet: VisitSheet, position: GeoPoint, now: datetime, travel_mode: str
+    session: Session, sheet: VisitSheet, position: GeoPoint, now: datetime, travel: MatrixProvider
 ) -> list[LeftOut]:
     """Re-order the sheet's planned stops from `position` at `now`; returns the stops that no longer fit."""
     sheets_service.ensure_current(session, sheet)
@@ -82,7 +82,7 @@ def replan_sheet(
         [team],
         [requests[key] for key in windows],
         windows,
-        GreatCircle(travel_mode),
+        travel,
         resume={str(team.id): Resume(point, at_s, made)},
     )
     order = [key for stop in planned if (key := str(stop.visit_request_id)) in day.requests]

@@ -18,7 +18,7 @@ from api.models.visit_requests import VisitRequest
 from api.rules.hours import Closed
 from api.sheets import eligibility, live
 from api.sheets.instance import PlannedDay, build_day, local_midnight, visit_windows
-from routing.matrix import GreatCircle
+from routing.matrix import MatrixProvider
 from routing.model import TimeWindow
 
 
@@ -43,14 +43,14 @@ def rest_of_day(
     session: Session,
     branch: Branch,
     work_date: date,
-    travel_mode: str,
+    travel: MatrixProvider,
     extra: Mapping[VisitRequest, tuple[TimeWindow, ...]] | None = None,
     day_now: live.LiveDay | None = None,
 ) -> RestOfDay | None:
     """The rest of the day, with the `extra` requests (and their windows) as stops on no route; None when no team
     works. `day_now`: the day as published, when the caller has read it already."""
     day_now = day_now or live.live_day(session, branch.id, work_date)
-    day = day_from_now(session, branch, work_date, travel_mode, {UUID(key) for key in day_now.homes()}, extra, day_now)
+    day = day_from_now(session, branch, work_date, travel, {UUID(key) for key in day_now.homes()}, extra, day_now)
     if day is None:
         return None
     return RestOfDay(day, day_now, day_now.planned_routes(day.teams, day.requests))
@@ -60,7 +60,7 @@ def day_from_now(
     session: Session,
     branch: Branch,
     work_date: date,
-    travel_mode: str,
+    travel: MatrixProvider,
     planned: Collection[UUID],
     extra: Mapping[VisitRequest, tuple[TimeWindow, ...]] | None,
     day_now: live.LiveDay,
@@ -83,5 +83,5 @@ def day_from_now(
     requests = [request for request in [*requests_planned.values(), *(extra or {})] if request.id in windows]
     midnight = local_midnight(branch, work_date)
     resume = live.resumes(session, day_now, teams, midnight, max(utcnow(), midnight))
-    day, _ = build_day(branch, work_date, teams, requests, windows, GreatCircle(travel_mode), resume=resume)
+    day, _ = build_day(branch, work_date, teams, requests, windows, travel, resume=resume)
     return day

@@ -43,6 +43,7 @@ from api.sheets.schemas import (
     change_reads,
     sheet_read,
 )
+from api.sheets.travel import travel_provider
 from api.teams.service import TeamNotFound
 from api.visit_requests.service import VisitRequestNotFound
 
@@ -204,8 +205,8 @@ def replan_visit_sheet(
     """Re-order the remaining stops of a started sheet from the team's position and time; done and current stops
     stay; stops that no longer fit are listed and their requests opened again."""
     sheet = service.get_sheet(session, user, sheet_id)
-    travel_mode = request.app.state.settings.planning.travel_mode
-    unfit = replan.replan_sheet(session, sheet, body.position, body.time, travel_mode)
+    travel = travel_provider(request.app.state.settings.planning)
+    unfit = replan.replan_sheet(session, sheet, body.position, body.time, travel)
     return ReplanRead(
         sheet=_read(session, sheet),
         unfit=[
@@ -253,8 +254,8 @@ def get_urgent_options(
 ) -> UrgentOptionsRead:
     """Which teams can take a visit request on a day under way, from where each is now: cheapest first, with the
     new arrival and what it adds; then the teams that cannot, and why."""
-    travel_mode = request.app.state.settings.planning.travel_mode
-    visit_request, options = urgent.team_options(session, user, work_date, visit_request_id, travel_mode)
+    travel = travel_provider(request.app.state.settings.planning)
+    visit_request, options = urgent.team_options(session, user, work_date, visit_request_id, travel)
     return UrgentOptionsRead(
         visit_request_id=visit_request.id, work_date=work_date, options=[_option_read(each) for each in options]
     )
@@ -289,8 +290,8 @@ def get_left_out_options(
     team's draft day (from where it is now, on a day under way), cheapest first with its arrival and what it adds;
     then the teams that cannot, and why. A request left out for its address, the law or the eligibility gate
     concerns no team: 409 with that reason."""
-    travel_mode = request.app.state.settings.planning.travel_mode
-    options = left_out.team_options(session, user, run_id, visit_request_id, travel_mode)
+    travel = travel_provider(request.app.state.settings.planning)
+    options = left_out.team_options(session, user, run_id, visit_request_id, travel)
     return LeftOutOptionsRead(
         run_id=run_id, visit_request_id=visit_request_id, options=[_option_read(each) for each in options]
     )
@@ -309,8 +310,8 @@ def get_stop_move_options(
 ) -> StopMoveOptionsRead:
     """Where a not-started stop of a day under way could go: each team at work, its own included, from where the team
     is now, cheapest first with its new arrival and what the stop adds; then the teams that cannot take it, and why."""
-    travel_mode = request.app.state.settings.planning.travel_mode
-    holder, options = moves.move_options(session, user, work_date, visit_request_id, travel_mode)
+    travel = travel_provider(request.app.state.settings.planning)
+    holder, options = moves.move_options(session, user, work_date, visit_request_id, travel)
     return StopMoveOptionsRead(
         visit_request_id=visit_request_id,
         work_date=work_date,
@@ -338,8 +339,8 @@ def move_stop(
     window, the legal hours at its address and the team's skills, shift, breaks and visit limit (refused, never
     bent to fit): the teams it changes get new versions of their sheets, published at once with `sheet_changed`
     findings; the run that published them is returned."""
-    travel_mode = request.app.state.settings.planning.travel_mode
-    run, _ = moves.move(session, user, work_date, body.visit_request_id, body.team_id, body.position, travel_mode)
+    travel = travel_provider(request.app.state.settings.planning)
+    run, _ = moves.move(session, user, work_date, body.visit_request_id, body.team_id, body.position, travel)
     session.refresh(run)
     return PlanningRunRead.from_row(run)
 
@@ -361,8 +362,8 @@ def insert_urgent_visit(
 ) -> VisitSheetRead:
     """Insert an urgent visit into the chosen team's day where it adds least: a new version of that team's sheet,
     published at once with a `sheet_changed` finding; no other team's sheet changes."""
-    travel_mode = request.app.state.settings.planning.travel_mode
-    _, sheet = urgent.insert(session, user, work_date, body.visit_request_id, body.team_id, travel_mode)
+    travel = travel_provider(request.app.state.settings.planning)
+    _, sheet = urgent.insert(session, user, work_date, body.visit_request_id, body.team_id, travel)
     return _read(session, sheet)
 
 
@@ -384,7 +385,7 @@ def list_late_teams(
         if branch_id is not None
         else branches_service.branch_for_new_row(session, user, None)
     )
-    travel_mode = request.app.state.settings.planning.travel_mode
+    travel = travel_provider(request.app.state.settings.planning)
     return [
         LateTeamRead(
             team_id=late.team.id,
@@ -403,7 +404,7 @@ def list_late_teams(
             ],
             summary=late.summary(),
         )
-        for late in lateness.late_teams(session, branch, work_date, travel_mode)
+        for late in lateness.late_teams(session, branch, work_date, travel)
     ]
 
 
@@ -419,8 +420,8 @@ def apply_late_fix(
 ) -> PlanningRunRead:
     """Apply a late team's proposed fix in one action: its missed stops go to the teams proposed (those no team can
     take go back to their requests' queue), each changed team's sheet a new version, published at once."""
-    travel_mode = request.app.state.settings.planning.travel_mode
-    run, _ = lateness.apply_fix(session, user, work_date, body.team_id, travel_mode)
+    travel = travel_provider(request.app.state.settings.planning)
+    run, _ = lateness.apply_fix(session, user, work_date, body.team_id, travel)
     session.refresh(run)
     return PlanningRunRead.from_row(run)
 

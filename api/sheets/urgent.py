@@ -26,6 +26,7 @@ from api.sheets.instance import PlannedDay, visit_windows
 from api.sheets.rest import rest_of_day
 from api.visit_requests import service as visit_requests_service
 from routing.insertion import Insertion, Refusal, insertions
+from routing.matrix import MatrixProvider
 from routing.model import TimeWindow
 
 
@@ -76,21 +77,21 @@ class _Options:
 
 
 def team_options(
-    session: Session, user: User, work_date: date, request_id: UUID, travel_mode: str
+    session: Session, user: User, work_date: date, request_id: UUID, travel: MatrixProvider
 ) -> tuple[VisitRequest, list[TeamOption]]:
     """The teams that can take the request now, cheapest first, then those that cannot with the reason."""
-    options = _options(session, user, work_date, request_id, travel_mode)
+    options = _options(session, user, work_date, request_id, travel)
     teams = options.day.teams
     shown = [option(options.day, options.live, teams[key], insertion) for key, insertion in options.found.items()]
     return options.request, shown
 
 
 def insert(
-    session: Session, user: User, work_date: date, request_id: UUID, team_id: UUID, travel_mode: str
+    session: Session, user: User, work_date: date, request_id: UUID, team_id: UUID, travel: MatrixProvider
 ) -> tuple[PlanningRun, VisitSheet]:
     """Insert the request into the team's day where it adds least and publish that team's new version (an in-day run
     of one sheet, with its `sheet_changed` finding); the other teams' sheets stay as they are."""
-    options = _options(session, user, work_date, request_id, travel_mode)
+    options = _options(session, user, work_date, request_id, travel)
     insertion = options.found.get(str(team_id))
     if insertion is None or insertion.route is None:
         team = options.day.teams.get(str(team_id))
@@ -138,7 +139,7 @@ def windows_on(
     return windows
 
 
-def _options(session: Session, user: User, work_date: date, request_id: UUID, travel_mode: str) -> _Options:
+def _options(session: Session, user: User, work_date: date, request_id: UUID, travel: MatrixProvider) -> _Options:
     request = visit_requests_service.get_visit_request(session, user, request_id)
     branch = session.get_one(Branch, request.case.branch_id)
     problem = sheets_service.why_not_plannable(session, work_date, request)
@@ -162,7 +163,7 @@ def _options(session: Session, user: User, work_date: date, request_id: UUID, tr
         raise UrgentRequestNotPlannable(
             f"Request {request_id}: {windows.detail}.", visit_request_id=request_id, reason=windows.reason
         )
-    rest = rest_of_day(session, branch, work_date, travel_mode, {request: windows}, day_now)
+    rest = rest_of_day(session, branch, work_date, travel, {request: windows}, day_now)
     if rest is None:
         raise UrgentRequestNotPlannable(
             f"No team works for the branch on {work_date.isoformat()}.", visit_request_id=request_id, reason="no_teams"

@@ -21,6 +21,7 @@ from api.models.users import User
 from api.rules.tracking import Duty, Point, Span, TimedFix, TrackingRules, duty, gaps, off_route, server_time
 from api.sheets import lateness
 from api.tracks import service as tracks_service
+from routing.matrix import MatrixProvider
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +121,11 @@ class TrackWatch:
     """Looks over the on-duty tracks and the days under way (teams running late) from a thread of the server, every
     `interval_s`."""
 
-    def __init__(self, sessions: sessionmaker[Session], margin: timedelta, interval_s: float, travel_mode: str) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], margin: timedelta, interval_s: float, travel: MatrixProvider
+    ) -> None:
         self._sessions, self._margin, self._interval_s = sessions, margin, interval_s
-        self._travel_mode = travel_mode
+        self._travel = travel
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="track-watch", daemon=True)
 
@@ -148,4 +151,4 @@ class TrackWatch:
             watch_tracks(session, self._margin)
         with self._sessions.begin() as session:
             one_at_a_time(session, "track-watch")
-            lateness.watch_all(session, self._travel_mode)
+            lateness.watch_all(session, self._travel)

@@ -31,6 +31,7 @@ from api.sheets import live, service, urgent
 from api.sheets.instance import local_midnight
 from api.sheets.planner import SessionFactory, execute_run
 from api.sheets.schemas import PlanningRunCreate
+from api.sheets.travel import travel_provider
 from bench.planning.day import _case, seed_day
 from bench.planning.measure import PlanningFailed, fresh_database
 from bench.routing.branch_day import CENTRE
@@ -203,11 +204,11 @@ def _urgent(
         session.add(request)
         session.commit()
         began = time.perf_counter()
-        _, options = urgent.team_options(session, supervisor, work_date, request.id, settings.travel_mode)
+        _, options = urgent.team_options(session, supervisor, work_date, request.id, travel_provider(settings))
         options_s = time.perf_counter() - began
         best = next(option for option in options if option.refusal is None)
         began = time.perf_counter()
-        urgent.insert(session, supervisor, work_date, request.id, best.team.id, settings.travel_mode)
+        urgent.insert(session, supervisor, work_date, request.id, best.team.id, travel_provider(settings))
         session.commit()
         insert_s = time.perf_counter() - began
         return round(options_s, 3), round(insert_s, 3), f"{best.team.name} (+{best.added_m / 1000:.1f} km)"

@@ -7,6 +7,7 @@ import math
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -230,8 +231,10 @@ class FakeOsrm:
         return 200, json.dumps(payload).encode()
 
 
-@pytest.fixture
-def osrm() -> Iterator[FakeOsrm]:
+@contextmanager
+def fake_osrm() -> Iterator[FakeOsrm]:
+    """A FakeOsrm serving on 127.0.0.1 until the block ends."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             fake.requests.append(self.path)
@@ -251,10 +254,18 @@ def osrm() -> Iterator[FakeOsrm]:
     fake = FakeOsrm(url=f"http://127.0.0.1:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
-    yield fake
-    fake.released.set()
-    server.shutdown()
-    server.server_close()
+    try:
+        yield fake
+    finally:
+        fake.released.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def osrm() -> Iterator[FakeOsrm]:
+    with fake_osrm() as fake:
+        yield fake
 
 
 def city_points(count: int) -> list[Point]:

@@ -1,0 +1,140 @@
+"""The road engine setting: planning prices travel with the OSRM server it names, and with great circles when that
+server cannot answer."""
+
+import math
+from collections.abc import Iterator
+from datetime import time
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.config import PlanningSettings, Settings
+from api.geo import point_shape
+from api.main import create_app
+from api.models.branches import Branch
+from api.models.sheets import VisitSheet
+from api.models.users import Role, User
+from api.models.visit_requests import VisitRequest
+from api.sheets.instance import address_point
+from api.sheets.travel import travel_provider
+from routing.matrix import GreatCircle, OsrmTable, Point
+from tests.factories import (
+    NEAR_OFFICE,
+    auth_headers,
+    make_address,
+    make_branch,
+    make_case,
+    make_team,
+    make_user,
+    make_visit_request,
+)
+from tests.routing.test_matrix import FakeOsrm, fake_distance_m, fake_duration_s, fake_osrm
+from tests.sheets.test_planning_runs import plan
+from tests.sheets.test_replan import _at, _started_day
+
+
+def _on_osrm(settings: Settings, url: str) -> Settings:
+    planning = settings.planning.model_copy(update={"road_engine": "osrm", "osrm_url": url, "osrm_timeout_s": 2})
+    return settings.model_copy(update={"planning": planning})
+
+
+@pytest.fixture
+def osrm() -> Iterator[FakeOsrm]:
+    with fake_osrm() as fake:
+        yield fake
+
+
+def _as_sent(point: Point) -> Point:
+    """The point as the OSRM client writes it in its URL (six decimals), which the fake prices."""
+    return float(f"{point[0]:.6f}"), float(f"{point[1]:.6f}")
+
+
+def _legs(session: Session, sheet: VisitSheet) -> list[tuple[Point, Point]]:
+    """Each stop's leg, from the office (the teams' start) or the stop before."""
+    office = point_shape(session.get_one(Branch, sheet.branch_id).office_point)
+    here: Point = (office.y, office.x)
+    legs = []
+    for stop in sheet.stops:
+        there = address_point(session.get_one(VisitRequest, stop.visit_request_id))
+        legs.append((here, there))
+        here = there
+    return legs
+
+
+def _planned_sheet(client: TestClient, app: FastAPI, session: Session) -> tuple[dict[str, object], VisitSheet]:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    make_team(session, branch)
+    for point in NEAR_OFFICE[:3]:
+        make_visit_request(session, make_address(session, make_case(session, branch), point=point))
+    run = plan(client, app, supervisor)
+    assert run["status"] == "succeeded", run["error"]
+    return run, session.scalars(select(VisitSheet)).one()
+
+
+def test_a_plan_on_the_osrm_server_travels_its_durations_and_distances(settings: Settings, osrm: FakeOsrm) -> None:
+    app = create_app(_on_osrm(settings, osrm.url))
+    with TestClient(app) as client, app.state.sessionmaker() as session:
+        run, sheet = _planned_sheet(client, app, session)
+        legs = _legs(session, sheet)
+
+    assert run["figures"]["matrix"] == "osrm" and osrm.requests
+    assert len(sheet.stops) == 3
+    for stop, (here, there) in zip(sheet.stops, legs, strict=True):
+        assert stop.travel_m == round(fake_distance_m(_as_sent(here), _as_sent(there)))
+    for before, stop, (here, there) in zip(sheet.stops, sheet.stops[1:], legs[1:], strict=False):
+        travelled = (stop.arrives_at - before.departs_at).total_seconds()
+        assert travelled == math.ceil(fake_duration_s(_as_sent(here), _as_sent(there)))
+    app.state.engine.dispose()
+
+
+def test_with_the_osrm_server_down_planning_falls_back_to_great_circles(settings: Settings) -> None:
+    with fake_osrm() as gone:
+        url = gone.url  # nobody listens there once the block ends
+    app = create_app(_on_osrm(settings, url))
+    with TestClient(app) as client, app.state.sessionmaker() as session:
+        run, sheet = _planned_sheet(client, app, session)
+        legs = _legs(session, sheet)
+
+    assert run["figures"]["matrix"].startswith("great-circle driving (OSRM unavailable: cannot reach")
+    straight = GreatCircle("driving")
+    for stop, leg in zip(sheet.stops, legs, strict=True):
+        assert stop.travel_m == straight.matrices(leg).distances_m[0, 1]
+    app.state.engine.dispose()
+
+
+def test_the_in_day_replan_asks_the_same_server(settings: Settings, osrm: FakeOsrm) -> None:
+    app = create_app(_on_osrm(settings, osrm.url))
+    with TestClient(app) as client, app.state.sessionmaker() as session:
+        branch, _, team, summary = _started_day(client, app, session)
+        asked = len(osrm.requests)
+        agent = session.get_one(User, team.members[0].agent_id)
+        sheet = client.get(f"/visit-sheets/{summary['id']}", headers=auth_headers(agent)).json()
+        replanned = client.post(
+            f"/visit-sheets/{summary['id']}/replan",
+            json={"position": sheet["stops"][2]["address"]["point"], "time": _at(branch, sheet, time(13, 0))},
+            headers=auth_headers(agent),
+        )
+
+    assert replanned.status_code == 200, replanned.text
+    assert len(osrm.requests) == asked + 1
+    app.state.engine.dispose()
+
+
+def test_the_road_engine_is_read_from_the_environment_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIELDVISIT_PLANNING__ROAD_ENGINE", "osrm")
+    monkeypatch.setenv("FIELDVISIT_PLANNING__OSRM_URL", "http://osrm.internal:5000")
+    monkeypatch.setenv("FIELDVISIT_PLANNING__OSRM_PROFILE", "bicycle")
+
+    provider = travel_provider(Settings().planning)
+
+    assert provider == OsrmTable("http://osrm.internal:5000", profile="bicycle", fallback=GreatCircle("driving"))
+    assert travel_provider(PlanningSettings(travel_mode="walking")) == GreatCircle("walking")
+    with pytest.raises(ValidationError, match="needs osrm_url"):
+        PlanningSettings(road_engine="osrm")
+    with pytest.raises(ValidationError):
+        PlanningSettings(road_engine="valhalla")  # type: ignore[arg-type]
