@@ -13,12 +13,12 @@ from api.models.branches import Branch
 from api.models.users import Role, User
 from api.models.visits import Visit, VisitStatus
 from api.pagination import CursorQuery, LimitQuery, Page
-from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
+from api.problems import ClientIdReused, RoleNotAllowed, ValidationFailed, problem_responses
 from api.schemas import Day
 from api.sheets.service import SheetNotCurrent, StopCancelled, StopMoved, StopNotOnSheet, VisitSheetNotFound
 from api.teams.service import TeamNotFound
 from api.tracks.schemas import DayTracksRead
-from api.visits import presence, review, service
+from api.visits import cash, door, hours, outcomes, presence, review, service
 from api.visits.evidence_policy import EvidenceIncomplete
 from api.visits.schemas import (
     CashApprovalCreate,
@@ -40,21 +40,21 @@ Starter = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Rol
 _OUTCOME_PROBLEMS = (
     RoleNotAllowed,
     service.VisitNotFound,
-    service.VisitNotInProgress,
-    service.CareNoteRequired,
-    service.CashNotApproved,
-    service.ItemNotApproved,
-    service.ThirdPartyAskedAgain,
-    service.ClientIdReused,
+    outcomes.VisitNotInProgress,
+    outcomes.CareNoteRequired,
+    cash.CashNotApproved,
+    cash.ItemNotApproved,
+    outcomes.ThirdPartyAskedAgain,
+    ClientIdReused,
     StopCancelled,
 )
 _DOOR_PROBLEMS = (
     StopNotOnSheet,
     StopCancelled,
-    service.NotTheWorkDate,
-    service.OutsideVisitingHours,
-    service.NotAVisitingDay,
-    service.VisitNotEligible,
+    hours.NotTheWorkDate,
+    hours.OutsideVisitingHours,
+    hours.NotAVisitingDay,
+    hours.VisitNotEligible,
 )
 
 
@@ -81,13 +81,13 @@ def _presence(session: Session, user: User, visits: Sequence[Visit]) -> dict[UUI
 @router.post(
     "/teams/{team_id}/departure-checks",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(RoleNotAllowed, TeamNotFound, service.ChecklistIncomplete, service.ClientIdReused),
+    responses=problem_responses(RoleNotAllowed, TeamNotFound, door.ChecklistIncomplete, ClientIdReused),
 )
 def confirm_departure(
     team_id: UUID, body: DepartureCheckCreate, session: SessionDep, user: Agent
 ) -> DepartureCheckRead:
     """Confirm, from your own login, that the branch's departure checklist is done (recorder, camera, letters…)."""
-    check = service.confirm_departure(session, user, team_id, body)
+    check = door.confirm_departure(session, user, team_id, body)
     return DepartureCheckRead.model_validate(check, from_attributes=True)
 
 
@@ -100,9 +100,9 @@ def confirm_departure(
         SheetNotCurrent,
         StopMoved,
         *_DOOR_PROBLEMS,
-        service.CheckInTooFar,
-        service.VisitAlreadyStarted,
-        service.ClientIdReused,
+        door.CheckInTooFar,
+        door.VisitAlreadyStarted,
+        ClientIdReused,
     ),
 )
 def check_in(
@@ -110,7 +110,7 @@ def check_in(
 ) -> VisitRead:
     """Check in at a stop of your team's sheet with the phone's position; both agents do, each for themselves."""
     rules = request.app.state.settings.visits
-    return _read(session, service.check_in(session, user, sheet_id, visit_request_id, body, rules), user)
+    return _read(session, door.check_in(session, user, sheet_id, visit_request_id, body, rules), user)
 
 
 @router.post(
@@ -122,9 +122,9 @@ def check_in(
         StopMoved,
         StopNotOnSheet,
         StopCancelled,
-        service.VisitAlreadyStarted,
-        service.OverrideNotAllowed,
-        service.OverrideNeedsConsent,
+        door.VisitAlreadyStarted,
+        hours.OverrideNotAllowed,
+        hours.OverrideNeedsConsent,
     ),
 )
 def override_hours(
@@ -134,7 +134,7 @@ def override_hours(
     the reason; recorded on the visit. Refused, recording nothing, where the jurisdiction's pack allows no override
     of the rule that keeps the door shut (or, while it is open, of the visiting hours), or allows it only with the
     debtor's consent and the body does not say how it was given (`debtor_consent`)."""
-    return _read(session, service.override_hours(session, user, sheet_id, visit_request_id, body), user)
+    return _read(session, door.override_hours(session, user, sheet_id, visit_request_id, body), user)
 
 
 @router.get("/visits", responses=problem_responses(ValidationFailed))
@@ -153,10 +153,10 @@ def list_visits(
     rows, next_cursor = service.list_visits(
         session, user, work_date=work_date, team_id=team_id, case_id=case_id, status=status, cursor=cursor, limit=limit
     )
-    outcomes, subjects = service.outcomes_by_visit(session, rows), service.visit_subjects(session, rows)
+    recorded, subjects = service.outcomes_by_visit(session, rows), service.visit_subjects(session, rows)
     assessed = _presence(session, user, rows)
     return Page[VisitRead](
-        items=[VisitRead.from_row(visit, outcomes[visit.id], subjects[visit.id], assessed[visit.id]) for visit in rows],
+        items=[VisitRead.from_row(visit, recorded[visit.id], subjects[visit.id], assessed[visit.id]) for visit in rows],
         next_cursor=next_cursor,
     )
 
@@ -172,18 +172,18 @@ def get_visit(visit_id: UUID, session: SessionDep, user: CurrentUser) -> VisitRe
     responses=problem_responses(
         RoleNotAllowed,
         service.VisitNotFound,
-        service.VisitAlreadyStarted,
+        door.VisitAlreadyStarted,
         *_DOOR_PROBLEMS,
-        service.DepartureCheckMissing,
-        service.AgentsNotBothCheckedIn,
-        service.CheckInsTooFarApart,
-        service.OverrideReasonRequired,
+        door.DepartureCheckMissing,
+        door.AgentsNotBothCheckedIn,
+        door.CheckInsTooFarApart,
+        door.OverrideReasonRequired,
     ),
 )
 def start_visit(visit_id: UUID, body: StartVisit, request: Request, session: SessionDep, user: Starter) -> VisitRead:
     """Start the visit once both agents checked in near the address; a supervisor may override, with a reason."""
     rules = request.app.state.settings.visits
-    return _read(session, service.start_visit(session, user, visit_id, body, rules), user)
+    return _read(session, door.start_visit(session, user, visit_id, body, rules), user)
 
 
 @router.post(
@@ -191,40 +191,40 @@ def start_visit(visit_id: UUID, body: StartVisit, request: Request, session: Ses
 )
 def submit_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, user: Agent) -> VisitRead:
     """Submit what happened at the door; your partner confirms it."""
-    return _read(session, service.submit_outcome(session, user, visit_id, body), user)
+    return _read(session, outcomes.submit_outcome(session, user, visit_id, body), user)
 
 
 @router.post(
     "/visits/{visit_id}/outcome/confirm",
     responses=problem_responses(
-        RoleNotAllowed, service.VisitNotFound, service.NothingToConfirm, service.SameAgentConfirms, EvidenceIncomplete
+        RoleNotAllowed, service.VisitNotFound, outcomes.NothingToConfirm, outcomes.SameAgentConfirms, EvidenceIncomplete
     ),
 )
 def confirm_outcome(visit_id: UUID, request: Request, session: SessionDep, user: Agent) -> VisitRead:
     """Confirm the outcome (or amendment) your partner submitted: the visit is complete."""
     rules = request.app.state.settings.visits
-    return _read(session, service.confirm_outcome(session, user, visit_id, rules), user)
+    return _read(session, outcomes.confirm_outcome(session, user, visit_id, rules), user)
 
 
 @router.post(
     "/visits/{visit_id}/outcome/amendments",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(*_OUTCOME_PROBLEMS, service.NothingToConfirm),
+    responses=problem_responses(*_OUTCOME_PROBLEMS, outcomes.NothingToConfirm),
 )
 def amend_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, user: Agent) -> VisitRead:
     """Correct a confirmed outcome: a new outcome linked to it, confirmed by your partner; both are kept."""
-    return _read(session, service.amend_outcome(session, user, visit_id, body), user)
+    return _read(session, outcomes.amend_outcome(session, user, visit_id, body), user)
 
 
 @router.post(
     "/visits/{visit_id}/cash-approvals",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(RoleNotAllowed, service.VisitNotFound, service.VisitCompleted),
+    responses=problem_responses(RoleNotAllowed, service.VisitNotFound, cash.VisitCompleted),
 )
 def approve_cash(visit_id: UUID, body: CashApprovalCreate, session: SessionDep, user: Manager) -> CashApprovalRead:
     """Allow the team to take a cash payment at this visit, up to an amount, or to receive one named item (a
     cheque, a bank card…); without it, cash and items are refused."""
-    approval = service.approve_cash(session, user, visit_id, body)
+    approval = cash.approve_cash(session, user, visit_id, body)
     return CashApprovalRead.model_validate(approval, from_attributes=True)
 
 
@@ -233,7 +233,7 @@ def list_cash_approvals(visit_id: UUID, session: SessionDep, user: CurrentUser) 
     """The supervisors' approvals of cash and of items at the visit, oldest first."""
     return [
         CashApprovalRead.model_validate(row, from_attributes=True)
-        for row in service.cash_approvals(session, user, visit_id)
+        for row in cash.cash_approvals(session, user, visit_id)
     ]
 
 
