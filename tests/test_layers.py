@@ -50,6 +50,7 @@ PURE = {
     "api.rules.presence": ("api.rules",),
     "evidence.storage": (),
     "api.rules.grading": ("api.rules",),
+    "api.rules.door": ("api.rules",),
 }
 
 

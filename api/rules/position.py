@@ -2,7 +2,6 @@
 address really is."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from math import asin, cos, radians, sin, sqrt
 
 from routing.matrix import EARTH_MEAN_RADIUS_M
@@ -41,12 +40,6 @@ def checkin_too_far(distance: float, accuracy_m: float, radius_m: float) -> bool
     """Whether a check-in is outside the geofence: farther from the address than its radius, plus the fix's accuracy
     counted up to the radius again."""
     return distance > radius_m + min(accuracy_m, radius_m)
-
-
-def check_ins_apart(first: datetime, second: datetime, max_gap_s: int) -> timedelta | None:
-    """How far apart the two agents' check-ins are, when more than the two-person rule allows; else None."""
-    gap = abs(first - second)
-    return gap if gap > timedelta(seconds=max_gap_s) else None
 
 
 def photo_far(distance: float, radius_m: float) -> bool:

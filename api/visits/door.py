@@ -17,7 +17,8 @@ from api.models.users import Role, User
 from api.models.visit_requests import VisitRequest
 from api.models.visits import CheckIn, DepartureCheck, PresenceStage, Visit, VisitStatus
 from api.problems import ClientIdReused, Conflict, ValidationFailed, problem_members
-from api.rules.position import check_ins_apart, checkin_too_far
+from api.rules.door import CheckedInApart, NotCheckedIn, checklist_gap, departure_unchecked, pair_at_the_door
+from api.rules.position import checkin_too_far
 from api.sheets import service as sheets_service
 from api.teams import service as teams_service
 from api.teams.service import TeamNotFound, teams_of
@@ -84,14 +85,13 @@ def confirm_departure(session: Session, user: User, team_id: UUID, data: Departu
             raise ClientIdReused("This client_id was used for another departure check.", client_id=data.client_id)
         return earlier
     checklist = session.get_one(Branch, team.branch_id).departure_checklist
-    missing = [item for item in checklist if item not in data.items]
-    unknown = [item for item in data.items if item not in checklist]
-    if missing or unknown:
+    gap = checklist_gap(checklist, data.items)
+    if gap is not None:
         raise ChecklistIncomplete(
             "Confirm exactly the branch's checklist: " + ", ".join(checklist) + ".",
-            missing=missing,
-            unknown=unknown,
-            errors=[{"pointer": "#/items", "detail": f"missing {missing}, unknown {unknown}"}],
+            missing=gap.missing,
+            unknown=gap.unknown,
+            errors=[{"pointer": "#/items", "detail": f"missing {gap.missing}, unknown {gap.unknown}"}],
         )
     check = session.scalar(
         select(DepartureCheck).where(DepartureCheck.team_id == team.id, DepartureCheck.agent_id == user.id)
@@ -228,7 +228,7 @@ def _visit_for(session: Session, sheet: VisitSheet, stop: SheetStop) -> Visit:
 
 def _ensure_departure_checked(session: Session, team: Team, members: list[UUID]) -> None:
     checked = set(session.scalars(select(DepartureCheck.agent_id).where(DepartureCheck.team_id == team.id)))
-    missing = [agent for agent in members if agent not in checked]
+    missing = departure_unchecked(members, checked)
     if missing:
         raise DepartureCheckMissing(
             "Each agent confirms the departure checklist from their own login before the first visit.",
@@ -237,17 +237,16 @@ def _ensure_departure_checked(session: Session, team: Team, members: list[UUID])
 
 
 def _ensure_both_checked_in(visit: Visit, members: list[UUID], rules: VisitSettings) -> None:
-    latest = {check.agent_id: check for check in visit.check_ins}
-    missing = [agent for agent in members if agent not in latest]
-    if missing:
-        raise AgentsNotBothCheckedIn(
-            f"{len(missing)} of the team's two agents has not checked in at the address yet.", missing_agents=missing
-        )
-    first, second = (latest[agent].received_at for agent in members)
-    gap = check_ins_apart(first, second, rules.checkin_max_gap_s)
-    if gap is not None:
-        raise CheckInsTooFarApart(
-            f"The check-ins are {gap.total_seconds() / 60:.0f} min apart; both must be within"
-            f" {rules.checkin_max_gap_s // 60} min: check in again.",
-            gap_s=int(gap.total_seconds()),
-        )
+    latest = {check.agent_id: check.received_at for check in visit.check_ins}
+    match pair_at_the_door(members, latest, rules.checkin_max_gap_s):
+        case NotCheckedIn(missing):
+            raise AgentsNotBothCheckedIn(
+                f"{len(missing)} of the team's two agents has not checked in at the address yet.",
+                missing_agents=missing,
+            )
+        case CheckedInApart(gap):
+            raise CheckInsTooFarApart(
+                f"The check-ins are {gap.total_seconds() / 60:.0f} min apart; both must be within"
+                f" {rules.checkin_max_gap_s // 60} min: check in again.",
+                gap_s=int(gap.total_seconds()),
+            )

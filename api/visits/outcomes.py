@@ -14,6 +14,7 @@ from api.models.users import User
 from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.models.visits import Outcome, PresenceStage, Visit, VisitStatus
 from api.problems import ClientIdReused, Conflict, ValidationFailed, problem_members
+from api.rules.door import care_note_missing
 from api.rules.third_parties import Asked, Inquiry, ThirdParty, ThirdPartyKind, asked_again_without_reason
 from api.third_parties import service as third_parties_service
 from api.third_parties.schemas import ThirdPartyAsked
@@ -133,7 +134,7 @@ def confirm_outcome(session: Session, user: User, visit_id: UUID, rules: VisitSe
 def _ensure_care_note(session: Session, visit: Visit, data: OutcomeCreate) -> None:
     case = session.get_one(DebtCase, visit.case_id)
     address = session.get_one(Address, visit.address_id)
-    if (case.complaint_history or address.elderly_resident) and not data.notes.strip():
+    if care_note_missing(case.complaint_history, address.elderly_resident, data.notes):
         raise CareNoteRequired(
             "This visit is flagged for care (complaint history or elderly residents): describe how it went.",
             errors=[{"pointer": "#/notes", "detail": "required for a visit flagged for care"}],
