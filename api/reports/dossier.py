@@ -415,12 +415,12 @@ def _check_in(text: _Text, check_in: CheckIn) -> _Draft:
 
 
 def _outcome(text: _Text, outcome: Outcome) -> _Draft:
-    amendment = outcome.amends_id is not None
+    amendment, report = outcome.amends_id is not None, outcome.report
     parts = [
-        f"{'Amendment ' + str(outcome.sequence) if amendment else 'Outcome'}: {_words(outcome.contact_result)}",
-        f"promise {outcome.promise_amount} on {outcome.promise_date}" if outcome.promise_date else "",
-        f"cash collected {outcome.cash_collected}" if outcome.cash_collected is not None else "",
-        "suspected fake address" if outcome.suspected_fake_address else "",
+        f"{'Amendment ' + str(outcome.sequence) if amendment else 'Outcome'}: {_words(report.contact_result)}",
+        f"promise {report.promise.amount} on {report.promise.date}" if report.promise else "",
+        f"cash collected {report.cash_payment.amount}" if report.cash_payment else "",
+        "suspected fake address" if report.signs_fake_address else "",
         f"submitted by {text.who(outcome.submitted_by_id)}",
         f"confirmed by {text.who(outcome.confirmed_by_id)}" if outcome.confirmed_by_id else "not confirmed yet",
     ]

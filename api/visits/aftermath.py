@@ -21,16 +21,25 @@ from api.models.cases import (
 )
 from api.models.findings import FindingKind
 from api.models.sheets import StopState
-from api.models.visits import AWAITING_CONFIRMATION, Outcome, ReviewFlag, Visit, VisitStatus
+from api.models.visits import (
+    AWAITING_CONFIRMATION,
+    AddressAssessment,
+    ContactResult,
+    Outcome,
+    ReviewFlag,
+    Visit,
+    VisitStatus,
+)
 from api.rules.grades import PointSource
 from api.rules.on_site import overstayed, time_on_site_s
 from api.rules.position import Fix, door_point
 from api.sheets import service as sheets_service
 from api.visits import evidence_policy
-from api.visits.schemas import ContactResult
 
-_MET_THERE = ("met_debtor", "met_family")
-_NOT_THERE = {"no_such_address": InvalidReason.NONEXISTENT, "demolished": InvalidReason.DEMOLISHED}
+_NOT_THERE = {
+    AddressAssessment.NO_SUCH_ADDRESS: InvalidReason.NONEXISTENT,
+    AddressAssessment.DEMOLISHED: InvalidReason.DEMOLISHED,
+}
 
 
 def learn_from(session: Session, visit: Visit, outcome: Outcome) -> None:
@@ -43,19 +52,18 @@ def learn_from(session: Session, visit: Visit, outcome: Outcome) -> None:
 
 def _publish_findings(session: Session, visit: Visit, outcome: Outcome, new_phones: list[str]) -> None:
     """What the supervisor and the phone collector must hear about at once."""
-    case, details, where = session.get_one(DebtCase, visit.case_id), outcome.details, {"visit_id": str(visit.id)}
-    if details.get("promise"):
-        findings_service.publish(session, case, FindingKind.REPAYMENT_PROMISED, **where, **details["promise"])
-    if new_phones or details.get("employer"):
-        employer = details.get("employer")
+    case, report, where = session.get_one(DebtCase, visit.case_id), outcome.report, {"visit_id": str(visit.id)}
+    if report.promise is not None:
+        promise = report.promise.model_dump(mode="json")
+        findings_service.publish(session, case, FindingKind.REPAYMENT_PROMISED, **where, **promise)
+    if new_phones or report.employer is not None:
+        employer = report.employer.model_dump(mode="json") if report.employer is not None else None
         findings_service.publish(
             session, case, FindingKind.CONTACT_FOUND, **where, phones=new_phones, employer=employer
         )
-    if details.get("signs_fake_address") or details.get("address_assessment") == "fake":
-        findings_service.publish(
-            session, case, FindingKind.FAKE_ADDRESS_SUSPECTED, **where, notes=details.get("notes", "")
-        )
-    if details.get("contact_result") == "nobody":
+    if report.fake_address_suspected:
+        findings_service.publish(session, case, FindingKind.FAKE_ADDRESS_SUSPECTED, **where, notes=report.notes)
+    if report.contact_result is ContactResult.NOBODY:
         findings_service.publish(session, case, FindingKind.VISIT_FAILED, **where, reason="nobody answered")
 
 
@@ -63,21 +71,21 @@ def _add_contacts(session: Session, visit: Visit, outcome: Outcome) -> list[str]
     """Add the phones found at the door that the case does not have; the ones added."""
     added: list[str] = []
     known = set(session.scalars(select(DebtorContact.phone).where(DebtorContact.case_id == visit.case_id)))
-    for finding in outcome.details.get("contacts", []):
-        if finding["phone"] not in known:
+    for finding in outcome.report.contacts:
+        if finding.phone not in known:
             session.add(
                 DebtorContact(
                     case_id=visit.case_id,
-                    phone=finding["phone"],
-                    kind=finding["kind"],
-                    status=ContactStatus.VERIFIED if finding["verified"] else ContactStatus.UNVERIFIED,
+                    phone=finding.phone,
+                    kind=finding.kind,
+                    status=ContactStatus.VERIFIED if finding.verified else ContactStatus.UNVERIFIED,
                     source=ContactSource.FIELD_VISIT,
-                    holder=finding.get("holder", ""),
+                    holder=finding.holder,
                     notes=f"found at the door on visit {visit.id}",
                 )
             )
-            known.add(finding["phone"])
-            added.append(finding["phone"])
+            known.add(finding.phone)
+            added.append(finding.phone)
     return added
 
 
@@ -85,17 +93,17 @@ def _learn_address(session: Session, visit: Visit, outcome: Outcome) -> None:
     """What the door taught about the address: where it is (the debtor or family met there and the two check-ins
     agreeing), or that it is not there (no such address, demolished: a report for the supervisor)."""
     address = session.get_one(Address, visit.address_id)
-    details = outcome.details
-    gone = _NOT_THERE.get(details.get("address_assessment", ""))
+    report = outcome.report
+    gone = _NOT_THERE.get(report.address_assessment)
     if gone is not None:
         if address.validity not in (AddressValidity.REPORTED_INVALID, AddressValidity.CONFIRMED_INVALID):
-            note = f"外访结果：{details['address_assessment']} the visit's outcome. {details.get('notes', '')}".strip()
+            note = f"外访结果：{report.address_assessment.value} the visit's outcome. {report.notes}".strip()
             reports_service.raise_report(
                 session, address, ReportOrigin.OUTCOME, gone, note, reported_by_id=outcome.submitted_by_id,
                 visit_id=visit.id,
             )  # fmt: skip
         return
-    if details.get("contact_result") not in _MET_THERE or address.point_source is PointSource.SUPERVISOR:
+    if not report.met_there or address.point_source is PointSource.SUPERVISOR:
         return
     latest = {check_in.agent_id: check_in for check_in in visit.check_ins}
     if len(latest) != 2:
@@ -162,4 +170,4 @@ def _stop_state(visit: Visit, now: StopState, confirmed: Outcome | None) -> Stop
         return StopState.IN_PROGRESS
     if confirmed is None:  # an amendment waits: the stop stays as its confirmed outcome left it
         return now
-    return StopState.FAILED if confirmed.contact_result == ContactResult.NOBODY else StopState.DONE
+    return StopState.FAILED if confirmed.report.contact_result is ContactResult.NOBODY else StopState.DONE

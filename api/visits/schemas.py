@@ -1,30 +1,27 @@
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from api.findings.schemas import PresenceSignal
-from api.models.cases import ContactKind
-from api.models.visits import CheckIn, Outcome, PresenceStage, ReviewFlag, Visit, VisitPresence, VisitStatus
+from api.models.visits import (
+    Amount,
+    CheckIn,
+    Outcome,
+    OutcomeReport,
+    PresenceStage,
+    ReviewFlag,
+    Visit,
+    VisitPresence,
+    VisitStatus,
+)
 from api.rules.presence import doubtful
 from api.rules.valuables import ApprovalKind
 from api.schemas import Body, FromJson, Instant
 from api.sheets.schemas import CareFlag
-
-ShortText = Annotated[str, Field(max_length=200)]
-Notes = Annotated[str, Field(max_length=4000)]
-Phone = Annotated[str, Field(min_length=5, max_length=32, pattern=r"^\+?[0-9 ()-]{5,32}$")]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
-
-
-class Part(BaseModel):
-    """A part of a request body: unknown members are refused, so nothing the app sends is silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class DepartureCheckCreate(Body):
@@ -96,102 +93,6 @@ class HoursOverrideCreate(Body):
     )
 
 
-class ContactResult(StrEnum):
-    """Whom the agents met at the door: the debtor, a family member, someone else, or nobody answered."""
-
-    MET_DEBTOR = "met_debtor"
-    MET_FAMILY = "met_family"
-    MET_OTHER = "met_other"
-    NOBODY = "nobody"
-
-
-class Answer(StrEnum):
-    """A yes / no answer, or that the person did not know or would not say."""
-
-    YES = "yes"
-    NO = "no"
-    UNKNOWN = "unknown"
-
-
-class AddressAssessment(StrEnum):
-    """The agents' judgement of the address: the debtor lives there, moved away, sold the home, the address looks
-    fake, there is no such address, the building is demolished, or they cannot tell. The last two but one put the
-    address in the supervisor's invalid-address queue."""
-
-    LIVES_HERE = "lives_here"
-    MOVED = "moved"
-    SOLD = "sold"
-    FAKE = "fake"
-    NO_SUCH_ADDRESS = "no_such_address"
-    DEMOLISHED = "demolished"
-    UNCLEAR = "unclear"
-
-
-class Mailbox(Part):
-    """The mailbox is always checked; whether it held mail addressed to the debtor."""
-
-    checked: Literal[True] = Field(description="Always true: checking the mailbox is part of every visit.")
-    mail_for_debtor: bool
-    letter_left: bool = Field(default=False, description="The agents left a letter in the mailbox.")
-
-
-class LocationInquiry(Part):
-    """A question to a neighbour or the property management about where the debtor is. Only location questions are
-    asked, never anything about the debt."""
-
-    who: ShortText = Field(min_length=1, description="E.g. 'neighbour, flat 302' or 'property management office'.")
-    debtor_lives_here: Answer
-    debtor_works: Answer = Answer.UNKNOWN
-    usual_return_time: ShortText = ""
-    who_lives_here: ShortText = ""
-    message_passed_on: bool = Field(default=False, description="Asked to pass on a message to contact the agency.")
-    reason_asked_again: Annotated[str, Field(max_length=1000)] = Field(
-        default="",
-        description="Why this third party is asked again: required when an earlier visit of the case asked them (the"
-        " same kind at the same address, named with the same words; the sheet's stop lists them).",
-    )
-
-
-class ContactFinding(Part):
-    """A phone number found or verified at the door."""
-
-    phone: Phone
-    kind: ContactKind
-    verified: bool = Field(description="True: confirmed to reach the debtor; false: newly found, not yet tried.")
-    holder: ShortText = ""
-
-
-class Employer(Part):
-    """Where the debtor works, as learned at the door."""
-
-    name: ShortText = Field(min_length=1)
-    address: Annotated[str, Field(max_length=500)] = ""
-    phone: Phone | None = None
-
-
-class RepaymentPromise(Part):
-    """The debtor (or family) promised to pay this amount by this date."""
-
-    date: FromJson[date]
-    amount: Amount
-
-
-class CashPayment(Part):
-    """Cash the debtor handed over, with the receipt given; allowed only with a supervisor's approval for the
-    visit granted beforehand."""
-
-    amount: Amount
-    receipt_number: ShortText = Field(min_length=1)
-
-
-class ItemReceived(Part):
-    """A valuable other than cash the team received (a cheque, a bank card, a phone, a document of title…), with
-    the supervisor's approval of the visit that names it, given beforehand."""
-
-    description: ShortText = Field(min_length=1, description="What it is, in the words of its approval.")
-    approval_id: FromJson[UUID] = Field(description="The approval (kind `item`) of this visit naming the item.")
-
-
 class CashApprovalCreate(Body):
     """Allow the team to take a cash payment at this visit, up to an amount (kind `cash`), or to receive one named
     item (kind `item`)."""
@@ -225,37 +126,10 @@ class CashApprovalRead(BaseModel):
     created_at: Instant
 
 
-class OutcomeCreate(Body):
+class OutcomeCreate(OutcomeReport):
     """What happened at the door. Submitted by one agent, confirmed by the other; never edited afterwards."""
 
-    contact_result: FromJson[ContactResult]
-    met_relation: ShortText = Field(default="", description="met_family: the relation, e.g. 'wife'.")
-    met_who: ShortText = Field(default="", description="met_other: who, e.g. 'tenant'.")
-    mailbox: Mailbox
-    neighbours: list[LocationInquiry] = Field(default_factory=list, max_length=20)
-    property_management: LocationInquiry | None = None
-    documents_signed: bool = False
-    contacts: list[ContactFinding] = Field(default_factory=list, max_length=20)
-    employer: Employer | None = None
-    promise: RepaymentPromise | None = None
-    cash_payment: CashPayment | None = None
-    items_received: list[ItemReceived] = Field(
-        default_factory=list, max_length=10, description="Valuables other than cash, each with its own approval."
-    )
-    signs_moved: bool = False
-    signs_house_sold: bool = False
-    signs_fake_address: bool = False
-    address_assessment: FromJson[AddressAssessment]
-    notes: Notes = ""
     client_id: FromJson[UUID] = Field(description="Generated by the app once per outcome; retries reuse it.")
-
-    @model_validator(mode="after")
-    def _who_was_met(self) -> "OutcomeCreate":
-        if self.contact_result is ContactResult.MET_FAMILY and not self.met_relation:
-            raise ValueError("met_family needs met_relation")
-        if self.contact_result is ContactResult.MET_OTHER and not self.met_who:
-            raise ValueError("met_other needs met_who")
-        return self
 
 
 class OutcomeRead(BaseModel):
@@ -269,11 +143,21 @@ class OutcomeRead(BaseModel):
     submitted_at: Instant
     confirmed_by_id: UUID | None
     confirmed_at: Instant | None
-    details: dict[str, object]
+    details: OutcomeReport
 
     @classmethod
     def from_row(cls, row: Outcome) -> "OutcomeRead":
-        return cls.model_validate(row, from_attributes=True)
+        return cls(
+            id=row.id,
+            visit_id=row.visit_id,
+            amends_id=row.amends_id,
+            sequence=row.sequence,
+            submitted_by_id=row.submitted_by_id,
+            submitted_at=row.submitted_at,
+            confirmed_by_id=row.confirmed_by_id,
+            confirmed_at=row.confirmed_at,
+            details=row.report,
+        )
 
 
 @dataclass(frozen=True, slots=True)
