@@ -16,12 +16,13 @@ from rich.console import Console
 from sqlalchemy import select
 
 from alembic import command
-from api.audit.chain import audited_sessions, verify
+from api.audit.chain import verify
 from api.config import Settings
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine
 from api.models.cases import DebtCase
 from api.problems import Problem
 from api.reports.dossier import dossier_of, render_pdf
+from api.sessions import sessions_of
 from api.sheets.jobs import run_worker
 from api.sheets.printing import SheetFontMissing
 from api.telemetry import log_config
@@ -118,7 +119,7 @@ def plan(
         settings = settings.model_copy(
             update={"planning": settings.planning.model_copy(update={"time_limit_s": time_limit})}
         )
-    sessions = audited_sessions(make_engine(settings.database_url))
+    sessions = sessions_of(make_engine(settings.database_url))
     day = work_date.date() if work_date else None
     try:
         plan_in_terminal(settings, sessions, branch, day, as_user, publish, Console())
@@ -164,7 +165,7 @@ def demo_seed() -> None:
     from api.demo import DemoUsernamesTaken, seed_demo
 
     settings = _checked_settings()
-    with audited_sessions(make_engine(settings.database_url))() as session:
+    with sessions_of(make_engine(settings.database_url))() as session:
         try:
             seed = seed_demo(session)
         except DemoUsernamesTaken as exc:
@@ -230,7 +231,7 @@ def import_cases(
         case_file = read_case_file(file.read_bytes(), media_type)
     except Problem as problem:
         _fail_with(problem)
-    with audited_sessions(make_engine(settings.database_url))() as session:
+    with sessions_of(make_engine(settings.database_url))() as session:
         actor = session.scalar(select(User).where(User.username == as_user, User.active.is_(True)))
         if actor is None or actor.role not in (Role.SUPERVISOR, Role.ADMIN):
             _fail(f"No active supervisor or admin named {as_user!r}.")
@@ -277,7 +278,7 @@ def evidence_verify() -> None:
     engine = make_engine(settings.database_url)
     checked = 0
     faults: list[StoreFault] = []
-    with audited_sessions(engine)() as session:
+    with sessions_of(engine)() as session:
         for fault in verify_store(session, open_store(settings)):
             checked += 1
             if fault is not None:
@@ -314,7 +315,7 @@ def addresses_geocode(
     """Geocode the addresses that have no point, with the geocoders set (FIELDVISIT_GEOCODING__*)."""
     settings = _checked_settings()
     try:
-        geocode_in_terminal(settings, audited_sessions(make_engine(settings.database_url)), branch, limit, Console())
+        geocode_in_terminal(settings, sessions_of(make_engine(settings.database_url)), branch, limit, Console())
     except PlanFailed as failure:
         _fail(str(failure))
 
@@ -328,7 +329,7 @@ def addresses_precheck(
 ) -> None:
     """Check every address due on a day; each problem becomes a report in the supervisor's invalid-address queue."""
     settings = _checked_settings()
-    sessions = audited_sessions(make_engine(settings.database_url))
+    sessions = sessions_of(make_engine(settings.database_url))
     try:
         precheck_in_terminal(settings, sessions, branch, work_date.date() if work_date else None, Console())
     except PlanFailed as failure:
@@ -347,7 +348,7 @@ def case_dossier(
     verify the chain it cites; the read is audited as the system's."""
     settings = _checked_settings()
     engine = make_engine(settings.database_url)
-    with audited_sessions(engine)() as session:
+    with sessions_of(engine)() as session:
         query = select(DebtCase).where(DebtCase.reference == reference)
         if branch is not None:
             try:
@@ -393,7 +394,7 @@ def tracks_purge() -> None:
     branch's purge is recorded in the audit chain with its count."""
     settings = _checked_settings()
     engine = make_engine(settings.database_url)
-    with audited_sessions(engine).begin() as session:
+    with sessions_of(engine).begin() as session:
         deleted = purge_expired(session)
     engine.dispose()
     for name, fixes in deleted.items():
@@ -407,7 +408,7 @@ def tracks_watch() -> None:
     FIELDVISIT_TRACKING__WATCH_INTERVAL_S); prints the findings published."""
     settings = _checked_settings()
     engine = make_engine(settings.database_url)
-    with audited_sessions(engine).begin() as session:
+    with sessions_of(engine).begin() as session:
         found = watch_tracks(session, timedelta(minutes=settings.tracking.duty_margin_min))
         lines = [
             f"{finding.kind.value}: {finding.payload['team_name']} · {finding.payload['agent_name']}"

@@ -15,7 +15,6 @@ from api.address_reports.router import router as address_reports_router
 from api.addresses.geocoders import configured_geocoders
 from api.addresses.jobs import BackgroundGeocoding
 from api.addresses.router import router as addresses_router
-from api.audit.chain import audited_sessions
 from api.auth.router import router as auth_router
 from api.auth.security import jwt_secret
 from api.branches.router import router as branches_router
@@ -37,6 +36,7 @@ from api.problems import (
     problem_responses,
 )
 from api.reports.router import router as reports_router
+from api.sessions import sessions_of
 from api.sheets.jobs import planning_queue
 from api.sheets.router import me_router, runs_router, sheets_router
 from api.sheets.travel import travel_provider
@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = audited_sessions(engine)
+    app.state.sessionmaker = sessions_of(engine)
     event.listen(app.state.sessionmaker, "before_flush", refuse_repair_at_the_door)
     app.state.planning_queue = planning_queue(settings, app.state.sessionmaker)
     geocoders = configured_geocoders(settings.geocoding, app.state.sessionmaker)

@@ -13,7 +13,6 @@ from api.models.teams import Team
 from api.models.users import Role, User
 from api.scope import in_scope
 from api.teams.service import teams_of
-from api.webhooks.delivery import queue_finding
 
 
 def publish(session: Session, case: DebtCase, kind: FindingKind, **payload: Any) -> Finding:
@@ -23,7 +22,6 @@ def publish(session: Session, case: DebtCase, kind: FindingKind, **payload: Any)
     finding = Finding(branch_id=case.branch_id, case_id=case.id, kind=kind, payload=stored)
     session.add(finding)
     session.flush()
-    queue_finding(session, finding)
     return finding
 
 
@@ -33,7 +31,6 @@ def publish_for_team(session: Session, team: Team, kind: FindingKind, **payload:
     finding = Finding(branch_id=team.branch_id, team_id=team.id, kind=kind, payload=stored)
     session.add(finding)
     session.flush()
-    queue_finding(session, finding)
     return finding
 
 
@@ -42,7 +39,6 @@ def publish_for_branch(session: Session, branch_id: UUID, kind: FindingKind, **p
     finding = Finding(branch_id=branch_id, kind=kind, payload=payload_of(kind, payload))
     session.add(finding)
     session.flush()
-    queue_finding(session, finding)
     return finding
 
 

@@ -13,11 +13,11 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.audit.chain import audited_sessions
 from api.config import PlanningSettings, Settings
 from api.db import make_engine
 from api.models.sheets import RunStatus
 from api.rules import zones
+from api.sessions import sessions_of
 from api.sheets.planner import execute_run
 
 
@@ -93,7 +93,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     assert settings.redis_url is not None
     zones.load()
     engine = make_engine(settings.database_url)
-    _context = _WorkerContext(audited_sessions(engine), settings.planning)
+    _context = _WorkerContext(sessions_of(engine), settings.planning)
     connection = Redis.from_url(settings.redis_url)
     try:
         # no fork per job: the solver starts its own processes, and the engine's connections stay in this one

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
 
 from api.db import utcnow
 from api.findings.schemas import event_of
@@ -34,6 +34,7 @@ FIRST_RETRY = timedelta(seconds=2)
 LAST_RETRY = timedelta(hours=1)  # the backoff stops growing here; attempts go on until delivered
 BATCH = 50
 LEASE = timedelta(seconds=BATCH * TIMEOUT_S + 60)  # longer than sending a whole batch to receivers that time out
+_NEW_FINDINGS = "fieldvisit.new_findings"  # Session.info key: findings flushed, their deliveries not yet added
 
 
 def signature(secret: str, event_id: str, timestamp: int, body: bytes) -> str:
@@ -42,14 +43,37 @@ def signature(secret: str, event_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(signing_key(secret), signed, hashlib.sha256).digest()).decode()
 
 
-def queue_finding(session: Session, finding: Finding) -> None:
-    """A delivery of the finding to each active subscription of its branch, in the finding's transaction."""
-    subscriptions = session.scalars(
-        select(WebhookSubscription.id).where(
-            WebhookSubscription.branch_id == finding.branch_id, WebhookSubscription.active.is_(True)
+def queue_new_findings(sessions: sessionmaker[Session]) -> None:
+    """Give every finding a session of `sessions` adds a delivery to each active subscription of its branch, in the
+    finding's transaction: wired where sessions are made (`api.sessions`), as the audit chain is, so that findings
+    know nothing of webhooks."""
+    event.listen(sessions, "after_flush", _note_new_findings)
+    event.listen(sessions, "after_flush_postexec", _queue_noted_findings)
+
+
+def _note_new_findings(session: Session, _flush: UOWTransaction) -> None:
+    found = [obj for obj in session.new if isinstance(obj, Finding)]
+    if found:
+        session.info.setdefault(_NEW_FINDINGS, []).extend(found)
+
+
+def _queue_noted_findings(session: Session, _flush: UOWTransaction) -> None:
+    """The flush is over and the findings have their ids; their deliveries go with the next flush (or the commit)."""
+    found: list[Finding] = session.info.pop(_NEW_FINDINGS, [])
+    if not found:
+        return
+    subscriptions = session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.branch_id).where(
+            WebhookSubscription.branch_id.in_({finding.branch_id for finding in found}),
+            WebhookSubscription.active.is_(True),
         )
+    ).all()
+    session.add_all(
+        WebhookDelivery(subscription_id=sub_id, finding_id=finding.id)
+        for finding in found
+        for sub_id, branch_id in subscriptions
+        if branch_id == finding.branch_id
     )
-    session.add_all(WebhookDelivery(subscription_id=sub_id, finding_id=finding.id) for sub_id in subscriptions)
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,13 @@ from alembic import command
 from api.addresses.districts import district_centre
 from api.addresses.geocoders import AMapGeocoder, RateLimiter
 from api.addresses.service import GeocodeSummary, geocode_unplaced
-from api.audit.chain import audited_sessions
 from api.db import make_engine
 from api.models.addresses import GeocodeAnswer
 from api.models.branches import Branch
 from api.models.cases import Address, AddressKind, ContactSource, DebtCase, OverdueBucket
 from api.rules.grades import AddressGrade
 from api.rules.grading import describe
+from api.sessions import sessions_of
 from bench.addresses.generate import Sample, generate
 from bench.planning.day import _point
 from bench.planning.measure import REPO_ROOT, DatabaseNotEmpty
@@ -391,7 +391,7 @@ def bench_geocode(
     with bench_database(database_url, "geocode") as url:
         engine = make_engine(url)
         try:
-            sessions = audited_sessions(engine)
+            sessions = sessions_of(engine)
             began = time.perf_counter()
             branch_id = _seed(sessions, samples)
             result = GeocodeBench(backend(engine), count, len(answers), time.perf_counter() - began)

@@ -33,7 +33,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.addresses.districts import district_centre
 from api.addresses.precheck import PrecheckSummary, building_key, check_day
 from api.addresses.service import query_key
-from api.audit.chain import audited_sessions
 from api.branches.service import local_today
 from api.config import PlanningSettings
 from api.db import make_engine
@@ -42,6 +41,7 @@ from api.models.branches import Branch
 from api.models.cases import Address
 from api.models.users import Role
 from api.rules.grades import AddressGrade, PointSource, Precision
+from api.sessions import sessions_of
 from bench.addresses.generate import generate
 from bench.addresses.geocode import add_in_bulk, backend, bench_database, new_branch, new_case
 from bench.planning.day import _point, _request, _user
@@ -211,7 +211,7 @@ class PrecheckRun:
 def _run(url: str, day: SeededDay, district_radius_m: float) -> PrecheckRun:
     engine = make_engine(url)
     try:
-        sessions: sessionmaker[Session] = audited_sessions(engine)
+        sessions: sessionmaker[Session] = sessions_of(engine)
         with engine.connect():  # the pool's first connection (SpatiaLite loads on it): not the pre-check's time
             pass
         with sessions() as session:
@@ -260,7 +260,7 @@ def bench_precheck(
         engine = make_engine(url)
         try:
             began = time.perf_counter()
-            with audited_sessions(engine).begin() as session:
+            with sessions_of(engine).begin() as session:
                 day = seed_precheck_day(session, requests, seed)
             result = PrecheckBench(backend(engine), requests, time.perf_counter() - began, day)
         finally:

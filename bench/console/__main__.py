@@ -27,7 +27,6 @@ from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.audit.chain import audited_sessions
 from api.config import PlanningSettings
 from api.db import make_engine, utcnow
 from api.models.address_reports import AddressProblem, AddressReport, ReportOrigin, ReportStatus
@@ -35,6 +34,7 @@ from api.models.cases import AddressValidity, InvalidReason
 from api.models.sheets import PlanningRun, StopState, VisitSheet
 from api.models.users import User
 from api.models.visits import CheckIn, Visit, VisitStatus
+from api.sessions import sessions_of
 from api.sheets import service
 from api.sheets.planner import execute_run
 from api.sheets.schemas import PlanningRunCreate
@@ -51,7 +51,7 @@ SCREENS = {"day map": ("day", "fv:routes-drawn"), "visit review": ("visits", "fv
 def _planned_day(url: str, requests: int, teams: int, time_limit_s: int) -> str:
     """Seed, plan and publish the day; give every stop a completed visit and every address a pending report."""
     engine = make_engine(url)
-    sessions = audited_sessions(engine)
+    sessions = sessions_of(engine)
     settings = PlanningSettings(time_limit_s=time_limit_s, solver_workers=2)
     with sessions() as session:
         supervisor = session.get_one(User, seed_day(session, requests, teams, seed=1))

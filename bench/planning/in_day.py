@@ -17,7 +17,6 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.audit.chain import audited_sessions
 from api.config import PlanningSettings
 from api.db import make_engine
 from api.models.branches import Branch
@@ -27,6 +26,7 @@ from api.models.users import User
 from api.models.visit_requests import VisitPurpose, VisitRequest, VisitRequestStatus
 from api.models.visits import Visit, VisitStatus
 from api.rules import zones
+from api.sessions import sessions_of
 from api.sheets import live, service, urgent
 from api.sheets.instance import local_midnight
 from api.sheets.planner import SessionFactory, execute_run
@@ -73,7 +73,7 @@ def measure_in_day(
     with fresh_database(database_url) as url:
         engine = make_engine(url)
         try:
-            sessions = audited_sessions(engine)
+            sessions = sessions_of(engine)
             supervisor_id, work_date = _evening(sessions, requests, teams, seed, settings)
             with sessions() as session:
                 midnight = local_midnight(_branch(session, supervisor_id), work_date)

@@ -17,7 +17,6 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from alembic import command
-from api.audit.chain import audited_sessions
 from api.config import PlanningSettings
 from api.db import make_engine
 from api.demo import BRANCH_NAME, seed_demo
@@ -25,6 +24,7 @@ from api.models.branches import Branch
 from api.models.sheets import EditAction, PlanningRun, RunStatus, VisitSheet
 from api.models.users import Role, User
 from api.rules import zones
+from api.sessions import sessions_of
 from api.sheets import service
 from api.sheets.planner import SessionFactory, execute_run
 from api.sheets.schemas import PlanEditPut, PlanningRunCreate, PlanningRunResolve
@@ -219,7 +219,7 @@ def measure(
     with fresh_database(database_url) as url:
         engine = make_engine(url)
         try:
-            sessions = audited_sessions(engine)
+            sessions = sessions_of(engine)
             planned = _queue_run(sessions, day, settings)
             rows = [_timed_run(sessions, settings, planned, run)]
             if resolve:
