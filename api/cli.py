@@ -2,6 +2,9 @@
 import cases, write a case's dossier, verify the audit trail and the stored evidence."""
 
 import difflib
+import signal
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -19,11 +22,12 @@ from alembic import command
 from api.audit.chain import verify
 from api.config import Settings
 from api.db import SpatialBackendMissing, check_spatial_backend, make_engine
+from api.jobs.declared import PLANNING
+from api.jobs.worker import JobNotSetUp, run_jobs
 from api.models.cases import DebtCase
 from api.problems import Problem
 from api.reports.dossier import dossier_of, render_pdf
 from api.sessions import sessions_of
-from api.sheets.jobs import run_worker
 from api.sheets.printing import SheetFontMissing
 from api.telemetry import log_config
 from api.terminal.addresses import geocode_in_terminal, precheck_in_terminal
@@ -83,9 +87,8 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: FIELDVISIT_PORT).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Server processes sharing the port.")] = 1,
 ) -> None:
-    """Serve the API (docs at /docs), in one process or in `--workers` of them. Every process runs the webhook
-    sending and the track watch; deliveries are claimed one by one and watch rounds take turns, so nothing is sent
-    or raised twice."""
+    """Serve the API (docs at /docs), in one process or in `--workers` of them. Every process runs the background
+    jobs FIELDVISIT_SERVER_JOBS names (all by default); each job runs in one process at a time, under its lease."""
     settings = _checked_settings()
     uvicorn.run(
         "api.main:app",
@@ -129,13 +132,41 @@ def plan(
 
 @cli.command()
 def worker(
-    burst: Annotated[bool, typer.Option(help="Stop once the queue is empty.")] = False,
+    job: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A background job to run (repeat it for several): planning (the default), webhooks, "
+            "track-watch, geocoding, tracks-purge, evidence-sweep."
+        ),
+    ] = None,
+    processes: Annotated[int, typer.Option(min=1, help="Worker processes to start, each running the jobs.")] = 1,
+    burst: Annotated[
+        bool, typer.Option(help="Stop once done: the planning queue empty, one round of each other job.")
+    ] = False,
 ) -> None:
-    """Plan the queued planning runs (needs FIELDVISIT_REDIS_URL); run several, on any machines, to share them."""
+    """Run background jobs outside the server, on any machine (planning needs FIELDVISIT_REDIS_URL); each job runs
+    in one process at a time, whichever runs it, except planning, whose runs are shared out."""
     settings = _checked_settings()
-    if not settings.redis_url:
-        _fail("Set FIELDVISIT_REDIS_URL: without it, planning runs inside the API server and needs no worker.")
-    run_worker(settings, burst=burst)
+    names = job or [PLANNING]
+    if processes > 1:
+        command = [sys.executable, "-m", "api.cli", "worker", *(f"--job={name}" for name in names)]
+        workers = [subprocess.Popen([*command, *(["--burst"] if burst else [])]) for _ in range(processes)]
+
+        def stop_workers(*_: object) -> None:  # each stops cleanly, leaving its work to the others
+            for each in workers:
+                each.terminate()
+
+        signal.signal(signal.SIGTERM, stop_workers)
+        try:
+            codes = [each.wait() for each in workers]
+        finally:
+            for each in workers:
+                each.terminate()
+        raise typer.Exit(max(codes))
+    try:
+        run_jobs(settings, names, burst=burst)
+    except JobNotSetUp as error:
+        _fail(str(error))
 
 
 @db_cli.command("upgrade")

@@ -118,6 +118,10 @@ class EvidenceSettings(BaseModel):
     max_photo_bytes: int = Field(default=30 << 20, gt=0)
     max_document_bytes: int = Field(default=30 << 20, gt=0)
     max_photo_pixels: int = Field(default=60_000_000, gt=0, description="Bigger images are refused as bombs.")
+    sweep_interval_s: float | None = Field(
+        default=86400, gt=0, description="Local store: how often abandoned uploads are removed; unset: never."
+    )
+    sweep_idle_days: float = Field(default=7, ge=1, description="An upload nobody continued for this long is removed.")
     photo_radius_m: int = Field(default=300, gt=0, description="A photo's GPS farther from the address is flagged.")
 
 
@@ -160,6 +164,9 @@ class TrackingSettings(BaseModel):
     watch_interval_s: float | None = Field(
         default=60, gt=0, description="How often the server looks for gaps and detours in on-duty tracks; unset: never."
     )
+    purge_interval_s: float | None = Field(
+        default=86400, gt=0, description="How often the tracks past their retention are purged; unset: never."
+    )
 
 
 class ConsoleSettings(BaseModel):
@@ -196,6 +203,11 @@ class Settings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     tracking: TrackingSettings = TrackingSettings()
     redis_url: str | None = Field(default=None, description="Set: planning runs go through an RQ queue on Redis.")
+    server_jobs: list[str] | None = Field(
+        default=None,
+        description="The background jobs the server runs in its own processes (`api.jobs`); unset: every one set up, "
+        "planning only without redis_url. The others run in `fieldvisit worker --job …`.",
+    )
     webhook_interval_s: float | None = Field(
         default=1.0, gt=0, description="How often the server sends due webhooks; null: not from this process."
     )

@@ -2,18 +2,17 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import event, text
+from sqlalchemy.orm import Session, sessionmaker
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.address_reports.router import router as address_reports_router
 from api.addresses.geocoders import configured_geocoders
-from api.addresses.jobs import BackgroundGeocoding
 from api.addresses.router import router as addresses_router
 from api.auth.router import router as auth_router
 from api.auth.security import jwt_secret
@@ -25,6 +24,8 @@ from api.db import check_spatial_backend, make_engine
 from api.findings.router import router as findings_router
 from api.idempotency import IdempotencyMiddleware, document_idempotency
 from api.imports.router import router as imports_router
+from api.jobs.declared import PLANNING, declared_jobs
+from api.jobs.runner import Job, Runner
 from api.limits import BodyLimitMiddleware
 from api.paths import refuse_other_methods
 from api.problems import (
@@ -37,23 +38,19 @@ from api.problems import (
 )
 from api.reports.router import router as reports_router
 from api.sessions import sessions_of
-from api.sheets.jobs import planning_queue
+from api.sheets.jobs import InProcessQueue, PlanningQueue, planning_queue
 from api.sheets.router import me_router, runs_router, sheets_router
-from api.sheets.travel import travel_provider
 from api.teams.router import router as teams_router
 from api.telemetry import RequestTelemetryMiddleware, Telemetry, metrics_router
 from api.tracks.router import router as tracks_router
-from api.tracks.watch import TrackWatch
 from api.users.router import router as users_router
 from api.visit_evidence.router import router as evidence_router
 from api.visit_evidence.store import open_store
 from api.visit_requests.router import router as visit_requests_router
 from api.visits.pairing import refuse_repair_at_the_door
 from api.visits.router import router as visits_router
-from api.webhooks.delivery import Dispatcher
 from api.webhooks.router import document_webhooks
 from api.webhooks.router import router as webhooks_router
-from api.webhooks.service import webhook_reach
 
 DESCRIPTION = """
 The backend of debt-collection field visits (外访): branches plan tomorrow's visit sheets, two-person teams visit
@@ -79,6 +76,19 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
+def _server_jobs(settings: Settings, sessions: sessionmaker[Session], planning: PlanningQueue) -> list[Job]:
+    """The jobs this server runs: those `server_jobs` names (all by default), and planning whenever the runs are
+    planned in the server (no Redis)."""
+    in_server = planning if isinstance(planning, InProcessQueue) else None
+    geocoders = configured_geocoders(settings.geocoding, sessions) if _runs(settings, "geocoding") else []
+    jobs = declared_jobs(settings, sessions, geocoders=geocoders, planning=in_server)
+    return [job for job in jobs if job.name == PLANNING or _runs(settings, job.name)]
+
+
+def _runs(settings: Settings, job: str) -> bool:
+    return settings.server_jobs is None or job in settings.server_jobs
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
@@ -86,27 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_spatial_backend(engine)
-        dispatcher = (
-            Dispatcher(app.state.sessionmaker, webhook_reach(settings), settings.webhook_interval_s)
-            if settings.webhook_interval_s
-            else None
-        )
-        tracking = settings.tracking
-        watch = (
-            TrackWatch(
-                app.state.sessionmaker,
-                timedelta(minutes=tracking.duty_margin_min),
-                tracking.watch_interval_s,
-                travel_provider(settings.planning),
-            )
-            if tracking.watch_interval_s
-            else None
-        )
-        for worker in filter(None, (dispatcher, watch, app.state.geocoding)):
-            worker.start()
+        app.state.jobs.start()
         yield
-        for worker in filter(None, (dispatcher, watch, app.state.geocoding)):
-            worker.stop()
+        app.state.jobs.stop()
         app.state.planning_queue.close()
         engine.dispose()
 
@@ -124,13 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = sessions_of(engine)
     event.listen(app.state.sessionmaker, "before_flush", refuse_repair_at_the_door)
     app.state.planning_queue = planning_queue(settings, app.state.sessionmaker)
-    geocoders = configured_geocoders(settings.geocoding, app.state.sessionmaker)
-    app.state.geocoding = (
-        BackgroundGeocoding(
-            app.state.sessionmaker, geocoders, district_radius_m=settings.planning.precheck_district_radius_m
-        )
-        if geocoders
-        else None
+    app.state.jobs = Runner(
+        app.state.sessionmaker, _server_jobs(settings, app.state.sessionmaker, app.state.planning_queue)
     )
     app.state.jwt_secret = jwt_secret(settings)
     app.state.evidence_store = open_store(settings)

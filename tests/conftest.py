@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from alembic import command
-from api.config import AuthSettings, PlanningSettings, Settings, TrackingSettings, WebhookSettings
+from api.config import (
+    AuthSettings,
+    EvidenceSettings,
+    PlanningSettings,
+    Settings,
+    TrackingSettings,
+    WebhookSettings,
+)
 from api.main import create_app
 from api.rules.branch import BranchRules
 from api.rules.hours import closed_day
@@ -131,7 +138,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         auth=AuthSettings(jwt_secret=SecretStr(TEST_JWT_SECRET)),
         planning=PlanningSettings(time_limit_s=1, solver_workers=1),
         webhook_interval_s=None,  # tests send due webhooks themselves
-        tracking=TrackingSettings(watch_interval_s=None),  # and look over the tracks themselves
+        tracking=TrackingSettings(watch_interval_s=None, purge_interval_s=None),  # and look over the tracks themselves
+        evidence=EvidenceSettings(sweep_interval_s=None),
         webhooks=WebhookSettings(allow_http=True, allow_networks=["127.0.0.0/8"]),  # receivers on loopback
     )
 

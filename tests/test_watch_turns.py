@@ -15,7 +15,7 @@ from time_machine import TimeMachineFixture
 
 from api.findings import service as findings_service
 from api.models.findings import Finding, FindingKind
-from api.tracks.watch import TrackWatch
+from api.tracks.watch import watch_round
 from routing.matrix import GreatCircle
 from tests.factories import make_team
 from tests.sheets.test_day_under_way import Morning
@@ -38,8 +38,12 @@ def test_two_processes_watching_at_once_tell_a_team_running_late_once(
         return publish(*args, **kwargs)
 
     monkeypatch.setattr(findings_service, "publish_for_team", slowly)
-    watches = [TrackWatch(app.state.sessionmaker, timedelta(minutes=30), 60, GreatCircle("driving")) for _ in range(2)]
-    rounds = [threading.Thread(target=watch.round) for watch in watches]
+    rounds = [
+        threading.Thread(
+            target=watch_round, args=(app.state.sessionmaker, timedelta(minutes=30), GreatCircle("driving"))
+        )
+        for _ in range(2)
+    ]
 
     for each in rounds:
         each.start()

@@ -1,5 +1,5 @@
 """Geocoding in the background. An import that leaves addresses without a point asks, in its own transaction, for a
-geocoding pass of its branch (`ask_for_pass`); a thread of every server process takes the passes asked for, one at
+geocoding pass of its branch (`ask_for_pass`); the `geocoding` job (`api.jobs`) takes the passes asked for, one at
 a time, under a lease it keeps moving while it works. A pass whose process stopped (killed, its machine down) is
 taken over by the next process that looks: no pass is lost, and while one runs no other process runs it too."""
 
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 PASS_LEASE = timedelta(seconds=30)  # a pass not renewed for this long is not running any more
 RENEW_EVERY_S = 5.0
 _Statement = TypeVar("_Statement", Update, Delete)
-LOOK_EVERY_S = 10.0  # how often a process looks for passes asked elsewhere or left by a process that stopped
 
 
 def ask_for_pass(session: Session, branch_id: UUID) -> None:
@@ -40,12 +39,24 @@ def ask_for_pass(session: Session, branch_id: UUID) -> None:
     )
 
 
+def settled(sessions: sessionmaker[Session], timeout_s: float) -> bool:
+    """Wait until no pass is asked for or running (in any process), at most `timeout_s`; whether it came."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with sessions() as session:
+            if not session.scalar(select(func.count()).select_from(GeocodingDue)):
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
 class _Stopping(Exception):
     """The process is stopping: the pass is left for another to take at once."""
 
 
-class BackgroundGeocoding:
-    """The thread that runs the passes asked for, in this process, under leases."""
+class GeocodingPasses:
+    """The passes asked for, run one after another under their leases: the `geocoding` job's round."""
 
     def __init__(
         self,
@@ -58,49 +69,15 @@ class BackgroundGeocoding:
         self._geocoders = list(geocoders)
         self._district_radius_m = district_radius_m
         self._worker = owner()
-        self._wake, self._stop = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="geocoding", daemon=True)
-        self._thread.start()
+    def round(self, stopping: threading.Event) -> None:
+        """Run every pass nobody runs, until none is left or the process stops (leaving its pass to the next)."""
+        while not stopping.is_set() and (taken := self._take()) is not None:
+            self._pass(*taken, stopping)
 
-    def nudge(self) -> None:
-        """Look for passes now (an import asked for one)."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Stop, leaving a pass under way to the next process that looks; then close the geocoders."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
+    def close(self) -> None:
         for geocoder in self._geocoders:
             geocoder.close()
-
-    def settled(self, timeout_s: float) -> bool:
-        """Wait until no pass is asked for or running (in any process), at most `timeout_s`; whether it came."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            with self._sessions() as session:
-                if not session.scalar(select(func.count()).select_from(GeocodingDue)):
-                    return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                taken = self._take()
-            except Exception:  # the database may be away a moment: look again later
-                log.warning("could not look for geocoding passes", exc_info=True)
-                taken = None
-            if taken is not None:
-                self._pass(*taken)
-                continue
-            self._wake.wait(LOOK_EVERY_S)
-            self._wake.clear()
 
     def _take(self) -> tuple[UUID, int] | None:
         """Claim the oldest pass nobody runs (a lapsed lease, or a process of this host that is gone), if any."""
@@ -128,13 +105,13 @@ class BackgroundGeocoding:
                     return due.branch_id, due.asks
         return None
 
-    def _pass(self, branch_id: UUID, asks: int) -> None:
+    def _pass(self, branch_id: UUID, asks: int, stopping: threading.Event) -> None:
         def renew() -> None:
             with self._sessions.begin() as session:
                 session.execute(self._mine(update(GeocodingDue), branch_id).values(lease_until=utcnow() + PASS_LEASE))
 
-        def stopping(_done: int, _total: int) -> None:
-            if self._stop.is_set():
+        def stop_if_stopping(_done: int, _total: int) -> None:
+            if stopping.is_set():
                 raise _Stopping
 
         try:
@@ -143,7 +120,7 @@ class BackgroundGeocoding:
                     self._sessions,
                     self._geocoders,
                     branch_id=branch_id,
-                    progress=stopping,
+                    progress=stop_if_stopping,
                     district_radius_m=self._district_radius_m,
                 )
         except _Stopping:

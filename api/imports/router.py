@@ -103,7 +103,7 @@ def import_cases(
     background once the import is saved (if a geocoder is set)."""
     file = case_file.read_case_file(upload.raw, upload.media_type, upload.charset)
     summary = importer.import_cases(session, user, branch_id, file)
-    if request.app.state.geocoding is not None and summary.addresses_without_point:
+    if request.app.state.settings.geocoding.on and summary.addresses_without_point:
         ask_for_pass(session, summary.branch_id)  # commits with the import
-        background.add_task(request.app.state.geocoding.nudge)  # after the answer, so after the commit
+        background.add_task(request.app.state.jobs.nudge, "geocoding")  # after the answer, so after the commit
     return summary

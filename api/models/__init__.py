@@ -9,6 +9,7 @@ from api.models.branches import Branch
 from api.models.cases import Address, CaseRestriction, DebtCase, DebtorContact
 from api.models.findings import Finding
 from api.models.idempotency import IdempotencyRecord
+from api.models.jobs import JobLease
 from api.models.sheets import PlanEdit, PlanningRun, SheetStop, UnplannedRequest, VisitSheet
 from api.models.teams import Team, TeamMember
 from api.models.third_parties import ThirdPartyInquiry
@@ -37,6 +38,7 @@ __all__ = [
     "Finding",
     "GeocodeAnswer",
     "IdempotencyRecord",
+    "JobLease",
     "Outcome",
     "PlanEdit",
     "PlanningRun",

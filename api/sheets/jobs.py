@@ -1,10 +1,13 @@
-"""Where planning runs are executed: a worker thread in the server process (the default), or RQ workers on Redis.
+"""Where planning runs are executed: the `planning` job of the server's runner (`api.jobs`, the default), or RQ
+workers on Redis (`fieldvisit worker`).
 
 `submit` is called once the run is committed. The run itself is claimed with a conditional update (see
 `api.sheets.planner.execute_run`), so a run handed to several workers is planned exactly once.
 """
 
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
@@ -39,19 +42,33 @@ class PlanningQueue(Protocol):
 
 
 class InProcessQueue:
-    """Plans runs one after another in a thread of this process."""
+    """Plans the runs submitted to this process one after another: the round of its `planning` job, woken by each
+    submission."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: PlanningSettings) -> None:
         self._sessions = sessions
         self._settings = settings
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planning")
+        self._submitted: deque[tuple[UUID, Future[RunStatus | None]]] = deque()
+        self.wake = threading.Event()
         self.last: Future[RunStatus | None] | None = None
 
     def submit(self, run_id: UUID) -> None:
-        self.last = self._pool.submit(execute_run, self._sessions, self._settings, run_id)
+        self.last = Future()
+        self._submitted.append((run_id, self.last))
+        self.wake.set()
+
+    def plan_submitted(self, _stopping: threading.Event) -> None:
+        """Plan every run submitted so far, even while the process stops (its runs are committed as queued)."""
+        while self._submitted:
+            run_id, planned = self._submitted.popleft()
+            try:
+                planned.set_result(execute_run(self._sessions, self._settings, run_id))
+            except Exception as error:
+                planned.set_exception(error)
+                raise
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        return
 
 
 class RedisQueue:

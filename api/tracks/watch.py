@@ -1,8 +1,6 @@
 """Looking over the on-duty tracks: a gap longer than the branch allows ("team out of contact") or a time far from
 the day's route ("team off route") becomes a finding for the supervisor's feed and webhooks, once per stretch."""
 
-import logging
-import threading
 from datetime import datetime, timedelta
 
 from geoalchemy2.shape import to_shape
@@ -22,8 +20,6 @@ from api.rules.tracking import Duty, Point, Span, TimedFix, TrackingRules, duty,
 from api.sheets import lateness
 from api.tracks import service as tracks_service
 from routing.matrix import MatrixProvider
-
-log = logging.getLogger(__name__)
 
 SLACK = timedelta(minutes=10)  # looked back beyond the longest stretch that counts, so none is cut at the window
 
@@ -117,38 +113,13 @@ def _alert(session: Session, track: Track, kind: AlertKind, span: Span) -> Findi
     return finding
 
 
-class TrackWatch:
-    """Looks over the on-duty tracks and the days under way (teams running late) from a thread of the server, every
-    `interval_s`."""
-
-    def __init__(
-        self, sessions: sessionmaker[Session], margin: timedelta, interval_s: float, travel: MatrixProvider
-    ) -> None:
-        self._sessions, self._margin, self._interval_s = sessions, margin, interval_s
-        self._travel = travel
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="track-watch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            try:
-                self.round()
-            except Exception:  # the database may be away a moment: the next round tries again
-                log.exception("track watch round failed")
-
-    def round(self) -> None:
-        """One look over the tracks and the days under way. Every process of the server watches; their rounds take
-        turns (`one_at_a_time`), so that a finding one round raises, the next sees and does not raise again."""
-        with self._sessions.begin() as session:
-            one_at_a_time(session, "track-watch")
-            watch_tracks(session, self._margin)
-        with self._sessions.begin() as session:
-            one_at_a_time(session, "track-watch")
-            lateness.watch_all(session, self._travel)
+def watch_round(sessions: sessionmaker[Session], margin: timedelta, travel: MatrixProvider) -> None:
+    """One look over the tracks and the days under way (teams running late): the `track-watch` job's round. Rounds
+    take turns (`one_at_a_time`) with any other look, `fieldvisit tracks watch` say, so that a finding one raises,
+    the next sees and does not raise again."""
+    with sessions.begin() as session:
+        one_at_a_time(session, "track-watch")
+        watch_tracks(session, margin)
+    with sessions.begin() as session:
+        one_at_a_time(session, "track-watch")
+        lateness.watch_all(session, travel)

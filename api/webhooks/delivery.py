@@ -10,8 +10,6 @@ the key being the subscription secret's (`api.webhooks.secret`).
 import base64
 import hashlib
 import hmac
-import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -26,8 +24,6 @@ from api.models.webhooks import WebhookDelivery, WebhookSubscription
 from api.webhooks import sending
 from api.webhooks.secret import signing_key
 from api.webhooks.sending import Reach
-
-log = logging.getLogger(__name__)
 
 TIMEOUT_S = 10
 FIRST_RETRY = timedelta(seconds=2)
@@ -167,26 +163,3 @@ def _post(attempt: _Attempt, now: datetime, reach: Reach) -> str | None:
         "Webhook-Signature": signature(attempt.secret, str(attempt.finding_id), timestamp, attempt.body),
     }
     return sending.post(attempt.url, attempt.body, headers, reach, TIMEOUT_S)
-
-
-class Dispatcher:
-    """Delivers due webhooks from a thread of the server, every `interval_s`."""
-
-    def __init__(self, sessions: sessionmaker[Session], reach: Reach, interval_s: float = 1.0) -> None:
-        self._sessions, self._reach, self._interval_s = sessions, reach, interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=TIMEOUT_S + 5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            try:
-                deliver_due(self._sessions, self._reach)
-            except Exception:  # the database may be away a moment: the next round tries again
-                log.exception("webhook delivery round failed")

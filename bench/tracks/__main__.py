@@ -198,6 +198,7 @@ def main() -> None:
     with fresh_database(args.database_url) as url:
         settings = Settings(database_url=url, auth=AuthSettings(jwt_secret=SecretStr(SECRET)), webhook_interval_s=None)
         settings.tracking.watch_interval_s = None
+        settings.tracking.purge_interval_s = None
         app = create_app(settings)
         with app.state.sessionmaker() as session:
             agents = _seed(session, args.teams, work_date)

@@ -8,17 +8,19 @@ from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.addresses.geocoders import Candidate, Geocoder
-from api.addresses.jobs import BackgroundGeocoding, ask_for_pass
-from api.audit.chain import audited_sessions
+from api.addresses.jobs import ask_for_pass, settled
 from api.config import Settings
 from api.db import make_engine, utcnow
+from api.jobs.declared import declared_jobs
+from api.jobs.runner import Runner
 from api.models.addresses import GeocodingDue
 from api.models.cases import Address, DebtCase
 from api.processes import HOST
 from api.rules.grades import Precision
+from api.sessions import sessions_of
 from tests.factories import make_address, make_branch, make_case
 
 
@@ -57,11 +59,18 @@ def _unplaced(session: Session, case: DebtCase) -> int:
     return len(session.scalars(select(Address).where(Address.case_id == case.id, Address.point.is_(None))).all())
 
 
-def _job(settings: Settings, geocoder: Geocoder) -> BackgroundGeocoding:
-    """The geocoding job of a process of its own (its own engine on the database)."""
-    job = BackgroundGeocoding(audited_sessions(make_engine(settings.database_url)), [geocoder])
-    job.start()
-    return job
+def _job(settings: Settings, geocoder: Geocoder) -> Runner:
+    """The geocoding job of a process of its own (its own engine on the database), running."""
+    sessions = sessions_of(make_engine(settings.database_url))
+    jobs = declared_jobs(settings, sessions, geocoders=[geocoder])
+    runner = Runner(sessions, [job for job in jobs if job.name == "geocoding"])
+    runner.start()
+    return runner
+
+
+def _settled(session: Session) -> bool:
+    """No pass asked for or running any more, within 30 s."""
+    return settled(sessionmaker(session.get_bind()), timeout_s=30)
 
 
 def _until(condition, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +85,7 @@ def test_two_processes_never_run_one_pass_both(settings: Settings, session: Sess
     geocoder = SlowGeocoder()
     jobs = [_job(settings, geocoder) for _ in range(2)]
     try:
-        assert jobs[0].settled(timeout_s=30)
+        assert _settled(session)
     finally:
         for job in jobs:
             job.stop()
@@ -97,7 +106,7 @@ def test_a_process_that_stops_mid_pass_leaves_the_rest_to_the_next(settings: Set
 
     second = _job(settings, geocoder)
     try:
-        assert second.settled(timeout_s=30)
+        assert _settled(session)
     finally:
         second.stop()
 
@@ -142,7 +151,7 @@ def test_an_ask_that_comes_during_a_pass_runs_it_again(settings: Settings, sessi
         later = make_address(session, case, point=None, raw_text="上海市黄浦区南京东路999号")
         ask_for_pass(session, case.branch_id)  # a second import, while the first's pass runs
         session.commit()
-        assert job.settled(timeout_s=30)
+        assert _settled(session)
     finally:
         job.stop()
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.addresses.geocoders import gcj02_to_wgs84
+from api.addresses.jobs import settled
 from api.cli import cli
 from api.config import GeocodingSettings, Settings
 from api.main import create_app
@@ -120,7 +121,7 @@ def test_a_file_of_text_addresses_is_imported_geocoded_prechecked_cleaned_up_and
         day = tomorrow(branch).isoformat()
 
         imported = post_csv(client, supervisor, to_csv(_rows(day)))
-        assert app.state.geocoding.settled(timeout_s=30)  # the background pass the import asked for
+        assert settled(app.state.sessionmaker, timeout_s=30)  # the background pass the import asked for
 
         assert imported.status_code == 201, imported.text
         assert imported.json()["addresses_without_point"] == 5
