@@ -421,8 +421,8 @@ def main() -> None:
 
 @tracks_cli.command("purge")
 def tracks_purge() -> None:
-    """Delete the tracks whose work date is past their branch's retention (run it daily, from cron say); each
-    branch's purge is recorded in the audit chain with its count."""
+    """Delete the tracks whose work date is past their branch's retention now (the `tracks-purge` job does it
+    daily); each branch's purge is recorded in the audit chain with its count."""
     settings = _checked_settings()
     engine = make_engine(settings.database_url)
     with sessions_of(engine).begin() as session:

@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,11 @@ def gone(holder: str) -> bool:
     """Whether `holder` ("host:pid") is a process of this host that no longer runs (of another host: not known)."""
     host, _, pid = holder.rpartition(":")
     return host == HOST and pid.isdigit() and not _alive(int(pid))
+
+
+def held(worker: str, lease_until: datetime | None, now: datetime) -> bool:
+    """Whether a lease is held: by a process (`worker`, "host:pid"), not lapsed at `now`, its process not gone."""
+    return bool(worker) and lease_until is not None and lease_until > now and not gone(worker)
 
 
 def _alive(pid: int) -> bool:

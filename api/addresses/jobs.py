@@ -19,7 +19,7 @@ from api.addresses.service import GeocodeSummary, geocode_unplaced
 from api.config import DISTRICT_RADIUS_M
 from api.db import rows_matched, upsert, utcnow, writing
 from api.models.addresses import GeocodingDue
-from api.processes import gone, owner, renewing
+from api.processes import held, owner, renewing
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class GeocodingPasses:
         with self._sessions() as session:
             writing(session)  # SQLite: the write lock from the start, so that two processes cannot both claim
             for due in session.scalars(select(GeocodingDue).order_by(GeocodingDue.asked_at)).all():
-                if due.worker and due.lease_until is not None and due.lease_until > now and not gone(due.worker):
+                if held(due.worker, due.lease_until, now):
                     continue
                 lease_was = (
                     GeocodingDue.lease_until.is_(None)

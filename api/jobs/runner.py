@@ -8,14 +8,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Update, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import rows_matched, upsert, utcnow
 from api.models.jobs import JobLease
-from api.processes import gone, owner, renewing
+from api.processes import held, owner, renewing
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class Runner:
                 worker, lease_until, ended_at = "", None, None
             else:
                 worker, lease_until, ended_at = lease
-            if _held(worker, lease_until, now):
+            if held(worker, lease_until, now):
                 return False
             if not nudged and ended_at is not None and ended_at + timedelta(seconds=job.every_s) > now:
                 return False
@@ -138,7 +138,3 @@ class Runner:
 
     def _mine(self, job: Job) -> Update:
         return update(JobLease).where(JobLease.name == job.name, JobLease.worker == self._worker)
-
-
-def _held(worker: str, lease_until: datetime | None, now: datetime) -> bool:
-    return bool(worker) and lease_until is not None and lease_until > now and not gone(worker)

@@ -124,7 +124,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
 
 
 def planning_queue(settings: Settings, sessions: sessionmaker[Session]) -> PlanningQueue:
-    """RQ on Redis when `redis_url` is set, else a worker thread of this process."""
+    """RQ on Redis when `redis_url` is set, else this process's `planning` job."""
     if settings.redis_url:
         return RedisQueue(settings.redis_url, settings.planning)
     zones.load()  # this process plans
