@@ -96,7 +96,7 @@ LAYERS: list[set[str]] = [
     {"address_reports", "tracks"},
     {"addresses", "visits"},
     {"visit_evidence"},
-    {"reports", "imports", "terminal", "console", "demo", "cli", "main"},
+    {"reports", "imports", "terminal", "sessions", "jobs", "console", "demo", "cli", "main"},
 ]
 # upward imports kept on purpose, each with its reason
 ALLOWED_UPWARD = {

@@ -37,7 +37,7 @@ def run_jobs(settings: Settings, names: Sequence[str], *, burst: bool = False) -
         else:
             runner.start()
         if PLANNING in names:
-            run_worker(settings, burst=burst)
+            run_worker(settings, sessions, burst=burst)
         elif not burst:
             _until_told_to_stop()
     finally:

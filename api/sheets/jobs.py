@@ -17,10 +17,8 @@ from rq import Queue, SimpleWorker
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.config import PlanningSettings, Settings
-from api.db import make_engine
 from api.models.sheets import RunStatus
 from api.rules import zones
-from api.sessions import sessions_of
 from api.sheets.planner import execute_run
 
 
@@ -68,7 +66,7 @@ class InProcessQueue:
                 raise
 
     def close(self) -> None:
-        return
+        """Holds nothing: the job runner stops the `planning` job's thread."""
 
 
 class RedisQueue:
@@ -104,13 +102,12 @@ def plan_queued_run(run_id: str) -> str | None:
     return status.value if status is not None else None
 
 
-def run_worker(settings: Settings, *, burst: bool = False) -> None:
+def run_worker(settings: Settings, sessions: sessionmaker[Session], *, burst: bool = False) -> None:
     """Process planning runs from the queue until stopped (with `burst`: until the queue is empty)."""
     global _context
     assert settings.redis_url is not None
     zones.load()
-    engine = make_engine(settings.database_url)
-    _context = _WorkerContext(sessions_of(engine), settings.planning)
+    _context = _WorkerContext(sessions, settings.planning)
     connection = Redis.from_url(settings.redis_url)
     try:
         # no fork per job: the solver starts its own processes, and the engine's connections stay in this one
@@ -119,7 +116,6 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
         )
     finally:
         _context = None
-        engine.dispose()
         connection.close()
 
 
