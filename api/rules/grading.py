@@ -1,7 +1,7 @@
 """Read a Chinese address's text into its parts and grade how far down it reaches.
 
-Province, city, district and adcode come from cpca (its dictionary of China's administrative areas); the parts
-below the district are read by the regular expressions here from what cpca leaves, left to right: a town (街道, 镇,
+Province, city, district and adcode are the divisions the text starts with (`api.rules.divisions`); the parts
+below the district are read by the regular expressions here from what follows them, left to right: a town (街道, 镇,
 乡), a road, a lane (弄), a number (号), a compound (小区, 新村, 大厦, a village and its 组 …), a building, a unit and a
 room. Pure: no database, no web; `describe` is the one call others use.
 """
@@ -10,10 +10,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from functools import cache
-from types import ModuleType
-from typing import Any
 
+from api.rules import divisions
 from api.rules.grades import AddressGrade
 
 
@@ -115,7 +113,7 @@ def _is_chinese(normalised: str) -> bool:
     return bool(_IDEOGRAPH.search(normalised)) and not _KANA.search(normalised)
 
 
-# --- province, city, district: cpca --------------------------------------------------------------------------------
+# --- province, city, district: the division table ------------------------------------------------------------------
 
 # the branches are in Shanghai: a district name that other cities share (宝山区, 普陀区) is Shanghai's when nothing
 # else in the text says which, and a Shanghai district written without its 区 (静安南京西路) is still recognised
@@ -139,26 +137,9 @@ _HOME_DISTRICTS = {
 }
 _HOME_SHORT = {re.sub("新?区$", "", name): name for name in _HOME_DISTRICTS}
 _HOME_SHORT_AT_START = re.compile(rf"(?P<head>(?:中国)?(?:上海市?)?)(?P<short>{'|'.join(_HOME_SHORT)})(?!新区|区|县)")
-# what cpca says of the city of a municipality (上海市 → 市辖区, parts of 重庆 → 县): the municipality is the city
-_MUNICIPALITY_CITY = {"市辖区", "县"}
+_COUNTRY = "中国"
 # an area name cut short (南京 for 南京市) that goes on as a road or a place: 南京东路, 中山公园
 _NAME_GOES_ON = re.compile(rf"{_ROAD_TAIL}|(?:{_ESTATE_SUFFIX}|{_LANDMARK_SUFFIX})")
-_LEVELS = (("province", "省"), ("city", "市"), ("district", "区"))
-
-
-@cache
-def _cpca() -> ModuleType:
-    """cpca, imported on the first address: importing it builds its matcher of ~3,500 areas (a few tenths of a s)."""
-    import cpca
-
-    return cpca
-
-
-def _cpca_record(text: str) -> dict[str, Any]:
-    # cpca.transform builds a pandas DataFrame for every call (~2.4 ms for one address); the function it calls for
-    # each address answers in ~30 µs
-    record: dict[str, Any] = _cpca()._get_one_addr(text, True, _HOME_DISTRICTS)
-    return record
 
 
 def _restore_home_district(text: str) -> str:
@@ -173,21 +154,13 @@ def _restore_home_district(text: str) -> str:
 
 
 def _areas(text: str) -> tuple[dict[str, str], str]:
-    """Province, city, district and adcode as cpca reads them, and the text outside the area names."""
-    record = _cpca_record(text)
-    starts = {member: record[f"{key}_pos"] for member, key in _LEVELS if record[f"{key}_pos"] >= 0}
-    if not starts:
+    """Province, city, district and adcode named at the start of the text (after 中国), and the text after them."""
+    start = len(_COUNTRY) if text.startswith(_COUNTRY) else 0
+    head = divisions.read_head(text, start, goes_on=_NAME_GOES_ON, preferred=_HOME_DISTRICTS.values())
+    if head is None:
         return {}, text
-    last = max(starts.values())
-    last_name = record[next(key for member, key in _LEVELS if starts.get(member) == last)] or ""
-    below = record["地址"] or ""
-    if not text.startswith(last_name, last) and _NAME_GOES_ON.match(below):
-        areas, before = _areas(text[:last])
-        return areas, f"{before}|{text[last:]}"
-    areas = {member: record[key] for member, key in _LEVELS if record[key]}
-    if areas.get("city") in _MUNICIPALITY_CITY:
-        areas["city"] = areas["province"]
-    return areas | {"adcode": record["adcode"]}, f"{text[: min(starts.values())]}|{below}"
+    named = {"province": head.province, "city": head.city, "district": head.district, "adcode": head.adcode}
+    return {member: value for member, value in named.items() if value}, f"{text[:start]}|{text[head.end :]}"
 
 
 # --- below the district ----------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """`python -m bench.addresses grades|geocode|precheck`: the address benches.
 
-- `grades [--count 2000] [--seed 1]`: grade generated Shanghai addresses against their truth. Prints cpca's load time
-  (the first parse: importing cpca builds its dictionary), the confusion table (rows: the true grade, columns: the
-  grade given), the accuracy, each grade's precision and recall, the first addresses graded otherwise, and the
+- `grades [--count 2000] [--seed 1]`: grade generated Shanghai addresses against their truth. Prints the load time of
+  the division table (the first parse reads it), the confusion table (rows: the true grade, columns: the grade given),
+  the accuracy, each grade's precision and recall, the first addresses graded otherwise, and the
   throughput of `describe` (addresses per second, the median of 3 passes over all of them).
 - `geocode [--count 2000] [--seed 1] [--per-second 200] [--database-url URL]`: geocode a branch of generated
   text-only addresses against an AMap double, cold then warm, and check the rate limit (bench/addresses/geocode.py).
@@ -78,7 +78,7 @@ def grades(count: int, seed: int) -> None:
     given = [describe(sample.text)[0] for sample in samples]
     pairs = Counter((sample.grade, grade) for sample, grade in zip(samples, given, strict=True))
     print(f"{count} generated Shanghai addresses, seed {seed}")
-    print(f"cpca load (the first parse, its import included): {load_s:.3f} s\n")
+    print(f"division table load (the first parse, its reading included): {load_s:.3f} s\n")
     _print_confusion(pairs)
     _print_scores(pairs, count)
     _print_mistakes(samples, given)

