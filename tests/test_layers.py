@@ -51,6 +51,7 @@ PURE = {
     "evidence.storage": (),
     "api.rules.grading": ("api.rules",),
     "api.rules.door": ("api.rules",),
+    "api.rules.plannability": ("api.rules",),
 }
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym, validat
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
 from api.geo import point_column_type
-from api.rules.grades import AddressGrade, GeocodeOutcome, PointSource, Precision
+from api.rules.grades import AddressGrade, AddressValidity, GeocodeOutcome, PointSource, Precision
 from api.rules.grading import describe
 from api.rules.packs import CaseFlag
 
@@ -76,16 +76,6 @@ class AddressKind(StrEnum):
     WORK = "work"
     HOMETOWN = "hometown"
     OTHER = "other"
-
-
-class AddressValidity(StrEnum):
-    """Whether the address can be visited: `reported_invalid` waits for a supervisor, who confirms it
-    (`confirmed_invalid`: planning skips it) or rejects the report."""
-
-    UNVERIFIED = "unverified"
-    VERIFIED = "verified"
-    REPORTED_INVALID = "reported_invalid"
-    CONFIRMED_INVALID = "confirmed_invalid"
 
 
 class InvalidReason(StrEnum):

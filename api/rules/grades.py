@@ -39,6 +39,16 @@ class PointSource(StrEnum):
     DOOR = "door"
 
 
+class AddressValidity(StrEnum):
+    """Whether the address can be visited: `reported_invalid` waits for a supervisor, who confirms it
+    (`confirmed_invalid`: planning skips it) or rejects the report."""
+
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    REPORTED_INVALID = "reported_invalid"
+    CONFIRMED_INVALID = "confirmed_invalid"
+
+
 PERSON_SET = frozenset({PointSource.SUPERVISOR, PointSource.DOOR})
 
 

@@ -26,7 +26,7 @@ from api.config import PlanningSettings
 from api.db import utcnow, writing
 from api.geo import point_shape
 from api.models.branches import Branch
-from api.models.cases import AddressValidity, DebtCase
+from api.models.cases import Address, DebtCase
 from api.models.sheets import (
     EditAction,
     PlanEdit,
@@ -44,8 +44,8 @@ from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.processes import owner, renewing
 from api.rules.branch import BranchRules
 from api.rules.eligibility import ELIGIBLE, Verdict
-from api.rules.grades import point_trusted
 from api.rules.hours import Closed
+from api.rules.plannability import Unplannable, plannable
 from api.sheets import eligibility, leases, reasons
 from api.sheets.instance import (
     Pin,
@@ -324,16 +324,8 @@ def _sort_out(
         verdict = gate.get(request.id, ELIGIBLE) if gate else ELIGIBLE
         if not verdict.eligible:
             left_out.append((request, UnplannedReason.NOT_ELIGIBLE, verdict.detail))
-        elif address.validity is AddressValidity.CONFIRMED_INVALID:
-            left_out.append((request, UnplannedReason.ADDRESS_INVALID, f"confirmed invalid: {address.invalid_reason}"))
-        elif address.validity is AddressValidity.REPORTED_INVALID:
-            detail = f"reported {address.invalid_reason}, awaiting the supervisor"
-            left_out.append((request, UnplannedReason.ADDRESS_REPORTED, detail))
-        elif address.point is None:
-            left_out.append((request, UnplannedReason.ADDRESS_NOT_LOCATED, "the address has no map point yet"))
-        elif not point_trusted(address.point_source, address.grade, address.point_precision):
-            detail = f"the geocoder matched a {address.point_precision} for a {address.grade} address: set its point"
-            left_out.append((request, UnplannedReason.ADDRESS_POINT_UNTRUSTED, detail))
+        elif (unplannable := _unplannable(address)) is not None:
+            left_out.append((request, *unplannable))
         elif isinstance(windows := visit_windows(rules, work_date, request, verdict.avoid, points[request.id]), Closed):
             left_out.append((request, reasons.CLOSED_REASONS[windows.door_rule], windows.detail))
         elif not teams:
@@ -341,6 +333,32 @@ def _sort_out(
         else:
             plannable[request.id] = windows
     return plannable, left_out
+
+
+def _unplannable(address: Address) -> tuple[UnplannedReason, str] | None:
+    """Why the address leaves its request off the plan, in a code and words; None when it may be planned (the
+    query already keeps only pending requests due that day)."""
+    reason = plannable(
+        validity=address.validity,
+        located=address.point is not None,
+        point_source=address.point_source,
+        grade=address.grade,
+        precision=address.point_precision,
+    ).reason
+    if reason is None:
+        return None
+    return {
+        Unplannable.ADDRESS_INVALID: (UnplannedReason.ADDRESS_INVALID, f"confirmed invalid: {address.invalid_reason}"),
+        Unplannable.ADDRESS_REPORTED: (
+            UnplannedReason.ADDRESS_REPORTED,
+            f"reported {address.invalid_reason}, awaiting the supervisor",
+        ),
+        Unplannable.ADDRESS_NOT_LOCATED: (UnplannedReason.ADDRESS_NOT_LOCATED, "the address has no map point yet"),
+        Unplannable.ADDRESS_POINT_UNTRUSTED: (
+            UnplannedReason.ADDRESS_POINT_UNTRUSTED,
+            f"the geocoder matched a {address.point_precision} for a {address.grade} address: set its point",
+        ),
+    }[reason]
 
 
 def _store(

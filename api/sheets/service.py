@@ -13,7 +13,7 @@ from api.config import PlanningSettings
 from api.db import utcnow
 from api.findings import service as findings_service
 from api.models.branches import Branch
-from api.models.cases import Address, AddressValidity, DebtCase
+from api.models.cases import Address, DebtCase
 from api.models.findings import FindingKind
 from api.models.sheets import (
     ACTIVE_RUN_STATUSES,
@@ -37,8 +37,8 @@ from api.models.visits import Visit
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
 from api.rules.eligibility import Block
-from api.rules.grades import point_trusted
 from api.rules.hours import Closed
+from api.rules.plannability import Unplannable, plannable
 from api.scope import in_scope
 from api.sheets import eligibility, leases, live
 from api.sheets.changes import ChangeKind, Holder, StopChange, changes, same_day
@@ -790,18 +790,29 @@ def _plannable_request(session: Session, run: PlanningRun, request_id: UUID, *, 
 
 def why_not_plannable(session: Session, work_date: date, request: VisitRequest) -> str | None:
     """Why the request cannot be planned on `work_date`, in words after "Request …"; None when it can."""
-    if request.status not in (VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED):
-        return f"is {request.status.value}"
-    if not request.earliest_date <= work_date <= request.latest_date:
-        return f"is due {request.earliest_date.isoformat()} to {request.latest_date.isoformat()}"
     address = session.get_one(Address, request.address_id)
-    if address.validity in (AddressValidity.REPORTED_INVALID, AddressValidity.CONFIRMED_INVALID):
-        return f"has an address {address.validity.value.replace('_', ' ')}"
-    if address.point is None:
-        return "has an address without a map point"
-    if not point_trusted(address.point_source, address.grade, address.point_precision):
-        return f"has a geocoded point ({address.point_precision}) coarser than its {address.grade} address"
-    return None
+    reason = plannable(
+        validity=address.validity,
+        located=address.point is not None,
+        point_source=address.point_source,
+        grade=address.grade,
+        precision=address.point_precision,
+        pending=request.status in (VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED),
+        due=(request.earliest_date, request.latest_date),
+        work_date=work_date,
+    ).reason
+    if reason is None:
+        return None
+    return {
+        Unplannable.NOT_PENDING: f"is {request.status.value}",
+        Unplannable.NOT_DUE: f"is due {request.earliest_date.isoformat()} to {request.latest_date.isoformat()}",
+        Unplannable.ADDRESS_INVALID: f"has an address {address.validity.value.replace('_', ' ')}",
+        Unplannable.ADDRESS_REPORTED: f"has an address {address.validity.value.replace('_', ' ')}",
+        Unplannable.ADDRESS_NOT_LOCATED: "has an address without a map point",
+        Unplannable.ADDRESS_POINT_UNTRUSTED: (
+            f"has a geocoded point ({address.point_precision}) coarser than its {address.grade} address"
+        ),
+    }[reason]
 
 
 class StopAlreadyVisited(Conflict):
