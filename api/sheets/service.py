@@ -37,12 +37,12 @@ from api.models.visits import Visit
 from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
 from api.rules.eligibility import Block
-from api.rules.hours import Closed
+from api.rules.pins import pin_start_allowed
 from api.rules.plannability import Unplannable, plannable
 from api.scope import in_scope
 from api.sheets import eligibility, leases, live
 from api.sheets.changes import ChangeKind, Holder, StopChange, changes, same_day
-from api.sheets.instance import seconds_of, visit_windows
+from api.sheets.instance import visit_windows
 from api.sheets.schemas import PlanEditPut, PlanningRunCreate, PlanningRunResolve
 from api.teams import service as teams_service
 from api.teams.service import teams_of
@@ -851,10 +851,7 @@ def _check_pin(session: Session, run: PlanningRun, request: VisitRequest, data: 
         rules = branches_service.rules_of(session.get_one(Branch, run.branch_id))
         avoid = eligibility.verdicts(session, rules, run.work_date, [request])[request.id].avoid
         windows = visit_windows(rules, run.work_date, request, avoid) if request.address.point is not None else ()
-        start_s = seconds_of(data.start_time)
-        hours_ok = not isinstance(windows, Closed) and any(window.contains(start_s) for window in windows)
-        shift_ok = team.shift_start <= data.start_time < team.shift_end
-        if not (hours_ok and shift_ok):
+        if not pin_start_allowed(data.start_time, windows, team.shift_start, team.shift_end):
             raise PinTimeOutsideHours(
                 f"{data.start_time:%H:%M} is outside the request's window, the visiting hours or the team's shift.",
                 errors=[{"pointer": "#/start_time", "detail": "outside the window, visiting hours or shift"}],
