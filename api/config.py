@@ -6,6 +6,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.rules.evidence import PHOTO_FAR_M
+
 DEFAULT_DATABASE_URL = "sqlite:///var/fieldvisit.db"
 
 
@@ -122,7 +124,11 @@ class EvidenceSettings(BaseModel):
         default=86400, gt=0, description="Local store: how often abandoned uploads are removed; unset: never."
     )
     sweep_idle_days: float = Field(default=7, ge=1, description="An upload nobody continued for this long is removed.")
-    photo_radius_m: int = Field(default=300, gt=0, description="A photo's GPS farther from the address is flagged.")
+    photo_radius_m: int = Field(
+        default=PHOTO_FAR_M,
+        gt=0,
+        description="A photo's GPS farther from the address is flagged, and counts against the visit's presence.",
+    )
 
 
 class WebhookSettings(BaseModel):

@@ -3,7 +3,7 @@ of the purposes the branch requires."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -67,3 +67,40 @@ def photo_taken_at(exif_time: datetime, zone_at_address: ZoneInfo) -> datetime:
     the phone's clock where the photo was taken, that is at the address, as the door rules count it."""
     aware = exif_time if exif_time.tzinfo else exif_time.replace(tzinfo=zone_at_address)
     return aware.astimezone(UTC)
+
+
+# One figure for whether a photo agrees with its visit, for the evidence flags the supervisor reads and the
+# presence score alike. 300 m: the check-in geofence (200 m) plus what a phone's fix drifts by between buildings; a
+# photo farther out was not taken at the door, and the supervisor should both see the flag and find it weighed in
+# the score (1,000 m let photos from the next block count for presence while the photo itself was flagged).
+PHOTO_FAR_M = 300
+# 15 min either side of the visit: the agents photograph the building before the first check-in and the door after
+# the outcome, and a phone's clock may be a few minutes off (both consumers already used 15 min).
+PHOTO_SLACK = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoAgreement:
+    far: bool  # its EXIF position is farther than the distance from the address (False without a position)
+    outside_visit: bool  # its time is outside the visit and the slack, or the visit has no arrival yet (False untimed)
+
+    @property
+    def agrees(self) -> bool:
+        return not (self.far or self.outside_visit)
+
+
+def photo_agreement(
+    distance_m: float | None,
+    taken_at: datetime | None,
+    began: datetime | None,
+    ended: datetime,
+    *,
+    far_m: float = PHOTO_FAR_M,
+    slack: timedelta = PHOTO_SLACK,
+) -> PhotoAgreement:
+    """Whether a photo agrees with its visit: taken within `far_m` of the address (`distance_m`, None without an EXIF
+    position), and between the arrival (`began`) and `ended` give or take `slack` (`taken_at` as an instant, read
+    with `photo_taken_at`; None without a capture time). A missing position or time is unknown, not disagreement."""
+    far = distance_m is not None and distance_m > far_m
+    outside = taken_at is not None and (began is None or not began - slack <= taken_at <= ended + slack)
+    return PhotoAgreement(far, outside)

@@ -40,8 +40,3 @@ def checkin_too_far(distance: float, accuracy_m: float, radius_m: float) -> bool
     """Whether a check-in is outside the geofence: farther from the address than its radius, plus the fix's accuracy
     counted up to the radius again."""
     return distance > radius_m + min(accuracy_m, radius_m)
-
-
-def photo_far(distance: float, radius_m: float) -> bool:
-    """A photo taken farther than this from the address is flagged for the supervisor."""
-    return distance > radius_m

@@ -14,12 +14,13 @@ time-sorted fixes, so a visit costs O(n log n) in its fixes (the sort)."""
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 from math import cos, hypot, radians
 from statistics import linear_regression
 
+from api.rules.evidence import PHOTO_FAR_M, PHOTO_SLACK, photo_agreement
 from api.rules.position import checkin_too_far, distance_m
 from routing.matrix import EARTH_MEAN_RADIUS_M
 
@@ -157,8 +158,8 @@ class PresenceRules:
     replay_share: float = 0.25  # …making at least this share of the agent's track
     replay_min_shift_s: float = 3600.0  # the same fix within this of the earlier one is a shared fix, not a replay
 
-    photo_margin_s: float = 900.0  # photos taken this long before the arrival or after `until` still agree
-    photo_far_m: float = 1_000.0  # a photo farther than this from the door is flagged
+    photo_slack: timedelta = PHOTO_SLACK  # photos taken this long before the arrival or after `until` still agree
+    photo_far_m: float = PHOTO_FAR_M  # a photo farther than this from the door is flagged (`photo_agreement`)
     photo_track_s: float = 120.0  # a photo's position is compared with a track fix at most this far from its time
 
     recording_over_share: float = 1.5  # recordings longer than this share of the time on site…
@@ -698,25 +699,25 @@ def _replay(view: _View) -> Signal:
 def _photos(view: _View) -> Signal:
     """Only a photo's position can agree with the door (then its time must fit the visit too); a time alone can
     only disagree. A photo without a position is unknown, never agreement: geotagging is easy to switch off."""
-    rules, door = view.rules, view.scene.door
+    rules, door, scene = view.rules, view.scene.door, view.scene
     checked, agree, unplaced, problems = 0, 0, 0, []
-    begins, ends = view.arrived - rules.photo_margin_s, view.until + rules.photo_margin_s
-    for number, photo in enumerate(view.scene.photos, 1):
-        placed = photo.lat is not None and photo.lon is not None
-        ok = True
-        if photo.lat is not None and photo.lon is not None:
-            far = distance_m(door.lat, door.lon, photo.lat, photo.lon)
-            if far > door.radius_m:
+    for number, photo in enumerate(scene.photos, 1):
+        far = None if photo.lat is None or photo.lon is None else distance_m(door.lat, door.lon, photo.lat, photo.lon)
+        agreement = photo_agreement(
+            far, photo.taken_at, scene.arrived_at, scene.until, far_m=rules.photo_far_m, slack=rules.photo_slack
+        )
+        placed, ok = far is not None, True
+        if photo.lat is not None and photo.lon is not None and far is not None:
+            if far > door.radius_m:  # inside the flag's distance but off the geofence: scored, not flagged
                 ok = False
-                if far > rules.photo_far_m:
+                if agreement.far:
                     problems.append(f"photo {number} was taken {far / 1000:.1f} km from the door")
             elif photo.taken_at is not None and not _near_track(view, photo.lat, photo.lon, photo.taken_at):
                 ok = False
-        if photo.taken_at is not None:
-            t = photo.taken_at.timestamp()
-            if not begins <= t <= ends:
-                ok = False
-                problems.append(f"photo {number} was taken {_relative(view, t)}, outside the visit")
+        if photo.taken_at is not None and agreement.outside_visit:
+            ok = False
+            when = _relative(view, photo.taken_at.timestamp())
+            problems.append(f"photo {number} was taken {when}, outside the visit")
         unplaced += not placed
         checked += placed or not ok
         agree += placed and ok

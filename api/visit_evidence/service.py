@@ -3,7 +3,6 @@ then checked by the server — size, SHA-256 and content — before it counts. N
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import BinaryIO
 from uuid import UUID
 
@@ -30,8 +29,7 @@ from api.problems import (
     ValidationFailed,
     problem_members,
 )
-from api.rules.evidence import photo_taken_at
-from api.rules.position import photo_far
+from api.rules.evidence import photo_agreement, photo_taken_at
 from api.rules.zones import zone_at
 from api.visit_evidence.schemas import EvidenceDeclare, UploadInstructions, UploadMethod, UploadPart, UploadState
 from api.visit_evidence.store import CONTENT_TYPES
@@ -42,9 +40,6 @@ from evidence.digest import sha256_of
 from evidence.inspection import Rejected
 from evidence.storage import ObjectMissing, OffsetMismatch, Storage, TooLarge, evidence_key
 from evidence.uploads import NotResumable, NotUploaded, Upload
-
-# a photo taken this long before the first check-in or after the visit ends is flagged
-PHOTO_TIME_SLACK = timedelta(minutes=15)
 
 
 class EvidenceNotFound(NotFound):
@@ -380,23 +375,30 @@ def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, 
     """Where and when the photo says it was taken, and what the supervisor should look at."""
     visit = session.get_one(Visit, item.visit_id)
     point = point_shape(session.get_one(Address, visit.address_id).point)
+    zone = zone_at(point.y, point.x, session.get_one(Branch, visit.branch_id).timezone)
+    if photo.taken_at is not None:
+        item.taken_at = photo_taken_at(photo.taken_at, zone)
+    if photo.lat is not None and photo.lon is not None:
+        item.lat, item.lon = photo.lat, photo.lon
+        item.distance_m = distance_m(photo.lat, photo.lon, point.y, point.x)
+    began = evidence_policy.arrival(session, visit) if item.taken_at is not None else None
+    agreement = photo_agreement(
+        item.distance_m,
+        item.taken_at,
+        began,
+        visit.completed_at or utcnow(),
+        far_m=rules.photo_radius_m,
+    )
     flags: list[EvidenceFlag] = []
-    if photo.taken_at is None:
+    if item.taken_at is None:
         flags.append(EvidenceFlag.NO_CAPTURE_TIME)
     else:
-        zone = zone_at(point.y, point.x, session.get_one(Branch, visit.branch_id).timezone)
-        item.taken_at = photo_taken_at(photo.taken_at, zone)
-        began = evidence_policy.arrival(session, visit)
-        ended = visit.completed_at or utcnow()
-        if began is None or not began - PHOTO_TIME_SLACK <= item.taken_at <= ended + PHOTO_TIME_SLACK:
+        if agreement.outside_visit:
             flags.append(EvidenceFlag.OUTSIDE_VISIT_TIME)
         if item.taken_at.astimezone(zone).date() != session.get_one(VisitSheet, visit.sheet_id).work_date:
             flags.append(EvidenceFlag.NOT_ON_WORK_DATE)
-    if photo.lat is None or photo.lon is None:
+    if item.distance_m is None:
         flags.append(EvidenceFlag.NO_POSITION)
-    else:
-        item.lat, item.lon = photo.lat, photo.lon
-        item.distance_m = distance_m(photo.lat, photo.lon, point.y, point.x)
-        if photo_far(item.distance_m, rules.photo_radius_m):
-            flags.append(EvidenceFlag.FAR_FROM_ADDRESS)
+    elif agreement.far:
+        flags.append(EvidenceFlag.FAR_FROM_ADDRESS)
     item.flags = [flag.value for flag in flags]
