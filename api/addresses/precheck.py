@@ -23,7 +23,7 @@ from api.models.cases import Address, AddressValidity, DebtCase, InvalidReason
 from api.models.users import User
 from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.rules.grades import FINEST_FIRST, PERSON_SET, AddressGrade, PointSource
-from api.rules.plannability import Unplannable, plannable
+from api.rules.plannability import Unplannable
 
 INCOMPLETE = frozenset({AddressGrade.ROAD, AddressGrade.DISTRICT, AddressGrade.UNPARSEABLE})
 
@@ -145,14 +145,7 @@ def _problems(address: Address, district_radius_m: float, shared: bool) -> list[
     point = GeoPoint.from_wkb(address.point)
     if point is None:
         return [*found, AddressProblem.NO_POINT]
-    verdict = plannable(
-        validity=address.validity,
-        located=True,
-        point_source=address.point_source,
-        grade=address.grade,
-        precision=address.point_precision,
-    )
-    if Unplannable.ADDRESS_POINT_UNTRUSTED in verdict.reasons:
+    if Unplannable.ADDRESS_POINT_UNTRUSTED in address.plannability().reasons:
         found.append(AddressProblem.UNTRUSTED_MATCH)
     if far_from_district(address.parts, point, radius_m=district_radius_m):
         found.append(AddressProblem.FAR_FROM_DISTRICT)

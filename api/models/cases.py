@@ -29,6 +29,7 @@ from api.geo import point_column_type
 from api.rules.grades import AddressGrade, AddressValidity, GeocodeOutcome, PointSource, Precision
 from api.rules.grading import describe
 from api.rules.packs import CaseFlag
+from api.rules.plannability import Plannability, plannable
 
 
 class OverdueBucket(StrEnum):
@@ -201,6 +202,22 @@ class Address(Base):
         self.point_accuracy_m = accuracy_m if placed else None
         self.point_set_by_id = by_id if placed else None
         self.point_set_at = utcnow() if placed else None
+
+    def plannability(
+        self, *, pending: bool = True, due: tuple[date, date] | None = None, work_date: date | None = None
+    ) -> Plannability:
+        """Whether a request at this address may be planned (`api.rules.plannability`); the request's own facts
+        when the caller asks about them too."""
+        return plannable(
+            validity=self.validity,
+            located=self.point is not None,
+            point_source=self.point_source,
+            grade=self.grade,
+            precision=self.point_precision,
+            pending=pending,
+            due=due,
+            work_date=work_date,
+        )
 
 
 class CaseRestriction(Base):

@@ -45,7 +45,7 @@ from api.processes import owner, renewing
 from api.rules.branch import BranchRules
 from api.rules.eligibility import ELIGIBLE, Verdict
 from api.rules.hours import Closed
-from api.rules.plannability import Unplannable, plannable
+from api.rules.plannability import Unplannable
 from api.sheets import eligibility, leases, reasons
 from api.sheets.instance import (
     Pin,
@@ -338,13 +338,7 @@ def _sort_out(
 def _unplannable(address: Address) -> tuple[UnplannedReason, str] | None:
     """Why the address leaves its request off the plan, in a code and words; None when it may be planned (the
     query already keeps only pending requests due that day)."""
-    reason = plannable(
-        validity=address.validity,
-        located=address.point is not None,
-        point_source=address.point_source,
-        grade=address.grade,
-        precision=address.point_precision,
-    ).reason
+    reason = address.plannability().reason
     if reason is None:
         return None
     return {

@@ -38,7 +38,7 @@ from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, RoleNotAllowed, ValidationFailed, problem_members
 from api.rules.eligibility import Block
 from api.rules.pins import pin_start_allowed
-from api.rules.plannability import Unplannable, plannable
+from api.rules.plannability import Unplannable
 from api.scope import in_scope
 from api.sheets import eligibility, leases, live
 from api.sheets.changes import ChangeKind, Holder, StopChange, changes, same_day
@@ -791,12 +791,7 @@ def _plannable_request(session: Session, run: PlanningRun, request_id: UUID, *, 
 def why_not_plannable(session: Session, work_date: date, request: VisitRequest) -> str | None:
     """Why the request cannot be planned on `work_date`, in words after "Request …"; None when it can."""
     address = session.get_one(Address, request.address_id)
-    reason = plannable(
-        validity=address.validity,
-        located=address.point is not None,
-        point_source=address.point_source,
-        grade=address.grade,
-        precision=address.point_precision,
+    reason = address.plannability(
         pending=request.status in (VisitRequestStatus.OPEN, VisitRequestStatus.PLANNED),
         due=(request.earliest_date, request.latest_date),
         work_date=work_date,

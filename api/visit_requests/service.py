@@ -17,7 +17,7 @@ from api.pagination import filter_equal, paginate
 from api.problems import Conflict, NotFound, ValidationFailed, problem_members
 from api.rules.eligibility import EligibilityFlag, release_rule
 from api.rules.hours import hours_detail, window_meets_hours
-from api.rules.plannability import ADDRESS_REFUSED, plannable
+from api.rules.plannability import ADDRESS_REFUSED
 from api.visit_requests.schemas import EligibilityReleaseCreate, VisitRequestCreate, VisitRequestUpdate
 
 
@@ -314,14 +314,7 @@ def check_not_in_past(schedule: Schedule, branch: Branch, *, earliest_too: bool)
 def _ensure_address_visitable(address: Address) -> None:
     """Refuse a request whose address planning will never take; a point it lacks may still come (geocoding, the
     pre-check, a supervisor), so that reason waits for planning."""
-    verdict = plannable(
-        validity=address.validity,
-        located=address.point is not None,
-        point_source=address.point_source,
-        grade=address.grade,
-        precision=address.point_precision,
-    )
-    if ADDRESS_REFUSED.intersection(verdict.reasons):
+    if ADDRESS_REFUSED.intersection(address.plannability().reasons):
         raise AddressInvalid(
             f"Address {address.id} is {address.validity.value} ({address.invalid_reason}); it cannot be visited.",
             address_id=address.id,
