@@ -708,12 +708,13 @@ def _photos(view: _View) -> Signal:
         )
         placed, ok = far is not None, True
         if photo.lat is not None and photo.lon is not None and far is not None:
-            if far > door.radius_m:  # inside the flag's distance but off the geofence: scored, not flagged
+            if agreement.far:
                 ok = False
-                if agreement.far:
-                    problems.append(f"photo {number} was taken {far / 1000:.1f} km from the door")
-            elif photo.taken_at is not None and not _near_track(view, photo.lat, photo.lon, photo.taken_at):
-                ok = False
+                problems.append(f"photo {number} was taken {far / 1000:.1f} km from the door")
+            else:  # within the photo distance, it agrees only inside the geofence and near the team's own track
+                ok = far <= door.radius_m and (
+                    photo.taken_at is None or _near_track(view, photo.lat, photo.lon, photo.taken_at)
+                )
         if photo.taken_at is not None and agreement.outside_visit:
             ok = False
             when = _relative(view, photo.taken_at.timestamp())
