@@ -1,5 +1,6 @@
 """Settings: the only place that reads the environment (prefix ``FIELDVISIT_``, nested groups split by ``__``)."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal, Self
 
@@ -7,6 +8,7 @@ from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.rules.evidence import PHOTO_FAR_M
+from api.rules.field import FieldRules
 
 DEFAULT_DATABASE_URL = "sqlite:///var/fieldvisit.db"
 
@@ -231,3 +233,12 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+
+    def field_rules(self) -> FieldRules:
+        """The field rules among these settings, as the services receive them."""
+        return FieldRules(
+            geofence_radius_m=self.visits.geofence_radius_m,
+            checkin_max_gap_s=self.visits.checkin_max_gap_s,
+            duty_margin=timedelta(minutes=self.tracking.duty_margin_min),
+            photo_far_m=self.evidence.photo_radius_m,
+        )

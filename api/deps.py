@@ -10,9 +10,11 @@ from sqlalchemy import select
 from api.audit.chain import act_as
 from api.auth import service as auth_service
 from api.auth.security import read_access_token
+from api.config import Settings
 from api.db import SessionDep
 from api.models.users import Role, User
 from api.problems import NotAuthenticated, RoleNotAllowed
+from api.rules.field import FieldRules
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from `POST /auth/login`.")
 
@@ -54,6 +56,15 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
         return user
 
     return dependency
+
+
+def field_rules(request: Request) -> FieldRules:
+    """The deployment's field rules, read from the settings once per request."""
+    settings: Settings = request.app.state.settings
+    return settings.field_rules()
+
+
+FieldRulesDep = Annotated[FieldRules, Depends(field_rules)]
 
 
 Agent = Annotated[User, Depends(require_roles(Role.AGENT))]

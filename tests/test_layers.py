@@ -52,6 +52,7 @@ PURE = {
     "api.rules.grading": ("api.rules",),
     "api.rules.door": ("api.rules",),
     "api.rules.plannability": ("api.rules",),
+    "api.rules.field": ("api.rules",),
     "api.rules.pins": ("api.rules",),
 }
 

@@ -1,11 +1,11 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
 from api.db import SessionDep
-from api.deps import Agent, require_roles
+from api.deps import Agent, FieldRulesDep, require_roles
 from api.models.users import Role, User
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.teams.service import TeamNotFound
@@ -18,10 +18,10 @@ Supervisor = Annotated[User, Depends(require_roles(Role.SUPERVISOR))]
 
 
 @router.post("/me/positions", responses=problem_responses(RoleNotAllowed, ValidationFailed))
-def send_positions(body: PositionsCreate, request: Request, session: SessionDep, user: Agent) -> PositionsReceipt:
+def send_positions(body: PositionsCreate, session: SessionDep, user: Agent, rules: FieldRulesDep) -> PositionsReceipt:
     """Your phone's fixes, buffered and sent when it can: those taken on duty are stored (a resend is a duplicate),
     the others are refused and not kept; the answer says which."""
-    return service.receive_positions(session, user, body, request.app.state.settings.tracking)
+    return service.receive_positions(session, user, body, rules)
 
 
 @router.get("/teams/{team_id}/track", responses=problem_responses(RoleNotAllowed, TeamNotFound, ValidationFailed))

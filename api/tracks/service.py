@@ -12,7 +12,6 @@ from sqlalchemy import ScalarSelect, delete, select
 from sqlalchemy.orm import Session
 
 from api.audit.chain import record_bulk, record_read
-from api.config import TrackingSettings
 from api.db import Upsert, rows_matched, upsert, utcnow
 from api.models.branches import Branch
 from api.models.sheets import SheetStatus, VisitSheet
@@ -20,6 +19,7 @@ from api.models.teams import Team
 from api.models.tracks import DEGREE_E7, FIX_COLUMNS, PositionFix, StoredFix, Track, TrackAlert, epoch_ms, stored_fix
 from api.models.users import Role, User
 from api.problems import ValidationFailed
+from api.rules.field import FieldRules
 from api.rules.tracking import Duty, duty, purged_before, server_time
 from api.teams.service import TeamNotFound, agents_by_id
 from api.tracks.schemas import (
@@ -78,9 +78,7 @@ def duties_of(
     return [(track, duty(track.duty_from, leaves, returns, margin)) for track, leaves, returns in rows]
 
 
-def receive_positions(
-    session: Session, user: User, data: PositionsCreate, settings: TrackingSettings
-) -> PositionsReceipt:
+def receive_positions(session: Session, user: User, data: PositionsCreate, rules: FieldRules) -> PositionsReceipt:
     """Store the batch's fixes taken while the agent was on duty; refuse the others without keeping them."""
     now = utcnow()
     skew_s = round((data.sent_at - now).total_seconds())
@@ -90,7 +88,7 @@ def receive_positions(
             "send the batch again.",
             errors=[{"pointer": "#/sent_at", "detail": "more than a year off the server's clock"}],
         )
-    margin = timedelta(minutes=settings.duty_margin_min)
+    margin = rules.duty_margin
     taken = [server_time(fix.at, skew_s) for fix in data.fixes]
     days = (min(taken).date() - timedelta(days=1), max(taken).date() + timedelta(days=1))
     duties = duties_of(session, user.id, days, margin)

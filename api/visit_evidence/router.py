@@ -9,7 +9,7 @@ from starlette.requests import ClientDisconnect
 
 from api.audit.chain import record_read
 from api.db import SessionDep
-from api.deps import Agent, CurrentUser
+from api.deps import Agent, CurrentUser, FieldRulesDep
 from api.models.visit_evidence import EvidenceStatus
 from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_members, problem_response, problem_responses
 from api.sheets.service import StopCancelled
@@ -157,11 +157,11 @@ def upload_content(
     "/evidence/{evidence_id}/complete", response_model=EvidenceRead, responses=problem_responses(*_COMPLETE_PROBLEMS)
 )
 def complete_evidence(
-    evidence_id: UUID, request: Request, session: SessionDep, user: Agent
+    evidence_id: UUID, request: Request, session: SessionDep, user: Agent, rules: FieldRulesDep
 ) -> EvidenceRead | JSONResponse:
     """Check the uploaded bytes against the declaration and inspect them: accepted, or refused with the reason."""
     item = service.get_item(session, user, evidence_id, lock=True)
-    item = service.complete(session, item, _store(request), request.app.state.settings.evidence)
+    item = service.complete(session, item, _store(request), request.app.state.settings.evidence, rules)
     if item.status is EvidenceStatus.REJECTED:  # recorded as rejected (committed), and answered as a problem
         problem = service.EvidenceRejected(item.rejected_detail, reason=item.rejected_reason, evidence_id=item.id)
         return problem_response(request, problem)

@@ -30,6 +30,7 @@ from api.problems import (
     problem_members,
 )
 from api.rules.evidence import photo_agreement, photo_taken_at
+from api.rules.field import FieldRules
 from api.rules.zones import zone_at
 from api.visit_evidence.schemas import EvidenceDeclare, UploadInstructions, UploadMethod, UploadPart, UploadState
 from api.visit_evidence.store import CONTENT_TYPES
@@ -230,7 +231,9 @@ def receive(item: EvidenceItem, offset: int, chunks: Iterable[bytes], store: Sto
         ) from error
 
 
-def complete(session: Session, item: EvidenceItem, store: Storage, rules: EvidenceSettings) -> EvidenceItem:
+def complete(
+    session: Session, item: EvidenceItem, store: Storage, rules: EvidenceSettings, field_rules: FieldRules
+) -> EvidenceItem:
     """Of an item fetched with `lock` (a concurrent retry then finds it decided): read the uploaded bytes once,
     check size and SHA-256 against the declaration, inspect them and decide. A mismatch leaves the item declared
     (the app uploads again); unacceptable content rejects it for good."""
@@ -249,7 +252,7 @@ def complete(session: Session, item: EvidenceItem, store: Storage, rules: Eviden
                     stored_size=size,
                 )
             try:
-                _inspect(session, item, file, store, rules)
+                _inspect(session, item, file, store, rules, field_rules)
                 item.status = EvidenceStatus.ACCEPTED
                 _report_flags(session, item)
             except Rejected as rejection:
@@ -325,7 +328,14 @@ def _upload(item: EvidenceItem) -> Upload:
     )
 
 
-def _inspect(session: Session, item: EvidenceItem, file: BinaryIO, store: Storage, rules: EvidenceSettings) -> None:
+def _inspect(
+    session: Session,
+    item: EvidenceItem,
+    file: BinaryIO,
+    store: Storage,
+    rules: EvidenceSettings,
+    field_rules: FieldRules,
+) -> None:
     expected, photo = CONTENT_TYPES[item.kind][item.content_type][1], None
     if item.kind is EvidenceKind.RECORDING:
         recording = audio.inspect_recording(file)
@@ -342,7 +352,7 @@ def _inspect(session: Session, item: EvidenceItem, file: BinaryIO, store: Storag
     if photo is not None:
         item.width, item.height = photo.width, photo.height
         if item.kind is EvidenceKind.PHOTO:  # a scanned letter needs no place or time
-            _place_photo(session, item, photo, rules)
+            _place_photo(session, item, photo, field_rules)
         thumbnail_key = f"{item.storage_key}.thumb.jpg"
         store.put(thumbnail_key, [photos.thumbnail(file)])
         item.thumbnail_key = thumbnail_key
@@ -371,7 +381,7 @@ def _pdf_type(file: BinaryIO) -> str:
     return "application/pdf"
 
 
-def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, rules: EvidenceSettings) -> None:
+def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, rules: FieldRules) -> None:
     """Where and when the photo says it was taken, and what the supervisor should look at."""
     visit = session.get_one(Visit, item.visit_id)
     point = point_shape(session.get_one(Address, visit.address_id).point)
@@ -387,7 +397,8 @@ def _place_photo(session: Session, item: EvidenceItem, photo: photos.PhotoInfo, 
         item.taken_at,
         began,
         visit.completed_at or utcnow(),
-        far_m=rules.photo_radius_m,
+        far_m=rules.photo_far_m,
+        slack=rules.photo_slack,
     )
     flags: list[EvidenceFlag] = []
     if item.taken_at is None:

@@ -6,7 +6,6 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.config import VisitSettings
 from api.db import utcnow
 from api.geo import distance_m, point_shape
 from api.models.branches import Branch
@@ -18,6 +17,7 @@ from api.models.visit_requests import VisitRequest
 from api.models.visits import CheckIn, DepartureCheck, PresenceStage, Visit, VisitStatus
 from api.problems import ClientIdReused, Conflict, ValidationFailed, problem_members
 from api.rules.door import CheckedInApart, NotCheckedIn, checklist_gap, departure_unchecked, pair_at_the_door
+from api.rules.field import FieldRules
 from api.rules.position import checkin_too_far
 from api.sheets import service as sheets_service
 from api.teams import service as teams_service
@@ -106,7 +106,7 @@ def confirm_departure(session: Session, user: User, team_id: UUID, data: Departu
 
 
 def check_in(
-    session: Session, user: User, sheet_id: UUID, request_id: UUID, data: CheckInCreate, rules: VisitSettings
+    session: Session, user: User, sheet_id: UUID, request_id: UUID, data: CheckInCreate, rules: FieldRules
 ) -> Visit:
     """Record the agent's check-in at a stop of their team's current sheet, if near enough to the address, on the
     sheet's day and inside the visiting hours."""
@@ -171,7 +171,7 @@ def override_hours(session: Session, user: User, sheet_id: UUID, request_id: UUI
     return visit
 
 
-def start_visit(session: Session, user: User, visit_id: UUID, data: StartVisit, rules: VisitSettings) -> Visit:
+def start_visit(session: Session, user: User, visit_id: UUID, data: StartVisit, rules: FieldRules) -> Visit:
     """Start the visit: both agents of the team checked in within the allowed gap, after their departure check; or
     a supervisor's override, recorded with its reason."""
     visit = get_visit(session, user, visit_id)
@@ -236,7 +236,7 @@ def _ensure_departure_checked(session: Session, team: Team, members: list[UUID])
         )
 
 
-def _ensure_both_checked_in(visit: Visit, members: list[UUID], rules: VisitSettings) -> None:
+def _ensure_both_checked_in(visit: Visit, members: list[UUID], rules: FieldRules) -> None:
     latest = {check.agent_id: check.received_at for check in visit.check_ins}
     match pair_at_the_door(members, latest, rules.checkin_max_gap_s):
         case NotCheckedIn(missing):

@@ -6,7 +6,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
-from api.config import VisitSettings
 from api.db import utcnow
 from api.models.branches import Branch
 from api.models.cases import Address, DebtCase
@@ -15,6 +14,7 @@ from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.models.visits import Outcome, PresenceStage, Visit, VisitStatus
 from api.problems import ClientIdReused, Conflict, ValidationFailed, problem_members
 from api.rules.door import care_note_missing
+from api.rules.field import FieldRules
 from api.rules.third_parties import Asked, Inquiry, ThirdParty, ThirdPartyKind, asked_again_without_reason
 from api.third_parties import service as third_parties_service
 from api.third_parties.schemas import ThirdPartyAsked
@@ -105,7 +105,7 @@ def amend_outcome(session: Session, user: User, visit_id: UUID, data: OutcomeCre
     return visit
 
 
-def confirm_outcome(session: Session, user: User, visit_id: UUID, rules: VisitSettings) -> Visit:
+def confirm_outcome(session: Session, user: User, visit_id: UUID, rules: FieldRules) -> Visit:
     """The other agent agrees with the outcome (or amendment) waiting: once the evidence meets the branch's policy,
     the visit is complete, the request done, and contacts found at the door join the case."""
     visit = get_visit(session, user, visit_id)

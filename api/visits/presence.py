@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
-from api.config import VisitSettings
 from api.db import utcnow
 from api.findings import service as findings_service
 from api.geo import point_shape
@@ -22,10 +21,12 @@ from api.models.teams import Team
 from api.models.tracks import StoredFix, Track
 from api.models.visit_evidence import EvidenceItem, EvidenceKind, EvidenceStatus
 from api.models.visits import Outcome, PresenceStage, Visit, VisitPresence, VisitStatus
+from api.rules.field import FieldRules
 from api.rules.presence import (
     CheckInFix,
     Door,
     PhotoFix,
+    PresenceRules,
     PreviousStop,
     Signal,
     TrackFix,
@@ -41,12 +42,12 @@ AFTER = timedelta(minutes=10)
 EARLIER_VISITS = 5  # earlier visits of the address whose tracks a replay is looked for in
 
 
-def assess_visit(session: Session, visit: Visit, stage: PresenceStage, door: VisitSettings) -> VisitPresence:
+def assess_visit(session: Session, visit: Visit, stage: PresenceStage, rules: FieldRules) -> VisitPresence:
     """Assess the visit now (at its start, or at its completion) and keep the assessment; a doubtful one is
     published as a finding if none was for this visit."""
     now = utcnow()
-    scene = _scene(session, visit, stage, door, now)
-    assessment = assess(scene)
+    scene = _scene(session, visit, stage, rules, now)
+    assessment = assess(scene, PresenceRules(photo_far_m=rules.photo_far_m, photo_slack=rules.photo_slack))
     row = session.scalar(select(VisitPresence).where(VisitPresence.visit_id == visit.id, VisitPresence.stage == stage))
     if row is None:
         row = VisitPresence(visit_id=visit.id, stage=stage)
@@ -93,7 +94,7 @@ def _already_doubted(session: Session, visit: Visit) -> bool:
     return any(payload.get("visit_id") == str(visit.id) for payload in findings)
 
 
-def _scene(session: Session, visit: Visit, stage: PresenceStage, door: VisitSettings, now: datetime) -> VisitScene:
+def _scene(session: Session, visit: Visit, stage: PresenceStage, rules: FieldRules, now: datetime) -> VisitScene:
     point = point_shape(session.get_one(Address, visit.address_id).point)
     team = session.get_one(Team, visit.team_id)
     agents = tuple(str(member.agent_id) for member in team.members)
@@ -107,7 +108,7 @@ def _scene(session: Session, visit: Visit, stage: PresenceStage, door: VisitSett
     fixes = tracks_service.fixes_of(session, list(tracks), arrived - BEFORE, until + AFTER)
     evidence = [] if stage is PresenceStage.START else _evidence(session, visit)
     return VisitScene(
-        door=Door(point.y, point.x, door.geofence_radius_m),
+        door=Door(point.y, point.x, rules.geofence_radius_m),
         agents=(agents[0], agents[1]),
         arrived_at=arrived,
         until=until,

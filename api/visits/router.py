@@ -2,13 +2,13 @@ from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
 from api.branches.rules import rules_of
 from api.branches.service import BranchNotFound
 from api.db import SessionDep
-from api.deps import Agent, CurrentUser, Manager, require_roles
+from api.deps import Agent, CurrentUser, FieldRulesDep, Manager, require_roles
 from api.models.branches import Branch
 from api.models.users import Role, User
 from api.models.visits import Visit, VisitStatus
@@ -106,10 +106,9 @@ def confirm_departure(
     ),
 )
 def check_in(
-    sheet_id: UUID, visit_request_id: UUID, body: CheckInCreate, request: Request, session: SessionDep, user: Agent
+    sheet_id: UUID, visit_request_id: UUID, body: CheckInCreate, session: SessionDep, user: Agent, rules: FieldRulesDep
 ) -> VisitRead:
     """Check in at a stop of your team's sheet with the phone's position; both agents do, each for themselves."""
-    rules = request.app.state.settings.visits
     return _read(session, door.check_in(session, user, sheet_id, visit_request_id, body, rules), user)
 
 
@@ -180,9 +179,10 @@ def get_visit(visit_id: UUID, session: SessionDep, user: CurrentUser) -> VisitRe
         door.OverrideReasonRequired,
     ),
 )
-def start_visit(visit_id: UUID, body: StartVisit, request: Request, session: SessionDep, user: Starter) -> VisitRead:
+def start_visit(
+    visit_id: UUID, body: StartVisit, session: SessionDep, user: Starter, rules: FieldRulesDep
+) -> VisitRead:
     """Start the visit once both agents checked in near the address; a supervisor may override, with a reason."""
-    rules = request.app.state.settings.visits
     return _read(session, door.start_visit(session, user, visit_id, body, rules), user)
 
 
@@ -200,9 +200,8 @@ def submit_outcome(visit_id: UUID, body: OutcomeCreate, session: SessionDep, use
         RoleNotAllowed, service.VisitNotFound, outcomes.NothingToConfirm, outcomes.SameAgentConfirms, EvidenceIncomplete
     ),
 )
-def confirm_outcome(visit_id: UUID, request: Request, session: SessionDep, user: Agent) -> VisitRead:
+def confirm_outcome(visit_id: UUID, session: SessionDep, user: Agent, rules: FieldRulesDep) -> VisitRead:
     """Confirm the outcome (or amendment) your partner submitted: the visit is complete."""
-    rules = request.app.state.settings.visits
     return _read(session, outcomes.confirm_outcome(session, user, visit_id, rules), user)
 
 
