@@ -71,8 +71,8 @@ def photo_taken_at(exif_time: datetime, zone_at_address: ZoneInfo) -> datetime:
 
 # One figure for whether a photo agrees with its visit, for the evidence flags the supervisor reads and the
 # presence score alike. 300 m: the check-in geofence (200 m) plus what a phone's fix drifts by between buildings; a
-# photo farther out was not taken at the door, and the supervisor should both see the flag and find it weighed in
-# the score (1,000 m let photos from the next block count for presence while the photo itself was flagged).
+# photo farther out was not taken at the door. The presence score flagged only beyond 1,000 m, so a photo the
+# evidence list flagged as far left the score uncapped; the setting FIELDVISIT_EVIDENCE__PHOTO_RADIUS_M moves both.
 PHOTO_FAR_M = 300
 # 15 min either side of the visit: the agents photograph the building before the first check-in and the door after
 # the outcome, and a phone's clock may be a few minutes off (both consumers already used 15 min).
