@@ -241,11 +241,13 @@ def _disagreements(shown: Sequence[Base], rows: dict[tuple[str, str], list[Audit
                 continue  # a point's text differs from its stored form; a stamp the UPDATE sets is not recorded
             now, (chain_value, seq) = chain_plain(getattr(row, attr.key)), recorded[attr.key]
             if now != chain_value:
+                differ = _members_differing(attr.key, now, chain_value)
                 found.append(
                     DossierWarning(
                         kind=DossierWarningKind.ROW_DISAGREES,
-                        message=f"记录与审计链不符 The {entity} row {entity_id} says {attr.key} = {now!r}; the audit"
-                        f" chain recorded {chain_value!r} (row #{seq}).",
+                        message=f"记录与审计链不符 The {entity} row {entity_id} says"
+                        f" {', '.join(f'{name} = {said!r}' for name, said, _ in differ)}; the audit chain recorded"
+                        f" {', '.join(repr(kept) for _, _, kept in differ)} (row #{seq}).",
                         entity=entity,
                         entity_id=entity_id,
                         column=attr.key,
@@ -255,6 +257,15 @@ def _disagreements(shown: Sequence[Base], rows: dict[tuple[str, str], list[Audit
                     )
                 )
     return found
+
+
+def _members_differing(column: str, now: Any, recorded: Any) -> list[tuple[str, Any, Any]]:
+    """What differs, as (name, row's value, chain's value): the members of a JSON object that differ (an outcome is
+    its `details`: the warning names `details.contact_result`, not the whole report), else the column."""
+    if isinstance(now, dict) and isinstance(recorded, dict):
+        keys = sorted(key for key in now.keys() | recorded.keys() if now.get(key) != recorded.get(key))
+        return [(f"{column}.{key}", now.get(key), recorded.get(key)) for key in keys]
+    return [(column, now, recorded)]
 
 
 def _recorded(rows: Sequence[AuditRow]) -> dict[str, tuple[Any, int]]:
