@@ -379,12 +379,15 @@ def test_a_row_changed_behind_the_chain_and_a_broken_chain_are_warnings_the_comm
     client: TestClient, session: Session, time_machine: TimeMachineFixture, runner: CliRunner, tmp_path: Path
 ) -> None:
     """Issue 31: on a copy of the database an outcome was changed from met_debtor to nobody without touching the
-    chain, and the dossier printed "Outcome: nobody" citing rows that recorded met_debtor."""
+    chain, and the dossier printed "Outcome: nobody" citing rows that recorded met_debtor. The outcome is its
+    `details` (the report as validated), so that is what is changed."""
     day = Day(client, session, time_machine)
     visit_id = day.started()
     assert day.outcome(day.a, contact_result="met_debtor").status_code == 201
     outcome = session.scalars(select(Outcome).where(Outcome.visit_id == visit_id)).one()
-    session.execute(update(Outcome).where(Outcome.id == outcome.id).values(contact_result="nobody"))
+    reported = dict(outcome.details)
+    tampered = reported | {"contact_result": "nobody"}
+    session.execute(update(Outcome).where(Outcome.id == outcome.id).values(details=tampered))
     session.commit()
 
     changed = _ok(client.get(f"/cases/{day.request.case_id}/dossier", headers=auth_headers(day.supervisor)))
@@ -394,9 +397,10 @@ def test_a_row_changed_behind_the_chain_and_a_broken_chain_are_warnings_the_comm
         "row_disagrees",
         "outcome",
         str(outcome.id),
-        "contact_result",
+        "details",
     )
-    assert (warning["row_value"], warning["chain_value"]) == ("nobody", "met_debtor")
+    assert (warning["row_value"], warning["chain_value"]) == (tampered, reported)
+    assert "details.contact_result = 'nobody'; the audit chain recorded 'met_debtor'" in warning["message"]
     assert changed["audit_chain"]["verified"] is True  # the chain itself holds: the row is what lies
     register_font()
     header = [flowable.text for flowable in _header(DossierRead.model_validate(changed))]
@@ -404,7 +408,7 @@ def test_a_row_changed_behind_the_chain_and_a_broken_chain_are_warnings_the_comm
         header[1] == f"【警告 Warning】{warning['message']}" and "met_debtor" in header[1]
     )  # on the first page, under the title
 
-    session.execute(update(Outcome).where(Outcome.id == outcome.id).values(contact_result="met_debtor"))
+    session.execute(update(Outcome).where(Outcome.id == outcome.id).values(details=reported))
     first = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).first()
     assert first is not None
     session.execute(update(AuditEvent).where(AuditEvent.seq == first.seq).values(changes={"forged": True}))

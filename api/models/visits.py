@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import (
     JSON,
-    Boolean,
     CheckConstraint,
     Date,
     Double,
@@ -16,7 +15,6 @@ from sqlalchemy import (
     Integer,
     Numeric,
     SmallInteger,
-    String,
     Text,
     UniqueConstraint,
 )
@@ -278,11 +276,6 @@ class Outcome(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     visit_id: Mapped[UUID] = mapped_column(ForeignKey("visit.id"), index=True)
     amends_id: Mapped[UUID | None] = mapped_column(ForeignKey("outcome.id"), unique=True)
-    contact_result: Mapped[str] = mapped_column(String(20))
-    promise_date: Mapped[date | None] = mapped_column(Date())
-    promise_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2, asdecimal=True))
-    cash_collected: Mapped[Decimal | None] = mapped_column(Numeric(14, 2, asdecimal=True))
-    suspected_fake_address: Mapped[bool] = mapped_column(Boolean(), default=False)
     details: Mapped[dict[str, Any]] = mapped_column(JSON())  # the OutcomeReport as validated: read it as `report`
     submitted_by_id: Mapped[UUID] = mapped_column(ForeignKey("app_user.id"))
     confirmed_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("app_user.id"))
@@ -293,7 +286,7 @@ class Outcome(Base):
 
     @property
     def report(self) -> OutcomeReport:
-        """The outcome as reported at the door; the columns above it only summarise it."""
+        """The outcome as reported at the door: `details` is its only copy."""
         return OutcomeReport.model_validate_json(json.dumps(self.details))
 
 
