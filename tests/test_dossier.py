@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 from typer.testing import CliRunner
 
+from api.audit.chain import record_bulk
 from api.cli import cli
 from api.models.audit import AuditEvent
 from api.models.cases import AddressKind, DebtCase
@@ -423,3 +424,33 @@ def test_a_row_changed_behind_the_chain_and_a_broken_chain_are_warnings_the_comm
     kept = json.loads((tmp_path / f"{case.reference}-dossier.json").read_text(encoding="utf-8"))
     assert [warning["kind"] for warning in kept["warnings"]] == ["chain_broken"]  # the files say so too
     assert "does not hold" in written.output
+
+
+def test_what_the_chain_recorded_of_columns_since_dropped_is_not_compared(
+    client: TestClient, session: Session, time_machine: TimeMachineFixture, runner: CliRunner
+) -> None:
+    """Until migration dc8e2d69f93f an outcome's row also summarised its report in columns (contact_result,
+    promise_*, cash_collected, suspected_fake_address) and the chain recorded them; the table has them no more.
+    The chain still holds, and the dossier compares the columns the row has, not the ones the chain remembers."""
+    day = Day(client, session, time_machine)
+    visit_id = day.started()
+    assert day.outcome(day.a, contact_result="met_debtor", promise=None).status_code == 201
+    outcome = session.scalars(select(Outcome).where(Outcome.visit_id == visit_id)).one()
+    inserted = session.scalars(
+        select(AuditEvent).where(AuditEvent.entity == "outcome", AuditEvent.action == "insert")
+    ).one()
+    summary = {
+        "contact_result": "met_debtor",
+        "promise_date": None,
+        "promise_amount": None,
+        "cash_collected": None,
+        "suspected_fake_address": False,
+    }
+    record_bulk(session, "insert", "outcome", str(outcome.id), inserted.changes | summary)  # as written before
+    session.commit()
+
+    dossier = _ok(client.get(f"/cases/{day.request.case_id}/dossier", headers=auth_headers(day.supervisor)))
+    verified = runner.invoke(cli, ["audit", "verify"])
+
+    assert dossier["warnings"] == [] and dossier["audit_chain"]["verified"] is True
+    assert verified.exit_code == 0 and "audit trail intact" in verified.output
