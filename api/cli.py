@@ -362,7 +362,7 @@ def addresses_precheck(
     settings = _checked_settings()
     sessions = sessions_of(make_engine(settings.database_url))
     try:
-        precheck_in_terminal(settings, sessions, branch, work_date.date() if work_date else None, Console())
+        precheck_in_terminal(sessions, branch, work_date.date() if work_date else None, Console())
     except PlanFailed as failure:
         _fail(str(failure))
 

@@ -48,9 +48,6 @@ class VisitSettings(BaseModel):
     checkin_max_gap_s: int = Field(default=600, gt=0)
 
 
-DISTRICT_RADIUS_M = 40_000  # how far from its district's centre an address's point may lie
-
-
 class PlanningSettings(BaseModel):
     """Next-day planning: how long the solver may take, on how many processes, and how teams travel."""
 
@@ -75,11 +72,6 @@ class PlanningSettings(BaseModel):
         description="In-day re-plans: what moving a not-started stop to another team costs, as metres of detour.",
     )
     queue_name: str = Field(default="planning", description="RQ queue of planning runs (with redis_url).")
-    precheck_district_radius_m: float = Field(
-        default=DISTRICT_RADIUS_M,
-        gt=0,
-        description="A district with no known outline: the pre-check reports a point farther than this from its seat.",
-    )
     road_engine: Literal["great_circle", "osrm"] = Field(
         default="great_circle",
         description="Travel times: great circles x a detour factor at the travel mode's speed, or an OSRM server's"

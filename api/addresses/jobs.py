@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.addresses.geocoders import Geocoder
 from api.addresses.service import GeocodeSummary, geocode_unplaced
-from api.config import DISTRICT_RADIUS_M
 from api.db import rows_matched, upsert, utcnow, writing
 from api.models.addresses import GeocodingDue
 from api.processes import held, owner, renewing
@@ -58,16 +57,9 @@ class _Stopping(Exception):
 class GeocodingPasses:
     """The passes asked for, run one after another under their leases: the `geocoding` job's round."""
 
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        geocoders: Sequence[Geocoder],
-        *,
-        district_radius_m: float = DISTRICT_RADIUS_M,
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], geocoders: Sequence[Geocoder]) -> None:
         self._sessions = sessions
         self._geocoders = list(geocoders)
-        self._district_radius_m = district_radius_m
         self._worker = owner()
 
     def round(self, stopping: threading.Event) -> None:
@@ -117,11 +109,7 @@ class GeocodingPasses:
         try:
             with renewing(renew, RENEW_EVERY_S, f"the lease of the geocoding pass of branch {branch_id}"):
                 summary = geocode_unplaced(
-                    self._sessions,
-                    self._geocoders,
-                    branch_id=branch_id,
-                    progress=stop_if_stopping,
-                    district_radius_m=self._district_radius_m,
+                    self._sessions, self._geocoders, branch_id=branch_id, progress=stop_if_stopping
                 )
         except _Stopping:
             self._release(branch_id)

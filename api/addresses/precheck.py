@@ -53,15 +53,13 @@ class PrecheckSummary:
     report_ids: list[UUID] = field(default_factory=list)
 
 
-def precheck_for(
-    session: Session, user: User, branch_id: UUID | None, work_date: date, *, district_radius_m: float
-) -> PrecheckSummary:
+def precheck_for(session: Session, user: User, branch_id: UUID | None, work_date: date) -> PrecheckSummary:
     """A supervisor's pre-check of their branch's day (an admin names the branch)."""
     branch = branches_service.branch_for_new_row(session, user, branch_id)
-    return check_day(session, branch, work_date, district_radius_m=district_radius_m)
+    return check_day(session, branch, work_date)
 
 
-def check_day(session: Session, branch: Branch, work_date: date, *, district_radius_m: float) -> PrecheckSummary:
+def check_day(session: Session, branch: Branch, work_date: date) -> PrecheckSummary:
     """Check the addresses of the branch's visit requests due on `work_date` and raise a report for each problem
     found (one per address: the first of text, then point problems)."""
     summary = PrecheckSummary(branch.id, work_date)
@@ -73,11 +71,7 @@ def check_day(session: Session, branch: Branch, work_date: date, *, district_rad
     shared = _shared_points(session, checked)
     for address in checked:
         problem = next(
-            (
-                problem
-                for problem in _problems(address, district_radius_m, address.id in shared)
-                if (address.id, problem) not in rejected
-            ),
+            (problem for problem in _problems(address, address.id in shared) if (address.id, problem) not in rejected),
             None,
         )
         if problem is None:
@@ -116,7 +110,7 @@ _RESOLVED = (
 )
 
 
-def resolve_cured(session: Session, address: Address, district_radius_m: float) -> bool:
+def resolve_cured(session: Session, address: Address) -> bool:
     """Resolve the pre-check's open report on the address whose cause a geocoder's new point took away: only when
     the address now has no problem at all (a point planning trusts, near its district). Whether one was resolved."""
     report = session.scalar(
@@ -127,13 +121,13 @@ def resolve_cured(session: Session, address: Address, district_radius_m: float) 
             AddressReport.problem.in_(CURABLE),
         )
     )
-    if report is None or _problems(address, district_radius_m, shared=False):
+    if report is None or _problems(address, shared=False):
         return False
     how = f" ({address.point_precision}, {address.point_provider})" if address.point_precision else ""
     return reports_service.resolve_report(session, report, _RESOLVED + how)
 
 
-def _problems(address: Address, district_radius_m: float, shared: bool) -> list[AddressProblem]:
+def _problems(address: Address, shared: bool) -> list[AddressProblem]:
     """What is wrong with the address, text problems first; nothing for a point a person set."""
     if address.point_source in PERSON_SET:
         return []
@@ -147,7 +141,7 @@ def _problems(address: Address, district_radius_m: float, shared: bool) -> list[
         return [*found, AddressProblem.NO_POINT]
     if Unplannable.ADDRESS_POINT_UNTRUSTED in address.plannability().reasons:
         found.append(AddressProblem.UNTRUSTED_MATCH)
-    if far_from_district(address.parts, point, radius_m=district_radius_m):
+    if far_from_district(address.parts, point):
         found.append(AddressProblem.FAR_FROM_DISTRICT)
     if shared:
         found.append(AddressProblem.SHARED_POINT)

@@ -1,6 +1,6 @@
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from api.addresses import precheck, service
 from api.addresses.schemas import AddressPointPut, PrecheckCreate, PrecheckRead
@@ -21,10 +21,9 @@ def put_address_point(address_id: UUID, body: AddressPointPut, session: SessionD
 
 
 @router.post("/address-prechecks", responses=problem_responses(RoleNotAllowed, BranchRequired, BranchNotFound))
-def create_address_precheck(body: PrecheckCreate, request: Request, session: SessionDep, user: Manager) -> PrecheckRead:
+def create_address_precheck(body: PrecheckCreate, session: SessionDep, user: Manager) -> PrecheckRead:
     """Check every address due on a day now (planning runs do it first too): each problem becomes a report."""
-    radius_m = request.app.state.settings.planning.precheck_district_radius_m
-    summary = precheck.precheck_for(session, user, body.branch_id, body.work_date, district_radius_m=radius_m)
+    summary = precheck.precheck_for(session, user, body.branch_id, body.work_date)
     return PrecheckRead(
         branch_id=summary.branch_id,
         work_date=summary.work_date,

@@ -16,7 +16,6 @@ from api.addresses import precheck
 from api.addresses.geocoders import Candidate, Geocoder, GeocoderError, normalise, query_key
 from api.branches.service import local_today
 from api.cases import service as cases_service
-from api.config import DISTRICT_RADIUS_M
 from api.db import utcnow
 from api.findings import service as findings_service
 from api.geo import GeoPoint
@@ -179,7 +178,6 @@ def geocode_unplaced(
     branch_id: UUID | None = None,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-    district_radius_m: float = DISTRICT_RADIUS_M,
 ) -> GeocodeSummary:
     """Geocode the addresses that have no point (of a branch, at most `limit`): each gets the best match, which
     planning trusts only if it is as precise as the text, and keeps how its attempt ended. A report the pre-check
@@ -200,7 +198,7 @@ def geocode_unplaced(
             if address.point is None and address.raw_text == text:  # else placed meanwhile, or its text changed
                 _attempted(address, lookup, grade)
                 if best is not None:
-                    summary.resolved += _place(session, summary, address, best, district_radius_m)
+                    summary.resolved += _place(session, summary, address, best)
         if progress is not None:
             progress(done, len(rows))
     if summary.refusals:
@@ -209,9 +207,7 @@ def geocode_unplaced(
     return summary
 
 
-def _place(
-    session: Session, summary: GeocodeSummary, address: Address, best: Candidate, district_radius_m: float
-) -> bool:
+def _place(session: Session, summary: GeocodeSummary, address: Address, best: Candidate) -> bool:
     """Set the geocoder's point; whether it resolved the pre-check's report of the address."""
     point = GeoPoint(lat=best.lat, lon=best.lon).to_wkt()
     address.place(point, PointSource.GEOCODER, precision=best.precision, provider=best.provider)
@@ -221,7 +217,7 @@ def _place(
         return False
     summary.trusted += 1
     session.flush()
-    return precheck.resolve_cured(session, address, district_radius_m)
+    return precheck.resolve_cured(session, address)
 
 
 def _attempted(address: Address, lookup: Lookup, grade: AddressGrade) -> None:

@@ -45,7 +45,7 @@ def declared_jobs(
         travel = travel_provider(settings.planning)
         jobs.append(Job("track-watch", lambda _: watch_round(sessions, margin, travel), tracking.watch_interval_s))
     if geocoders:
-        passes = GeocodingPasses(sessions, geocoders, district_radius_m=settings.planning.precheck_district_radius_m)
+        passes = GeocodingPasses(sessions, geocoders)
         jobs.append(Job("geocoding", passes.round, LOOK_EVERY_S, close=passes.close))
     if tracking.purge_interval_s:
         jobs.append(Job("tracks-purge", lambda _: _purge_tracks(sessions), tracking.purge_interval_s))

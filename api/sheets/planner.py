@@ -129,7 +129,7 @@ def _plan(
     with sessions() as session, _timed(timings, "precheck_s"):  # what the pre-check reports waits for the supervisor
         run = session.get_one(PlanningRun, run_id)
         branch = session.get_one(Branch, run.branch_id)
-        precheck.check_day(session, branch, run.work_date, district_radius_m=settings.precheck_district_radius_m)
+        precheck.check_day(session, branch, run.work_date)
         session.commit()
     with sessions() as session:
         run = session.get_one(PlanningRun, run_id)

@@ -37,14 +37,7 @@ def geocode_in_terminal(
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            summary = geocode_unplaced(
-                sessions,
-                geocoders,
-                branch_id=branch_id,
-                limit=limit,
-                progress=advance,
-                district_radius_m=settings.planning.precheck_district_radius_m,
-            )
+            summary = geocode_unplaced(sessions, geocoders, branch_id=branch_id, limit=limit, progress=advance)
     finally:
         for geocoder in geocoders:
             geocoder.close()
@@ -81,17 +74,13 @@ def _geocode_table(summary: GeocodeSummary) -> Table:
 
 
 def precheck_in_terminal(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    branch_name: str | None,
-    work_date: date | None,
-    console: Console,
+    sessions: sessionmaker[Session], branch_name: str | None, work_date: date | None, console: Console
 ) -> PrecheckSummary:
     """Pre-check a branch's day (default: tomorrow) and print the reports raised, by problem."""
     with sessions() as session:
         branch = find_branch(session, branch_name)
         day = work_date or local_today(branch) + timedelta(days=1)
-        summary = check_day(session, branch, day, district_radius_m=settings.planning.precheck_district_radius_m)
+        summary = check_day(session, branch, day)
         session.commit()
     table = Table(title=f"{branch.name} {day.isoformat()}: {summary.addresses} addresses checked")
     table.add_column("problem")

@@ -34,7 +34,6 @@ from api.addresses.districts import district_centre
 from api.addresses.precheck import PrecheckSummary, building_key, check_day
 from api.addresses.service import query_key
 from api.branches.service import local_today
-from api.config import PlanningSettings
 from api.db import make_engine
 from api.models.addresses import GeocodeAnswer
 from api.models.branches import Branch
@@ -208,7 +207,7 @@ class PrecheckRun:
     summary: PrecheckSummary
 
 
-def _run(url: str, day: SeededDay, district_radius_m: float) -> PrecheckRun:
+def _run(url: str, day: SeededDay) -> PrecheckRun:
     engine = make_engine(url)
     try:
         sessions: sessionmaker[Session] = sessions_of(engine)
@@ -218,7 +217,7 @@ def _run(url: str, day: SeededDay, district_radius_m: float) -> PrecheckRun:
             branch = session.get_one(Branch, day.branch_id)
             sent = _statements(engine)
             began = time.perf_counter()
-            summary = check_day(session, branch, day.work_date, district_radius_m=district_radius_m)
+            summary = check_day(session, branch, day.work_date)
             session.commit()
             wall_s = time.perf_counter() - began
             return PrecheckRun(wall_s, sent(), summary)
@@ -255,7 +254,6 @@ def bench_precheck(
     report: Callable[[str], None] = print,
 ) -> PrecheckBench:
     """Seed a day of `requests` visit requests, pre-check it `runs` times on fresh copies, print and return it."""
-    radius_m = PlanningSettings().precheck_district_radius_m
     with bench_database(database_url, "precheck") as url:
         engine = make_engine(url)
         try:
@@ -265,22 +263,21 @@ def bench_precheck(
             result = PrecheckBench(backend(engine), requests, time.perf_counter() - began, day)
         finally:
             engine.dispose()
-        report(_heading(result, seed, radius_m))
+        report(_heading(result, seed))
         for number in range(1, runs + 1):
             with database_copy(url, number) as copy:
-                result.runs.append(_run(copy, day, radius_m))
+                result.runs.append(_run(copy, day))
             run = result.runs[-1]
             report(f"  run {number}: {run.wall_s:.3f} s, {run.statements} SQL statements")
     report(format_result(result))
     return result
 
 
-def _heading(result: PrecheckBench, seed: int, radius_m: float) -> str:
+def _heading(result: PrecheckBench, seed: int) -> str:
     day = result.day
     return "\n".join(
         (
-            f"precheck: {result.requests} visit requests due {day.work_date}, seed {seed}, on {result.backend}, "
-            f"district radius {radius_m:,.0f} m",
+            f"precheck: {result.requests} visit requests due {day.work_date}, seed {seed}, on {result.backend}",
             "grades: " + ", ".join(f"{grade} {n}" for grade, n in day.grades.most_common()),
             "points: " + ", ".join(f"{kind} {n}" for kind, n in day.planted.items()),
             f"setup (seeded in one transaction, one flush per table): {result.setup_s:.2f} s",
