@@ -8,6 +8,7 @@ import itertools
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -111,23 +112,58 @@ def template_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture
-def database_url(template_url: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh copy of the migrated template database."""
+class _Clones:
+    """PostGIS test databases cloned from the template one test ahead: the next test's clone is made on a thread while
+    this test runs, so that no test waits for `CREATE DATABASE … TEMPLATE` (a tenth of a second each)."""
+
+    def __init__(self, template: str) -> None:
+        self._admin = _admin_engine()
+        self._template = template
+        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clone")
+        self._next = self._maker.submit(self._clone)
+
+    def _clone(self) -> str:
+        name = f"fieldvisit_test_{os.getpid()}_{next(_counter)}"
+        with self._admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"'))
+        return name
+
+    def take(self) -> str:
+        name = self._next.result()
+        self._next = self._maker.submit(self._clone)
+        return name
+
+    def drop(self, name: str) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        self.drop(self._next.result())
+        self._maker.shutdown()
+        self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _clones(template_url: str) -> Iterator[_Clones | None]:
     if POSTGRES_URL is None:
+        yield None
+        return
+    clones = _Clones(make_url(template_url).database or "")
+    yield clones
+    clones.close()
+
+
+@pytest.fixture
+def database_url(template_url: str, _clones: _Clones | None, tmp_path: Path) -> Iterator[str]:
+    """A fresh copy of the migrated template database."""
+    if _clones is None:
         path = tmp_path / "test.db"
         shutil.copyfile(make_url(template_url).database or "", path)
         yield f"sqlite:///{path}"
         return
-    template = make_url(template_url).database
-    name = f"fieldvisit_test_{os.getpid()}_{next(_counter)}"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    name = _clones.take()
     yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    _clones.drop(name)
 
 
 @pytest.fixture
