@@ -111,13 +111,13 @@ def visit_starts(
     if closed is not None:
         return closed
     # seconds of the local day: cheap to compare, and wall-clock arithmetic is what local hours mean
-    start, end = _seconds(rules.opens), _seconds(rules.closes) - service_s
+    start, end = seconds_of(rules.opens), seconds_of(rules.closes) - service_s
     if preferred is not None:
-        start, end = max(start, _seconds(preferred[0])), min(end, _seconds(preferred[1]))
+        start, end = max(start, seconds_of(preferred[0])), min(end, seconds_of(preferred[1]))
     spans = [(start, end)] if start <= end else []
     for since, until in avoid:
         # a start in (since - service, until) would overlap the inconvenient time
-        cut_from, cut_to = _seconds(since) - service_s, _seconds(until)
+        cut_from, cut_to = seconds_of(since) - service_s, seconds_of(until)
         spans = [piece for span in spans for piece in _cut(span, cut_from, cut_to)]
     if not spans:
         why = "its preferred window" if preferred is not None else "its length"
@@ -129,7 +129,8 @@ def visit_starts(
     return [Span(midnight + timedelta(seconds=first), midnight + timedelta(seconds=last)) for first, last in spans]
 
 
-def _seconds(moment: time) -> int:
+def seconds_of(moment: time) -> int:
+    """A wall-clock time as seconds after midnight."""
     return moment.hour * 3600 + moment.minute * 60 + moment.second
 
 

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import time
 
-from api.rules.hours import Closed
+from api.rules.hours import Closed, seconds_of
 from routing.model import TimeWindow
 
 
@@ -11,6 +11,5 @@ def pin_start_allowed(start: time, windows: Sequence[TimeWindow] | Closed, shift
     """Whether a visit may be pinned to start at `start`: at a time it may start (`windows`, in seconds after the
     branch's midnight: its own window, the legal hours at its address, out of the debtor's inconvenient times;
     `Closed` or none: no time that day) and inside the team's shift, before it ends."""
-    start_s = start.hour * 3600 + start.minute * 60 + start.second
-    in_hours = not isinstance(windows, Closed) and any(window.contains(start_s) for window in windows)
+    in_hours = not isinstance(windows, Closed) and any(window.contains(seconds_of(start)) for window in windows)
     return in_hours and shift_start <= start < shift_end

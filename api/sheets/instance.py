@@ -26,7 +26,7 @@ from api.models.sheets import SheetStop
 from api.models.teams import Team
 from api.models.visit_requests import VisitPurpose, VisitRequest
 from api.rules.branch import BranchRules
-from api.rules.hours import Closed, visit_starts
+from api.rules.hours import Closed, seconds_of, visit_starts
 from api.rules.skills import required_skills, team_skills
 from api.rules.subdivisions import address_subdivision
 from api.rules.zones import zone_at
@@ -87,10 +87,6 @@ def local_midnight(branch: Branch, work_date: date) -> datetime:
 
 def _midnight(timezone: str, work_date: date) -> datetime:
     return datetime.combine(work_date, time(0), tzinfo=ZoneInfo(timezone))
-
-
-def seconds_of(moment: time) -> int:
-    return moment.hour * 3600 + moment.minute * 60 + moment.second
 
 
 def visit_windows(
