@@ -57,10 +57,7 @@ class Runner:
     def once(self) -> None:
         """One round of each job, here and now (an exclusive one only if no other process holds its lease)."""
         for job in self.jobs.values():
-            if not job.exclusive:
-                job.round(self._stopping)
-            elif self._take(job, nudged=True):
-                self._round(job)
+            self._turn(job, nudged=True)
 
     def nudge(self, name: str) -> None:
         """Run a round of the job now (in this process, unless another holds its lease), if this process runs it."""
@@ -83,13 +80,17 @@ class Runner:
             nudged = job.wake.is_set()
             job.wake.clear()
             try:
-                if not job.exclusive:
-                    job.round(self._stopping)
-                elif self._take(job, nudged):
-                    self._round(job)
+                self._turn(job, nudged)
             except Exception:  # the database may be away a moment: the next round tries again
                 log.exception("a round of job %s failed", job.name)
             job.wake.wait(job.every_s if not job.exclusive else min(job.every_s, LOOK_EVERY_S))
+
+    def _turn(self, job: Job, nudged: bool) -> None:
+        """The job's round if it is its turn here: always for a job that claims its own work, else under its lease."""
+        if not job.exclusive:
+            job.round(self._stopping)
+        elif self._take(job, nudged):
+            self._round(job)
 
     def _take(self, job: Job, nudged: bool) -> bool:
         """Claim the job's lease if nobody holds it and a round is due (or this process was nudged)."""
