@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -89,6 +89,17 @@ def _runs(settings: Settings, job: str) -> bool:
     return settings.server_jobs is None or job in settings.server_jobs
 
 
+def health(request: Request) -> Health:
+    """Liveness and database reachability."""
+    engine: Engine = request.app.state.engine
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise DatabaseUnavailable("The database does not answer.") from exc
+    return Health(status="ok", database="spatialite" if engine.dialect.name == "sqlite" else "postgis")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
@@ -136,16 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the document
 
-    @app.get("/health", tags=["health"], responses=problem_responses(DatabaseUnavailable))
-    def health(request: Request) -> Health:
-        """Liveness and database reachability."""
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:
-            raise DatabaseUnavailable("The database does not answer.") from exc
-        return Health(status="ok", database="spatialite" if engine.dialect.name == "sqlite" else "postgis")
-
+    app.add_api_route(
+        "/health", health, methods=["GET"], tags=["health"], responses=problem_responses(DatabaseUnavailable)
+    )
     document_webhooks(app.webhooks)
     app.include_router(metrics_router)
     app.include_router(auth_router, responses=COMMON_RESPONSES)
