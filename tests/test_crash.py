@@ -56,9 +56,10 @@ def server(
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90  # a loaded CI machine starts two server processes slowly
-        while not _healthy(base):
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.05)
+        with httpx2.Client(timeout=1) as probe:  # one client: each would load the CA bundle afresh
+            while not _healthy(probe, base):
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.05)
         yield base, process
     finally:
         if process.poll() is None:
@@ -66,9 +67,9 @@ def server(
             process.wait(timeout=20)
 
 
-def _healthy(base: str) -> bool:
+def _healthy(probe: httpx2.Client, base: str) -> bool:
     try:
-        return httpx2.get(f"{base}/health", timeout=1).status_code == 200
+        return probe.get(f"{base}/health").status_code == 200
     except httpx2.TransportError:
         return False
 
@@ -144,12 +145,15 @@ def test_a_server_killed_mid_solve_takes_its_engines_with_it_and_its_run_is_fail
     slow = settings.model_copy(update={"planning": PlanningSettings(time_limit_s=60)})
     headers = auth_headers(supervisor)
 
-    with server(slow, tmp_path / "server.log") as (base, process):
-        started = httpx2.post(f"{base}/planning-runs", json={"time_limit_s": 60}, headers=headers, timeout=30)
+    with (
+        server(slow, tmp_path / "server.log") as (base, process),
+        httpx2.Client(base_url=base, headers=headers, timeout=30) as http,
+    ):
+        started = http.post("/planning-runs", json={"time_limit_s": 60})
         assert started.status_code == 202, started.text
-        url = f"{base}{started.headers['Location']}"
+        url = started.headers["Location"]
         deadline = time.monotonic() + 60
-        while not (engines := _children(process.pid)) or httpx2.get(url, headers=headers).json()["stage"] != "solving":
+        while not (engines := _children(process.pid)) or http.get(url).json()["stage"] != "solving":
             assert time.monotonic() < deadline, "the run never started solving"
             time.sleep(0.1)
         os.kill(process.pid, signal.SIGKILL)

@@ -14,15 +14,15 @@ from tests.test_crash import server
 
 
 def _spray(base: str, usernames: list[str], addresses: list[str]) -> list[int]:
-    return [
-        httpx2.post(
-            f"{base}/auth/login",
-            json={"username": username, "password": "not-the-password"},
-            headers={"X-Forwarded-For": address},
-            timeout=30,
-        ).status_code
-        for username, address in zip(usernames, addresses, strict=True)
-    ]
+    with httpx2.Client(base_url=base, timeout=30) as http:
+        return [
+            http.post(
+                "/auth/login",
+                json={"username": username, "password": "not-the-password"},
+                headers={"X-Forwarded-For": address},
+            ).status_code
+            for username, address in zip(usernames, addresses, strict=True)
+        ]
 
 
 def test_a_spray_through_x_forwarded_for_is_throttled_as_its_one_peer(

@@ -25,13 +25,16 @@ def test_two_server_processes_create_each_retried_row_once(
     case = make_case(session, branch)
     headers = auth_headers(supervisor)
 
-    with server(settings, tmp_path / "server.log", None, "--workers", "2") as (base, _):
+    with (
+        server(settings, tmp_path / "server.log", None, "--workers", "2") as (base, _),
+        httpx2.Client(base_url=base, timeout=60) as http,
+    ):
 
         def create_twice(phone: int) -> tuple[int, int, str, str]:
             body = {"kind": "home", "raw_text": f"上海市静安区南京西路{phone + 1}号"}
             keyed = headers | {"Idempotency-Key": f"phone-{phone}"}
-            first = httpx2.post(f"{base}/cases/{case.id}/addresses", json=body, headers=keyed, timeout=60)
-            again = httpx2.post(f"{base}/cases/{case.id}/addresses", json=body, headers=keyed, timeout=60)
+            first = http.post(f"/cases/{case.id}/addresses", json=body, headers=keyed)
+            again = http.post(f"/cases/{case.id}/addresses", json=body, headers=keyed)
             return first.status_code, again.status_code, first.json()["id"], again.json()["id"]
 
         with ThreadPoolExecutor(8) as pool:

@@ -71,6 +71,9 @@ class Fleet:
         self.roles = {f"server:{port}": [*SERVE, "--port", str(port)] for port in self.ports}
         self.roles |= {f"worker:{n}": [*WORKER] for n in range(workers)}
         self.kills = 0
+        # the phones' one client (a client per request would load the CA bundle each time: most of the harness's
+        # own CPU); a connection to a killed server fails like any dropped line and is retried
+        self.http = httpx2.Client(timeout=30)
 
     def start(self, role: str) -> None:
         with self.log.open("ab") as out:
@@ -97,6 +100,7 @@ class Fleet:
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(timeout=30)
+        self.http.close()
 
     def base(self) -> str:
         return f"http://127.0.0.1:{random.choice(self.ports)}"
@@ -104,13 +108,14 @@ class Fleet:
 
 def _wait_up(base: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
+    with httpx2.Client(timeout=1) as http:
+        while time.monotonic() < deadline:
+            try:
+                if http.get(f"{base}/health").status_code == 200:
+                    return
+            except httpx2.TransportError:
+                pass
+            time.sleep(0.1)
     raise SystemExit(f"{base} did not come up")
 
 
@@ -119,7 +124,7 @@ def _until_answered(fleet: Fleet, method: str, path: str, body: dict[str, Any], 
     keyed = headers | {"Idempotency-Key": str(uuid4())}
     for _ in range(600):
         try:
-            answer = httpx2.request(method, f"{fleet.base()}{path}", json=body, headers=keyed, timeout=30)
+            answer = fleet.http.request(method, f"{fleet.base()}{path}", json=body, headers=keyed)
         except httpx2.TransportError:
             time.sleep(0.2)
             continue

@@ -49,15 +49,16 @@ def served(
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx2.get(base + health, timeout=1).status_code < 500:
-                    break
-            except httpx2.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server {' '.join(command)} did not start")
-            time.sleep(0.1)
+        with httpx2.Client(timeout=1) as probe:
+            while True:
+                try:
+                    if probe.get(base + health).status_code < 500:
+                        break
+                except httpx2.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the server {' '.join(command)} did not start")
+                time.sleep(0.1)
         yield base, process
     finally:
         process.terminate()

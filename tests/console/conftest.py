@@ -72,22 +72,21 @@ class Live:
     url: str
     app: FastAPI
     answers: Answers
+    http: httpx.Client  # one client for the test's calls: each new one would load the CA bundle again
     tokens: dict[str, str] = field(default_factory=dict)
 
     def headers(self, username: str) -> dict[str, str]:
         if username not in self.tokens:
-            login = httpx.post(
-                f"{self.url}/auth/login", json={"username": username, "password": DEMO_PASSWORD}, timeout=60
-            )
+            login = self.http.post("/auth/login", json={"username": username, "password": DEMO_PASSWORD})
             assert login.status_code == 200, login.text
             self.tokens[username] = login.json()["access_token"]
         return {"Authorization": f"Bearer {self.tokens[username]}"}
 
     def call(self, username: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response = httpx.request(method, f"{self.url}{path}", headers=self.headers(username), timeout=60, **kwargs)
+        response = self.http.request(method, path, headers=self.headers(username), **kwargs)
         if response.status_code == 401:  # the clock moved past the token's life: log in again
             self.tokens.pop(username)
-            response = httpx.request(method, f"{self.url}{path}", headers=self.headers(username), timeout=60, **kwargs)
+            response = self.http.request(method, path, headers=self.headers(username), **kwargs)
         return response
 
 
@@ -117,7 +116,9 @@ def live(settings: Settings, access_token_ttl_s: int) -> Iterator[Live]:
     while not server.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield Live(f"http://127.0.0.1:{port}", app, answers)
+    url = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=url, timeout=60) as http:
+        yield Live(url, app, answers, http)
     server.should_exit = True
     thread.join(timeout=20)
     app.state.engine.dispose()

@@ -82,7 +82,7 @@ def _upload(live: Live, agent: str, visit_id: str, data: bytes, **declaration: A
     body = declaration | {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "client_id": str(uuid4())}
     declared = live.call(agent, "POST", f"/visits/{visit_id}/evidence", json=body)
     assert declared.status_code == 201, declared.text
-    sent = httpx.put(live.url + declared.json()["upload"]["url"], content=data, headers=live.headers(agent), timeout=60)
+    sent = live.http.put(declared.json()["upload"]["url"], content=data, headers=live.headers(agent))
     assert sent.status_code == 200, sent.text
     done = live.call(agent, "POST", f"/evidence/{declared.json()['id']}/complete")
     assert done.status_code == 200 and done.json()["status"] == "accepted", done.text
