@@ -4,6 +4,7 @@ The recordings other than WAV are structurally valid containers (what mutagen an
 codec data: enough to test duration and format detection, not to be played.
 """
 
+import functools
 import io
 import math
 import random
@@ -123,6 +124,7 @@ def bomb_png(width: int = 20_000, height: int = 20_000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
+@functools.cache  # the same few recordings, made once per run (a 20-minute one takes a second)
 def wav_bytes(seconds: float, rate: int = 8000) -> bytes:
     """A real WAV: a 440 Hz sine, mono, 16-bit PCM."""
     count = round(seconds * rate)
