@@ -4,16 +4,16 @@ parameter its segment happens to fill: `PATCH /cases/import` is not `PATCH /case
 
 from collections.abc import Iterable, Iterator
 
-from fastapi import FastAPI
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 
 
-def refuse_other_methods(app: FastAPI) -> None:
+def refuse_other_methods(api: APIRouter) -> None:
     """Put, before every route, a 405 route for each fixed path and the methods that only a parametrised route
     would take there. The routers are included without a prefix of their own: their routes' paths are whole."""
-    routes = list(_api_routes(app.router.routes))
+    routes = list(_api_routes(api.routes))
     fixed: dict[str, set[str]] = {}
     for route in routes:
         if "{" not in route.path:
@@ -28,14 +28,14 @@ def refuse_other_methods(app: FastAPI) -> None:
         }
         if shadowed - methods:
             guards.append(APIRoute(path, _not_allowed, methods=sorted(shadowed - methods), include_in_schema=False))
-    app.router.routes[0:0] = guards
+    api.routes[0:0] = guards
 
 
 def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
     for route in routes:
         if isinstance(route, APIRoute):
             yield route
-        included = getattr(route, "original_router", None)  # a router included into the app
+        included = getattr(route, "original_router", None)  # a router included into this one
         if included is not None:
             yield from _api_routes(included.routes)
 
