@@ -85,6 +85,12 @@ class PlanningSettings(BaseModel):
     osrm_max_table_size: int = Field(
         default=100, ge=2, description="Points per /table request: the server's --max-table-size (OSRM's default)."
     )
+    osrm_max_snap_m: float = Field(
+        default=500,
+        gt=0,
+        le=50_000,
+        description="An address farther than this from any road is unreachable: left out of plans as no_road.",
+    )
 
     @model_validator(mode="after")
     def _osrm_needs_a_server(self) -> Self:

@@ -9,7 +9,7 @@ import logging
 import math
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from http.client import HTTPException
@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 Point = tuple[float, float]  # (lat, lon) in degrees, WGS84
 EARTH_MEAN_RADIUS_M = 6_371_008.8  # WGS84 mean radius R1 = (2a + b) / 3
 _BLOCK_PAIRS = 1 << 16  # pairs computed at once: 512 KiB of float64, cache-sized
+# travel to or from a point the road engine cannot reach: longer than any day and farther than any trip, so that no
+# plan goes there and the planner's reasons find no team able to
+UNREACHABLE_S = 7 * 24 * 3600
+UNREACHABLE_M = 10_000_000
 
 
 class MatrixUnavailable(Exception):
@@ -33,11 +37,14 @@ class MatrixUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Matrices:
-    """Travel seconds and metres between points (row: from, column: to), and which provider produced them."""
+    """Travel seconds and metres between points (row: from, column: to), and which provider produced them.
+    `unreachable`: the points the provider cannot reach (by index, with why); travel to and from each is
+    `UNREACHABLE_S` and `UNREACHABLE_M`."""
 
     durations_s: npt.NDArray[np.int64] = field(repr=False)
     distances_m: npt.NDArray[np.int64] = field(repr=False)
     source: str
+    unreachable: Mapping[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "durations_s", frozen_matrix(self.durations_s, "durations_s"))
@@ -226,23 +233,67 @@ def _blocks(size: int, max_points: int) -> Iterator[_Block]:
 
 
 def _osrm_matrix(payload: dict[str, Any], key: str, block: _Block) -> npt.NDArray[np.float64]:
-    """The block's `key` table from an OSRM response, checked for shape and unreachable pairs."""
+    """The block's `key` table from an OSRM response, checked for shape; a pair without a route (null) is NaN."""
     try:
-        table = np.array(payload[key], dtype=np.float64)
+        table = np.array(payload[key], dtype=np.float64)  # None becomes NaN
     except (KeyError, TypeError, ValueError) as error:
         raise MatrixUnavailable(f"OSRM response has no usable {key!r} table") from error
     expected = (len(block.sources), len(block.destinations))
     if table.shape != expected:
         raise MatrixUnavailable(f"OSRM {key} table has shape {table.shape}, expected {expected}")
-    unreachable = np.isnan(table)
-    if unreachable.any():
-        row, column = np.argwhere(unreachable)[0]
-        raise MatrixUnavailable(
-            f"OSRM found no route from point {block.sources[row]} to point {block.destinations[column]}"
-        )
-    if not (np.isfinite(table).all() and (table >= 0).all()):
+    routed = table[~np.isnan(table)]
+    if not (np.isfinite(routed).all() and (routed >= 0).all()):
         raise MatrixUnavailable(f"OSRM {key} table has negative or infinite values")
     return table
+
+
+def _snapped_m(payload: dict[str, Any], key: str, count: int) -> npt.NDArray[np.float64]:
+    """How far OSRM moved each of the block's `key` points ("sources" or "destinations") onto its nearest road,
+    in metres; 0 where the answer does not say."""
+    waypoints = payload.get(key)
+    if waypoints is None:
+        return np.zeros(count)
+    try:
+        snapped = np.array([float(waypoint.get("distance", 0.0)) for waypoint in waypoints])
+    except (AttributeError, TypeError, ValueError) as error:
+        raise MatrixUnavailable(f"OSRM response has unusable {key!r} waypoints") from error
+    if snapped.shape != (count,) or not (np.isfinite(snapped).all() and (snapped >= 0).all()):
+        raise MatrixUnavailable(f"OSRM response has unusable {key!r} waypoints")
+    return snapped
+
+
+def _cut_off(durations: npt.NDArray[np.float64], snapped: npt.NDArray[np.float64], max_snap_m: float) -> dict[int, str]:
+    """The points a road engine cannot reach, with why: farther than `max_snap_m` from any road, or cut off from
+    the largest group of points that roads join (an island of the road graph, a walled compound): no route in
+    either direction between it and that group. A missing route in one direction only is not a cut."""
+    size = len(snapped)
+    why = {
+        int(point): f"no road within {max_snap_m:,.0f} m (the nearest is {snapped[point]:,.0f} m away)"
+        for point in np.flatnonzero(snapped > max_snap_m)
+    }
+    on_road = np.ones(size, dtype=np.bool_)
+    on_road[list(why)] = False
+    joined = ~np.isnan(durations)
+    joined |= joined.T
+    joined &= on_road[:, None] & on_road[None, :]
+    group = np.full(size, -1)
+    sizes: list[int] = []
+    for start in np.flatnonzero(on_road):
+        if group[start] >= 0:
+            continue
+        members = np.zeros(size, dtype=np.bool_)
+        members[start] = True
+        frontier = members.copy()
+        while frontier.any():
+            frontier = joined[frontier].any(axis=0) & ~members
+            members |= frontier
+        group[members] = len(sizes)
+        sizes.append(int(members.sum()))
+    if sizes:
+        largest = int(np.argmax(sizes))  # of groups as large, the one with the earliest point
+        for point in np.flatnonzero(on_road & (group != largest)):
+            why[int(point)] = "no road route joins it to the other points (cut off from their roads)"
+    return why
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,10 +302,14 @@ class OsrmTable:
 
     Each request names at most `max_points_per_request` coordinates (OSRM's default ``--max-table-size`` is 100);
     larger inputs are split into source x destination blocks and assembled. Each connection and each read waits
-    at most `timeout_s`. If a request times out, cannot connect, gets an HTTP error or an unusable answer
-    (including an unreachable pair), the whole matrix comes from `fallback`, with the reason in
-    ``Matrices.source`` and a logged warning; without a fallback, `MatrixUnavailable` is raised. Seconds are
-    rounded up, metres to the nearest.
+    at most `timeout_s`. If a request times out, cannot connect, gets an HTTP error or an unusable answer, the
+    whole matrix comes from `fallback`, with the reason in ``Matrices.source`` and a logged warning; without a
+    fallback, `MatrixUnavailable` is raised. Seconds are rounded up, metres to the nearest.
+
+    Routes OSRM does not find do not discard the rest: a point farther than `max_snap_m` from any road, or cut off
+    from the roads the other points are on, is in ``Matrices.unreachable`` (travel to and from it `UNREACHABLE_S`,
+    `UNREACHABLE_M`); a pair of other points without a route one way is priced by `fallback` (without one,
+    `MatrixUnavailable`). ``Matrices.source`` counts both.
     """
 
     base_url: str
@@ -262,6 +317,7 @@ class OsrmTable:
     timeout_s: float = 10
     fallback: MatrixProvider | None = _DRIVING
     max_points_per_request: int = 100
+    max_snap_m: float = 500
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -272,12 +328,13 @@ class OsrmTable:
             raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
         if self.max_points_per_request < 2:
             raise ValueError(f"max_points_per_request must be >= 2, got {self.max_points_per_request}")
+        if not (math.isfinite(self.max_snap_m) and self.max_snap_m > 0):
+            raise ValueError(f"max_snap_m must be positive, got {self.max_snap_m}")
 
     def matrices(self, points: Sequence[Point]) -> Matrices:
         """Travel seconds and metres between every ordered pair of `points`, ``(lat, lon)`` each."""
-        coordinates = _coordinates(points)
         try:
-            return self._table(coordinates)
+            return self._table(points)
         except MatrixUnavailable as error:
             if self.fallback is None:
                 raise
@@ -285,17 +342,57 @@ class OsrmTable:
             fallback = self.fallback.matrices(points)
             return replace(fallback, source=f"{fallback.source} (OSRM unavailable: {error})")
 
-    def _table(self, coordinates: npt.NDArray[np.float64]) -> Matrices:
+    def _table(self, points: Sequence[Point]) -> Matrices:
+        coordinates = _coordinates(points)
         size = len(coordinates)
         durations = np.zeros((size, size))
         distances = np.zeros((size, size))
+        snapped = np.zeros(size)
         for block in _blocks(size, self.max_points_per_request):
             payload = self._request(coordinates, block)
             rows = slice(block.sources.start, block.sources.stop)
             columns = slice(block.destinations.start, block.destinations.stop)
             durations[rows, columns] = _osrm_matrix(payload, "durations", block)
             distances[rows, columns] = _osrm_matrix(payload, "distances", block)
-        return Matrices(np.ceil(durations).astype(np.int64), np.rint(distances).astype(np.int64), source="osrm")
+            from_road = _snapped_m(payload, "sources", len(block.sources))
+            to_road = _snapped_m(payload, "destinations", len(block.destinations))
+            snapped[rows] = np.maximum(snapped[rows], from_road)
+            snapped[columns] = np.maximum(snapped[columns], to_road)
+        return self._complete(points, durations, distances, _cut_off(durations, snapped, self.max_snap_m))
+
+    def _complete(
+        self,
+        points: Sequence[Point],
+        durations: npt.NDArray[np.float64],
+        distances: npt.NDArray[np.float64],
+        unreachable: dict[int, str],
+    ) -> Matrices:
+        """The OSRM tables with the unreachable points' travel set and the other pairs without a route priced by the
+        fallback."""
+        cut = np.zeros(len(points), dtype=np.bool_)
+        cut[list(unreachable)] = True
+        across = cut[:, None] | cut[None, :]
+        missing = (np.isnan(durations) | np.isnan(distances)) & ~across
+        notes = []
+        if missing.any():
+            if self.fallback is None:
+                row, column = np.argwhere(missing)[0]
+                raise MatrixUnavailable(f"OSRM found no route from point {row} to point {column}")
+            fallback = self.fallback.matrices(points)
+            durations[missing] = fallback.durations_s[missing]
+            distances[missing] = fallback.distances_m[missing]
+            notes.append(f"pairs without a road route, priced by {fallback.source}: {int(missing.sum())}")
+        if unreachable:
+            durations[across], distances[across] = UNREACHABLE_S, UNREACHABLE_M
+            np.fill_diagonal(durations, 0)
+            np.fill_diagonal(distances, 0)
+            notes.append(f"points off the road network: {len(unreachable)}")
+        return Matrices(
+            np.ceil(durations).astype(np.int64),
+            np.rint(distances).astype(np.int64),
+            source="osrm" + (f" ({'; '.join(notes)})" if notes else ""),
+            unreachable=unreachable,
+        )
 
     def _url(self, coordinates: npt.NDArray[np.float64], block: _Block) -> str:
         """The /table URL for one block: coordinates as lon,lat; sources and destinations when it is not square."""

@@ -4,6 +4,7 @@ confirmation cancels its visits; a rejection (with a corrected point or text) se
 same problem is not raised again for it."""
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
@@ -38,6 +39,7 @@ _NOTES = {
     AddressProblem.UNTRUSTED_MATCH: "预检：定位精度不足 the pre-check: the geocoder's match is coarser than the text",
     AddressProblem.FAR_FROM_DISTRICT: "预检：坐标不在所属区县 the pre-check: the point lies far from its district",
     AddressProblem.SHARED_POINT: "预检：不同债务人地址坐标相同 the pre-check: another debtor's address has this point",
+    AddressProblem.NO_ROAD: "预检：道路无法到达 the pre-check: the road engine cannot reach it",
 }
 
 
@@ -91,6 +93,25 @@ def check_day(session: Session, branch: Branch, work_date: date) -> PrecheckSumm
 
 
 _WAITING = (AddressValidity.REPORTED_INVALID, AddressValidity.CONFIRMED_INVALID)
+
+
+def report_unreachable(session: Session, unreachable: Sequence[tuple[Address, str]]) -> None:
+    """Put each address the road engine cannot reach (with why) before the supervisor, as the pre-check does its
+    other problems: unless it already waits there, or a supervisor rejected that problem for it (and so vouched
+    for the point). Planning finds these when it prices the day's travel."""
+    rejected = _rejected_problems(session, [address.id for address, _ in unreachable])
+    for address, why in unreachable:
+        if address.validity in _WAITING or (address.id, AddressProblem.NO_ROAD) in rejected:
+            continue
+        reports_service.raise_report(
+            session,
+            address,
+            ReportOrigin.PRECHECK,
+            InvalidReason.OTHER,
+            f"{_NOTES[AddressProblem.NO_ROAD]}: {why}",
+            problem=AddressProblem.NO_ROAD,
+            candidates=_candidates(session, address),
+        )
 
 
 def _due(session: Session, branch_id: UUID, work_date: date) -> list[Address]:

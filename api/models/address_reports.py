@@ -48,6 +48,7 @@ class AddressProblem(StrEnum):
     UNTRUSTED_MATCH = "untrusted_match"  # the geocoder's match is coarser than the text
     FAR_FROM_DISTRICT = "far_from_district"  # the point lies far from the district the text names
     SHARED_POINT = "shared_point"  # another debtor's different address has the very same point
+    NO_ROAD = "no_road"  # the road engine cannot reach the point (no road near it, or cut off from the others')
 
 
 POINT_PROBLEMS = frozenset(

@@ -106,6 +106,7 @@ class UnplannedReason(StrEnum):
     OUTSIDE_LEGAL_HOURS = "outside_legal_hours"  # no start inside the legal hours at the address and its window
     NOT_A_VISITING_DAY = "not_a_visiting_day"  # a public holiday at the address, or a weekday its law excludes
     NOT_ELIGIBLE = "not_eligible"  # the case may not be visited now (a complaint, a lawyer, a quiet period…)
+    NO_ROAD = "no_road"  # the road engine cannot reach the address (no road near it, or cut off from the others)
 
 
 class PlanningRun(Base):

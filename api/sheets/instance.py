@@ -75,6 +75,7 @@ class PlannedDay:
     requests: dict[str, VisitRequest]  # routing stop key -> visit request
     midnight: datetime  # the branch's local midnight of the work date
     pins: Mapping[str, Pin]  # routing stop key -> the supervisor's pin
+    unreachable: Mapping[str, str]  # routing stop key -> why the road engine cannot reach its address
 
     def moment(self, seconds: int) -> datetime:
         """The UTC instant of the local wall-clock time `seconds` after midnight (how shifts and windows count)."""
@@ -185,6 +186,11 @@ def build_day(
         requests={str(request.id): request for request in requests},
         midnight=local_midnight(branch, work_date),
         pins=pins,
+        unreachable={
+            str(request.id): matrices.unreachable[row]
+            for row, request in enumerate(requests, start=len(depots))
+            if row in matrices.unreachable
+        },
     )
     return day, matrices
 

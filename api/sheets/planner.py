@@ -199,6 +199,10 @@ def _plan(
             if failure is None:
                 _store(session, run, branch, teams, day, plan, live)
             _store_left_out(session, run, day, plan, left_out)
+            if day is not None and day.unreachable:  # in the supervisor's queue, with the run's results or not at all
+                precheck.report_unreachable(
+                    session, [(day.requests[key].address, why) for key, why in day.unreachable.items()]
+                )
             session.flush()  # the inserts (and their audit rows) count as storing; the commit below is one row
         status = RunStatus.SUCCEEDED if failure is None else RunStatus.FAILED
         run.status, run.stage, run.progress, run.finished_at = status, "done", 100, utcnow()

@@ -33,9 +33,17 @@ class LeftOut:
 
 
 def left_out(day: PlannedDay, plan: Plan) -> list[LeftOut]:
-    """The plan's dropped requests, each with its reason in words."""
+    """The plan's dropped requests, each with its reason in words. A request the road engine cannot reach is left
+    out for that (its travel is longer than any day, so no team can take it), not for the teams' shifts."""
     return [
         LeftOut(
+            visit_request_id=day.requests[dropped.stop].id,
+            reason=UnplannedReason.NO_ROAD,
+            detail=f"The road engine cannot reach the address: {day.unreachable[dropped.stop]}",
+            team_ids=(),
+        )
+        if dropped.stop in day.unreachable
+        else LeftOut(
             visit_request_id=day.requests[dropped.stop].id,
             reason=UNPLANNED_REASON[dropped.reason],
             detail=_words(day, plan, dropped),

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 from routing.matrix import (
     EARTH_MEAN_RADIUS_M,
+    UNREACHABLE_M,
+    UNREACHABLE_S,
     GreatCircle,
     Matrices,
     MatrixUnavailable,
@@ -204,10 +206,14 @@ def fake_distance_m(origin: Point, destination: Point) -> float:
 
 @dataclass
 class FakeOsrm:
-    """A /table endpoint on 127.0.0.1 whose answer a test chooses; it records every request."""
+    """A /table endpoint on 127.0.0.1 whose answer a test chooses; it records every request. Points in `island`
+    have road routes only among themselves (OSRM's null elsewhere); `snapped_m` is how far a point is from its
+    nearest road (0 if not named)."""
 
     url: str
     answer: Callable[[dict[str, object]], tuple[int, bytes]] | None = None  # table payload -> status, body
+    island: frozenset[Point] = frozenset()
+    snapped_m: dict[Point, float] = field(default_factory=dict)
     hang: bool = False
     requests: list[str] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
@@ -223,12 +229,20 @@ class FakeOsrm:
         destinations = [points[int(i)] for i in query.get("destinations", [everyone])[0].split(";")]
         payload: dict[str, object] = {
             "code": "Ok",
-            "durations": [[fake_duration_s(a, b) for b in destinations] for a in sources],
-            "distances": [[fake_distance_m(a, b) for b in destinations] for a in sources],
+            "durations": [[self._routed(fake_duration_s, a, b) for b in destinations] for a in sources],
+            "distances": [[self._routed(fake_distance_m, a, b) for b in destinations] for a in sources],
+            "sources": [self._waypoint(point) for point in sources],
+            "destinations": [self._waypoint(point) for point in destinations],
         }
         if self.answer is not None:
             return self.answer(payload)
         return 200, json.dumps(payload).encode()
+
+    def _routed(self, travel: Callable[[Point, Point], float], origin: Point, destination: Point) -> float | None:
+        return travel(origin, destination) if (origin in self.island) == (destination in self.island) else None
+
+    def _waypoint(self, point: Point) -> dict[str, object]:
+        return {"location": [point[1], point[0]], "distance": self.snapped_m.get(point, 0.0), "name": ""}
 
 
 @contextmanager
@@ -342,10 +356,7 @@ BAD_ANSWERS: dict[str, tuple[Callable[[dict[str, object]], tuple[int, bytes]], s
     "malformed json": (lambda payload: (200, b'{"code": "Ok", "durations": [[0, '), "other than JSON"),
     "json but not an object": (lambda payload: (200, b"[1, 2]"), "not an object"),
     "code is not Ok": (lambda payload: (200, json_body({"code": "NoTable", "message": "no"})), "'NoTable'"),
-    "unreachable pair": (
-        lambda payload: (200, json_body({**payload, "durations": [[0, None], [1, 0]]})),
-        "no route from point 0 to point 1",
-    ),
+    "waypoints not a list of objects": (lambda payload: (200, json_body({**payload, "sources": [1, 2]})), "waypoints"),
     "missing distances": (
         lambda payload: (200, json_body({"code": "Ok", "durations": [[0, 1], [1, 0]]})),
         "'distances'",
@@ -381,10 +392,67 @@ def test_a_server_that_is_not_there_means_the_fallback() -> None:
 
 
 def test_without_a_fallback_a_failure_is_a_clear_error(osrm: FakeOsrm) -> None:
-    osrm.answer = BAD_ANSWERS["unreachable pair"][0]
+    osrm.answer = lambda payload: (200, json_body({**payload, "durations": [[0, None], [1, 0]]}))
 
     with pytest.raises(MatrixUnavailable, match="no route from point 0 to point 1"):
         OsrmTable(osrm.url, fallback=None).matrices([PEOPLES_SQUARE, THE_BUND])
+
+
+def test_a_pair_without_a_route_one_way_is_priced_by_the_fallback_and_the_rest_stays_on_roads(osrm: FakeOsrm) -> None:
+    points = city_points(4)
+
+    def one_way_missing(payload: dict[str, object]) -> tuple[int, bytes]:
+        for table in (payload["durations"], payload["distances"]):
+            assert isinstance(table, list)
+            table[0][1] = None
+        return 200, json_body(payload)
+
+    osrm.answer = one_way_missing
+    matrices = OsrmTable(osrm.url, fallback=GreatCircle(TravelMode.WALKING)).matrices(points)
+
+    assert matrices.source == "osrm (pairs without a road route, priced by great-circle walking: 1)"
+    assert matrices.unreachable == {}
+    durations, distances = expected_from_fake(points)
+    walking = GreatCircle(TravelMode.WALKING).matrices(points)
+    assert matrices.durations_s[0, 1] == walking.durations_s[0, 1]
+    assert matrices.distances_m[0, 1] == walking.distances_m[0, 1]
+    others = np.ones_like(durations, dtype=bool)
+    others[0, 1] = False
+    assert (matrices.durations_s[others] == durations[others]).all()
+    assert (matrices.distances_m[others] == distances[others]).all()
+
+
+def test_a_point_cut_off_from_the_others_roads_is_unreachable_not_a_straight_line(osrm: FakeOsrm) -> None:
+    """An island of the road graph (a walled compound, a river bank without a bridge): OSRM has routes to and from
+    every other point but that one, in blocks of requests as well as in one."""
+    points = city_points(7)
+    osrm.island = frozenset({points[4]})
+
+    for per_request in (100, 4):
+        matrices = OsrmTable(osrm.url, max_points_per_request=per_request).matrices(points)
+
+        assert matrices.unreachable == {4: "no road route joins it to the other points (cut off from their roads)"}
+        assert matrices.source == "osrm (points off the road network: 1)"
+        assert (matrices.durations_s[4, [0, 1, 2, 3, 5, 6]] == UNREACHABLE_S).all()
+        assert (matrices.durations_s[[0, 1, 2, 3, 5, 6], 4] == UNREACHABLE_S).all()
+        assert (matrices.distances_m[4, [0, 1, 2, 3, 5, 6]] == UNREACHABLE_M).all()
+        assert matrices.durations_s[4, 4] == 0
+        durations, _ = expected_from_fake(points)
+        kept = [0, 1, 2, 3, 5, 6]
+        assert (matrices.durations_s[np.ix_(kept, kept)] == durations[np.ix_(kept, kept)]).all()
+
+
+def test_a_point_far_from_any_road_is_unreachable_though_osrm_routes_from_the_road_it_snapped_to(
+    osrm: FakeOsrm,
+) -> None:
+    points = city_points(3)
+    osrm.snapped_m = {points[1]: 812.4, points[2]: 120.0}
+
+    matrices = OsrmTable(osrm.url, max_snap_m=500).matrices(points)
+
+    assert matrices.unreachable == {1: "no road within 500 m (the nearest is 812 m away)"}
+    assert (matrices.durations_s[1, [0, 2]] == UNREACHABLE_S).all()
+    assert matrices.durations_s[0, 2] == expected_from_fake(points)[0][0, 2]  # 120 m from its road is near enough
 
 
 def test_without_a_fallback_a_timeout_is_a_clear_error(osrm: FakeOsrm) -> None:
@@ -415,6 +483,8 @@ def test_bad_points_are_refused_before_asking_the_server(osrm: FakeOsrm) -> None
         {"base_url": "http://osrm", "profile": "driving/../x"},
         {"base_url": "http://osrm", "timeout_s": 0},
         {"base_url": "http://osrm", "max_points_per_request": 1},
+        {"base_url": "http://osrm", "max_snap_m": 0},
+        {"base_url": "http://osrm", "max_snap_m": math.nan},
     ],
 )
 def test_osrm_settings_are_checked(arguments: dict[str, object]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.config import PlanningSettings, Settings
 from api.geo import point_shape
 from api.main import create_app
+from api.models.address_reports import AddressProblem, AddressReport, ReportOrigin, ReportStatus
 from api.models.branches import Branch
 from api.models.sheets import VisitSheet
 from api.models.users import Role, User
@@ -89,6 +90,79 @@ def test_a_plan_on_the_osrm_server_travels_its_durations_and_distances(settings:
     for before, stop, (here, there) in zip(sheet.stops, sheet.stops[1:], legs[1:], strict=False):
         travelled = (stop.arrives_at - before.departs_at).total_seconds()
         assert travelled == math.ceil(fake_duration_s(_as_sent(here), _as_sent(there)))
+    app.state.engine.dispose()
+
+
+def test_an_address_the_roads_do_not_reach_is_left_out_and_put_before_the_supervisor(
+    settings: Settings, osrm: FakeOsrm
+) -> None:
+    """An address in a walled compound (an island of the road graph) once threw the whole day back to great
+    circles, and a team was sent there along a straight line: now only that request is left out, says why, and
+    the address waits in the supervisor's queue as a pre-check report."""
+    app = create_app(_on_osrm(settings, osrm.url))
+    with TestClient(app) as client, app.state.sessionmaker() as session:
+        branch = make_branch(session)
+        supervisor = make_user(session, Role.SUPERVISOR, branch)
+        make_team(session, branch)
+        reached = [
+            make_visit_request(session, make_address(session, make_case(session, branch), point=point))
+            for point in NEAR_OFFICE[:3]
+        ]
+        walled = make_visit_request(session, make_address(session, make_case(session, branch), point=NEAR_OFFICE[3]))
+        osrm.island = frozenset({_as_sent(address_point(walled))})
+
+        run = plan(client, app, supervisor)
+        planned = [stop.visit_request_id for stop in session.scalars(select(VisitSheet)).one().stops]
+        report = session.scalars(select(AddressReport)).one()
+        again = plan(client, app, supervisor)
+
+    assert run["status"] == "succeeded", run["error"]
+    assert run["figures"]["matrix"] == "osrm (points off the road network: 1)"
+    assert sorted(planned) == sorted(request.id for request in reached)
+    why = "no road route joins it to the other points (cut off from their roads)"
+    assert run["unplanned"] == [
+        {
+            "visit_request_id": str(walled.id),
+            "reason": "no_road",
+            "detail": f"The road engine cannot reach the address: {why}",
+            "team_ids": [],
+        }
+    ]
+    assert (report.address_id, report.problem, report.status) == (
+        walled.address_id,
+        AddressProblem.NO_ROAD,
+        ReportStatus.PENDING,
+    )
+    assert report.raised_by is ReportOrigin.PRECHECK and report.note.endswith(f"cannot reach it: {why}")
+    assert [row["reason"] for row in again["unplanned"]] == ["address_reported"]  # it waits for the supervisor
+    app.state.engine.dispose()
+
+
+def test_a_supervisor_who_vouched_for_an_unreachable_address_is_not_asked_again(
+    settings: Settings, osrm: FakeOsrm
+) -> None:
+    app = create_app(_on_osrm(settings, osrm.url))
+    with TestClient(app) as client, app.state.sessionmaker() as session:
+        branch = make_branch(session)
+        supervisor = make_user(session, Role.SUPERVISOR, branch)
+        make_team(session, branch)
+        make_visit_request(session, make_address(session, make_case(session, branch), point=NEAR_OFFICE[0]))
+        walled = make_visit_request(session, make_address(session, make_case(session, branch), point=NEAR_OFFICE[3]))
+        osrm.island = frozenset({_as_sent(address_point(walled))})
+        plan(client, app, supervisor)
+        report = session.scalars(select(AddressReport)).one()
+        rejected = client.post(
+            f"/invalid-address-reports/{report.id}/reject",
+            json={"note": "the agents walk in through the market"},
+            headers=auth_headers(supervisor),
+        )
+
+        again = plan(client, app, supervisor)
+        reports = session.scalars(select(AddressReport)).all()
+
+    assert rejected.status_code == 200, rejected.text
+    assert len(reports) == 1
+    assert [row["reason"] for row in again["unplanned"]] == ["no_road"]  # still no road to it: never a straight line
     app.state.engine.dispose()
 
 
