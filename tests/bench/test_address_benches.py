@@ -47,7 +47,8 @@ def test_a_small_day_is_prechecked_and_every_problem_reported(database_url: str)
     assert result.day.planted.total() == 40 and len(result.runs) == 2
     assert all(run.summary.addresses == 40 and run.statements > 0 for run in result.runs)
     assert result.runs[0].summary.reported == result.runs[1].summary.reported  # each run on a fresh copy
-    assert set(result.reported) == {problem.value for problem in AddressProblem}
+    # every problem but the road engine's, which planning on roads finds (tests/sheets/test_road_engine.py)
+    assert set(result.reported) == {problem.value for problem in AddressProblem} - {AddressProblem.NO_ROAD}
     assert result.reported["untrusted_match"] == result.day.planted["geocoded at road level (complete text)"]
     assert result.reported["shared_point"] == result.day.planted["sharing a point (pairs x 2)"]
     assert result.median_s > 0
