@@ -9,7 +9,7 @@ import logging
 import math
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from http.client import HTTPException
@@ -25,8 +25,8 @@ logger = logging.getLogger(__name__)
 Point = tuple[float, float]  # (lat, lon) in degrees, WGS84
 EARTH_MEAN_RADIUS_M = 6_371_008.8  # WGS84 mean radius R1 = (2a + b) / 3
 _BLOCK_PAIRS = 1 << 16  # pairs computed at once: 512 KiB of float64, cache-sized
-# travel to or from a point the road engine cannot reach: longer than any day and farther than any trip, so that no
-# plan goes there and the planner's reasons find no team able to
+# travel to or from a point barred from plans (`Matrices.barring`): longer than any day and farther than any trip, so
+# that no plan goes there and the planner's reasons find no team able to
 UNREACHABLE_S = 7 * 24 * 3600
 UNREACHABLE_M = 10_000_000
 
@@ -38,8 +38,8 @@ class MatrixUnavailable(Exception):
 @dataclass(frozen=True, slots=True)
 class Matrices:
     """Travel seconds and metres between points (row: from, column: to), and which provider produced them.
-    `unreachable`: the points the provider cannot reach (by index, with why); travel to and from each is
-    `UNREACHABLE_S` and `UNREACHABLE_M`."""
+    `unreachable`: the points the provider's roads do not reach (by index, with why), whose travel is a fallback's
+    straight line; a caller that must not send anyone there bars them (`barring`)."""
 
     durations_s: npt.NDArray[np.int64] = field(repr=False)
     distances_m: npt.NDArray[np.int64] = field(repr=False)
@@ -51,6 +51,16 @@ class Matrices:
         object.__setattr__(self, "distances_m", frozen_matrix(self.distances_m, "distances_m"))
         if self.durations_s.shape != self.distances_m.shape:
             raise ValueError(f"durations_s {self.durations_s.shape} and distances_m {self.distances_m.shape} differ")
+
+    def barring(self, points: Iterable[int]) -> "Matrices":
+        """These matrices with travel to and from `points` set to `UNREACHABLE_S` and `UNREACHABLE_M`: longer than
+        any day, so that no plan goes there."""
+        barred = np.zeros(len(self.durations_s), dtype=np.bool_)
+        barred[list(points)] = True
+        across = (barred[:, None] | barred[None, :]) & ~np.eye(len(barred), dtype=np.bool_)
+        durations, distances = self.durations_s.copy(), self.distances_m.copy()
+        durations[across], distances[across] = UNREACHABLE_S, UNREACHABLE_M
+        return replace(self, durations_s=durations, distances_m=distances)
 
 
 class MatrixProvider(Protocol):
@@ -307,9 +317,9 @@ class OsrmTable:
     fallback, `MatrixUnavailable` is raised. Seconds are rounded up, metres to the nearest.
 
     Routes OSRM does not find do not discard the rest: a point farther than `max_snap_m` from any road, or cut off
-    from the roads the other points are on, is in ``Matrices.unreachable`` (travel to and from it `UNREACHABLE_S`,
-    `UNREACHABLE_M`); a pair of other points without a route one way is priced by `fallback` (without one,
-    `MatrixUnavailable`). ``Matrices.source`` counts both.
+    from the roads the other points are on, is in ``Matrices.unreachable``, and its travel, like that of a pair of
+    other points without a route one way, is priced by `fallback` (without one, `MatrixUnavailable`).
+    ``Matrices.source`` counts both.
     """
 
     base_url: str
@@ -367,26 +377,27 @@ class OsrmTable:
         distances: npt.NDArray[np.float64],
         unreachable: dict[int, str],
     ) -> Matrices:
-        """The OSRM tables with the unreachable points' travel set and the other pairs without a route priced by the
-        fallback."""
+        """The OSRM tables with the travel of the unreachable points, and of the other pairs without a route, priced
+        by the fallback."""
         cut = np.zeros(len(points), dtype=np.bool_)
         cut[list(unreachable)] = True
-        across = cut[:, None] | cut[None, :]
+        across = (cut[:, None] | cut[None, :]) & ~np.eye(len(points), dtype=np.bool_)
         missing = (np.isnan(durations) | np.isnan(distances)) & ~across
-        notes = []
-        if missing.any():
+        if (missing | across).any():
             if self.fallback is None:
+                for point, why in unreachable.items():
+                    raise MatrixUnavailable(f"OSRM cannot reach point {point}: {why}")
                 row, column = np.argwhere(missing)[0]
                 raise MatrixUnavailable(f"OSRM found no route from point {row} to point {column}")
             fallback = self.fallback.matrices(points)
-            durations[missing] = fallback.durations_s[missing]
-            distances[missing] = fallback.distances_m[missing]
+            priced = missing | across
+            durations[priced] = fallback.durations_s[priced]
+            distances[priced] = fallback.distances_m[priced]
+        notes = []
+        if missing.any():
             notes.append(f"pairs without a road route, priced by {fallback.source}: {int(missing.sum())}")
         if unreachable:
-            durations[across], distances[across] = UNREACHABLE_S, UNREACHABLE_M
-            np.fill_diagonal(durations, 0)
-            np.fill_diagonal(distances, 0)
-            notes.append(f"points off the road network: {len(unreachable)}")
+            notes.append(f"points off the road network, priced by {fallback.source}: {len(unreachable)}")
         return Matrices(
             np.ceil(durations).astype(np.int64),
             np.rint(distances).astype(np.int64),

@@ -166,6 +166,10 @@ def build_day(
     depot_row = {point: row for row, point in enumerate(depots)}
     points = (*depots, *(address_point(request) for request in requests))
     matrices = travel.matrices(points)
+    # nobody is sent to an address the roads do not reach; a team that is off the road (in a compound, at a visit)
+    # walks out to it, along the fallback's straight line
+    off_road = {row: why for row, why in matrices.unreachable.items() if row >= len(depots)}
+    matrices = matrices.barring(off_road)
     routing_teams = [
         _routing_team(team, depot_row[starts[team.id]], depot_row[team_point(team, "end", office)], resume)
         for team in teams
@@ -187,9 +191,7 @@ def build_day(
         midnight=local_midnight(branch, work_date),
         pins=pins,
         unreachable={
-            str(request.id): matrices.unreachable[row]
-            for row, request in enumerate(requests, start=len(depots))
-            if row in matrices.unreachable
+            str(request.id): off_road[row] for row, request in enumerate(requests, start=len(depots)) if row in off_road
         },
     )
     return day, matrices

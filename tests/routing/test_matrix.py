@@ -422,24 +422,33 @@ def test_a_pair_without_a_route_one_way_is_priced_by_the_fallback_and_the_rest_s
     assert (matrices.distances_m[others] == distances[others]).all()
 
 
-def test_a_point_cut_off_from_the_others_roads_is_unreachable_not_a_straight_line(osrm: FakeOsrm) -> None:
+def test_a_point_cut_off_from_the_others_roads_is_unreachable_and_can_be_barred(osrm: FakeOsrm) -> None:
     """An island of the road graph (a walled compound, a river bank without a bridge): OSRM has routes to and from
-    every other point but that one, in blocks of requests as well as in one."""
+    every other point but that one, in blocks of requests as well as in one. Its travel is the fallback's straight
+    line, which a caller bars where nobody may be sent along it."""
     points = city_points(7)
     osrm.island = frozenset({points[4]})
+    kept = [0, 1, 2, 3, 5, 6]
+    durations, distances = expected_from_fake(points)
+    straight = GreatCircle(TravelMode.DRIVING).matrices(points)
 
     for per_request in (100, 4):
         matrices = OsrmTable(osrm.url, max_points_per_request=per_request).matrices(points)
 
         assert matrices.unreachable == {4: "no road route joins it to the other points (cut off from their roads)"}
-        assert matrices.source == "osrm (points off the road network: 1)"
-        assert (matrices.durations_s[4, [0, 1, 2, 3, 5, 6]] == UNREACHABLE_S).all()
-        assert (matrices.durations_s[[0, 1, 2, 3, 5, 6], 4] == UNREACHABLE_S).all()
-        assert (matrices.distances_m[4, [0, 1, 2, 3, 5, 6]] == UNREACHABLE_M).all()
-        assert matrices.durations_s[4, 4] == 0
-        durations, _ = expected_from_fake(points)
-        kept = [0, 1, 2, 3, 5, 6]
+        assert matrices.source == "osrm (points off the road network, priced by great-circle driving: 1)"
+        assert (matrices.durations_s[4] == straight.durations_s[4]).all()
+        assert (matrices.distances_m[:, 4] == straight.distances_m[:, 4]).all()
         assert (matrices.durations_s[np.ix_(kept, kept)] == durations[np.ix_(kept, kept)]).all()
+        assert (matrices.distances_m[np.ix_(kept, kept)] == distances[np.ix_(kept, kept)]).all()
+
+    barred = matrices.barring([4])
+    assert (barred.durations_s[4, kept] == UNREACHABLE_S).all() and (barred.durations_s[kept, 4] == UNREACHABLE_S).all()
+    assert (barred.distances_m[4, kept] == UNREACHABLE_M).all() and barred.durations_s[4, 4] == 0
+    assert (barred.durations_s[np.ix_(kept, kept)] == matrices.durations_s[np.ix_(kept, kept)]).all()
+    assert barred.source == matrices.source and barred.unreachable == matrices.unreachable
+    with pytest.raises(MatrixUnavailable, match="OSRM cannot reach point 4: no road route joins it"):
+        OsrmTable(osrm.url, fallback=None).matrices(points)
 
 
 def test_a_point_far_from_any_road_is_unreachable_though_osrm_routes_from_the_road_it_snapped_to(
@@ -451,7 +460,8 @@ def test_a_point_far_from_any_road_is_unreachable_though_osrm_routes_from_the_ro
     matrices = OsrmTable(osrm.url, max_snap_m=500).matrices(points)
 
     assert matrices.unreachable == {1: "no road within 500 m (the nearest is 812 m away)"}
-    assert (matrices.durations_s[1, [0, 2]] == UNREACHABLE_S).all()
+    straight = GreatCircle(TravelMode.DRIVING).matrices(points)
+    assert (matrices.durations_s[1] == straight.durations_s[1]).all()  # not from the road it was moved to
     assert matrices.durations_s[0, 2] == expected_from_fake(points)[0][0, 2]  # 120 m from its road is near enough
 
 

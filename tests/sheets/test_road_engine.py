@@ -117,7 +117,7 @@ def test_an_address_the_roads_do_not_reach_is_left_out_and_put_before_the_superv
         again = plan(client, app, supervisor)
 
     assert run["status"] == "succeeded", run["error"]
-    assert run["figures"]["matrix"] == "osrm (points off the road network: 1)"
+    assert run["figures"]["matrix"] == "osrm (points off the road network, priced by great-circle driving: 1)"
     assert sorted(planned) == sorted(request.id for request in reached)
     why = "no road route joins it to the other points (cut off from their roads)"
     assert run["unplanned"] == [
@@ -196,6 +196,30 @@ def test_the_in_day_replan_asks_the_same_server(settings: Settings, osrm: FakeOs
 
     assert replanned.status_code == 200, replanned.text
     assert len(osrm.requests) == asked + 1
+    app.state.engine.dispose()
+
+
+def test_a_team_replanning_from_inside_a_compound_walks_out_to_its_stops(settings: Settings, osrm: FakeOsrm) -> None:
+    """A team at a visit inside a walled compound is off the road network: its stops are not taken from it (the
+    way out is priced as a straight line), only addresses off the network are left out."""
+    app = create_app(_on_osrm(settings, osrm.url))
+    with TestClient(app) as client, app.state.sessionmaker() as session:
+        branch, _, team, summary = _started_day(client, app, session)
+        agent = session.get_one(User, team.members[0].agent_id)
+        before = client.get(f"/visit-sheets/{summary['id']}", headers=auth_headers(agent)).json()
+        at_the_visit = before["stops"][2]["address"]["point"]
+        inside = {"lat": round(at_the_visit["lat"] + 0.0004, 6), "lon": round(at_the_visit["lon"], 6)}
+        osrm.island = frozenset({(inside["lat"], inside["lon"])})
+        replanned = client.post(
+            f"/visit-sheets/{summary['id']}/replan",
+            json={"position": inside, "time": _at(branch, before, time(13, 0))},
+            headers=auth_headers(agent),
+        )
+
+    assert replanned.status_code == 200, replanned.text
+    assert replanned.json()["unfit"] == []
+    after = replanned.json()["sheet"]["stops"]
+    assert {stop["visit_request_id"] for stop in after} == {stop["visit_request_id"] for stop in before["stops"]}
     app.state.engine.dispose()
 
 
