@@ -383,14 +383,15 @@ class OsrmTable:
         cut[list(unreachable)] = True
         across = (cut[:, None] | cut[None, :]) & ~np.eye(len(points), dtype=np.bool_)
         missing = (np.isnan(durations) | np.isnan(distances)) & ~across
-        if (missing | across).any():
+        priced = missing | across
+        if priced.any():
+            if self.fallback is None and unreachable:
+                point, why = next(iter(unreachable.items()))
+                raise MatrixUnavailable(f"OSRM cannot reach point {point}: {why}")
             if self.fallback is None:
-                for point, why in unreachable.items():
-                    raise MatrixUnavailable(f"OSRM cannot reach point {point}: {why}")
                 row, column = np.argwhere(missing)[0]
                 raise MatrixUnavailable(f"OSRM found no route from point {row} to point {column}")
             fallback = self.fallback.matrices(points)
-            priced = missing | across
             durations[priced] = fallback.durations_s[priced]
             distances[priced] = fallback.distances_m[priced]
         notes = []
