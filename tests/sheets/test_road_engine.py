@@ -4,6 +4,7 @@ server cannot answer."""
 import math
 from collections.abc import Iterator
 from datetime import time
+from uuid import UUID
 
 import pytest
 from fastapi import FastAPI
@@ -17,7 +18,7 @@ from api.geo import point_shape
 from api.main import create_app
 from api.models.address_reports import AddressProblem, AddressReport, ReportOrigin, ReportStatus
 from api.models.branches import Branch
-from api.models.sheets import VisitSheet
+from api.models.sheets import StopState, VisitSheet
 from api.models.users import Role, User
 from api.models.visit_requests import VisitRequest
 from api.sheets.instance import address_point
@@ -201,10 +202,13 @@ def test_the_in_day_replan_asks_the_same_server(settings: Settings, osrm: FakeOs
 
 def test_a_team_replanning_from_inside_a_compound_walks_out_to_its_stops(settings: Settings, osrm: FakeOsrm) -> None:
     """A team at a visit inside a walled compound is off the road network: its stops are not taken from it (the
-    way out is priced as a straight line), only addresses off the network are left out."""
+    way out is priced as a straight line), only addresses off the network are left out. The day under way (two
+    stops done, one in progress, one cancelled) stays as it was."""
     app = create_app(_on_osrm(settings, osrm.url))
     with TestClient(app) as client, app.state.sessionmaker() as session:
         branch, _, team, summary = _started_day(client, app, session)
+        session.get_one(VisitSheet, UUID(summary["id"])).stops[5].state = StopState.CANCELLED
+        session.commit()
         agent = session.get_one(User, team.members[0].agent_id)
         before = client.get(f"/visit-sheets/{summary['id']}", headers=auth_headers(agent)).json()
         at_the_visit = before["stops"][2]["address"]["point"]
@@ -220,6 +224,9 @@ def test_a_team_replanning_from_inside_a_compound_walks_out_to_its_stops(setting
     assert replanned.json()["unfit"] == []
     after = replanned.json()["sheet"]["stops"]
     assert {stop["visit_request_id"] for stop in after} == {stop["visit_request_id"] for stop in before["stops"]}
+    assert after[:3] == before["stops"][:3]  # done, done, in progress: untouched
+    cancelled = [stop for stop in after if stop["state"] == "cancelled"]
+    assert [stop["visit_request_id"] for stop in cancelled] == [before["stops"][5]["visit_request_id"]]
     app.state.engine.dispose()
 
 
