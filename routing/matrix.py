@@ -384,7 +384,8 @@ class OsrmTable:
         across = (cut[:, None] | cut[None, :]) & ~np.eye(len(points), dtype=np.bool_)
         missing = (np.isnan(durations) | np.isnan(distances)) & ~across
         priced = missing | across
-        if priced.any():
+        notes = []
+        if priced.any():  # not for a lone point: it has no travel to price
             if self.fallback is None and unreachable:
                 point, why = next(iter(unreachable.items()))
                 raise MatrixUnavailable(f"OSRM cannot reach point {point}: {why}")
@@ -394,11 +395,10 @@ class OsrmTable:
             fallback = self.fallback.matrices(points)
             durations[priced] = fallback.durations_s[priced]
             distances[priced] = fallback.distances_m[priced]
-        notes = []
-        if missing.any():
-            notes.append(f"pairs without a road route, priced by {fallback.source}: {int(missing.sum())}")
-        if unreachable:
-            notes.append(f"points off the road network, priced by {fallback.source}: {len(unreachable)}")
+            if missing.any():
+                notes.append(f"pairs without a road route, priced by {fallback.source}: {int(missing.sum())}")
+            if unreachable:
+                notes.append(f"points off the road network, priced by {fallback.source}: {len(unreachable)}")
         return Matrices(
             np.ceil(durations).astype(np.int64),
             np.rint(distances).astype(np.int64),

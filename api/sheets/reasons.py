@@ -33,24 +33,21 @@ class LeftOut:
 
 
 def left_out(day: PlannedDay, plan: Plan) -> list[LeftOut]:
-    """The plan's dropped requests, each with its reason in words. A request the road engine cannot reach is left
-    out for that (its travel is longer than any day, so no team can take it), not for the teams' shifts."""
-    return [
-        LeftOut(
-            visit_request_id=day.requests[dropped.stop].id,
-            reason=UnplannedReason.NO_ROAD,
-            detail=f"The road engine cannot reach the address: {day.unreachable[dropped.stop]}",
-            team_ids=(),
+    """The plan's dropped requests, each with its reason in words."""
+    return [_left_out(day, plan, dropped) for dropped in plan.dropped]
+
+
+def _left_out(day: PlannedDay, plan: Plan, dropped: Dropped) -> LeftOut:
+    """A request the road engine cannot reach is left out for that (its travel is longer than any day, so no team
+    can take it), not for the teams' shifts."""
+    request_id = day.requests[dropped.stop].id
+    unreachable = day.unreachable.get(dropped.stop)
+    if unreachable is not None:
+        return LeftOut(
+            request_id, UnplannedReason.NO_ROAD, f"The road engine cannot reach the address: {unreachable}", ()
         )
-        if dropped.stop in day.unreachable
-        else LeftOut(
-            visit_request_id=day.requests[dropped.stop].id,
-            reason=UNPLANNED_REASON[dropped.reason],
-            detail=_words(day, plan, dropped),
-            team_ids=tuple(UUID(key) for key in dropped.teams),
-        )
-        for dropped in plan.dropped
-    ]
+    teams = tuple(UUID(key) for key in dropped.teams)
+    return LeftOut(request_id, UNPLANNED_REASON[dropped.reason], _words(day, plan, dropped), teams)
 
 
 def _words(day: PlannedDay, plan: Plan, dropped: Dropped) -> str:

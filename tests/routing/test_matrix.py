@@ -465,6 +465,17 @@ def test_a_point_far_from_any_road_is_unreachable_though_osrm_routes_from_the_ro
     assert matrices.durations_s[0, 2] == expected_from_fake(points)[0][0, 2]  # 120 m from its road is near enough
 
 
+def test_a_lone_point_far_from_any_road_is_unreachable_with_no_travel_to_price(osrm: FakeOsrm) -> None:
+    [point] = city_points(1)
+    osrm.snapped_m = {point: 812.4}
+
+    for fallback in (GreatCircle(TravelMode.DRIVING), None):
+        matrices = OsrmTable(osrm.url, fallback=fallback).matrices([point])
+
+        assert matrices.unreachable == {0: "no road within 500 m (the nearest is 812 m away)"}
+        assert matrices.source == "osrm" and matrices.durations_s.tolist() == [[0]]
+
+
 def test_without_a_fallback_a_timeout_is_a_clear_error(osrm: FakeOsrm) -> None:
     osrm.hang = True
 
