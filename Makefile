@@ -3,7 +3,9 @@
 # (the tests that use a database: tests/conftest.py leaves the others, which run the same on either, to SpatiaLite;
 # tests/routing, which never touches one, is not even collected).
 
-PYTHON ?= python3
+# CPython 3.12 or newer (the embedded road engine, osrm-bindings, ships for 3.12+): tools/find-python looks on PATH and in
+# pyenv's and uv's installs, and says what to install where it finds none
+PYTHON ?= $(shell tools/find-python)
 # The suite starts many Python processes (servers, engine processes, workers, the command line), and each would
 # compile the ~3,500 modules it imports afresh (3 s) where PYTHONDONTWRITEBYTECODE is set: the dependencies are
 # compiled once when installed, the project's own modules when first imported.
@@ -21,6 +23,7 @@ BROWSER_FILES := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Re
 .PHONY: run test lint system-deps browser-deps openapi constraints divisions clean
 
 system-deps:
+	@[ -n "$(PYTHON)" ] || exit 1
 	@if ! ls /usr/lib/*/mod_spatialite.so >/dev/null 2>&1 || [ ! -f $(FONT_FILE) ] || \
 	    ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -31,8 +34,8 @@ system-deps:
 	    echo "Missing system packages. Run: sudo apt-get install $(SPATIALITE_PACKAGE) $(FONT_PACKAGE) python3-venv" >&2; exit 1; \
 	  fi; \
 	fi
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
-	  { echo "fieldvisit needs Python 3.11 or newer (set PYTHON=python3.11)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
+	  { echo "fieldvisit needs Python 3.12 or newer, $(PYTHON) is older (set PYTHON=python3.12)" >&2; exit 1; }
 
 browser-deps:
 	@for file in $(BROWSER_FILES); do [ -e $$file ] || missing=1; done; \
@@ -49,8 +52,9 @@ browser-deps:
 # constraints.txt pins every package a fresh install takes, so that CI and `make run` install the same versions; it is
 # refreshed on purpose with `make constraints` (a clean install of pyproject.toml's ranges, then frozen). uv installs
 # them (6 s on CI's machine, where pip took 46 s, both with their download caches warm).
+# --clear: a venv of an older Python is replaced, not mixed into
 $(INSTALLED): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt uv
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -e '.[dev,bench]'
 	touch $@

@@ -4,7 +4,7 @@ import base64
 import binascii
 import json
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Query
@@ -13,8 +13,6 @@ from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import Session
 
 from api.problems import ValidationFailed
-
-T = TypeVar("T")
 
 CursorQuery = Annotated[
     str | None, Query(max_length=200, description="`next_cursor` of the previous page; omit for the first page.")
@@ -29,7 +27,7 @@ def _describe(schema: dict[str, Any], model: type) -> None:
     schema.setdefault("description", PAGE_DESCRIPTION)  # parametrised generics (Page[UserRead]) have no docstring
 
 
-class Page(BaseModel, Generic[T]):
+class Page[T](BaseModel):
     __doc__ = PAGE_DESCRIPTION
     model_config = ConfigDict(json_schema_extra=_describe)
 

@@ -10,7 +10,7 @@ and a file with any error writes nothing.
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID, uuid4
 
 from geoalchemy2 import WKTElement
@@ -80,8 +80,6 @@ VISIT_COLUMNS = {
     "notes": "visit_notes",
 }
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-
-Model = TypeVar("Model", bound=BaseModel)
 
 
 @dataclass
@@ -158,7 +156,7 @@ def _read(records: list[tuple[int, list[str]]]) -> list[tuple[int, dict[str, str
     return rows
 
 
-def _validate(model: type[Model], payload: dict[str, Any]) -> Model:
+def _validate[Model: BaseModel](model: type[Model], payload: dict[str, Any]) -> Model:
     # cells are text: parse them leniently, as the API parses the strings JSON carries (enums, dates, decimals)
     return model.model_validate(payload, strict=False)
 
