@@ -1,22 +1,27 @@
-"""Travel times and distances between points, from great circles (offline) or from an OSRM server.
+"""Travel times and distances between points: from great circles (offline), OSRM's library on road data built
+here, or an OSRM server.
 
 A provider turns a sequence of points, each ``(lat, lon)`` in WGS84 degrees, into two integer matrices: seconds and
 metres from row point to column point. Rows are in the order of the points given, ready for ``Instance``.
 """
 
+import atexit
 import json
 import logging
 import math
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import lru_cache
 from http.client import HTTPException
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import osrm
 
 from routing.model import frozen_matrix
 
@@ -76,18 +81,26 @@ class _ModeDefaults:
     speed_mps: float
     detour_factor: float
     fixed_s: int
+    road_profile: str | None
+    road_time_factor: float
 
 
 class TravelMode(StrEnum):
     """How a team moves between visits, with defaults for a large Chinese city (Shanghai) that callers may override.
 
     - walking: 1.3 m/s along streets 1.3 x longer than the great circle, no fixed time;
+    - cycling (e-bikes, common in Shanghai): 4.2 m/s (15 km/h), detour 1.3, plus 60 s per trip to park and lock;
     - transit: 5.5 m/s door to door (metro and bus with walking and transfers), detour 1.4, plus 300 s per trip
       to reach a station and wait;
     - driving: 6.5 m/s (about 23 km/h, city traffic), detour 1.4, plus 120 s per trip to park and walk in.
+
+    On roads (`road_profile`: OSRM's car, bicycle or foot; transit has none), a trip takes the road engine's seconds
+    x `road_time_factor` + `fixed_s`: OSRM's car profile drives free-flow, a median 37–41 km/h on city streets
+    where traffic allows about 23, hence 1.6.
     """
 
     WALKING = "walking"
+    CYCLING = "cycling"
     TRANSIT = "transit"
     DRIVING = "driving"
 
@@ -106,11 +119,22 @@ class TravelMode(StrEnum):
         """Default seconds added to every trip between two different places (access, waiting, parking)."""
         return _MODE_DEFAULTS[self].fixed_s
 
+    @property
+    def road_profile(self) -> str | None:
+        """The road engine's profile for this mode (OSRM's ``car``, ``bicycle``, ``foot``), None without one."""
+        return _MODE_DEFAULTS[self].road_profile
+
+    @property
+    def road_time_factor(self) -> float:
+        """Default ratio of the time a trip takes to the road engine's free-flow time."""
+        return _MODE_DEFAULTS[self].road_time_factor
+
 
 _MODE_DEFAULTS = {
-    TravelMode.WALKING: _ModeDefaults(speed_mps=1.3, detour_factor=1.3, fixed_s=0),
-    TravelMode.TRANSIT: _ModeDefaults(speed_mps=5.5, detour_factor=1.4, fixed_s=300),
-    TravelMode.DRIVING: _ModeDefaults(speed_mps=6.5, detour_factor=1.4, fixed_s=120),
+    TravelMode.WALKING: _ModeDefaults(1.3, 1.3, 0, "foot", 1.0),
+    TravelMode.CYCLING: _ModeDefaults(4.2, 1.3, 60, "bicycle", 1.0),
+    TravelMode.TRANSIT: _ModeDefaults(5.5, 1.4, 300, None, 1.0),
+    TravelMode.DRIVING: _ModeDefaults(6.5, 1.4, 120, "car", 1.6),
 }
 
 
@@ -242,7 +266,7 @@ def _blocks(size: int, max_points: int) -> Iterator[_Block]:
             yield _Block(sources, destinations)
 
 
-def _osrm_matrix(payload: dict[str, Any], key: str, block: _Block) -> npt.NDArray[np.float64]:
+def _osrm_matrix(payload: Mapping[str, Any], key: str, block: _Block) -> npt.NDArray[np.float64]:
     """The block's `key` table from an OSRM response, checked for shape; a pair without a route (null) is NaN."""
     try:
         table = np.array(payload[key], dtype=np.float64)  # None becomes NaN
@@ -257,7 +281,7 @@ def _osrm_matrix(payload: dict[str, Any], key: str, block: _Block) -> npt.NDArra
     return table
 
 
-def _snapped_m(payload: dict[str, Any], key: str, count: int) -> npt.NDArray[np.float64]:
+def _snapped_m(payload: Mapping[str, Any], key: str, count: int) -> npt.NDArray[np.float64]:
     """How far OSRM moved each of the block's `key` points ("sources" or "destinations") onto its nearest road,
     in metres; 0 where the answer does not say."""
     waypoints = payload.get(key)
@@ -306,6 +330,100 @@ def _cut_off(durations: npt.NDArray[np.float64], snapped: npt.NDArray[np.float64
     return why
 
 
+Fetch = Callable[[npt.NDArray[np.float64], _Block], Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _RoadTables:
+    """What the OSRM providers share: a matrix assembled from /table answers (`fetch` gives one per block), the
+    points the roads do not reach found, the pairs without a route priced by `fallback`, routed seconds calibrated
+    (× `time_factor`, + `fixed_s` per trip between two places)."""
+
+    engine: str
+    fetch: Fetch
+    max_points: int
+    max_snap_m: float
+    fallback: MatrixProvider | None
+    time_factor: float
+    fixed_s: int
+
+    def matrices(self, points: Sequence[Point]) -> Matrices:
+        coordinates = _coordinates(points)
+        size = len(coordinates)
+        durations = np.zeros((size, size))
+        distances = np.zeros((size, size))
+        snapped = np.zeros(size)
+        for block in _blocks(size, self.max_points):
+            payload = self.fetch(coordinates, block)
+            rows = slice(block.sources.start, block.sources.stop)
+            columns = slice(block.destinations.start, block.destinations.stop)
+            durations[rows, columns] = _osrm_matrix(payload, "durations", block)
+            distances[rows, columns] = _osrm_matrix(payload, "distances", block)
+            from_road = _snapped_m(payload, "sources", len(block.sources))
+            to_road = _snapped_m(payload, "destinations", len(block.destinations))
+            snapped[rows] = np.maximum(snapped[rows], from_road)
+            snapped[columns] = np.maximum(snapped[columns], to_road)
+        durations = durations * self.time_factor + np.where(distances > 0, self.fixed_s, 0)
+        return self._complete(points, durations, distances, _cut_off(durations, snapped, self.max_snap_m))
+
+    def _complete(
+        self,
+        points: Sequence[Point],
+        durations: npt.NDArray[np.float64],
+        distances: npt.NDArray[np.float64],
+        unreachable: dict[int, str],
+    ) -> Matrices:
+        """The road tables with the travel of the unreachable points, and of the other pairs without a route, priced
+        by the fallback."""
+        cut = np.zeros(len(points), dtype=np.bool_)
+        cut[list(unreachable)] = True
+        across = (cut[:, None] | cut[None, :]) & ~np.eye(len(points), dtype=np.bool_)
+        missing = (np.isnan(durations) | np.isnan(distances)) & ~across
+        priced = missing | across
+        notes = []
+        if priced.any():  # not for a lone point: it has no travel to price
+            if self.fallback is None and unreachable:
+                point, why = next(iter(unreachable.items()))
+                raise MatrixUnavailable(f"{self.engine} cannot reach point {point}: {why}")
+            if self.fallback is None:
+                row, column = np.argwhere(missing)[0]
+                raise MatrixUnavailable(f"{self.engine} found no route from point {row} to point {column}")
+            fallback = self.fallback.matrices(points)
+            durations[priced] = fallback.durations_s[priced]
+            distances[priced] = fallback.distances_m[priced]
+            if missing.any():
+                notes.append(f"pairs without a road route, priced by {fallback.source}: {int(missing.sum())}")
+            if unreachable:
+                notes.append(f"points off the road network, priced by {fallback.source}: {len(unreachable)}")
+        return Matrices(
+            np.ceil(durations).astype(np.int64),
+            np.rint(distances).astype(np.int64),
+            source=self.engine + (f" ({'; '.join(notes)})" if notes else ""),
+            unreachable=unreachable,
+        )
+
+
+def _check_road_settings(max_snap_m: float, time_factor: float, fixed_s: int) -> None:
+    if not (math.isfinite(max_snap_m) and max_snap_m > 0):
+        raise ValueError(f"max_snap_m must be positive, got {max_snap_m}")
+    if not (math.isfinite(time_factor) and time_factor > 0):
+        raise ValueError(f"time_factor must be positive, got {time_factor}")
+    if fixed_s < 0:
+        raise ValueError(f"fixed_s must be >= 0, got {fixed_s}")
+
+
+def _with_fallback(engine: str, tables: _RoadTables, points: Sequence[Point]) -> Matrices:
+    """The road matrices, or where the engine cannot answer at all, the fallback's, saying why."""
+    try:
+        return tables.matrices(points)
+    except MatrixUnavailable as error:
+        if tables.fallback is None:
+            raise
+        logger.warning("%s unavailable, using the fallback: %s", engine, error)
+        fallback = tables.fallback.matrices(points)
+        return replace(fallback, source=f"{fallback.source} (OSRM unavailable: {error})")
+
+
 @dataclass(frozen=True, slots=True)
 class OsrmTable:
     """Road travel from an OSRM server's table service, falling back to another provider when it fails.
@@ -314,7 +432,8 @@ class OsrmTable:
     larger inputs are split into source x destination blocks and assembled. Each connection and each read waits
     at most `timeout_s`. If a request times out, cannot connect, gets an HTTP error or an unusable answer, the
     whole matrix comes from `fallback`, with the reason in ``Matrices.source`` and a logged warning; without a
-    fallback, `MatrixUnavailable` is raised. Seconds are rounded up, metres to the nearest.
+    fallback, `MatrixUnavailable` is raised. Seconds are OSRM's × `time_factor` (its profiles drive free-flow),
+    plus `fixed_s` per trip between two places, rounded up; metres to the nearest.
 
     Routes OSRM does not find do not discard the rest: a point farther than `max_snap_m` from any road, or cut off
     from the roads the other points are on, is in ``Matrices.unreachable``, and its travel, like that of a pair of
@@ -328,6 +447,8 @@ class OsrmTable:
     fallback: MatrixProvider | None = _DRIVING
     max_points_per_request: int = 100
     max_snap_m: float = 500
+    time_factor: float = 1.0
+    fixed_s: int = 0
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -338,73 +459,20 @@ class OsrmTable:
             raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
         if self.max_points_per_request < 2:
             raise ValueError(f"max_points_per_request must be >= 2, got {self.max_points_per_request}")
-        if not (math.isfinite(self.max_snap_m) and self.max_snap_m > 0):
-            raise ValueError(f"max_snap_m must be positive, got {self.max_snap_m}")
+        _check_road_settings(self.max_snap_m, self.time_factor, self.fixed_s)
 
     def matrices(self, points: Sequence[Point]) -> Matrices:
         """Travel seconds and metres between every ordered pair of `points`, ``(lat, lon)`` each."""
-        try:
-            return self._table(points)
-        except MatrixUnavailable as error:
-            if self.fallback is None:
-                raise
-            logger.warning("OSRM at %s unavailable, using the fallback: %s", self.base_url, error)
-            fallback = self.fallback.matrices(points)
-            return replace(fallback, source=f"{fallback.source} (OSRM unavailable: {error})")
-
-    def _table(self, points: Sequence[Point]) -> Matrices:
-        coordinates = _coordinates(points)
-        size = len(coordinates)
-        durations = np.zeros((size, size))
-        distances = np.zeros((size, size))
-        snapped = np.zeros(size)
-        for block in _blocks(size, self.max_points_per_request):
-            payload = self._request(coordinates, block)
-            rows = slice(block.sources.start, block.sources.stop)
-            columns = slice(block.destinations.start, block.destinations.stop)
-            durations[rows, columns] = _osrm_matrix(payload, "durations", block)
-            distances[rows, columns] = _osrm_matrix(payload, "distances", block)
-            from_road = _snapped_m(payload, "sources", len(block.sources))
-            to_road = _snapped_m(payload, "destinations", len(block.destinations))
-            snapped[rows] = np.maximum(snapped[rows], from_road)
-            snapped[columns] = np.maximum(snapped[columns], to_road)
-        return self._complete(points, durations, distances, _cut_off(durations, snapped, self.max_snap_m))
-
-    def _complete(
-        self,
-        points: Sequence[Point],
-        durations: npt.NDArray[np.float64],
-        distances: npt.NDArray[np.float64],
-        unreachable: dict[int, str],
-    ) -> Matrices:
-        """The OSRM tables with the travel of the unreachable points, and of the other pairs without a route, priced
-        by the fallback."""
-        cut = np.zeros(len(points), dtype=np.bool_)
-        cut[list(unreachable)] = True
-        across = (cut[:, None] | cut[None, :]) & ~np.eye(len(points), dtype=np.bool_)
-        missing = (np.isnan(durations) | np.isnan(distances)) & ~across
-        priced = missing | across
-        notes = []
-        if priced.any():  # not for a lone point: it has no travel to price
-            if self.fallback is None and unreachable:
-                point, why = next(iter(unreachable.items()))
-                raise MatrixUnavailable(f"OSRM cannot reach point {point}: {why}")
-            if self.fallback is None:
-                row, column = np.argwhere(missing)[0]
-                raise MatrixUnavailable(f"OSRM found no route from point {row} to point {column}")
-            fallback = self.fallback.matrices(points)
-            durations[priced] = fallback.durations_s[priced]
-            distances[priced] = fallback.distances_m[priced]
-            if missing.any():
-                notes.append(f"pairs without a road route, priced by {fallback.source}: {int(missing.sum())}")
-            if unreachable:
-                notes.append(f"points off the road network, priced by {fallback.source}: {len(unreachable)}")
-        return Matrices(
-            np.ceil(durations).astype(np.int64),
-            np.rint(distances).astype(np.int64),
-            source="osrm" + (f" ({'; '.join(notes)})" if notes else ""),
-            unreachable=unreachable,
+        tables = _RoadTables(
+            "osrm",
+            self._request,
+            self.max_points_per_request,
+            self.max_snap_m,
+            self.fallback,
+            self.time_factor,
+            self.fixed_s,
         )
+        return _with_fallback(f"OSRM at {self.base_url}", tables, points)
 
     def _url(self, coordinates: npt.NDArray[np.float64], block: _Block) -> str:
         """The /table URL for one block: coordinates as lon,lat; sources and destinations when it is not square."""
@@ -453,3 +521,84 @@ def _osrm_message(error: urllib.error.HTTPError) -> str:
         return f": {payload['code']}: {payload.get('message', '')}"
     except (OSError, ValueError, KeyError, TypeError):
         return ""
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedOsrm:
+    """Road travel from OSRM's library in this process (osrm-bindings), on road data that osrm-extract and
+    osrm-contract built (contraction hierarchies: the fastest tables). `data` is the ``.osrm`` base path; `engine`
+    names the answers (``Matrices.source``). The whole matrix is one table; otherwise as `OsrmTable`: calibrated
+    seconds, points off the roads in ``Matrices.unreachable``, pairs without a route and data that cannot be read
+    priced by `fallback`."""
+
+    data: Path
+    engine: str = "osrm embedded"
+    fallback: MatrixProvider | None = _DRIVING
+    max_snap_m: float = 500
+    time_factor: float = 1.0
+    fixed_s: int = 0
+
+    def __post_init__(self) -> None:
+        _check_road_settings(self.max_snap_m, self.time_factor, self.fixed_s)
+
+    def matrices(self, points: Sequence[Point]) -> Matrices:
+        """Travel seconds and metres between every ordered pair of `points`, ``(lat, lon)`` each."""
+        tables = _RoadTables(
+            self.engine,
+            self._table,
+            max(len(points), 2),
+            self.max_snap_m,
+            self.fallback,
+            self.time_factor,
+            self.fixed_s,
+        )
+        return _with_fallback(f"{self.engine} ({self.data})", tables, points)
+
+    def _table(self, coordinates: npt.NDArray[np.float64], block: _Block) -> Mapping[str, Any]:
+        everyone = range(len(coordinates))
+        answer = _library_table(self.data, coordinates, everyone, everyone, ["duration", "distance"])
+        ends = ("sources", "destinations")
+        waypoints = {key: [{"distance": point["distance"]} for point in answer[key]] for key in ends}
+        return {"durations": answer["durations"], "distances": answer["distances"], **waypoints}
+
+
+def snapped_m(data: Path, points: Sequence[Point]) -> npt.NDArray[np.float64]:
+    """How far each point is from the nearest road in the road data `data` (a ``.osrm`` base path), in metres."""
+    coordinates = _coordinates(points)
+    if not len(coordinates):
+        return np.zeros(0)
+    answer = _library_table(data, coordinates, range(len(coordinates)), [0], ["duration"])
+    return np.array([float(point["distance"]) for point in answer["sources"]])
+
+
+def _library_table(
+    data: Path,
+    coordinates: npt.NDArray[np.float64],
+    sources: Sequence[int],
+    destinations: Sequence[int],
+    annotations: list[str],
+) -> Any:
+    """OSRM's library's table answer (the /table JSON) on the road data `data`. It refuses a lone coordinate,
+    which is sent twice."""
+    lon_lat = [(float(lon), float(lat)) for lat, lon in coordinates] * (2 if len(coordinates) == 1 else 1)
+    try:
+        parameters = osrm.TableParameters(
+            coordinates=lon_lat, sources=list(sources), destinations=list(destinations), annotations=annotations
+        )
+        return _engine(data).Table(parameters)
+    except (OSError, RuntimeError) as error:
+        raise MatrixUnavailable(f"road data {data} cannot be used: {error}") from error
+
+
+def _engine(data: Path) -> osrm.OSRM:
+    """OSRM's engine on the road data `data`, loaded once per process and build."""
+    return _loaded(str(data), data.with_suffix(".osrm.hsgr").stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _loaded(data: str, built_ns: int) -> osrm.OSRM:
+    # built_ns (when the data was built) keys the cache: data built again is loaded again
+    return osrm.OSRM(storage_config=data, algorithm="CH", use_shared_memory=False)
+
+
+atexit.register(_loaded.cache_clear)  # the engines go before the interpreter: nanobind reports what outlives it

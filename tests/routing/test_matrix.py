@@ -81,6 +81,7 @@ def test_great_circle_agrees_with_the_textbook_haversine(points: list[Point]) ->
     ("mode", "speed_mps", "detour_factor", "fixed_s"),
     [
         (TravelMode.WALKING, 1.3, 1.3, 0),
+        (TravelMode.CYCLING, 4.2, 1.3, 60),
         (TravelMode.TRANSIT, 5.5, 1.4, 300),
         (TravelMode.DRIVING, 6.5, 1.4, 120),
     ],
@@ -98,12 +99,13 @@ def test_each_mode_travels_at_its_own_speed(
     assert matrices.source == f"great-circle {mode}"
 
 
-def test_walking_is_slower_than_transit_and_driving_across_the_city() -> None:
+def test_walking_is_slower_than_cycling_transit_and_driving_across_the_city() -> None:
     far_apart = [PEOPLES_SQUARE, (31.1443, 121.8083)]  # Pudong airport, about 33 km
+    across = {mode: GreatCircle(mode).matrices(far_apart).durations_s[0, 1] for mode in TravelMode}
 
-    walking, transit, driving = (GreatCircle(mode).matrices(far_apart).durations_s[0, 1] for mode in TravelMode)
+    walking, cycling, transit, driving = (across[mode] for mode in TravelMode)
 
-    assert walking > transit
+    assert walking > cycling > transit
     assert walking > driving
 
 
@@ -447,7 +449,7 @@ def test_a_point_cut_off_from_the_others_roads_is_unreachable_and_can_be_barred(
     assert (barred.distances_m[4, kept] == UNREACHABLE_M).all() and barred.durations_s[4, 4] == 0
     assert (barred.durations_s[np.ix_(kept, kept)] == matrices.durations_s[np.ix_(kept, kept)]).all()
     assert barred.source == matrices.source and barred.unreachable == matrices.unreachable
-    with pytest.raises(MatrixUnavailable, match="OSRM cannot reach point 4: no road route joins it"):
+    with pytest.raises(MatrixUnavailable, match="osrm cannot reach point 4: no road route joins it"):
         OsrmTable(osrm.url, fallback=None).matrices(points)
 
 

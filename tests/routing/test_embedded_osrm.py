@@ -1,0 +1,92 @@
+"""The embedded road engine: OSRM's library on road data built from the synthetic city (tests/synthetic_city.py),
+where straight lines are wrong: a river with three bridges, a walled compound with one gate, a one-way street."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import osrm
+import pytest
+
+from routing.matrix import EmbeddedOsrm, GreatCircle, Matrices, snapped_m
+from tests.synthetic_city import City
+
+STRAIGHT = GreatCircle("driving", detour_factor=1.0)
+
+
+def _road(city_roads: Path, city: City, *names: str, **options: float) -> Matrices:
+    return EmbeddedOsrm(city_roads, engine="osrm embedded car", **options).matrices([city.points[n] for n in names])  # type: ignore[arg-type]
+
+
+def _osrm_itself(city_roads: Path, city: City, start: str, end: str) -> tuple[float, float]:
+    """OSRM's own route between two places: seconds and metres, as its library answers."""
+    engine = osrm.OSRM(storage_config=str(city_roads), algorithm="CH", use_shared_memory=False)
+    (lat_a, lon_a), (lat_b, lon_b) = city.points[start], city.points[end]
+    answer = engine.Route(osrm.RouteParameters(coordinates=[(lon_a, lat_a), (lon_b, lat_b)]))
+    route = answer["routes"][0]
+    return float(route["duration"]), float(route["distance"])
+
+
+def test_across_the_river_the_road_goes_by_a_bridge(city_roads: Path, city: City) -> None:
+    straight = STRAIGHT.matrices([city.points["north_bank"], city.points["south_bank"]])
+    road = _road(city_roads, city, "north_bank", "south_bank", time_factor=1.0)
+    seconds, metres = _osrm_itself(city_roads, city, "north_bank", "south_bank")
+
+    assert road.source == "osrm embedded car" and road.unreachable == {}
+    assert straight.distances_m[0, 1] == pytest.approx(400, abs=5)
+    assert road.distances_m[0, 1] > 3.5 * straight.distances_m[0, 1]  # 1.6 km: by the west or the middle bridge
+    assert road.distances_m[0, 1] == round(metres)
+    assert road.durations_s[0, 1] == math.ceil(seconds)
+
+
+def test_a_place_in_a_walled_compound_is_reached_by_its_gate(city_roads: Path, city: City) -> None:
+    places = ("compound_inside", "compound_outside", "compound_gate")
+    straight = STRAIGHT.matrices([city.points[name] for name in places])
+    road = _road(city_roads, city, *places)
+
+    assert straight.distances_m[0, 1] == pytest.approx(50, abs=5)  # just the other side of the wall
+    assert road.distances_m[0, 1] > 10 * straight.distances_m[0, 1]
+    # the way out passes the gate: no shorter than to the gate and on from it
+    assert road.distances_m[0, 1] >= road.distances_m[0, 2] + road.distances_m[2, 1] - 10
+
+
+def test_a_one_way_street_is_quicker_with_the_flow(city_roads: Path, city: City) -> None:
+    road = _road(city_roads, city, "one_way_start", "one_way_end", time_factor=1.0)
+
+    with_flow, against = road.durations_s[0, 1], road.durations_s[1, 0]
+    assert road.distances_m[1, 0] > 1.5 * road.distances_m[0, 1]
+    assert against > 1.5 * with_flow
+
+
+def test_seconds_are_calibrated_and_each_trip_pays_the_fixed_time(city_roads: Path, city: City) -> None:
+    free_flow = _road(city_roads, city, "office", "grid_0", "grid_7", time_factor=1.0)
+    calibrated = _road(city_roads, city, "office", "grid_0", "grid_7", time_factor=1.6, fixed_s=120)
+
+    seconds, _ = _osrm_itself(city_roads, city, "office", "grid_7")
+    assert free_flow.durations_s[0, 2] == math.ceil(seconds)
+    assert calibrated.durations_s[0, 2] == math.ceil(seconds * 1.6) + 120
+    assert (calibrated.distances_m == free_flow.distances_m).all()
+    assert (np.diag(calibrated.durations_s) == 0).all()  # staying put is no trip
+
+
+def test_a_place_far_from_any_road_is_unreachable_and_priced_by_the_fallback(city_roads: Path, city: City) -> None:
+    names = ("office", "grid_3", "far_away")
+    road = _road(city_roads, city, *names)
+    straight = GreatCircle("driving").matrices([city.points[name] for name in names])
+
+    assert road.unreachable == {2: "no road within 500 m (the nearest is 4,985 m away)"}
+    assert road.source == "osrm embedded car (points off the road network, priced by great-circle driving: 1)"
+    assert (road.durations_s[2] == straight.durations_s[2]).all()
+    assert snapped_m(city_roads, [city.points[name] for name in names])[2] == pytest.approx(4985, abs=1)
+
+
+def test_road_data_that_cannot_be_read_falls_back_to_great_circles_saying_why(tmp_path: Path, city: City) -> None:
+    missing = tmp_path / "nowhere" / "roads.osrm"
+
+    road = EmbeddedOsrm(missing).matrices([city.points["office"], city.points["grid_1"]])
+
+    assert road.source.startswith(f"great-circle driving (OSRM unavailable: road data {missing} cannot be used: ")
+    assert (
+        road.durations_s[0, 1]
+        == GreatCircle("driving").matrices([city.points["office"], city.points["grid_1"]]).durations_s[0, 1]
+    )
