@@ -1,5 +1,5 @@
 """The `fieldvisit` command: serve, plan, work on queued plans, migrate, seed the demo, export the OpenAPI document,
-import cases, write a case's dossier, verify the audit trail and the stored evidence."""
+import cases, write a case's dossier, verify the audit trail and the stored evidence, build road data."""
 
 import difflib
 import signal
@@ -27,11 +27,15 @@ from api.jobs.worker import JobNotSetUp, run_jobs
 from api.models.cases import DebtCase
 from api.problems import Problem
 from api.reports.dossier import dossier_of, render_pdf
+from api.roads.build import RoadsRefused
+from api.roads.store import PROFILES
+from api.roads.travel import travel_provider
 from api.sessions import sessions_of
 from api.sheets.printing import SheetFontMissing
 from api.telemetry import log_config
 from api.terminal.addresses import geocode_in_terminal, precheck_in_terminal
 from api.terminal.planning import PlanFailed, find_branch, plan_in_terminal
+from api.terminal.roads import build_in_terminal
 from api.tracks.service import purge_expired
 from api.tracks.watch import watch_tracks
 from api.visit_evidence.service import StoreFault, verify_store
@@ -59,6 +63,8 @@ case_cli = typer.Typer(help="Debt cases.", no_args_is_help=True)
 cli.add_typer(case_cli, name="case")
 tracks_cli = typer.Typer(help="Agents' on-duty tracks.", no_args_is_help=True)
 cli.add_typer(tracks_cli, name="tracks")
+roads_cli = typer.Typer(help="The branches' road data, which planning travels on.", no_args_is_help=True)
+cli.add_typer(roads_cli, name="roads")
 
 
 def _fail(message: str) -> None:
@@ -362,9 +368,37 @@ def addresses_precheck(
     settings = _checked_settings()
     sessions = sessions_of(make_engine(settings.database_url))
     try:
-        precheck_in_terminal(sessions, branch, work_date.date() if work_date else None, Console())
+        travel = travel_provider(settings.planning)
+        precheck_in_terminal(sessions, travel, branch, work_date.date() if work_date else None, Console())
     except PlanFailed as failure:
         _fail(str(failure))
+
+
+@roads_cli.command("build")
+def roads_build(
+    extract: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="An OpenStreetMap extract of the city (.osm.pbf).")
+    ],
+    profile: Annotated[
+        str, typer.Option(help="car, bicycle or foot: the travel mode's (driving, cycling, walking).")
+    ] = "car",
+    branch: Annotated[str | None, typer.Option(help="Branch name or id (default: the only branch).")] = None,
+    max_outside: Annotated[
+        float,
+        typer.Option(min=0, max=100, help="Percent of the branch's located addresses that may lie off the roads."),
+    ] = 1.0,
+) -> None:
+    """Build a branch's road data from an OpenStreetMap extract (OSRM, under the var folder): refused if the
+    extract does not cover the branch's office and addresses; the same extract again changes nothing."""
+    settings = _checked_settings()
+    if profile not in PROFILES:
+        _fail(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    sessions = sessions_of(make_engine(settings.database_url))
+    try:
+        console = Console(soft_wrap=True)
+        build_in_terminal(settings.planning, sessions, extract, branch, profile, max_outside / 100, console)
+    except (PlanFailed, RoadsRefused) as failure:
+        _fail(f"Road data not built: {failure}")
 
 
 @case_cli.command("dossier")

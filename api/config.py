@@ -53,7 +53,11 @@ class PlanningSettings(BaseModel):
 
     time_limit_s: int = Field(default=60, ge=1, le=3600, description="Solver time per planning run.")
     solver_workers: int = Field(default=2, ge=1, le=2, description="2: a portfolio of engines on two processes.")
-    travel_mode: str = Field(default="driving", pattern="^(walking|transit|driving)$")
+    travel_mode: str = Field(
+        default="driving",
+        pattern="^(walking|cycling|transit|driving)$",
+        description="How teams travel: speed and fixed time per trip; on roads, the profile (car, bicycle, foot).",
+    )
     seed: int = 1
     warm_resolve: bool = Field(
         default=True,
@@ -72,10 +76,19 @@ class PlanningSettings(BaseModel):
         description="In-day re-plans: what moving a not-started stop to another team costs, as metres of detour.",
     )
     queue_name: str = Field(default="planning", description="RQ queue of planning runs (with redis_url).")
-    road_engine: Literal["great_circle", "osrm"] = Field(
-        default="great_circle",
-        description="Travel times: great circles x a detour factor at the travel mode's speed, or an OSRM server's"
-        " /table (great circles when it cannot answer).",
+    road_engine: Literal["auto", "embedded", "osrm", "great_circle"] = Field(
+        default="auto",
+        description="Travel times. embedded: OSRM in process on the branch's road data (`fieldvisit roads build`);"
+        " osrm: an OSRM server's /table; great_circle: great circles x a detour factor at the travel mode's speed;"
+        " auto: the branch's road data where built, else the server where osrm_url is set, else great circles."
+        " A road engine that cannot answer falls back to great circles, and the run's figures say so.",
+    )
+    road_time_factor: float | None = Field(
+        default=None,
+        gt=0,
+        le=10,
+        description="Road engines' seconds x this (their profiles drive free-flow); default: the travel mode's"
+        " (driving 1.6, others 1.0).",
     )
     osrm_url: str = Field(default="", pattern="^(https?://.+)?$", description="The OSRM server, e.g. http://osrm:5000.")
     osrm_profile: str = Field(
@@ -92,10 +105,16 @@ class PlanningSettings(BaseModel):
         description="An address farther than this from any road is unreachable: left out of plans as no_road.",
     )
 
+    roads_dir: Path | None = Field(
+        default=None, description="The branches' road data (`fieldvisit roads build`); default var_dir/roads."
+    )
+
     @model_validator(mode="after")
     def _osrm_needs_a_server(self) -> Self:
         if self.road_engine == "osrm" and not self.osrm_url:
             raise ValueError("road_engine osrm needs osrm_url")
+        if self.road_engine == "embedded" and self.travel_mode == "transit":
+            raise ValueError("road_engine embedded has no roads for travel_mode transit (car, bicycle and foot only)")
         return self
 
 
@@ -231,6 +250,12 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @model_validator(mode="after")
+    def _roads_under_var(self) -> Self:
+        if self.planning.roads_dir is None:
+            self.planning = self.planning.model_copy(update={"roads_dir": self.var_dir / "roads"})
+        return self
 
     def field_rules(self) -> FieldRules:
         """The field rules among these settings, as the services receive them."""

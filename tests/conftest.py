@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,10 +37,13 @@ from api.config import (
     WebhookSettings,
 )
 from api.main import create_app
+from api.roads.build import build_roads
+from api.roads.store import DATA_NAME
 from api.rules.branch import BranchRules
 from api.rules.hours import closed_day
 from api.rules.packs import pack
 from tests.moto_s3 import moto_endpoint, s3_client  # noqa: F401  (fixtures)
+from tests.synthetic_city import City, write_city
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("FIELDVISIT_TEST_DATABASE_URL")
@@ -257,3 +261,25 @@ def spatialite_only(request: pytest.FixtureRequest, record_testsuite_property: C
     deselected = request.config.stash.get(SPATIALITE_ONLY, 0)
     if deselected:
         record_testsuite_property("spatialite_only", deselected)
+
+
+@pytest.fixture(scope="session")
+def city(tmp_path_factory: pytest.TempPathFactory) -> City:
+    """The synthetic city (tests/synthetic_city.py) as an OpenStreetMap extract."""
+    return write_city(tmp_path_factory.mktemp("city") / "city.osm.pbf")
+
+
+@pytest.fixture(scope="session")
+def city_roads(city: City, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The city's road data for cars, built once: the `.osrm` base path."""
+    built = build_roads(
+        city.path,
+        tmp_path_factory.mktemp("roads"),
+        UUID(int=0),
+        "car",
+        [],
+        max_snap_m=500,
+        max_outside_share=0,
+        progress=lambda _: None,
+    )
+    return built.folder / DATA_NAME

@@ -23,6 +23,7 @@ from api.models.sheets import PlanningRun, RunStatus, VisitSheet
 from api.models.teams import Team, TeamMember
 from api.models.users import Role, User
 from api.models.visit_requests import VisitPurpose, VisitRequest
+from api.roads.travel import SameTravel
 from api.rules.grades import PointSource
 from api.rules.hours import Closed
 from api.sheets.instance import build_day, visit_windows
@@ -266,7 +267,8 @@ def draft_sheet(session: Session, supervisor: User, team: Team, requests: list[V
     found = {request.id: visit_windows(rules_of(branch), team.work_date, request) for request in requests}
     windows = {key: spans for key, spans in found.items() if not isinstance(spans, Closed)}
     assert len(windows) == len(requests), f"the legal hours leave no time for some requests: {found}"
-    day, _ = build_day(branch, team.work_date, [team], requests, windows, GreatCircle(PlanningSettings().travel_mode))
+    travel = SameTravel(GreatCircle(PlanningSettings().travel_mode))
+    day, _ = build_day(branch, team.work_date, [team], requests, windows, travel)
     route = earliest_route(day.instance, day.instance.teams[0], day.instance.stops)
     sheet = planned_sheet(run, team, day, route)
     session.add(sheet)

@@ -88,7 +88,7 @@ def test_the_visiting_hours_are_read_only_through_the_rules() -> None:
 # `api`'s packages and top-level modules, from the floor up: a module may import its own layer's and those below
 LAYERS: list[set[str]] = [
     {"problems", "request_id", "enums", "paths", "config", "db", "rules", "geo", "models", "schemas", "pagination"},
-    {"scope", "limits", "processes", "telemetry"},
+    {"scope", "limits", "processes", "telemetry", "roads"},
     {"audit", "auth"},
     {"deps", "idempotency"},
     {"branches"},

@@ -15,6 +15,7 @@ from time_machine import TimeMachineFixture
 
 from api.findings import service as findings_service
 from api.models.findings import Finding, FindingKind
+from api.roads.travel import SameTravel
 from api.tracks.watch import watch_round
 from routing.matrix import GreatCircle
 from tests.factories import make_team
@@ -40,7 +41,7 @@ def test_two_processes_watching_at_once_tell_a_team_running_late_once(
     monkeypatch.setattr(findings_service, "publish_for_team", slowly)
     rounds = [
         threading.Thread(
-            target=watch_round, args=(app.state.sessionmaker, timedelta(minutes=30), GreatCircle("driving"))
+            target=watch_round, args=(app.state.sessionmaker, timedelta(minutes=30), SameTravel(GreatCircle("driving")))
         )
         for _ in range(2)
     ]

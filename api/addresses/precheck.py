@@ -16,15 +16,17 @@ from api.address_reports import service as reports_service
 from api.addresses.districts import far_from_district
 from api.addresses.geocoders import normalise, query_key
 from api.branches import service as branches_service
-from api.geo import GeoPoint
+from api.geo import GeoPoint, point_shape
 from api.models.address_reports import AddressProblem, AddressReport, ReportOrigin, ReportStatus
 from api.models.addresses import GeocodeAnswer
 from api.models.branches import Branch
 from api.models.cases import Address, AddressValidity, DebtCase, InvalidReason
 from api.models.users import User
 from api.models.visit_requests import VisitRequest, VisitRequestStatus
+from api.roads.travel import Travel
 from api.rules.grades import FINEST_FIRST, PERSON_SET, AddressGrade, PointSource
 from api.rules.plannability import Unplannable
+from routing.matrix import MatrixProvider
 
 INCOMPLETE = frozenset({AddressGrade.ROAD, AddressGrade.DISTRICT, AddressGrade.UNPARSEABLE})
 
@@ -55,15 +57,17 @@ class PrecheckSummary:
     report_ids: list[UUID] = field(default_factory=list)
 
 
-def precheck_for(session: Session, user: User, branch_id: UUID | None, work_date: date) -> PrecheckSummary:
+def precheck_for(
+    session: Session, user: User, branch_id: UUID | None, work_date: date, travel: Travel
+) -> PrecheckSummary:
     """A supervisor's pre-check of their branch's day (an admin names the branch)."""
     branch = branches_service.branch_for_new_row(session, user, branch_id)
-    return check_day(session, branch, work_date)
+    return check_day(session, branch, work_date, travel.of(branch.id))
 
 
-def check_day(session: Session, branch: Branch, work_date: date) -> PrecheckSummary:
+def check_day(session: Session, branch: Branch, work_date: date, travel: MatrixProvider | None) -> PrecheckSummary:
     """Check the addresses of the branch's visit requests due on `work_date` and raise a report for each problem
-    found (one per address: the first of text, then point problems)."""
+    found (one per address: the first of text, then point problems, then whether `travel`'s roads reach it)."""
     summary = PrecheckSummary(branch.id, work_date)
     addresses = _due(session, branch.id, work_date)
     checked = [address for address in addresses if address.validity not in _WAITING]
@@ -71,6 +75,7 @@ def check_day(session: Session, branch: Branch, work_date: date) -> PrecheckSumm
     summary.addresses = len(checked)
     rejected = _rejected_problems(session, [address.id for address in checked])
     shared = _shared_points(session, checked)
+    reported: set[UUID] = set()
     for address in checked:
         problem = next(
             (problem for problem in _problems(address, address.id in shared) if (address.id, problem) not in rejected),
@@ -89,21 +94,35 @@ def check_day(session: Session, branch: Branch, work_date: date) -> PrecheckSumm
         )
         summary.reported[problem] += 1
         summary.report_ids.append(report.id)
+        reported.add(address.id)
+    placed = [address for address in checked if address.point is not None and address.id not in reported]
+    if travel is not None and placed:
+        for report in report_unreachable(session, _unreachable(branch, placed, travel)):
+            summary.reported[AddressProblem.NO_ROAD] += 1
+            summary.report_ids.append(report.id)
     return summary
+
+
+def _unreachable(branch: Branch, addresses: Sequence[Address], travel: MatrixProvider) -> list[tuple[Address, str]]:
+    """The addresses the roads do not reach from the office and the other addresses, with why."""
+    points = [point_shape(branch.office_point), *(point_shape(address.point) for address in addresses)]
+    unreachable = travel.matrices([(point.y, point.x) for point in points]).unreachable
+    return [(addresses[row - 1], why) for row, why in sorted(unreachable.items()) if row > 0]
 
 
 _WAITING = (AddressValidity.REPORTED_INVALID, AddressValidity.CONFIRMED_INVALID)
 
 
-def report_unreachable(session: Session, unreachable: Sequence[tuple[Address, str]]) -> None:
+def report_unreachable(session: Session, unreachable: Sequence[tuple[Address, str]]) -> list[AddressReport]:
     """Put each address the road engine cannot reach (with why) before the supervisor, as the pre-check does its
     other problems: unless it already waits there, or a supervisor rejected that problem for it (and so vouched
-    for the point). Planning finds these when it prices the day's travel."""
+    for the point). Planning finds these too when it prices the day's travel. The reports raised."""
     rejected = _rejected_problems(session, [address.id for address, _ in unreachable])
+    raised = []
     for address, why in unreachable:
         if address.validity in _WAITING or (address.id, AddressProblem.NO_ROAD) in rejected:
             continue
-        reports_service.raise_report(
+        report = reports_service.raise_report(
             session,
             address,
             ReportOrigin.PRECHECK,
@@ -112,6 +131,8 @@ def report_unreachable(session: Session, unreachable: Sequence[tuple[Address, st
             problem=AddressProblem.NO_ROAD,
             candidates=_candidates(session, address),
         )
+        raised.append(report)
+    return raised
 
 
 def _due(session: Session, branch_id: UUID, work_date: date) -> list[Address]:

@@ -1,6 +1,6 @@
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.addresses import precheck, service
 from api.addresses.schemas import AddressPointPut, PrecheckCreate, PrecheckRead
@@ -10,6 +10,7 @@ from api.cases.service import AddressNotFound
 from api.db import SessionDep
 from api.deps import Manager
 from api.problems import RoleNotAllowed, problem_responses
+from api.roads.travel import travel_provider
 
 router = APIRouter(tags=["addresses"])
 
@@ -21,9 +22,11 @@ def put_address_point(address_id: UUID, body: AddressPointPut, session: SessionD
 
 
 @router.post("/address-prechecks", responses=problem_responses(RoleNotAllowed, BranchRequired, BranchNotFound))
-def create_address_precheck(body: PrecheckCreate, session: SessionDep, user: Manager) -> PrecheckRead:
-    """Check every address due on a day now (planning runs do it first too): each problem becomes a report."""
-    summary = precheck.precheck_for(session, user, body.branch_id, body.work_date)
+def create_address_precheck(body: PrecheckCreate, request: Request, session: SessionDep, user: Manager) -> PrecheckRead:
+    """Check every address due on a day now (planning runs do it first too): each problem becomes a report, an
+    address the branch's roads do not reach among them."""
+    travel = travel_provider(request.app.state.settings.planning)
+    summary = precheck.precheck_for(session, user, body.branch_id, body.work_date, travel)
     return PrecheckRead(
         branch_id=summary.branch_id,
         work_date=summary.work_date,

@@ -12,8 +12,8 @@ from api.addresses.geocoders import Geocoder
 from api.addresses.jobs import GeocodingPasses
 from api.config import Settings
 from api.jobs.runner import LOOK_EVERY_S, Job
+from api.roads.travel import travel_provider
 from api.sheets.jobs import InProcessQueue
-from api.sheets.travel import travel_provider
 from api.tracks.service import purge_expired
 from api.tracks.watch import watch_round
 from api.visit_evidence.store import open_store

@@ -1,22 +1,73 @@
 """The travel times every plan of the day rests on, built from the settings in this one place: planning, re-solving,
-the in-day re-plans, urgent insertions, moves and the late-team watch all price travel with it."""
+the in-day re-plans, urgent insertions, moves and the late-team watch all price travel with it, per branch (each
+branch has its own road data)."""
+
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
 
 from api.config import PlanningSettings
-from routing.matrix import GreatCircle, MatrixProvider, OsrmTable
+from api.roads.store import road_data
+from routing.matrix import EmbeddedOsrm, GreatCircle, MatrixProvider, OsrmTable, TravelMode
 
 
-def travel_provider(settings: PlanningSettings) -> MatrixProvider:
-    """Great circles at the travel mode's speed, or the OSRM server falling back to them when it cannot answer (the
-    answer's `Matrices.source` says which) and for a pair of addresses it has no route between; an address it
-    cannot reach at all is `Matrices.unreachable`."""
-    great_circle = GreatCircle(settings.travel_mode)
-    if settings.road_engine == "great_circle":
+class Travel(Protocol):
+    """Prices travel in a branch."""
+
+    def of(self, branch_id: UUID) -> MatrixProvider:
+        """The provider of the branch's travel times."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SameTravel:
+    """One provider for every branch."""
+
+    provider: MatrixProvider
+
+    def of(self, branch_id: UUID) -> MatrixProvider:
+        return self.provider
+
+
+@dataclass(frozen=True, slots=True)
+class BranchTravel:
+    """The settings' road engine (`PlanningSettings.road_engine`) for each branch, on its road data under
+    `settings.roads_dir`; great circles at the travel mode's speed price what the roads cannot (see `EmbeddedOsrm`,
+    `OsrmTable`: the answer's `Matrices.source` says which engine answered)."""
+
+    settings: PlanningSettings
+
+    def of(self, branch_id: UUID) -> MatrixProvider:
+        settings = self.settings
+        mode = TravelMode(settings.travel_mode)
+        great_circle = GreatCircle(mode)
+        time_factor = settings.road_time_factor or mode.road_time_factor
+        roads_dir = settings.roads_dir
+        if settings.road_engine in ("auto", "embedded") and mode.road_profile is not None and roads_dir is not None:
+            data = road_data(roads_dir, branch_id, mode.road_profile)
+            if settings.road_engine == "embedded" or data.with_suffix(".osrm.hsgr").exists():
+                return EmbeddedOsrm(
+                    data,
+                    engine=f"osrm embedded {mode.road_profile}",
+                    fallback=great_circle,
+                    max_snap_m=settings.osrm_max_snap_m,
+                    time_factor=time_factor,
+                    fixed_s=mode.fixed_s,
+                )
+        if settings.road_engine == "osrm" or (settings.road_engine == "auto" and settings.osrm_url):
+            return OsrmTable(
+                settings.osrm_url,
+                profile=settings.osrm_profile,
+                timeout_s=settings.osrm_timeout_s,
+                fallback=great_circle,
+                max_points_per_request=settings.osrm_max_table_size,
+                max_snap_m=settings.osrm_max_snap_m,
+                time_factor=time_factor,
+                fixed_s=mode.fixed_s,
+            )
         return great_circle
-    return OsrmTable(
-        settings.osrm_url,
-        profile=settings.osrm_profile,
-        timeout_s=settings.osrm_timeout_s,
-        fallback=great_circle,
-        max_points_per_request=settings.osrm_max_table_size,
-        max_snap_m=settings.osrm_max_snap_m,
-    )
+
+
+def travel_provider(settings: PlanningSettings) -> Travel:
+    """Each branch's travel provider, from the settings."""
+    return BranchTravel(settings)

@@ -25,12 +25,13 @@ from api.models.cases import OverdueBucket
 from api.models.sheets import SheetStop
 from api.models.teams import Team
 from api.models.visit_requests import VisitPurpose, VisitRequest
+from api.roads.travel import Travel
 from api.rules.branch import BranchRules
 from api.rules.hours import Closed, seconds_of, visit_starts
 from api.rules.skills import required_skills, team_skills
 from api.rules.subdivisions import address_subdivision
 from api.rules.zones import zone_at
-from routing.matrix import Matrices, MatrixProvider, Point
+from routing.matrix import Matrices, Point
 from routing.model import Break, Instance, Stop, TimeWindow
 from routing.model import Team as RoutingTeam
 from routing.plan import Route
@@ -146,7 +147,7 @@ def build_day(
     teams: Sequence[Team],
     requests: Sequence[VisitRequest],
     windows: Mapping[UUID, tuple[TimeWindow, ...]],
-    travel: MatrixProvider,
+    travel: Travel,
     pins: Mapping[str, Pin] | None = None,
     resume: Mapping[str, Resume] | None = None,
     homes: Mapping[str, str] | None = None,
@@ -165,7 +166,7 @@ def build_day(
     depots = sorted({*starts.values(), *(team_point(team, "end", office) for team in teams)})
     depot_row = {point: row for row, point in enumerate(depots)}
     points = (*depots, *(address_point(request) for request in requests))
-    matrices = travel.matrices(points)
+    matrices = travel.of(branch.id).matrices(points)
     # nobody is sent to an address the roads do not reach; a team that is off the road (in a compound, at a visit)
     # walks out to it, along the fallback's straight line
     off_road = {row: why for row, why in matrices.unreachable.items() if row >= len(depots)}

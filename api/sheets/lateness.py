@@ -18,13 +18,13 @@ from api.models.sheets import PlanningRun, VisitSheet
 from api.models.teams import Team
 from api.models.users import User
 from api.problems import Conflict, problem_members
+from api.roads.travel import Travel
 from api.sheets import direct, live
 from api.sheets.instance import PlannedDay
 from api.sheets.rest import rest_of_day
 from api.teams import service as teams_service
 from routing.breaks import fits, timed_route, trim
 from routing.insertion import insertions
-from routing.matrix import MatrixProvider
 from routing.plan import Route
 
 
@@ -67,7 +67,7 @@ class TeamNotLate(Conflict):
     members = problem_members(team_id=(UUID, "The team."))
 
 
-def late_teams(session: Session, branch: Branch, work_date: date, travel: MatrixProvider) -> list[LateTeam]:
+def late_teams(session: Session, branch: Branch, work_date: date, travel: Travel) -> list[LateTeam]:
     """The branch's teams at work that can no longer reach all their planned stops from where they are now, each
     with the proposed fix."""
     rest = rest_of_day(session, branch, work_date, travel)
@@ -108,7 +108,7 @@ def _late(day: PlannedDay, day_now: live.LiveDay, key: str, routes: dict[str, li
     return LateTeam(day.teams[key], team_day.sheet, day.moment(done_s), tuple(moves), new_routes, day)
 
 
-def watch(session: Session, branch: Branch, work_date: date, travel: MatrixProvider) -> list[Finding]:
+def watch(session: Session, branch: Branch, work_date: date, travel: Travel) -> list[Finding]:
     """A `team_running_late` finding for each late team, once per version of its sheet."""
     found = []
     for late in late_teams(session, branch, work_date, travel):
@@ -145,7 +145,7 @@ def watch(session: Session, branch: Branch, work_date: date, travel: MatrixProvi
 
 
 def apply_fix(
-    session: Session, user: User, work_date: date, team_id: UUID, travel: MatrixProvider
+    session: Session, user: User, work_date: date, team_id: UUID, travel: Travel
 ) -> tuple[PlanningRun, LateTeam]:
     """Apply the proposed fix for the team in one action: a new version of its sheet without the stops it will miss
     and of each team that takes one, published at once; a stop no team can take goes back to its request's queue."""
@@ -159,7 +159,7 @@ def apply_fix(
     return run, late
 
 
-def watch_all(session: Session, travel: MatrixProvider) -> list[Finding]:
+def watch_all(session: Session, travel: Travel) -> list[Finding]:
     """`watch` over every branch's day under way (today in the branch's time zone, with published sheets)."""
     found = []
     for branch in session.scalars(select(Branch)):

@@ -11,12 +11,12 @@ from api.models.branches import Branch
 from api.models.sheets import PlanningRun, SheetStop, StopState, UnplannedReason, UnplannedRequest, VisitSheet
 from api.models.users import User
 from api.problems import Conflict, NotFound, problem_members
+from api.roads.travel import Travel
 from api.sheets import live, urgent
 from api.sheets import service as sheets_service
 from api.sheets.rest import day_from_now
 from api.sheets.warm import previous_routes
 from routing.insertion import insertions
-from routing.matrix import MatrixProvider
 
 # the reasons of the solver: the request could be visited, the teams' days had no room for it
 SOLVER_REASONS = frozenset(
@@ -50,7 +50,7 @@ class LeftOutForNoTeam(Conflict):
 
 
 def team_options(
-    session: Session, user: User, run_id: UUID, request_id: UUID, travel: MatrixProvider
+    session: Session, user: User, run_id: UUID, request_id: UUID, travel: Travel
 ) -> list[urgent.TeamOption]:
     """Each team of the run where the left-out request would add least to its draft day, cheapest first; then the
     teams that cannot take it, and why."""

@@ -16,12 +16,12 @@ from api.models.sheets import PlanningRun, StopState, VisitSheet
 from api.models.teams import Team
 from api.models.users import User
 from api.problems import Conflict, problem_members
+from api.roads.travel import Travel
 from api.sheets import direct, live, urgent
 from api.sheets.rest import RestOfDay, rest_of_day
 from api.visit_requests import service as visit_requests_service
 from routing.breaks import late_route, timed_route
 from routing.insertion import Insertion, Refusal, insertion_at, insertions
-from routing.matrix import MatrixProvider
 from routing.plan import Route
 
 
@@ -72,7 +72,7 @@ class _Move:
 
 
 def move_options(
-    session: Session, user: User, work_date: date, request_id: UUID, travel: MatrixProvider
+    session: Session, user: User, work_date: date, request_id: UUID, travel: Travel
 ) -> tuple[Team, list[urgent.TeamOption]]:
     """The team holding the stop, and each team at work (that one too) where the stop would add least from where
     the team is now, cheapest first; then those that cannot take it, and why."""
@@ -92,7 +92,7 @@ def move(
     request_id: UUID,
     team_id: UUID,
     position: int | None,
-    travel: MatrixProvider,
+    travel: Travel,
 ) -> tuple[PlanningRun, list[VisitSheet]]:
     """Move the stop to the team, at `position` of its new sheet (1-based, after the stops it has been at) or, with
     none, where it adds least; publish the new versions of the teams it changes (an in-day run of their sheets)."""
@@ -134,7 +134,7 @@ def move(
     return direct.publish_routes(session, user, branch, work_date, day, routes, figures)
 
 
-def _move(session: Session, user: User, work_date: date, request_id: UUID, travel: MatrixProvider) -> _Move:
+def _move(session: Session, user: User, work_date: date, request_id: UUID, travel: Travel) -> _Move:
     request = visit_requests_service.get_visit_request(session, user, request_id)
     branch = session.get_one(Branch, request.case.branch_id)
     day_now = live.live_day(session, branch.id, work_date)

@@ -42,6 +42,7 @@ from api.models.sheets import (
 from api.models.teams import Team
 from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.processes import owner, renewing
+from api.roads.travel import travel_provider
 from api.rules.branch import BranchRules
 from api.rules.eligibility import ELIGIBLE, Verdict
 from api.rules.hours import Closed
@@ -63,7 +64,6 @@ from api.sheets.instance import (
 )
 from api.sheets.live import LiveDay, TeamDay, compose, live_day, visited_path
 from api.sheets.live import resumes as live_resumes
-from api.sheets.travel import travel_provider
 from api.sheets.warm import previous_routes
 from routing import solve
 from routing.matrix import Point
@@ -129,7 +129,7 @@ def _plan(
     with sessions() as session, _timed(timings, "precheck_s"):  # what the pre-check reports waits for the supervisor
         run = session.get_one(PlanningRun, run_id)
         branch = session.get_one(Branch, run.branch_id)
-        precheck.check_day(session, branch, run.work_date)
+        precheck.check_day(session, branch, run.work_date, None)  # its roads: below, once it has priced the day
         session.commit()
     with sessions() as session:
         run = session.get_one(PlanningRun, run_id)

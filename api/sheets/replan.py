@@ -20,6 +20,7 @@ from api.models.sheets import StopState, UnplannedReason, VisitSheet
 from api.models.teams import Team
 from api.models.visit_requests import VisitRequest, VisitRequestStatus
 from api.problems import ValidationFailed
+from api.roads.travel import Travel
 from api.rules.hours import Closed
 from api.sheets import eligibility, live, reasons
 from api.sheets import service as sheets_service
@@ -35,7 +36,6 @@ from api.sheets.instance import (
 )
 from api.sheets.reasons import LeftOut
 from routing import solve
-from routing.matrix import MatrixProvider
 
 TIME_LIMIT = timedelta(seconds=2)  # one team's remaining dozen stops: OR-Tools settles well within this
 
@@ -46,7 +46,7 @@ class ReplanTimeInvalid(ValidationFailed):
 
 
 def replan_sheet(
-    session: Session, sheet: VisitSheet, position: GeoPoint, now: datetime, travel: MatrixProvider
+    session: Session, sheet: VisitSheet, position: GeoPoint, now: datetime, travel: Travel
 ) -> list[LeftOut]:
     """Re-order the sheet's planned stops from `position` at `now`; returns the stops that no longer fit."""
     sheets_service.ensure_current(session, sheet)

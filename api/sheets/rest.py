@@ -15,10 +15,10 @@ from api.db import utcnow
 from api.models.branches import Branch
 from api.models.teams import Team
 from api.models.visit_requests import VisitRequest
+from api.roads.travel import Travel
 from api.rules.hours import Closed
 from api.sheets import eligibility, live
 from api.sheets.instance import PlannedDay, build_day, local_midnight, visit_windows
-from routing.matrix import MatrixProvider
 from routing.model import TimeWindow
 
 
@@ -43,7 +43,7 @@ def rest_of_day(
     session: Session,
     branch: Branch,
     work_date: date,
-    travel: MatrixProvider,
+    travel: Travel,
     extra: Mapping[VisitRequest, tuple[TimeWindow, ...]] | None = None,
     day_now: live.LiveDay | None = None,
 ) -> RestOfDay | None:
@@ -60,7 +60,7 @@ def day_from_now(
     session: Session,
     branch: Branch,
     work_date: date,
-    travel: MatrixProvider,
+    travel: Travel,
     planned: Collection[UUID],
     extra: Mapping[VisitRequest, tuple[TimeWindow, ...]] | None,
     day_now: live.LiveDay,

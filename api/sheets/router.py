@@ -17,6 +17,7 @@ from api.models.sheets import RunStatus, SheetStatus, VisitSheet
 from api.models.users import Role, User
 from api.pagination import CursorQuery, LimitQuery, Page
 from api.problems import Problem, RoleNotAllowed, ValidationFailed, problem_responses
+from api.roads.travel import travel_provider
 from api.schemas import Day
 from api.sheets import lateness, left_out, moves, replan, service, urgent
 from api.sheets.exports import printed_sheet
@@ -43,7 +44,6 @@ from api.sheets.schemas import (
     change_reads,
     sheet_read,
 )
-from api.sheets.travel import travel_provider
 from api.teams.service import TeamNotFound
 from api.visit_requests.service import VisitRequestNotFound
 

@@ -19,6 +19,7 @@ from api.models.teams import Team
 from api.models.users import User
 from api.models.visit_requests import VisitRequest
 from api.problems import Conflict, problem_members
+from api.roads.travel import Travel
 from api.rules.hours import Closed
 from api.sheets import direct, eligibility, live, reasons
 from api.sheets import service as sheets_service
@@ -26,7 +27,6 @@ from api.sheets.instance import PlannedDay, visit_windows
 from api.sheets.rest import rest_of_day
 from api.visit_requests import service as visit_requests_service
 from routing.insertion import Insertion, Refusal, insertions
-from routing.matrix import MatrixProvider
 from routing.model import TimeWindow
 
 
@@ -77,7 +77,7 @@ class _Options:
 
 
 def team_options(
-    session: Session, user: User, work_date: date, request_id: UUID, travel: MatrixProvider
+    session: Session, user: User, work_date: date, request_id: UUID, travel: Travel
 ) -> tuple[VisitRequest, list[TeamOption]]:
     """The teams that can take the request now, cheapest first, then those that cannot with the reason."""
     options = _options(session, user, work_date, request_id, travel)
@@ -87,7 +87,7 @@ def team_options(
 
 
 def insert(
-    session: Session, user: User, work_date: date, request_id: UUID, team_id: UUID, travel: MatrixProvider
+    session: Session, user: User, work_date: date, request_id: UUID, team_id: UUID, travel: Travel
 ) -> tuple[PlanningRun, VisitSheet]:
     """Insert the request into the team's day where it adds least and publish that team's new version (an in-day run
     of one sheet, with its `sheet_changed` finding); the other teams' sheets stay as they are."""
@@ -139,7 +139,7 @@ def windows_on(
     return windows
 
 
-def _options(session: Session, user: User, work_date: date, request_id: UUID, travel: MatrixProvider) -> _Options:
+def _options(session: Session, user: User, work_date: date, request_id: UUID, travel: Travel) -> _Options:
     request = visit_requests_service.get_visit_request(session, user, request_id)
     branch = session.get_one(Branch, request.case.branch_id)
     problem = sheets_service.why_not_plannable(session, work_date, request)

@@ -12,6 +12,7 @@ from api.addresses.precheck import PrecheckSummary, check_day
 from api.addresses.service import GeocodeSummary, geocode_unplaced
 from api.branches.service import local_today
 from api.config import Settings
+from api.roads.travel import Travel
 from api.rules.grades import GeocodeOutcome, geocode_label
 from api.terminal.planning import PlanFailed, find_branch
 
@@ -74,13 +75,13 @@ def _geocode_table(summary: GeocodeSummary) -> Table:
 
 
 def precheck_in_terminal(
-    sessions: sessionmaker[Session], branch_name: str | None, work_date: date | None, console: Console
+    sessions: sessionmaker[Session], travel: Travel, branch_name: str | None, work_date: date | None, console: Console
 ) -> PrecheckSummary:
     """Pre-check a branch's day (default: tomorrow) and print the reports raised, by problem."""
     with sessions() as session:
         branch = find_branch(session, branch_name)
         day = work_date or local_today(branch) + timedelta(days=1)
-        summary = check_day(session, branch, day)
+        summary = check_day(session, branch, day, travel.of(branch.id))
         session.commit()
     table = Table(title=f"{branch.name} {day.isoformat()}: {summary.addresses} addresses checked")
     table.add_column("problem")

@@ -16,10 +16,10 @@ from api.models.sheets import VisitSheet
 from api.models.teams import Team
 from api.models.tracks import FIX_COLUMNS, AlertKind, PositionFix, Track, TrackAlert, epoch_ms, stored_fix
 from api.models.users import User
+from api.roads.travel import Travel
 from api.rules.tracking import Duty, Point, Span, TimedFix, TrackingRules, duty, gaps, off_route, server_time
 from api.sheets import lateness
 from api.tracks import service as tracks_service
-from routing.matrix import MatrixProvider
 
 SLACK = timedelta(minutes=10)  # looked back beyond the longest stretch that counts, so none is cut at the window
 
@@ -113,7 +113,7 @@ def _alert(session: Session, track: Track, kind: AlertKind, span: Span) -> Findi
     return finding
 
 
-def watch_round(sessions: sessionmaker[Session], margin: timedelta, travel: MatrixProvider) -> None:
+def watch_round(sessions: sessionmaker[Session], margin: timedelta, travel: Travel) -> None:
     """One look over the tracks and the days under way (teams running late): the `track-watch` job's round. Rounds
     take turns (`one_at_a_time`) with any other look, `fieldvisit tracks watch` say, so that a finding one raises,
     the next sees and does not raise again."""

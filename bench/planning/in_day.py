@@ -25,13 +25,13 @@ from api.models.teams import Team
 from api.models.users import User
 from api.models.visit_requests import VisitPurpose, VisitRequest, VisitRequestStatus
 from api.models.visits import Visit, VisitStatus
+from api.roads.travel import travel_provider
 from api.rules import zones
 from api.sessions import sessions_of
 from api.sheets import live, service, urgent
 from api.sheets.instance import local_midnight
 from api.sheets.planner import SessionFactory, execute_run
 from api.sheets.schemas import PlanningRunCreate
-from api.sheets.travel import travel_provider
 from bench.planning.day import _case, seed_day
 from bench.planning.measure import PlanningFailed, fresh_database
 from bench.routing.branch_day import CENTRE

@@ -18,6 +18,7 @@ from api.models.branches import Branch
 from api.models.teams import Team
 from api.models.users import Role, User
 from api.models.visit_requests import VisitRequest
+from api.roads.travel import SameTravel
 from api.sheets import lateness, planner
 from routing import portfolio
 from routing.matrix import GreatCircle
@@ -671,9 +672,10 @@ def test_a_team_running_late_is_found_with_a_fix_the_supervisor_applies_in_one_a
     assert f"{day.team.name} will miss {found['missed']} stop" in found["summary"]
     assert datetime.fromisoformat(found["after"]) >= day.moment(time(15, 30))
     branch = session.get_one(Branch, day.branch.id)
-    told = lateness.watch(session, branch, day.work_date, GreatCircle("driving"))
+    travel = SameTravel(GreatCircle("driving"))
+    told = lateness.watch(session, branch, day.work_date, travel)
     assert [finding.kind.value for finding in told] == ["team_running_late"]
-    assert lateness.watch(session, branch, day.work_date, GreatCircle("driving")) == []  # once per version of the sheet
+    assert lateness.watch(session, branch, day.work_date, travel) == []  # once per version of the sheet
     session.commit()
 
     fixed = client.post(f"{url}/late-fixes", json={"team_id": str(day.team.id)}, headers=auth_headers(day.supervisor))

@@ -4,7 +4,7 @@ server cannot answer."""
 import math
 from collections.abc import Iterator
 from datetime import time
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi import FastAPI
@@ -21,9 +21,9 @@ from api.models.branches import Branch
 from api.models.sheets import StopState, VisitSheet
 from api.models.users import Role, User
 from api.models.visit_requests import VisitRequest
+from api.roads.travel import travel_provider
 from api.sheets.instance import address_point
-from api.sheets.travel import travel_provider
-from routing.matrix import GreatCircle, OsrmTable, Point
+from routing.matrix import GreatCircle, OsrmTable, Point, TravelMode
 from tests.factories import (
     NEAR_OFFICE,
     auth_headers,
@@ -38,9 +38,13 @@ from tests.routing.test_matrix import FakeOsrm, fake_distance_m, fake_duration_s
 from tests.sheets.test_planning_runs import plan
 from tests.sheets.test_replan import _at, _started_day
 
+ROAD_TIME_FACTOR = 1.25  # the server's seconds, calibrated
+
 
 def _on_osrm(settings: Settings, url: str) -> Settings:
-    planning = settings.planning.model_copy(update={"road_engine": "osrm", "osrm_url": url, "osrm_timeout_s": 2})
+    planning = settings.planning.model_copy(
+        update={"road_engine": "osrm", "osrm_url": url, "osrm_timeout_s": 2, "road_time_factor": ROAD_TIME_FACTOR}
+    )
     return settings.model_copy(update={"planning": planning})
 
 
@@ -90,7 +94,8 @@ def test_a_plan_on_the_osrm_server_travels_its_durations_and_distances(settings:
         assert stop.travel_m == round(fake_distance_m(_as_sent(here), _as_sent(there)))
     for before, stop, (here, there) in zip(sheet.stops, sheet.stops[1:], legs[1:], strict=False):
         travelled = (stop.arrives_at - before.departs_at).total_seconds()
-        assert travelled == math.ceil(fake_duration_s(_as_sent(here), _as_sent(there)))
+        road_s = fake_duration_s(_as_sent(here), _as_sent(there))
+        assert travelled == math.ceil(road_s * ROAD_TIME_FACTOR) + TravelMode.DRIVING.fixed_s
     app.state.engine.dispose()
 
 
@@ -235,10 +240,17 @@ def test_the_road_engine_is_read_from_the_environment_and_checked(monkeypatch: p
     monkeypatch.setenv("FIELDVISIT_PLANNING__OSRM_URL", "http://osrm.internal:5000")
     monkeypatch.setenv("FIELDVISIT_PLANNING__OSRM_PROFILE", "bicycle")
 
-    provider = travel_provider(Settings().planning)
+    branch_id = uuid4()
+    provider = travel_provider(Settings().planning).of(branch_id)
 
-    assert provider == OsrmTable("http://osrm.internal:5000", profile="bicycle", fallback=GreatCircle("driving"))
-    assert travel_provider(PlanningSettings(travel_mode="walking")) == GreatCircle("walking")
+    assert provider == OsrmTable(
+        "http://osrm.internal:5000",
+        profile="bicycle",
+        fallback=GreatCircle("driving"),
+        time_factor=TravelMode.DRIVING.road_time_factor,
+        fixed_s=TravelMode.DRIVING.fixed_s,
+    )
+    assert travel_provider(PlanningSettings(travel_mode="walking")).of(branch_id) == GreatCircle("walking")
     with pytest.raises(ValidationError, match="needs osrm_url"):
         PlanningSettings(road_engine="osrm")
     with pytest.raises(ValidationError):

@@ -1,0 +1,61 @@
+"""`fieldvisit roads build`: a branch's road data from an OpenStreetMap extract, with each step and its time printed."""
+
+from pathlib import Path
+from uuid import UUID
+
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.config import PlanningSettings
+from api.geo import point_shape
+from api.models.cases import Address, DebtCase
+from api.roads.build import RoadsBuilt, build_roads
+from api.terminal.planning import find_branch
+from routing.matrix import Point
+
+
+def build_in_terminal(
+    settings: PlanningSettings,
+    sessions: sessionmaker[Session],
+    extract: Path,
+    branch_name: str | None,
+    profile: str,
+    max_outside_share: float,
+    console: Console,
+) -> RoadsBuilt:
+    """Build the branch's road data for `profile` from `extract`, checked against its office and located addresses."""
+    assert settings.roads_dir is not None  # Settings puts it under the var folder
+    with sessions() as session:
+        branch = find_branch(session, branch_name)
+        office = point_shape(branch.office_point)
+        places: list[Point] = [(office.y, office.x), *_address_points(session, branch.id)]
+    size = _size(extract.stat().st_size)
+    console.print(f"{branch.name}: road data for the {profile} profile from {extract} ({size})")
+    built = build_roads(
+        extract,
+        settings.roads_dir,
+        branch.id,
+        profile,
+        places,
+        max_snap_m=settings.osrm_max_snap_m,
+        max_outside_share=max_outside_share,
+        progress=console.print,
+    )
+    if built.coverage is not None and built.coverage.outside:
+        console.print(
+            f"{built.coverage.outside} of {built.coverage.places - 1} addresses are farther than"
+            f" {settings.osrm_max_snap_m:,.0f} m from the roads: plans leave them out as no_road, for the supervisor"
+        )
+    if built.built:
+        console.print(f"built in {built.seconds:.1f} s: {_size(built.size_bytes)} in {built.folder}")
+    return built
+
+
+def _address_points(session: Session, branch_id: UUID) -> list[Point]:
+    located = select(Address.point).join(DebtCase).where(DebtCase.branch_id == branch_id, Address.point.is_not(None))
+    return [(shape.y, shape.x) for shape in map(point_shape, session.scalars(located))]
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size / 1e3:,.1f} kB"

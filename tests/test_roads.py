@@ -1,0 +1,191 @@
+"""A branch's road data: `fieldvisit roads build` from an OpenStreetMap extract (the synthetic city of
+tests/synthetic_city.py), and planning on it with the embedded road engine."""
+
+import json
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from api.cli import cli
+from api.config import Settings
+from api.geo import GeoPoint
+from api.main import create_app
+from api.models.address_reports import AddressProblem, AddressReport
+from api.models.branches import Branch
+from api.models.sheets import VisitSheet
+from api.models.users import Role
+from api.models.visit_requests import VisitRequest
+from api.roads.store import road_data
+from api.sheets.instance import address_point
+from routing.matrix import EmbeddedOsrm, TravelMode
+from tests.factories import (
+    PEOPLES_SQUARE,
+    auth_headers,
+    make_address,
+    make_branch,
+    make_case,
+    make_team,
+    make_user,
+    make_visit_request,
+    tomorrow,
+)
+from tests.sheets.test_planning_runs import plan
+from tests.synthetic_city import City, write_city
+
+XUHUI = "上海市徐汇区漕溪北路1号"  # the synthetic city lies in 徐汇区 (another district: a pre-check report)
+
+
+def _at(city: City, name: str) -> GeoPoint:
+    lat, lon = city.points[name]
+    return GeoPoint(lat=lat, lon=lon)
+
+
+def _city_branch(session: Session, city: City, *addresses: str) -> Branch:
+    """A branch whose office is the city's, with a case at each of `addresses` (named places, or Peoples' Square)."""
+    lat, lon = city.points["office"]
+    branch = make_branch(session, office_point=f"POINT({lon} {lat})")
+    for name in addresses:
+        make_address(session, make_case(session, branch), point=PEOPLES_SQUARE if name == "" else _at(city, name))
+    return branch
+
+
+def _build(runner: CliRunner, extract: Path, branch: Branch, *options: str) -> tuple[int, str]:
+    result = runner.invoke(cli, ["roads", "build", str(extract), "--branch", branch.name, *options])
+    return result.exit_code, result.output
+
+
+def test_roads_build_prints_each_step_and_the_same_extract_again_changes_nothing(
+    runner: CliRunner, session: Session, settings: Settings, city: City
+) -> None:
+    branch = _city_branch(session, city, "grid_0", "grid_5", "north_bank")
+    data = road_data(settings.var_dir / "roads", branch.id, "car")
+
+    code, output = _build(runner, city.path, branch)
+    built_ns = data.with_suffix(".osrm.hsgr").stat().st_mtime_ns
+    again_code, again = _build(runner, city.path, branch)
+
+    assert code == 0, output
+    assert f"{branch.name}: road data for the car profile from {city.path}" in output
+    assert "extracting the roads (osrm-extract): " in output and "contracting (osrm-contract): " in output
+    assert "checking that the roads reach the office and 3 addresses" in output
+    assert "built in " in output and str(data.parent) in output
+    manifest = json.loads((data.parent / "build.json").read_text())
+    assert manifest["profile"] == "car" and manifest["source"].startswith("sha256:")
+    assert again_code == 0, again
+    assert "already built from this extract (city.osm.pbf, car profile): nothing to do" in again
+    assert data.with_suffix(".osrm.hsgr").stat().st_mtime_ns == built_ns
+
+
+def test_an_extract_that_misses_the_branchs_addresses_is_refused_and_the_data_stays_as_it_was(
+    runner: CliRunner, session: Session, settings: Settings, city: City, tmp_path: Path
+) -> None:
+    branch = _city_branch(session, city, "grid_0", "grid_5", "grid_7")
+    assert _build(runner, city.path, branch)[0] == 0
+    manifest = (road_data(settings.var_dir / "roads", branch.id, "car").parent / "build.json").read_text()
+    for _ in range(2):  # two more cases, in the real People's Square, 1.7 km from the synthetic city's roads
+        make_address(session, make_case(session, branch), point=PEOPLES_SQUARE)
+    other = write_city(tmp_path / "other.osm.pbf", blocks=10)
+
+    code, output = _build(runner, other.path, branch)
+    tolerant_code, _ = _build(runner, other.path, branch, "--max-outside", "50")
+
+    assert code == 1
+    assert "Road data not built: the extract does not cover the branch: 2 of 5 located addresses (40.0%) are" in output
+    assert "farther than 500 m from its roads, the farthest 1.7 km (at most 1.0% may be)" in output
+    folder = road_data(settings.var_dir / "roads", branch.id, "car").parent
+    assert tolerant_code == 0  # where the branch allows it, they are left out of plans as no_road instead
+    assert (folder / "build.json").read_text() != manifest
+    assert sorted(path.name for path in folder.parent.iterdir()) == sorted([".car.lock", "car", folder.resolve().name])
+
+
+def test_an_office_off_the_extract_is_refused(runner: CliRunner, session: Session, city: City) -> None:
+    branch = make_branch(session)  # its office in the real People's Square
+
+    code, output = _build(runner, city.path, branch)
+
+    assert code == 1
+    assert "the extract does not cover the branch: its office is 1,312 m from the nearest road" in output
+
+
+def test_what_is_not_an_extract_is_refused_with_why(
+    runner: CliRunner, session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    branch = make_branch(session)
+    text, broken = tmp_path / "roads.txt", tmp_path / "broken.osm.pbf"
+    text.write_text("not a map")
+    broken.write_bytes(b"\x00\x00\x00\x0dnot a pbf at all")
+
+    assert "is not an OpenStreetMap extract (.osm.pbf, .osm or .osm.bz2 file)" in _build(runner, text, branch)[1]
+    code, output = _build(runner, broken, branch)
+    assert code == 1 and "Road data not built: osrm-extract failed (exit " in output
+    assert (
+        "--profile must be one of car, bicycle, foot, got 'bus'" in _build(runner, text, branch, "--profile", "bus")[1]
+    )
+    assert not (settings.var_dir / "roads" / str(branch.id) / "car").exists()
+
+
+def test_a_day_planned_on_the_branchs_roads_travels_the_engines_times(
+    runner: CliRunner, settings: Settings, city: City
+) -> None:
+    """The river pair costs what the road engine says in the stored plan (the bridge's 1.6 km, not the straight
+    line's 400 m); the place 5 km from any road is left out as no_road and put before the supervisor."""
+    app = create_app(settings)
+    with TestClient(app) as client, app.state.sessionmaker() as session:
+        branch = _city_branch(session, city)
+        supervisor = make_user(session, Role.SUPERVISOR, branch)
+        make_team(session, branch)
+        for name in ("north_bank", "south_bank", "far_away"):
+            address = make_address(session, make_case(session, branch), point=_at(city, name), raw_text=XUHUI)
+            make_visit_request(session, address)
+        assert _build(runner, city.path, branch, "--max-outside", "50")[0] == 0
+
+        run = plan(client, app, supervisor)
+        sheet = session.scalars(select(VisitSheet)).one()
+        report = session.scalars(select(AddressReport)).one()
+        stops = [(stop, address_point(session.get_one(VisitRequest, stop.visit_request_id))) for stop in sheet.stops]
+
+    assert run["status"] == "succeeded", run["error"]
+    assert (
+        run["figures"]["matrix"] == "osrm embedded car (points off the road network, priced by great-circle driving: 1)"
+    )
+    assert [row["reason"] for row in run["unplanned"]] == ["no_road"]
+    assert report.problem is AddressProblem.NO_ROAD and report.note.endswith("(the nearest is 4,985 m away)")
+    mode = TravelMode.DRIVING
+    data = road_data(settings.var_dir / "roads", branch.id, "car")
+    engine = EmbeddedOsrm(data, time_factor=mode.road_time_factor, fixed_s=mode.fixed_s)
+    (first, here), (second, there) = stops
+    office_to_first = engine.matrices([city.points["office"], here])
+    crossing = engine.matrices([here, there])
+    assert first.travel_m == office_to_first.distances_m[0, 1]
+    assert second.travel_m == crossing.distances_m[0, 1] > 1_500
+    assert (second.arrives_at - first.departs_at).total_seconds() == crossing.durations_s[0, 1]
+    app.state.engine.dispose()
+
+
+def test_the_evening_precheck_puts_an_address_the_roads_do_not_reach_before_the_supervisor(
+    runner: CliRunner, client: TestClient, session: Session, city: City
+) -> None:
+    branch = _city_branch(session, city)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    requests = {
+        name: make_visit_request(
+            session, make_address(session, make_case(session, branch), point=_at(city, name), raw_text=XUHUI)
+        )
+        for name in ("grid_1", "compound_inside", "far_away")
+    }
+    body = {"work_date": tomorrow(branch).isoformat()}
+    on_great_circles = client.post("/address-prechecks", json=body, headers=auth_headers(supervisor)).json()
+    assert _build(runner, city.path, branch, "--max-outside", "50")[0] == 0
+
+    on_roads = client.post("/address-prechecks", json=body, headers=auth_headers(supervisor)).json()
+    again = client.post("/address-prechecks", json=body, headers=auth_headers(supervisor)).json()
+
+    assert on_great_circles["reports_raised"] == {}  # a straight line reaches everywhere
+    assert on_roads["reports_raised"] == {"no_road": 1}
+    report = session.scalars(select(AddressReport)).one()
+    assert report.address_id == requests["far_away"].address_id
+    assert report.note.endswith("the road engine cannot reach it: no road within 500 m (the nearest is 4,985 m away)")
+    assert again["reports_raised"] == {} and again["already_waiting"] == 1
