@@ -11,7 +11,8 @@ import logging
 import math
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import osrm
 
+from routing.kept import UNKNOWN, Answers, kept
 from routing.model import frozen_matrix
 
 logger = logging.getLogger(__name__)
@@ -44,12 +46,14 @@ class MatrixUnavailable(Exception):
 class Matrices:
     """Travel seconds and metres between points (row: from, column: to), and which provider produced them.
     `unreachable`: the points the provider's roads do not reach (by index, with why), whose travel is a fallback's
-    straight line; a caller that must not send anyone there bars them (`barring`)."""
+    straight line; a caller that must not send anyone there bars them (`barring`). `reused_pairs`: how many pairs
+    came from a road engine's earlier answers, not asked again."""
 
     durations_s: npt.NDArray[np.int64] = field(repr=False)
     distances_m: npt.NDArray[np.int64] = field(repr=False)
     source: str
     unreachable: Mapping[int, str] = field(default_factory=dict)
+    reused_pairs: int = 0  # of the pairs, those a road engine had answered before (`routing.kept`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "durations_s", frozen_matrix(self.durations_s, "durations_s"))
@@ -250,8 +254,17 @@ _DRIVING = GreatCircle(TravelMode.DRIVING)
 class _Block:
     """One /table request: travel from the points `sources` to the points `destinations` (global indices)."""
 
-    sources: range
-    destinations: range
+    sources: Sequence[int]
+    destinations: Sequence[int]
+
+    def named(self) -> tuple[list[int], list[int], list[int]]:
+        """The points the request names (each once where the block is square), and the positions among them of
+        the sources and of the destinations."""
+        if self.sources == self.destinations:
+            everyone = list(range(len(self.sources)))
+            return list(self.sources), everyone, everyone
+        named = [*self.sources, *self.destinations]
+        return named, list(range(len(self.sources))), list(range(len(self.sources), len(named)))
 
 
 def _blocks(size: int, max_points: int) -> Iterator[_Block]:
@@ -264,6 +277,19 @@ def _blocks(size: int, max_points: int) -> Iterator[_Block]:
     for sources in chunks:
         for destinations in chunks:
             yield _Block(sources, destinations)
+
+
+def _blocks_between(sources: Sequence[int], destinations: Sequence[int], max_points: int) -> Iterator[_Block]:
+    """Cover travel from `sources` to `destinations` with requests naming at most `max_points` coordinates each."""
+    if not len(sources) or not len(destinations):
+        return
+    if len(sources) + len(destinations) <= max_points:
+        yield _Block(tuple(sources), tuple(destinations))
+        return
+    step = max_points // 2
+    for start in range(0, len(sources), step):
+        for end in range(0, len(destinations), step):
+            yield _Block(tuple(sources[start : start + step]), tuple(destinations[end : end + step]))
 
 
 def _osrm_matrix(payload: Mapping[str, Any], key: str, block: _Block) -> npt.NDArray[np.float64]:
@@ -346,25 +372,45 @@ class _RoadTables:
     fallback: MatrixProvider | None
     time_factor: float
     fixed_s: int
+    kept_as: Callable[[], Hashable] | None = None  # the engine's key among the answers kept (`routing.kept`)
 
     def matrices(self, points: Sequence[Point]) -> Matrices:
         coordinates = _coordinates(points)
         size = len(coordinates)
-        durations = np.zeros((size, size))
-        distances = np.zeros((size, size))
-        snapped = np.zeros(size)
-        for block in _blocks(size, self.max_points):
-            payload = self.fetch(coordinates, block)
-            rows = slice(block.sources.start, block.sources.stop)
-            columns = slice(block.destinations.start, block.destinations.stop)
-            durations[rows, columns] = _osrm_matrix(payload, "durations", block)
-            distances[rows, columns] = _osrm_matrix(payload, "distances", block)
-            from_road = _snapped_m(payload, "sources", len(block.sources))
-            to_road = _snapped_m(payload, "destinations", len(block.destinations))
-            snapped[rows] = np.maximum(snapped[rows], from_road)
-            snapped[columns] = np.maximum(snapped[columns], to_road)
+        answers = kept(self.kept_as(), coordinates) if self.kept_as is not None else _fresh(size)
+        with answers as known:
+            asked = self._ask(coordinates, known)
+            durations, distances, snapped = known.durations.copy(), known.distances.copy(), known.snapped.copy()
         durations = durations * self.time_factor + np.where(distances > 0, self.fixed_s, 0)
-        return self._complete(points, durations, distances, _cut_off(durations, snapped, self.max_snap_m))
+        matrices = self._complete(points, durations, distances, _cut_off(durations, snapped, self.max_snap_m))
+        return replace(matrices, reused_pairs=size * size - asked)
+
+    def _ask(self, coordinates: npt.NDArray[np.float64], known: Answers) -> int:
+        """Ask the engine for the pairs not known yet: the rows and columns of the points with one. How many pairs
+        it was asked for."""
+        size = len(coordinates)
+        stale = known.stale
+        if len(stale) == size:
+            blocks = list(_blocks(size, self.max_points))
+        else:
+            rest = np.setdiff1d(np.arange(size), stale)
+            stale_list, rest_list = stale.tolist(), rest.tolist()
+            everyone = list(range(size))
+            blocks = [
+                *_blocks_between(stale_list, everyone, self.max_points),
+                *_blocks_between(rest_list, stale_list, self.max_points),
+            ]
+        for block in blocks:
+            payload = self.fetch(coordinates, block)
+            sources, destinations = list(block.sources), list(block.destinations)
+            grid = np.ix_(sources, destinations)
+            known.durations[grid] = _osrm_matrix(payload, "durations", block)
+            known.distances[grid] = _osrm_matrix(payload, "distances", block)
+            from_road = _snapped_m(payload, "sources", len(sources))
+            to_road = _snapped_m(payload, "destinations", len(destinations))
+            known.snapped[sources] = np.maximum(known.snapped[sources], from_road)
+            known.snapped[destinations] = np.maximum(known.snapped[destinations], to_road)
+        return sum(len(block.sources) * len(block.destinations) for block in blocks)
 
     def _complete(
         self,
@@ -401,6 +447,12 @@ class _RoadTables:
             source=self.engine + (f" ({'; '.join(notes)})" if notes else ""),
             unreachable=unreachable,
         )
+
+
+@contextmanager
+def _fresh(size: int) -> Iterator[Answers]:
+    """No answers known: a matrix asked for whole."""
+    yield Answers(np.full((size, size), UNKNOWN), np.full((size, size), UNKNOWN), np.zeros(size))
 
 
 def _check_road_settings(max_snap_m: float, time_factor: float, fixed_s: int) -> None:
@@ -471,18 +523,16 @@ class OsrmTable:
             self.fallback,
             self.time_factor,
             self.fixed_s,
+            kept_as=lambda: ("osrm", self.base_url, self.profile),
         )
         return _with_fallback(f"OSRM at {self.base_url}", tables, points)
 
     def _url(self, coordinates: npt.NDArray[np.float64], block: _Block) -> str:
         """The /table URL for one block: coordinates as lon,lat; sources and destinations when it is not square."""
-        if block.sources == block.destinations:
-            named, query = list(block.sources), ""
-        else:
-            named = [*block.sources, *block.destinations]
-            sources = ";".join(str(i) for i in range(len(block.sources)))
-            destinations = ";".join(str(i) for i in range(len(block.sources), len(named)))
-            query = f"&sources={sources}&destinations={destinations}"
+        named, sources, destinations = block.named()
+        query = ""
+        if block.sources != block.destinations:
+            query = f"&sources={';'.join(map(str, sources))}&destinations={';'.join(map(str, destinations))}"
         path = ";".join(f"{coordinates[i, 1]:.6f},{coordinates[i, 0]:.6f}" for i in named)
         base = self.base_url.rstrip("/")
         return f"{base}/table/v1/{self.profile}/{path}?annotations=duration,distance{query}"
@@ -551,12 +601,13 @@ class EmbeddedOsrm:
             self.fallback,
             self.time_factor,
             self.fixed_s,
+            kept_as=lambda: ("embedded", str(self.data), _built_ns(self.data)),
         )
         return _with_fallback(f"{self.engine} ({self.data})", tables, points)
 
     def _table(self, coordinates: npt.NDArray[np.float64], block: _Block) -> Mapping[str, Any]:
-        everyone = range(len(coordinates))
-        answer = _library_table(self.data, coordinates, everyone, everyone, ["duration", "distance"])
+        named, sources, destinations = block.named()
+        answer = _library_table(self.data, coordinates[named], sources, destinations, ["duration", "distance"])
         ends = ("sources", "destinations")
         waypoints = {key: [{"distance": point["distance"]} for point in answer[key]] for key in ends}
         return {"durations": answer["durations"], "distances": answer["distances"], **waypoints}
@@ -592,7 +643,15 @@ def _library_table(
 
 def _engine(data: Path) -> osrm.OSRM:
     """OSRM's engine on the road data `data`, loaded once per process and build."""
-    return _loaded(str(data), data.with_suffix(".osrm.hsgr").stat().st_mtime_ns)
+    return _loaded(str(data), _built_ns(data))
+
+
+def _built_ns(data: Path) -> int:
+    """When the road data was built (`MatrixUnavailable` where there is none)."""
+    try:
+        return data.with_suffix(".osrm.hsgr").stat().st_mtime_ns
+    except OSError as error:
+        raise MatrixUnavailable(f"road data {data} cannot be used: {error}") from error
 
 
 @lru_cache(maxsize=4)

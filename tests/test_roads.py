@@ -19,8 +19,9 @@ from api.models.sheets import VisitSheet
 from api.models.users import Role
 from api.models.visit_requests import VisitRequest
 from api.roads.store import road_data
+from api.roads.travel import travel_provider
 from api.sheets.instance import address_point
-from routing.matrix import EmbeddedOsrm, TravelMode
+from routing.matrix import EmbeddedOsrm, GreatCircle, TravelMode
 from tests.factories import (
     PEOPLES_SQUARE,
     auth_headers,
@@ -146,12 +147,16 @@ def test_a_day_planned_on_the_branchs_roads_travels_the_engines_times(
         sheet = session.scalars(select(VisitSheet)).one()
         report = session.scalars(select(AddressReport)).one()
         stops = [(stop, address_point(session.get_one(VisitRequest, stop.visit_request_id))) for stop in sheet.stops]
+        again = plan(client, app, supervisor)
 
     assert run["status"] == "succeeded", run["error"]
     assert (
         run["figures"]["matrix"] == "osrm embedded car (points off the road network, priced by great-circle driving: 1)"
     )
     assert [row["reason"] for row in run["unplanned"]] == ["no_road"]
+    assert (run["figures"]["matrix_pairs"], run["figures"]["matrix_reused_pairs"]) == (16, 0)  # office, 3 visits
+    # again without the far address, which waits in the supervisor's queue: the engine is not asked again
+    assert (again["figures"]["matrix_pairs"], again["figures"]["matrix_reused_pairs"]) == (9, 9)
     assert report.problem is AddressProblem.NO_ROAD and report.note.endswith("(the nearest is 4,985 m away)")
     mode = TravelMode.DRIVING
     data = road_data(settings.var_dir / "roads", branch.id, "car")
@@ -189,3 +194,20 @@ def test_the_evening_precheck_puts_an_address_the_roads_do_not_reach_before_the_
     assert report.address_id == requests["far_away"].address_id
     assert report.note.endswith("the road engine cannot reach it: no road within 500 m (the nearest is 4,985 m away)")
     assert again["reports_raised"] == {} and again["already_waiting"] == 1
+
+
+def test_a_walking_branch_travels_on_its_foot_data_both_ways_along_a_one_way_street(
+    runner: CliRunner, session: Session, settings: Settings, city: City
+) -> None:
+    branch = _city_branch(session, city)
+    walking = settings.planning.model_copy(update={"travel_mode": "walking"})
+    assert _build(runner, city.path, branch, "--profile", "foot")[0] == 0
+
+    provider = travel_provider(walking).of(branch.id)
+    along = provider.matrices([city.points["one_way_start"], city.points["one_way_end"]])
+    driving = travel_provider(settings.planning).of(branch.id)  # no car data built for the branch
+
+    assert isinstance(provider, EmbeddedOsrm) and along.source == "osrm embedded foot"
+    assert along.distances_m[0, 1] == along.distances_m[1, 0]  # on foot the one-way street goes both ways
+    assert along.durations_s[0, 1] > along.distances_m[0, 1] / 2  # at a walker's pace (OSRM's foot: 5 km/h)
+    assert driving == GreatCircle("driving")

@@ -180,6 +180,8 @@ def _plan(
                 )
             figures_source = {
                 "matrix": matrices.source,
+                "matrix_pairs": len(matrices.durations_s) ** 2,
+                "matrix_reused_pairs": matrices.reused_pairs,
                 "engine": plan.stats.engine,
                 "status": plan.stats.status,
             }

@@ -8,6 +8,7 @@ import numpy as np
 import osrm
 import pytest
 
+from routing.kept import forget
 from routing.matrix import EmbeddedOsrm, GreatCircle, Matrices, snapped_m
 from tests.synthetic_city import City
 
@@ -90,3 +91,22 @@ def test_road_data_that_cannot_be_read_falls_back_to_great_circles_saying_why(tm
         road.durations_s[0, 1]
         == GreatCircle("driving").matrices([city.points["office"], city.points["grid_1"]]).durations_s[0, 1]
     )
+
+
+def test_a_day_asked_again_reuses_the_answers_and_a_new_place_costs_its_row_and_column(
+    city_roads: Path, city: City
+) -> None:
+    day = [city.points[name] for name in ("office", "grid_0", "grid_4", "grid_8", "north_bank")]
+    urgent = city.points["south_bank"]
+    provider = EmbeddedOsrm(city_roads)
+    forget()
+
+    first = provider.matrices(day)
+    again = provider.matrices(day)
+    grown = provider.matrices([*day[:2], urgent, *day[2:]])
+    forget()
+    fresh = provider.matrices([*day[:2], urgent, *day[2:]])
+
+    assert (first.reused_pairs, again.reused_pairs, grown.reused_pairs, fresh.reused_pairs) == (0, 25, 25, 0)
+    assert (again.durations_s == first.durations_s).all()
+    assert (grown.durations_s == fresh.durations_s).all() and (grown.distances_m == fresh.distances_m).all()

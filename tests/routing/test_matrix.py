@@ -330,6 +330,27 @@ def test_a_large_input_is_assembled_from_source_and_destination_blocks(osrm: Fak
     assert any("sources=0;1&destinations=2;3" in request for request in osrm.requests)
 
 
+def test_the_same_points_again_are_not_asked_and_a_new_point_costs_its_row_and_column(osrm: FakeOsrm) -> None:
+    points = city_points(6)
+    provider = OsrmTable(osrm.url, fallback=None)
+
+    first = provider.matrices(points[:5])
+    again = provider.matrices(points[:5])
+    asked = list(osrm.requests)
+    grown = provider.matrices([points[5], *points[:5]])  # an urgent visit, wherever it comes in the list
+    shuffled = provider.matrices(points[::-1])
+
+    assert (first.reused_pairs, again.reused_pairs) == (0, 25)
+    assert (again.durations_s == first.durations_s).all() and len(asked) == 1
+    new = [urlsplit(request) for request in osrm.requests[1:]]
+    named = [(len(url.path.split(";")), parse_qs(url.query)["sources"]) for url in new]
+    assert named == [(7, ["0"]), (6, ["0;1;2;3;4"])]  # the new row (to everyone), the new column (from the others)
+    assert grown.reused_pairs == 25 and shuffled.reused_pairs == 36 and len(osrm.requests) == 3
+    durations, distances = expected_from_fake([points[5], *points[:5]])
+    assert (grown.durations_s == durations).all() and (grown.distances_m == distances).all()
+    assert (shuffled.durations_s == expected_from_fake(points[::-1])[0]).all()
+
+
 def test_a_slow_server_means_the_fallback_and_says_why(osrm: FakeOsrm, caplog: pytest.LogCaptureFixture) -> None:
     osrm.hang = True
     points = [PEOPLES_SQUARE, THE_BUND]

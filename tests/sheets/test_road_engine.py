@@ -4,6 +4,7 @@ server cannot answer."""
 import math
 from collections.abc import Iterator
 from datetime import time
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID, uuid4
 
 import pytest
@@ -194,14 +195,21 @@ def test_the_in_day_replan_asks_the_same_server(settings: Settings, osrm: FakeOs
         asked = len(osrm.requests)
         agent = session.get_one(User, team.members[0].agent_id)
         sheet = client.get(f"/visit-sheets/{summary['id']}", headers=auth_headers(agent)).json()
+        near_stop = sheet["stops"][2]["address"]["point"]
+        position = {"lat": near_stop["lat"] + 0.001, "lon": near_stop["lon"]}  # 110 m north of its third stop
         replanned = client.post(
             f"/visit-sheets/{summary['id']}/replan",
-            json={"position": sheet["stops"][2]["address"]["point"], "time": _at(branch, sheet, time(13, 0))},
+            json={"position": position, "time": _at(branch, sheet, time(13, 0))},
             headers=auth_headers(agent),
         )
 
     assert replanned.status_code == 200, replanned.text
-    assert len(osrm.requests) == asked + 1
+    # the day's other places were priced when it was planned: only the team's position is new to the server
+    from_position, to_position = osrm.requests[asked:]
+    named = f"{position['lon']:.6f},{position['lat']:.6f}"
+    assert from_position.startswith(f"/table/v1/driving/{named};") and "&sources=0&" in from_position
+    assert to_position.split("?")[0].endswith(f";{named}")  # the last named, the one destination
+    assert parse_qs(urlsplit(to_position).query)["destinations"] == [str(to_position.split("?")[0].count(";"))]
     app.state.engine.dispose()
 
 
