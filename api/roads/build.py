@@ -1,5 +1,6 @@
 """`fieldvisit roads build`: an OpenStreetMap extract built into a branch's road data with OSRM's own tools
-(osrm-extract with the profile, then osrm-contract: contraction hierarchies, the fastest tables), checked to cover
+(osrm-extract with the profile, its trips starting at street level (street_level.lua), then osrm-contract:
+contraction hierarchies, the fastest tables), checked to cover
 the branch's office and addresses, then put in place at once (a build that fails or is refused leaves the data as
 it was). The same extract and profile again changes nothing."""
 
@@ -26,6 +27,7 @@ from routing.matrix import MatrixUnavailable, Point, snapped_m
 
 OSRM_PACKAGE = Path(osrm.__file__).parent
 EXTRACT_SUFFIXES = (".osm.pbf", ".osm", ".osm.bz2")
+STREET_LEVEL = Path(__file__).with_name("street_level.lua")  # the profiles, with trips starting at street level
 
 
 class RoadsRefused(Exception):
@@ -70,8 +72,8 @@ def build_roads(
     folder = profile_dir(roads_dir, branch_id, profile)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _locked(folder.parent / f".{profile}.lock"):
-        source = _fingerprint(extract)
-        if _manifest(folder).get("source") == source and _manifest(folder).get("profile") == profile:
+        recipe = {"source": _fingerprint(extract), "profile": profile, "tools": _tools_fingerprint()}
+        if {key: _manifest(folder).get(key) for key in recipe} == recipe:
             progress(f"already built from this extract ({extract.name}, {profile} profile): nothing to do")
             return RoadsBuilt(folder, False, time.monotonic() - started, _size(folder), None)
         staging = folder.parent / f".{profile}-{time.time_ns()}"
@@ -79,9 +81,7 @@ def build_roads(
         try:
             coverage = _build(extract, staging, profile, places, max_snap_m, max_outside_share, progress)
             seconds = time.monotonic() - started
-            manifest = {
-                "source": source,
-                "profile": profile,
+            manifest = recipe | {
                 "osrm": version("osrm-bindings"),
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "seconds": round(seconds, 1),
@@ -106,7 +106,12 @@ def _build(
     linked = staging / (DATA_NAME.removesuffix(".osrm") + _suffix(extract))
     linked.symlink_to(extract.resolve())
     log = staging / "build.log"
-    profile_file = OSRM_PACKAGE / "share" / "profiles" / f"{profile}.lua"
+    profile_file = staging / "profile.lua"
+    profile_file.write_text(
+        STREET_LEVEL.read_text()
+        .replace("@PROFILES@", str(OSRM_PACKAGE / "share" / "profiles"))
+        .replace("@PROFILE@", profile)
+    )
     threads = str(os.cpu_count() or 1)
     _step(
         "extracting the roads (osrm-extract)",
@@ -155,6 +160,11 @@ def _step(title: str, command: list[str], log: Path, progress: Callable[[str], N
 
 def _suffix(extract: Path) -> str:
     return next(suffix for suffix in EXTRACT_SUFFIXES if extract.name.endswith(suffix))
+
+
+def _tools_fingerprint() -> str:
+    """What else a build depends on: OSRM's version and the profiles' street-level change."""
+    return "sha256:" + hashlib.sha256(f"{version('osrm-bindings')}\n{STREET_LEVEL.read_text()}".encode()).hexdigest()
 
 
 def _fingerprint(extract: Path) -> str:
