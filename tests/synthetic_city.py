@@ -13,8 +13,10 @@ turned into degrees with a local equirectangular approximation:
   reaches the grid only through one ``barrier=gate``, on its north side; `compound_inside` is on the loop's south side
   and `compound_outside` on the street just south of the wall;
 - an island: a closed loop of streets in the river joined to nothing;
-- an elevated road (``highway=primary``, ``bridge=yes``, ``layer=1``) right above one north-bank street, joined to it
-  only at the street's two ends, with `under_elevated` on the street below it;
+- an elevated road (``highway=primary``, ``bridge=yes``, ``layer=1``) above one north-bank street, its centre line
+  8 m north of the street's, joined to it only at the street's two ends; `under_elevated` is a door 6 m north of the
+  street's centre line, nearer the elevated road's line than the street's, and `beside_elevated` a corner of the
+  same street a block east of it;
 - `office`, a north-bank corner, and `grid_0` ... `grid_9`, corners on both banks; `far_away`, 5 km south of the city.
 """
 
@@ -33,6 +35,7 @@ Point = tuple[float, float]  # (lat, lon)
 _RIVERFRONT_M = 200.0  # the first street on each bank, from the river's centre line (the water is 300 m wide)
 _ONE_WAY_M = 500.0  # at least this long, in whole blocks
 _FAR_AWAY_M = 5_000.0
+_ELEVATED_OFFSET_M, _DOOR_UNDER_M = 8.0, 6.0  # north of the street below: the elevated road's line, the door
 _ISLAND = ((-60.0, 30.0), (60.0, 30.0), (60.0, 110.0), (-60.0, 110.0))  # corners: x from its centre, y from mid-river
 # the grid points: bank (1 north, -1 south), then the fractions of the way east and away from the river
 _GRID_POINTS = (
@@ -165,10 +168,10 @@ def write_city(path: Path, *, origin: Point = (31.20, 121.45), blocks: int = 12,
     island = [city.node(island_x + x, y) for x, y in _ISLAND]
     city.way([*island, island[0]], highway="residential", name="Island Loop")
 
-    # the elevated road is right above north-bank row je, with nodes mid-block, joined to the row only at its ends
+    # the elevated road is above north-bank row je, with nodes mid-block, joined to the row only at its ends
     je = 3 * n // 4
     elevated_y = _RIVERFRONT_M + je * b
-    deck = [city.node(x + b / 2, elevated_y) for x in xs[:-1]]
+    deck = [city.node(x + b / 2, elevated_y + _ELEVATED_OFFSET_M) for x in xs[:-1]]
     city.way([north[0][je], *deck, north[n][je]], highway="primary", bridge="yes", layer="1", name="Elevated Road")
 
     city.write(path)
@@ -184,7 +187,8 @@ def write_city(path: Path, *, origin: Point = (31.20, 121.45), blocks: int = 12,
         "compound_gate": city.at(gate_x, north_y - wall_m),
         "island": city.at(island_x, _ISLAND[0][1]),
         "far_away": city.at(0, -_RIVERFRONT_M - n * b - _FAR_AWAY_M),
-        "under_elevated": city.at(xs[middle] + b / 4, elevated_y),
+        "under_elevated": city.at(xs[middle] + b / 4, elevated_y + _DOOR_UNDER_M),
+        "beside_elevated": city.at(xs[middle + 1], elevated_y),
         "office": city.at(xs[middle], _RIVERFRONT_M + (n // 4) * b),
     }
     for k, (bank, east_fraction, away_fraction) in enumerate(_GRID_POINTS):

@@ -2,12 +2,14 @@
 where straight lines are wrong: a river with three bridges, a walled compound with one gate, a one-way street."""
 
 import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import osrm
 import pytest
 
+from api.roads.build import OSRM_PACKAGE
 from routing.kept import forget
 from routing.matrix import EmbeddedOsrm, GreatCircle, Matrices, snapped_m
 from tests.synthetic_city import City
@@ -110,3 +112,30 @@ def test_a_day_asked_again_reuses_the_answers_and_a_new_place_costs_its_row_and_
     assert (first.reused_pairs, again.reused_pairs, grown.reused_pairs, fresh.reused_pairs) == (0, 25, 25, 0)
     assert (again.durations_s == first.durations_s).all()
     assert (grown.durations_s == fresh.durations_s).all() and (grown.distances_m == fresh.distances_m).all()
+
+
+def _built_with_stock_profile(city: City, folder: Path) -> Path:
+    """The city built with OSRM's stock car profile, as `fieldvisit roads build` did before street_level.lua."""
+    linked = folder / "stock.osm.pbf"
+    linked.symlink_to(city.path)
+    tools = OSRM_PACKAGE / "bin"
+    profile = OSRM_PACKAGE / "share" / "profiles" / "car.lua"
+    subprocess.run([tools / "osrm-extract", "-p", profile, linked], check=True, capture_output=True)
+    subprocess.run([tools / "osrm-contract", folder / "stock.osrm"], check=True, capture_output=True)
+    return folder / "stock.osrm"
+
+
+def test_a_door_under_an_elevated_road_is_reached_along_the_street_below(
+    city_roads: Path, city: City, tmp_path: Path
+) -> None:
+    """Stock OSRM snaps a door 6 m from the street and 2 m from the elevated road's line onto the elevated road, whose
+    ramps are at the street's ends: a block's walk became kilometres."""
+    places = [city.points["under_elevated"], city.points["beside_elevated"]]
+    straight = STRAIGHT.matrices(places).distances_m[0, 1]
+
+    stock = EmbeddedOsrm(_built_with_stock_profile(city, tmp_path), fallback=None).matrices(places)
+    street = EmbeddedOsrm(city_roads, fallback=None).matrices(places)
+
+    assert straight == pytest.approx(150, abs=5)
+    assert stock.distances_m[0, 1] > 1_000  # the defect: up the elevated road to its end and back
+    assert street.distances_m[0, 1] < straight + 20
