@@ -42,10 +42,12 @@ def build_in_terminal(
         max_outside_share=max_outside_share,
         progress=console.print,
     )
-    if built.coverage is not None and built.coverage.outside:
+    coverage = built.coverage
+    if coverage is not None and coverage.outside:
         console.print(
-            f"{built.coverage.outside} of {built.coverage.places - 1} addresses are farther than"
-            f" {settings.osrm_max_snap_m:,.0f} m from the roads: plans leave them out as no_road, for the supervisor"
+            f"{coverage.outside} of {coverage.places - 1} addresses are farther than {settings.osrm_max_snap_m:,.0f} m"
+            f" from the roads (the farthest {coverage.farthest_m / 1000:,.1f} km): plans leave them out as no_road,"
+            " for the supervisor"
         )
     if built.built:
         console.print(f"built in {built.seconds:.1f} s: {_size(built.size_bytes)} in {built.folder}")
