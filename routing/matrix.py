@@ -301,6 +301,7 @@ def _osrm_matrix(payload: Mapping[str, Any], key: str, block: _Block) -> npt.NDA
     expected = (len(block.sources), len(block.destinations))
     if table.shape != expected:
         raise MatrixUnavailable(f"OSRM {key} table has shape {table.shape}, expected {expected}")
+    table[(table < 0) & (table > -1)] = 0.0  # OSRM answers -0.1 m for two points snapped onto one segment
     routed = table[~np.isnan(table)]
     if not (np.isfinite(routed).all() and (routed >= 0).all()):
         raise MatrixUnavailable(f"OSRM {key} table has negative or infinite values")

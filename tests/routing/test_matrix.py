@@ -414,6 +414,16 @@ def test_a_server_that_is_not_there_means_the_fallback() -> None:
     assert f"(OSRM unavailable: cannot reach http://127.0.0.1:{port}" in matrices.source
 
 
+def test_a_hair_below_zero_metres_is_zero_not_a_bad_answer(osrm: FakeOsrm) -> None:
+    """OSRM answers -0.1 m between two points it snaps onto one segment (found by bench/roads): once, the whole
+    matrix went to the fallback for it."""
+    osrm.answer = lambda payload: (200, json_body({**payload, "distances": [[0, -0.1], [0.1, 0]]}))
+
+    matrices = OsrmTable(osrm.url, fallback=None).matrices([PEOPLES_SQUARE, THE_BUND])
+
+    assert matrices.source == "osrm" and matrices.distances_m.tolist() == [[0, 0], [0, 0]]
+
+
 def test_without_a_fallback_a_failure_is_a_clear_error(osrm: FakeOsrm) -> None:
     osrm.answer = lambda payload: (200, json_body({**payload, "durations": [[0, None], [1, 0]]}))
 
