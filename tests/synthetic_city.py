@@ -3,8 +3,11 @@
 Laid out in metres (x east, y north) from the origin, which sits mid-river on the city's north-south centre line, and
 turned into degrees with a local equirectangular approximation:
 
-- an east-west river 300 m wide (``waterway=river`` on its centre line) with a grid of two-way residential streets,
-  `blocks` x `blocks` blocks of `block_m`, on each bank; the riverfront streets run 50 m from the water;
+- an east-west river 300 m wide (``waterway=river`` on its centre line) with a grid of `blocks` x `blocks` blocks of
+  `block_m` on each bank, the riverfront streets 50 m from the water. Its two-way streets: a ``highway=tertiary``
+  every 5 blocks and along the edges, and between them ``highway=residential`` streets on some of the block-long
+  segments, chosen at random (seeded: the same city every time) but so that every corner is on a street and
+  reachable from every other: a full grid contracts hopelessly slowly (see `_streets`);
 - three bridges (``highway=secondary``, ``bridge=yes``, ``layer=1``) at the west end, the middle and the east end,
   and no other way across: `north_bank` and `south_bank` face each other midway between the west and middle bridges;
 - on the south bank, a stretch of about 500 m of one street is one-way (``oneway=yes``), flowing east from
@@ -12,7 +15,11 @@ turned into degrees with a local equirectangular approximation:
 - on the north bank, a walled compound (a 小区): a block enclosed by a ``barrier=wall`` whose internal service loop
   reaches the grid only through one ``barrier=gate``, on its north side; `compound_inside` is on the loop's south side
   and `compound_outside` on the street just south of the wall;
-- an island: a closed loop of streets in the river joined to nothing;
+- an island: a closed loop of streets in the river joined to nothing. OSRM snaps a point onto the nearest road of a
+  big piece of network (1,000 edge-based nodes or more: osrm-extract's --small-component-size) unless all the
+  query's points are nearest one small piece: up to 15 blocks the whole city is small, so `island` snaps onto the
+  island and has no route to or from the rest (null in a table); from 16 blocks it snaps onto the riverfront 170 m
+  away and is routed from there;
 - an elevated road (``highway=primary``, ``bridge=yes``, ``layer=1``) above one north-bank street, its centre line
   8 m north of the street's, joined to it only at the street's two ends; `under_elevated` is a door 6 m north of the
   street's centre line, nearer the elevated road's line than the street's, and `beside_elevated` a corner of the
@@ -20,7 +27,9 @@ turned into degrees with a local equirectangular approximation:
 - `office`, a north-bank corner, and `grid_0` ... `grid_9`, corners on both banks; `far_away`, 5 km south of the city.
 """
 
+import itertools
 import math
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +45,9 @@ _RIVERFRONT_M = 200.0  # the first street on each bank, from the river's centre 
 _ONE_WAY_M = 500.0  # at least this long, in whole blocks
 _FAR_AWAY_M = 5_000.0
 _ELEVATED_OFFSET_M, _DOOR_UNDER_M = 8.0, 6.0  # north of the street below: the elevated road's line, the door
+_ARTERIAL_BLOCKS = 5  # a tertiary road every this many blocks
+_LOOPS = 0.2  # the share of the residential segments off the spanning tree that are streets all the same
+_SEED = 1
 _ISLAND = ((-60.0, 30.0), (60.0, 30.0), (60.0, 110.0), (-60.0, 110.0))  # corners: x from its centre, y from mid-river
 # the grid points: bank (1 north, -1 south), then the fractions of the way east and away from the river
 _GRID_POINTS = (
@@ -50,6 +62,11 @@ _GRID_POINTS = (
     (-1, 0.35, 0.65),
     (-1, 0.95, 0.95),
 )
+
+
+# a block-long segment of a bank's grid: from corner (column i, row j) east along the row (True) or away from the
+# river along the column (False)
+_Segment = tuple[int, int, bool]
 
 
 @dataclass(frozen=True)
@@ -101,10 +118,80 @@ class _Map:
                 writer.add_way(way)
 
 
+def _streets(n: int, forced: set[_Segment], rng: random.Random) -> set[_Segment]:
+    """The segments of a bank's n x n blocks that are streets: `forced`, the arterial lines, a random spanning tree of
+    the corners and a share (_LOOPS) of the other segments.
+
+    OSRM's contraction hierarchies crawl on a full grid: osrm-contract took 10 s on 20 x 20 blocks a bank, 3 minutes
+    on 40 x 40 and had not finished after 20 minutes on 100 x 100; thinned like this, 100 x 100 take about 10 s."""
+    parent = list(range((n + 1) ** 2))
+
+    def root(corner: int) -> int:
+        while parent[corner] != corner:
+            parent[corner] = parent[parent[corner]]
+            corner = parent[corner]
+        return corner
+
+    def joins(segment: _Segment) -> bool:
+        """Whether `segment` joins two parts not yet joined; joined after."""
+        i, j, along_row = segment
+        start, end = root(i * (n + 1) + j), root((i + along_row) * (n + 1) + j + (not along_row))
+        parent[start] = end
+        return start != end
+
+    segments = [(i, j, along_row) for i in range(n + 1) for j in range(n + 1) for along_row in (True, False)]
+    segments = [(i, j, along_row) for i, j, along_row in segments if (i if along_row else j) < n]
+    kept = forced | {(i, j, along_row) for i, j, along_row in segments if _arterial(n, j if along_row else i)}
+    for segment in kept:
+        joins(segment)
+    others = [segment for segment in segments if segment not in kept]
+    rng.shuffle(others)
+    return kept | {segment for segment in others if joins(segment) or rng.random() < _LOOPS}
+
+
+def _arterial(n: int, line: int) -> bool:
+    """Whether row or column `line` of a bank's n x n blocks is a tertiary road."""
+    return line % _ARTERIAL_BLOCKS == 0 or line == n
+
+
+def _write_bank(
+    city: _Map,
+    corners: list[list[int]],
+    bank: str,
+    streets: set[_Segment],
+    one_way: set[_Segment],
+    middles: Mapping[_Segment, int],
+) -> None:
+    """The ways of a bank's rows and columns (`corners[i][j]`: column i, row j): one per run of segments that are
+    `streets` with the same tags, through the node in the `middles` of a segment."""
+    n = len(corners) - 1
+    lines = [
+        ([corners[i][j] for i in range(n + 1)], [(i, j, True) for i in range(n)], f"{bank} Road {j}", j)
+        for j in range(n + 1)
+    ]
+    lines += [(corners[i], [(i, j, False) for j in range(n)], f"Avenue {i}", i) for i in range(n + 1)]
+    for line, segments, name, index in lines:
+        highway = "tertiary" if _arterial(n, index) else "residential"
+        tags = [
+            {"highway": highway, "name": name} | ({"oneway": "yes"} if segment in one_way else {})
+            if segment in streets
+            else None
+            for segment in segments
+        ]
+        for run_tags, run in itertools.groupby(range(n), key=tags.__getitem__):
+            if run_tags is not None:
+                run_segments = list(run)
+                nodes = [line[run_segments[0]]]
+                for k in run_segments:
+                    nodes += [middles[segments[k]], line[k + 1]] if segments[k] in middles else [line[k + 1]]
+                city.way(nodes, **run_tags)
+
+
 def write_city(path: Path, *, origin: Point = (31.20, 121.45), blocks: int = 12, block_m: float = 200.0) -> City:
     """Write the city (see the module's docstring) to `path`, an .osm.pbf, with `blocks` blocks a side on each bank.
 
-    Its size grows with blocks squared: 100 blocks make about 20,000 nodes and still take a second or so.
+    Its size grows with blocks squared: 100 blocks make about 20,000 nodes, written in under a second and built for
+    cars (osrm-extract, osrm-contract) in about 10 s.
     """
     if blocks < 4:
         raise ValueError(f"a city needs at least 4 blocks a side, not {blocks}")
@@ -140,26 +227,18 @@ def write_city(path: Path, *, origin: Point = (31.20, 121.45), blocks: int = 12,
     city.way([*loop, loop[0]], highway="service", name="Compound Loop")
     city.way([lane_end, gate, entrance], highway="service", name="Compound Gate Lane")
 
-    # the one-way stretch of south-bank row jo, from column io east
+    # the one-way stretch of south-bank row jo, from column io east, and the way back along row jo + 1
     jo, io = n // 2, n // 4
     one_way_blocks = min(n - io, math.ceil(_ONE_WAY_M / b))
-    for j in range(n + 1):
-        row = [north[i][j] for i in range(n + 1)]
-        if j == jc + 1:
-            row.insert(ic + 1, entrance)
-        city.way(row, highway="residential", name=f"North Road {j}")
-        row, name = [south[i][j] for i in range(n + 1)], f"South Road {j}"
-        if j != jo:
-            city.way(row, highway="residential", name=name)
-            continue
-        end = io + one_way_blocks
-        city.way(row[io : end + 1], highway="residential", name=name, oneway="yes")
-        for piece in (row[: io + 1], row[end:]):
-            if len(piece) > 1:
-                city.way(piece, highway="residential", name=name)
-    for i in range(n + 1):
-        city.way(north[i], highway="residential", name=f"Avenue {i}")
-        city.way(south[i], highway="residential", name=f"Avenue {i}")
+    end = io + one_way_blocks
+    one_way = {(i, jo, True) for i in range(io, end)}
+    back = {(i, jo + 1, True) for i in range(io, end)} | {(io, jo, False), (end, jo, False)}
+    je = 3 * n // 4  # the north-bank row under the elevated road
+    compound = {(ic, jc, True), (ic, jc + 1, True), (ic, jc, False), (ic + 1, jc, False)}
+    rng = random.Random(_SEED)
+    north_streets = _streets(n, compound | {(i, je, True) for i in range(n)}, rng)
+    _write_bank(city, north, "North", north_streets, set(), {(ic, jc + 1, True): entrance})
+    _write_bank(city, south, "South", _streets(n, one_way | back, rng), one_way, {})
     for i, name in ((0, "West Bridge"), (middle, "Middle Bridge"), (n, "East Bridge")):
         city.way([south[i][0], north[i][0]], highway="secondary", bridge="yes", layer="1", name=name)
     city.way([city.node(xs[0] - b, 0), city.node(xs[-1] + b, 0)], waterway="river", name="Synthetic River")
@@ -169,7 +248,6 @@ def write_city(path: Path, *, origin: Point = (31.20, 121.45), blocks: int = 12,
     city.way([*island, island[0]], highway="residential", name="Island Loop")
 
     # the elevated road is above north-bank row je, with nodes mid-block, joined to the row only at its ends
-    je = 3 * n // 4
     elevated_y = _RIVERFRONT_M + je * b
     deck = [city.node(x + b / 2, elevated_y + _ELEVATED_OFFSET_M) for x in xs[:-1]]
     city.way([north[0][je], *deck, north[n][je]], highway="primary", bridge="yes", layer="1", name="Elevated Road")

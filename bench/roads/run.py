@@ -49,23 +49,23 @@ WORK = Path(tempfile.gettempdir()) / "fieldvisit-bench-roads"
 
 
 def _built(blocks: int, folder: Path) -> tuple[City, Path]:
-    city = write_city(folder / "city.osm.pbf", blocks=blocks)
+    """The city and its road data, under `folder`: built once, kept for the next run (the build is idempotent)."""
+    city = write_city(folder / f"city-{blocks}.osm.pbf", blocks=blocks)
     started = time.perf_counter()
     built = build_roads(
-        city.path,
-        folder / "roads",
-        UUID(int=0),
-        "car",
-        [],
-        max_snap_m=500,
-        max_outside_share=0,
-        progress=lambda _: None,
+        city.path, folder / "roads", UUID(int=blocks), "car", [], max_snap_m=500, max_outside_share=0, progress=_say
     )
     print(
-        f"city: {blocks} x {blocks} blocks a bank, extract {city.path.stat().st_size / 1e6:.1f} MB;"
-        f" built in {time.perf_counter() - started:.1f} s, {built.size_bytes / 1e6:.1f} MB of road data"
+        f"city: {blocks} x {blocks} blocks a bank, extract {city.path.stat().st_size / 1e3:.0f} kB;"
+        f" {'built' if built.built else 'kept from an earlier run'} in {time.perf_counter() - started:.1f} s,"
+        f" {built.size_bytes / 1e6:.1f} MB of road data",
+        flush=True,
     )
     return city, built.folder / DATA_NAME
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 def _points(city: City, count: int, seed: int) -> list[Point]:

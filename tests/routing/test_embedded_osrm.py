@@ -139,3 +139,23 @@ def test_a_door_under_an_elevated_road_is_reached_along_the_street_below(
     assert straight == pytest.approx(150, abs=5)
     assert stock.distances_m[0, 1] > 1_000  # the defect: up the elevated road to its end and back
     assert street.distances_m[0, 1] < straight + 20
+
+
+def test_a_large_day_is_asked_in_smaller_tables_with_the_same_answer(city_roads: Path, city: City) -> None:
+    places = [city.points[f"grid_{number}"] for number in range(10)]
+    forget()
+    whole = EmbeddedOsrm(city_roads).matrices(places)
+    forget()
+
+    in_tables = EmbeddedOsrm(city_roads, max_points_per_table=4).matrices(places)  # 25 tables of 2 x 2 places
+
+    assert (in_tables.durations_s == whole.durations_s).all() and (in_tables.distances_m == whole.distances_m).all()
+
+
+def test_a_place_on_an_island_of_streets_is_unreachable(city_roads: Path, city: City) -> None:
+    """The island's loop of streets joins nothing: no route to or from it (the city, under OSRM's 1,000-node small
+    component size, lets a place snap onto it)."""
+    road = _road(city_roads, city, "office", "island", "grid_2", "grid_6")
+
+    assert road.unreachable == {1: "no road route joins it to the other points (cut off from their roads)"}
+    assert road.source == "osrm embedded car (points off the road network, priced by great-circle driving: 1)"
