@@ -1,7 +1,8 @@
-"""Road engines on a generated city (tests/synthetic_city.py): what a matrix costs, and what straight lines cost a plan.
+"""Road engines on a generated city (tests/synthetic_city.py) or a real extract: what a matrix costs, and what
+straight lines cost a plan.
 
     python -m bench.roads matrix [--blocks 100] [--sizes 100,500,1000,2000] [--repeats 3]
-    python -m bench.roads straight-lines [--blocks 40] [--visits 240] [--time-limit 20]
+    python -m bench.roads straight-lines [--blocks 40] [--visits 240] [--time-limit 20] [--extract FILE.osm.pbf]
 
 `matrix`: the road data built once (build time and size printed), then for each size the matrix time (median of
 the repeats) and the peak memory it added, per engine: great circles, the embedded OSRM (osrm-bindings, in this
@@ -9,10 +10,11 @@ process) and an OSRM server (the package's osrm-routed on loopback, through `Osr
 Each engine and size runs in a fresh process, so that its peak memory is its own; the server's own memory is not
 counted.
 
-`straight-lines`: one branch day in the city (visits on both banks, preferred windows inside the legal visiting
-hours 08:00–21:00, teams from the office 09:00–18:00) planned on great circles, then replayed on the road engine's
-(calibrated) times: the visits that start after their window or after the legal hours, the teams back late, the
-km the plan believed against the km driven; next to the same day planned on the roads.
+`straight-lines`: one branch day in the city (visits on both banks, or over a real extract's streets; preferred
+windows inside the legal visiting hours 08:00–21:00, teams from the office 12:00–21:00, up to the legal hour)
+planned on great circles, then replayed on the road engine's (calibrated) times: the visits that start after their
+window or after the legal hours, the teams back late, the km the plan believed against the km driven; next to the
+same day planned on the roads.
 """
 
 import argparse
@@ -31,11 +33,12 @@ from pathlib import Path
 from uuid import UUID
 
 import numpy as np
+import osmium
 
 from api.roads.build import OSRM_PACKAGE, build_roads
 from api.roads.store import DATA_NAME
 from routing.kept import forget
-from routing.matrix import EmbeddedOsrm, GreatCircle, MatrixProvider, OsrmTable, Point, TravelMode
+from routing.matrix import EmbeddedOsrm, GreatCircle, MatrixProvider, OsrmTable, Point, TravelMode, snapped_m
 from routing.model import Instance, Stop, Team, TimeWindow
 from routing.plan import Plan
 from routing.portfolio import solve
@@ -44,24 +47,29 @@ from tests.synthetic_city import City, write_city
 HOUR = 3600
 DRIVING = TravelMode.DRIVING
 LEGAL = TimeWindow(8 * HOUR, 21 * HOUR)
-SHIFT = TimeWindow(9 * HOUR, 18 * HOUR)
+SHIFT = TimeWindow(12 * HOUR, 21 * HOUR)  # the evening shift: debtors are home after work; it ends at the legal hour
 WORK = Path(tempfile.gettempdir()) / "fieldvisit-bench-roads"
 
 
 def _built(blocks: int, folder: Path) -> tuple[City, Path]:
-    """The city and its road data, under `folder`: built once, kept for the next run (the build is idempotent)."""
+    """The synthetic city and its road data, under `folder`."""
     city = write_city(folder / f"city-{blocks}.osm.pbf", blocks=blocks)
+    print(f"city: {blocks} x {blocks} blocks a bank, extract {city.path.stat().st_size / 1e3:.0f} kB")
+    return city, _road_data(city.path, folder, blocks)
+
+
+def _road_data(extract: Path, folder: Path, key: int) -> Path:
+    """The extract's road data under `folder`: built once, kept for the next run (the build is idempotent)."""
     started = time.perf_counter()
     built = build_roads(
-        city.path, folder / "roads", UUID(int=blocks), "car", [], max_snap_m=500, max_outside_share=0, progress=_say
+        extract, folder / "roads", UUID(int=key), "car", [], max_snap_m=500, max_outside_share=0, progress=_say
     )
     print(
-        f"city: {blocks} x {blocks} blocks a bank, extract {city.path.stat().st_size / 1e3:.0f} kB;"
-        f" {'built' if built.built else 'kept from an earlier run'} in {time.perf_counter() - started:.1f} s,"
-        f" {built.size_bytes / 1e6:.1f} MB of road data",
+        f"{extract.name}: {'built' if built.built else 'kept from an earlier run'} in"
+        f" {time.perf_counter() - started:.1f} s, {built.size_bytes / 1e6:.1f} MB of road data",
         flush=True,
     )
-    return city, built.folder / DATA_NAME
+    return built.folder / DATA_NAME
 
 
 def _say(line: str) -> None:
@@ -158,7 +166,7 @@ def matrix(blocks: int, sizes: Sequence[int], repeats: int, folder: Path) -> Non
         server.wait()
 
 
-def _day(city: City, visits: int, seed: int, durations: np.ndarray, distances: np.ndarray) -> Instance:
+def _day(visits: int, seed: int, durations: np.ndarray, distances: np.ndarray) -> Instance:
     rng = np.random.default_rng(seed)
     stops = []
     for number in range(1, visits + 1):
@@ -216,16 +224,21 @@ def _replay(plan: Plan, instance: Instance, durations: np.ndarray, distances: np
     return replay
 
 
-def straight_lines(blocks: int, visits: int, time_limit_s: int, seed: int, folder: Path) -> None:
-    city, data = _built(blocks, folder)
-    points = [city.points["office"], *_points(city, visits, seed)]
+def straight_lines(blocks: int, visits: int, time_limit_s: int, seed: int, folder: Path, extract: Path | None) -> None:
+    """The day on the synthetic city, or on a real extract's streets (`extract`: places drawn over its box, the
+    office the first; places its car roads do not reach are drawn again)."""
+    if extract is None:
+        city, data = _built(blocks, folder)
+        points = [city.points["office"], *_points(city, visits, seed)]
+    else:
+        data, points = _real_day(extract, folder, visits, seed)
     straight = GreatCircle(DRIVING).matrices(points)
     road = EmbeddedOsrm(data, time_factor=DRIVING.road_time_factor, fixed_s=DRIVING.fixed_s).matrices(points)
     print(f"{visits} visits, {round(visits * 0.06)} teams; road matrix: {road.source}")
     limit = timedelta(seconds=time_limit_s)
     rows = []
     for name, used in (("great circles", straight), ("roads", road)):
-        instance = _day(city, visits, seed, used.durations_s, used.distances_m)
+        instance = _day(visits, seed, used.durations_s, used.distances_m)
         plan = solve(instance, time_limit=limit, seed=seed)
         rows.append((name, len(plan.dropped), _replay(plan, instance, road.durations_s, road.distances_m)))
     print(
@@ -237,6 +250,25 @@ def straight_lines(blocks: int, visits: int, time_limit_s: int, seed: int, folde
             f"{name:<14} {replay.visits:>7} {dropped:>7} {replay.late:>5} {replay.late_min:>8.0f}"
             f" {replay.after_legal:>11} {replay.back_late:>9} {replay.believed_km:>11.1f} {replay.driven_km:>9.1f}"
         )
+
+
+def _real_day(extract: Path, folder: Path, visits: int, seed: int) -> tuple[Path, list[Point]]:
+    data = _road_data(extract, folder, 0)
+    min_lat, min_lon, max_lat, max_lon = _box(extract)
+    rng = np.random.default_rng(seed)
+    points: list[Point] = []
+    while len(points) < visits + 1:
+        drawn = [(float(rng.uniform(min_lat, max_lat)), float(rng.uniform(min_lon, max_lon))) for _ in range(visits)]
+        near = [point for point, metres in zip(drawn, snapped_m(data, drawn), strict=True) if metres <= 50]
+        unreachable = EmbeddedOsrm(data, fallback=GreatCircle(DRIVING)).matrices([*points, *near]).unreachable
+        points = [point for row, point in enumerate([*points, *near]) if row not in unreachable][: visits + 1]
+    return data, points
+
+
+def _box(extract: Path) -> tuple[float, float, float, float]:
+    """The extract's nodes' box: (min_lat, min_lon, max_lat, max_lon)."""
+    nodes = np.array([(node.lat, node.lon) for node in osmium.FileProcessor(str(extract), osmium.osm.NODE)])
+    return float(nodes[:, 0].min()), float(nodes[:, 1].min()), float(nodes[:, 0].max()), float(nodes[:, 1].max())
 
 
 def main() -> None:
@@ -251,6 +283,7 @@ def main() -> None:
     lines.add_argument("--visits", type=int, default=240)
     lines.add_argument("--time-limit", type=int, default=20)
     lines.add_argument("--seed", type=int, default=1)
+    lines.add_argument("--extract", type=Path, help="plan on this real extract's streets, not the synthetic city")
     for command in (matrix_parser, lines):
         command.add_argument("--work", type=Path, default=WORK, help="where the cities and their road data are kept")
     arguments = parser.parse_args()
@@ -258,4 +291,6 @@ def main() -> None:
     if arguments.command == "matrix":
         matrix(arguments.blocks, [int(size) for size in arguments.sizes.split(",")], arguments.repeats, arguments.work)
     else:
-        straight_lines(arguments.blocks, arguments.visits, arguments.time_limit, arguments.seed, arguments.work)
+        straight_lines(
+            arguments.blocks, arguments.visits, arguments.time_limit, arguments.seed, arguments.work, arguments.extract
+        )
