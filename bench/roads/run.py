@@ -125,9 +125,10 @@ def _in_own_process(case: _Case) -> tuple[float, float, str]:
     answer: multiprocessing.Queue[tuple[float, float, str]] = context.Queue()
     worker = context.Process(target=_measure, args=(case, answer))
     worker.start()
-    result = answer.get()
     worker.join()
-    return result
+    if worker.exitcode != 0:
+        raise RuntimeError(f"measuring {case.engine} on {len(case.points)} points failed (exit {worker.exitcode})")
+    return answer.get()
 
 
 def _server(data: Path, port: int) -> subprocess.Popen[bytes]:
