@@ -49,7 +49,9 @@ class Span:
 
 @lru_cache(maxsize=64)
 def _country_holidays(country: str, subdivision: str | None, year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays(country, subdiv=subdivision, years=year)
+    # the names in English, as the rules' other words: holidays' default is the country's own language (元旦), which
+    # it used once the project moved to CPython 3.12 (tests/rules/test_hours.py failed with 元旦 for New Year's Day)
+    return holidays.country_holidays(country, subdiv=subdivision, years=year, language="en_US")
 
 
 @lru_cache(maxsize=1024)
