@@ -1,6 +1,6 @@
 """The travel times every plan of the day rests on, built from the settings in this one place: planning, re-solving,
-the in-day re-plans, urgent insertions, moves and the late-team watch all price travel with it, per branch (each
-branch has its own road data)."""
+the in-day re-plans, urgent insertions, moves, the late-team watch and the evening pre-check all price travel with
+it, per branch (each branch has its own road data)."""
 
 from dataclasses import dataclass
 from typing import Protocol
