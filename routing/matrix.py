@@ -12,7 +12,6 @@ import math
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -24,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import osrm
 
-from routing.kept import UNKNOWN, Answers, kept
+from routing.kept import Answers, kept
 from routing.model import frozen_matrix
 
 logger = logging.getLogger(__name__)
@@ -373,13 +372,12 @@ class _RoadTables:
     fallback: MatrixProvider | None
     time_factor: float
     fixed_s: int
-    kept_as: Callable[[], Hashable] | None = None  # the engine's key among the answers kept (`routing.kept`)
+    kept_as: Callable[[], Hashable]  # the engine's key among the answers kept (`routing.kept`)
 
     def matrices(self, points: Sequence[Point]) -> Matrices:
         coordinates = _coordinates(points)
         size = len(coordinates)
-        answers = kept(self.kept_as(), coordinates) if self.kept_as is not None else _fresh(size)
-        with answers as known:
+        with kept(self.kept_as(), coordinates) as known:
             asked = self._ask(coordinates, known)
             durations, distances, snapped = known.durations.copy(), known.distances.copy(), known.snapped.copy()
         durations = durations * self.time_factor + np.where(distances > 0, self.fixed_s, 0)
@@ -450,12 +448,6 @@ class _RoadTables:
         )
 
 
-@contextmanager
-def _fresh(size: int) -> Iterator[Answers]:
-    """No answers known: a matrix asked for whole."""
-    yield Answers(np.full((size, size), UNKNOWN), np.full((size, size), UNKNOWN), np.zeros(size))
-
-
 def _check_road_settings(max_snap_m: float, time_factor: float, fixed_s: int) -> None:
     if not (math.isfinite(max_snap_m) and max_snap_m > 0):
         raise ValueError(f"max_snap_m must be positive, got {max_snap_m}")
@@ -524,7 +516,7 @@ class OsrmTable:
             self.fallback,
             self.time_factor,
             self.fixed_s,
-            kept_as=lambda: ("osrm", self.base_url, self.profile),
+            lambda: ("osrm", self.base_url, self.profile),
         )
         return _with_fallback(f"OSRM at {self.base_url}", tables, points)
 
@@ -607,7 +599,7 @@ class EmbeddedOsrm:
             self.fallback,
             self.time_factor,
             self.fixed_s,
-            kept_as=lambda: ("embedded", str(self.data), _built_ns(self.data)),
+            lambda: ("embedded", str(self.data), _built_ns(self.data)),
         )
         return _with_fallback(f"{self.engine} ({self.data})", tables, points)
 

@@ -73,7 +73,8 @@ def build_roads(
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _locked(folder.parent / f".{profile}.lock"):
         recipe = {"source": _fingerprint(extract), "profile": profile, "tools": _tools_fingerprint()}
-        if {key: _manifest(folder).get(key) for key in recipe} == recipe:
+        built = _manifest(folder)
+        if {key: built.get(key) for key in recipe} == recipe:
             progress(f"already built from this extract ({extract.name}, {profile} profile): nothing to do")
             return RoadsBuilt(folder, False, time.monotonic() - started, _size(folder), None)
         staging = folder.parent / f".{profile}-{time.time_ns()}"
