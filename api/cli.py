@@ -41,6 +41,7 @@ from api.tracks.watch import watch_tracks
 from api.visit_evidence.service import StoreFault, verify_store
 from api.visit_evidence.store import open_store
 from evidence.storage import StorageError
+from routing.matrix import TravelMode
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -380,8 +381,9 @@ def roads_build(
         Path, typer.Argument(exists=True, dir_okay=False, help="An OpenStreetMap extract of the city (.osm.pbf).")
     ],
     profile: Annotated[
-        str, typer.Option(help="car, bicycle or foot: the travel mode's (driving, cycling, walking).")
-    ] = "car",
+        str | None,
+        typer.Option(help="car, bicycle or foot (default: the travel mode's: driving, cycling, walking)."),
+    ] = None,
     branch: Annotated[str | None, typer.Option(help="Branch name or id (default: the only branch).")] = None,
     max_outside: Annotated[
         float,
@@ -391,6 +393,9 @@ def roads_build(
     """Build a branch's road data from an OpenStreetMap extract (OSRM, under the var folder): refused if the
     extract does not cover the branch's office and addresses; the same extract again changes nothing."""
     settings = _checked_settings()
+    profile = profile or TravelMode(settings.planning.travel_mode).road_profile or ""
+    if not profile:
+        _fail(f"The travel mode {settings.planning.travel_mode} has no road profile: name one with --profile.")
     if profile not in PROFILES:
         _fail(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     sessions = sessions_of(make_engine(settings.database_url))

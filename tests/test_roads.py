@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import osrm
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -116,7 +117,7 @@ def test_an_office_off_the_extract_is_refused(runner: CliRunner, session: Sessio
 
 
 def test_what_is_not_an_extract_is_refused_with_why(
-    runner: CliRunner, session: Session, settings: Settings, tmp_path: Path
+    runner: CliRunner, session: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     branch = make_branch(session)
     text, broken = tmp_path / "roads.txt", tmp_path / "broken.osm.pbf"
@@ -201,11 +202,12 @@ def test_the_evening_precheck_puts_an_address_the_roads_do_not_reach_before_the_
 
 
 def test_a_walking_branch_travels_on_its_foot_data_both_ways_along_a_one_way_street(
-    runner: CliRunner, session: Session, settings: Settings, city: City
+    runner: CliRunner, session: Session, settings: Settings, city: City, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     branch = _city_branch(session, city)
     walking = settings.planning.model_copy(update={"travel_mode": "walking"})
-    assert _build(runner, city.path, branch, "--profile", "foot")[0] == 0
+    monkeypatch.setenv("FIELDVISIT_PLANNING__TRAVEL_MODE", "walking")
+    assert _build(runner, city.path, branch)[0] == 0  # the travel mode's profile: foot
 
     provider = travel_provider(walking).of(branch.id)
     along = provider.matrices([city.points["one_way_start"], city.points["one_way_end"]])
