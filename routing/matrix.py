@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from http.client import HTTPException
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -72,10 +73,15 @@ class Matrices:
 
 
 class MatrixProvider(Protocol):
-    """Anything that can price travel between points."""
+    """Anything that can price travel between points, and draw it."""
 
     def matrices(self, points: Sequence[Point]) -> Matrices:
         """Travel seconds and metres between every ordered pair of `points`, ``(lat, lon)`` each."""
+        ...
+
+    def path(self, points: Sequence[Point]) -> list[Point]:
+        """The line a team travels through `points` in their order: along the roads where the provider has them,
+        straight where it has none. It begins and ends at the first and last point."""
         ...
 
 
@@ -244,6 +250,10 @@ class GreatCircle:
         durations_s.setflags(write=False)
         distances_m.setflags(write=False)
         return Matrices(durations_s, distances_m, source=f"great-circle {self.mode}")
+
+    def path(self, points: Sequence[Point]) -> list[Point]:
+        """Straight from point to point."""
+        return list(points)
 
 
 _DRIVING = GreatCircle(TravelMode.DRIVING)
@@ -469,6 +479,42 @@ def _with_fallback(engine: str, tables: _RoadTables, points: Sequence[Point]) ->
         return replace(fallback, source=f"{fallback.source} (OSRM unavailable: {error})")
 
 
+class _NoRoute(Exception):
+    """The roads join no route between a leg's two ends."""
+
+
+LegFetch = Callable[[Point, Point], Mapping[str, Any]]  # OSRM's /route answer (GeoJSON, full overview) for one leg
+
+
+def _leg_shape(answer: Mapping[str, Any], max_snap_m: float) -> list[Point]:
+    """The route's line from an OSRM /route answer; none where an end is farther than `max_snap_m` from the roads."""
+    try:
+        if any(float(waypoint["distance"]) > max_snap_m for waypoint in answer["waypoints"]):
+            return []
+        return [(float(lat), float(lon)) for lon, lat in answer["routes"][0]["geometry"]["coordinates"]]
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise MatrixUnavailable(f"OSRM answered a route without its line: {error!r}") from error
+
+
+def _road_path(engine: str, fetch: LegFetch, points: Sequence[Point], max_snap_m: float) -> list[Point]:
+    """The roads' line through `points`, leg by leg, from each point to the road and from the road to the next. A leg
+    without a route, or with an end farther than `max_snap_m` from the roads, is straight; once the engine cannot be
+    asked at all, the rest is straight too (a drawing never fails a plan)."""
+    line, asking = list(points[:1]), True
+    for start, end in pairwise(points):
+        shape: list[Point] = []
+        if asking and start != end:
+            try:
+                shape = _leg_shape(fetch(start, end), max_snap_m)
+            except _NoRoute:
+                pass
+            except MatrixUnavailable as error:
+                logger.warning("%s cannot draw routes, drawing straight lines: %s", engine, error)
+                asking = False
+        line.extend([*shape, end])
+    return line
+
+
 @dataclass(frozen=True, slots=True)
 class OsrmTable:
     """Road travel from an OSRM server's table service, falling back to another provider when it fails.
@@ -520,6 +566,15 @@ class OsrmTable:
         )
         return _with_fallback(f"OSRM at {self.base_url}", tables, points)
 
+    def path(self, points: Sequence[Point]) -> list[Point]:
+        """Along the roads, from the server's route service (see `_road_path`)."""
+        return _road_path(f"OSRM at {self.base_url}", self._route, points, self.max_snap_m)
+
+    def _route(self, start: Point, end: Point) -> dict[str, Any]:
+        ends = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in (start, end))
+        url = f"{self.base_url.rstrip('/')}/route/v1/{self.profile}/{ends}?overview=full&geometries=geojson"
+        return self._get(url)
+
     def _url(self, coordinates: npt.NDArray[np.float64], block: _Block) -> str:
         """The /table URL for one block: coordinates as lon,lat; sources and destinations when it is not square."""
         named, sources, destinations = block.named()
@@ -531,13 +586,19 @@ class OsrmTable:
         return f"{base}/table/v1/{self.profile}/{path}?annotations=duration,distance{query}"
 
     def _request(self, coordinates: npt.NDArray[np.float64], block: _Block) -> dict[str, Any]:
-        """One /table call, its failures turned into `MatrixUnavailable` saying why."""
-        url = self._url(coordinates, block)
+        """One /table call."""
+        return self._get(self._url(coordinates, block))
+
+    def _get(self, url: str) -> dict[str, Any]:
+        """One call, its failures turned into `MatrixUnavailable` saying why (`_NoRoute` for OSRM's NoRoute)."""
         try:
             with urllib.request.urlopen(url, timeout=self.timeout_s) as response:
                 body = response.read()
         except urllib.error.HTTPError as error:
-            raise MatrixUnavailable(f"HTTP {error.code} from {self.base_url}{_osrm_message(error)}") from error
+            message = _osrm_message(error)
+            if message.startswith(": NoRoute:"):
+                raise _NoRoute(message) from error
+            raise MatrixUnavailable(f"HTTP {error.code} from {self.base_url}{message}") from error
         except TimeoutError as error:
             raise MatrixUnavailable(f"no answer from {self.base_url} within {self.timeout_s:g} s") from error
         except urllib.error.URLError as error:
@@ -602,6 +663,21 @@ class EmbeddedOsrm:
             lambda: ("embedded", str(self.data), _built_ns(self.data)),
         )
         return _with_fallback(f"{self.engine} ({self.data})", tables, points)
+
+    def path(self, points: Sequence[Point]) -> list[Point]:
+        """Along the roads, from the library's route service (see `_road_path`)."""
+        return _road_path(f"{self.engine} ({self.data})", self._route, points, self.max_snap_m)
+
+    def _route(self, start: Point, end: Point) -> Mapping[str, Any]:
+        parameters = osrm.RouteParameters(
+            coordinates=[(lon, lat) for lat, lon in (start, end)], geometries="geojson", overview="full"
+        )
+        try:
+            return _engine(self.data).Route(parameters)
+        except (OSError, RuntimeError) as error:
+            if str(error).startswith("NoRoute"):
+                raise _NoRoute(str(error)) from error
+            raise MatrixUnavailable(f"road data {self.data} cannot be used: {error}") from error
 
     def _table(self, coordinates: npt.NDArray[np.float64], block: _Block) -> Mapping[str, Any]:
         named, sources, destinations = block.named()

@@ -2,7 +2,9 @@
 tests/synthetic_city.py), and planning on it with the embedded road engine."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,9 @@ from api.models.users import Role
 from api.models.visit_requests import VisitRequest
 from api.roads.store import road_data
 from api.roads.travel import travel_provider
+from api.rules.position import distance_m
+from api.rules.tracking import Point as TrackPoint
+from api.rules.tracking import TimedFix, off_route
 from api.sheets.instance import address_point
 from routing.matrix import EmbeddedOsrm, GreatCircle, TravelMode
 from tests.factories import (
@@ -173,6 +178,50 @@ def test_a_day_planned_on_the_branchs_roads_travels_the_engines_times(
     assert second.travel_m == crossing.distances_m[0, 1] > 1_500
     assert (second.arrives_at - first.departs_at).total_seconds() == crossing.durations_s[0, 1]
     app.state.engine.dispose()
+
+
+def _length_m(line: list[tuple[float, float]]) -> float:
+    """Metres along a (lat, lon) line."""
+    return sum(distance_m(*a, *b) for a, b in pairwise(line))
+
+
+def _every_50_m(a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]:
+    """Points from a towards b (not b itself), 50 m apart: where a team driving the road sends fixes."""
+    steps = max(1, round(distance_m(*a, *b) / 50))
+    return [(a[0] + (b[0] - a[0]) * k / steps, a[1] + (b[1] - a[1]) * k / steps) for k in range(steps)]
+
+
+def test_the_sheet_draws_the_roads_its_team_travels_and_off_route_is_measured_against_them(
+    runner: CliRunner, settings: Settings, city: City
+) -> None:
+    """The sheet's route (what the console's maps, the printed sheet and the off-route watch read) follows the
+    roads over the bridge, not a straight line over the water: as long as the metres the plan counts, and a team
+    driving it is not off route where the straight line would say it was."""
+    app = create_app(settings)
+    with TestClient(app) as client, app.state.sessionmaker() as session:
+        branch = _city_branch(session, city)
+        supervisor = make_user(session, Role.SUPERVISOR, branch)
+        make_team(session, branch)
+        for name in ("north_bank", "south_bank"):
+            address = make_address(session, make_case(session, branch), point=_at(city, name), raw_text=XUHUI)
+            make_visit_request(session, address)
+        assert _build(runner, city.path, branch, "--max-outside", "50")[0] == 0
+        run = plan(client, app, supervisor)
+        sheet = client.get(f"/visit-sheets/{run['sheets'][0]['id']}", headers=auth_headers(supervisor)).json()
+    app.state.engine.dispose()
+
+    road = [(lat, lon) for lon, lat in sheet["route"]["coordinates"]]
+    doors = [(stop["address"]["point"]["lat"], stop["address"]["point"]["lon"]) for stop in sheet["stops"]]
+    straight = [road[0], *doors, road[-1]]
+    assert all(door in road for door in doors)  # the doors stay on the line: presence measures between them
+    assert sheet["distance_m"] == pytest.approx(_length_m(road), rel=0.03)
+    assert _length_m(road) > 1.5 * _length_m(straight)  # over the bridge, not the water
+    nine = datetime(2026, 12, 8, 9, tzinfo=UTC)
+    along = [point for a, b in pairwise(road) for point in _every_50_m(a, b)]
+    driven = [TimedFix(nine + timedelta(seconds=5 * k), lat, lon, 10) for k, (lat, lon) in enumerate(along)]
+    on_the_roads = off_route(driven, [TrackPoint(lat, lon) for lat, lon in road], 200, 30)
+    on_straight_lines = off_route(driven, [TrackPoint(lat, lon) for lat, lon in straight], 200, 30)
+    assert on_the_roads == [] and on_straight_lines != []
 
 
 def test_the_evening_precheck_puts_an_address_the_roads_do_not_reach_before_the_supervisor(

@@ -84,6 +84,20 @@ class PreviousStop:
     lat: float
     lon: float
     left_at: datetime
+    route_m: float | None = None  # from it to this door along the day's route (its roads), when the route has both
+
+
+def along_route_m(
+    route: Sequence[tuple[float, float]], start: tuple[float, float], end: tuple[float, float]
+) -> float | None:
+    """Metres along a (lat, lon) route from its first vertex at `start` to the next vertex at `end` after it; None
+    when the route does not pass both in that order."""
+    try:
+        first = route.index(start)
+        last = route.index(end, first + 1)
+    except ValueError:
+        return None
+    return sum(distance_m(*a, *b) for a, b in pairwise(route[first : last + 1]))
 
 
 @dataclass(frozen=True)
@@ -513,11 +527,13 @@ def _continuity(view: _View) -> Signal:
     previous = scene.previous_stop
     if previous is not None:
         left = previous.left_at.timestamp()
-        beyond = distance_m(previous.lat, previous.lon, scene.door.lat, scene.door.lon) - scene.door.radius_m
+        straight = distance_m(previous.lat, previous.lon, scene.door.lat, scene.door.lon)
+        way = "by the day's route" if (previous.route_m or 0) > straight else "straight"
+        beyond = max(straight, previous.route_m or 0) - scene.door.radius_m
         took = view.arrived - left
         if beyond > rules.min_jump_m and beyond / max(took, 1.0) > fastest:
             fastest = beyond / max(took, 1.0)
-            where = f"the previous stop is {beyond / 1000:.1f} km from the geofence, left {_minutes(took)} before"
+            where = f"the previous stop is {beyond / 1000:.1f} km {way} from the geofence, left {_minutes(took)} before"
         px, py = (previous.lon - scene.door.lon) * view.kx, (previous.lat - scene.door.lat) * view.ky
         for k, track in enumerate(view.tracks):
             i = bisect_right(track.t, left)

@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
-from math import cos, hypot, radians
+from math import cos, radians
+
+import numpy as np
+import numpy.typing as npt
 
 from routing.matrix import EARTH_MEAN_RADIUS_M
 
@@ -17,7 +20,7 @@ class TrackingRules:
 
     retention_days: int = 30  # a track is purged this many days after its work date
     out_of_contact_s: int = 15 * 60  # no fix for longer than this while on duty: the team is out of contact
-    off_route_m: int = 2_000  # farther than this from the day's route (straight lines between its stops)…
+    off_route_m: int = 2_000  # farther than this from the day's route (its roads, or straight lines between stops)…
     off_route_s: int = 20 * 60  # …for longer than this: the team is off route
     presence_threshold: int = 60  # a visit whose presence score is under this is doubtful
 
@@ -96,20 +99,28 @@ class TimedFix:
 
 
 def distance_to_route_m(point: Point, route: Sequence[Point]) -> float:
-    """Metres from the point to the nearest of the route's straight legs (an equirectangular projection around the
-    point: exact enough for the few kilometres that matter here)."""
+    """Metres from the point to the nearest of the route's legs (an equirectangular projection around the point:
+    exact enough for the few kilometres that matter here)."""
+    return _distance_m(point, _lat_lon(route))
+
+
+def _lat_lon(route: Sequence[Point]) -> npt.NDArray[np.float64]:
+    return np.array([(stop.lat, stop.lon) for stop in route], dtype=np.float64).reshape(-1, 2)
+
+
+def _distance_m(point: Point, route: npt.NDArray[np.float64]) -> float:
+    """`distance_to_route_m` of a route's (lat, lon) rows, its legs measured at once (a route along the roads has
+    thousands)."""
     scale_x = radians(1) * EARTH_MEAN_RADIUS_M * cos(radians(point.lat))
     scale_y = radians(1) * EARTH_MEAN_RADIUS_M
-    xy = [((stop.lon - point.lon) * scale_x, (stop.lat - point.lat) * scale_y) for stop in route]
-    if len(xy) == 1:
-        return hypot(*xy[0])
-    nearest = float("inf")
-    for (ax, ay), (bx, by) in pairwise(xy):
-        dx, dy = bx - ax, by - ay
-        length = dx * dx + dy * dy
-        t = 0.0 if length == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length))
-        nearest = min(nearest, hypot(ax + t * dx, ay + t * dy))
-    return nearest
+    x, y = (route[:, 1] - point.lon) * scale_x, (route[:, 0] - point.lat) * scale_y
+    if len(x) == 1:
+        return float(np.hypot(x[0], y[0]))
+    ax, ay, dx, dy = x[:-1], y[:-1], np.diff(x), np.diff(y)
+    length = dx * dx + dy * dy
+    along = np.divide(-(ax * dx + ay * dy), length, out=np.zeros_like(length), where=length > 0)
+    t = np.clip(along, 0.0, 1.0)
+    return float(np.hypot(ax + t * dx, ay + t * dy).min())
 
 
 def off_route(fixes: Sequence[TimedFix], route: Sequence[Point], max_m: int, min_s: int) -> list[Span]:
@@ -117,6 +128,7 @@ def off_route(fixes: Sequence[TimedFix], route: Sequence[Point], max_m: int, min
     `min_s`: from the first such fix to the last of the run."""
     if not route:
         return []
+    legs = _lat_lon(route)
     found: list[Span] = []
     run: list[tuple[datetime, float]] = []
 
@@ -126,10 +138,11 @@ def off_route(fixes: Sequence[TimedFix], route: Sequence[Point], max_m: int, min
         run.clear()
 
     for fix in fixes:
-        far = distance_to_route_m(Point(fix.lat, fix.lon), route)
+        far = _distance_m(Point(fix.lat, fix.lon), legs)
         if far - fix.accuracy_m > max_m:
             run.append((fix.at, far))
         else:
             close_run()
     close_run()
     return found
+

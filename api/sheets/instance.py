@@ -31,7 +31,7 @@ from api.rules.hours import Closed, seconds_of, visit_starts
 from api.rules.skills import required_skills, team_skills
 from api.rules.subdivisions import address_subdivision
 from api.rules.zones import zone_at
-from routing.matrix import Matrices, Point
+from routing.matrix import Matrices, MatrixProvider, Point
 from routing.model import Break, Instance, Stop, TimeWindow
 from routing.model import Team as RoutingTeam
 from routing.plan import Route
@@ -44,6 +44,8 @@ SERVICE_MINUTES = {
 }
 DROP_COST_PER_PRIORITY_M = 20_000  # a priority-5 request is worth a 100 km detour
 DROP_COST_PER_OVERDUE_MONTH_M = 4_000
+# a road line keeps no detail finer than this (about 2 m): a city leg's few hundred points become a few dozen
+LINE_DETAIL_DEG = 2e-5
 PINNED_DROP_COST_M = 1_000_000  # a supervisor's pin outweighs any detour; dropped only when it cannot be kept
 
 
@@ -77,6 +79,7 @@ class PlannedDay:
     midnight: datetime  # the branch's local midnight of the work date
     pins: Mapping[str, Pin]  # routing stop key -> the supervisor's pin
     unreachable: Mapping[str, str]  # routing stop key -> why the road engine cannot reach its address
+    travel: MatrixProvider  # what priced the day's travel: it draws the routes too
 
     def moment(self, seconds: int) -> datetime:
         """The UTC instant of the local wall-clock time `seconds` after midnight (how shifts and windows count)."""
@@ -166,7 +169,8 @@ def build_day(
     depots = sorted({*starts.values(), *(team_point(team, "end", office) for team in teams)})
     depot_row = {point: row for row, point in enumerate(depots)}
     points = (*depots, *(address_point(request) for request in requests))
-    matrices = travel.of(branch.id).matrices(points)
+    provider = travel.of(branch.id)
+    matrices = provider.matrices(points)
     # nobody is sent to an address the roads do not reach; a team that is off the road (in a compound, at a visit)
     # walks out to it, along the fallback's straight line
     off_road = {row: why for row, why in matrices.unreachable.items() if row >= len(depots)}
@@ -194,6 +198,7 @@ def build_day(
         unreachable={
             str(request.id): off_road[row] for row, request in enumerate(requests, start=len(depots)) if row in off_road
         },
+        travel=provider,
     )
     return day, matrices
 
@@ -289,6 +294,23 @@ def route_points(day: PlannedDay, route: Route) -> list[Point]:
     return [day.points[team.start_location], *visits, day.points[team.end_location]]
 
 
-def route_line(path: Sequence[Point]) -> WKTElement:
-    """The (lat, lon) points of a day as a WGS84 LineString."""
-    return WKTElement("LINESTRING(" + ", ".join(f"{lon!r} {lat!r}" for lat, lon in path) + ")", srid=4326)
+def route_line(day: PlannedDay, path: Sequence[Point]) -> WKTElement:
+    """The line a team travels through the (lat, lon) points of its day, along the roads where the day was priced
+    on them (`MatrixProvider.path`), as a WGS84 LineString without the detail under `LINE_DETAIL_DEG`."""
+    drawn = day.travel.path(path)
+    if len(drawn) > len(path):  # along roads: straight lines between the points have no detail to lose
+        drawn = _simplified(drawn, path)
+    return WKTElement("LINESTRING(" + ", ".join(f"{lon!r} {lat!r}" for lat, lon in drawn) + ")", srid=4326)
+
+
+def _simplified(drawn: Sequence[Point], path: Sequence[Point]) -> list[Point]:
+    """The drawn line without its finest detail, leg by leg, so that every point of `path` (a door) stays on it."""
+    line, leg, doors = [drawn[0]], [drawn[0]], iter(path[1:])
+    door = next(doors, None)
+    for point in drawn[1:]:
+        leg.append(point)
+        if point == door:
+            simple = shapely.LineString([(lon, lat) for lat, lon in leg]).simplify(LINE_DETAIL_DEG)
+            line.extend((lat, lon) for lon, lat in simple.coords[1:])
+            leg, door = [point], next(doors, None)
+    return line

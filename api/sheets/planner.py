@@ -427,7 +427,7 @@ def planned_sheet(
         travel_s=route.travel_s,
         leaves_at=kept.sheet.leaves_at if kept is not None and visited else day.moment(route.start_s),
         returns_at=day.moment(route.end_s),
-        route=route_line(path) if path else None,
+        route=route_line(day, path) if path else None,
         stops=compose(kept, sheet_stops(day, route)),
     )
 

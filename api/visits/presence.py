@@ -7,6 +7,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from api.geo import point_shape
 from api.models.branches import Branch
 from api.models.cases import Address, DebtCase
 from api.models.findings import Finding, FindingKind
+from api.models.sheets import VisitSheet
 from api.models.teams import Team
 from api.models.tracks import StoredFix, Track
 from api.models.visit_evidence import EvidenceItem, EvidenceKind, EvidenceStatus
@@ -31,6 +33,7 @@ from api.rules.presence import (
     Signal,
     TrackFix,
     VisitScene,
+    along_route_m,
     assess,
     doubtful,
 )
@@ -124,7 +127,7 @@ def _scene(session: Session, visit: Visit, stage: PresenceStage, rules: FieldRul
             item.duration_s for item in evidence if item.kind is EvidenceKind.RECORDING and item.duration_s
         ),
         claimed_on_site_s=claimed,
-        previous_stop=_previous_stop(session, visit, arrived),
+        previous_stop=_previous_stop(session, visit, arrived, (point.y, point.x)),
         earlier_tracks=_earlier_tracks(session, visit),
     )
 
@@ -143,8 +146,9 @@ def _evidence(session: Session, visit: Visit) -> list[EvidenceItem]:
     )
 
 
-def _previous_stop(session: Session, visit: Visit, arrived: datetime) -> PreviousStop | None:
-    """The team's visit completed last before this one's arrival, where it left from."""
+def _previous_stop(session: Session, visit: Visit, arrived: datetime, door: tuple[float, float]) -> PreviousStop | None:
+    """The team's visit completed last before this one's arrival, where it left from, and how far it is from there
+    along the sheet's route (the roads, where the day was planned on them)."""
     previous = session.execute(
         select(Visit.completed_at, Address.point)
         .join(Address, Address.id == Visit.address_id)
@@ -155,7 +159,12 @@ def _previous_stop(session: Session, visit: Visit, arrived: datetime) -> Previou
     if previous is None:
         return None
     point = point_shape(previous.point)
-    return PreviousStop(point.y, point.x, previous.completed_at)
+    route = session.scalar(select(VisitSheet.route).where(VisitSheet.id == visit.sheet_id))
+    route_m = None
+    if route is not None:
+        line = [(lat, lon) for lon, lat in to_shape(route).coords]
+        route_m = along_route_m(line, (point.y, point.x), door)
+    return PreviousStop(point.y, point.x, previous.completed_at, route_m)
 
 
 def _earlier_tracks(session: Session, visit: Visit) -> tuple[tuple[TrackFix, ...], ...]:

@@ -3,6 +3,7 @@ where straight lines are wrong: a river with three bridges, a walled compound wi
 
 import math
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import osrm
 import pytest
 
 from api.roads.build import OSRM_PACKAGE
+from api.rules.position import distance_m
 from routing.kept import forget
 from routing.matrix import EmbeddedOsrm, GreatCircle, Matrices, snapped_m
 from tests.synthetic_city import City
@@ -159,3 +161,34 @@ def test_a_place_on_an_island_of_streets_is_unreachable(city_roads: Path, city: 
 
     assert road.unreachable == {1: "no road route joins it to the other points (cut off from their roads)"}
     assert road.source == "osrm embedded car (points off the road network, priced by great-circle driving: 1)"
+
+
+def test_the_line_across_the_river_goes_over_a_bridge_and_is_as_long_as_the_road(city_roads: Path, city: City) -> None:
+    ends = [city.points["north_bank"], city.points["south_bank"]]
+
+    line = EmbeddedOsrm(city_roads).path(ends)
+    road = EmbeddedOsrm(city_roads).matrices(ends)
+
+    assert line[0] == ends[0] and line[-1] == ends[1] and len(line) > 4
+    along = sum(distance_m(*a, *b) for a, b in pairwise(line))
+    assert along == pytest.approx(road.distances_m[0, 1], rel=0.02)  # 1.6 km, where the water is 400 m wide
+
+
+def test_the_line_out_of_the_compound_passes_its_gate(city_roads: Path, city: City) -> None:
+    line = EmbeddedOsrm(city_roads).path([city.points["compound_inside"], city.points["compound_outside"]])
+
+    gate = city.points["compound_gate"]
+    assert min(distance_m(*point, *gate) for point in line) < 15
+
+
+def test_legs_the_roads_do_not_join_are_drawn_straight(city_roads: Path, city: City) -> None:
+    office, island, far_away = (city.points[name] for name in ("office", "island", "far_away"))
+
+    assert EmbeddedOsrm(city_roads).path([office, island]) == [office, island]  # no bridge to it
+    assert EmbeddedOsrm(city_roads).path([office, far_away]) == [office, far_away]  # 5 km from any road
+
+
+def test_road_data_that_cannot_be_read_draws_straight_lines(tmp_path: Path, city: City) -> None:
+    points = [city.points[name] for name in ("office", "grid_1", "grid_2")]
+
+    assert EmbeddedOsrm(tmp_path / "roads.osrm").path(points) == points

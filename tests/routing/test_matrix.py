@@ -240,6 +240,21 @@ class FakeOsrm:
             return self.answer(payload)
         return 200, json.dumps(payload).encode()
 
+    def route(self, path: str) -> tuple[int, bytes]:
+        """OSRM's answer for a /route/v1/{profile}/{lon,lat;lon,lat}?overview=full&geometries=geojson request: a
+        road that turns once, at the corner of the first point's latitude and the second's longitude."""
+        (lon_a, lat_a), (lon_b, lat_b) = (pair.split(",") for pair in urlsplit(path).path.split("/")[4].split(";"))
+        a, b = (float(lat_a), float(lon_a)), (float(lat_b), float(lon_b))
+        if (a in self.island) != (b in self.island):
+            return 400, json.dumps({"code": "NoRoute", "message": "Impossible route between points"}).encode()
+        line = [[a[1], a[0]], [b[1], a[0]], [b[1], b[0]]]
+        payload = {
+            "code": "Ok",
+            "routes": [{"geometry": {"type": "LineString", "coordinates": line}, "distance": fake_distance_m(a, b)}],
+            "waypoints": [self._waypoint(a), self._waypoint(b)],
+        }
+        return 200, json.dumps(payload).encode()
+
     def _routed(self, travel: Callable[[Point, Point], float], origin: Point, destination: Point) -> float | None:
         return travel(origin, destination) if (origin in self.island) == (destination in self.island) else None
 
@@ -257,7 +272,7 @@ def fake_osrm() -> Iterator[FakeOsrm]:
             if fake.hang:
                 fake.released.wait(5)
                 return
-            status, body = fake.table(self.path)
+            status, body = fake.route(self.path) if self.path.startswith("/route/") else fake.table(self.path)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -544,3 +559,43 @@ def test_bad_points_are_refused_before_asking_the_server(osrm: FakeOsrm) -> None
 def test_osrm_settings_are_checked(arguments: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         OsrmTable(**arguments)  # type: ignore[arg-type]
+
+
+def test_the_servers_route_is_drawn_leg_by_leg_and_a_leg_without_one_is_straight(osrm: FakeOsrm) -> None:
+    a, b, c = city_points(3)
+    osrm.island = frozenset({c})
+
+    line = OsrmTable(osrm.url).path([a, b, c])
+
+    # a to b along the road (its corner), b to c straight: no road joins them
+    assert line == [a, a, (a[0], b[1]), b, b, c]
+    assert [path.split("?")[0] for path in osrm.requests] == [
+        f"/route/v1/driving/{a[1]:.6f},{a[0]:.6f};{b[1]:.6f},{b[0]:.6f}",
+        f"/route/v1/driving/{b[1]:.6f},{b[0]:.6f};{c[1]:.6f},{c[0]:.6f}",
+    ]
+
+
+def test_a_leg_to_a_point_far_from_the_roads_is_straight(osrm: FakeOsrm) -> None:
+    a, b = city_points(2)
+    osrm.snapped_m = {b: 4_000.0}
+
+    assert OsrmTable(osrm.url, max_snap_m=500).path([a, b]) == [a, b]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [lambda _: (500, b"{}"), lambda _: (200, b'{"code": "Ok", "routes": [], "waypoints": []}')],
+    ids=["server error", "no line"],
+)
+def test_a_server_that_cannot_draw_gives_straight_lines_and_is_asked_once(
+    osrm: FakeOsrm, answer: Callable[[object], tuple[int, bytes]], caplog: pytest.LogCaptureFixture
+) -> None:
+    points = city_points(4)
+    osrm.route = answer  # type: ignore[method-assign]
+
+    with caplog.at_level(logging.WARNING):
+        line = OsrmTable(osrm.url).path(points)
+
+    assert line == points
+    assert len(osrm.requests) == 1  # not once more per leg
+    assert "cannot draw routes, drawing straight lines" in caplog.text

@@ -11,13 +11,15 @@ from api.rules.presence import (
     Assessment,
     PhotoFix,
     PresenceRules,
+    PreviousStop,
     SignalName,
     TrackFix,
     VisitScene,
+    along_route_m,
     assess,
     doubtful,
 )
-from tests.rules.tracks import AGENTS, Case, honest, library
+from tests.rules.tracks import AGENTS, METRE_LAT, Case, honest, library
 
 THRESHOLD = 60  # the branch default
 LIBRARY = library()
@@ -208,3 +210,28 @@ def test_fixes_of_impossible_accuracy_are_flagged() -> None:
     sharp = tuple(replace(fix, accuracy_m=0.3) if k % 5 == 0 else fix for k, fix in enumerate(fixes))
     assessment = assess(replace(scene, tracks={**scene.tracks, AGENTS[1]: sharp}))
     assert SignalName.IMPOSSIBLE_ACCURACY in assessment.flagged
+
+
+def test_the_previous_stop_is_as_far_from_the_door_as_the_days_roads_not_the_straight_line() -> None:
+    """Across a river: 600 m straight, 6 km over the only bridge. Two minutes from one door to the other is 18 km/h
+    in a straight line and honest; on the day's route it is 180 km/h, a jump. (The phones sent no fixes on the way.)"""
+    scene = honest(103).scene()
+    left = scene.arrived_at - timedelta(minutes=2)
+    across = PreviousStop(scene.door.lat + 600 * METRE_LAT, scene.door.lon, left)
+
+    straight = assess(replace(scene, tracks={}, previous_stop=across))
+    by_road = assess(replace(scene, tracks={}, previous_stop=replace(across, route_m=6_000)))
+
+    assert SignalName.CONTINUITY not in straight.flagged
+    assert SignalName.CONTINUITY in by_road.flagged
+    continuity = next(signal for signal in by_road.signals if signal.name is SignalName.CONTINUITY)
+    assert "by the day's route" in continuity.detail
+
+
+def test_along_the_route_counts_from_one_door_to_the_next_after_it() -> None:
+    north, bridge, south, home = (31.2, 121.4), (31.2, 121.41), (31.19, 121.41), (31.19, 121.4)
+    route = [north, bridge, south, home, north]
+
+    assert along_route_m(route, north, south) == pytest.approx(950 + 1112, rel=0.01)
+    assert along_route_m(route, south, north) == pytest.approx(950 + 1112, rel=0.01)  # on, by way of home
+    assert along_route_m(route, (31.0, 121.0), south) is None

@@ -188,6 +188,10 @@ def test_with_the_osrm_server_down_planning_falls_back_to_great_circles(settings
     app.state.engine.dispose()
 
 
+def named_at(position: dict[str, float]) -> str:
+    return f"{position['lon']:.6f},{position['lat']:.6f}"
+
+
 def test_the_in_day_replan_asks_the_same_server(settings: Settings, osrm: FakeOsrm) -> None:
     app = create_app(_on_osrm(settings, osrm.url))
     with TestClient(app) as client, app.state.sessionmaker() as session:
@@ -205,8 +209,10 @@ def test_the_in_day_replan_asks_the_same_server(settings: Settings, osrm: FakeOs
 
     assert replanned.status_code == 200, replanned.text
     # the day's other places were priced when it was planned: only the team's position is new to the server
-    from_position, to_position = osrm.requests[asked:]
-    named = f"{position['lon']:.6f},{position['lat']:.6f}"
+    from_position, to_position = [path for path in osrm.requests[asked:] if path.startswith("/table/")]
+    drawn = [path for path in osrm.requests[asked:] if path.startswith("/route/")]
+    assert any(path.startswith(f"/route/v1/driving/{named_at(position)};") for path in drawn)  # its way on, by road
+    named = named_at(position)
     assert from_position.startswith(f"/table/v1/driving/{named};") and "&sources=0&" in from_position
     assert to_position.split("?")[0].endswith(f";{named}")  # the last named, the one destination
     assert parse_qs(urlsplit(to_position).query)["destinations"] == [str(to_position.split("?")[0].count(";"))]
