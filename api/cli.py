@@ -25,7 +25,7 @@ from api.db import SpatialBackendMissing, check_spatial_backend, make_engine
 from api.jobs.declared import PLANNING
 from api.jobs.worker import JobNotSetUp, run_jobs
 from api.models.cases import DebtCase
-from api.problems import Problem
+from api.problems import Problem, ValidationFailed
 from api.reports.dossier import dossier_of, render_pdf
 from api.roads.build import RoadsRefused
 from api.roads.store import PROFILES
@@ -35,7 +35,7 @@ from api.sheets.printing import SheetFontMissing
 from api.telemetry import log_config
 from api.terminal.addresses import geocode_in_terminal, precheck_in_terminal
 from api.terminal.planning import PlanFailed, find_branch, plan_in_terminal
-from api.terminal.roads import build_in_terminal
+from api.terminal.roads import build_in_terminal, calibrate_in_terminal
 from api.tracks.service import purge_expired
 from api.tracks.watch import watch_tracks
 from api.visit_evidence.service import StoreFault, verify_store
@@ -404,6 +404,38 @@ def roads_build(
         build_in_terminal(settings.planning, sessions, extract, branch, profile, max_outside / 100, console)
     except (PlanFailed, RoadsRefused) as failure:
         _fail(f"Road data not built: {failure}")
+
+
+@roads_cli.command("calibrate")
+def roads_calibrate(
+    branch: Annotated[str | None, typer.Option(help="Branch name or id (default: the only branch).")] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="First work date whose legs count (default: 28 days ago)."),
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last work date whose legs count (default: today).")
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option(help="Put the factors in force if they do better on the held-out legs.")
+    ] = False,
+) -> None:
+    """Learn a branch's traffic by the hour from the legs its teams drove between visits (their tracks) against
+    the road engine, and print each hour's factor and the error on every fifth leg, held out."""
+    settings = _checked_settings()
+    sessions = sessions_of(make_engine(settings.database_url))
+    try:
+        calibrate_in_terminal(
+            settings.planning,
+            sessions,
+            branch,
+            since.date() if since else None,
+            until.date() if until else None,
+            apply,
+            Console(soft_wrap=True),
+        )
+    except (PlanFailed, ValidationFailed) as failure:
+        _fail(f"Not calibrated: {failure.detail if isinstance(failure, ValidationFailed) else failure}")
 
 
 @case_cli.command("dossier")

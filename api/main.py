@@ -43,6 +43,7 @@ from api.sheets.router import me_router, runs_router, sheets_router
 from api.teams.router import router as teams_router
 from api.telemetry import RequestTelemetryMiddleware, Telemetry, metrics_router
 from api.tracks.router import router as tracks_router
+from api.traffic.router import router as traffic_router
 from api.users.router import router as users_router
 from api.visit_evidence.router import router as evidence_router
 from api.visit_evidence.store import open_store
@@ -113,6 +114,7 @@ def _api() -> APIRouter:
     for router in (
         users_router,
         branches_router,
+        traffic_router,
         teams_router,
         imports_router,
         cases_router,

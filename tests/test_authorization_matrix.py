@@ -60,6 +60,8 @@ MATRIX: dict[str, tuple[Body, bool]] = {
     ),
     "GET /branches/{branch_id}": (lambda: None, False),
     "PATCH /branches/{branch_id}": (lambda: {"name": f"Renamed {uuid4().hex[:6]}"}, False),
+    "GET /branches/{branch_id}/travel-calibrations": (lambda: None, False),
+    "POST /branches/{branch_id}/travel-calibrations": (lambda: {"since": "2026-11-01", "until": "2026-11-28"}, False),
     "GET /cases/{case_id}": (lambda: None, False),
     "PATCH /cases/{case_id}": (lambda: {"notes": "changed"}, False),
     "GET /cases/{case_id}/addresses": (lambda: None, False),

@@ -98,7 +98,7 @@ LAYERS: list[set[str]] = [
     {"webhooks", "sheets"},
     {"address_reports", "tracks"},
     {"addresses", "visits"},
-    {"visit_evidence"},
+    {"visit_evidence", "traffic"},
     {"reports", "imports", "terminal", "sessions", "jobs", "console", "demo", "cli", "main"},
 ]
 # upward imports kept on purpose, each with its reason

@@ -1,6 +1,6 @@
 from datetime import time
 from functools import cache
-from typing import Annotated
+from typing import Annotated, ClassVar
 from uuid import UUID
 from zoneinfo import available_timezones
 
@@ -20,6 +20,7 @@ from api.models.branches import (
 from api.rules.evidence import EvidencePurpose
 from api.rules.packs import DEFAULT_PACK, Jurisdiction
 from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
+from routing.traffic import HOURS, LEAST_FACTOR, MOST_FACTOR
 
 
 @cache
@@ -63,13 +64,31 @@ OutOfContact = Annotated[
     int, Field(ge=5, le=240, description="Minutes without a fix from an agent on duty: the team is out of contact.")
 ]
 OffRouteDistance = Annotated[
-    int, Field(ge=200, le=50_000, description="Metres from the day's route (straight lines between its stops).")
+    int,
+    Field(
+        ge=200,
+        le=50_000,
+        description="Metres from the day's route (its roads where planned on them, else straight lines between stops).",
+    ),
 ]
 OffRouteTime = Annotated[
     int, Field(ge=5, le=240, description="Minutes farther than off_route_m from the route: the team is off route.")
 ]
 PresenceThreshold = Annotated[
     int, Field(ge=0, le=100, description="A visit whose presence score is under this is 'presence doubtful'.")
+]
+HourFactors = Annotated[
+    list[Annotated[float, Field(ge=LEAST_FACTOR, le=MOST_FACTOR)]],
+    Field(
+        min_length=HOURS,
+        max_length=HOURS,
+        description=(
+            "Traffic by the hour where the road engine has none: 24 factors on its travel times, one per local hour"
+            " from 00:00 (1.3 at 08:00: trips begun between 08:00 and 09:00 take 30 % longer). A leg into a stop is"
+            " priced at the mean over the hours the stop may be visited, a leg home at the shift's last hour. null:"
+            " the engine's times all day. `POST /branches/{id}/travel-calibrations` learns them from the tracks."
+        ),
+    ),
 ]
 PhotoPurposes = Annotated[
     list[FromJson[EvidencePurpose]],
@@ -107,6 +126,7 @@ class BranchCreate(Body):
     evidence_photo_purposes: PhotoPurposes = Field(
         default_factory=lambda: [EvidencePurpose(purpose) for purpose in DEFAULT_PHOTO_PURPOSES]
     )
+    travel_hour_factors: HourFactors | None = None
 
     @model_validator(mode="after")
     def _hours_in_order(self) -> "BranchCreate":
@@ -116,6 +136,8 @@ class BranchCreate(Body):
 
 class BranchUpdate(Patch):
     """Changes to a branch; members left out keep their value."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset({"travel_hour_factors"})
 
     name: BranchName | None = None
     timezone: Timezone | None = None
@@ -134,6 +156,7 @@ class BranchUpdate(Patch):
     departure_checklist: Checklist | None = None
     evidence_recording_coverage: RecordingCoverage | None = None
     evidence_photo_purposes: PhotoPurposes | None = None
+    travel_hour_factors: HourFactors | None = None
 
     @model_validator(mode="after")
     def _hours_in_order(self) -> "BranchUpdate":
@@ -165,6 +188,9 @@ class BranchRead(Read):
     departure_checklist: list[str]
     evidence_recording_coverage: float
     evidence_photo_purposes: list[EvidencePurpose]
+    travel_hour_factors: list[float] | None = Field(
+        description="Traffic by the hour on the road engine's times, one factor per local hour; null: none."
+    )
     created_at: Instant
     updated_at: Instant
 
@@ -194,6 +220,7 @@ class BranchRead(Read):
             departure_checklist=branch.departure_checklist,
             evidence_recording_coverage=branch.evidence_recording_coverage,
             evidence_photo_purposes=[EvidencePurpose(purpose) for purpose in branch.evidence_photo_purposes],
+            travel_hour_factors=branch.travel_hour_factors,
             created_at=branch.created_at,
             updated_at=branch.updated_at,
         )

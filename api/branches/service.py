@@ -101,6 +101,7 @@ def create_branch(session: Session, data: BranchCreate) -> Branch:
         departure_checklist=data.departure_checklist,
         evidence_recording_coverage=data.evidence_recording_coverage,
         evidence_photo_purposes=[purpose.value for purpose in data.evidence_photo_purposes],
+        travel_hour_factors=data.travel_hour_factors,
     )
     _ensure_hours_allowed(branch)
     session.add(branch)

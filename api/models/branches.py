@@ -71,5 +71,7 @@ class Branch(Base):
     # the evidence a visit needs before it is complete: recordings over this share of the time on site, and photos
     evidence_recording_coverage: Mapped[float] = mapped_column(Double(), default=DEFAULT_RECORDING_COVERAGE)
     evidence_photo_purposes: Mapped[list[str]] = mapped_column(JSON(), default=lambda: list(DEFAULT_PHOTO_PURPOSES))
+    # traffic by the hour on the road engine's times: 24 factors, one per local hour (`routing.traffic`); None: 1
+    travel_hour_factors: Mapped[list[float] | None] = mapped_column(JSON())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

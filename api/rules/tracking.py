@@ -146,3 +146,19 @@ def off_route(fixes: Sequence[TimedFix], route: Sequence[Point], max_m: int, min
     close_run()
     return found
 
+
+LEG_END_M = 150  # a fix this close to a door is still there: the drive between two doors begins and ends farther out
+
+
+def driven(fixes: Sequence[TimedFix], left: datetime, arrived: datetime, start: Point, end: Point) -> Span:
+    """When a team drove from one door (`start`, whose visit ended at `left`) to the next (`end`, reached at
+    `arrived`): from its last fix near the first door to its first fix near the next after that, where the tracks
+    show them; else from `left` to `arrived`. `fixes` sorted, by server time."""
+    between = [fix for fix in fixes if left <= fix.at <= arrived]
+    begins = max((fix.at for fix in between if _near(fix, start)), default=left)
+    ends = min((fix.at for fix in between if fix.at >= begins and _near(fix, end)), default=arrived)
+    return Span(begins, ends)
+
+
+def _near(fix: TimedFix, door: Point) -> bool:
+    return _distance_m(Point(fix.lat, fix.lon), _lat_lon([door])) <= LEG_END_M

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
 import shapely
 from geoalchemy2 import WKBElement, WKTElement
 
@@ -31,10 +33,11 @@ from api.rules.hours import Closed, seconds_of, visit_starts
 from api.rules.skills import required_skills, team_skills
 from api.rules.subdivisions import address_subdivision
 from api.rules.zones import zone_at
-from routing.matrix import Matrices, MatrixProvider, Point
+from routing.matrix import UNREACHABLE_S, Matrices, MatrixProvider, Point
 from routing.model import Break, Instance, Stop, TimeWindow
 from routing.model import Team as RoutingTeam
 from routing.plan import Route
+from routing.traffic import HOUR_S, HourFactors, by_arrival, working_hours
 
 SERVICE_MINUTES = {
     VisitPurpose.FIND_NEW_INFORMATION: 30,
@@ -187,7 +190,8 @@ def build_day(
     ]
     if move_cost_m:
         stops = [replace(stop, move_cost=move_cost_m) if stop.home_team else stop for stop in stops]
-    instance = Instance(routing_teams, stops, durations_s=matrices.durations_s, distances_m=matrices.distances_m)
+    durations = by_traffic(branch, matrices.durations_s, routing_teams, stops, len(points))
+    instance = Instance(routing_teams, stops, durations_s=durations, distances_m=matrices.distances_m)
     day = PlannedDay(
         instance=instance,
         points=points,
@@ -201,6 +205,34 @@ def build_day(
         travel=provider,
     )
     return day, matrices
+
+
+def by_traffic(
+    branch: Branch,
+    durations_s: npt.NDArray[np.int64],
+    teams: Sequence[RoutingTeam],
+    stops: Sequence[Stop],
+    size: int,
+) -> npt.NDArray[np.int64]:
+    """The day's travel seconds at the branch's traffic by the hour (`routing.traffic`): a leg into a stop at the
+    hours it may be visited, a leg home in the last hour of the shifts that end there."""
+    factors = hour_factors(branch)
+    working = working_hours([team.shift for team in teams])
+    arrivals: list[list[TimeWindow]] = [[working] for _ in range(size)]
+    for stop in stops:
+        arrivals[stop.location] = list(stop.windows) or [working]
+    homes: dict[int, list[TimeWindow]] = {}
+    for team in teams:
+        end = team.shift.end_s
+        homes.setdefault(team.end_location, []).append(TimeWindow(max(team.shift.start_s, end - HOUR_S), end))
+    for row, spans in homes.items():
+        arrivals[row] = spans
+    return by_arrival(durations_s, arrivals, factors, barred=UNREACHABLE_S)
+
+
+def hour_factors(branch: Branch) -> HourFactors:
+    """The branch's traffic by the hour; none set: the engine's times all day."""
+    return HourFactors(tuple(branch.travel_hour_factors)) if branch.travel_hour_factors else HourFactors.flat()
 
 
 def _start_point(team: Team, office: Point, resumed: Resume | None) -> Point:

@@ -1,5 +1,7 @@
-"""`fieldvisit roads build`: a branch's road data from an OpenStreetMap extract, with each step and its time printed."""
+"""`fieldvisit roads build`: a branch's road data from an OpenStreetMap extract, with each step and its time printed;
+`fieldvisit roads calibrate`: its traffic by the hour, learnt from its tracks, with the error on held-out legs."""
 
+from datetime import date, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -7,11 +9,15 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.branches.service import local_today
 from api.config import PlanningSettings
 from api.geo import point_shape
 from api.models.cases import Address, DebtCase
+from api.models.traffic import TravelCalibration
 from api.roads.build import RoadsBuilt, build_roads
+from api.roads.travel import travel_provider
 from api.terminal.planning import find_branch
+from api.traffic.calibration import calibrate_branch
 from routing.matrix import Point
 
 
@@ -61,3 +67,42 @@ def _address_points(session: Session, branch_id: UUID) -> list[Point]:
 
 def _size(size: int) -> str:
     return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size / 1e3:,.1f} kB"
+
+
+DEFAULT_SPAN_DAYS = 28
+
+
+def calibrate_in_terminal(
+    settings: PlanningSettings,
+    sessions: sessionmaker[Session],
+    branch_name: str | None,
+    since: date | None,
+    until: date | None,
+    apply: bool,
+    console: Console,
+) -> TravelCalibration:
+    """Calibrate the branch's hour factors (`api.traffic.calibration`) and print them, hour by hour."""
+    with sessions.begin() as session:
+        branch = find_branch(session, branch_name)
+        until = until or local_today(branch)
+        since = since or until - timedelta(days=DEFAULT_SPAN_DAYS)
+        travel = travel_provider(settings).of(branch.id)
+        calibration = calibrate_branch(session, branch, since, until, travel, apply=apply)
+        console.print(
+            f"{branch.name}: traffic by the hour on {calibration.engine}, from the legs of {since} to {until}"
+        )
+        console.print("hour  factor  legs")
+        for hour, (factor, legs) in enumerate(zip(calibration.factors, calibration.legs_per_hour, strict=True)):
+            if legs:
+                console.print(f"{hour:02d}    {factor:5.2f}  {legs:4d}")
+        console.print(
+            f"learnt from {calibration.learnt_from} legs ({calibration.set_aside} set aside: no drive), judged on"
+            f" {calibration.held_out} held out: median error {calibration.error_before:.0%} with the factors in force,"
+            f" {calibration.error_after:.0%} with these"
+        )
+        if calibration.applied:
+            console.print("in force from the next plan")
+        elif apply:
+            console.print("not put in force: no better than those in force on the held-out legs")
+        session.expunge(calibration)
+    return calibration
