@@ -25,6 +25,7 @@ from api.db import SpatialBackendMissing, check_spatial_backend, make_engine
 from api.jobs.declared import PLANNING
 from api.jobs.worker import JobNotSetUp, run_jobs
 from api.models.cases import DebtCase
+from api.models.traffic import CalibrationSource
 from api.problems import Problem, ValidationFailed
 from api.reports.dossier import dossier_of, render_pdf
 from api.roads.build import RoadsRefused
@@ -35,9 +36,10 @@ from api.sheets.printing import SheetFontMissing
 from api.telemetry import log_config
 from api.terminal.addresses import geocode_in_terminal, precheck_in_terminal
 from api.terminal.planning import PlanFailed, find_branch, plan_in_terminal
-from api.terminal.roads import build_in_terminal, calibrate_in_terminal
+from api.terminal.roads import build_in_terminal, calibrate_in_terminal, reprice_in_terminal
 from api.tracks.service import purge_expired
 from api.tracks.watch import watch_tracks
+from api.traffic.amap import configured_driving
 from api.visit_evidence.service import StoreFault, verify_store
 from api.visit_evidence.store import open_store
 from evidence.storage import StorageError
@@ -68,7 +70,7 @@ roads_cli = typer.Typer(help="The branches' road data, which planning travels on
 cli.add_typer(roads_cli, name="roads")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
@@ -419,6 +421,10 @@ def roads_calibrate(
     apply: Annotated[
         bool, typer.Option(help="Put the factors in force if they do better on the held-out legs.")
     ] = False,
+    source: Annotated[
+        CalibrationSource,
+        typer.Option(help="tracks: legs the teams drove; amap: legs AMap priced (fieldvisit roads reprice)."),
+    ] = CalibrationSource.TRACKS,
 ) -> None:
     """Learn a branch's traffic by the hour from the legs its teams drove between visits (their tracks) against
     the road engine, and print each hour's factor and the error on every fifth leg, held out."""
@@ -432,10 +438,45 @@ def roads_calibrate(
             since.date() if since else None,
             until.date() if until else None,
             apply,
+            source,
             Console(soft_wrap=True),
         )
     except (PlanFailed, ValidationFailed) as failure:
         _fail(f"Not calibrated: {failure.detail if isinstance(failure, ValidationFailed) else failure}")
+
+
+@roads_cli.command("reprice")
+def roads_reprice(
+    branch: Annotated[str | None, typer.Option(help="Branch name or id (default: the only branch).")] = None,
+    work_date: Annotated[
+        datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Day of the sheets (default: today).")
+    ] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option(min=1, help="Requests it may make (default FIELDVISIT_GEOCODING__AMAP_REPRICE_BUDGET)."),
+    ] = None,
+) -> None:
+    """Price the legs of a day's published sheets again with AMap's driving distance, in this moment's traffic,
+    beside the road engine's seconds: run it through the day to learn the hours' traffic (`roads calibrate --source
+    amap`). Needs FIELDVISIT_GEOCODING__AMAP_KEY."""
+    settings = _checked_settings()
+    sessions = sessions_of(make_engine(settings.database_url))
+    driving = configured_driving(settings.geocoding, sessions)
+    if driving is None:
+        _fail("AMap has no key: set FIELDVISIT_GEOCODING__AMAP_KEY.")
+    try:
+        with driving:
+            reprice_in_terminal(
+                settings,
+                sessions,
+                driving,
+                branch,
+                work_date.date() if work_date else None,
+                budget or settings.geocoding.amap_reprice_budget,
+                Console(soft_wrap=True),
+            )
+    except PlanFailed as failure:
+        _fail(str(failure))
 
 
 @case_cli.command("dossier")

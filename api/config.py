@@ -166,7 +166,16 @@ class GeocodingSettings(BaseModel):
 
     amap_key: SecretStr | None = Field(default=None, description="AMap Web 服务 key; unset: AMap is not used.")
     amap_base_url: str = "https://restapi.amap.com"
-    amap_per_second: float = Field(default=3, gt=0, description="AMap's QPS for a personal developer.")
+    amap_per_second: float = Field(
+        default=3, gt=0, description="AMap's QPS for a personal developer: the key's, geocoding and driving alike."
+    )
+    amap_reprice_budget: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="Requests one re-pricing of a day's legs may make (`fieldvisit roads reprice`): a personal key"
+        " has 5,000 driving-distance requests a day.",
+    )
     nominatim_base_url: str | None = Field(default=None, description="A Nominatim server; unset: not used.")
     nominatim_user_agent: str = Field(default="fieldvisit", min_length=1, description="Nominatim's policy needs one.")
     nominatim_email: str | None = None

@@ -167,28 +167,11 @@ def _pace_row(session: Session, provider: str) -> Upsert:
     return upsert(session, GeocoderPace).values(provider=provider, next_at=utcnow()).on_conflict_do_nothing()
 
 
-class Geocoder(ABC):
-    """Turns an address's text into candidates, best first; an empty list when the provider found nothing."""
+class JsonService(ABC):
+    """One HTTP client, one rate limiter and the retries of a provider's JSON GETs (`name` names the provider in
+    its errors)."""
 
     name: str
-
-    @abstractmethod
-    def geocode(self, text: str, *, city: str | None = None) -> list[Candidate]: ...
-
-    @abstractmethod
-    def close(self) -> None: ...
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class _HttpGeocoder(Geocoder):
-    """One HTTP client, one rate limiter and the retries of a provider's JSON GETs."""
 
     def __init__(
         self,
@@ -204,6 +187,14 @@ class _HttpGeocoder(Geocoder):
 
     def close(self) -> None:
         self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
 
     def _get_json(self, path: str, params: dict[str, str]) -> Any:
         """GET, retried with exponential backoff and jitter while the provider is unavailable."""
@@ -243,6 +234,26 @@ class _HttpGeocoder(Geocoder):
     @abstractmethod
     def _check_body(self, body: Any) -> None:
         """Raise what an answer of HTTP 200 says went wrong (inside the retries, so such errors may be retried)."""
+
+
+class Geocoder(ABC):
+    """Turns an address's text into candidates, best first; an empty list when the provider found nothing."""
+
+    name: str
+
+    @abstractmethod
+    def geocode(self, text: str, *, city: str | None = None) -> list[Candidate]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 # AMap's `level` (its 2023 list adds 门址, 小巷, 住宅区, 公交地铁站点, and 楼层 and 房间 as reserved words)
@@ -309,13 +320,23 @@ def _amap_error(infocode: str) -> type[GeocoderError]:
     return GeocoderUnavailable if infocode.startswith("300") else GeocoderError
 
 
+def check_amap_answer(name: str, body: Any) -> None:
+    """Raise what an AMap Web 服务 answer says went wrong (`status` "0" and its `infocode`)."""
+    if not isinstance(body, dict):
+        raise GeocoderError(name, "the answer is not a JSON object")
+    if body.get("status") == "1":
+        return
+    infocode = str(body.get("infocode"))
+    raise _amap_error(infocode)(name, f"{body.get('info')} (infocode {infocode})")
+
+
 def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
     """China's offset datum (GCJ-02, AMap's) to WGS-84, within 0.5 m; points outside China are not shifted."""
     point = geocoordinates_ffi.gcj02_to_wgs84_refined(geocoordinates_ffi.Gcj02(lat=lat, lon=lon))
     return point.lat, point.lon
 
 
-class AMapGeocoder(_HttpGeocoder):
+class AMapGeocoder(JsonService, Geocoder):
     """AMap's Web 服务 地理编码 (GET /v3/geocode/geo); its GCJ-02 points are returned as WGS-84."""
 
     name = "amap"
@@ -343,12 +364,7 @@ class AMapGeocoder(_HttpGeocoder):
         return [candidate for item in body.get("geocodes") or [] if (candidate := self._candidate(item))]
 
     def _check_body(self, body: Any) -> None:
-        if not isinstance(body, dict):
-            raise GeocoderError(self.name, "the answer is not a JSON object")
-        if body.get("status") == "1":
-            return
-        infocode = str(body.get("infocode"))
-        raise _amap_error(infocode)(self.name, f"{body.get('info')} (infocode {infocode})")
+        check_amap_answer(self.name, body)
 
     def _candidate(self, item: dict[str, Any]) -> Candidate | None:
         location = item.get("location")
@@ -409,7 +425,7 @@ def _nominatim_precision(addresstype: str, place_rank: int, type_: str) -> Preci
     return Precision.CITY
 
 
-class NominatimGeocoder(_HttpGeocoder):
+class NominatimGeocoder(JsonService, Geocoder):
     """A Nominatim server's free-form search (GET /search, jsonv2). Its usage policy asks for a User-Agent that
     names the application and, for the public server, at most one request a second and no bulk geocoding."""
 

@@ -14,7 +14,7 @@ from api.models.sheets import PlanEdit, PlanningRun, SheetStop, UnplannedRequest
 from api.models.teams import Team, TeamMember
 from api.models.third_parties import ThirdPartyInquiry
 from api.models.tracks import PositionFix, Track, TrackAlert
-from api.models.traffic import TravelCalibration
+from api.models.traffic import PricedLeg, TravelCalibration
 from api.models.users import User
 from api.models.visit_evidence import EvidenceItem
 from api.models.visit_requests import EligibilityRelease, VisitRequest
@@ -44,6 +44,7 @@ __all__ = [
     "PlanEdit",
     "PlanningRun",
     "PositionFix",
+    "PricedLeg",
     "RefreshToken",
     "SheetStop",
     "Team",

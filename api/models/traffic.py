@@ -1,11 +1,12 @@
-"""What the branch learnt about its traffic: each calibration of its hour factors, from the legs its teams really
-drove (`routing.calibration`), kept with its error on held-out legs whether applied or not."""
+"""What the branch learnt about its traffic: its planned legs priced again by AMap in the traffic of the moment, and
+each calibration of its hour factors (`routing.calibration`), from the legs its teams drove or those AMap priced,
+kept with its error on held-out legs whether applied or not."""
 
 from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from sqlalchemy import JSON, Boolean, Date, Double, ForeignKey, Integer, Text
+from sqlalchemy import JSON, Boolean, Date, Double, ForeignKey, Integer, SmallInteger, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, UtcDateTime, utcnow
@@ -13,9 +14,28 @@ from api.enums import enum_column_type
 
 
 class CalibrationSource(StrEnum):
-    """Where the legs came from: the teams' on-duty tracks."""
+    """Where the legs came from: the teams' on-duty tracks, or AMap's driving distance (`PricedLeg`)."""
 
     TRACKS = "tracks"
+    AMAP = "amap"
+
+
+class PricedLeg(Base):
+    """A leg of a published sheet as AMap's driving distance priced it at `asked_at`, in that moment's traffic, beside
+    the road engine's seconds for it (without the hour factors)."""
+
+    __tablename__ = "priced_leg"
+
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"), index=True)
+    sheet_id: Mapped[UUID] = mapped_column(ForeignKey("visit_sheet.id"))
+    position: Mapped[int] = mapped_column(SmallInteger())  # of the stop it leads to; one past the last: home
+    engine: Mapped[str] = mapped_column(Text())  # the road engine that priced engine_s (`Matrices.source`)
+    engine_s: Mapped[int] = mapped_column(Integer())
+    priced_s: Mapped[int] = mapped_column(Integer())
+    priced_m: Mapped[int] = mapped_column(Integer())
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    hour: Mapped[int] = mapped_column(SmallInteger())  # the branch's local hour when asked
 
 
 class TravelCalibration(Base):

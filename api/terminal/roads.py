@@ -10,14 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.branches.service import local_today
-from api.config import PlanningSettings
+from api.config import PlanningSettings, Settings
 from api.geo import point_shape
 from api.models.cases import Address, DebtCase
-from api.models.traffic import TravelCalibration
+from api.models.traffic import CalibrationSource, TravelCalibration
 from api.roads.build import RoadsBuilt, build_roads
 from api.roads.travel import travel_provider
 from api.terminal.planning import find_branch
+from api.traffic.amap import AMapDriving
 from api.traffic.calibration import calibrate_branch
+from api.traffic.repricing import Repricing, reprice_day
 from routing.matrix import Point
 
 
@@ -79,6 +81,7 @@ def calibrate_in_terminal(
     since: date | None,
     until: date | None,
     apply: bool,
+    source: CalibrationSource,
     console: Console,
 ) -> TravelCalibration:
     """Calibrate the branch's hour factors (`api.traffic.calibration`) and print them, hour by hour."""
@@ -106,3 +109,32 @@ def calibrate_in_terminal(
             console.print("not put in force: no better than those in force on the held-out legs")
         session.expunge(calibration)
     return calibration
+
+
+def reprice_in_terminal(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    driving: AMapDriving,
+    branch_name: str | None,
+    work_date: date | None,
+    budget: int,
+    console: Console,
+) -> Repricing:
+    """Re-price the day's legs with AMap (`api.traffic.repricing`) and print how far the plan is from it."""
+    with sessions.begin() as session:
+        branch = find_branch(session, branch_name)
+        work_date = work_date or local_today(branch)
+        travel = travel_provider(settings.planning).of(branch.id)
+        done = reprice_day(session, branch, work_date, driving, travel, budget=budget)
+    console.print(
+        f"{branch.name}, {work_date}: {done.priced} of {done.legs} legs priced by AMap in {done.requests} requests"
+        + (f", {done.no_road} without a road by AMap" if done.no_road else "")
+    )
+    if done.priced:
+        console.print(
+            f"the road engine's {done.engine_s / 60:,.0f} min for them are {done.priced_s / 60:,.0f} min in AMap's"
+            f" traffic now ({done.priced_s / done.engine_s - 1:+.0%})"
+        )
+    if done.stopped:
+        console.print(f"stopped early: {done.stopped}")
+    return done

@@ -3,7 +3,7 @@ one after the other on a day, timed by the on-duty tracks (from the last fix at 
 the next), against the road engine's seconds for the same two doors (`routing.calibration`)."""
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from api.models.branches import Branch
 from api.models.cases import Address
 from api.models.teams import Team
 from api.models.tracks import Track
-from api.models.traffic import CalibrationSource, TravelCalibration
+from api.models.traffic import CalibrationSource, PricedLeg, TravelCalibration
 from api.models.visits import Visit
 from api.problems import ValidationFailed
 from api.rules.tracking import Point, TimedFix, driven, server_time
@@ -42,22 +42,28 @@ def calibrate_branch(
     travel: MatrixProvider,
     *,
     apply: bool,
+    source: CalibrationSource = CalibrationSource.TRACKS,
     user_id: UUID | None = None,
 ) -> TravelCalibration:
-    """Learn the branch's hour factors from the legs its teams drove between `since` and `until` (work dates),
-    judged on held-out legs; with `apply`, put them in force where they do better there than those in force."""
+    """Learn the branch's hour factors from the legs of `source` between `since` and `until` (work dates of the legs
+    its teams drove; local dates AMap priced legs on), judged on held-out legs; with `apply`, put them in force where
+    they do better there than those in force."""
     if since > until or (until - since).days >= LONGEST_SPAN_DAYS:
         raise ValidationFailed(
             f"since must be on or before until, at most {LONGEST_SPAN_DAYS} days apart",
             errors=[{"pointer": "#/since", "detail": "after until, or more than a year before it"}],
         )
-    legs, engine = track_legs(session, branch, since, until, travel)
+    if source is CalibrationSource.TRACKS:
+        legs, engine = track_legs(session, branch, since, until, travel)
+        where = "The teams' tracks"
+    else:
+        legs, engine = amap_legs(session, branch, since, until)
+        where = "AMap's priced legs (fieldvisit roads reprice)"
     try:
         learnt = calibrate(legs, hour_factors(branch))
     except TooFewLegs as error:
         raise NotEnoughLegs(
-            f"The teams' tracks from {since} to {until} hold too few legs between two visits: {error}. Take a"
-            " longer span.",
+            f"{where} from {since} to {until} hold too few legs: {error}. Take a longer span.",
             errors=[{"pointer": "#/since", "detail": str(error)}],
         ) from error
     applied = apply and learnt.better
@@ -65,7 +71,7 @@ def calibrate_branch(
         branch.travel_hour_factors = list(learnt.factors.factors)
     calibration = TravelCalibration(
         branch_id=branch.id,
-        source=CalibrationSource.TRACKS,
+        source=source,
         since=since,
         until=until,
         engine=engine,
@@ -129,6 +135,21 @@ def track_legs(
         if row[start] not in matrices.unreachable and row[end] not in matrices.unreachable
     ]
     return legs, matrices.source
+
+
+def amap_legs(session: Session, branch: Branch, since: date, until: date) -> tuple[list[Leg], str]:
+    """The legs AMap priced for the branch on local dates `since` to `until`, in the order asked, and the road
+    engines whose seconds they were priced beside."""
+    zone = ZoneInfo(branch.timezone)
+    begins = datetime.combine(since, time(0), tzinfo=zone)
+    ends = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
+    rows = session.scalars(
+        select(PricedLeg)
+        .where(PricedLeg.branch_id == branch.id, PricedLeg.asked_at >= begins, PricedLeg.asked_at < ends)
+        .order_by(PricedLeg.asked_at, PricedLeg.id)
+    ).all()
+    legs = [Leg(row.hour, float(row.engine_s), float(row.priced_s)) for row in rows]
+    return legs, ", ".join(sorted({row.engine for row in rows})) or "none"
 
 
 def _team_fixes(session: Session, team_id: UUID) -> list[TimedFix]:

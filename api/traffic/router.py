@@ -24,12 +24,12 @@ def create_calibration(
     branch_id: UUID, body: CalibrationRequest, request: Request, session: SessionDep, user: Admin
 ) -> CalibrationRead:
     """Learn the branch's traffic by the hour from the legs its teams drove between two visits (timed by their
-    tracks) against the road engine's seconds, judge it on every fifth leg held out, and with `apply` put it in
-    force where it does better there (admins)."""
+    tracks), or those AMap priced, against the road engine's seconds; judge it on every fifth leg held out, and with
+    `apply` put it in force where it does better there (admins)."""
     branch = branches_service.get_branch(session, user, branch_id)
     travel = travel_provider(request.app.state.settings.planning).of(branch.id)
     row = calibration.calibrate_branch(
-        session, branch, body.since, body.until, travel, apply=body.apply, user_id=user.id
+        session, branch, body.since, body.until, travel, apply=body.apply, source=body.source, user_id=user.id
     )
     return CalibrationRead.from_row(row)
 

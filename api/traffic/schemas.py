@@ -11,10 +11,16 @@ from api.schemas import Body, Day, FromJson, Instant, Read
 
 
 class CalibrationRequest(Body):
-    """Learn the branch's hour factors from the legs its teams drove between two visits in a span of work dates."""
+    """Learn the branch's hour factors from the legs of a span of dates: those its teams drove between two visits,
+    or those AMap priced (`fieldvisit roads reprice`)."""
 
-    since: FromJson[Day] = Field(description="The first work date whose legs count.")
-    until: FromJson[Day] = Field(description="The last work date whose legs count (at most a year after since).")
+    source: FromJson[CalibrationSource] = Field(
+        default=CalibrationSource.TRACKS,
+        description="tracks: the legs between two visits done one after the other, timed by the on-duty tracks;"
+        " amap: the planned legs AMap's driving distance priced, in the traffic of the hour it was asked.",
+    )
+    since: FromJson[Day] = Field(description="The first date whose legs count (work date; amap: the date priced).")
+    until: FromJson[Day] = Field(description="The last date whose legs count (at most a year after since).")
     apply: bool = Field(
         default=False,
         description="Put the factors in force (the branch's travel_hour_factors) if they do better on the held-out"
@@ -27,7 +33,7 @@ class CalibrationRead(Read):
 
     id: UUID
     branch_id: UUID
-    source: CalibrationSource = Field(description="Where the legs came from: the teams' on-duty tracks.")
+    source: CalibrationSource = Field(description="Where the legs came from: the teams' tracks, or AMap.")
     since: date
     until: date
     engine: str = Field(description="The road engine whose seconds the factors multiply.")
