@@ -33,14 +33,14 @@ def fits(instance: Instance, team: Team, stops: Sequence[Stop]) -> bool:
     here = team.start_location
     for stop in stops:
         reached: dict[int, int] = {}
-        for taken, ready in _leg(clock, int(instance.durations_s[here, stop.location]), team.breaks).items():
+        for taken, ready in _leg(clock, int(instance.durations_of(team)[here, stop.location]), team.breaks).items():
             start = _service_start(stop, ready)
             if start is not None:
                 reached[taken] = start + stop.service_s
         if not reached:
             return False
         clock, here = reached, stop.location
-    back = _leg(clock, int(instance.durations_s[here, team.end_location]), team.breaks)
+    back = _leg(clock, int(instance.durations_of(team)[here, team.end_location]), team.breaks)
     return back.get((1 << len(team.breaks)) - 1, team.shift.end_s + 1) <= team.shift.end_s
 
 
@@ -78,7 +78,7 @@ def timed_route(instance: Instance, team: Team, stops: Sequence[Stop]) -> Route 
     states = {0: _Timed(team.shift.start_s, (), ())}  # breaks taken (a bit mask) -> the earliest route so far
     here, distance, travel = team.start_location, 0, 0
     for stop in stops:
-        leg = int(instance.durations_s[here, stop.location])
+        leg = int(instance.durations_of(team)[here, stop.location])
         reached: dict[int, _Timed] = {}
         for taken, (ready, before, rests) in _timed_leg(states, leg, team.breaks).items():
             start = _service_start(stop, ready)
@@ -88,15 +88,15 @@ def timed_route(instance: Instance, team: Team, stops: Sequence[Stop]) -> Route 
                 reached[taken] = _Timed(visit.departure_s, (*before.visits, visit), rests)
         if not reached:
             return None
-        distance += int(instance.distances_m[here, stop.location])
+        distance += int(instance.distances_of(team)[here, stop.location])
         travel += leg
         states, here = reached, stop.location
-    leg = int(instance.durations_s[here, team.end_location])
+    leg = int(instance.durations_of(team)[here, team.end_location])
     back = _timed_leg(states, leg, team.breaks).get((1 << len(team.breaks)) - 1)
     if back is None or back[0] > team.shift.end_s:
         return None
     end_s, last, rests = back
-    distance += int(instance.distances_m[here, team.end_location])
+    distance += int(instance.distances_of(team)[here, team.end_location])
     return Route(team.key, last.visits, team.shift.start_s, end_s, distance, travel + leg, rests)
 
 

@@ -34,7 +34,7 @@ class CheckReport:
     """What the checker found: the violations (one readable line each) and the plan's figures, recomputed."""
 
     violations: tuple[str, ...]
-    distance: float  # total over the routes, from the `distances` matrix given to check(), else Instance.distances_m
+    distance: float  # total over the routes, from the `distances` matrix given to check(), else each team's
     travel_s: int
     vehicles_used: int  # routes with at least one visit
     planned: int  # visits on the routes
@@ -50,7 +50,7 @@ def check(instance: Instance, plan: Plan, *, distances: npt.ArrayLike | None = N
 
     `distances`, when given, is a matrix of the instance's shape (e.g. double-precision Euclidean distances of a
     benchmark) used for CheckReport.distance; the routes' reported integer distance_m are always compared with
-    Instance.distances_m. Raises ValueError if `distances` does not have the instance's shape.
+    each team's `Instance.distances_of`. Raises ValueError if `distances` does not have the instance's shape.
     """
     metric = _distance_metric(instance, distances)
     teams = {team.key: team for team in instance.teams}
@@ -64,8 +64,9 @@ def check(instance: Instance, plan: Plan, *, distances: npt.ArrayLike | None = N
             continue
         known = [stops[visit.stop] for visit in route.visits if visit.stop in stops]
         locations = _locations(team, known)
-        distance += fsum(metric[locations[:-1], locations[1:]].tolist())
-        travel_s += int(instance.durations_s[locations[:-1], locations[1:]].sum())
+        travelled = metric if metric is not None else instance.distances_of(team)
+        distance += fsum(travelled[locations[:-1], locations[1:]].tolist())
+        travel_s += int(instance.durations_of(team)[locations[:-1], locations[1:]].sum())
         if len(known) == len(route.visits):  # unknown stops are reported above; a route with them has no timing
             violations += _route_violations(instance, team, route, known)
     return CheckReport(
@@ -87,9 +88,10 @@ def assert_feasible(instance: Instance, plan: Plan, *, distances: npt.ArrayLike 
     return report
 
 
-def _distance_metric(instance: Instance, distances: npt.ArrayLike | None) -> npt.NDArray[np.float64]:
+def _distance_metric(instance: Instance, distances: npt.ArrayLike | None) -> npt.NDArray[np.float64] | None:
+    """The benchmark's distances given, checked; None: each team's own `distances_of`."""
     if distances is None:
-        return instance.distances_m.astype(np.float64)
+        return None
     metric = np.asarray(distances, dtype=np.float64)
     if metric.shape != instance.distances_m.shape:
         raise ValueError(f"distances has shape {metric.shape}, the instance's matrices {instance.distances_m.shape}")
@@ -194,7 +196,7 @@ def _timing_violations(instance: Instance, team: Team, route: Route, stops: Sequ
         return violations
     location, ready_s = team.start_location, route.start_s
     for visit, stop in zip(route.visits, stops, strict=True):
-        earliest_s = ready_s + int(instance.durations_s[location, stop.location])
+        earliest_s = ready_s + int(instance.durations_of(team)[location, stop.location])
         where = f"team {team.key}, stop {stop.key}"
         if visit.arrival_s < earliest_s:
             violations.append(f"{where}: arrives at {visit.arrival_s}, but cannot arrive before {earliest_s}")
@@ -211,7 +213,7 @@ def _timing_violations(instance: Instance, team: Team, route: Route, stops: Sequ
         if not _may_start(team, stop, visit.start_s):
             violations.append(f"{where}: starts at {visit.start_s}, outside {_windows_text(team, stop)}")
         location, ready_s = stop.location, visit.start_s + stop.service_s
-    back_s = ready_s + int(instance.durations_s[location, team.end_location])
+    back_s = ready_s + int(instance.durations_of(team)[location, team.end_location])
     if route.end_s < back_s:
         violations.append(f"team {team.key} is back at {route.end_s}, but cannot be back before {back_s}")
     return violations
@@ -247,7 +249,7 @@ def _gaps(instance: Instance, team: Team, route: Route, stops: Sequence[Stop]) -
     starts = [route.start_s, *(visit.start_s + stop.service_s for visit, stop in zip(route.visits, stops, strict=True))]
     ends = [*(visit.start_s for visit in route.visits), route.end_s]
     locations = _locations(team, stops)
-    travel = instance.durations_s[locations[:-1], locations[1:]]
+    travel = instance.durations_of(team)[locations[:-1], locations[1:]]
     return [
         _Gap(names[index], names[index + 1], starts[index], ends[index], int(travel[index]))
         for index in range(len(starts))
@@ -336,8 +338,8 @@ def _fits(rest: Break, taken: BreakTaken) -> bool:
 
 def _reported_violations(instance: Instance, team: Team, route: Route, stops: Sequence[Stop]) -> list[str]:
     locations = _locations(team, stops)
-    distance_m = int(instance.distances_m[locations[:-1], locations[1:]].sum())
-    travel_s = int(instance.durations_s[locations[:-1], locations[1:]].sum())
+    distance_m = int(instance.distances_of(team)[locations[:-1], locations[1:]].sum())
+    travel_s = int(instance.durations_of(team)[locations[:-1], locations[1:]].sum())
     violations = []
     if route.distance_m != distance_m:
         violations.append(f"team {team.key} reports distance_m {route.distance_m}, its route is {distance_m} m")

@@ -128,7 +128,7 @@ def _cost(instance: Instance, routes: Mapping[str, Sequence[str]], stops: frozen
         if keys:
             team = teams[team_key]
             path = [team.start_location, *(location[key] for key in keys), team.end_location]
-            distance += int(instance.distances_m[path[:-1], path[1:]].sum())
+            distance += int(instance.distances_of(team)[path[:-1], path[1:]].sum())
     on_routes = {key for keys in routes.values() for key in keys}
     dropped = sum(
         stop.drop_cost
@@ -166,6 +166,7 @@ def _half(
         [stop for stop in _day.stops if stop.key in stops],
         _day.durations_s,
         _day.distances_m,
+        _day.profiles,
     )
     start = {team: list(routes.get(team, ())) for team in teams}
     limit = timedelta(seconds=max(0.1, until - time.monotonic()))

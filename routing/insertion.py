@@ -127,7 +127,6 @@ def insert_unplanned(
         key=lambda stop: (not stop.must_visit, -stop.drop_cost, row_of[stop.key]),
     )
     timing = {team.key: _departures(instance, team, kept[team.key]) for team in instance.teams}
-    distance = instance.distances_m
     for stop in waiting:
         row = row_of[stop.key]
         places: list[tuple[int, int, int]] = []  # added distance, team column, index in its route
@@ -136,10 +135,11 @@ def insert_unplanned(
             if departures is None or not able[row, column] or len(route) >= (team.max_visits or len(instance.stops)):
                 continue
             chain = [team.start_location, *(each.location for each in route), team.end_location]
+            distance, durations = instance.distances_of(team), instance.durations_of(team)
             closes = max((window.end_s for window in stop.windows), default=team.shift.end_s)
             for place in range(len(route) + 1):
                 before, after = chain[place], chain[place + 1]
-                if departures[place] + int(instance.durations_s[before, stop.location]) > closes:
+                if departures[place] + int(durations[before, stop.location]) > closes:
                     continue  # it would arrive after its last window
                 added = int(distance[before, stop.location] + distance[stop.location, after] - distance[before, after])
                 places.append((added, column, place))

@@ -62,6 +62,7 @@ class Team:
     breaks: tuple[Break, ...] = ()
     capacity: int | None = None  # most total Stop.demand on its route; None: unlimited
     name: str = ""  # how explanations of dropped stops name the team; empty: by its key
+    profile: int = 0  # the travel matrices it moves by (`Instance.durations_of`): 0, or one of Instance.profiles
 
     @property
     def label(self) -> str:
@@ -71,6 +72,7 @@ class Team:
         _check(bool(self.key), "a team needs a key")
         _check(self.max_visits is None or self.max_visits >= 0, f"team {self.key}: max_visits must be >= 0")
         _check(self.capacity is None or self.capacity >= 0, f"team {self.key}: capacity must be >= 0")
+        _check(self.profile >= 0, f"team {self.key}: profile must be >= 0")
         for rest in self.breaks:
             _check(
                 self.shift.start_s <= rest.earliest_start_s
@@ -130,12 +132,15 @@ def frozen_matrix(values: npt.ArrayLike, name: str) -> npt.NDArray[np.int64]:
 @dataclass(frozen=True, slots=True)
 class Instance:
     """One day of one branch: its teams, the stops to plan, and travel times (s) and distances (m) between
-    locations, indexed by the `location` rows the teams and stops name."""
+    locations, indexed by the `location` rows the teams and stops name. Teams that travel differently (a car, an
+    e-bike, on foot) have their own matrices: `durations_s` and `distances_m` are profile 0's, `profiles` holds
+    (durations, distances) of profiles 1, 2, ..., and each team moves by its `Team.profile`'s."""
 
     teams: tuple[Team, ...]
     stops: tuple[Stop, ...]
     durations_s: npt.NDArray[np.int64] = field(repr=False)
     distances_m: npt.NDArray[np.int64] = field(repr=False)
+    profiles: tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...] = field(repr=False)
 
     def __init__(
         self,
@@ -143,17 +148,44 @@ class Instance:
         stops: Iterable[Stop],
         durations_s: npt.ArrayLike,
         distances_m: npt.ArrayLike,
+        profiles: Iterable[tuple[npt.ArrayLike, npt.ArrayLike]] = (),
     ) -> None:
         object.__setattr__(self, "teams", tuple(teams))
         object.__setattr__(self, "stops", tuple(stops))
         object.__setattr__(self, "durations_s", frozen_matrix(durations_s, "durations_s"))
         object.__setattr__(self, "distances_m", frozen_matrix(distances_m, "distances_m"))
+        frozen = tuple(
+            (frozen_matrix(durations, f"profile {k} durations_s"), frozen_matrix(distances, f"profile {k} distances_m"))
+            for k, (durations, distances) in enumerate(profiles, start=1)
+        )
+        object.__setattr__(self, "profiles", frozen)
         self._validate()
+
+    @property
+    def profile_count(self) -> int:
+        return 1 + len(self.profiles)
+
+    def matrices_of(self, profile: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(durations_s, distances_m) of a profile."""
+        return (self.durations_s, self.distances_m) if profile == 0 else self.profiles[profile - 1]
+
+    def durations_of(self, team: Team) -> npt.NDArray[np.int64]:
+        """The travel seconds the team moves by."""
+        return self.matrices_of(team.profile)[0]
+
+    def distances_of(self, team: Team) -> npt.NDArray[np.int64]:
+        """The travel metres the team moves by."""
+        return self.matrices_of(team.profile)[1]
 
     def _validate(self) -> None:
         size = self.durations_s.shape[0]
         _check(self.distances_m.shape == self.durations_s.shape, "durations_s and distances_m differ in shape")
         _check(len(self.teams) > 0, "an instance needs at least one team")
+        for durations, distances in self.profiles:
+            _check(
+                durations.shape == distances.shape == self.durations_s.shape,
+                "every profile's matrices have the shape of durations_s",
+            )
         team_keys = [team.key for team in self.teams]
         _check(len(set(team_keys)) == len(team_keys), "team keys must be unique")
         stop_keys = [stop.key for stop in self.stops]
@@ -163,6 +195,7 @@ class Instance:
                 0 <= team.start_location < size and 0 <= team.end_location < size,
                 f"team {team.key}: location outside the matrix (size {size})",
             )
+            _check(team.profile < self.profile_count, f"team {team.key}: profile {team.profile} has no matrices")
         known = set(team_keys)
         positions: set[tuple[str, int]] = set()
         for stop in self.stops:

@@ -153,8 +153,11 @@ def expressible(instance: Instance, *, breaks: bool = True) -> bool:
         not (breaks and any(team.breaks for team in instance.teams))
         and not (breaks and any(stop.move_cost for stop in instance.stops))
         and not any(stop.pin_position is not None for stop in instance.stops)
-        and not np.diagonal(instance.durations_s).any()
-        and not np.diagonal(instance.distances_m).any()
+        and not any(
+            np.diagonal(matrix).any()
+            for profile in range(instance.profile_count)
+            for matrix in instance.matrices_of(profile)
+        )
     )
 
 
@@ -197,7 +200,7 @@ def _solution(
         clock, here, visits = team.shift.start_s, team.start_location, []
         for key in (key for key in routes.get(team.key, ()) if key in of_stop):
             stop = clients.stops[of_stop[key][0]]
-            clock += int(instance.durations_s[here, stop.location])
+            clock += int(instance.durations_of(team)[here, stop.location])
             options = of_stop[key]
             index = next((i for i in options if clock <= data.client(i).tw_late), options[-1])
             clock = max(clock, data.client(index).tw_early) + stop.service_s
@@ -258,8 +261,9 @@ def _problem_data(
     depot_locations = sorted({loc for team in instance.teams for loc in (team.start_location, team.end_location)})
     depot_of = {location: index for index, location in enumerate(depot_locations)}
     dimensions = _dimensions(instance.teams, stops)
-    # (capacities, start depot, end depot, shift start, shift end, break time): the teams alike are one vehicle type
-    kinds: dict[tuple[tuple[int, ...], int, int, int, int, int], list[int]] = {}
+    # (capacities, start depot, end depot, shift start, shift end, break time, profile): the teams alike are one
+    # vehicle type
+    kinds: dict[tuple[tuple[int, ...], int, int, int, int, int, int], list[int]] = {}
     for index, team in enumerate(instance.teams):
         kind = (
             tuple(dimension.capacity[index] for dimension in dimensions),
@@ -268,6 +272,7 @@ def _problem_data(
             team.shift.start_s,
             team.shift.end_s,
             sum(rest.duration_s for rest in team.breaks) if relax_breaks else 0,
+            team.profile,
         )
         kinds.setdefault(kind, []).append(index)
     vehicle_types = [
@@ -281,8 +286,9 @@ def _problem_data(
             shift_duration=late - early - resting,
             unit_distance_cost=1,
             unit_duration_cost=0,
+            profile=profile,
         )
-        for (capacity, start, end, early, late, resting), members in kinds.items()
+        for (capacity, start, end, early, late, resting, profile), members in kinds.items()
     ]
     widest = (min(t.shift.start_s for t in instance.teams), max(t.shift.end_s for t in instance.teams))
     clients: list[pyvrp.Client] = []
@@ -308,14 +314,15 @@ def _problem_data(
                 )
             )
             client_stops.append(stop)
+    profiles = [instance.matrices_of(profile) for profile in range(instance.profile_count)]
     data = pyvrp.ProblemData(
         locations=[pyvrp.Location(0.0, 0.0) for _ in range(instance.durations_s.shape[0])],
         clients=clients,
         depots=[pyvrp.Depot(location) for location in depot_locations],
         vehicle_types=vehicle_types,
         # pyvrp's stubs write ndarray[int] (a shape parameter of int) for an integer matrix
-        distance_matrices=[np.asarray(instance.distances_m)],  # type: ignore[list-item]
-        duration_matrices=[np.asarray(instance.durations_s)],  # type: ignore[list-item]
+        distance_matrices=[np.asarray(distances) for _, distances in profiles],  # type: ignore[misc]
+        duration_matrices=[np.asarray(durations) for durations, _ in profiles],  # type: ignore[misc]
         groups=groups,
     )
     return data, _Clients(tuple(client_stops), tuple(tuple(members) for members in kinds.values()))
@@ -339,15 +346,15 @@ def _route(instance: Instance, team: Team, stops: Sequence[Stop]) -> Route:
     clock, here, distance_m, travel_s = team.shift.start_s, team.start_location, 0, 0
     visits = []
     for stop in stops:
-        leg_s = int(instance.durations_s[here, stop.location])
-        distance_m += int(instance.distances_m[here, stop.location])
+        leg_s = int(instance.durations_of(team)[here, stop.location])
+        distance_m += int(instance.distances_of(team)[here, stop.location])
         travel_s += leg_s
         arrival = clock + leg_s
         start = _service_start(stop, arrival)
         clock = start + stop.service_s
         visits.append(Visit(stop.key, arrival, start - arrival, start, clock))
         here = stop.location
-    travel_s += int(instance.durations_s[here, team.end_location])
-    distance_m += int(instance.distances_m[here, team.end_location])
-    end_s = clock + int(instance.durations_s[here, team.end_location])
+    travel_s += int(instance.durations_of(team)[here, team.end_location])
+    distance_m += int(instance.distances_of(team)[here, team.end_location])
+    end_s = clock + int(instance.durations_of(team)[here, team.end_location])
     return Route(team.key, tuple(visits), team.shift.start_s, end_s, distance_m, travel_s)

@@ -188,7 +188,7 @@ def _lower_priority(instance: Instance, stop: Stop, able: npt.NDArray[np.bool_])
 
 def _day_fits(instance: Instance, team: Team) -> bool:
     """The team can go from its start to its end, taking its breaks, inside its shift."""
-    idle = instance.durations_s[[team.start_location], [team.end_location]]
+    idle = instance.durations_of(team)[[team.start_location], [team.end_location]]
     rests = sorted(team.breaks, key=lambda rest: rest.earliest_start_s)
     back, rested = _earliest_finish(np.full(1, team.shift.start_s), idle, rests)
     return bool(rested[0] and back[0] <= team.shift.end_s)
@@ -242,8 +242,8 @@ def _reachable(instance: Instance, stops: Sequence[Stop]) -> npt.NDArray[np.bool
     window_end = np.array(closes, dtype=np.int64)
     reachable = np.zeros((len(stops), len(instance.teams)), dtype=bool)
     for k, team in enumerate(instance.teams):
-        there = instance.durations_s[team.start_location, location]
-        back = instance.durations_s[location, team.end_location]
+        there = instance.durations_of(team)[team.start_location, location]
+        back = instance.durations_of(team)[location, team.end_location]
         fits = _fits_in_day(team, there, back, service, window_start, window_end)
         reachable[:, k] = np.bincount(by_window, weights=fits, minlength=len(stops)) > 0
     return reachable

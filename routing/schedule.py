@@ -14,14 +14,14 @@ def earliest_route(instance: Instance, team: Team, stops: Sequence[Stop]) -> Rou
     location, clock, distance, travel = team.start_location, team.shift.start_s, 0, 0
     visits = []
     for stop in stops:
-        leg = int(instance.durations_s[location, stop.location])
+        leg = int(instance.durations_of(team)[location, stop.location])
         arrival = clock + leg
         opens = [window.start_s for window in stop.windows if window.end_s >= arrival]
         start = max(arrival, min(opens)) if opens else arrival
         visits.append(Visit(stop.key, arrival, start - arrival, start, start + stop.service_s))
-        distance += int(instance.distances_m[location, stop.location])
+        distance += int(instance.distances_of(team)[location, stop.location])
         travel += leg
         location, clock = stop.location, start + stop.service_s
-    leg = int(instance.durations_s[location, team.end_location])
-    distance += int(instance.distances_m[location, team.end_location])
+    leg = int(instance.durations_of(team)[location, team.end_location])
+    distance += int(instance.distances_of(team)[location, team.end_location])
     return Route(team.key, tuple(visits), team.shift.start_s, clock + leg, distance, travel + leg)

@@ -263,7 +263,7 @@ def _route_indices(
         kept = (key for key in initial_routes.get(team.key, ()) if key in nodes and able[row_of[key], vehicle])
         for key in kept:
             stop = by_key[key]
-            now += int(instance.durations_s[where, stop.location])
+            now += int(instance.durations_of(team)[where, stop.location])
             index = next((i for i in nodes[key] if now <= model.time.CumulVar(i).Max()), nodes[key][-1])
             now = max(now, model.time.CumulVar(index).Min()) + stop.service_s
             where = stop.location
@@ -280,7 +280,7 @@ def _build(instance: Instance, stops: tuple[Stop, ...], able: npt.NDArray[np.boo
     (`RemoveInterval`), while separate nodes keep every domain an interval.
     """
     teams = instance.teams
-    idle = instance.durations_s[[team.start_location for team in teams], [team.end_location for team in teams]]
+    idle = np.array([instance.durations_of(team)[team.start_location, team.end_location] for team in teams])
     starts = np.array([team.shift.start_s for team in teams], dtype=np.int64)
     horizon = int(max(max(team.shift.end_s for team in teams), (starts + idle).max()))
     spans = [_spans(stop, horizon) for stop in stops]
@@ -298,10 +298,17 @@ def _build(instance: Instance, stops: tuple[Stop, ...], able: npt.NDArray[np.boo
     routing = pywrapcp.RoutingModel(manager)
     # whole matrices handed to C++ once: no Python call per arc during the search
     between = np.ix_(locations, locations)
-    distance = routing.RegisterTransitMatrix(instance.distances_m[between].tolist())
-    travel_and_service = routing.RegisterTransitMatrix((instance.durations_s[between] + service[:, None]).tolist())
-    routing.SetArcCostEvaluatorOfAllVehicles(distance)  # no span or fixed cost: the objective is distance + drops
-    routing.AddDimension(travel_and_service, horizon, horizon, False, "time")
+    # each travel profile's matrices (a car, an e-bike, on foot), for the teams that move by it
+    distance, travel_and_service = [], []
+    for profile in range(instance.profile_count):
+        durations, distances = instance.matrices_of(profile)
+        distance.append(routing.RegisterTransitMatrix(distances[between].tolist()))
+        travel_and_service.append(routing.RegisterTransitMatrix((durations[between] + service[:, None]).tolist()))
+    for vehicle, team in enumerate(teams):  # no span or fixed cost: the objective is distance + drops
+        routing.SetArcCostEvaluatorOfVehicle(distance[team.profile], vehicle)
+    routing.AddDimensionWithVehicleTransits(
+        [travel_and_service[team.profile] for team in teams], horizon, horizon, False, "time"
+    )
     time_dimension = routing.GetDimensionOrDie("time")
     visits = routing.RegisterUnaryTransitVector([1] * len(stop_of) + [0] * len(depots))
     capacities = [len(stops) if team.max_visits is None else team.max_visits for team in teams]
@@ -385,7 +392,8 @@ def _must_visit_penalty(instance: Instance, stops: Sequence[Stop]) -> int:
     optional stop dropped."""
     arcs = len(stops) + len(instance.teams)
     optional = sum(stop.drop_cost for stop in stops if not stop.must_visit)
-    return arcs * (int(instance.distances_m.max(initial=0)) + 1) + optional + 1
+    longest = max(int(instance.matrices_of(profile)[1].max(initial=0)) for profile in range(instance.profile_count))
+    return arcs * (longest + 1) + optional + 1
 
 
 def _add_breaks(
@@ -429,15 +437,15 @@ def _route(instance: Instance, model: _Model, solution: pywrapcp.Assignment, veh
     visits = []
     while not routing.IsEnd(index):
         stop = model.stops[model.stop_of[model.manager.IndexToNode(index)]]
-        leg = int(instance.durations_s[location, stop.location])
-        distance += int(instance.distances_m[location, stop.location])
+        leg = int(instance.durations_of(team)[location, stop.location])
+        distance += int(instance.distances_of(team)[location, stop.location])
         travel += leg
         begins = solution.Min(cumul(index))
         visits.append(Visit(stop.key, departure + leg, begins - departure - leg, begins, begins + stop.service_s))
         location, departure = stop.location, begins + stop.service_s
         index = solution.Value(routing.NextVar(index))
-    distance += int(instance.distances_m[location, team.end_location])
-    travel += int(instance.durations_s[location, team.end_location])
+    distance += int(instance.distances_of(team)[location, team.end_location])
+    travel += int(instance.durations_of(team)[location, team.end_location])
     rests = tuple(
         BreakTaken(solution.StartValue(interval), rest.duration_s)
         for interval, rest in zip(model.breaks[vehicle], team.breaks, strict=True)

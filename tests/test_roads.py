@@ -268,6 +268,48 @@ def test_a_walking_branch_travels_on_its_foot_data_both_ways_along_a_one_way_str
     assert driving == GreatCircle("driving")
 
 
+def test_a_walking_team_and_a_driving_team_plan_one_day_each_on_its_own_roads(
+    runner: CliRunner, settings: Settings, city: City
+) -> None:
+    """The branch has car and foot data; one team walks (its travel_mode), the other drives (the settings'). Each
+    planned leg is what its own team's profile says, and the run's figures name both engines."""
+    app = create_app(settings)
+    with TestClient(app) as client, app.state.sessionmaker() as session:
+        branch = _city_branch(session, city)
+        supervisor = make_user(session, Role.SUPERVISOR, branch)
+        walkers, drivers = make_team(session, branch), make_team(session, branch)
+        changed = client.patch(
+            f"/teams/{walkers.id}", json={"travel_mode": "walking", "max_visits": 2}, headers=auth_headers(supervisor)
+        )
+        client.patch(f"/teams/{drivers.id}", json={"max_visits": 2}, headers=auth_headers(supervisor))
+        for name in ("one_way_start", "one_way_end", "grid_3", "grid_5"):
+            address = make_address(session, make_case(session, branch), point=_at(city, name), raw_text=XUHUI)
+            make_visit_request(session, address)
+        for profile in ("car", "foot"):
+            assert _build(runner, city.path, branch, "--profile", profile, "--max-outside", "50")[0] == 0
+        run = plan(client, app, supervisor)
+        sheets = session.scalars(select(VisitSheet)).all()
+        legs = {
+            sheet.team_id: [
+                (stop.travel_m, address_point(session.get_one(VisitRequest, stop.visit_request_id)))
+                for stop in sheet.stops
+            ]
+            for sheet in sheets
+        }
+    app.state.engine.dispose()
+
+    assert changed.status_code == 200 and changed.json()["travel_mode"] == "walking"
+    assert run["status"] == "succeeded", run["error"]
+    assert run["figures"]["matrix"] == "walking: osrm embedded foot; default: osrm embedded car"
+    assert [len(legs[team.id]) for team in (walkers, drivers)] == [2, 2]
+    for team, profile in ((walkers, "foot"), (drivers, "car")):
+        engine = EmbeddedOsrm(road_data(settings.var_dir / "roads", branch.id, profile))
+        here = city.points["office"]
+        for travel_m, there in legs[team.id]:
+            assert travel_m == engine.matrices([here, there]).distances_m[0, 1], profile
+            here = there
+
+
 def test_a_real_extract_prices_the_streets_of_central_helsinki(
     runner: CliRunner, session: Session, settings: Settings
 ) -> None:

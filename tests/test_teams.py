@@ -572,3 +572,20 @@ def test_a_change_that_breaks_the_day_is_refused_and_nothing_changes(client: Tes
     assert response.status_code == 422
     assert problem_type(response) == "team-day-invalid"
     assert client.get(f"/teams/{team['id']}", headers=auth_headers(supervisor)).json()["shift_end"] == "18:00"
+
+
+def test_a_team_says_how_it_travels_and_may_go_back_to_the_servers_way(client: TestClient, session: Session) -> None:
+    branch = make_branch(session)
+    supervisor = make_user(session, Role.SUPERVISOR, branch)
+    headers = auth_headers(supervisor)
+
+    created = client.post(
+        "/teams", json=_body(branch, *_agents(session, branch), travel_mode="cycling"), headers=headers
+    )
+    default = client.patch(f"/teams/{created.json()['id']}", json={"travel_mode": None}, headers=headers)
+    refused = client.patch(f"/teams/{created.json()['id']}", json={"travel_mode": "scooter"}, headers=headers)
+
+    assert created.status_code == 201 and created.json()["travel_mode"] == "cycling"
+    assert default.status_code == 200 and default.json()["travel_mode"] is None
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "#/travel_mode"
+    assert client.get(f"/teams/{created.json()['id']}", headers=headers).json()["travel_mode"] is None

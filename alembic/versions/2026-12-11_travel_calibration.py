@@ -1,6 +1,7 @@
-"""Traffic by the hour: a branch's hour factors on the road engine's times (`branch.travel_hour_factors`, none: the
-engine's times all day), its planned legs priced again by AMap (`priced_leg`), and each calibration of the factors
-from the legs its teams drove or AMap priced, with its error on held-out legs.
+"""Each team's own way of travelling (`team.travel_mode`, none: the settings'), and traffic by the hour: a branch's
+hour factors on the road engine's times (`branch.travel_hour_factors`, none: the engine's times all day), its
+planned legs priced again by AMap (`priced_leg`), and each calibration of the factors from the legs its teams drove
+or AMap priced, with its error on held-out legs.
 
 Revision ID: 21c88ae6fb5b
 Revises: 5e0b7c2d9a14
@@ -53,6 +54,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_travel_calibration_branch_id"), ["branch_id"], unique=False)
     with op.batch_alter_table("branch", schema=None) as batch_op:
         batch_op.add_column(sa.Column("travel_hour_factors", sa.JSON(), nullable=True))
+    with op.batch_alter_table("team", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "travel_mode",
+                sa.Enum(
+                    "walking", "cycling", "transit", "driving", name="travel_mode", native_enum=False, create_constraint=True
+                ),
+                nullable=True,
+            )
+        )
     op.create_table(
         "priced_leg",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -77,6 +88,8 @@ def downgrade() -> None:
     with op.batch_alter_table("priced_leg", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_priced_leg_branch_id"))
     op.drop_table("priced_leg")
+    with op.batch_alter_table("team", schema=None) as batch_op:
+        batch_op.drop_column("travel_mode")
     with op.batch_alter_table("branch", schema=None) as batch_op:
         batch_op.drop_column("travel_hour_factors")
     with op.batch_alter_table("travel_calibration", schema=None) as batch_op:

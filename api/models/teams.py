@@ -19,12 +19,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from api.db import Base, UtcDateTime, utcnow
 from api.enums import enum_column_type
 from api.models.users import Role
+from routing.matrix import TravelMode
 
 
 class Team(Base):
     """A two-person crew for one work date, with what planning needs: the shift (branch-local times), an optional
     break that lies within [break_from, break_until], a visit limit, whether it may take complaint cases
-    (`experienced`) and where it starts and ends (the branch office when not given)."""
+    (`experienced`), how it travels and where it starts and ends (the branch office when not given)."""
 
     __tablename__ = "team"
     __table_args__ = (
@@ -52,6 +53,8 @@ class Team(Base):
     break_minutes: Mapped[int] = mapped_column(SmallInteger(), default=0)
     max_visits: Mapped[int] = mapped_column(SmallInteger(), default=16)
     experienced: Mapped[bool] = mapped_column(Boolean(), default=False)
+    # how it travels: driving, cycling (e-bikes), walking, transit; None: as the server's planning settings say
+    travel_mode: Mapped[TravelMode | None] = mapped_column(enum_column_type(TravelMode, "travel_mode"))
     # plain coordinates: these points are only read back, never searched
     start_lat: Mapped[float | None] = mapped_column(Double())
     start_lon: Mapped[float | None] = mapped_column(Double())

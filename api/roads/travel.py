@@ -14,8 +14,8 @@ from routing.matrix import EmbeddedOsrm, GreatCircle, MatrixProvider, OsrmTable,
 class Travel(Protocol):
     """Prices travel in a branch."""
 
-    def of(self, branch_id: UUID) -> MatrixProvider:
-        """The provider of the branch's travel times."""
+    def of(self, branch_id: UUID, mode: TravelMode | None = None) -> MatrixProvider:
+        """The provider of the branch's travel times, for teams that travel by `mode` (None: the settings')."""
         ...
 
 
@@ -25,23 +25,25 @@ class SameTravel:
 
     provider: MatrixProvider
 
-    def of(self, branch_id: UUID) -> MatrixProvider:
+    def of(self, branch_id: UUID, mode: TravelMode | None = None) -> MatrixProvider:
         return self.provider
 
 
 @dataclass(frozen=True, slots=True)
 class BranchTravel:
     """The settings' road engine (`PlanningSettings.road_engine`) for each branch, on its road data under
-    `settings.roads_dir`; great circles at the travel mode's speed price what the roads cannot (see `EmbeddedOsrm`,
-    `OsrmTable`: the answer's `Matrices.source` says which engine answered)."""
+    `settings.roads_dir` for the travel mode's profile (a team's own, or the settings'); great circles at the travel
+    mode's speed price what the roads cannot (see `EmbeddedOsrm`, `OsrmTable`: the answer's `Matrices.source` says
+    which engine answered). An OSRM server serves the settings' travel mode only."""
 
     settings: PlanningSettings
 
-    def of(self, branch_id: UUID) -> MatrixProvider:
+    def of(self, branch_id: UUID, mode: TravelMode | None = None) -> MatrixProvider:
         settings = self.settings
-        mode = TravelMode(settings.travel_mode)
+        mode = mode or TravelMode(settings.travel_mode)
         great_circle = GreatCircle(mode)
-        time_factor = settings.road_time_factor or mode.road_time_factor
+        # the settings' factor is the settings' mode's; a team travelling otherwise takes its own mode's
+        time_factor = (settings.road_time_factor if mode == settings.travel_mode else None) or mode.road_time_factor
         roads_dir = settings.roads_dir
         if settings.road_engine in ("auto", "embedded") and mode.road_profile is not None and roads_dir is not None:
             data = road_data(roads_dir, branch_id, mode.road_profile)
@@ -54,7 +56,8 @@ class BranchTravel:
                     time_factor=time_factor,
                     fixed_s=mode.fixed_s,
                 )
-        if settings.road_engine == "osrm" or (settings.road_engine == "auto" and settings.osrm_url):
+        server = settings.road_engine == "osrm" or (settings.road_engine == "auto" and settings.osrm_url)
+        if server and mode == settings.travel_mode:  # the server routes the settings' way of travelling only
             return OsrmTable(
                 settings.osrm_url,
                 profile=settings.osrm_profile,

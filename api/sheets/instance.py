@@ -33,7 +33,7 @@ from api.rules.hours import Closed, seconds_of, visit_starts
 from api.rules.skills import required_skills, team_skills
 from api.rules.subdivisions import address_subdivision
 from api.rules.zones import zone_at
-from routing.matrix import UNREACHABLE_S, Matrices, MatrixProvider, Point
+from routing.matrix import UNREACHABLE_S, Matrices, MatrixProvider, Point, TravelMode
 from routing.model import Break, Instance, Stop, TimeWindow
 from routing.model import Team as RoutingTeam
 from routing.plan import Route
@@ -82,7 +82,7 @@ class PlannedDay:
     midnight: datetime  # the branch's local midnight of the work date
     pins: Mapping[str, Pin]  # routing stop key -> the supervisor's pin
     unreachable: Mapping[str, str]  # routing stop key -> why the road engine cannot reach its address
-    travel: MatrixProvider  # what priced the day's travel: it draws the routes too
+    travels: Mapping[str, MatrixProvider]  # routing team key -> what priced its travel: it draws its routes too
 
     def moment(self, seconds: int) -> datetime:
         """The UTC instant of the local wall-clock time `seconds` after midnight (how shifts and windows count)."""
@@ -172,14 +172,20 @@ def build_day(
     depots = sorted({*starts.values(), *(team_point(team, "end", office) for team in teams)})
     depot_row = {point: row for row, point in enumerate(depots)}
     points = (*depots, *(address_point(request) for request in requests))
-    provider = travel.of(branch.id)
-    matrices = provider.matrices(points)
+    # each way the teams travel (a car, an e-bike, on foot) is a profile with its own matrices, the first team's first
+    modes = list(dict.fromkeys(_mode(team) for team in teams)) or [None]
+    providers = [travel.of(branch.id, mode) for mode in modes]
+    priced = [provider.matrices(points) for provider in providers]
     # nobody is sent to an address the roads do not reach; a team that is off the road (in a compound, at a visit)
-    # walks out to it, along the fallback's straight line
-    off_road = {row: why for row, why in matrices.unreachable.items() if row >= len(depots)}
-    matrices = matrices.barring(off_road)
+    # walks out to it, along the fallback's straight line. An address one way of travelling does not reach is
+    # barred to its teams; one that none reaches is left out.
+    barred = [{row: why for row, why in each.unreachable.items() if row >= len(depots)} for each in priced]
+    off_road = {row: why for row, why in barred[0].items() if all(row in other for other in barred[1:])}
     routing_teams = [
-        _routing_team(team, depot_row[starts[team.id]], depot_row[team_point(team, "end", office)], resume)
+        replace(
+            _routing_team(team, depot_row[starts[team.id]], depot_row[team_point(team, "end", office)], resume),
+            profile=modes.index(_mode(team)),
+        )
         for team in teams
     ]
     working = {str(team.id) for team in teams}
@@ -190,8 +196,11 @@ def build_day(
     ]
     if move_cost_m:
         stops = [replace(stop, move_cost=move_cost_m) if stop.home_team else stop for stop in stops]
-    durations = by_traffic(branch, matrices.durations_s, routing_teams, stops, len(points))
-    instance = Instance(routing_teams, stops, durations_s=durations, distances_m=matrices.distances_m)
+    profiles = [
+        (by_traffic(branch, kept.durations_s, routing_teams, stops, len(points)), kept.distances_m)
+        for kept in (each.barring(rows) for each, rows in zip(priced, barred, strict=True))
+    ]
+    instance = Instance(routing_teams, stops, *profiles[0], profiles=profiles[1:])
     day = PlannedDay(
         instance=instance,
         points=points,
@@ -202,9 +211,13 @@ def build_day(
         unreachable={
             str(request.id): off_road[row] for row, request in enumerate(requests, start=len(depots)) if row in off_road
         },
-        travel=provider,
+        travels={str(team.id): providers[modes.index(_mode(team))] for team in teams},
     )
-    return day, matrices
+    sources = [
+        each.source if len(priced) == 1 else f"{mode or 'default'}: {each.source}"
+        for mode, each in zip(modes, priced, strict=True)
+    ]
+    return day, replace(priced[0], source="; ".join(sources), reused_pairs=sum(each.reused_pairs for each in priced))
 
 
 def by_traffic(
@@ -233,6 +246,11 @@ def by_traffic(
 def hour_factors(branch: Branch) -> HourFactors:
     """The branch's traffic by the hour; none set: the engine's times all day."""
     return HourFactors(tuple(branch.travel_hour_factors)) if branch.travel_hour_factors else HourFactors.flat()
+
+
+def _mode(team: Team) -> TravelMode | None:
+    """How the team travels; None: as the settings say."""
+    return TravelMode(team.travel_mode) if team.travel_mode else None
 
 
 def _start_point(team: Team, office: Point, resumed: Resume | None) -> Point:
@@ -300,7 +318,8 @@ def sheet_stops(day: PlannedDay, route: Route, first_position: int = 1) -> list[
     """The route's visits as sheet stops, numbered from `first_position`, with UTC times and the metres from the
     stop before (the first: from the team's start)."""
     instance = day.instance
-    stops, here = [], instance.team(route.team).start_location
+    team = instance.team(route.team)
+    stops, here, distances = [], team.start_location, instance.distances_of(team)
     for position, visit in enumerate(route.visits, start=first_position):
         stop = instance.stop(visit.stop)
         stops.append(
@@ -310,7 +329,7 @@ def sheet_stops(day: PlannedDay, route: Route, first_position: int = 1) -> list[
                 arrives_at=day.moment(visit.arrival_s),
                 starts_at=day.moment(visit.start_s),
                 departs_at=day.moment(visit.departure_s),
-                travel_m=int(instance.distances_m[here, stop.location]),
+                travel_m=int(distances[here, stop.location]),
                 pinned=visit.stop in day.pins,
             )
         )
@@ -326,10 +345,10 @@ def route_points(day: PlannedDay, route: Route) -> list[Point]:
     return [day.points[team.start_location], *visits, day.points[team.end_location]]
 
 
-def route_line(day: PlannedDay, path: Sequence[Point]) -> WKTElement:
-    """The line a team travels through the (lat, lon) points of its day, along the roads where the day was priced
+def route_line(day: PlannedDay, team_key: str, path: Sequence[Point]) -> WKTElement:
+    """The line a team travels through the (lat, lon) points of its day, along the roads where its travel was priced
     on them (`MatrixProvider.path`), as a WGS84 LineString without the detail under `LINE_DETAIL_DEG`."""
-    drawn = day.travel.path(path)
+    drawn = day.travels[team_key].path(path)
     if len(drawn) > len(path):  # along roads: straight lines between the points have no detail to lose
         drawn = _simplified(drawn, path)
     return WKTElement("LINESTRING(" + ", ".join(f"{lon!r} {lat!r}" for lat, lon in drawn) + ")", srid=4326)

@@ -180,7 +180,7 @@ def _plan(
                 )
             figures_source = {
                 "matrix": matrices.source,
-                "matrix_pairs": len(matrices.durations_s) ** 2,
+                "matrix_pairs": len(matrices.durations_s) ** 2 * day.instance.profile_count,  # each way teams travel
                 "matrix_reused_pairs": matrices.reused_pairs,
                 "engine": plan.stats.engine,
                 "status": plan.stats.status,
@@ -427,7 +427,7 @@ def planned_sheet(
         travel_s=route.travel_s,
         leaves_at=kept.sheet.leaves_at if kept is not None and visited else day.moment(route.start_s),
         returns_at=day.moment(route.end_s),
-        route=route_line(day, path) if path else None,
+        route=route_line(day, route.team, path) if path else None,
         stops=compose(kept, sheet_stops(day, route)),
     )
 

@@ -108,7 +108,7 @@ def replan_sheet(
     office_shape = point_shape(branch.office_point)
     start = team_point(team, "start", (office_shape.y, office_shape.x))
     path = live.visited_path(team_day, requests, start) or [start]
-    sheet.route = route_line(day, [*path, *route_points(day, route)])
+    sheet.route = route_line(day, route.team, [*path, *route_points(day, route)])
     sheet.distance_m = sum(stop.travel_m for stop in team_day.visited) + route.distance_m
     sheet.travel_s = route.travel_s
     sheet.returns_at = day.moment(route.end_s)

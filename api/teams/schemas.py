@@ -9,6 +9,7 @@ from api.geo import GeoPoint
 from api.models.teams import Team
 from api.models.users import User
 from api.schemas import Body, FromJson, Instant, LocalTime, Patch, Read
+from routing.matrix import TravelMode
 
 AgentIds = Annotated[
     list[FromJson[UUID]],
@@ -19,6 +20,14 @@ MaxVisits = Annotated[int, Field(ge=1, le=60, description="Most visits the team 
 Experienced = Annotated[bool, Field(description="May be sent to cases with a complaint history.")]
 StartPoint = Annotated[GeoPoint | None, Field(description="Where the team sets out; null: the branch office.")]
 EndPoint = Annotated[GeoPoint | None, Field(description="Where the team ends its day; null: the branch office.")]
+Travel = Annotated[
+    FromJson[TravelMode] | None,
+    Field(
+        description="How the team travels: driving, cycling (e-bikes), walking or transit; its speed and, on a"
+        " branch's road data, its profile (car, bicycle, foot: `fieldvisit roads build --profile`). null: the"
+        " server's FIELDVISIT_PLANNING__TRAVEL_MODE."
+    ),
+]
 
 
 class BreakWindow(BaseModel):
@@ -48,6 +57,7 @@ class TeamCreate(Body):
     )
     max_visits: MaxVisits = 16
     experienced: Experienced = False
+    travel_mode: Travel = None
     start_point: StartPoint = None
     end_point: EndPoint = None
 
@@ -55,7 +65,7 @@ class TeamCreate(Body):
 class TeamUpdate(Patch):
     """Changes to a team; members left out keep their value. `agent_ids` replaces both seats."""
 
-    nullable = frozenset({"lunch_break", "start_point", "end_point"})
+    nullable = frozenset({"lunch_break", "start_point", "end_point", "travel_mode"})
 
     name: TeamName | None = None
     agent_ids: AgentIds | None = None
@@ -64,6 +74,7 @@ class TeamUpdate(Patch):
     lunch_break: BreakWindow | None = None
     max_visits: MaxVisits | None = None
     experienced: Experienced | None = None
+    travel_mode: Travel = None
     start_point: StartPoint = None
     end_point: EndPoint = None
 
@@ -90,6 +101,7 @@ class TeamRead(Read):
     lunch_break: BreakWindow | None
     max_visits: int
     experienced: bool
+    travel_mode: TravelMode | None = Field(description="How the team travels; null: as the server's settings say.")
     start_point: GeoPoint | None = Field(description="Null: the branch office.")
     end_point: GeoPoint | None = Field(description="Null: the branch office.")
     stood_down_at: Instant | None = Field(description="When it was stood down for the rest of its day; else null.")
@@ -118,6 +130,7 @@ class TeamRead(Read):
             lunch_break=lunch_break(team),
             max_visits=team.max_visits,
             experienced=team.experienced,
+            travel_mode=team.travel_mode,
             start_point=_point(team.start_lat, team.start_lon),
             end_point=_point(team.end_lat, team.end_lon),
             stood_down_at=team.stood_down_at,

@@ -199,7 +199,7 @@ def update_team(session: Session, user: User, team_id: UUID, data: TeamUpdate) -
 
 
 _DAY_FIELDS = frozenset(
-    {"shift_start", "shift_end", "lunch_break", "max_visits", "experienced", "start_point", "end_point"}
+    {"shift_start", "shift_end", "lunch_break", "max_visits", "experienced", "travel_mode", "start_point", "end_point"}
 )
 
 
