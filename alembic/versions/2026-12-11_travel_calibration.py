@@ -89,6 +89,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_priced_leg_branch_id"))
     op.drop_table("priced_leg")
     with op.batch_alter_table("team", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_team_travel_mode"), type_="check")
         batch_op.drop_column("travel_mode")
     with op.batch_alter_table("branch", schema=None) as batch_op:
         batch_op.drop_column("travel_hour_factors")

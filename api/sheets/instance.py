@@ -350,11 +350,11 @@ def route_line(day: PlannedDay, team_key: str, path: Sequence[Point]) -> WKTElem
     on them (`MatrixProvider.path`), as a WGS84 LineString without the detail under `LINE_DETAIL_DEG`."""
     drawn = day.travels[team_key].path(path)
     if len(drawn) > len(path):  # along roads: straight lines between the points have no detail to lose
-        drawn = _simplified(drawn, path)
+        drawn = simplified_line(drawn, path)
     return WKTElement("LINESTRING(" + ", ".join(f"{lon!r} {lat!r}" for lat, lon in drawn) + ")", srid=4326)
 
 
-def _simplified(drawn: Sequence[Point], path: Sequence[Point]) -> list[Point]:
+def simplified_line(drawn: Sequence[Point], path: Sequence[Point]) -> list[Point]:
     """The drawn line without its finest detail, leg by leg, so that every point of `path` (a door) stays on it."""
     line, leg, doors = [drawn[0]], [drawn[0]], iter(path[1:])
     door = next(doors, None)

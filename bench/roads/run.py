@@ -3,6 +3,7 @@ straight lines cost a plan.
 
     python -m bench.roads matrix [--blocks 100] [--sizes 100,500,1000,2000] [--repeats 3]
     python -m bench.roads straight-lines [--blocks 40] [--visits 240] [--time-limit 20] [--extract FILE.osm.pbf]
+    python -m bench.roads draw [--blocks 100] [--teams 60] [--stops 16] [--repeats 5]
 
 `matrix`: the road data built once (build time and size printed), then for each size the matrix time (median of
 the repeats) and the peak memory it added, per engine: great circles, the embedded OSRM (osrm-bindings, in this
@@ -15,6 +16,10 @@ windows inside the legal visiting hours 08:00–21:00, teams from the office 12:
 planned on great circles, then replayed on the road engine's (calibrated) times: the visits that start after their
 window or after the legal hours, the teams back late, the km the plan believed against the km driven; next to the
 same day planned on the roads.
+
+`draw`: a branch day's routes drawn along the roads (`EmbeddedOsrm.path`, leg by leg, then simplified as a sheet
+stores it): the time for all the teams (median of the repeats) and the points stored, next to straight lines; and
+what the off-route watch then pays per fix (`distance_to_route_m`) against a road line and a straight one.
 """
 
 import argparse
@@ -37,6 +42,9 @@ import osmium
 
 from api.roads.build import OSRM_PACKAGE, build_roads
 from api.roads.store import DATA_NAME
+from api.rules.tracking import Point as TrackPoint
+from api.rules.tracking import distance_to_route_m
+from api.sheets.instance import simplified_line
 from routing.kept import forget
 from routing.matrix import EmbeddedOsrm, GreatCircle, MatrixProvider, OsrmTable, Point, TravelMode, snapped_m
 from routing.model import Instance, Stop, Team, TimeWindow
@@ -253,6 +261,37 @@ def straight_lines(blocks: int, visits: int, time_limit_s: int, seed: int, folde
         )
 
 
+def draw(blocks: int, teams: int, stops: int, repeats: int, seed: int, folder: Path) -> None:
+    """Each team's route through `stops` places of the city, drawn as a sheet stores it."""
+    city, data = _built(blocks, folder)
+    office = city.points["office"]
+    places = _points(city, teams * stops, seed)
+    paths = [[office, *places[team * stops : (team + 1) * stops], office] for team in range(teams)]
+    engine = EmbeddedOsrm(data)
+    engine.path(paths[0][:2])  # the engine loaded once, as in a server that has planned before
+    times, lines = [], []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        lines = [simplified_line(engine.path(path), path) for path in paths]
+        times.append(time.perf_counter() - began)
+    points = sum(len(line) for line in lines)
+    print(
+        f"{teams} teams x {stops} stops ({teams * (stops + 1)} legs): drawn on the roads in"
+        f" {statistics.median(times):.2f} s (median of {repeats}), {points:,} points stored"
+        f" ({points / (teams * (stops + 1)):.0f} a leg; straight lines: {teams * (stops + 2):,})"
+    )
+    fixes = [TrackPoint(lat, lon) for lat, lon in _points(city, 200, seed + 1)]
+    for name, line in (("road line", lines[0]), ("straight line", paths[0])):
+        route = [TrackPoint(lat, lon) for lat, lon in line]
+        runs = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            for fix in fixes:
+                distance_to_route_m(fix, route)
+            runs.append((time.perf_counter() - began) / len(fixes))
+        print(f"off route, per fix against a {name} of {len(route)} points: {statistics.median(runs) * 1e6:.0f} µs")
+
+
 def _real_day(extract: Path, folder: Path, visits: int, seed: int) -> tuple[Path, list[Point]]:
     data = _road_data(extract, folder, 0)
     min_lat, min_lon, max_lat, max_lon = _box(extract)
@@ -285,12 +324,20 @@ def main() -> None:
     lines.add_argument("--time-limit", type=int, default=20)
     lines.add_argument("--seed", type=int, default=1)
     lines.add_argument("--extract", type=Path, help="plan on this real extract's streets, not the synthetic city")
-    for command in (matrix_parser, lines):
+    drawing = commands.add_parser("draw")
+    drawing.add_argument("--blocks", type=int, default=100)
+    drawing.add_argument("--teams", type=int, default=60)
+    drawing.add_argument("--stops", type=int, default=16)
+    drawing.add_argument("--repeats", type=int, default=5)
+    drawing.add_argument("--seed", type=int, default=1)
+    for command in (matrix_parser, lines, drawing):
         command.add_argument("--work", type=Path, default=WORK, help="where the cities and their road data are kept")
     arguments = parser.parse_args()
     arguments.work.mkdir(parents=True, exist_ok=True)
     if arguments.command == "matrix":
         matrix(arguments.blocks, [int(size) for size in arguments.sizes.split(",")], arguments.repeats, arguments.work)
+    elif arguments.command == "draw":
+        draw(arguments.blocks, arguments.teams, arguments.stops, arguments.repeats, arguments.seed, arguments.work)
     else:
         straight_lines(
             arguments.blocks, arguments.visits, arguments.time_limit, arguments.seed, arguments.work, arguments.extract
