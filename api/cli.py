@@ -287,6 +287,44 @@ def import_cases(
     typer.echo(f"imported {summary.model_dump(mode='json')}")
 
 
+@import_cli.command("payments")
+def import_payments(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8 or GB18030/GBK) or .xlsx workbook."
+        ),
+    ],
+    as_user: Annotated[str, typer.Option("--as", help="Username of the supervisor or admin importing.")],
+    branch_id: Annotated[
+        UUID | None, typer.Option(help="Target branch (admins; others import into their own).")
+    ] = None,
+) -> None:
+    """Import payments from the core system (case_reference, amount, currency, paid_at, channel, reference): all
+    rows or none; a reference already recorded for the same payment is skipped. The cases' promises are settled."""
+    from api.imports.case_file import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, read_case_file
+    from api.imports.payments import import_payments as run_import
+    from api.models.users import Role, User
+
+    settings = _checked_settings()
+    media_type = XLSX_MEDIA_TYPE if file.suffix.lower() == ".xlsx" else CSV_MEDIA_TYPE
+    try:
+        payment_file = read_case_file(file.read_bytes(), media_type)
+    except Problem as problem:
+        _fail_with(problem)
+    with sessions_of(make_engine(settings.database_url))() as session:
+        actor = session.scalar(select(User).where(User.username == as_user, User.active.is_(True)))
+        if actor is None or actor.role not in (Role.SUPERVISOR, Role.ADMIN):
+            _fail(f"No active supervisor or admin named {as_user!r}.")
+        try:
+            summary = run_import(session, actor, branch_id, payment_file)
+        except Problem as problem:
+            session.rollback()
+            _fail_with(problem)
+        session.commit()
+    typer.echo(f"imported {summary.model_dump(mode='json')}")
+
+
 def _fail_with(problem: Problem) -> NoReturn:
     """Print a refused import's problem and each error it lists, then exit 1."""
     typer.secho(f"{problem.title}: {problem.detail or ''}", fg=typer.colors.RED, err=True)

@@ -245,6 +245,12 @@ class Settings(BaseSettings):
     webhook_interval_s: float | None = Field(
         default=1.0, gt=0, description="How often the server sends due webhooks; null: not from this process."
     )
+    promise_watch_interval_s: float | None = Field(
+        default=3600,
+        gt=0,
+        description="How often the server looks for repayment promises past their date (and the grace days) and"
+        " settles them: broken ones become findings; null: not from this process.",
+    )
     metrics_token: SecretStr | None = Field(
         default=None, description="Set: GET /metrics serves Prometheus metrics to `Authorization: Bearer <token>`."
     )

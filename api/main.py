@@ -28,6 +28,7 @@ from api.jobs.declared import PLANNING, declared_jobs
 from api.jobs.runner import Job, Runner
 from api.limits import BodyLimitMiddleware
 from api.paths import refuse_other_methods
+from api.payments.router import payments_router, promises_router
 from api.problems import (
     AUTHENTICATED_RESPONSES,
     COMMON_RESPONSES,
@@ -120,6 +121,8 @@ def _api() -> APIRouter:
         cases_router,
         reports_router,
         visit_requests_router,
+        payments_router,
+        promises_router,
         runs_router,
         sheets_router,
         me_router,

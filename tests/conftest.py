@@ -183,6 +183,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         auth=AuthSettings(jwt_secret=SecretStr(TEST_JWT_SECRET)),
         planning=PlanningSettings(time_limit_s=1, solver_workers=1),
         webhook_interval_s=None,  # tests send due webhooks themselves
+        promise_watch_interval_s=None,  # and settle the promises due themselves
         tracking=TrackingSettings(watch_interval_s=None, purge_interval_s=None),  # and look over the tracks themselves
         evidence=EvidenceSettings(sweep_interval_s=None),
         webhooks=WebhookSettings(allow_http=True, allow_networks=["127.0.0.0/8"]),  # receivers on loopback

@@ -5,6 +5,7 @@ answer tells an object exists. The routes come from the app: a new route without
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,10 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from time_machine import TimeMachineFixture
 
+from api.db import utcnow
 from api.models.branches import Branch
 from api.models.cases import DebtCase
+from api.models.payments import Promise
 from api.models.sheets import PlanningRun
 from api.models.users import Role, User
+from api.rules.promises import PromiseState
 from tests.factories import auth_headers, make_contact, make_team, make_user
 from tests.test_visits import CHECKLIST, Day
 
@@ -61,6 +65,7 @@ MATRIX: dict[str, tuple[Body, bool]] = {
     "GET /branches/{branch_id}": (lambda: None, False),
     "PATCH /branches/{branch_id}": (lambda: {"name": f"Renamed {uuid4().hex[:6]}"}, False),
     "GET /branches/{branch_id}/travel-calibrations": (lambda: None, False),
+    "POST /promises/{promise_id}/follow-up": (lambda: None, False),
     "POST /branches/{branch_id}/travel-calibrations": (lambda: {"since": "2026-11-01", "until": "2026-11-28"}, False),
     "GET /cases/{case_id}": (lambda: None, False),
     "PATCH /cases/{case_id}": (lambda: {"notes": "changed"}, False),
@@ -163,12 +168,26 @@ def _world(client: TestClient, app: FastAPI, session: Session, time_machine: Tim
     )
     assert declared.status_code == report.status_code == webhook.status_code == restriction.status_code == 201
     run = session.scalars(select(PlanningRun.id).where(PlanningRun.branch_id == day.team.branch_id)).one()
+    promise = Promise(
+        branch_id=day.team.branch_id,
+        case_id=day.request.case_id,
+        visit_id=visit_id,
+        made_at=utcnow(),
+        due_on=day.work_date,
+        amount=Decimal("100.00"),
+        currency="CNY",
+        paid=Decimal("0.00"),
+        state=PromiseState.BROKEN,
+    )
+    session.add(promise)
+    session.commit()
     return {
         "address_id": str(day.request.address_id),
         "branch_id": str(day.team.branch_id),
         "case_id": str(day.request.case_id),
         "contact_id": str(make_contact(session, session.get_one(DebtCase, day.request.case_id)).id),
         "evidence_id": declared.json()["id"],
+        "promise_id": str(promise.id),
         "report_id": report.json()["id"],
         "restriction_id": restriction.json()["id"],
         "run_id": str(run),

@@ -95,7 +95,7 @@ LAYERS: list[set[str]] = [
     {"users"},
     {"teams", "cases", "third_parties"},
     {"findings", "visit_requests"},
-    {"webhooks", "sheets"},
+    {"webhooks", "sheets", "payments"},
     {"address_reports", "tracks"},
     {"addresses", "visits"},
     {"visit_evidence", "traffic"},

@@ -77,6 +77,12 @@ OffRouteTime = Annotated[
 PresenceThreshold = Annotated[
     int, Field(ge=0, le=100, description="A visit whose presence score is under this is 'presence doubtful'.")
 ]
+GraceDays = Annotated[
+    int,
+    Field(
+        ge=0, le=30, description="Days after a promise's date whose payments still keep it (to the end of the last)."
+    ),
+]
 HourFactors = Annotated[
     list[Annotated[float, Field(ge=LEAST_FACTOR, le=MOST_FACTOR)]],
     Field(
@@ -127,6 +133,7 @@ class BranchCreate(Body):
         default_factory=lambda: [EvidencePurpose(purpose) for purpose in DEFAULT_PHOTO_PURPOSES]
     )
     travel_hour_factors: HourFactors | None = None
+    promise_grace_days: GraceDays = 3
 
     @model_validator(mode="after")
     def _hours_in_order(self) -> "BranchCreate":
@@ -157,6 +164,7 @@ class BranchUpdate(Patch):
     evidence_recording_coverage: RecordingCoverage | None = None
     evidence_photo_purposes: PhotoPurposes | None = None
     travel_hour_factors: HourFactors | None = None
+    promise_grace_days: GraceDays | None = None
 
     @model_validator(mode="after")
     def _hours_in_order(self) -> "BranchUpdate":
@@ -191,6 +199,7 @@ class BranchRead(Read):
     travel_hour_factors: list[float] | None = Field(
         description="Traffic by the hour on the road engine's times, one factor per local hour; null: none."
     )
+    promise_grace_days: int = Field(description="Days after a promise's date whose payments still keep it.")
     created_at: Instant
     updated_at: Instant
 
@@ -221,6 +230,7 @@ class BranchRead(Read):
             evidence_recording_coverage=branch.evidence_recording_coverage,
             evidence_photo_purposes=[EvidencePurpose(purpose) for purpose in branch.evidence_photo_purposes],
             travel_hour_factors=branch.travel_hour_factors,
+            promise_grace_days=branch.promise_grace_days,
             created_at=branch.created_at,
             updated_at=branch.updated_at,
         )

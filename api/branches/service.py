@@ -102,6 +102,7 @@ def create_branch(session: Session, data: BranchCreate) -> Branch:
         evidence_recording_coverage=data.evidence_recording_coverage,
         evidence_photo_purposes=[purpose.value for purpose in data.evidence_photo_purposes],
         travel_hour_factors=data.travel_hour_factors,
+        promise_grace_days=data.promise_grace_days,
     )
     _ensure_hours_allowed(branch)
     session.add(branch)

@@ -49,7 +49,7 @@ def mask_id_number(value: str) -> str:
 
 
 # amounts come as JSON numbers or as decimal strings (which keep every digit); never as booleans
-def _number_or_string(value: object) -> object:
+def number_or_string(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise ValueError("must be a number or a decimal string")
     return value
@@ -73,7 +73,7 @@ Amount = Annotated[
         ge=0, max_digits=14, decimal_places=2, description="Amount owed, a number or a decimal string, e.g. `12345.67`."
     ),
     Strict(False),
-    BeforeValidator(_number_or_string),
+    BeforeValidator(number_or_string),
 ]
 AmountText = Annotated[
     Decimal,

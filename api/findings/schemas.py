@@ -37,6 +37,17 @@ class RepaymentPromised(AtAVisit):
     amount: Decimal = Field(description="A decimal string, e.g. 2000.00, in the case's currency.")
 
 
+class PromiseBroken(AtAVisit):
+    """A repayment promise made at the visit passed its date (and the branch's grace days) without being paid in
+    full: `partly_kept` when some of it was paid in time, else `broken`."""
+
+    promise_id: UUID
+    state: Literal["broken", "partly_kept"]
+    due_on: date
+    amount: Decimal = Field(description="What was promised, a decimal string in the case's currency.")
+    paid: Decimal = Field(description="What was paid towards it in time.")
+
+
 class FoundEmployer(BaseModel):
     """Where the debtor works, as learned at the door."""
 
@@ -241,6 +252,7 @@ PAYLOADS: dict[FindingKind, type[FindingPayload]] = {
     FindingKind.TEAM_RUNNING_LATE: TeamRunningLate,
     FindingKind.ADDRESS_REPORT_RESOLVED: AddressReportResolved,
     FindingKind.GEOCODER_REFUSED: GeocoderRefused,
+    FindingKind.PROMISE_BROKEN: PromiseBroken,
 }
 
 

@@ -11,14 +11,15 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.cell.read_only import ReadOnlyCell
+from pydantic import ValidationError
 
 from api.problems import Problem, ValidationFailed, problem_members
 
@@ -258,3 +259,52 @@ def _text(value: Any) -> str:
             return value.isoformat()
         case _:
             return str(value)
+
+
+@dataclass
+class RowErrors:
+    """Errors found in a file, each naming its row (1: the first below the header; None: the header) and column."""
+
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, row: int | None, column: str | None, detail: str) -> None:
+        self.errors.append({"row": row, "column": column, "detail": detail})
+
+    def add_validation(self, row: int, exc: ValidationError, columns: dict[str, str], prefix: str = "") -> None:
+        for error in exc.errors(include_url=False):
+            names = [str(part) for part in error["loc"] if str(part) in columns]
+            self.add(row, columns[names[-1]] if names else None, prefix + error["msg"])
+
+
+def read_rows(
+    records: list[tuple[int, list[str]]], required: Sequence[str], optional: Sequence[str]
+) -> list[tuple[int, dict[str, str]]]:
+    """The data rows as column -> stripped value, checked against the header. Rows are numbered as a spreadsheet
+    shows them below the header (1 is the first row after it); blank lines are not in `records`."""
+    if not records:
+        raise file_rejected("The file is empty; it needs a header row.")
+    header_number, header_line = records[0]
+    header = [name.strip() for name in header_line]
+    found = RowErrors()
+    for name in sorted({name for name in header if header.count(name) > 1}):
+        found.add(None, name, "column appears more than once")
+    for name in header:
+        if name not in required and name not in optional:
+            found.add(None, name, "unknown column")
+    for name in required:
+        if name not in header:
+            found.add(None, name, "required column is missing")
+    if found.errors:
+        raise CsvRejected("The header row is not valid.", errors=found.errors)
+    rows = []
+    for number, line in records[1:]:
+        row = number - header_number
+        if len(line) != len(header):
+            found.add(row, None, f"has {len(line)} fields; the header has {len(header)}")
+        else:
+            rows.append((row, {name: value.strip() for name, value in zip(header, line, strict=True)}))
+    if found.errors:
+        raise CsvRejected(f"{len(found.errors)} row(s) do not match the header.", errors=found.errors)
+    if not rows:
+        raise file_rejected("The file has a header but no data rows.")
+    return rows

@@ -22,7 +22,7 @@ from api.branches import service as branches_service
 from api.cases import service as cases_service
 from api.cases.schemas import AddressCreate, CaseCreate, ContactCreate
 from api.db import utcnow
-from api.imports.case_file import CaseFile, CsvRejected, FileFormat, file_rejected
+from api.imports.case_file import CaseFile, CsvRejected, FileFormat, RowErrors, read_rows
 from api.imports.schemas import ImportSummary
 from api.models.branches import Branch
 from api.models.cases import Address, ContactKind, ContactSource, DebtCase, DebtorContact
@@ -83,19 +83,6 @@ _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "
 
 
 @dataclass
-class _RowErrors:
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, row: int | None, column: str | None, detail: str) -> None:
-        self.errors.append({"row": row, "column": column, "detail": detail})
-
-    def add_validation(self, row: int, exc: ValidationError, columns: dict[str, str], prefix: str = "") -> None:
-        for error in exc.errors(include_url=False):
-            names = [str(part) for part in error["loc"] if str(part) in columns]
-            self.add(row, columns[names[-1]] if names else None, prefix + error["msg"])
-
-
-@dataclass
 class _AddressDraft:
     data: AddressCreate
     address_id: UUID
@@ -116,44 +103,12 @@ def import_cases(session: Session, actor: User, branch_id: UUID | None, file: Ca
     listing every error (nothing is written then). The caller commits."""
     branch = branches_service.branch_for_new_row(session, actor, branch_id)
     planner = _Planner(session, branch)
-    for row, values in _read(file.lines):
+    for row, values in read_rows(file.lines, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
         planner.add_row(row, values)
     if planner.found.errors:
         count = len(planner.found.errors)
         raise CsvRejected(f"{count} error(s) in the file; fix them and import it again.", errors=planner.found.errors)
     return _write(session, actor, branch, list(planner.cases.values()), file.format)
-
-
-def _read(records: list[tuple[int, list[str]]]) -> list[tuple[int, dict[str, str]]]:
-    """The data rows as column -> stripped value, checked against the header. Rows are numbered as a spreadsheet
-    shows them below the header (1 is the first row after it); blank lines are not in `records`."""
-    if not records:
-        raise file_rejected("The file is empty; it needs a header row.")
-    header_number, header_line = records[0]
-    header = [name.strip() for name in header_line]
-    found = _RowErrors()
-    for name in sorted({name for name in header if header.count(name) > 1}):
-        found.add(None, name, "column appears more than once")
-    for name in header:
-        if name not in REQUIRED_COLUMNS and name not in OPTIONAL_COLUMNS:
-            found.add(None, name, "unknown column")
-    for name in REQUIRED_COLUMNS:
-        if name not in header:
-            found.add(None, name, "required column is missing")
-    if found.errors:
-        raise CsvRejected("The header row is not valid.", errors=found.errors)
-    rows = []
-    for number, line in records[1:]:
-        row = number - header_number
-        if len(line) != len(header):
-            found.add(row, None, f"has {len(line)} fields; the header has {len(header)}")
-        else:
-            rows.append((row, {name: value.strip() for name, value in zip(header, line, strict=True)}))
-    if found.errors:
-        raise CsvRejected(f"{len(found.errors)} row(s) do not match the header.", errors=found.errors)
-    if not rows:
-        raise file_rejected("The file has a header but no data rows.")
-    return rows
 
 
 def _validate[Model: BaseModel](model: type[Model], payload: dict[str, Any]) -> Model:
@@ -167,7 +122,7 @@ class _Planner:
     def __init__(self, session: Session, branch: Branch) -> None:
         self.session = session
         self.branch = branch
-        self.found = _RowErrors()
+        self.found = RowErrors()
         self.cases: dict[str, _CaseDraft] = {}
         self.existing = set(session.scalars(select(DebtCase.reference).where(DebtCase.branch_id == branch.id)))
         self.users: dict[str, User | None] = {}

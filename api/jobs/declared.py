@@ -12,6 +12,7 @@ from api.addresses.geocoders import Geocoder
 from api.addresses.jobs import GeocodingPasses
 from api.config import Settings
 from api.jobs.runner import LOOK_EVERY_S, Job
+from api.payments.service import settle_due
 from api.roads.travel import travel_provider
 from api.sheets.jobs import InProcessQueue
 from api.tracks.service import purge_expired
@@ -34,7 +35,7 @@ def declared_jobs(
     planning: InProcessQueue | None = None,
 ) -> list[Job]:
     """The jobs these settings set up: webhooks, track-watch, geocoding (with geocoders), tracks-purge,
-    evidence-sweep (local store) and planning (runs submitted to this process, without Redis)."""
+    promise-watch, evidence-sweep (local store) and planning (runs submitted to this process, without Redis)."""
     jobs: list[Job] = []
     if settings.webhook_interval_s:
         reach = webhook_reach(settings)
@@ -49,6 +50,8 @@ def declared_jobs(
         jobs.append(Job("geocoding", passes.round, LOOK_EVERY_S, close=passes.close))
     if tracking.purge_interval_s:
         jobs.append(Job("tracks-purge", lambda _: _purge_tracks(sessions), tracking.purge_interval_s))
+    if settings.promise_watch_interval_s:
+        jobs.append(Job("promise-watch", lambda _: _settle_promises(sessions), settings.promise_watch_interval_s))
     if settings.evidence.sweep_interval_s and settings.evidence.backend == "local":
         jobs.append(Job("evidence-sweep", lambda _: _sweep_uploads(settings), settings.evidence.sweep_interval_s))
     if planning is not None:
@@ -61,6 +64,13 @@ def _purge_tracks(sessions: sessionmaker[Session]) -> None:
         deleted = purge_expired(session)
     if deleted:
         log.info("purged %d fixes past their retention in %d branches", sum(deleted.values()), len(deleted))
+
+
+def _settle_promises(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        changed = settle_due(session)
+    if changed:
+        log.info("settled %d repayment promises past their date", changed)
 
 
 def _sweep_uploads(settings: Settings) -> None:

@@ -10,6 +10,7 @@ from api.models.cases import Address, CaseRestriction, DebtCase, DebtorContact
 from api.models.findings import Finding
 from api.models.idempotency import IdempotencyRecord
 from api.models.jobs import JobLease
+from api.models.payments import Payment, Promise
 from api.models.sheets import PlanEdit, PlanningRun, SheetStop, UnplannedRequest, VisitSheet
 from api.models.teams import Team, TeamMember
 from api.models.third_parties import ThirdPartyInquiry
@@ -41,10 +42,12 @@ __all__ = [
     "IdempotencyRecord",
     "JobLease",
     "Outcome",
+    "Payment",
     "PlanEdit",
     "PlanningRun",
     "PositionFix",
     "PricedLeg",
+    "Promise",
     "RefreshToken",
     "SheetStop",
     "Team",

@@ -33,6 +33,7 @@ class Branch(Base):
         CheckConstraint("max_on_site_min BETWEEN 5 AND 600", name="max_on_site_range"),
         CheckConstraint("track_retention_days BETWEEN 1 AND 365", name="track_retention_range"),
         CheckConstraint("presence_threshold BETWEEN 0 AND 100", name="presence_threshold_range"),
+        CheckConstraint("promise_grace_days BETWEEN 0 AND 30", name="promise_grace_days_range"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
@@ -71,6 +72,8 @@ class Branch(Base):
     # the evidence a visit needs before it is complete: recordings over this share of the time on site, and photos
     evidence_recording_coverage: Mapped[float] = mapped_column(Double(), default=DEFAULT_RECORDING_COVERAGE)
     evidence_photo_purposes: Mapped[list[str]] = mapped_column(JSON(), default=lambda: list(DEFAULT_PHOTO_PURPOSES))
+    # a repayment promise is kept by payments up to the end of its date plus this many days
+    promise_grace_days: Mapped[int] = mapped_column(Integer(), default=3, server_default="3")
     # traffic by the hour on the road engine's times: 24 factors, one per local hour (`routing.traffic`); None: 1
     travel_hour_factors: Mapped[list[float] | None] = mapped_column(JSON())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -11,7 +11,8 @@ from api.enums import enum_column_type
 
 
 class FindingKind(StrEnum):
-    """What the field learned that the supervisor and the case's phone collector need to know: a repayment promise,
+    """What the field learned that the supervisor and the case's phone collector need to know: a repayment promise
+    (and, once its date is past, that it was broken or kept only in part),
         new or verified contact data, an address reported or confirmed invalid (the case goes back to its collector) or
         a report rejected, a suspected fake address, a visit where nobody was met, a photo of a visit flagged for review
         (taken far from the address or outside the visit), a visit longer on site than the branch allows, a visit whose
@@ -36,6 +37,7 @@ class FindingKind(StrEnum):
     TEAM_RUNNING_LATE = "team_running_late"
     ADDRESS_REPORT_RESOLVED = "address_report_resolved"
     GEOCODER_REFUSED = "geocoder_refused"
+    PROMISE_BROKEN = "promise_broken"
 
 
 # about the team's conduct, not the debtor: for the supervisor's feed and webhooks, not the phone collector's

@@ -21,7 +21,7 @@ from api.visit_requests.schemas import (
 
 router = APIRouter(prefix="/visit-requests", tags=["visit_requests"])
 
-_SCHEDULE_PROBLEMS = (
+SCHEDULE_PROBLEMS = (
     service.VisitDateInPast,
     service.VisitDatesOutOfOrder,
     service.VisitWindowInvalid,
@@ -33,7 +33,7 @@ _SCHEDULE_PROBLEMS = (
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(CaseNotFound, service.AddressNotOfCase, service.AddressInvalid, *_SCHEDULE_PROBLEMS),
+    responses=problem_responses(CaseNotFound, service.AddressNotOfCase, service.AddressInvalid, *SCHEDULE_PROBLEMS),
 )
 def create_visit_request(body: VisitRequestCreate, session: SessionDep, user: CaseWorker) -> VisitRequestRead:
     """Ask for a visit to an address of a case (phone collectors: their own cases; managers: any of the branch)."""
@@ -90,7 +90,7 @@ def get_visit_request(visit_request_id: UUID, session: SessionDep, user: CaseWor
         service.VisitRequestNotOpen,
         service.VisitRequestStatusChangeNotAllowed,
         service.AddressInvalid,
-        *_SCHEDULE_PROBLEMS,
+        *SCHEDULE_PROBLEMS,
     ),
 )
 def update_visit_request(

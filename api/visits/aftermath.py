@@ -30,6 +30,7 @@ from api.models.visits import (
     Visit,
     VisitStatus,
 )
+from api.payments import service as payments_service
 from api.rules.grades import PointSource
 from api.rules.on_site import overstayed, time_on_site_s
 from api.rules.position import Fix, door_point
@@ -43,11 +44,13 @@ _NOT_THERE = {
 
 
 def learn_from(session: Session, visit: Visit, outcome: Outcome) -> None:
-    """What a confirmed outcome teaches: the contacts found at the door join the case, the findings go out, and
-    the address is placed or reported."""
+    """What a confirmed outcome teaches: the contacts found at the door join the case, the findings go out, the
+    address is placed or reported, and a repayment promise is followed."""
     new_phones = _add_contacts(session, visit, outcome)
     _publish_findings(session, visit, outcome, new_phones)
     _learn_address(session, visit, outcome)
+    arrived = evidence_policy.arrival(session, visit) or visit.started_at or outcome.submitted_at
+    payments_service.promise_from_outcome(session, visit, outcome, arrived)
 
 
 def _publish_findings(session: Session, visit: Visit, outcome: Outcome, new_phones: list[str]) -> None:
