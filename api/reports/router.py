@@ -1,16 +1,17 @@
-"""`GET /cases/{case_id}/dossier` and its printable document."""
+"""`GET /cases/{case_id}/dossier` and its printable document; `GET /reports/results` and its CSV and XLSX exports."""
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from api.cases import service
 from api.db import SessionDep
-from api.deps import Manager
-from api.problems import RoleNotAllowed, problem_responses
-from api.reports import dossier
-from api.reports.schemas import DossierRead
+from api.deps import CaseWorker, Manager
+from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
+from api.reports import dossier, exports, results
+from api.reports.schemas import DossierRead, ResultRow
+from api.schemas import Day
 from api.sheets.printing import SheetFontMissing
 from api.sheets.router import PrintingUnavailable
 
@@ -43,3 +44,63 @@ def get_case_dossier_pdf(case_id: UUID, session: SessionDep, user: Manager) -> R
         raise PrintingUnavailable(str(error)) from error
     disposition = f'inline; filename="case-dossier-{case_id}.pdf"'
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
+
+
+_EXPORTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {exports.CSV: {}, exports.XLSX: {}},
+        "description": "The report as a table: one line per period and key, a column per figure.",
+    }
+}
+
+
+@router.get("/reports/results", tags=["reports"], responses=problem_responses(RoleNotAllowed, ValidationFailed))
+def get_results(
+    session: SessionDep,
+    user: CaseWorker,
+    since: Annotated[Day, Query(description="The first work date.")],
+    until: Annotated[Day, Query(description="The last work date (at most a year after since).")],
+    period: Annotated[results.Period, Query(description="One row per day, week (from Monday) or month.")] = (
+        results.Period.DAY
+    ),
+    by: Annotated[results.GroupBy, Query(description="One row per team, agent, phone collector or bucket.")] = (
+        results.GroupBy.TEAM
+    ),
+    payment_days: Annotated[int, Query(ge=0, le=90, description="Payments this many days after a visit count.")] = 7,
+    branch_id: Annotated[UUID | None, Query(description="The branch (admins).")] = None,
+) -> list[ResultRow]:
+    """The branch's results (supervisors: their branch; phone collectors: their own cases; admins: the branch they
+    name): each figure for each period and key; `ResultFigures` defines them."""
+    return results.field_results(
+        session, user, branch_id=branch_id, since=since, until=until, period=period, by=by, payment_days=payment_days
+    )
+
+
+@router.get(
+    "/reports/results.{suffix}",
+    tags=["reports"],
+    response_class=Response,
+    responses=_EXPORTS | problem_responses(RoleNotAllowed, ValidationFailed),
+)
+def export_results(
+    suffix: exports.Suffix,
+    session: SessionDep,
+    user: CaseWorker,
+    since: Annotated[Day, Query(description="The first work date.")],
+    until: Annotated[Day, Query(description="The last work date (at most a year after since).")],
+    period: Annotated[results.Period, Query(description="One row per day, week (from Monday) or month.")] = (
+        results.Period.DAY
+    ),
+    by: Annotated[results.GroupBy, Query(description="One row per team, agent, phone collector or bucket.")] = (
+        results.GroupBy.TEAM
+    ),
+    payment_days: Annotated[int, Query(ge=0, le=90, description="Payments this many days after a visit count.")] = 7,
+    branch_id: Annotated[UUID | None, Query(description="The branch (admins).")] = None,
+) -> Response:
+    """The results report as a CSV file (UTF-8) or an Excel workbook, for a spreadsheet."""
+    rows = results.field_results(
+        session, user, branch_id=branch_id, since=since, until=until, period=period, by=by, payment_days=payment_days
+    )
+    body, media_type = exports.table(rows, suffix)
+    name = f"results-{by.value}-{since}-{until}.{suffix.value}"
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,10 +1,11 @@
 """The case dossier's document: every record of a case's field collection, citing the audit chain."""
 
+from datetime import date
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from api.cases.schemas import AmountText
 from api.schemas import Instant, Read
@@ -114,3 +115,56 @@ class DossierRead(Read):
     generated_at: Instant
     records: list[DossierRecord]
     audit_chain: AuditChainState
+
+
+class ResultFigures(BaseModel):
+    """A period's results for one key. A visit counts in the period of its work date; rates and shares are
+    fractions from 0 to 1, null where there is nothing to divide by; amounts are decimal strings in the cases'
+    currency."""
+
+    requests_due: int = Field(description="Visit requests whose first possible date (earliest_date) is in the period.")
+    planned: int = Field(description="Stops on the teams' latest published sheets of the period's work dates.")
+    left_out: int = Field(description="Requests the last published run of each work date left out.")
+    left_out_by_reason: dict[str, int] = Field(description="left_out by reason (the runs' reason codes).")
+    visits_done: int = Field(description="Visits completed (both agents confirmed the outcome).")
+    visits_failed: int = Field(description="Visits done where nobody was met (contact_result nobody).")
+    cancelled: int = Field(description="Stops of those sheets cancelled (address confirmed invalid, or taken off).")
+    right_party_contact_rate: float | None = Field(description="Visits done that met the debtor / visits done.")
+    family_contact_rate: float | None = Field(description="Visits done that met the debtor's family / visits done.")
+    promises_made: int = Field(description="Repayment promises made at the visits done.")
+    promised_amount: AmountText = Field(description="What those promises promised.")
+    promises_kept: int = Field(description="Of them, kept: paid in full by their date plus the grace days.")
+    kept_amount: AmountText = Field(description="What the kept promises promised.")
+    promises_partly_kept: int = Field(description="Of them, past due with part paid in time.")
+    partly_kept_paid: AmountText = Field(description="What was paid in time towards the partly kept promises.")
+    promises_broken: int = Field(description="Of them, past due with nothing paid in time.")
+    broken_amount: AmountText = Field(description="What the broken promises promised.")
+    kept_rate: float | None = Field(description="Kept / (kept + partly kept + broken): of the promises settled.")
+    paid_after_visits: AmountText = Field(
+        description="Payments on the visited cases within payment_days after a visit done (each payment to the"
+        " last visit before it)."
+    )
+    cash_collected: AmountText = Field(
+        description="Cash handed over at the visits done, with the supervisor's approval."
+    )
+    average_on_site_min: float | None = Field(description="Mean minutes on site of the visits done.")
+    km_per_visit: float | None = Field(description="Km driven to the visits done (each from the stop before) / visits.")
+    on_time_share: float | None = Field(
+        description="Visits done that started within 15 minutes before to 30 minutes after their planned start."
+    )
+    evidence_complete_share: float | None = Field(
+        description="Visits done with no photo flagged for review (no evidence_flagged finding)."
+    )
+    doubtful_presence_share: float | None = Field(
+        description="Visits assessed at completion whose presence score is under the branch's threshold."
+    )
+    addresses_invalid: int = Field(description="Address reports the supervisor confirmed in the period.")
+
+
+class ResultRow(BaseModel):
+    """One period and key of a results report."""
+
+    period_start: date = Field(description="The period's first day (a week starts on Monday).")
+    key: str = Field(description="The team's name, the agent's or collector's id, the bucket; or `unassigned`.")
+    label: str = Field(description="How a person reads the key: a name, or the key itself.")
+    figures: ResultFigures
