@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
@@ -29,6 +29,7 @@ from api.rules.promises import Paid, PromiseState, Terms, standings
 from api.visit_requests import service as visit_requests_service
 from api.visit_requests.schemas import VisitRequestCreate
 
+IN_CHUNK = 5_000  # rows a statement names or writes at once
 FOLLOW_UP_DAYS = 7  # a follow-up visit may happen from tomorrow for a week
 FOLLOW_UP_PRIORITY = 4
 
@@ -60,7 +61,7 @@ def record_payments(session: Session, user: User, payments: Sequence[PaymentIn])
     """Record a batch of payments on cases the user sees, all or none: a case it does not see is 404, a currency
     not the case's or a reference recorded for another payment refuses the batch, naming each. The caller
     commits."""
-    cases = {case_id: cases_service.get_case(session, user, case_id) for case_id in {row.case_id for row in payments}}
+    cases = _visible_cases(session, user, {row.case_id for row in payments})
     errors: list[dict[str, Any]] = []
     fresh: dict[tuple[UUID, str], PaymentIn] = {}
     duplicates = 0
@@ -85,22 +86,46 @@ def record_payments(session: Session, user: User, payments: Sequence[PaymentIn])
         if taken:
             raise PaymentReferenceTaken(f"{len(taken)} reference(s) already name another payment.", errors=errors)
         raise ValidationFailed(f"{len(errors)} payment(s) are not in their case's currency.", errors=errors)
-    for (branch_id, _), row in fresh.items():
-        session.add(
-            Payment(
-                branch_id=branch_id,
-                case_id=row.case_id,
-                amount=row.amount,
-                currency=row.currency,
-                paid_at=row.paid_at,
-                channel=row.channel,
-                reference=row.reference,
-                recorded_by_id=user.id,
-            )
+    rows = [
+        {
+            "branch_id": branch_id,
+            "case_id": row.case_id,
+            "amount": row.amount,
+            "currency": row.currency,
+            "paid_at": row.paid_at,
+            "channel": row.channel,
+            "reference": row.reference,
+            "recorded_by_id": user.id,
+        }
+        for (branch_id, _), row in fresh.items()
+    ]
+    for start in range(0, len(rows), IN_CHUNK):
+        session.execute(insert(Payment), rows[start : start + IN_CHUNK])
+    paid = sorted({row.case_id for row in fresh.values()})
+    promised = {
+        case_id
+        for start in range(0, len(paid), IN_CHUNK)
+        for case_id in session.scalars(
+            select(Promise.case_id).where(Promise.case_id.in_(paid[start : start + IN_CHUNK]))
         )
-    session.flush()
-    changed = sum(len(settle_case(session, cases[case_id])) for case_id in {row.case_id for row in fresh.values()})
+    }
+    changed = sum(len(settle_case(session, cases[case_id])) for case_id in sorted(promised))
     return PaymentsRecorded(recorded=len(fresh), duplicates=duplicates, promises_changed=changed)
+
+
+def _visible_cases(session: Session, user: User, ids: set[UUID]) -> dict[UUID, DebtCase]:
+    """The cases named, each one the user sees (CaseNotFound for the first one not)."""
+    wanted = sorted(ids)
+    found: dict[UUID, DebtCase] = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
+        found |= {
+            case.id: case for case in session.scalars(cases_service.visible_cases(user).where(DebtCase.id.in_(chunk)))
+        }
+    missing = next((case_id for case_id in wanted if case_id not in found), None)
+    if missing is not None:
+        raise cases_service.CaseNotFound(f"No case {missing}.", case_id=missing)
+    return found
 
 
 def _recorded(session: Session, keys: Iterable[tuple[UUID, str]]) -> dict[tuple[UUID, str], PaymentIn]:
@@ -110,9 +135,16 @@ def _recorded(session: Session, keys: Iterable[tuple[UUID, str]]) -> dict[tuple[
         by_branch[branch_id].add(reference)
     found: dict[tuple[UUID, str], PaymentIn] = {}
     for branch_id, references in by_branch.items():
-        rows = session.scalars(
-            select(Payment).where(Payment.branch_id == branch_id, Payment.reference.in_(sorted(references)))
-        )
+        named = sorted(references)
+        rows = [
+            row
+            for start in range(0, len(named), IN_CHUNK)
+            for row in session.scalars(
+                select(Payment).where(
+                    Payment.branch_id == branch_id, Payment.reference.in_(named[start : start + IN_CHUNK])
+                )
+            )
+        ]
         for row in rows:
             found[(branch_id, row.reference)] = PaymentIn.model_construct(
                 case_id=row.case_id,

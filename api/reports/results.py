@@ -9,7 +9,7 @@ without a visit) counts for the key `unassigned` when grouped by team or agent."
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -38,6 +38,7 @@ UNASSIGNED = "unassigned"
 ON_TIME_EARLY = timedelta(minutes=15)  # a visit started this much before its planned start is on time…
 ON_TIME_LATE = timedelta(minutes=30)  # …and this much after it
 LONGEST_SPAN_DAYS = 366
+IN_CHUNK = 5_000  # ids a query names at once
 
 
 class Period(StrEnum):
@@ -129,15 +130,30 @@ def field_results(
         )
     branch = branches_service.branch_for_new_row(session, user, branch_id)
     mine = DebtCase.phone_collector_id == user.id if user.role is Role.PHONE_COLLECTOR else true()
-    zone = ZoneInfo(branch.timezone)
     tallies: dict[tuple[date, str], _Tally] = defaultdict(_Tally)
     names: dict[str, str] = {}
 
     def tally(day: date, who: _Who) -> Iterable[_Tally]:
         return [tallies[(period_of(day, period), key)] for key in who.keys(by)]
 
-    cases = _cases(session, branch, mine)
     teams, agents = _teams(session, branch, since, until)
+    visits = _visits(session, branch, since, until, mine)
+    stops = _stops(session, branch, since, until, mine)
+    requests = session.execute(
+        select(VisitRequest.case_id, VisitRequest.earliest_date)
+        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
+        .where(DebtCase.branch_id == branch.id, mine, VisitRequest.earliest_date.between(since, until))
+    ).all()
+    left_out = _left_out(session, branch, since, until, mine)
+    invalid = _invalid(session, branch, since, until, mine)
+    cases = _cases(
+        session,
+        {row.case_id for row in visits.values()}
+        | {stop.case_id for stop in stops}
+        | {case_id for case_id, _ in requests}
+        | {case_id for _, case_id, _ in left_out}
+        | {case_id for _, case_id, _ in invalid},
+    )
     names |= {str(agent_id): name for agent_id, name in agents.items()}
     names |= _collector_names(session, {case.collector for case in cases.values()})
 
@@ -151,11 +167,8 @@ def field_results(
             bucket=case.bucket,
         )
 
-    visits = _visits(session, branch, since, until, cases)
     outcomes = _outcomes(session, list(visits))
     for visit_id, row in visits.items():
-        if row.completed_at is None:
-            continue
         report = outcomes.get(visit_id, {})
         result = report.get("contact_result")
         cash = Decimal(str((report.get("cash_payment") or {}).get("amount", "0")))
@@ -167,20 +180,27 @@ def field_results(
             one.cash += cash
             if row.on_site_s is not None:
                 one.on_site_s, one.timed = one.on_site_s + row.on_site_s, one.timed + 1
-    _count_stops(
-        session, branch, since, until, cases, visits, lambda day, case_id, team_id: tally(day, who(case_id, team_id))
-    )
-    flagged = _flagged(session, branch, list(visits))
+    done_on = {(row.team_id, row.visit_request_id): row for row in visits.values()}
+    for stop in stops:
+        visit = done_on.get((stop.team_id, stop.visit_request_id))
+        for one in tally(stop.work_date, who(stop.case_id, stop.team_id)):
+            one.planned += 1
+            one.cancelled += stop.state is StopState.CANCELLED
+            if visit is not None:
+                one.metres += stop.travel_m
+                one.on_time += visit.started_at is not None and (
+                    stop.starts_at - ON_TIME_EARLY <= visit.started_at <= stop.starts_at + ON_TIME_LATE
+                )
     for visit_id, score in _presence(session, list(visits)).items():
         row = visits[visit_id]
         for one in tally(row.work_date, who(row.case_id, row.team_id)):
             one.assessed += 1
             one.doubtful += score < branch.presence_threshold
-    for visit_id in flagged:
+    for visit_id in _flagged(session, branch, since, until, visits):
         row = visits[visit_id]
         for one in tally(row.work_date, who(row.case_id, row.team_id)):
             one.flagged += 1
-    for promise in session.scalars(select(Promise).where(Promise.visit_id.in_(list(visits)))):
+    for promise in _promises(session, list(visits)):
         row = visits[promise.visit_id]
         for one in tally(row.work_date, who(row.case_id, row.team_id)):
             one.promises += 1
@@ -190,30 +210,17 @@ def field_results(
                 one.amount_by_state[promise.state] += (
                     promise.amount if promise.state is not PromiseState.PARTLY_KEPT else promise.paid
                 )
-    for visit_id, amount in _paid_after(session, visits, payment_days).items():
+    for visit_id, amount in _paid_after(session, branch, visits, payment_days).items():
         row = visits[visit_id]
         for one in tally(row.work_date, who(row.case_id, row.team_id)):
             one.paid_after += amount
-    requests = session.execute(
-        select(VisitRequest.case_id, VisitRequest.earliest_date)
-        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
-        .where(DebtCase.branch_id == branch.id, mine, VisitRequest.earliest_date.between(since, until))
-    )
     for case_id, earliest in requests:
         for one in tally(earliest, who(case_id, None)):
             one.requests_due += 1
-    for day, case_id, reason in _left_out(session, branch, since, until, mine):
-        for one in tally(day, who(case_id, None)):
+    for day, left_case, reason in left_out:
+        for one in tally(day, who(left_case, None)):
             one.left_out[reason] += 1
-    reports = session.execute(
-        select(AddressReport.case_id, AddressReport.visit_id, AddressReport.decided_at)
-        .join(DebtCase, DebtCase.id == AddressReport.case_id)
-        .where(AddressReport.branch_id == branch.id, mine, AddressReport.status == ReportStatus.CONFIRMED)
-    )
-    for reported_case, reported_visit, decided_at in reports:
-        decided = decided_at.astimezone(zone).date() if decided_at else None
-        if decided is None or not since <= decided <= until:
-            continue
+    for decided, reported_case, reported_visit in invalid:
         team_of = visits[reported_visit].team_id if reported_visit in visits else None
         for one in tally(decided, who(reported_case, team_of)):
             one.invalid += 1
@@ -267,15 +274,19 @@ class _Case:
     bucket: str
 
 
-def _cases(session: Session, branch: Branch, mine: ColumnElement[bool]) -> dict[UUID, _Case]:
-    rows = session.execute(
-        select(DebtCase.id, DebtCase.phone_collector_id, DebtCase.overdue_bucket).where(
-            DebtCase.branch_id == branch.id, mine
+def _cases(session: Session, ids: set[UUID]) -> dict[UUID, _Case]:
+    """The collector and bucket of each case named."""
+    found: dict[UUID, _Case] = {}
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), IN_CHUNK):
+        rows = session.execute(
+            select(DebtCase.id, DebtCase.phone_collector_id, DebtCase.overdue_bucket).where(
+                DebtCase.id.in_(wanted[start : start + IN_CHUNK])
+            )
         )
-    )
-    return {
-        case_id: _Case(str(collector) if collector else UNASSIGNED, bucket.value) for case_id, collector, bucket in rows
-    }
+        for case_id, collector, bucket in rows:
+            found[case_id] = _Case(str(collector) if collector else UNASSIGNED, bucket.value)
+    return found
 
 
 def _teams(
@@ -318,10 +329,12 @@ class _Visit:
     completed_at: datetime | None
     on_site_s: int | None
     visit_request_id: UUID
-    sheet_id: UUID
 
 
-def _visits(session: Session, branch: Branch, since: date, until: date, cases: dict[UUID, _Case]) -> dict[UUID, _Visit]:
+def _visits(
+    session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]
+) -> dict[UUID, _Visit]:
+    """The visits done (both agents confirmed the outcome) on the span's work dates."""
     rows = session.execute(
         select(
             Visit.id,
@@ -332,16 +345,18 @@ def _visits(session: Session, branch: Branch, since: date, until: date, cases: d
             Visit.completed_at,
             Visit.on_site_s,
             Visit.visit_request_id,
-            Visit.sheet_id,
         )
         .join(Team, Team.id == Visit.team_id)
+        .join(DebtCase, DebtCase.id == Visit.case_id)
         .where(
             Visit.branch_id == branch.id,
             Team.work_date.between(since, until),
             Visit.status.in_([VisitStatus.COMPLETED, VisitStatus.AMENDMENT_REPORTED]),
+            Visit.completed_at.is_not(None),
+            mine,
         )
     )
-    return {row[0]: _Visit(*row[1:]) for row in rows if row[2] in cases}
+    return {row[0]: _Visit(*row[1:]) for row in rows}
 
 
 def _outcomes(session: Session, visit_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
@@ -349,28 +364,31 @@ def _outcomes(session: Session, visit_ids: Sequence[UUID]) -> dict[UUID, dict[st
     found: dict[UUID, tuple[int, dict[str, Any]]] = {}
     if not visit_ids:
         return {}
-    rows = session.execute(
-        select(Outcome.visit_id, Outcome.sequence, Outcome.details).where(
-            Outcome.visit_id.in_(visit_ids), Outcome.confirmed_at.is_not(None)
+    for start in range(0, len(visit_ids), IN_CHUNK):
+        rows = session.execute(
+            select(Outcome.visit_id, Outcome.sequence, Outcome.details).where(
+                Outcome.visit_id.in_(visit_ids[start : start + IN_CHUNK]), Outcome.confirmed_at.is_not(None)
+            )
         )
-    )
-    for visit_id, sequence, details in rows:
-        if visit_id not in found or sequence > found[visit_id][0]:
-            found[visit_id] = (sequence, details)
+        for visit_id, sequence, details in rows:
+            if visit_id not in found or sequence > found[visit_id][0]:
+                found[visit_id] = (sequence, details)
     return {visit_id: details for visit_id, (_, details) in found.items()}
 
 
-def _count_stops(
-    session: Session,
-    branch: Branch,
-    since: date,
-    until: date,
-    cases: dict[UUID, _Case],
-    visits: dict[UUID, _Visit],
-    tally: Any,
-) -> None:
-    """Planned and cancelled stops, and of the visits done the km driven to them and whether they started on time,
-    from each team's latest published sheet of the span."""
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    team_id: UUID
+    work_date: date
+    visit_request_id: UUID
+    case_id: UUID
+    state: StopState
+    starts_at: datetime
+    travel_m: int
+
+
+def _stops(session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]) -> list[_Stop]:
+    """The stops of each team's latest published sheet of the span."""
     newer = aliased(VisitSheet)
     latest = (
         select(func.max(newer.version))
@@ -378,80 +396,122 @@ def _count_stops(
         .correlate(VisitSheet)
         .scalar_subquery()
     )
-    sheets = session.execute(
-        select(VisitSheet.id, VisitSheet.team_id, VisitSheet.work_date).where(
+    rows = session.execute(
+        select(
+            VisitSheet.team_id,
+            VisitSheet.work_date,
+            SheetStop.visit_request_id,
+            VisitRequest.case_id,
+            SheetStop.state,
+            SheetStop.starts_at,
+            SheetStop.travel_m,
+        )
+        .join(SheetStop, SheetStop.sheet_id == VisitSheet.id)
+        .join(VisitRequest, VisitRequest.id == SheetStop.visit_request_id)
+        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
+        .where(
             VisitSheet.branch_id == branch.id,
             VisitSheet.work_date.between(since, until),
             VisitSheet.status == SheetStatus.PUBLISHED,
             VisitSheet.version == latest,
+            mine,
         )
-    ).all()
-    by_sheet = {sheet_id: (team_id, day) for sheet_id, team_id, day in sheets}
-    done_on = {(row.team_id, row.visit_request_id): row for row in visits.values() if row.completed_at is not None}
-    if not by_sheet:
-        return
-    stops = session.execute(
-        select(
-            SheetStop.sheet_id,
-            SheetStop.visit_request_id,
-            SheetStop.state,
-            SheetStop.starts_at,
-            SheetStop.travel_m,
-            VisitRequest.case_id,
-        )
-        .join(VisitRequest, VisitRequest.id == SheetStop.visit_request_id)
-        .where(SheetStop.sheet_id.in_(list(by_sheet)))
     )
-    for sheet_id, request_id, state, starts_at, travel_m, case_id in stops:
-        if case_id not in cases:
-            continue
-        team_id, day = by_sheet[sheet_id]
-        visit = done_on.get((team_id, request_id))
-        for one in tally(day, case_id, team_id):
-            one.planned += 1
-            one.cancelled += state is StopState.CANCELLED
-            if visit is not None:
-                one.metres += travel_m
-                one.on_time += visit.started_at is not None and (
-                    starts_at - ON_TIME_EARLY <= visit.started_at <= starts_at + ON_TIME_LATE
-                )
+    return [_Stop(*row) for row in rows]
 
 
-def _flagged(session: Session, branch: Branch, visit_ids: Sequence[UUID]) -> set[UUID]:
-    """The visits with a photo flagged for review (an `evidence_flagged` finding)."""
-    wanted = {str(each) for each in visit_ids}
+def _invalid(
+    session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]
+) -> list[tuple[date, UUID, UUID | None]]:
+    """The address reports the supervisor confirmed on the span's dates (local): (date, case, visit)."""
+    zone = ZoneInfo(branch.timezone)
+    begins = datetime.combine(since, time(0), tzinfo=zone)
+    ends = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
+    rows = session.execute(
+        select(AddressReport.decided_at, AddressReport.case_id, AddressReport.visit_id)
+        .join(DebtCase, DebtCase.id == AddressReport.case_id)
+        .where(
+            AddressReport.branch_id == branch.id,
+            AddressReport.status == ReportStatus.CONFIRMED,
+            AddressReport.decided_at >= begins,
+            AddressReport.decided_at < ends,
+            mine,
+        )
+    )
+    return [
+        (decided_at.astimezone(zone).date(), case_id, visit_id) for decided_at, case_id, visit_id in rows if decided_at
+    ]
+
+
+def _flagged(session: Session, branch: Branch, since: date, until: date, visits: dict[UUID, _Visit]) -> set[UUID]:
+    """The visits done with a photo flagged for review (an `evidence_flagged` finding, raised during the visit or
+    when its photo arrived, within a few days of its work date)."""
+    begins = datetime.combine(since - timedelta(days=1), time(0), tzinfo=UTC)
+    ends = datetime.combine(until + timedelta(days=8), time(0), tzinfo=UTC)
     rows = session.scalars(
-        select(Finding.payload).where(Finding.branch_id == branch.id, Finding.kind == FindingKind.EVIDENCE_FLAGGED)
+        select(Finding.payload).where(
+            Finding.branch_id == branch.id,
+            Finding.kind == FindingKind.EVIDENCE_FLAGGED,
+            Finding.created_at.between(begins, ends),
+        )
     )
+    wanted = {str(each) for each in visits}
     return {UUID(payload["visit_id"]) for payload in rows if payload.get("visit_id") in wanted}
 
 
 def _presence(session: Session, visit_ids: Sequence[UUID]) -> dict[UUID, int]:
     """Each visit's presence score at completion (its last assessment)."""
-    if not visit_ids:
-        return {}
-    rows = session.execute(
-        select(VisitPresence.visit_id, VisitPresence.score)
-        .where(VisitPresence.visit_id.in_(visit_ids), VisitPresence.stage == PresenceStage.COMPLETION)
-        .order_by(VisitPresence.computed_at)
-    )
-    return {visit_id: score for visit_id, score in rows}
+    found: dict[UUID, int] = {}
+    for start in range(0, len(visit_ids), IN_CHUNK):
+        rows = session.execute(
+            select(VisitPresence.visit_id, VisitPresence.score)
+            .where(
+                VisitPresence.visit_id.in_(visit_ids[start : start + IN_CHUNK]),
+                VisitPresence.stage == PresenceStage.COMPLETION,
+            )
+            .order_by(VisitPresence.computed_at)
+        )
+        found |= {visit_id: score for visit_id, score in rows}
+    return found
 
 
-def _paid_after(session: Session, visits: dict[UUID, _Visit], days: int) -> dict[UUID, Decimal]:
+@dataclass(frozen=True, slots=True)
+class _Promised:
+    visit_id: UUID
+    amount: Decimal
+    paid: Decimal
+    state: PromiseState
+
+
+def _promises(session: Session, visit_ids: Sequence[UUID]) -> list[_Promised]:
+    found: list[_Promised] = []
+    for start in range(0, len(visit_ids), IN_CHUNK):
+        rows = session.execute(
+            select(Promise.visit_id, Promise.amount, Promise.paid, Promise.state).where(
+                Promise.visit_id.in_(visit_ids[start : start + IN_CHUNK])
+            )
+        )
+        found += [_Promised(*row) for row in rows]
+    return found
+
+
+def _paid_after(session: Session, branch: Branch, visits: dict[UUID, _Visit], days: int) -> dict[UUID, Decimal]:
     """What the cases paid within `days` after a visit done, each payment to the last visit before it."""
-    done = [(row.completed_at, visit_id, row.case_id) for visit_id, row in visits.items() if row.completed_at]
-    by_case: dict[UUID, list[tuple[datetime, UUID]]] = defaultdict(list)
-    for completed_at, visit_id, case_id in sorted(done):
-        by_case[case_id].append((completed_at, visit_id))
-    if not by_case:
+    done = sorted((row.completed_at, visit_id, row.case_id) for visit_id, row in visits.items() if row.completed_at)
+    if not done:
         return {}
-    paid: dict[UUID, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    by_case: dict[UUID, list[tuple[datetime, UUID]]] = defaultdict(list)
+    for completed_at, visit_id, case_id in done:
+        by_case[case_id].append((completed_at, visit_id))
     window = timedelta(days=days)
-    for case_id, paid_at, amount in session.execute(
-        select(Payment.case_id, Payment.paid_at, Payment.amount).where(Payment.case_id.in_(list(by_case)))
-    ):
-        before = [(at, visit_id) for at, visit_id in by_case[case_id] if at <= paid_at <= at + window]
+    rows = session.execute(
+        select(Payment.case_id, Payment.paid_at, Payment.amount).where(
+            Payment.branch_id == branch.id, Payment.paid_at.between(done[0][0], done[-1][0] + window)
+        )
+    )
+    paid: dict[UUID, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for case_id, paid_at, amount in rows:
+        before = [(at, visit_id) for at, visit_id in by_case.get(case_id, ()) if at <= paid_at <= at + window]
         if before:
             paid[before[-1][1]] += amount
     return paid
