@@ -4,11 +4,11 @@ collector, and may become a follow-up visit request."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
@@ -250,7 +250,7 @@ def promise_from_outcome(session: Session, visit: Visit, outcome: Outcome, made_
     settle_case(session, case)
 
 
-def visible_promises(user: User) -> Any:
+def visible_promises(user: User) -> Select[Promise]:
     case = cases_service.visible_cases(user).subquery()
     return select(Promise).join(case, case.c.id == Promise.case_id)
 
@@ -267,8 +267,8 @@ def list_promises(
     user: User,
     *,
     state: PromiseState | None,
-    due_from: Any,
-    due_until: Any,
+    due_from: date | None,
+    due_until: date | None,
     case_id: UUID | None,
     cursor: str | None,
     limit: int,

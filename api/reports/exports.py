@@ -16,6 +16,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class Suffix(StrEnum):
+    """The file a results report is exported as: CSV or an Excel workbook."""
+
     CSV = "csv"
     XLSX = "xlsx"
 

@@ -42,12 +42,16 @@ IN_CHUNK = 5_000  # ids a query names at once
 
 
 class Period(StrEnum):
+    """How long a row of a results report is: a day, a week (from Monday) or a month."""
+
     DAY = "day"
     WEEK = "week"  # from Monday
     MONTH = "month"
 
 
 class GroupBy(StrEnum):
+    """What a row of a results report is about: a team (by name), an agent, a phone collector or an overdue bucket."""
+
     TEAM = "team"
     AGENT = "agent"
     COLLECTOR = "collector"
