@@ -5,10 +5,11 @@ import difflib
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 from uuid import UUID
 
 import typer
@@ -17,6 +18,7 @@ import yaml
 from alembic.config import Config
 from rich.console import Console
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from alembic import command
 from api.audit.chain import verify
@@ -261,30 +263,13 @@ def import_cases(
 ) -> None:
     """Import cases with their contacts, addresses and visit requests: all rows or none."""
     from api.addresses.jobs import ask_for_pass
-    from api.imports.case_file import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, read_case_file
     from api.imports.cases import import_cases as run_import
-    from api.models.users import Role, User
 
-    settings = _checked_settings()
-    media_type = XLSX_MEDIA_TYPE if file.suffix.lower() == ".xlsx" else CSV_MEDIA_TYPE
-    try:
-        case_file = read_case_file(file.read_bytes(), media_type)
-    except Problem as problem:
-        _fail_with(problem)
-    with sessions_of(make_engine(settings.database_url))() as session:
-        actor = session.scalar(select(User).where(User.username == as_user, User.active.is_(True)))
-        if actor is None or actor.role not in (Role.SUPERVISOR, Role.ADMIN):
-            _fail(f"No active supervisor or admin named {as_user!r}.")
-        assert actor is not None
-        try:
-            summary = run_import(session, actor, branch_id, case_file)
-        except Problem as problem:
-            session.rollback()
-            _fail_with(problem)
+    def geocode_later(session: Session, settings: Settings, summary: Any) -> None:
         if settings.geocoding.on and summary.addresses_without_point:
             ask_for_pass(session, summary.branch_id)  # a running server geocodes them
-        session.commit()
-    typer.echo(f"imported {summary.model_dump(mode='json')}")
+
+    _import(file, as_user, branch_id, run_import, geocode_later)
 
 
 @import_cli.command("payments")
@@ -302,14 +287,26 @@ def import_payments(
 ) -> None:
     """Import payments from the core system (case_reference, amount, currency, paid_at, channel, reference): all
     rows or none; a reference already recorded for the same payment is skipped. The cases' promises are settled."""
-    from api.imports.case_file import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, read_case_file
     from api.imports.payments import import_payments as run_import
+
+    _import(file, as_user, branch_id, run_import)
+
+
+def _import(
+    file: Path,
+    as_user: str,
+    branch_id: UUID | None,
+    run: Callable[[Session, Any, UUID | None, Any], Any],
+    after: Callable[[Session, Settings, Any], None] | None = None,
+) -> None:
+    """Read an import's file, run it as the supervisor or admin named, all or none, and print what it did."""
+    from api.imports.case_file import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, read_case_file
     from api.models.users import Role, User
 
     settings = _checked_settings()
     media_type = XLSX_MEDIA_TYPE if file.suffix.lower() == ".xlsx" else CSV_MEDIA_TYPE
     try:
-        payment_file = read_case_file(file.read_bytes(), media_type)
+        rows = read_case_file(file.read_bytes(), media_type)
     except Problem as problem:
         _fail_with(problem)
     with sessions_of(make_engine(settings.database_url))() as session:
@@ -317,10 +314,12 @@ def import_payments(
         if actor is None or actor.role not in (Role.SUPERVISOR, Role.ADMIN):
             _fail(f"No active supervisor or admin named {as_user!r}.")
         try:
-            summary = run_import(session, actor, branch_id, payment_file)
+            summary = run(session, actor, branch_id, rows)
         except Problem as problem:
             session.rollback()
             _fail_with(problem)
+        if after is not None:
+            after(session, settings, summary)
         session.commit()
     typer.echo(f"imported {summary.model_dump(mode='json')}")
 
