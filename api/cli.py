@@ -248,18 +248,22 @@ def openapi_export(
     typer.echo(f"{output} is up to date")
 
 
+# what every `fieldvisit import` command takes
+ImportFile = Annotated[
+    Path,
+    typer.Argument(
+        exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8 or GB18030/GBK) or .xlsx workbook."
+    ),
+]
+ImportingUser = Annotated[str, typer.Option("--as", help="Username of the supervisor or admin importing.")]
+ImportBranch = Annotated[UUID | None, typer.Option(help="Target branch (admins; others import into their own).")]
+
+
 @import_cli.command("cases")
 def import_cases(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8 or GB18030/GBK) or .xlsx workbook."
-        ),
-    ],
-    as_user: Annotated[str, typer.Option("--as", help="Username of the supervisor or admin importing.")],
-    branch_id: Annotated[
-        UUID | None, typer.Option(help="Target branch (admins; others import into their own).")
-    ] = None,
+    file: ImportFile,
+    as_user: ImportingUser,
+    branch_id: ImportBranch = None,
 ) -> None:
     """Import cases with their contacts, addresses and visit requests: all rows or none."""
     from api.addresses.jobs import ask_for_pass
@@ -274,16 +278,9 @@ def import_cases(
 
 @import_cli.command("payments")
 def import_payments(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8 or GB18030/GBK) or .xlsx workbook."
-        ),
-    ],
-    as_user: Annotated[str, typer.Option("--as", help="Username of the supervisor or admin importing.")],
-    branch_id: Annotated[
-        UUID | None, typer.Option(help="Target branch (admins; others import into their own).")
-    ] = None,
+    file: ImportFile,
+    as_user: ImportingUser,
+    branch_id: ImportBranch = None,
 ) -> None:
     """Import payments from the core system (case_reference, amount, currency, paid_at, channel, reference): all
     rows or none; a reference already recorded for the same payment is skipped. The cases' promises are settled."""

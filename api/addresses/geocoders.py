@@ -336,8 +336,8 @@ def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
     return point.lat, point.lon
 
 
-class AMapGeocoder(JsonService, Geocoder):
-    """AMap's Web 服务 地理编码 (GET /v3/geocode/geo); its GCJ-02 points are returned as WGS-84."""
+class AMapService(JsonService):
+    """One of AMap's Web 服务 for a key: its answers checked by their `status` and `infocode`."""
 
     name = "amap"
 
@@ -356,15 +356,19 @@ class AMapGeocoder(JsonService, Geocoder):
         super().__init__(client, limiter=limiter, retries=retries, sleep=sleep)
         self._key = key
 
+    def _check_body(self, body: Any) -> None:
+        check_amap_answer(self.name, body)
+
+
+class AMapGeocoder(AMapService, Geocoder):
+    """AMap's Web 服务 地理编码 (GET /v3/geocode/geo); its GCJ-02 points are returned as WGS-84."""
+
     def geocode(self, text: str, *, city: str | None = None) -> list[Candidate]:
         params = {"key": self._key, "address": text, "output": "JSON"}
         if city:
             params["city"] = city
         body = self._get_json("/v3/geocode/geo", params)
         return [candidate for item in body.get("geocodes") or [] if (candidate := self._candidate(item))]
-
-    def _check_body(self, body: Any) -> None:
-        check_amap_answer(self.name, body)
 
     def _candidate(self, item: dict[str, Any]) -> Candidate | None:
         location = item.get("location")

@@ -2,23 +2,14 @@
 origins to one destination, in the traffic of the moment it is asked. Right for re-pricing a plan's legs and
 learning the hours' traffic; wrong as a matrix engine (a 1,000-point matrix would be 10,000 requests)."""
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import geocoordinates_ffi
-import httpx2
 from sqlalchemy.orm import Session
 
-from api.addresses.geocoders import (
-    GeocoderError,
-    JsonService,
-    Limiter,
-    RateLimiter,
-    SharedRateLimiter,
-    check_amap_answer,
-)
+from api.addresses.geocoders import AMapService, GeocoderError, SharedRateLimiter
 from api.config import GeocodingSettings
 from routing.matrix import Point
 
@@ -33,25 +24,9 @@ class Driven:
     metres: int
 
 
-class AMapDriving(JsonService):
-    """AMap's driving distance for a key, each request paced by `limiter` (shared with the geocoder: one key) and
+class AMapDriving(AMapService):
+    """AMap's driving distance for a key, each request paced by its limiter (shared with the geocoder: one key) and
     retried while AMap is unavailable. Points go out in GCJ-02, AMap's datum."""
-
-    name = "amap"
-
-    def __init__(
-        self,
-        key: str,
-        *,
-        base_url: str = "https://restapi.amap.com",
-        timeout_s: float = 5.0,
-        limiter: Limiter | None = None,
-        retries: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        client = httpx2.Client(base_url=base_url, timeout=timeout_s)
-        super().__init__(client, limiter=limiter or RateLimiter(3), retries=retries, sleep=sleep)
-        self._key = key
 
     def driving(self, origins: Sequence[Point], destination: Point) -> list[Driven | None]:
         """Each origin's drive to `destination` (in their order), None where AMap finds no road between them."""
@@ -71,9 +46,6 @@ class AMapDriving(JsonService):
             if driven is not None:
                 found[driven[0]] = driven[1]
         return [found.get(index) for index in range(1, len(origins) + 1)]
-
-    def _check_body(self, body: Any) -> None:
-        check_amap_answer(self.name, body)
 
     def _driven(self, result: Any) -> tuple[int, Driven] | None:
         """(origin number from 1, the drive) of one result; None for a pair without a road (a `code`, 1: no road
