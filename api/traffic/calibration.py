@@ -22,7 +22,7 @@ from api.problems import ValidationFailed
 from api.rules.tracking import Point, TimedFix, driven, server_time
 from api.sheets.instance import hour_factors
 from api.tracks.service import fixes_of
-from api.visits.evidence_policy import arrival
+from api.visits.evidence_policy import arrivals
 from routing.calibration import Leg, TooFewLegs, calibrate
 from routing.matrix import MatrixProvider
 
@@ -96,7 +96,7 @@ def track_legs(
     """The legs the branch's teams drove between visits, in the order they were driven, and the engine that priced
     them."""
     rows = session.execute(
-        select(Visit, Address.point, Team.work_date)
+        select(Visit, Address.point)
         .join(Address, Address.id == Visit.address_id)
         .join(Team, Team.id == Visit.team_id)
         .where(
@@ -106,8 +106,9 @@ def track_legs(
         )
     ).all()
     days: dict[UUID, list[tuple[datetime, datetime, Point]]] = defaultdict(list)
-    for visit, point, _ in rows:
-        arrived = arrival(session, visit)
+    arrived_at = arrivals(session, [visit for visit, _ in rows])
+    for visit, point in rows:
+        arrived = arrived_at[visit.id]
         assert visit.completed_at is not None
         if arrived is not None:
             shape = point_shape(point)

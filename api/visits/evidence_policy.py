@@ -1,6 +1,8 @@
 """The branch's evidence policy: what a visit needs before it can be completed."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,6 +13,8 @@ from api.models.visit_evidence import EvidenceItem, EvidenceKind, EvidenceStatus
 from api.models.visits import CheckIn, Visit
 from api.problems import Conflict, problem_members
 from api.rules import evidence as evidence_rules
+
+_IN_CHUNK = 5_000  # visits a query names at once
 
 
 class EvidenceIncomplete(Conflict):
@@ -54,8 +58,21 @@ def shortfall(session: Session, visit: Visit, until: datetime) -> evidence_rules
 
 def arrival(session: Session, visit: Visit) -> datetime | None:
     """When the team was at the door: the first check-in, or a supervisor's start without one."""
-    arrived = session.scalar(select(func.min(CheckIn.received_at)).where(CheckIn.visit_id == visit.id))
-    return min(filter(None, (arrived, visit.started_at)), default=None)
+    return arrivals(session, [visit])[visit.id]
+
+
+def arrivals(session: Session, visits: Sequence[Visit]) -> dict[UUID, datetime | None]:
+    """`arrival` of each visit, read in one query for them all."""
+    first: dict[UUID, datetime] = {}
+    for start in range(0, len(visits), _IN_CHUNK):
+        ids = [visit.id for visit in visits[start : start + _IN_CHUNK]]
+        rows = session.execute(
+            select(CheckIn.visit_id, func.min(CheckIn.received_at))
+            .where(CheckIn.visit_id.in_(ids))
+            .group_by(CheckIn.visit_id)
+        )
+        first |= {visit_id: received for visit_id, received in rows}
+    return {visit.id: min(filter(None, (first.get(visit.id), visit.started_at)), default=None) for visit in visits}
 
 
 def ensure_met(session: Session, visit: Visit, until: datetime) -> None:
