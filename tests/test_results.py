@@ -65,6 +65,7 @@ class Fixture:
         first = self._published(self.one, requests[:3], travel_m=[1500, 2500, 900])
         second = self._published(self.two, requests[3:5], travel_m=[3000, 800])
         first.stops[2].state = StopState.CANCELLED
+        self.first_sheet = first
         run = first.run_id
         session.add(
             UnplannedRequest(run_id=run, visit_request_id=requests[5].id, reason=UnplannedReason.LOWER_PRIORITY)
@@ -291,3 +292,81 @@ def test_the_report_exports_as_csv_and_xlsx_with_the_same_figures(client: TestCl
     line = dict(zip(header, next(row for row in rows if row[1] == "外访一组"), strict=True))
     assert (line["visits_done"], line["cash_collected"], line["kept_rate"]) == (2, 200.0, 1.0)
     assert 'filename="results-team-2026-12-01-2026-12-01.xlsx"' in as_xlsx.headers["content-disposition"]
+
+
+def test_by_branch_one_row_holds_the_whole_day(client: TestClient, day: Fixture) -> None:
+    rows = _results(client, day.supervisor, by="branch").json()
+
+    assert [(row["key"], row["label"]) for row in rows] == [(str(day.branch.id), day.branch.name)]
+    whole = rows[0]["figures"]
+    assert (whole["planned"], whole["visits_done"], whole["visits_failed"], whole["cancelled"]) == (5, 3, 1, 1)
+    assert (whole["requests_due"], whole["left_out"], whole["promises_made"], whole["kept_rate"]) == (6, 1, 2, 0.5)
+    assert (whole["promised_amount"], whole["cash_collected"], whole["on_time_share"]) == ("1500.00", "200.00", 0.6667)
+
+
+def test_the_overview_is_the_day_and_the_month_for_the_branch_the_teams_and_the_agents(
+    client: TestClient, day: Fixture
+) -> None:
+    answer = client.get("/reports/overview", params={"day": "2026-12-03"}, headers=auth_headers(day.supervisor))
+
+    assert answer.status_code == 200, answer.text
+    view = answer.json()
+    assert (view["day"], view["month_start"], view["payment_days"]) == ("2026-12-03", "2026-12-01", 7)
+    assert view["day_figures"]["visits_done"] == 0 and view["day_figures"]["right_party_contact_rate"] is None
+    assert (view["month_figures"]["visits_done"], view["month_figures"]["planned"]) == (3, 5)
+    assert [(row["period_start"], row["figures"]["visits_done"]) for row in view["trend"]] == [("2026-12-01", 3)]
+    assert {row["key"]: row["figures"]["visits_done"] for row in view["teams"]} == {
+        "外访一组": 2,
+        "外访二组": 1,
+        "unassigned": 0,
+    }
+    assert {row["period_start"] for row in view["team_trend"]} == {"2026-12-01"}
+    assert sum(row["figures"]["visits_done"] for row in view["agents"]) == 6
+    assert len(view["agent_trend"]) == len(view["agents"])  # one day of work
+    on_the_day = client.get("/reports/overview", params={"day": "2026-12-01"}, headers=auth_headers(day.supervisor))
+    assert on_the_day.json()["day_figures"] == view["month_figures"]
+
+
+def _behind(client: TestClient, user: User, figure: str, key: str = "外访一组", **params: Any) -> Any:
+    query = {"since": DAY.isoformat(), "until": DAY.isoformat(), "key": key, "figure": figure} | params
+    return client.get("/reports/results/visits", params=query, headers=auth_headers(user))
+
+
+def test_the_visits_behind_a_figure_are_as_many_as_it_counts(client: TestClient, day: Fixture) -> None:
+    done = _behind(client, day.supervisor, "visits_done")
+
+    assert done.status_code == 200, done.text
+    assert [(row["team_name"], row["contact_result"]) for row in done.json()] == [
+        ("外访一组", "met_debtor"),
+        ("外访一组", "nobody"),
+    ]
+    assert done.json()[0]["case_reference"] and done.json()[0]["address_text"]
+    assert [row["contact_result"] for row in _behind(client, day.supervisor, "visits_failed").json()] == ["nobody"]
+    for figure, team, expected in [
+        ("promises_kept", "外访一组", 1),
+        ("cash_collected", "外访一组", 1),
+        ("paid_after_visits", "外访一组", 1),
+        ("on_time", "外访一组", 1),
+        ("promises_broken", "外访二组", 1),
+        ("family_contacts", "外访二组", 1),
+        ("doubtful_presence", "外访二组", 1),
+        ("evidence_flagged", "外访二组", 0),
+    ]:
+        assert len(_behind(client, day.supervisor, figure, team).json()) == expected, figure
+    whole = _behind(client, day.supervisor, "visits_done", str(day.branch.id), by="branch").json()
+    assert len(whole) == 3
+    assert len(_behind(client, day.collector, "visits_done", str(day.collector.id), by="collector").json()) == 1
+    assert _behind(client, day.supervisor, "visits_planned").status_code == 422
+    assert _behind(client, make_user(day.session, Role.AGENT, day.branch), "visits_done").status_code == 403
+
+
+def test_a_new_draft_of_a_teams_day_does_not_hide_its_published_stops(
+    client: TestClient, day: Fixture, session: Session
+) -> None:
+    requests = [session.get_one(VisitRequest, stop.visit_request_id) for stop in day.first_sheet.stops]
+    draft = draft_sheet(session, day.supervisor, day.one, requests[:1])
+    draft.version = 2
+    session.commit()
+
+    one = next(row for row in _results(client, day.supervisor).json() if row["key"] == "外访一组")["figures"]
+    assert (one["planned"], one["cancelled"], one["km_per_visit"]) == (3, 1, 2.0)

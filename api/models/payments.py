@@ -28,7 +28,10 @@ class Payment(Base):
     """A payment on a case, as the core system booked it; its reference is the core system's, one per branch."""
 
     __tablename__ = "payment"
-    __table_args__ = (UniqueConstraint("branch_id", "reference"),)
+    __table_args__ = (
+        UniqueConstraint("branch_id", "reference"),
+        Index("ix_payment_branch_paid_at", "branch_id", "paid_at"),  # settling promises, payments after visits
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     branch_id: Mapped[UUID] = mapped_column(ForeignKey("branch.id"))

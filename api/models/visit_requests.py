@@ -50,6 +50,7 @@ class VisitRequest(Base):
             "(window_start IS NULL AND window_end IS NULL) OR (window_start < window_end)", name="window_order"
         ),
         Index("ix_visit_request_status_dates", "status", "earliest_date", "latest_date"),
+        Index("ix_visit_request_earliest_date", "earliest_date"),  # the results' requests due
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)

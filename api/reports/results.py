@@ -1,40 +1,34 @@
 """The results a branch is run by: for a span of work dates, grouped by day, week or month and by team, agent, phone
-collector or overdue bucket, what was asked, planned and done at the doors, whom the teams met, what was promised and
-paid, and how well the work was done. Every figure is defined in `api.reports.schemas.ResultFigures`.
+collector, overdue bucket or the whole branch, what was asked, planned and done at the doors, whom the teams met, what
+was promised and paid, and how well the work was done. Every figure is defined in `api.reports.schemas.ResultFigures`.
 
 A visit counts in the period of its work date, for its team (by name: a team is made for each date), for each of its
 two agents, for its case's collector and bucket. What has no team (requests, left-out requests, invalid addresses
-without a visit) counts for the key `unassigned` when grouped by team or agent."""
+without a visit) counts for the key `unassigned` when grouped by team or agent. The facts are read once
+(`api.reports.result_facts`) and counted here; the visits behind a number are the visits counted for it."""
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, select, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.orm import Session
 
 from api.branches import service as branches_service
-from api.models.address_reports import AddressReport, ReportStatus
 from api.models.branches import Branch
-from api.models.cases import DebtCase
-from api.models.findings import Finding, FindingKind
-from api.models.payments import Payment, Promise
-from api.models.sheets import PlanningRun, SheetStatus, SheetStop, StopState, UnplannedRequest, VisitSheet
-from api.models.teams import Team, TeamMember
+from api.models.cases import Address, DebtCase
+from api.models.teams import Team
 from api.models.users import Role, User
-from api.models.visit_requests import VisitRequest
-from api.models.visits import ContactResult, Outcome, PresenceStage, Visit, VisitPresence, VisitStatus
+from api.models.visits import ContactResult, Visit
 from api.problems import ValidationFailed
-from api.reports.schemas import ResultFigures, ResultRow
+from api.reports.result_facts import UNASSIGNED, Owner, ResultFacts, TeamDay, VisitDone, gather
+from api.reports.schemas import ResultFigures, ResultRow, ResultsOverview, ResultVisit
 from api.rules.promises import PromiseState
 
-UNASSIGNED = "unassigned"
 ON_TIME_EARLY = timedelta(minutes=15)  # a visit started this much before its planned start is on time…
 ON_TIME_LATE = timedelta(minutes=30)  # …and this much after it
 LONGEST_SPAN_DAYS = 366
@@ -50,12 +44,42 @@ class Period(StrEnum):
 
 
 class GroupBy(StrEnum):
-    """What a row of a results report is about: a team (by name), an agent, a phone collector or an overdue bucket."""
+    """What a row of a results report is about: a team (by name), an agent, a phone collector, an overdue bucket,
+    or the whole branch."""
 
     TEAM = "team"
     AGENT = "agent"
     COLLECTOR = "collector"
     BUCKET = "bucket"
+    BRANCH = "branch"
+
+
+class VisitFigure(StrEnum):
+    """A figure counted in visits done, whose visits a reader may list: visits done, failed (nobody met), that met
+    the debtor, that met family; that made a promise, whose promise was kept, partly kept, broken; followed by a
+    payment within the report's days, with cash collected, started on time, with a photo flagged for review, with a
+    doubtful presence score."""
+
+    VISITS_DONE = "visits_done"
+    VISITS_FAILED = "visits_failed"
+    RIGHT_PARTY_CONTACTS = "right_party_contacts"
+    FAMILY_CONTACTS = "family_contacts"
+    PROMISES_MADE = "promises_made"
+    PROMISES_KEPT = "promises_kept"
+    PROMISES_PARTLY_KEPT = "promises_partly_kept"
+    PROMISES_BROKEN = "promises_broken"
+    PAID_AFTER_VISITS = "paid_after_visits"
+    CASH_COLLECTED = "cash_collected"
+    ON_TIME = "on_time"
+    EVIDENCE_FLAGGED = "evidence_flagged"
+    DOUBTFUL_PRESENCE = "doubtful_presence"
+
+
+_BY_STATE = {
+    PromiseState.KEPT: VisitFigure.PROMISES_KEPT,
+    PromiseState.PARTLY_KEPT: VisitFigure.PROMISES_PARTLY_KEPT,
+    PromiseState.BROKEN: VisitFigure.PROMISES_BROKEN,
+}
 
 
 def period_of(day: date, period: Period) -> date:
@@ -67,51 +91,168 @@ def period_of(day: date, period: Period) -> date:
     return day
 
 
+def marks(visit: VisitDone, facts: ResultFacts) -> set[VisitFigure]:
+    """The figures a visit done counts in."""
+    found = {VisitFigure.VISITS_DONE}
+    match visit.contact_result:
+        case ContactResult.NOBODY.value:
+            found.add(VisitFigure.VISITS_FAILED)
+        case ContactResult.MET_DEBTOR.value:
+            found.add(VisitFigure.RIGHT_PARTY_CONTACTS)
+        case ContactResult.MET_FAMILY.value:
+            found.add(VisitFigure.FAMILY_CONTACTS)
+    if visit.promise is not None:
+        found.add(VisitFigure.PROMISES_MADE)
+        if visit.promise.state in _BY_STATE:
+            found.add(_BY_STATE[visit.promise.state])
+    if facts.paid_after.get(visit.visit_id):
+        found.add(VisitFigure.PAID_AFTER_VISITS)
+    if visit.cash > 0:
+        found.add(VisitFigure.CASH_COLLECTED)
+    if (
+        visit.started_at is not None
+        and visit.planned_start is not None
+        and visit.planned_start - ON_TIME_EARLY <= visit.started_at <= visit.planned_start + ON_TIME_LATE
+    ):
+        found.add(VisitFigure.ON_TIME)
+    if visit.visit_id in facts.flagged:
+        found.add(VisitFigure.EVIDENCE_FLAGGED)
+    if visit.presence_score is not None and visit.presence_score < facts.branch.presence_threshold:
+        found.add(VisitFigure.DOUBTFUL_PRESENCE)
+    return found
+
+
+def _keys(facts: ResultFacts, by: GroupBy, team: TeamDay | None, owner: Owner) -> tuple[str, ...]:
+    """The keys a thing counts for, by grouping."""
+    match by:
+        case GroupBy.TEAM:
+            return (team[1] if team else UNASSIGNED,)
+        case GroupBy.AGENT:
+            return facts.agents.get(team, (UNASSIGNED,)) if team else (UNASSIGNED,)
+        case GroupBy.COLLECTOR:
+            return (owner.collector,)
+        case GroupBy.BUCKET:
+            return (owner.bucket,)
+        case _:
+            return (str(facts.branch.id),)
+
+
 @dataclass
 class _Tally:
     requests_due: int = 0
     planned: int = 0
-    left_out: Counter[str] = field(default_factory=Counter)
-    done: int = 0
-    failed: int = 0
     cancelled: int = 0
-    met_debtor: int = 0
-    met_family: int = 0
-    promises: int = 0
+    left_out: Counter[str] = field(default_factory=Counter)
+    counted: Counter[VisitFigure] = field(default_factory=Counter)
     promised: Decimal = Decimal("0.00")
-    by_state: Counter[PromiseState] = field(default_factory=Counter)
     amount_by_state: dict[PromiseState, Decimal] = field(default_factory=lambda: defaultdict(lambda: Decimal("0.00")))
     paid_after: Decimal = Decimal("0.00")
     cash: Decimal = Decimal("0.00")
     on_site_s: int = 0
     timed: int = 0
     metres: int = 0
-    on_time: int = 0
-    flagged: int = 0
     assessed: int = 0
-    doubtful: int = 0
     invalid: int = 0
 
+    def add_visit(self, visit: VisitDone, figures: set[VisitFigure], paid_after: Decimal) -> None:
+        self.counted.update(figures)
+        self.cash += visit.cash
+        self.paid_after += paid_after
+        self.metres += visit.travel_m or 0
+        self.assessed += visit.presence_score is not None
+        if visit.on_site_s is not None:
+            self.on_site_s, self.timed = self.on_site_s + visit.on_site_s, self.timed + 1
+        if visit.promise is not None:
+            self.promised += visit.promise.amount
+            state = visit.promise.state
+            if state is not PromiseState.PENDING:
+                self.amount_by_state[state] += (
+                    visit.promise.paid if state is PromiseState.PARTLY_KEPT else visit.promise.amount
+                )
 
-@dataclass(frozen=True, slots=True)
-class _Who:
-    """The keys a thing counts for, by grouping."""
 
-    team: str
-    agents: tuple[str, ...]
-    collector: str
-    bucket: str
+def count(facts: ResultFacts, period: Period, by: GroupBy) -> list[ResultRow]:
+    """One row per period and key, in order."""
+    tallies: dict[tuple[date, str], _Tally] = defaultdict(_Tally)
 
-    def keys(self, by: GroupBy) -> tuple[str, ...]:
-        match by:
-            case GroupBy.TEAM:
-                return (self.team,)
-            case GroupBy.AGENT:
-                return self.agents
-            case GroupBy.COLLECTOR:
-                return (self.collector,)
-            case _:
-                return (self.bucket,)
+    def tally(day: date, team: TeamDay | None, owner: Owner) -> Iterable[_Tally]:
+        return [tallies[(period_of(day, period), key)] for key in _keys(facts, by, team, owner)]
+
+    zero = Decimal("0.00")
+    for visit in facts.visits:
+        figures, paid_after = marks(visit, facts), facts.paid_after.get(visit.visit_id, zero)
+        for one in tally(visit.team[0], visit.team, visit.owner):
+            one.add_visit(visit, figures, paid_after)
+    for stop in facts.stops:
+        for one in tally(stop.team[0], stop.team, stop.owner):
+            one.planned += 1
+            one.cancelled += stop.cancelled
+    for request in facts.requests_due:
+        for one in tally(request.day, None, request.owner):
+            one.requests_due += 1
+    for left in facts.left_out:
+        for one in tally(left.day, None, left.owner):
+            one.left_out[left.reason] += 1
+    team_of = {visit.visit_id: visit.team for visit in facts.visits}
+    for report in facts.invalid:
+        for one in tally(report.day, team_of.get(report.visit_id) if report.visit_id else None, report.owner):
+            one.invalid += 1
+    names = facts.names | {str(facts.branch.id): facts.branch.name}
+    return [
+        ResultRow(period_start=start, key=key, label=names.get(key, key), figures=_figures(one))
+        for (start, key), one in sorted(tallies.items())
+    ]
+
+
+def _figures(one: _Tally) -> ResultFigures:
+    done, counted, amounts = one.counted[VisitFigure.VISITS_DONE], one.counted, one.amount_by_state
+    settled = sum(counted[figure] for figure in _BY_STATE.values())
+    return ResultFigures(
+        requests_due=one.requests_due,
+        planned=one.planned,
+        left_out=sum(one.left_out.values()),
+        left_out_by_reason=dict(sorted(one.left_out.items())),
+        visits_done=done,
+        visits_failed=counted[VisitFigure.VISITS_FAILED],
+        cancelled=one.cancelled,
+        right_party_contact_rate=_share(counted[VisitFigure.RIGHT_PARTY_CONTACTS], done),
+        family_contact_rate=_share(counted[VisitFigure.FAMILY_CONTACTS], done),
+        promises_made=counted[VisitFigure.PROMISES_MADE],
+        promised_amount=one.promised,
+        promises_kept=counted[VisitFigure.PROMISES_KEPT],
+        kept_amount=amounts[PromiseState.KEPT],
+        promises_partly_kept=counted[VisitFigure.PROMISES_PARTLY_KEPT],
+        partly_kept_paid=amounts[PromiseState.PARTLY_KEPT],
+        promises_broken=counted[VisitFigure.PROMISES_BROKEN],
+        broken_amount=amounts[PromiseState.BROKEN],
+        kept_rate=_share(counted[VisitFigure.PROMISES_KEPT], settled),
+        paid_after_visits=one.paid_after,
+        cash_collected=one.cash,
+        average_on_site_min=round(one.on_site_s / one.timed / 60, 1) if one.timed else None,
+        km_per_visit=round(one.metres / done / 1000, 2) if done else None,
+        on_time_share=_share(counted[VisitFigure.ON_TIME], done),
+        evidence_complete_share=_share(done - counted[VisitFigure.EVIDENCE_FLAGGED], done),
+        doubtful_presence_share=_share(counted[VisitFigure.DOUBTFUL_PRESENCE], one.assessed),
+        addresses_invalid=one.invalid,
+    )
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _scope(session: Session, user: User, branch_id: UUID | None) -> tuple[Branch, ColumnElement[bool]]:
+    """The user's branch (an admin names it) and the cases they see (a phone collector: their own)."""
+    branch = branches_service.branch_for_new_row(session, user, branch_id)
+    return branch, DebtCase.phone_collector_id == user.id if user.role is Role.PHONE_COLLECTOR else true()
+
+
+def _check_span(since: date, until: date) -> None:
+    if since > until or (until - since).days >= LONGEST_SPAN_DAYS:
+        raise ValidationFailed(
+            "since must be on or before until, at most a year apart.",
+            errors=[{"parameter": "since", "detail": "after until, or more than a year before it"}],
+        )
 
 
 def field_results(
@@ -127,421 +268,85 @@ def field_results(
 ) -> list[ResultRow]:
     """The results of the user's branch (an admin names it; a phone collector sees their own cases only), one row
     per period and key, in order."""
-    if since > until or (until - since).days >= LONGEST_SPAN_DAYS:
-        raise ValidationFailed(
-            "since must be on or before until, at most a year apart.",
-            errors=[{"parameter": "since", "detail": "after until, or more than a year before it"}],
-        )
-    branch = branches_service.branch_for_new_row(session, user, branch_id)
-    mine = DebtCase.phone_collector_id == user.id if user.role is Role.PHONE_COLLECTOR else true()
-    tallies: dict[tuple[date, str], _Tally] = defaultdict(_Tally)
-    names: dict[str, str] = {}
+    _check_span(since, until)
+    branch, mine = _scope(session, user, branch_id)
+    return count(gather(session, branch, since, until, mine, payment_days), period, by)
 
-    def tally(day: date, who: _Who) -> Iterable[_Tally]:
-        return [tallies[(period_of(day, period), key)] for key in who.keys(by)]
 
-    teams, agents = _teams(session, branch, since, until)
-    visits = _visits(session, branch, since, until, mine)
-    stops = _stops(session, branch, since, until, mine)
-    requests = session.execute(
-        select(VisitRequest.case_id, VisitRequest.earliest_date)
-        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
-        .where(DebtCase.branch_id == branch.id, mine, VisitRequest.earliest_date.between(since, until))
-    ).all()
-    left_out = _left_out(session, branch, since, until, mine)
-    invalid = _invalid(session, branch, since, until, mine)
-    cases = _cases(
-        session,
-        {row.case_id for row in visits.values()}
-        | {stop.case_id for stop in stops}
-        | {case_id for case_id, _ in requests}
-        | {case_id for _, case_id, _ in left_out}
-        | {case_id for _, case_id, _ in invalid},
+def overview(
+    session: Session, user: User, *, branch_id: UUID | None, day: date | None, payment_days: int
+) -> ResultsOverview:
+    """The results screen's first view: the day and the month to it for the branch, the month's days, and the
+    month by team and by agent with their days; the facts are read once."""
+    branch, mine = _scope(session, user, branch_id)
+    day = day or branches_service.local_today(branch)
+    month_start = period_of(day, Period.MONTH)
+    facts = gather(session, branch, month_start, day, mine, payment_days)
+    trend = count(facts, Period.DAY, GroupBy.BRANCH)
+    month = count(facts, Period.MONTH, GroupBy.BRANCH)
+    empty = _figures(_Tally())
+    return ResultsOverview(
+        day=day,
+        month_start=month_start,
+        payment_days=payment_days,
+        day_figures=next((row.figures for row in trend if row.period_start == day), empty),
+        month_figures=month[0].figures if month else empty,
+        trend=trend,
+        teams=count(facts, Period.MONTH, GroupBy.TEAM),
+        team_trend=count(facts, Period.DAY, GroupBy.TEAM),
+        agents=count(facts, Period.MONTH, GroupBy.AGENT),
+        agent_trend=count(facts, Period.DAY, GroupBy.AGENT),
     )
-    names |= {str(agent_id): name for agent_id, name in agents.items()}
-    names |= _collector_names(session, {case.collector for case in cases.values()})
 
-    def who(case_id: UUID, team_id: UUID | None) -> _Who:
-        case = cases[case_id]
-        team = teams.get(team_id) if team_id is not None else None
-        return _Who(
-            team=team[0] if team else UNASSIGNED,
-            agents=team[1] if team else (UNASSIGNED,),
-            collector=case.collector,
-            bucket=case.bucket,
-        )
 
-    outcomes = _outcomes(session, list(visits))
-    for visit_id, row in visits.items():
-        report = outcomes.get(visit_id, {})
-        result = report.get("contact_result")
-        cash = Decimal(str((report.get("cash_payment") or {}).get("amount", "0")))
-        for one in tally(row.work_date, who(row.case_id, row.team_id)):
-            one.done += 1
-            one.failed += result == ContactResult.NOBODY.value
-            one.met_debtor += result == ContactResult.MET_DEBTOR.value
-            one.met_family += result == ContactResult.MET_FAMILY.value
-            one.cash += cash
-            if row.on_site_s is not None:
-                one.on_site_s, one.timed = one.on_site_s + row.on_site_s, one.timed + 1
-    done_on = {(row.team_id, row.visit_request_id): row for row in visits.values()}
-    for stop in stops:
-        visit = done_on.get((stop.team_id, stop.visit_request_id))
-        for one in tally(stop.work_date, who(stop.case_id, stop.team_id)):
-            one.planned += 1
-            one.cancelled += stop.state is StopState.CANCELLED
-            if visit is not None:
-                one.metres += stop.travel_m
-                one.on_time += visit.started_at is not None and (
-                    stop.starts_at - ON_TIME_EARLY <= visit.started_at <= stop.starts_at + ON_TIME_LATE
-                )
-    for visit_id, score in _presence(session, list(visits)).items():
-        row = visits[visit_id]
-        for one in tally(row.work_date, who(row.case_id, row.team_id)):
-            one.assessed += 1
-            one.doubtful += score < branch.presence_threshold
-    for visit_id in _flagged(session, branch, since, until, visits):
-        row = visits[visit_id]
-        for one in tally(row.work_date, who(row.case_id, row.team_id)):
-            one.flagged += 1
-    for promise in _promises(session, list(visits)):
-        row = visits[promise.visit_id]
-        for one in tally(row.work_date, who(row.case_id, row.team_id)):
-            one.promises += 1
-            one.promised += promise.amount
-            if promise.state is not PromiseState.PENDING:
-                one.by_state[promise.state] += 1
-                one.amount_by_state[promise.state] += (
-                    promise.amount if promise.state is not PromiseState.PARTLY_KEPT else promise.paid
-                )
-    for visit_id, amount in _paid_after(session, branch, visits, payment_days).items():
-        row = visits[visit_id]
-        for one in tally(row.work_date, who(row.case_id, row.team_id)):
-            one.paid_after += amount
-    for case_id, earliest in requests:
-        for one in tally(earliest, who(case_id, None)):
-            one.requests_due += 1
-    for day, left_case, reason in left_out:
-        for one in tally(day, who(left_case, None)):
-            one.left_out[reason] += 1
-    for decided, reported_case, reported_visit in invalid:
-        team_of = visits[reported_visit].team_id if reported_visit in visits else None
-        for one in tally(decided, who(reported_case, team_of)):
-            one.invalid += 1
-    return [
-        ResultRow(period_start=start, key=key, label=names.get(key, key), figures=_figures(one))
-        for (start, key), one in sorted(tallies.items())
+def visits_behind(
+    session: Session,
+    user: User,
+    *,
+    branch_id: UUID | None,
+    since: date,
+    until: date,
+    by: GroupBy,
+    key: str,
+    figure: VisitFigure,
+    payment_days: int,
+) -> list[ResultVisit]:
+    """The visits a figure of the results counts for a key over the span, in the order they were done."""
+    _check_span(since, until)
+    branch, mine = _scope(session, user, branch_id)
+    facts = gather(session, branch, since, until, mine, payment_days)
+    chosen = [
+        visit
+        for visit in facts.visits
+        if key in _keys(facts, by, visit.team, visit.owner) and figure in marks(visit, facts)
     ]
+    return _listed(session, sorted(chosen, key=lambda visit: (visit.team[0], visit.completed_at)))
 
 
-def _figures(one: _Tally) -> ResultFigures:
-    settled = (
-        one.by_state[PromiseState.KEPT] + one.by_state[PromiseState.PARTLY_KEPT] + one.by_state[PromiseState.BROKEN]
-    )
-    return ResultFigures(
-        requests_due=one.requests_due,
-        planned=one.planned,
-        left_out=sum(one.left_out.values()),
-        left_out_by_reason=dict(sorted(one.left_out.items())),
-        visits_done=one.done,
-        visits_failed=one.failed,
-        cancelled=one.cancelled,
-        right_party_contact_rate=_share(one.met_debtor, one.done),
-        family_contact_rate=_share(one.met_family, one.done),
-        promises_made=one.promises,
-        promised_amount=one.promised,
-        promises_kept=one.by_state[PromiseState.KEPT],
-        kept_amount=one.amount_by_state[PromiseState.KEPT],
-        promises_partly_kept=one.by_state[PromiseState.PARTLY_KEPT],
-        partly_kept_paid=one.amount_by_state[PromiseState.PARTLY_KEPT],
-        promises_broken=one.by_state[PromiseState.BROKEN],
-        broken_amount=one.amount_by_state[PromiseState.BROKEN],
-        kept_rate=_share(one.by_state[PromiseState.KEPT], settled),
-        paid_after_visits=one.paid_after,
-        cash_collected=one.cash,
-        average_on_site_min=round(one.on_site_s / one.timed / 60, 1) if one.timed else None,
-        km_per_visit=round(one.metres / one.done / 1000, 2) if one.done else None,
-        on_time_share=_share(one.on_time, one.done),
-        evidence_complete_share=_share(one.done - one.flagged, one.done),
-        doubtful_presence_share=_share(one.doubtful, one.assessed),
-        addresses_invalid=one.invalid,
-    )
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Case:
-    collector: str
-    bucket: str
-
-
-def _cases(session: Session, ids: set[UUID]) -> dict[UUID, _Case]:
-    """The collector and bucket of each case named."""
-    found: dict[UUID, _Case] = {}
-    wanted = sorted(ids)
-    for start in range(0, len(wanted), IN_CHUNK):
+def _listed(session: Session, visits: Sequence[VisitDone]) -> list[ResultVisit]:
+    """The visits as a person reads them: team, debtor, case, address."""
+    subjects: dict[UUID, tuple[str, str, str, str]] = {}
+    ids = [visit.visit_id for visit in visits]
+    for start in range(0, len(ids), IN_CHUNK):
         rows = session.execute(
-            select(DebtCase.id, DebtCase.phone_collector_id, DebtCase.overdue_bucket).where(
-                DebtCase.id.in_(wanted[start : start + IN_CHUNK])
-            )
+            select(Visit.id, Team.name, DebtCase.debtor_name, DebtCase.reference, Address.raw_text)
+            .join(Team, Team.id == Visit.team_id)
+            .join(DebtCase, DebtCase.id == Visit.case_id)
+            .join(Address, Address.id == Visit.address_id)
+            .where(Visit.id.in_(ids[start : start + IN_CHUNK]))
         )
-        for case_id, collector, bucket in rows:
-            found[case_id] = _Case(str(collector) if collector else UNASSIGNED, bucket.value)
-    return found
-
-
-def _teams(
-    session: Session, branch: Branch, since: date, until: date
-) -> tuple[dict[UUID, tuple[str, tuple[str, ...]]], dict[UUID, str]]:
-    """Each team of the span: its name and its agents' ids; the agents' names."""
-    rows = session.execute(
-        select(Team.id, Team.name, TeamMember.agent_id, User.full_name)
-        .join(TeamMember, TeamMember.team_id == Team.id)
-        .join(User, User.id == TeamMember.agent_id)
-        .where(Team.branch_id == branch.id, Team.work_date.between(since, until))
-        .order_by(Team.id, TeamMember.seat)
-    )
-    members: dict[UUID, list[str]] = defaultdict(list)
-    named: dict[UUID, str] = {}
-    agents: dict[UUID, str] = {}
-    for team_id, name, agent_id, full_name in rows:
-        named[team_id] = name
-        members[team_id].append(str(agent_id))
-        agents[agent_id] = full_name
-    return {team_id: (name, tuple(members[team_id])) for team_id, name in named.items()}, agents
-
-
-def _collector_names(session: Session, ids: set[str]) -> dict[str, str]:
-    known = [UUID(each) for each in ids if each != UNASSIGNED]
-    if not known:
-        return {}
-    return {
-        str(user_id): name
-        for user_id, name in session.execute(select(User.id, User.full_name).where(User.id.in_(known)))
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class _Visit:
-    team_id: UUID
-    case_id: UUID
-    work_date: date
-    started_at: datetime | None
-    completed_at: datetime | None
-    on_site_s: int | None
-    visit_request_id: UUID
-
-
-def _visits(
-    session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]
-) -> dict[UUID, _Visit]:
-    """The visits done (both agents confirmed the outcome) on the span's work dates."""
-    rows = session.execute(
-        select(
-            Visit.id,
-            Visit.team_id,
-            Visit.case_id,
-            Team.work_date,
-            Visit.started_at,
-            Visit.completed_at,
-            Visit.on_site_s,
-            Visit.visit_request_id,
-        )
-        .join(Team, Team.id == Visit.team_id)
-        .join(DebtCase, DebtCase.id == Visit.case_id)
-        .where(
-            Visit.branch_id == branch.id,
-            Team.work_date.between(since, until),
-            Visit.status.in_([VisitStatus.COMPLETED, VisitStatus.AMENDMENT_REPORTED]),
-            Visit.completed_at.is_not(None),
-            mine,
-        )
-    )
-    return {row[0]: _Visit(*row[1:]) for row in rows}
-
-
-def _outcomes(session: Session, visit_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
-    """Each visit's outcome as last confirmed (an amendment over the original)."""
-    found: dict[UUID, tuple[int, dict[str, Any]]] = {}
-    if not visit_ids:
-        return {}
-    for start in range(0, len(visit_ids), IN_CHUNK):
-        rows = session.execute(
-            select(Outcome.visit_id, Outcome.sequence, Outcome.details).where(
-                Outcome.visit_id.in_(visit_ids[start : start + IN_CHUNK]), Outcome.confirmed_at.is_not(None)
-            )
-        )
-        for visit_id, sequence, details in rows:
-            if visit_id not in found or sequence > found[visit_id][0]:
-                found[visit_id] = (sequence, details)
-    return {visit_id: details for visit_id, (_, details) in found.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class _Stop:
-    team_id: UUID
-    work_date: date
-    visit_request_id: UUID
-    case_id: UUID
-    state: StopState
-    starts_at: datetime
-    travel_m: int
-
-
-def _stops(session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]) -> list[_Stop]:
-    """The stops of each team's latest published sheet of the span."""
-    newer = aliased(VisitSheet)
-    latest = (
-        select(func.max(newer.version))
-        .where(newer.team_id == VisitSheet.team_id)
-        .correlate(VisitSheet)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(
-            VisitSheet.team_id,
-            VisitSheet.work_date,
-            SheetStop.visit_request_id,
-            VisitRequest.case_id,
-            SheetStop.state,
-            SheetStop.starts_at,
-            SheetStop.travel_m,
-        )
-        .join(SheetStop, SheetStop.sheet_id == VisitSheet.id)
-        .join(VisitRequest, VisitRequest.id == SheetStop.visit_request_id)
-        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
-        .where(
-            VisitSheet.branch_id == branch.id,
-            VisitSheet.work_date.between(since, until),
-            VisitSheet.status == SheetStatus.PUBLISHED,
-            VisitSheet.version == latest,
-            mine,
-        )
-    )
-    return [_Stop(*row) for row in rows]
-
-
-def _invalid(
-    session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]
-) -> list[tuple[date, UUID, UUID | None]]:
-    """The address reports the supervisor confirmed on the span's dates (local): (date, case, visit)."""
-    zone = ZoneInfo(branch.timezone)
-    begins = datetime.combine(since, time(0), tzinfo=zone)
-    ends = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
-    rows = session.execute(
-        select(AddressReport.decided_at, AddressReport.case_id, AddressReport.visit_id)
-        .join(DebtCase, DebtCase.id == AddressReport.case_id)
-        .where(
-            AddressReport.branch_id == branch.id,
-            AddressReport.status == ReportStatus.CONFIRMED,
-            AddressReport.decided_at >= begins,
-            AddressReport.decided_at < ends,
-            mine,
-        )
-    )
+        subjects |= {visit_id: (team, debtor, reference, text) for visit_id, team, debtor, reference, text in rows}
     return [
-        (decided_at.astimezone(zone).date(), case_id, visit_id) for decided_at, case_id, visit_id in rows if decided_at
+        ResultVisit(
+            visit_id=visit.visit_id,
+            work_date=visit.team[0],
+            team_name=subjects[visit.visit_id][0],
+            debtor_name=subjects[visit.visit_id][1],
+            case_reference=subjects[visit.visit_id][2],
+            address_text=subjects[visit.visit_id][3],
+            contact_result=visit.contact_result,
+            started_at=visit.started_at,
+            completed_at=visit.completed_at,
+        )
+        for visit in visits
     ]
-
-
-def _flagged(session: Session, branch: Branch, since: date, until: date, visits: dict[UUID, _Visit]) -> set[UUID]:
-    """The visits done with a photo flagged for review (an `evidence_flagged` finding, raised during the visit or
-    when its photo arrived, within a few days of its work date)."""
-    begins = datetime.combine(since - timedelta(days=1), time(0), tzinfo=UTC)
-    ends = datetime.combine(until + timedelta(days=8), time(0), tzinfo=UTC)
-    rows = session.scalars(
-        select(Finding.payload).where(
-            Finding.branch_id == branch.id,
-            Finding.kind == FindingKind.EVIDENCE_FLAGGED,
-            Finding.created_at.between(begins, ends),
-        )
-    )
-    wanted = {str(each) for each in visits}
-    return {UUID(payload["visit_id"]) for payload in rows if payload.get("visit_id") in wanted}
-
-
-def _presence(session: Session, visit_ids: Sequence[UUID]) -> dict[UUID, int]:
-    """Each visit's presence score at completion (its last assessment)."""
-    found: dict[UUID, int] = {}
-    for start in range(0, len(visit_ids), IN_CHUNK):
-        rows = session.execute(
-            select(VisitPresence.visit_id, VisitPresence.score)
-            .where(
-                VisitPresence.visit_id.in_(visit_ids[start : start + IN_CHUNK]),
-                VisitPresence.stage == PresenceStage.COMPLETION,
-            )
-            .order_by(VisitPresence.computed_at)
-        )
-        found |= {visit_id: score for visit_id, score in rows}
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class _Promised:
-    visit_id: UUID
-    amount: Decimal
-    paid: Decimal
-    state: PromiseState
-
-
-def _promises(session: Session, visit_ids: Sequence[UUID]) -> list[_Promised]:
-    found: list[_Promised] = []
-    for start in range(0, len(visit_ids), IN_CHUNK):
-        rows = session.execute(
-            select(Promise.visit_id, Promise.amount, Promise.paid, Promise.state).where(
-                Promise.visit_id.in_(visit_ids[start : start + IN_CHUNK])
-            )
-        )
-        found += [_Promised(*row) for row in rows]
-    return found
-
-
-def _paid_after(session: Session, branch: Branch, visits: dict[UUID, _Visit], days: int) -> dict[UUID, Decimal]:
-    """What the cases paid within `days` after a visit done, each payment to the last visit before it."""
-    done = sorted((row.completed_at, visit_id, row.case_id) for visit_id, row in visits.items() if row.completed_at)
-    if not done:
-        return {}
-    by_case: dict[UUID, list[tuple[datetime, UUID]]] = defaultdict(list)
-    for completed_at, visit_id, case_id in done:
-        by_case[case_id].append((completed_at, visit_id))
-    window = timedelta(days=days)
-    rows = session.execute(
-        select(Payment.case_id, Payment.paid_at, Payment.amount).where(
-            Payment.branch_id == branch.id, Payment.paid_at.between(done[0][0], done[-1][0] + window)
-        )
-    )
-    paid: dict[UUID, Decimal] = defaultdict(lambda: Decimal("0.00"))
-    for case_id, paid_at, amount in rows:
-        before = [(at, visit_id) for at, visit_id in by_case.get(case_id, ()) if at <= paid_at <= at + window]
-        if before:
-            paid[before[-1][1]] += amount
-    return paid
-
-
-def _left_out(
-    session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]
-) -> list[tuple[date, UUID, str]]:
-    """The requests the last published run of each work date left out, with why."""
-    later = aliased(PlanningRun)
-    newest = (
-        select(func.max(later.published_at))
-        .where(later.branch_id == PlanningRun.branch_id, later.work_date == PlanningRun.work_date)
-        .correlate(PlanningRun)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(PlanningRun.work_date, VisitRequest.case_id, UnplannedRequest.reason)
-        .join(UnplannedRequest, UnplannedRequest.run_id == PlanningRun.id)
-        .join(VisitRequest, VisitRequest.id == UnplannedRequest.visit_request_id)
-        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
-        .where(
-            PlanningRun.branch_id == branch.id,
-            PlanningRun.work_date.between(since, until),
-            and_(PlanningRun.published_at.is_not(None), PlanningRun.published_at == newest),
-            mine,
-        )
-    )
-    return [(day, case_id, reason.value) for day, case_id, reason in rows]

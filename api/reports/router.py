@@ -10,7 +10,7 @@ from api.db import SessionDep
 from api.deps import CaseWorker, Manager
 from api.problems import RoleNotAllowed, ValidationFailed, problem_responses
 from api.reports import dossier, exports, results
-from api.reports.schemas import DossierRead, ResultRow
+from api.reports.schemas import DossierRead, ResultRow, ResultsOverview, ResultVisit
 from api.schemas import Day
 from api.sheets.printing import SheetFontMissing
 from api.sheets.router import PrintingUnavailable
@@ -73,6 +73,48 @@ def get_results(
     name): each figure for each period and key; `ResultFigures` defines them."""
     return results.field_results(
         session, user, branch_id=branch_id, since=since, until=until, period=period, by=by, payment_days=payment_days
+    )
+
+
+@router.get("/reports/overview", tags=["reports"], responses=problem_responses(RoleNotAllowed, ValidationFailed))
+def get_results_overview(
+    session: SessionDep,
+    user: CaseWorker,
+    day: Annotated[Day | None, Query(description="The day (default: today in the branch's time zone).")] = None,
+    payment_days: Annotated[int, Query(ge=0, le=90, description="Payments this many days after a visit count.")] = 7,
+    branch_id: Annotated[UUID | None, Query(description="The branch (admins).")] = None,
+) -> ResultsOverview:
+    """The results screen's first view in one answer: the branch on the day and over its month, the month's days,
+    and the month per team and per agent with their days; scoped like `GET /reports/results`."""
+    return results.overview(session, user, branch_id=branch_id, day=day, payment_days=payment_days)
+
+
+@router.get("/reports/results/visits", tags=["reports"], responses=problem_responses(RoleNotAllowed, ValidationFailed))
+def get_visits_behind_results(
+    session: SessionDep,
+    user: CaseWorker,
+    since: Annotated[Day, Query(description="The first work date.")],
+    until: Annotated[Day, Query(description="The last work date (at most a year after since).")],
+    key: Annotated[str, Query(max_length=100, description="The row's key, as the report gives it.")],
+    figure: Annotated[results.VisitFigure, Query(description="The figure whose visits to list.")],
+    by: Annotated[results.GroupBy, Query(description="What the key is: a team, agent, collector, bucket, branch.")] = (
+        results.GroupBy.TEAM
+    ),
+    payment_days: Annotated[int, Query(ge=0, le=90, description="Payments this many days after a visit count.")] = 7,
+    branch_id: Annotated[UUID | None, Query(description="The branch (admins).")] = None,
+) -> list[ResultVisit]:
+    """The visits a figure of `GET /reports/results` counts for one key over the span: as many as the figure says,
+    in the order they were done."""
+    return results.visits_behind(
+        session,
+        user,
+        branch_id=branch_id,
+        since=since,
+        until=until,
+        by=by,
+        key=key,
+        figure=figure,
+        payment_days=payment_days,
     )
 
 

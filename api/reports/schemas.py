@@ -168,3 +168,34 @@ class ResultRow(BaseModel):
     key: str = Field(description="The team's name, the agent's or collector's id, the bucket; or `unassigned`.")
     label: str = Field(description="How a person reads the key: a name, or the key itself.")
     figures: ResultFigures
+
+
+class ResultsOverview(BaseModel):
+    """The results screen's first view, read at once: the branch on the day and over the month to it, the month's
+    days, and the month per team and per agent with their days (for sparklines). Days with nothing counted are
+    absent from the lists of days."""
+
+    day: date
+    month_start: date = Field(description="The first day of the day's month.")
+    payment_days: int = Field(description="Payments this many days after a visit count as paid after it.")
+    day_figures: ResultFigures = Field(description="The branch on the day.")
+    month_figures: ResultFigures = Field(description="The branch from month_start to the day.")
+    trend: list[ResultRow] = Field(description="The branch, one row per day of the month to the day.")
+    teams: list[ResultRow] = Field(description="One row per team (by name) for the month to the day.")
+    team_trend: list[ResultRow] = Field(description="One row per team and day of the month to the day.")
+    agents: list[ResultRow] = Field(description="One row per agent for the month to the day.")
+    agent_trend: list[ResultRow] = Field(description="One row per agent and day of the month to the day.")
+
+
+class ResultVisit(BaseModel):
+    """A visit behind a figure of the results."""
+
+    visit_id: UUID
+    work_date: date
+    team_name: str
+    debtor_name: str
+    case_reference: str
+    address_text: str
+    contact_result: str | None = Field(description="Whom the team met, as last confirmed.")
+    started_at: Instant | None
+    completed_at: Instant
