@@ -189,6 +189,8 @@ def test_promises_are_seen_by_the_branch_and_the_cases_collector_only(
     )
 
     assert [row["id"] for row in mine] == [str(promise.id)] and mine[0]["amount"] == "2000.00"
+    case = session.get_one(DebtCase, promise.case_id)
+    assert (mine[0]["case_reference"], mine[0]["debtor_name"]) == (case.reference, case.debtor_name)
     assert not_theirs == [] and due["items"] == []
     assert elsewhere.status_code == 404 and problem_type(elsewhere) == "promise-not-found"
     assert backwards.status_code == 422

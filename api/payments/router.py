@@ -53,7 +53,10 @@ def list_promises(
         cursor=cursor,
         limit=limit,
     )
-    return Page[PromiseRead](items=[PromiseRead.from_row(row) for row in rows], next_cursor=next_cursor)
+    cases = service.cases_of(session, rows)
+    return Page[PromiseRead](
+        items=[PromiseRead.from_row(row, cases[row.case_id]) for row in rows], next_cursor=next_cursor
+    )
 
 
 @promises_router.post(

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BeforeValidator, Field, Strict
 
 from api.cases.schemas import AmountText, Currency, Reference, number_or_string
+from api.models.cases import DebtCase
 from api.models.payments import Payment, PaymentChannel, Promise
 from api.rules.promises import PromiseState
 from api.schemas import Body, FromJson, Instant, Read
@@ -71,6 +72,8 @@ class PromiseRead(Read):
 
     id: UUID
     case_id: UUID
+    case_reference: str = Field(description="The case's reference in the agency's core system.")
+    debtor_name: str
     visit_id: UUID
     made_at: Instant = Field(description="When it was made: the visit's arrival.")
     due_on: date = Field(
@@ -87,5 +90,19 @@ class PromiseRead(Read):
     follow_up_request_id: UUID | None = Field(description="The follow-up visit request made of it, if any.")
 
     @classmethod
-    def from_row(cls, row: Promise) -> "PromiseRead":
-        return cls.model_validate(row)
+    def from_row(cls, row: Promise, case: DebtCase) -> "PromiseRead":
+        return cls(
+            id=row.id,
+            case_id=row.case_id,
+            case_reference=case.reference,
+            debtor_name=case.debtor_name,
+            visit_id=row.visit_id,
+            made_at=row.made_at,
+            due_on=row.due_on,
+            amount=row.amount,
+            currency=row.currency,
+            paid=row.paid,
+            state=row.state,
+            settled_at=row.settled_at,
+            follow_up_request_id=row.follow_up_request_id,
+        )

@@ -102,14 +102,7 @@ def record_payments(session: Session, user: User, payments: Sequence[PaymentIn])
     for start in range(0, len(rows), IN_CHUNK):
         session.execute(insert(Payment), rows[start : start + IN_CHUNK])
     paid = sorted({row.case_id for row in fresh.values()})
-    promised = {
-        case_id
-        for start in range(0, len(paid), IN_CHUNK)
-        for case_id in session.scalars(
-            select(Promise.case_id).where(Promise.case_id.in_(paid[start : start + IN_CHUNK]))
-        )
-    }
-    changed = sum(len(settle_case(session, cases[case_id])) for case_id in sorted(promised))
+    changed = len(settle_cases(session, [cases[case_id] for case_id in paid]))
     return PaymentsRecorded(recorded=len(fresh), duplicates=duplicates, promises_changed=changed)
 
 
@@ -168,17 +161,44 @@ def _same(one: PaymentIn, other: PaymentIn) -> bool:
 
 
 def settle_case(session: Session, case: DebtCase, now: datetime | None = None) -> list[Promise]:
-    """Bring the case's promises up to date with its payments and the clock; the promises that changed. A promise
-    newly found broken or partly kept is published as a finding."""
+    """Bring the case's promises up to date with its payments and the clock; the promises that changed."""
+    return settle_cases(session, [case], now)
+
+
+def settle_cases(session: Session, cases: Sequence[DebtCase], now: datetime | None = None) -> list[Promise]:
+    """Bring the cases' promises up to date with their payments and the clock, reading them a chunk of cases at a
+    time; the promises that changed. A promise newly found broken or partly kept is published as a finding."""
     now = now or utcnow()
-    promises = list(session.scalars(select(Promise).where(Promise.case_id == case.id)))
-    if not promises:
-        return []
-    branch = session.get_one(Branch, case.branch_id)
-    paid = [
-        Paid(row.paid_at, row.amount)
-        for row in session.scalars(select(Payment).where(Payment.case_id == case.id, Payment.currency == case.currency))
-    ]
+    changed: list[Promise] = []
+    branches: dict[UUID, Branch] = {}
+    for start in range(0, len(cases), IN_CHUNK):
+        chunk = {case.id: case for case in cases[start : start + IN_CHUNK]}
+        promises: dict[UUID, list[Promise]] = defaultdict(list)
+        for promise in session.scalars(select(Promise).where(Promise.case_id.in_(chunk))):
+            promises[promise.case_id].append(promise)
+        paid: dict[UUID, list[Paid]] = defaultdict(list)
+        for case_id, currency, paid_at, amount in session.execute(
+            select(Payment.case_id, Payment.currency, Payment.paid_at, Payment.amount).where(
+                Payment.case_id.in_(promises)
+            )
+        ):
+            if currency == chunk[case_id].currency:
+                paid[case_id].append(Paid(paid_at, amount))
+        for case_id, case in chunk.items():
+            held = promises.get(case_id)
+            if not held:
+                continue
+            branch = branches.get(case.branch_id) or branches.setdefault(
+                case.branch_id, session.get_one(Branch, case.branch_id)
+            )
+            changed += _settle(session, case, branch, held, paid[case_id], now)
+    session.flush()
+    return changed
+
+
+def _settle(
+    session: Session, case: DebtCase, branch: Branch, promises: list[Promise], paid: list[Paid], now: datetime
+) -> list[Promise]:
     terms = [Terms(promise.id, promise.made_at, promise.due_on, promise.amount) for promise in promises]
     found = standings(terms, paid, branch.promise_grace_days, branch.timezone, now)
     changed = []
@@ -202,7 +222,6 @@ def settle_case(session: Session, case: DebtCase, now: datetime | None = None) -
                 amount=promise.amount,
                 paid=standing.paid,
             )
-    session.flush()
     return changed
 
 
@@ -220,7 +239,7 @@ def settle_due(session: Session, now: datetime | None = None) -> int:
         )
         .order_by(DebtCase.id)
     )
-    return sum(len(settle_case(session, case, now)) for case in due)
+    return len(settle_cases(session, list(due), now))
 
 
 def promise_from_outcome(session: Session, visit: Visit, outcome: Outcome, made_at: datetime) -> None:
@@ -260,6 +279,12 @@ def get_promise(session: Session, user: User, promise_id: UUID) -> Promise:
     if promise is None:
         raise PromiseNotFound(f"No promise {promise_id}.", promise_id=promise_id)
     return promise
+
+
+def cases_of(session: Session, promises: Sequence[Promise]) -> dict[UUID, DebtCase]:
+    """The cases of `promises`, in one query."""
+    wanted = {promise.case_id for promise in promises}
+    return {case.id: case for case in session.scalars(select(DebtCase).where(DebtCase.id.in_(wanted)))}
 
 
 def list_promises(
