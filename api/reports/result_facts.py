@@ -196,12 +196,12 @@ def _latest_sheets(branch: Branch, since: date, until: date) -> Subquery:
 def _visits(session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]) -> list[VisitDone]:
     """The visits done on the span's work dates, each joined in SQL to its last confirmed outcome, its presence
     score at completion, its promise and its stop on the team's latest published sheet."""
-    newer = aliased(Outcome)
     last_confirmed = (
-        select(func.max(newer.sequence))
-        .where(newer.visit_id == Visit.id, newer.confirmed_at.is_not(None))
+        select(Outcome.details)
+        .where(Outcome.visit_id == Visit.id, Outcome.confirmed_at.is_not(None))
+        .order_by(Outcome.sequence.desc())
+        .limit(1)
         .correlate(Visit)
-        .scalar_subquery()
     )
     score = (
         select(VisitPresence.score)
@@ -219,8 +219,8 @@ def _visits(session: Session, branch: Branch, since: date, until: date, mine: Co
             Team.name,
             cast(Visit.case_id, String),
             *OWNER,
-            Outcome.details["contact_result"].as_string(),
-            Outcome.details[("cash_payment", "amount")].as_string(),
+            last_confirmed.with_only_columns(Outcome.details["contact_result"].as_string()).scalar_subquery(),
+            last_confirmed.with_only_columns(Outcome.details[("cash_payment", "amount")].as_string()).scalar_subquery(),
             Visit.on_site_s,
             Visit.started_at,
             Visit.completed_at,
@@ -234,7 +234,6 @@ def _visits(session: Session, branch: Branch, since: date, until: date, mine: Co
         .select_from(Team)
         .join(Visit, Visit.team_id == Team.id)
         .join(DebtCase, DebtCase.id == Visit.case_id)
-        .outerjoin(Outcome, (Outcome.visit_id == Visit.id) & (Outcome.sequence == last_confirmed))
         .outerjoin(sheet, sheet.c.team_id == Visit.team_id)
         .outerjoin(
             SheetStop, (SheetStop.sheet_id == sheet.c.id) & (SheetStop.visit_request_id == Visit.visit_request_id)

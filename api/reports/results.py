@@ -8,7 +8,7 @@ without a visit) counts for the key `unassigned` when grouped by team or agent. 
 (`api.reports.result_facts`) and counted here; the visits behind a number are the visits counted for it."""
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -122,19 +122,37 @@ def marks(visit: VisitDone, facts: ResultFacts) -> set[VisitFigure]:
     return found
 
 
-def _keys(facts: ResultFacts, by: GroupBy, team: TeamDay | None, owner: Owner) -> tuple[str, ...]:
-    """The keys a thing counts for, by grouping."""
+Unit = TeamDay | str | None  # what a thing is counted under before its keys: a team, a collector, a bucket
+
+
+def _unit(by: GroupBy, team: TeamDay | None, owner: Owner) -> Unit:
+    """What a thing is counted under for a grouping: its team for a team, its agents or the branch; else its
+    collector or bucket."""
+    match by:
+        case GroupBy.COLLECTOR:
+            return owner.collector
+        case GroupBy.BUCKET:
+            return owner.bucket
+        case _:
+            return team
+
+
+def _unit_keys(facts: ResultFacts, by: GroupBy, unit: Unit) -> tuple[str, ...]:
+    """The keys a unit counts for."""
     match by:
         case GroupBy.TEAM:
-            return (team[1] if team else UNASSIGNED,)
+            return (unit[1] if isinstance(unit, tuple) else UNASSIGNED,)
         case GroupBy.AGENT:
-            return facts.agents.get(team, (UNASSIGNED,)) if team else (UNASSIGNED,)
-        case GroupBy.COLLECTOR:
-            return (owner.collector,)
-        case GroupBy.BUCKET:
-            return (owner.bucket,)
-        case _:
+            return facts.agents.get(unit, (UNASSIGNED,)) if isinstance(unit, tuple) else (UNASSIGNED,)
+        case GroupBy.BRANCH:
             return (str(facts.branch.id),)
+        case _:
+            return (str(unit),)
+
+
+def _keys(facts: ResultFacts, by: GroupBy, team: TeamDay | None, owner: Owner) -> tuple[str, ...]:
+    """The keys a thing counts for, by grouping."""
+    return _unit_keys(facts, by, _unit(by, team, owner))
 
 
 @dataclass
@@ -170,33 +188,54 @@ class _Tally:
                     visit.promise.paid if state is PromiseState.PARTLY_KEPT else visit.promise.amount
                 )
 
+    def add(self, other: "_Tally") -> None:
+        """Count `other` in too."""
+        for name in ("requests_due", "planned", "cancelled", "on_site_s", "timed", "metres", "assessed", "invalid"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.promised, self.paid_after, self.cash = (
+            self.promised + other.promised,
+            self.paid_after + other.paid_after,
+            self.cash + other.cash,
+        )
+        self.left_out.update(other.left_out)
+        self.counted.update(other.counted)
+        for state, amount in other.amount_by_state.items():
+            self.amount_by_state[state] += amount
 
-def count(facts: ResultFacts, period: Period, by: GroupBy) -> list[ResultRow]:
-    """One row per period and key, in order."""
-    tallies: dict[tuple[date, str], _Tally] = defaultdict(_Tally)
 
-    def tally(day: date, team: TeamDay | None, owner: Owner) -> Iterable[_Tally]:
-        return [tallies[(period_of(day, period), key)] for key in _keys(facts, by, team, owner)]
+Units = dict[tuple[date, Unit], _Tally]
 
+
+def _by_unit(facts: ResultFacts, by: GroupBy) -> Units:
+    """The facts counted per day and unit: one pass over them, whatever the period and however many keys a unit
+    counts for."""
+    units: Units = defaultdict(_Tally)
     zero = Decimal("0.00")
     for visit in facts.visits:
-        figures, paid_after = marks(visit, facts), facts.paid_after.get(visit.visit_id, zero)
-        for one in tally(visit.team[0], visit.team, visit.owner):
-            one.add_visit(visit, figures, paid_after)
+        one = units[(visit.team[0], _unit(by, visit.team, visit.owner))]
+        one.add_visit(visit, marks(visit, facts), facts.paid_after.get(visit.visit_id, zero))
     for stop in facts.stops:
-        for one in tally(stop.team[0], stop.team, stop.owner):
-            one.planned += 1
-            one.cancelled += stop.cancelled
+        one = units[(stop.team[0], _unit(by, stop.team, stop.owner))]
+        one.planned += 1
+        one.cancelled += stop.cancelled
     for request in facts.requests_due:
-        for one in tally(request.day, None, request.owner):
-            one.requests_due += 1
+        units[(request.day, _unit(by, None, request.owner))].requests_due += 1
     for left in facts.left_out:
-        for one in tally(left.day, None, left.owner):
-            one.left_out[left.reason] += 1
+        units[(left.day, _unit(by, None, left.owner))].left_out[left.reason] += 1
     team_of = {visit.visit_id: visit.team for visit in facts.visits}
     for report in facts.invalid:
-        for one in tally(report.day, team_of.get(report.visit_id) if report.visit_id else None, report.owner):
-            one.invalid += 1
+        team = team_of.get(report.visit_id) if report.visit_id else None
+        units[(report.day, _unit(by, team, report.owner))].invalid += 1
+    return units
+
+
+def count(facts: ResultFacts, period: Period, by: GroupBy, units: Units | None = None) -> list[ResultRow]:
+    """One row per period and key, in order (from `units`, when counted for a grouping of the same unit)."""
+    tallies: dict[tuple[date, str], _Tally] = defaultdict(_Tally)
+    for (day, unit), one in (units if units is not None else _by_unit(facts, by)).items():
+        start = period_of(day, period)
+        for key in _unit_keys(facts, by, unit):
+            tallies[(start, key)].add(one)
     names = facts.names | {str(facts.branch.id): facts.branch.name}
     return [
         ResultRow(period_start=start, key=key, label=names.get(key, key), figures=_figures(one))
@@ -282,8 +321,9 @@ def overview(
     day = day or branches_service.local_today(branch)
     month_start = period_of(day, Period.MONTH)
     facts = gather(session, branch, month_start, day, mine, payment_days)
-    trend = count(facts, Period.DAY, GroupBy.BRANCH)
-    month = count(facts, Period.MONTH, GroupBy.BRANCH)
+    teams = _by_unit(facts, GroupBy.TEAM)  # the branch, the teams and the agents all count teams
+    trend = count(facts, Period.DAY, GroupBy.BRANCH, teams)
+    month = count(facts, Period.MONTH, GroupBy.BRANCH, teams)
     empty = _figures(_Tally())
     return ResultsOverview(
         day=day,
@@ -292,10 +332,10 @@ def overview(
         day_figures=next((row.figures for row in trend if row.period_start == day), empty),
         month_figures=month[0].figures if month else empty,
         trend=trend,
-        teams=count(facts, Period.MONTH, GroupBy.TEAM),
-        team_trend=count(facts, Period.DAY, GroupBy.TEAM),
-        agents=count(facts, Period.MONTH, GroupBy.AGENT),
-        agent_trend=count(facts, Period.DAY, GroupBy.AGENT),
+        teams=count(facts, Period.MONTH, GroupBy.TEAM, teams),
+        team_trend=count(facts, Period.DAY, GroupBy.TEAM, teams),
+        agents=count(facts, Period.MONTH, GroupBy.AGENT, teams),
+        agent_trend=count(facts, Period.DAY, GroupBy.AGENT, teams),
     )
 
 
