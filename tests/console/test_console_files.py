@@ -1,6 +1,7 @@
 """The console's files as the app serves them: a strict Content-Security-Policy, nothing from another origin, no
 inline script, no way to put user text in as HTML, and only the page's own files (not the package's code)."""
 
+import hashlib
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +16,11 @@ from api.main import create_app
 from tests.factories import problem_type
 
 OWN_SCRIPTS = sorted(ROOT.glob("*.js")) + sorted((ROOT / "js").glob("*.js"))
+VENDOR = ROOT / "vendor"
+# each row of vendor/README.md's tables: | `vendored file` | `from (inside the package)` | `sha256` |
+PINNED = re.findall(
+    r"^\| `([^`]+)` \| `[^`]+` \| `([0-9a-f]{64})` \|$", (VENDOR / "README.md").read_text(encoding="utf-8"), re.M
+)
 
 
 class _Scripts(HTMLParser):
@@ -63,7 +69,8 @@ def test_no_script_of_the_console_writes_html_or_names_another_origin(script: Pa
 
 def test_every_file_the_page_loads_is_served_and_the_package_code_is_not(client: TestClient) -> None:
     for path in ["js/main.js", "sw.js", "console.css", "favicon.svg", "vendor/leaflet/leaflet-src.esm.js",
-                 "vendor/leaflet/leaflet.css", "vendor/shanghai-districts.geojson", "config.json"]:  # fmt: skip
+                 "vendor/leaflet/leaflet.css", "vendor/chartjs/chart.umd.js", "vendor/shanghai-districts.geojson",
+                 "config.json"]:  # fmt: skip
         answer = client.get(f"/console/{path}")
         assert answer.status_code == 200, path
         assert "content-security-policy" in answer.headers, path
@@ -71,6 +78,18 @@ def test_every_file_the_page_loads_is_served_and_the_package_code_is_not(client:
     for hidden in ["__init__.py", "vendor/decode_echarts_geojson.py", "nothing-here.js"]:
         answer = client.get(f"/console/{hidden}")
         assert answer.status_code == 404 and problem_type(answer) == "not-found", hidden
+
+
+@pytest.mark.parametrize(("name", "sha256"), PINNED, ids=[name for name, _ in PINNED])
+def test_each_vendored_file_is_the_one_the_vendor_readme_pins(name: str, sha256: str) -> None:
+    assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == sha256
+
+
+def test_the_vendor_readme_pins_every_vendored_library_file() -> None:
+    pinned = {name for name, _ in PINNED}
+    files = {path.relative_to(VENDOR).as_posix() for path in VENDOR.glob("*/**/*") if path.is_file()}
+
+    assert files == pinned and {"leaflet/leaflet-src.esm.js", "chartjs/chart.umd.js"} <= pinned
 
 
 def test_the_district_outlines_are_shanghais_sixteen_districts(client: TestClient) -> None:

@@ -141,11 +141,18 @@ export async function allPages(path, params = {}, onPage) {
   return items;
 }
 
-/** Save a file the API serves (e.g. the printable sheet) through the browser's download. */
+/** The file name the response's Content-Disposition gives (`attachment; filename="…"`), if any. */
+function suggestedName(response) {
+  return /filename="?([^";]+)"?/i.exec(response.headers.get("content-disposition") || "")?.[1];
+}
+
+/** Save a file the API serves (the printable sheet, a report's export) through the browser's download, under
+`filename` or else the name the server gives it. */
 export async function download(path, filename) {
   const response = await api.raw(path);
+  const name = filename ?? suggestedName(response) ?? path.split("/").pop().split("?")[0];
   const url = URL.createObjectURL(await response.blob());
-  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  const link = Object.assign(document.createElement("a"), { href: url, download: name });
   document.body.append(link);
   link.click();
   link.remove();

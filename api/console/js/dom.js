@@ -1,6 +1,7 @@
 // Building the page: every text a user typed (names, notes, reasons) goes in as text, never as HTML.
 
 import { ApiError } from "./api.js";
+import { hasText, t } from "./i18n.js";
 
 /** An element with properties, attributes, listeners and children (strings become text nodes). */
 export function h(tag, props = {}, ...children) {
@@ -52,11 +53,17 @@ export function facts(pairs) {
   );
 }
 
-/** Tell the user what went wrong: the problem's title and detail as the API gave them. */
+/** Tell the user what went wrong: in their language when the catalogue knows the problem's type, else the
+problem's title and detail as the API gave them. */
 export function showError(error) {
   if (error instanceof ApiError && error.status === 401) return;
-  toast(error instanceof ApiError ? `${error.problem.title || error.status}: ${error.message}` : String(error), "error");
-  if (!(error instanceof ApiError)) console.error(error);
+  if (!(error instanceof ApiError)) {
+    toast(String(error), "error");
+    console.error(error);
+    return;
+  }
+  const known = `error.${error.problem.type?.split("/").pop()}`;
+  toast(hasText(known) ? t(known) : `${error.problem.title || error.status}: ${error.message}`, "error");
 }
 
 /** Put the screen's state in the address (e.g. its date) without showing the screen again: a reload, a language

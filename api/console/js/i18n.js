@@ -93,6 +93,34 @@ const zh = {
   blocked: "门前受阻", "eligibility.attorney": "已委托律师", "eligibility.vulnerable": "特别脆弱",
   "eligibility.bereavement": "丧期", "eligibility.inconvenient": "债务人称不便", "eligibility.open_complaint": "投诉未结",
   "eligibility.visit_cap": "外访次数已达上限",
+  "role.agent": "外访员", "role.supervisor": "主管", "role.phone_collector": "电催员", "role.admin": "管理员",
+  results: "成果", day_figures: "当日", month_to_date: "本月至今", month_short: "本月", payment_days: "回款计入天数",
+  trend: "本月每日走势", figure: "指标", teams_month: "各小组（本月至今）", agents_month: "各外访员（本月至今）",
+  agent: "外访员", export_csv: "导出 CSV", export_xlsx: "导出 Excel", sparkline: "每日走势",
+  no_rows: "本月至今没有记录", promises_due: "本周到期的还款承诺", due_on: "到期日", amount: "金额", paid: "已还",
+  follow_up: "安排跟进外访", follow_up_made: "已建立跟进外访请求", followed_up: "已安排跟进",
+  no_promises: "本周没有到期的承诺", period_span: "{since} 至 {until}", visits_count: "{count} 次外访",
+  visits_count_one: "{count} 次外访", work_date: "外访日期", contact_result: "接触结果", back_to_results: "返回成果",
+  chart_of: "{figure}，每日：", drill_open: "查看这些外访",
+  "figure.visits_done": "外访完成", "figure.visits_failed": "无人应答", "figure.right_party_contact_rate": "本人接触率",
+  "figure.family_contact_rate": "家属接触率", "figure.promises_made": "还款承诺", "figure.promised_amount": "承诺金额",
+  "figure.kept_rate": "承诺履约率", "figure.paid_after_visits": "外访后回款", "figure.cash_collected": "现金收款",
+  "figure.on_time_share": "准时率", "figure.evidence_complete_share": "证据完整率",
+  "figure.doubtful_presence_share": "到场存疑率", "figure.addresses_invalid": "确认无效地址",
+  "figure.planned": "计划站点",
+  "drill.visits_done": "完成的外访", "drill.visits_failed": "无人应答的外访", "drill.right_party_contacts": "见到本人的外访",
+  "drill.family_contacts": "见到家属的外访", "drill.promises_made": "作出还款承诺的外访",
+  "drill.promises_kept": "承诺已履约的外访", "drill.promises_partly_kept": "承诺部分履约的外访",
+  "drill.promises_broken": "承诺违约的外访", "drill.paid_after_visits": "之后有回款的外访",
+  "drill.cash_collected": "现场收取现金的外访", "drill.on_time": "准时开始的外访", "drill.evidence_flagged": "证据存疑的外访",
+  "drill.doubtful_presence": "到场存疑的外访",
+  "promise.pending": "未到期", "promise.kept": "已履约", "promise.partly_kept": "部分履约", "promise.broken": "违约",
+  "contact.met_debtor": "见到本人", "contact.met_family": "见到家属", "contact.met_other": "见到他人",
+  "contact.nobody": "无人应答",
+  "error.follow-up-exists": "该承诺已安排过跟进外访", "error.promise-not-broken": "只有违约或部分履约的承诺才能跟进",
+  "error.promise-not-found": "找不到该承诺", "error.address-invalid": "该地址已被报告或确认无效",
+  "error.visit-request-duplicate": "该地址在这些日期已有外访请求",
+  "error.window-outside-visiting-hours": "时间窗不在该地址的合法外访时段内",
 };
 
 const en = {
@@ -199,6 +227,41 @@ const en = {
   "eligibility.vulnerable": "particularly vulnerable", "eligibility.bereavement": "bereavement",
   "eligibility.inconvenient": "inconvenient for the debtor", "eligibility.open_complaint": "open complaint",
   "eligibility.visit_cap": "visit cap reached",
+  "role.agent": "agent", "role.supervisor": "supervisor", "role.phone_collector": "phone collector",
+  "role.admin": "admin",
+  results: "Results", day_figures: "Day", month_to_date: "Month to date", month_short: "Month",
+  payment_days: "Payment days", trend: "Daily trend this month", figure: "Figure", teams_month: "Teams, month to date",
+  agents_month: "Agents, month to date", agent: "Agent", export_csv: "Export CSV",
+  export_xlsx: "Export Excel", sparkline: "Day by day", no_rows: "Nothing recorded this month",
+  promises_due: "Promises due this week", due_on: "Due", amount: "Amount", paid: "Paid", follow_up: "Follow-up visit",
+  follow_up_made: "follow-up visit requested", followed_up: "followed up",
+  no_promises: "No promise falls due this week",
+  period_span: "{since} to {until}", visits_count: "{count} visits", visits_count_one: "{count} visit",
+  work_date: "Work date", contact_result: "Contact", back_to_results: "Back to results",
+  chart_of: "{figure}, day by day: ", drill_open: "See these visits",
+  "figure.visits_done": "Visits done", "figure.visits_failed": "Nobody met",
+  "figure.right_party_contact_rate": "Right-party contact", "figure.family_contact_rate": "Family contact",
+  "figure.promises_made": "Promises made", "figure.promised_amount": "Promised", "figure.kept_rate": "Kept rate",
+  "figure.paid_after_visits": "Paid after visits", "figure.cash_collected": "Cash collected",
+  "figure.on_time_share": "On time", "figure.evidence_complete_share": "Evidence complete",
+  "figure.doubtful_presence_share": "Doubtful presence", "figure.addresses_invalid": "Addresses invalid",
+  "figure.planned": "Stops planned",
+  "drill.visits_done": "Visits done", "drill.visits_failed": "Visits where nobody was met",
+  "drill.right_party_contacts": "Visits that met the debtor", "drill.family_contacts": "Visits that met the family",
+  "drill.promises_made": "Visits with a promise", "drill.promises_kept": "Visits whose promise was kept",
+  "drill.promises_partly_kept": "Visits whose promise was partly kept",
+  "drill.promises_broken": "Visits whose promise was broken", "drill.paid_after_visits": "Visits followed by a payment",
+  "drill.cash_collected": "Visits with cash collected", "drill.on_time": "Visits started on time",
+  "drill.evidence_flagged": "Visits with evidence flagged", "drill.doubtful_presence": "Visits with doubtful presence",
+  "promise.pending": "pending", "promise.kept": "kept", "promise.partly_kept": "partly kept",
+  "promise.broken": "broken", "contact.met_debtor": "met the debtor", "contact.met_family": "met the family",
+  "contact.met_other": "met someone else", "contact.nobody": "nobody",
+  "error.follow-up-exists": "This promise was followed up already",
+  "error.promise-not-broken": "Only a broken or partly kept promise is followed up",
+  "error.promise-not-found": "The promise was not found",
+  "error.address-invalid": "The address is reported or confirmed invalid",
+  "error.visit-request-duplicate": "The address already has a visit request for these dates",
+  "error.window-outside-visiting-hours": "The window is outside the legal visiting hours at the address",
 };
 
 const dictionaries = { zh, en };
@@ -207,6 +270,11 @@ let timeZone = "Asia/Shanghai";
 
 export function t(key) {
   return dictionaries[language][key] ?? zh[key] ?? key;
+}
+
+/** Whether the catalogue has a label for `key` (e.g. a problem's type the API may answer with). */
+export function hasText(key) {
+  return key in zh;
 }
 
 export function currentLanguage() {
@@ -252,6 +320,11 @@ export function localDate(offsetDays = 0) {
 
 export function km(metres) {
   return `${(metres / 1000).toFixed(1)} ${t("km")}`;
+}
+
+/** A share (0 to 1) as a whole percentage; nothing to divide by shows as a dash. */
+export function percent(share) {
+  return share === null || share === undefined ? "–" : `${Math.round(share * 100)} %`;
 }
 
 export function money(amount, currency = "CNY") {

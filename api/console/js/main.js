@@ -9,6 +9,8 @@ import { planningView } from "./planning.js";
 import { todayView } from "./today.js";
 import { addressesView } from "./addresses.js";
 import { visitsView, visitView } from "./visits.js";
+import { drillView } from "./drill.js";
+import { resultsView } from "./results.js";
 import { findingsView } from "./findings.js";
 import { caseView } from "./cases.js";
 
@@ -18,8 +20,9 @@ const SCREENS = [
   { path: "today", roles: MANAGERS, view: todayView },
   { path: "planning", roles: MANAGERS, view: planningView },
   { path: "addresses", roles: MANAGERS, view: addressesView },
-  { path: "visits", roles: MANAGERS, view: visitsView },
+  { path: "visits", roles: MANAGERS, view: visitsView, modes: new Map([["drill", drillView]]) },
   { path: "findings", roles: [...MANAGERS, "phone_collector"], view: findingsView },
+  { path: "results", roles: MANAGERS, view: resultsView },
 ];
 const DETAILS = { visits: visitView, cases: caseView };
 
@@ -33,6 +36,9 @@ function translate() {
     element.textContent = t(element.dataset.t);
   });
   document.title = `fieldvisit ${t("title")}`;
+  const user = document.getElementById("user-name");
+  user.textContent = context.user ? `${context.user.full_name} (${t(`role.${context.user.role}`)})` : "";
+  user.title = user.textContent;  // the whole of it, when the header cuts it short
 }
 
 function switchLanguage() {
@@ -63,7 +69,8 @@ async function route() {
   leave?.();
   leave = null;
   const mine = ++routed;
-  const [path = "", id, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
+  const [address, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
+  const [path = "", id, ...rest] = address.split("/");
   const allowed = screensOf(context.user.role);
   const screen = SCREENS.find((candidate) => candidate.path === path);
   if (!screen && !(path in DETAILS)) {
@@ -79,13 +86,14 @@ async function route() {
   }
   fill(view);
   const date = /^\d{4}-\d{2}-\d{2}$/.test(id ?? "") ? id : undefined;  // #/day/2026-12-03: a screen on that day
-  const render = id && !date && DETAILS[path] ? DETAILS[path] : screen?.view;
+  // #/visits/drill?…: a screen in a mode of its own; #/visits/<id>: one thing in detail
+  const render = screen?.modes?.get(id) ?? (id && !date && DETAILS[path] ? DETAILS[path] : screen?.view);
   if (!render) {
     fill(view, h("p", { class: "empty", dataset: { role: "refused" }, text: t("not_allowed") }));
     return;
   }
   try {
-    const left = (await render(view, { id, date, rest, context })) || null;
+    const left = (await render(view, { id, date, rest, params: new URLSearchParams(query), context })) || null;
     if (mine === routed) leave = left;
     else left?.();
   } catch (error) {
@@ -102,7 +110,6 @@ async function enter() {
   }
   translate();
   document.getElementById("branch-name").textContent = context.branch?.name ?? "";
-  document.getElementById("user-name").textContent = `${context.user.full_name} (${context.user.role})`;
   document.getElementById("login").hidden = true;
   document.getElementById("shell").hidden = false;
   renderNav();
