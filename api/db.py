@@ -35,7 +35,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Boolean, TypeDecorator
+from sqlalchemy.types import Boolean, Float, TypeDecorator
 
 from api.problems import Problem
 
@@ -88,6 +88,25 @@ def _as_it_is(element: likely, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(likely, "sqlite")
 def _likely_on_sqlite(element: likely, compiler: SQLCompiler, **kw: Any) -> str:
     return f"likely({compiler.process(element.clauses, **kw)})"
+
+
+class seconds_between(FunctionElement[float]):
+    """Seconds from the second moment to the first (negative when the first is earlier), on either backend."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between)
+def _epoch_difference(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+
+
+@compiles(seconds_between, "sqlite")
+def _julian_difference(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
 
 
 def utcnow() -> datetime:

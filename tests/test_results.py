@@ -370,3 +370,26 @@ def test_a_new_draft_of_a_teams_day_does_not_hide_its_published_stops(
 
     one = next(row for row in _results(client, day.supervisor).json() if row["key"] == "外访一组")["figures"]
     assert (one["planned"], one["cancelled"], one["km_per_visit"]) == (3, 1, 2.0)
+
+
+@pytest.mark.parametrize("by", ["team", "agent", "collector", "bucket", "branch"])
+def test_every_number_and_the_visits_listed_behind_it_agree(client: TestClient, day: Fixture, by: str) -> None:
+    def numbers(figures: dict[str, Any]) -> dict[str, int]:
+        done = figures["visits_done"]
+        return {
+            "visits_done": done,
+            "visits_failed": figures["visits_failed"],
+            "right_party_contacts": round((figures["right_party_contact_rate"] or 0) * done),
+            "family_contacts": round((figures["family_contact_rate"] or 0) * done),
+            "promises_made": figures["promises_made"],
+            "promises_kept": figures["promises_kept"],
+            "promises_partly_kept": figures["promises_partly_kept"],
+            "promises_broken": figures["promises_broken"],
+            "on_time": round((figures["on_time_share"] or 0) * done),
+            "evidence_flagged": done - round((figures["evidence_complete_share"] or 0) * done),
+        }
+
+    for row in _results(client, day.supervisor, by=by).json():
+        for figure, expected in numbers(row["figures"]).items():
+            listed = _behind(client, day.supervisor, figure, row["key"], by=by)
+            assert len(listed.json()) == expected, (row["key"], figure)

@@ -1,22 +1,40 @@
-"""What a results report counts, read from the database once for a span of work dates: each visit done with its
-outcome, stop, presence score and promise joined in SQL, the stops of the latest published sheets, the requests due
-and left out, the invalid addresses, the payments after the visits. `api.reports.results` counts these by period and
-key; the drill-down lists the visits behind a number from the same facts, so a number and its list agree."""
+"""What a results report counts, counted in SQL for a span of work dates: per day and unit (a team, a phone collector
+or an overdue bucket), the visits done and what each figure counts of them, the stops of the latest published
+sheets, the requests due and left out, the invalid addresses. Each visit done is one row of a derived table (its
+outcome, stop, presence score, promise and the payments after it joined to it); a figure counted in visits is a
+condition on that row (`visit_conditions`), summed for a report and filtered on for the visits behind a number, so
+a number and its list agree. `api.reports.results` folds the units into periods and keys."""
 
 from bisect import bisect_right
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, Subquery, cast, func, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Numeric,
+    String,
+    Subquery,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import SQLCoreOperations
 
-from api.db import likely
+from api.db import likely, seconds_between
 from api.models.address_reports import AddressReport, ReportStatus
 from api.models.branches import Branch
 from api.models.cases import DebtCase
@@ -26,114 +44,344 @@ from api.models.sheets import PlanningRun, SheetStatus, SheetStop, StopState, Un
 from api.models.teams import Team, TeamMember
 from api.models.users import User
 from api.models.visit_requests import VisitRequest
-from api.models.visits import Outcome, PresenceStage, Visit, VisitPresence, VisitStatus
+from api.models.visits import ContactResult, Outcome, PresenceStage, Visit, VisitPresence, VisitStatus
 from api.rules.promises import PromiseState
 
 UNASSIGNED = "unassigned"
-# the columns an `Owner` is read from; ids are read as text where they are only matched, not returned (a UUID made
-# of each of a month's rows costs more than the query)
-OWNER = (cast(DebtCase.phone_collector_id, String), DebtCase.overdue_bucket)
+DONE = (VisitStatus.COMPLETED, VisitStatus.AMENDMENT_REPORTED)  # both agents confirmed the outcome
+ON_TIME_S = (-15 * 60, 30 * 60)  # a visit started 15 minutes before to 30 minutes after its planned start is on time
+MONEY = Numeric(16, 2)
 TeamDay = tuple[date, str]  # a team: its work date and name
+Unit = TeamDay | str | None  # what a thing is counted under before its keys; None: no team
 
 
-@dataclass(frozen=True, slots=True)
-class Owner:
-    """Whose a thing is, besides its team: the case's phone collector (or `unassigned`) and overdue bucket."""
+class UnitKind(StrEnum):
+    """What a report counts things under before folding them into its keys: teams (for teams, agents and the
+    branch), phone collectors or overdue buckets."""
 
-    collector: str
-    bucket: str
-
-
-@dataclass(frozen=True, slots=True)
-class PromiseMade:
-    amount: Decimal
-    paid: Decimal
-    state: PromiseState
+    TEAM = "team"
+    COLLECTOR = "collector"
+    BUCKET = "bucket"
 
 
-@dataclass(frozen=True, slots=True)
-class VisitDone:
-    """A visit done (both agents confirmed the outcome) with what it counts for."""
+class VisitFigure(StrEnum):
+    """A figure counted in visits done, whose visits a reader may list: visits done, failed (nobody met), that met
+    the debtor, that met family; that made a promise, whose promise was kept, partly kept, broken; followed by a
+    payment within the report's days, with cash collected, started on time, with a photo flagged for review, with a
+    doubtful presence score."""
 
-    visit_id: UUID
-    team: TeamDay
-    case_id: str  # as text
-    owner: Owner
-    contact_result: str | None  # as last confirmed (an amendment over the original)
-    cash: Decimal
-    on_site_s: int | None
-    started_at: datetime | None
-    completed_at: datetime
-    planned_start: datetime | None  # its stop on the team's latest published sheet, if it has one
-    travel_m: int | None
-    presence_score: int | None  # at completion
-    promise: PromiseMade | None
-
-
-@dataclass(frozen=True, slots=True)
-class StopPlanned:
-    team: TeamDay
-    owner: Owner
-    cancelled: bool
+    VISITS_DONE = "visits_done"
+    VISITS_FAILED = "visits_failed"
+    RIGHT_PARTY_CONTACTS = "right_party_contacts"
+    FAMILY_CONTACTS = "family_contacts"
+    PROMISES_MADE = "promises_made"
+    PROMISES_KEPT = "promises_kept"
+    PROMISES_PARTLY_KEPT = "promises_partly_kept"
+    PROMISES_BROKEN = "promises_broken"
+    PAID_AFTER_VISITS = "paid_after_visits"
+    CASH_COLLECTED = "cash_collected"
+    ON_TIME = "on_time"
+    EVIDENCE_FLAGGED = "evidence_flagged"
+    DOUBTFUL_PRESENCE = "doubtful_presence"
 
 
-@dataclass(frozen=True, slots=True)
-class Unteamed:
-    """A thing without a team: a request due, a request left out (with why), an address confirmed invalid (with the
-    visit that found it, if any)."""
+@dataclass
+class Tally:
+    """What a day and unit (or a period and key) counts."""
 
-    day: date
-    owner: Owner
-    reason: str = ""
-    visit_id: UUID | None = None
+    requests_due: int = 0
+    planned: int = 0
+    cancelled: int = 0
+    left_out: Counter[str] = field(default_factory=Counter)
+    counted: Counter[VisitFigure] = field(default_factory=Counter)
+    promised: Decimal = Decimal("0.00")
+    kept_amount: Decimal = Decimal("0.00")
+    partly_kept_paid: Decimal = Decimal("0.00")
+    broken_amount: Decimal = Decimal("0.00")
+    paid_after: Decimal = Decimal("0.00")
+    cash: Decimal = Decimal("0.00")
+    on_site_s: int = 0
+    timed: int = 0
+    metres: int = 0
+    assessed: int = 0
+    invalid: int = 0
+
+    def add(self, other: "Tally") -> None:
+        """Count `other` in too."""
+        self.requests_due += other.requests_due
+        self.planned += other.planned
+        self.cancelled += other.cancelled
+        self.promised += other.promised
+        self.kept_amount += other.kept_amount
+        self.partly_kept_paid += other.partly_kept_paid
+        self.broken_amount += other.broken_amount
+        self.paid_after += other.paid_after
+        self.cash += other.cash
+        self.on_site_s += other.on_site_s
+        self.timed += other.timed
+        self.metres += other.metres
+        self.assessed += other.assessed
+        self.invalid += other.invalid
+        self.left_out.update(other.left_out)
+        self.counted.update(other.counted)
 
 
 @dataclass
 class ResultFacts:
     branch: Branch
+    kind: UnitKind
     agents: dict[TeamDay, tuple[str, ...]]  # each team's agents' ids
     names: dict[str, str]  # agents' and collectors' names by id
-    visits: list[VisitDone]
-    flagged: set[UUID]  # visits done with a photo flagged for review
-    paid_after: dict[UUID, Decimal]  # payments within the days after each visit
-    stops: list[StopPlanned]
-    requests_due: list[Unteamed]
-    left_out: list[Unteamed]
-    invalid: list[Unteamed]
+    units: dict[tuple[date, Unit], Tally]
+
+
+@dataclass(frozen=True, slots=True)
+class CountedVisit:
+    """A visit a figure counts, with what it counts for."""
+
+    visit_id: UUID
+    team: TeamDay
+    collector: str
+    bucket: str
+    contact_result: str | None
+    started_at: datetime | None
+    completed_at: datetime
+
+    def unit(self, kind: UnitKind) -> Unit:
+        match kind:
+            case UnitKind.TEAM:
+                return self.team
+            case UnitKind.COLLECTOR:
+                return self.collector
+            case _:
+                return self.bucket
 
 
 def gather(
-    session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool], payment_days: int
+    session: Session,
+    branch: Branch,
+    since: date,
+    until: date,
+    mine: ColumnElement[bool],
+    payment_days: int,
+    kind: UnitKind,
 ) -> ResultFacts:
-    """The facts of the branch's work dates `since`..`until`, of the cases `mine` selects."""
-    agents, names = _agents(session, branch, since, until)
-    visits = _visits(session, branch, since, until, mine)
-    facts = ResultFacts(
-        branch=branch,
-        agents=agents,
-        names=names,
-        visits=visits,
-        flagged=_flagged(session, branch, since, until, {visit.visit_id for visit in visits}),
-        paid_after=_paid_after(session, branch, since, until, visits, timedelta(days=payment_days)),
-        stops=_stops(session, branch, since, until, mine),
-        requests_due=[
-            Unteamed(day, _owner(collector, bucket))
-            for day, collector, bucket in session.execute(
-                select(VisitRequest.earliest_date, *OWNER)
-                .join(DebtCase, DebtCase.id == VisitRequest.case_id)
-                .where(likely(DebtCase.branch_id == branch.id), mine, VisitRequest.earliest_date.between(since, until))
-            )
-        ],
-        left_out=_left_out(session, branch, since, until, mine),
-        invalid=_invalid(session, branch, since, until, mine),
+    """The branch's work dates `since`..`until` counted per day and unit, of the cases `mine` selects."""
+    agents, names = team_agents(session, branch, since, until)
+    units: dict[tuple[date, Unit], Tally] = defaultdict(Tally)
+    paid_after = _paid_after(session, branch, since, until, mine, timedelta(days=payment_days))
+    _count_visits(session, visit_rows(session, branch, since, until, mine, paid_after), branch, kind, units)
+    for paid in paid_after.values():
+        one = units[(paid.team[0], _unit(kind, paid.team[0], paid.unit(kind)))]
+        one.paid_after += paid.amount
+        one.counted[VisitFigure.PAID_AFTER_VISITS] += 1
+    _count_stops(session, branch, since, until, mine, kind, units)
+    _count_requests(session, branch, since, until, mine, kind, units)
+    _count_left_out(session, branch, since, until, mine, kind, units)
+    _count_invalid(session, branch, since, until, mine, kind, units)
+    collectors = [str(unit) for _, unit in units if kind is UnitKind.COLLECTOR]
+    return ResultFacts(branch, kind, agents, names | _collector_names(session, collectors), dict(units))
+
+
+def counted_visits(
+    session: Session,
+    branch: Branch,
+    since: date,
+    until: date,
+    mine: ColumnElement[bool],
+    payment_days: int,
+    figure: VisitFigure,
+) -> list[CountedVisit]:
+    """The visits done on the span's work dates that `figure` counts, in the order they were done."""
+    paid_after = _paid_after(session, branch, since, until, mine, timedelta(days=payment_days))
+    visits = visit_rows(session, branch, since, until, mine, paid_after)
+    rows = session.execute(
+        select(
+            visits.c.visit_id,
+            visits.c.work_date,
+            visits.c.team,
+            visits.c.collector,
+            visits.c.bucket,
+            visits.c.contact_result,
+            visits.c.started_at,
+            visits.c.completed_at,
+        )
+        .where(visit_conditions(visits, branch)[figure])
+        .order_by(visits.c.work_date, visits.c.completed_at)
     )
-    collectors = {
-        thing.owner.collector
-        for things in (facts.visits, facts.stops, facts.requests_due, facts.left_out, facts.invalid)
-        for thing in things
+    return [
+        CountedVisit(visit_id, (work_date, team), _collector(collector), _bucket(bucket), result, started, completed)
+        for visit_id, work_date, team, collector, bucket, result, started, completed in rows
+    ]
+
+
+def visit_rows(
+    session: Session,
+    branch: Branch,
+    since: date,
+    until: date,
+    mine: ColumnElement[bool],
+    paid_after: dict[UUID, "PaidAfter"],
+) -> CTE:
+    """One row per visit done on the span's work dates: its team and case's owner, its last confirmed outcome's
+    contact result and cash, its stop on the team's latest published sheet, its presence score at completion, its
+    promise, whether the case paid after it (`paid_after`), and whether a photo of it was flagged for review."""
+    last_confirmed = (
+        select(Outcome.details)
+        .where(Outcome.visit_id == Visit.id, Outcome.confirmed_at.is_not(None))
+        .order_by(Outcome.sequence.desc())
+        .limit(1)
+        .correlate(Visit)
+    )
+    score = (
+        select(VisitPresence.score)
+        .where(VisitPresence.visit_id == Visit.id, VisitPresence.stage == PresenceStage.COMPLETION)
+        .order_by(VisitPresence.computed_at.desc())
+        .limit(1)
+        .correlate(Visit)
+        .scalar_subquery()
+    )
+    flagged = _flagged(session, branch, since, until)
+    sheet = _latest_sheets(branch, since, until)
+    return (
+        select(
+            Visit.id.label("visit_id"),
+            Team.work_date.label("work_date"),
+            Team.name.label("team"),
+            cast(DebtCase.phone_collector_id, String).label("collector"),  # matched, never returned as a UUID
+            DebtCase.overdue_bucket.label("bucket"),
+            last_confirmed.with_only_columns(Outcome.details["contact_result"].as_string())
+            .scalar_subquery()
+            .label("contact_result"),
+            cast(
+                last_confirmed.with_only_columns(
+                    Outcome.details[("cash_payment", "amount")].as_string()
+                ).scalar_subquery(),
+                MONEY,
+            ).label("cash"),
+            Visit.on_site_s.label("on_site_s"),
+            Visit.started_at.label("started_at"),
+            Visit.completed_at.label("completed_at"),
+            SheetStop.starts_at.label("planned_start"),
+            SheetStop.travel_m.label("travel_m"),
+            score.label("score"),
+            Promise.amount.label("promise_amount"),
+            Promise.paid.label("promise_paid"),
+            Promise.state.label("promise_state"),
+            _among(Visit.id, flagged).label("flagged"),
+            _among(Visit.id, list(paid_after)).label("paid_after"),
+        )
+        .select_from(Team)
+        .join(Visit, Visit.team_id == Team.id)
+        .join(DebtCase, DebtCase.id == Visit.case_id)
+        .outerjoin(sheet, sheet.c.team_id == Visit.team_id)
+        .outerjoin(
+            SheetStop, (SheetStop.sheet_id == sheet.c.id) & (SheetStop.visit_request_id == Visit.visit_request_id)
+        )
+        .outerjoin(Promise, Promise.visit_id == Visit.id)
+        .where(_team_days(branch, since, until), Visit.status.in_(DONE), Visit.completed_at.is_not(None), mine)
+        .cte("visit_done")
+        # computed once, then counted: inlined, each condition on a column would run its subquery again
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def visit_conditions(visits: CTE, branch: Branch) -> dict[VisitFigure, ColumnElement[bool]]:
+    """Each figure counted in visits, as a condition on a row of `visit_rows`."""
+    row = visits.c
+    early, late = ON_TIME_S
+    return {
+        VisitFigure.VISITS_DONE: true(),
+        VisitFigure.VISITS_FAILED: row.contact_result == ContactResult.NOBODY.value,
+        VisitFigure.RIGHT_PARTY_CONTACTS: row.contact_result == ContactResult.MET_DEBTOR.value,
+        VisitFigure.FAMILY_CONTACTS: row.contact_result == ContactResult.MET_FAMILY.value,
+        VisitFigure.PROMISES_MADE: row.promise_amount.is_not(None),
+        VisitFigure.PROMISES_KEPT: row.promise_state == PromiseState.KEPT,
+        VisitFigure.PROMISES_PARTLY_KEPT: row.promise_state == PromiseState.PARTLY_KEPT,
+        VisitFigure.PROMISES_BROKEN: row.promise_state == PromiseState.BROKEN,
+        VisitFigure.PAID_AFTER_VISITS: row.paid_after == true(),
+        VisitFigure.CASH_COLLECTED: row.cash > 0,
+        VisitFigure.ON_TIME: seconds_between(row.started_at, row.planned_start).between(early, late),
+        VisitFigure.EVIDENCE_FLAGGED: row.flagged == true(),
+        VisitFigure.DOUBTFUL_PRESENCE: row.score < branch.presence_threshold,
     }
-    facts.names |= _collector_names(session, collectors)
-    return facts
+
+
+def _among(column: SQLCoreOperations[UUID], ids: list[UUID]) -> ColumnElement[bool]:
+    return column.in_(ids) if ids else false()
+
+
+def _money(amount: ColumnElement[Any]) -> ColumnElement[Decimal]:
+    return type_coerce(func.coalesce(func.sum(amount), 0), MONEY)
+
+
+def _if(condition: ColumnElement[bool], value: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((condition, value), else_=None)
+
+
+def _count_visits(
+    session: Session, visits: CTE, branch: Branch, kind: UnitKind, units: dict[tuple[date, Unit], Tally]
+) -> None:
+    row = visits.c
+    unit = {UnitKind.TEAM: row.team, UnitKind.COLLECTOR: row.collector, UnitKind.BUCKET: row.bucket}[kind]
+    figures = {  # what the case paid after a visit is counted from the payments themselves
+        figure: condition
+        for figure, condition in visit_conditions(visits, branch).items()
+        if figure is not VisitFigure.PAID_AFTER_VISITS
+    }
+    results = session.execute(
+        select(
+            row.work_date,
+            unit,
+            *(func.count(_if(condition, literal(1))) for condition in figures.values()),
+            _money(row.promise_amount),
+            _money(_if(row.promise_state == PromiseState.KEPT, row.promise_amount)),
+            _money(_if(row.promise_state == PromiseState.PARTLY_KEPT, row.promise_paid)),
+            _money(_if(row.promise_state == PromiseState.BROKEN, row.promise_amount)),
+            _money(row.cash),
+            func.coalesce(func.sum(row.on_site_s), 0),
+            func.count(row.on_site_s),
+            func.coalesce(func.sum(row.travel_m), 0),
+            func.count(row.score),
+        ).group_by(row.work_date, unit)
+    )
+    for work_date, key, *values in results:
+        one = units[(work_date, _unit(kind, work_date, key))]
+        one.counted.update(dict(zip(figures, values[: len(figures)], strict=True)))
+        (
+            one.promised,
+            one.kept_amount,
+            one.partly_kept_paid,
+            one.broken_amount,
+            one.cash,
+            one.on_site_s,
+            one.timed,
+            one.metres,
+            one.assessed,
+        ) = values[len(figures) :]
+
+
+def _unit(kind: UnitKind, work_date: date, key: Any) -> Unit:
+    """The unit a row's key names: a team of the date (None: no team), a collector (`unassigned`: none), a bucket."""
+    if kind is UnitKind.TEAM:
+        return (work_date, key) if key is not None else None
+    return _collector(key) if kind is UnitKind.COLLECTOR else _bucket(key)
+
+
+@lru_cache(maxsize=4096)
+def _collector(raw: str | None) -> str:
+    return str(UUID(raw)) if raw else UNASSIGNED
+
+
+def _bucket(bucket: Any) -> str:
+    return str(getattr(bucket, "value", bucket))
+
+
+def _owner_unit(kind: UnitKind, team: SQLCoreOperations[Any] | None) -> SQLCoreOperations[Any]:
+    """The column a thing of a case is counted under: its team's name (or none), the case's collector or bucket."""
+    if kind is UnitKind.TEAM:
+        return team if team is not None else literal(None, String)
+    return cast(DebtCase.phone_collector_id, String) if kind is UnitKind.COLLECTOR else DebtCase.overdue_bucket
 
 
 def _team_days(branch: Branch, since: date, until: date) -> ColumnElement[bool]:
@@ -142,12 +390,145 @@ def _team_days(branch: Branch, since: date, until: date) -> ColumnElement[bool]:
     return (Team.branch_id == branch.id) & Team.work_date.between(since, until)
 
 
-@lru_cache(maxsize=4096)
-def _owner(collector: str | None, bucket: object) -> Owner:
-    return Owner(str(UUID(collector)) if collector else UNASSIGNED, getattr(bucket, "value", str(bucket)))
+def _latest_sheets(branch: Branch, since: date, until: date) -> Subquery:
+    """Each team's latest published sheet of the span: its id, team, work date and the team's name."""
+    latest = (
+        select(VisitSheet.team_id, func.max(VisitSheet.version).label("version"))
+        .join(Team, Team.id == VisitSheet.team_id)
+        .where(_team_days(branch, since, until), VisitSheet.status == SheetStatus.PUBLISHED)
+        .group_by(VisitSheet.team_id)
+        .subquery()
+    )
+    return (
+        select(VisitSheet.id, VisitSheet.team_id, VisitSheet.work_date, Team.name.label("team_name"))
+        .join(Team, Team.id == VisitSheet.team_id)
+        .join(latest, (latest.c.team_id == VisitSheet.team_id) & (latest.c.version == VisitSheet.version))
+        .subquery("latest_sheet")
+    )
 
 
-def _agents(
+def _count_stops(
+    session: Session,
+    branch: Branch,
+    since: date,
+    until: date,
+    mine: ColumnElement[bool],
+    kind: UnitKind,
+    units: dict[tuple[date, Unit], Tally],
+) -> None:
+    """The stops of each team's latest published sheet of the span, and of them the cancelled."""
+    sheet = _latest_sheets(branch, since, until)
+    unit = _owner_unit(kind, sheet.c.team_name)
+    rows = session.execute(
+        select(
+            sheet.c.work_date,
+            unit,
+            func.count(),
+            func.count(_if(SheetStop.state == StopState.CANCELLED, literal(1))),
+        )
+        .select_from(sheet)
+        .join(SheetStop, SheetStop.sheet_id == sheet.c.id)
+        .join(VisitRequest, VisitRequest.id == SheetStop.visit_request_id)
+        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
+        .where(mine)
+        .group_by(sheet.c.work_date, unit)
+    )
+    for day, key, planned, cancelled in rows:
+        one = units[(day, _unit(kind, day, key))]
+        one.planned += planned
+        one.cancelled += cancelled
+
+
+def _count_requests(
+    session: Session,
+    branch: Branch,
+    since: date,
+    until: date,
+    mine: ColumnElement[bool],
+    kind: UnitKind,
+    units: dict[tuple[date, Unit], Tally],
+) -> None:
+    """The visit requests whose first possible date is in the span."""
+    unit = _owner_unit(kind, None)
+    rows = session.execute(
+        select(VisitRequest.earliest_date, unit, func.count())
+        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
+        .where(likely(DebtCase.branch_id == branch.id), mine, VisitRequest.earliest_date.between(since, until))
+        .group_by(VisitRequest.earliest_date, unit)
+    )
+    for day, key, due in rows:
+        units[(day, _unit(kind, day, key))].requests_due += due
+
+
+def _count_left_out(
+    session: Session,
+    branch: Branch,
+    since: date,
+    until: date,
+    mine: ColumnElement[bool],
+    kind: UnitKind,
+    units: dict[tuple[date, Unit], Tally],
+) -> None:
+    """The requests the last published run of each work date left out, by reason."""
+    later = aliased(PlanningRun)
+    newest = (
+        select(func.max(later.published_at))
+        .where(later.branch_id == PlanningRun.branch_id, later.work_date == PlanningRun.work_date)
+        .correlate(PlanningRun)
+        .scalar_subquery()
+    )
+    unit = _owner_unit(kind, None)
+    rows = session.execute(
+        select(PlanningRun.work_date, unit, UnplannedRequest.reason, func.count())
+        .join(UnplannedRequest, UnplannedRequest.run_id == PlanningRun.id)
+        .join(VisitRequest, VisitRequest.id == UnplannedRequest.visit_request_id)
+        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
+        .where(
+            PlanningRun.branch_id == branch.id,
+            PlanningRun.work_date.between(since, until),
+            PlanningRun.published_at.is_not(None),
+            PlanningRun.published_at == newest,
+            mine,
+        )
+        .group_by(PlanningRun.work_date, unit, UnplannedRequest.reason)
+    )
+    for day, key, reason, left in rows:
+        units[(day, _unit(kind, day, key))].left_out[reason.value] += left
+
+
+def _count_invalid(
+    session: Session,
+    branch: Branch,
+    since: date,
+    until: date,
+    mine: ColumnElement[bool],
+    kind: UnitKind,
+    units: dict[tuple[date, Unit], Tally],
+) -> None:
+    """The address reports the supervisor confirmed on the span's dates (local), under the team of the visit that
+    made them, if any."""
+    zone = ZoneInfo(branch.timezone)
+    begins = datetime.combine(since, time(0), tzinfo=zone)
+    ends = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
+    rows = session.execute(
+        select(AddressReport.decided_at, Team.work_date, _owner_unit(kind, Team.name))
+        .join(DebtCase, DebtCase.id == AddressReport.case_id)
+        .outerjoin(Visit, Visit.id == AddressReport.visit_id)
+        .outerjoin(Team, Team.id == Visit.team_id)
+        .where(
+            AddressReport.branch_id == branch.id,
+            AddressReport.status == ReportStatus.CONFIRMED,
+            AddressReport.decided_at >= begins,
+            AddressReport.decided_at < ends,
+            mine,
+        )
+    )
+    for decided_at, work_date, key in rows:
+        assert decided_at is not None  # decided in the span
+        units[(decided_at.astimezone(zone).date(), _unit(kind, work_date, key))].invalid += 1
+
+
+def team_agents(
     session: Session, branch: Branch, since: date, until: date
 ) -> tuple[dict[TeamDay, tuple[str, ...]], dict[str, str]]:
     """Each team of the span's agents' ids; the agents' names."""
@@ -166,7 +547,7 @@ def _agents(
     return {team: tuple(agents) for team, agents in members.items()}, names
 
 
-def _collector_names(session: Session, ids: set[str]) -> dict[str, str]:
+def _collector_names(session: Session, ids: list[str]) -> dict[str, str]:
     known = [UUID(each) for each in ids if each != UNASSIGNED]
     if not known:
         return {}
@@ -176,182 +557,9 @@ def _collector_names(session: Session, ids: set[str]) -> dict[str, str]:
     }
 
 
-def _latest_sheets(branch: Branch, since: date, until: date) -> Subquery:
-    """Each team's latest published sheet of the span: its id, team and work date."""
-    latest = (
-        select(VisitSheet.team_id, func.max(VisitSheet.version).label("version"))
-        .join(Team, Team.id == VisitSheet.team_id)
-        .where(_team_days(branch, since, until), VisitSheet.status == SheetStatus.PUBLISHED)
-        .group_by(VisitSheet.team_id)
-        .subquery()
-    )
-    return (
-        select(VisitSheet.id, VisitSheet.team_id, VisitSheet.work_date, Team.name.label("team_name"))
-        .join(Team, Team.id == VisitSheet.team_id)
-        .join(latest, (latest.c.team_id == VisitSheet.team_id) & (latest.c.version == VisitSheet.version))
-        .subquery("latest_sheet")
-    )
-
-
-def _visits(session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]) -> list[VisitDone]:
-    """The visits done on the span's work dates, each joined in SQL to its last confirmed outcome, its presence
-    score at completion, its promise and its stop on the team's latest published sheet."""
-    last_confirmed = (
-        select(Outcome.details)
-        .where(Outcome.visit_id == Visit.id, Outcome.confirmed_at.is_not(None))
-        .order_by(Outcome.sequence.desc())
-        .limit(1)
-        .correlate(Visit)
-    )
-    score = (
-        select(VisitPresence.score)
-        .where(VisitPresence.visit_id == Visit.id, VisitPresence.stage == PresenceStage.COMPLETION)
-        .order_by(VisitPresence.computed_at.desc())
-        .limit(1)
-        .correlate(Visit)
-        .scalar_subquery()
-    )
-    sheet = _latest_sheets(branch, since, until)
-    rows = session.execute(
-        select(
-            Visit.id,
-            Team.work_date,
-            Team.name,
-            cast(Visit.case_id, String),
-            *OWNER,
-            last_confirmed.with_only_columns(Outcome.details["contact_result"].as_string()).scalar_subquery(),
-            last_confirmed.with_only_columns(Outcome.details[("cash_payment", "amount")].as_string()).scalar_subquery(),
-            Visit.on_site_s,
-            Visit.started_at,
-            Visit.completed_at,
-            SheetStop.starts_at,
-            SheetStop.travel_m,
-            score,
-            Promise.amount,
-            Promise.paid,
-            Promise.state,
-        )
-        .select_from(Team)
-        .join(Visit, Visit.team_id == Team.id)
-        .join(DebtCase, DebtCase.id == Visit.case_id)
-        .outerjoin(sheet, sheet.c.team_id == Visit.team_id)
-        .outerjoin(
-            SheetStop, (SheetStop.sheet_id == sheet.c.id) & (SheetStop.visit_request_id == Visit.visit_request_id)
-        )
-        .outerjoin(Promise, Promise.visit_id == Visit.id)
-        .where(
-            _team_days(branch, since, until),
-            Visit.status.in_([VisitStatus.COMPLETED, VisitStatus.AMENDMENT_REPORTED]),
-            Visit.completed_at.is_not(None),
-            mine,
-        )
-    )
-    return [
-        VisitDone(
-            visit_id=visit_id,
-            team=(work_date, team),
-            case_id=case_id,
-            owner=_owner(collector, bucket),
-            contact_result=result,
-            cash=Decimal(cash) if cash else Decimal("0.00"),
-            on_site_s=on_site_s,
-            started_at=started_at,
-            completed_at=completed_at,
-            planned_start=planned_start,
-            travel_m=travel_m,
-            presence_score=presence,
-            promise=PromiseMade(amount, paid, state) if amount is not None else None,
-        )
-        for (
-            visit_id,
-            work_date,
-            team,
-            case_id,
-            collector,
-            bucket,
-            result,
-            cash,
-            on_site_s,
-            started_at,
-            completed_at,
-            planned_start,
-            travel_m,
-            presence,
-            amount,
-            paid,
-            state,
-        ) in rows
-    ]
-
-
-def _stops(session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]) -> list[StopPlanned]:
-    """The stops of each team's latest published sheet of the span."""
-    sheet = _latest_sheets(branch, since, until)
-    rows = session.execute(
-        select(sheet.c.work_date, sheet.c.team_name, SheetStop.state, *OWNER)
-        .select_from(sheet)
-        .join(SheetStop, SheetStop.sheet_id == sheet.c.id)
-        .join(VisitRequest, VisitRequest.id == SheetStop.visit_request_id)
-        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
-        .where(mine)
-    )
-    return [
-        StopPlanned((day, team), _owner(collector, bucket), state is StopState.CANCELLED)
-        for day, team, state, collector, bucket in rows
-    ]
-
-
-def _left_out(session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]) -> list[Unteamed]:
-    """The requests the last published run of each work date left out, with why."""
-    later = aliased(PlanningRun)
-    newest = (
-        select(func.max(later.published_at))
-        .where(later.branch_id == PlanningRun.branch_id, later.work_date == PlanningRun.work_date)
-        .correlate(PlanningRun)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(PlanningRun.work_date, UnplannedRequest.reason, *OWNER)
-        .join(UnplannedRequest, UnplannedRequest.run_id == PlanningRun.id)
-        .join(VisitRequest, VisitRequest.id == UnplannedRequest.visit_request_id)
-        .join(DebtCase, DebtCase.id == VisitRequest.case_id)
-        .where(
-            PlanningRun.branch_id == branch.id,
-            PlanningRun.work_date.between(since, until),
-            PlanningRun.published_at.is_not(None),
-            PlanningRun.published_at == newest,
-            mine,
-        )
-    )
-    return [Unteamed(day, _owner(collector, bucket), reason.value) for day, reason, collector, bucket in rows]
-
-
-def _invalid(session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool]) -> list[Unteamed]:
-    """The address reports the supervisor confirmed on the span's dates (local), with the visit that made them."""
-    zone = ZoneInfo(branch.timezone)
-    begins = datetime.combine(since, time(0), tzinfo=zone)
-    ends = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
-    rows = session.execute(
-        select(AddressReport.decided_at, AddressReport.visit_id, *OWNER)
-        .join(DebtCase, DebtCase.id == AddressReport.case_id)
-        .where(
-            AddressReport.branch_id == branch.id,
-            AddressReport.status == ReportStatus.CONFIRMED,
-            AddressReport.decided_at >= begins,
-            AddressReport.decided_at < ends,
-            mine,
-        )
-    )
-    return [
-        Unteamed(decided_at.astimezone(zone).date(), _owner(collector, bucket), visit_id=visit_id)
-        for decided_at, visit_id, collector, bucket in rows
-        if decided_at
-    ]
-
-
-def _flagged(session: Session, branch: Branch, since: date, until: date, visit_ids: set[UUID]) -> set[UUID]:
-    """The visits done with a photo flagged for review (an `evidence_flagged` finding, raised during the visit or
-    when its photo arrived, within a few days of its work date)."""
+def _flagged(session: Session, branch: Branch, since: date, until: date) -> list[UUID]:
+    """The visits with a photo flagged for review (an `evidence_flagged` finding, raised during the visit or when
+    its photo arrived, within a few days of the span)."""
     begins = datetime.combine(since - timedelta(days=1), time(0), tzinfo=UTC)
     ends = datetime.combine(until + timedelta(days=8), time(0), tzinfo=UTC)
     rows = session.scalars(
@@ -361,35 +569,87 @@ def _flagged(session: Session, branch: Branch, since: date, until: date, visit_i
             Finding.created_at.between(begins, ends),
         )
     )
-    wanted = {str(each) for each in visit_ids}
-    return {UUID(payload["visit_id"]) for payload in rows if payload.get("visit_id") in wanted}
+    return sorted({UUID(payload["visit_id"]) for payload in rows if payload.get("visit_id")})
+
+
+@dataclass(frozen=True, slots=True)
+class PaidAfter:
+    """What a visited case paid within the report's days after a visit done (each payment to the last visit done
+    before it), and what the visit counts under."""
+
+    team: TeamDay
+    collector: str | None  # as text
+    bucket: Any
+    amount: Decimal
+
+    def unit(self, kind: UnitKind) -> Any:
+        match kind:
+            case UnitKind.TEAM:
+                return self.team[1]
+            case UnitKind.COLLECTOR:
+                return self.collector
+            case _:
+                return self.bucket
 
 
 def _paid_after(
-    session: Session, branch: Branch, since: date, until: date, visits: Iterable[VisitDone], window: timedelta
-) -> dict[UUID, Decimal]:
-    """What the visited cases paid within `window` after a visit done, each payment to the last visit before it."""
-    by_case: dict[str, list[tuple[datetime, UUID]]] = defaultdict(list)
-    for visit in visits:
-        by_case[visit.case_id].append((visit.completed_at, visit.visit_id))
-    if not by_case:
-        return {}
-    for done in by_case.values():
-        done.sort()
-    first = min(done[0][0] for done in by_case.values())
-    last = max(done[-1][0] for done in by_case.values())
+    session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool], window: timedelta
+) -> dict[UUID, PaidAfter]:
+    """The visits done on the span's work dates after which their case paid within `window`: only the cases that
+    paid are read, their visits and payments matched here."""
     visited = select(Visit.case_id).join(Team, Team.id == Visit.team_id).where(_team_days(branch, since, until))
-    rows = session.execute(
+    paying = (
+        select(Payment.case_id)
+        .where(
+            Payment.branch_id == branch.id,
+            Payment.paid_at >= datetime.combine(since - timedelta(days=1), time(0), tzinfo=UTC),
+            Payment.paid_at <= datetime.combine(until + timedelta(days=2), time(0), tzinfo=UTC) + window,
+            Payment.case_id.in_(visited),
+        )
+        .scalar_subquery()
+    )
+    visits: dict[str, list[tuple[datetime, str, PaidAfter]]] = defaultdict(list)
+    for visit_id, case_id, completed_at, work_date, team, collector, bucket in session.execute(
+        select(
+            cast(Visit.id, String),
+            cast(Visit.case_id, String),
+            Visit.completed_at,
+            Team.work_date,
+            Team.name,
+            cast(DebtCase.phone_collector_id, String),
+            DebtCase.overdue_bucket,
+        )
+        .select_from(Team)
+        .join(Visit, Visit.team_id == Team.id)
+        .join(DebtCase, DebtCase.id == Visit.case_id)
+        .where(
+            _team_days(branch, since, until),
+            Visit.status.in_(DONE),
+            Visit.completed_at.is_not(None),
+            Visit.case_id.in_(paying),
+            mine,
+        )
+    ):
+        assert completed_at is not None  # a visit done
+        visits[case_id].append((completed_at, visit_id, PaidAfter((work_date, team), collector, bucket, Decimal(0))))
+    if not visits:
+        return {}
+    for done in visits.values():
+        done.sort(key=lambda visit: visit[0])
+    first = min(done[0][0] for done in visits.values())
+    last = max(done[-1][0] for done in visits.values())
+    paid: dict[str, PaidAfter] = {}
+    for case_id, paid_at, amount in session.execute(
         select(cast(Payment.case_id, String), Payment.paid_at, Payment.amount).where(
             Payment.branch_id == branch.id,
             Payment.paid_at.between(first, last + window),
-            Payment.case_id.in_(visited),
+            Payment.case_id.in_(paying),
         )
-    )
-    paid: dict[UUID, Decimal] = defaultdict(lambda: Decimal("0.00"))
-    for case_id, paid_at, amount in rows:
-        visited_on = by_case.get(case_id, [])
-        before = bisect_right(visited_on, paid_at, key=lambda pair: pair[0]) - 1
-        if before >= 0 and paid_at <= visited_on[before][0] + window:
-            paid[visited_on[before][1]] += amount
-    return paid
+    ):
+        done = visits.get(case_id, [])
+        before = bisect_right(done, paid_at, key=lambda visit: visit[0]) - 1
+        if before >= 0 and paid_at <= done[before][0] + window:
+            _, visit_id, visit = done[before]
+            earlier = paid.get(visit_id, visit)
+            paid[visit_id] = PaidAfter(visit.team, visit.collector, visit.bucket, earlier.amount + amount)
+    return {UUID(visit_id): visit for visit_id, visit in paid.items()}
