@@ -18,10 +18,16 @@ from api.teams.service import teams_of
 def publish(session: Session, case: DebtCase, kind: FindingKind, **payload: Any) -> Finding:
     """Add a finding about the case to the feed, in the caller's transaction; its payload must be its kind's
     (`api.findings.schemas`)."""
+    finding = stage(session, case, kind, **payload)
+    session.flush()
+    return finding
+
+
+def stage(session: Session, case: DebtCase, kind: FindingKind, **payload: Any) -> Finding:
+    """`publish` without the flush, for a caller adding many that flushes them once (they keep their order)."""
     stored = payload_of(kind, payload | {"case_reference": case.reference})
     finding = Finding(branch_id=case.branch_id, case_id=case.id, kind=kind, payload=stored)
     session.add(finding)
-    session.flush()
     return finding
 
 

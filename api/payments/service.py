@@ -211,7 +211,7 @@ def _settle(
         promise.settled_at = None if standing.state is PromiseState.PENDING else now
         changed.append(promise)
         if standing.state in (PromiseState.BROKEN, PromiseState.PARTLY_KEPT) and was is PromiseState.PENDING:
-            findings_service.publish(
+            findings_service.stage(  # settle_cases flushes them all at once
                 session,
                 case,
                 FindingKind.PROMISE_BROKEN,
