@@ -597,7 +597,13 @@ def _paid_after(
 ) -> dict[UUID, PaidAfter]:
     """The visits done on the span's work dates after which their case paid within `window`: only the cases that
     paid are read, their visits and payments matched here."""
-    visited = select(Visit.case_id).join(Team, Team.id == Visit.team_id).where(_team_days(branch, since, until))
+    # the cases paying around the span that were visited in it; never correlated to the queries naming them
+    visited = (
+        select(Visit.case_id)
+        .join(Team, Team.id == Visit.team_id)
+        .where(_team_days(branch, since, until))
+        .correlate(None)
+    )
     paying = (
         select(Payment.case_id)
         .where(
@@ -606,7 +612,7 @@ def _paid_after(
             Payment.paid_at <= datetime.combine(until + timedelta(days=2), time(0), tzinfo=UTC) + window,
             Payment.case_id.in_(visited),
         )
-        .scalar_subquery()
+        .correlate(None)
     )
     visits: dict[str, list[tuple[datetime, str, PaidAfter]]] = defaultdict(list)
     for visit_id, case_id, completed_at, work_date, team, collector, bucket in session.execute(
