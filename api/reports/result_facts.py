@@ -6,7 +6,7 @@ condition on that row (`visit_conditions`), summed for a report and filtered on 
 a number and its list agree. `api.reports.results` folds the units into periods and keys."""
 
 from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -85,15 +85,15 @@ class VisitFigure(StrEnum):
     DOUBTFUL_PRESENCE = "doubtful_presence"
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     """What a day and unit (or a period and key) counts."""
 
     requests_due: int = 0
     planned: int = 0
     cancelled: int = 0
-    left_out: Counter[str] = field(default_factory=Counter)
-    counted: Counter[VisitFigure] = field(default_factory=Counter)
+    left_out: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    counted: defaultdict[VisitFigure, int] = field(default_factory=lambda: defaultdict(int))
     promised: Decimal = Decimal("0.00")
     kept_amount: Decimal = Decimal("0.00")
     partly_kept_paid: Decimal = Decimal("0.00")
@@ -122,8 +122,10 @@ class Tally:
         self.metres += other.metres
         self.assessed += other.assessed
         self.invalid += other.invalid
-        self.left_out.update(other.left_out)
-        self.counted.update(other.counted)
+        for reason, left in other.left_out.items():
+            self.left_out[reason] += left
+        for figure, counted in other.counted.items():
+            self.counted[figure] += counted
 
 
 @dataclass
@@ -347,7 +349,8 @@ def _count_visits(
     )
     for work_date, key, *values in results:
         one = units[(work_date, _unit(kind, work_date, key))]
-        one.counted.update(dict(zip(figures, values[: len(figures)], strict=True)))
+        for figure, counted in zip(figures, values[: len(figures)], strict=True):
+            one.counted[figure] += counted
         (
             one.promised,
             one.kept_amount,
