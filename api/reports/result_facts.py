@@ -172,7 +172,7 @@ def gather(
     agents, names = team_agents(session, branch, since, until)
     units: dict[tuple[date, Unit], Tally] = defaultdict(Tally)
     paid_after = _paid_after(session, branch, since, until, mine, timedelta(days=payment_days))
-    _count_visits(session, visit_rows(session, branch, since, until, mine, paid_after), branch, kind, units)
+    _count_visits(session, visit_rows(session, branch, since, until, mine), branch, kind, units)
     for paid in paid_after.values():
         one = units[(paid.team[0], _unit(kind, paid.team[0], paid.unit(kind)))]
         one.paid_after += paid.amount
@@ -195,8 +195,9 @@ def counted_visits(
     figure: VisitFigure,
 ) -> list[CountedVisit]:
     """The visits done on the span's work dates that `figure` counts, in the order they were done."""
-    paid_after = _paid_after(session, branch, since, until, mine, timedelta(days=payment_days))
-    visits = visit_rows(session, branch, since, until, mine, paid_after)
+    visits = visit_rows(session, branch, since, until, mine)
+    paid = figure is VisitFigure.PAID_AFTER_VISITS
+    paid_after = _paid_after(session, branch, since, until, mine, timedelta(days=payment_days)) if paid else {}
     rows = session.execute(
         select(
             visits.c.visit_id,
@@ -208,12 +209,13 @@ def counted_visits(
             visits.c.started_at,
             visits.c.completed_at,
         )
-        .where(visit_conditions(visits, branch)[figure])
+        .where(true() if paid else visit_conditions(visits, branch)[figure])
         .order_by(visits.c.work_date, visits.c.completed_at)
     )
     return [
         CountedVisit(visit_id, (work_date, team), _collector(collector), _bucket(bucket), result, started, completed)
         for visit_id, work_date, team, collector, bucket, result, started, completed in rows
+        if not paid or visit_id in paid_after
     ]
 
 
@@ -223,11 +225,11 @@ def visit_rows(
     since: date,
     until: date,
     mine: ColumnElement[bool],
-    paid_after: dict[UUID, "PaidAfter"],
 ) -> CTE:
     """One row per visit done on the span's work dates: its team and case's owner, its last confirmed outcome's
     contact result and cash, its stop on the team's latest published sheet, its presence score at completion, its
-    promise, whether the case paid after it (`paid_after`), and whether a photo of it was flagged for review."""
+    promise, and whether a photo of it was flagged for review. (What the case paid after it is matched apart, from
+    the paying cases' payments: `_paid_after`.)"""
     last_confirmed = (
         select(Outcome.details)
         .where(Outcome.visit_id == Visit.id, Outcome.confirmed_at.is_not(None))
@@ -270,8 +272,7 @@ def visit_rows(
             Promise.amount.label("promise_amount"),
             Promise.paid.label("promise_paid"),
             Promise.state.label("promise_state"),
-            _among(Visit.id, flagged).label("flagged"),
-            _among(Visit.id, list(paid_after)).label("paid_after"),
+            (Visit.id.in_(flagged) if flagged else false()).label("flagged"),
         )
         .select_from(Team)
         .join(Visit, Visit.team_id == Team.id)
@@ -289,7 +290,7 @@ def visit_rows(
 
 
 def visit_conditions(visits: CTE, branch: Branch) -> dict[VisitFigure, ColumnElement[bool]]:
-    """Each figure counted in visits, as a condition on a row of `visit_rows`."""
+    """Each figure counted in visits, as a condition on a row of `visit_rows` (but payments after visits)."""
     row = visits.c
     early, late = ON_TIME_S
     return {
@@ -301,16 +302,11 @@ def visit_conditions(visits: CTE, branch: Branch) -> dict[VisitFigure, ColumnEle
         VisitFigure.PROMISES_KEPT: row.promise_state == PromiseState.KEPT,
         VisitFigure.PROMISES_PARTLY_KEPT: row.promise_state == PromiseState.PARTLY_KEPT,
         VisitFigure.PROMISES_BROKEN: row.promise_state == PromiseState.BROKEN,
-        VisitFigure.PAID_AFTER_VISITS: row.paid_after == true(),
         VisitFigure.CASH_COLLECTED: row.cash > 0,
         VisitFigure.ON_TIME: seconds_between(row.started_at, row.planned_start).between(early, late),
         VisitFigure.EVIDENCE_FLAGGED: row.flagged == true(),
         VisitFigure.DOUBTFUL_PRESENCE: row.score < branch.presence_threshold,
     }
-
-
-def _among(column: SQLCoreOperations[UUID], ids: list[UUID]) -> ColumnElement[bool]:
-    return column.in_(ids) if ids else false()
 
 
 def _money(amount: ColumnElement[Any]) -> ColumnElement[Decimal]:
@@ -326,11 +322,7 @@ def _count_visits(
 ) -> None:
     row = visits.c
     unit = {UnitKind.TEAM: row.team, UnitKind.COLLECTOR: row.collector, UnitKind.BUCKET: row.bucket}[kind]
-    figures = {  # what the case paid after a visit is counted from the payments themselves
-        figure: condition
-        for figure, condition in visit_conditions(visits, branch).items()
-        if figure is not VisitFigure.PAID_AFTER_VISITS
-    }
+    figures = visit_conditions(visits, branch)
     results = session.execute(
         select(
             row.work_date,
