@@ -5,9 +5,8 @@ outcome, stop, presence score, promise and the payments after it joined to it); 
 condition on that row (`visit_conditions`), summed for a report and filtered on for the visits behind a number, so
 a number and its list agree. `api.reports.results` folds the units into periods and keys."""
 
-from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -590,30 +589,13 @@ class PaidAfter:
 def _paid_after(
     session: Session, branch: Branch, since: date, until: date, mine: ColumnElement[bool], window: timedelta
 ) -> dict[UUID, PaidAfter]:
-    """The visits done on the span's work dates after which their case paid within `window`: only the cases that
-    paid are read, their visits and payments matched here."""
-    # the cases paying around the span that were visited in it; never correlated to the queries naming them
-    visited = (
-        select(Visit.case_id)
-        .join(Team, Team.id == Visit.team_id)
-        .where(_team_days(branch, since, until))
-        .correlate(None)
-    )
-    paying = (
-        select(Payment.case_id)
-        .where(
-            Payment.branch_id == branch.id,
-            Payment.paid_at >= datetime.combine(since - timedelta(days=1), time(0), tzinfo=UTC),
-            Payment.paid_at <= datetime.combine(until + timedelta(days=2), time(0), tzinfo=UTC) + window,
-            Payment.case_id.in_(visited),
-        )
-        .correlate(None)
-    )
-    visits: dict[str, list[tuple[datetime, str, PaidAfter]]] = defaultdict(list)
-    for visit_id, case_id, completed_at, work_date, team, collector, bucket in session.execute(
+    """The visits done on the span's work dates after which their case paid within `window`, and how much: each
+    payment goes to the last visit done before it (a payment within the window of two visits, to the later)."""
+    rows = session.execute(
         select(
-            cast(Visit.id, String),
-            cast(Visit.case_id, String),
+            cast(Payment.id, String),
+            Payment.amount,
+            Visit.id,
             Visit.completed_at,
             Team.work_date,
             Team.name,
@@ -623,34 +605,21 @@ def _paid_after(
         .select_from(Team)
         .join(Visit, Visit.team_id == Team.id)
         .join(DebtCase, DebtCase.id == Visit.case_id)
-        .where(
-            _team_days(branch, since, until),
-            Visit.status.in_(DONE),
-            Visit.completed_at.is_not(None),
-            Visit.case_id.in_(paying),
-            mine,
+        .join(
+            Payment,
+            (Payment.case_id == Visit.case_id)
+            & (Payment.paid_at >= Visit.completed_at)
+            & (seconds_between(Payment.paid_at, Visit.completed_at) <= window.total_seconds()),
         )
-    ):
+        .where(_team_days(branch, since, until), Visit.status.in_(DONE), Visit.completed_at.is_not(None), mine)
+    )
+    last_before: dict[str, tuple[datetime, UUID, PaidAfter]] = {}
+    for payment_id, amount, visit_id, completed_at, work_date, team, collector, bucket in rows:
         assert completed_at is not None  # a visit done
-        visits[case_id].append((completed_at, visit_id, PaidAfter((work_date, team), collector, bucket, Decimal(0))))
-    if not visits:
-        return {}
-    for done in visits.values():
-        done.sort(key=lambda visit: visit[0])
-    first = min(done[0][0] for done in visits.values())
-    last = max(done[-1][0] for done in visits.values())
-    paid: dict[str, PaidAfter] = {}
-    for case_id, paid_at, amount in session.execute(
-        select(cast(Payment.case_id, String), Payment.paid_at, Payment.amount).where(
-            Payment.branch_id == branch.id,
-            Payment.paid_at.between(first, last + window),
-            Payment.case_id.in_(paying),
-        )
-    ):
-        done = visits.get(case_id, [])
-        before = bisect_right(done, paid_at, key=lambda visit: visit[0]) - 1
-        if before >= 0 and paid_at <= done[before][0] + window:
-            _, visit_id, visit = done[before]
-            earlier = paid.get(visit_id, visit)
-            paid[visit_id] = PaidAfter(visit.team, visit.collector, visit.bucket, earlier.amount + amount)
-    return {UUID(visit_id): visit for visit_id, visit in paid.items()}
+        if payment_id not in last_before or completed_at > last_before[payment_id][0]:
+            last_before[payment_id] = (completed_at, visit_id, PaidAfter((work_date, team), collector, bucket, amount))
+    paid: dict[UUID, PaidAfter] = {}
+    for _, visit_id, payment in last_before.values():
+        earlier = paid.get(visit_id)
+        paid[visit_id] = replace(payment, amount=payment.amount + earlier.amount) if earlier else payment
+    return paid
