@@ -393,3 +393,24 @@ def test_every_number_and_the_visits_listed_behind_it_agree(client: TestClient, 
         for figure, expected in numbers(row["figures"]).items():
             listed = _behind(client, day.supervisor, figure, row["key"], by=by)
             assert len(listed.json()) == expected, (row["key"], figure)
+
+
+def test_a_payment_after_two_visits_of_its_case_counts_for_the_later(
+    client: TestClient, day: Fixture, session: Session
+) -> None:
+    first = day.first_sheet.stops[0]
+    request = session.get_one(VisitRequest, first.visit_request_id)
+    again = make_visit_request(
+        session, request.address, earliest_date=DAY + timedelta(days=1), latest_date=DAY + timedelta(days=1)
+    )
+    next_day = make_team(session, day.branch, work_date=DAY + timedelta(days=1))
+    next_day.name = "外访三组"
+    sheet = day._published(next_day, [again], travel_m=[1000])
+    day._visit(sheet, 0, started=NINE + timedelta(days=1), on_site_min=15, details=_outcome("nobody"))
+    session.commit()  # the payment, on 3 December, follows both visits of the case within 7 days
+
+    rows = _results(client, day.supervisor, since="2026-12-01", until="2026-12-02").json()
+    paid = {row["key"]: row["figures"]["paid_after_visits"] for row in rows if row["key"] != "unassigned"}
+    assert paid == {"外访一组": "0.00", "外访二组": "0.00", "外访三组": "1000.00"}
+    listed = _behind(client, day.supervisor, "paid_after_visits", "外访三组", until="2026-12-02")
+    assert [row["work_date"] for row in listed.json()] == ["2026-12-02"]
