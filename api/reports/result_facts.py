@@ -158,6 +158,20 @@ class CountedVisit:
                 return self.bucket
 
 
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """What a report reads (the branch's work dates since..until, of the cases `mine` selects) and where it counts
+    it (per day and unit of `kind`)."""
+
+    session: Session
+    branch: Branch
+    since: date
+    until: date
+    mine: ColumnElement[bool]
+    kind: UnitKind
+    units: dict[tuple[date, Unit], Tally]
+
+
 def gather(
     session: Session,
     branch: Branch,
@@ -170,16 +184,14 @@ def gather(
     """The branch's work dates `since`..`until` counted per day and unit, of the cases `mine` selects."""
     agents, names = team_agents(session, branch, since, until)
     units: dict[tuple[date, Unit], Tally] = defaultdict(Tally)
-    paid_after = _paid_after(session, branch, since, until, mine, timedelta(days=payment_days))
-    _count_visits(session, visit_rows(session, branch, since, until, mine), branch, kind, units)
-    for paid in paid_after.values():
+    span = _Span(session, branch, since, until, mine, kind, units)
+    _count_visits(span, visit_rows(session, branch, since, until, mine))
+    for paid in _paid_after(session, branch, since, until, mine, timedelta(days=payment_days)).values():
         one = units[(paid.team[0], _unit(kind, paid.team[0], paid.unit(kind)))]
         one.paid_after += paid.amount
         one.counted[VisitFigure.PAID_AFTER_VISITS] += 1
-    _count_stops(session, branch, since, until, mine, kind, units)
-    _count_requests(session, branch, since, until, mine, kind, units)
-    _count_left_out(session, branch, since, until, mine, kind, units)
-    _count_invalid(session, branch, since, until, mine, kind, units)
+    for count in (_count_stops, _count_requests, _count_left_out, _count_invalid):
+        count(span)
     collectors = [str(unit) for _, unit in units if kind is UnitKind.COLLECTOR]
     return ResultFacts(branch, kind, agents, names | _collector_names(session, collectors), dict(units))
 
@@ -316,13 +328,13 @@ def _if(condition: ColumnElement[bool], value: ColumnElement[Any]) -> ColumnElem
     return case((condition, value), else_=None)
 
 
-def _count_visits(
-    session: Session, visits: CTE, branch: Branch, kind: UnitKind, units: dict[tuple[date, Unit], Tally]
-) -> None:
+def _count_visits(span: _Span, visits: CTE) -> None:
+    """The visits done per day and unit: each figure's count, the promises' amounts, the cash, the time on site,
+    the metres driven and the presence scores."""
     row = visits.c
-    unit = {UnitKind.TEAM: row.team, UnitKind.COLLECTOR: row.collector, UnitKind.BUCKET: row.bucket}[kind]
-    figures = visit_conditions(visits, branch)
-    results = session.execute(
+    unit = {UnitKind.TEAM: row.team, UnitKind.COLLECTOR: row.collector, UnitKind.BUCKET: row.bucket}[span.kind]
+    figures = visit_conditions(visits, span.branch)
+    results = span.session.execute(
         select(
             row.work_date,
             unit,
@@ -339,7 +351,7 @@ def _count_visits(
         ).group_by(row.work_date, unit)
     )
     for work_date, key, *values in results:
-        one = units[(work_date, _unit(kind, work_date, key))]
+        one = span.units[(work_date, _unit(span.kind, work_date, key))]
         for figure, counted in zip(figures, values[: len(figures)], strict=True):
             one.counted[figure] += counted
         (
@@ -401,19 +413,11 @@ def _latest_sheets(branch: Branch, since: date, until: date) -> Subquery:
     )
 
 
-def _count_stops(
-    session: Session,
-    branch: Branch,
-    since: date,
-    until: date,
-    mine: ColumnElement[bool],
-    kind: UnitKind,
-    units: dict[tuple[date, Unit], Tally],
-) -> None:
+def _count_stops(span: _Span) -> None:
     """The stops of each team's latest published sheet of the span, and of them the cancelled."""
-    sheet = _latest_sheets(branch, since, until)
-    unit = _owner_unit(kind, sheet.c.team_name)
-    rows = session.execute(
+    sheet = _latest_sheets(span.branch, span.since, span.until)
+    unit = _owner_unit(span.kind, sheet.c.team_name)
+    rows = span.session.execute(
         select(
             sheet.c.work_date,
             unit,
@@ -424,45 +428,33 @@ def _count_stops(
         .join(SheetStop, SheetStop.sheet_id == sheet.c.id)
         .join(VisitRequest, VisitRequest.id == SheetStop.visit_request_id)
         .join(DebtCase, DebtCase.id == VisitRequest.case_id)
-        .where(mine)
+        .where(span.mine)
         .group_by(sheet.c.work_date, unit)
     )
     for day, key, planned, cancelled in rows:
-        one = units[(day, _unit(kind, day, key))]
+        one = span.units[(day, _unit(span.kind, day, key))]
         one.planned += planned
         one.cancelled += cancelled
 
 
-def _count_requests(
-    session: Session,
-    branch: Branch,
-    since: date,
-    until: date,
-    mine: ColumnElement[bool],
-    kind: UnitKind,
-    units: dict[tuple[date, Unit], Tally],
-) -> None:
+def _count_requests(span: _Span) -> None:
     """The visit requests whose first possible date is in the span."""
-    unit = _owner_unit(kind, None)
-    rows = session.execute(
+    unit = _owner_unit(span.kind, None)
+    rows = span.session.execute(
         select(VisitRequest.earliest_date, unit, func.count())
         .join(DebtCase, DebtCase.id == VisitRequest.case_id)
-        .where(likely(DebtCase.branch_id == branch.id), mine, VisitRequest.earliest_date.between(since, until))
+        .where(
+            likely(DebtCase.branch_id == span.branch.id),
+            span.mine,
+            VisitRequest.earliest_date.between(span.since, span.until),
+        )
         .group_by(VisitRequest.earliest_date, unit)
     )
     for day, key, due in rows:
-        units[(day, _unit(kind, day, key))].requests_due += due
+        span.units[(day, _unit(span.kind, day, key))].requests_due += due
 
 
-def _count_left_out(
-    session: Session,
-    branch: Branch,
-    since: date,
-    until: date,
-    mine: ColumnElement[bool],
-    kind: UnitKind,
-    units: dict[tuple[date, Unit], Tally],
-) -> None:
+def _count_left_out(span: _Span) -> None:
     """The requests the last published run of each work date left out, by reason."""
     later = aliased(PlanningRun)
     newest = (
@@ -471,55 +463,47 @@ def _count_left_out(
         .correlate(PlanningRun)
         .scalar_subquery()
     )
-    unit = _owner_unit(kind, None)
-    rows = session.execute(
+    unit = _owner_unit(span.kind, None)
+    rows = span.session.execute(
         select(PlanningRun.work_date, unit, UnplannedRequest.reason, func.count())
         .join(UnplannedRequest, UnplannedRequest.run_id == PlanningRun.id)
         .join(VisitRequest, VisitRequest.id == UnplannedRequest.visit_request_id)
         .join(DebtCase, DebtCase.id == VisitRequest.case_id)
         .where(
-            PlanningRun.branch_id == branch.id,
-            PlanningRun.work_date.between(since, until),
+            PlanningRun.branch_id == span.branch.id,
+            PlanningRun.work_date.between(span.since, span.until),
             PlanningRun.published_at.is_not(None),
             PlanningRun.published_at == newest,
-            mine,
+            span.mine,
         )
         .group_by(PlanningRun.work_date, unit, UnplannedRequest.reason)
     )
     for day, key, reason, left in rows:
-        units[(day, _unit(kind, day, key))].left_out[reason.value] += left
+        span.units[(day, _unit(span.kind, day, key))].left_out[reason.value] += left
 
 
-def _count_invalid(
-    session: Session,
-    branch: Branch,
-    since: date,
-    until: date,
-    mine: ColumnElement[bool],
-    kind: UnitKind,
-    units: dict[tuple[date, Unit], Tally],
-) -> None:
+def _count_invalid(span: _Span) -> None:
     """The address reports the supervisor confirmed on the span's dates (local), under the team of the visit that
     made them, if any."""
-    zone = ZoneInfo(branch.timezone)
-    begins = datetime.combine(since, time(0), tzinfo=zone)
-    ends = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
-    rows = session.execute(
-        select(AddressReport.decided_at, Team.work_date, _owner_unit(kind, Team.name))
+    zone = ZoneInfo(span.branch.timezone)
+    begins = datetime.combine(span.since, time(0), tzinfo=zone)
+    ends = datetime.combine(span.until + timedelta(days=1), time(0), tzinfo=zone)
+    rows = span.session.execute(
+        select(AddressReport.decided_at, Team.work_date, _owner_unit(span.kind, Team.name))
         .join(DebtCase, DebtCase.id == AddressReport.case_id)
         .outerjoin(Visit, Visit.id == AddressReport.visit_id)
         .outerjoin(Team, Team.id == Visit.team_id)
         .where(
-            AddressReport.branch_id == branch.id,
+            AddressReport.branch_id == span.branch.id,
             AddressReport.status == ReportStatus.CONFIRMED,
             AddressReport.decided_at >= begins,
             AddressReport.decided_at < ends,
-            mine,
+            span.mine,
         )
     )
     for decided_at, work_date, key in rows:
         assert decided_at is not None  # decided in the span
-        units[(decided_at.astimezone(zone).date(), _unit(kind, work_date, key))].invalid += 1
+        span.units[(decided_at.astimezone(zone).date(), _unit(span.kind, work_date, key))].invalid += 1
 
 
 def team_agents(
