@@ -248,14 +248,6 @@ def visit_rows(
         .limit(1)
         .correlate(Visit)
     )
-    score = (
-        select(VisitPresence.score)
-        .where(VisitPresence.visit_id == Visit.id, VisitPresence.stage == PresenceStage.COMPLETION)
-        .order_by(VisitPresence.computed_at.desc())
-        .limit(1)
-        .correlate(Visit)
-        .scalar_subquery()
-    )
     flagged = _flagged(session, branch, since, until)
     sheet = _latest_sheets(branch, since, until)
     return (
@@ -279,7 +271,7 @@ def visit_rows(
             Visit.completed_at.label("completed_at"),
             SheetStop.starts_at.label("planned_start"),
             SheetStop.travel_m.label("travel_m"),
-            score.label("score"),
+            VisitPresence.score.label("score"),
             Promise.amount.label("promise_amount"),
             Promise.paid.label("promise_paid"),
             Promise.state.label("promise_state"),
@@ -293,6 +285,10 @@ def visit_rows(
             SheetStop, (SheetStop.sheet_id == sheet.c.id) & (SheetStop.visit_request_id == Visit.visit_request_id)
         )
         .outerjoin(Promise, Promise.visit_id == Visit.id)
+        .outerjoin(  # one assessment per visit and stage
+            VisitPresence,
+            (VisitPresence.visit_id == Visit.id) & (VisitPresence.stage == PresenceStage.COMPLETION),
+        )
         .where(_team_days(branch, since, until), Visit.status.in_(DONE), Visit.completed_at.is_not(None), mine)
         .cte("visit_done")
         # computed once, then counted: inlined, each condition on a column would run its subquery again
